@@ -1,0 +1,200 @@
+// Turns observations and the runner's facts into findings and one verdict per scenario (D3).
+#include "harness/check/verdict.hpp"
+
+#include "harness/check/expect.hpp"
+#include "harness/check/invariants.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace lifecheck::check {
+namespace {
+
+constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
+    {verdict::pass, "pass"},
+    {verdict::fail, "fail"},
+    {verdict::crash, "crash"},
+    {verdict::hang, "hang"},
+    {verdict::skip, "skip"},
+    {verdict::error, "error"},
+    {verdict::divergence, "divergence"},
+}};
+
+finding runner_finding(char const* kind, std::string step, std::string message) {
+    finding f;
+    f.step_id = std::move(step);
+    f.kind = kind;
+    f.message = std::move(message);
+    return f;
+}
+
+bool is_request_step(request_observation const& o) {
+    if (o.req_id == "app")
+        return false; // application hooks (onReady, preClose, onClose) have no request
+    return !o.step || o.step->kind == scenario::step_kind::request ||
+           o.step->kind == scenario::step_kind::raw;
+}
+
+} // namespace
+
+char const* to_string(verdict v) {
+    for (auto const& [value, name] : verdict_names)
+        if (value == v)
+            return name;
+    return "error";
+}
+
+std::optional<verdict> parse_verdict(std::string const& name) {
+    for (auto const& [value, spelled] : verdict_names)
+        if (name == spelled)
+            return value;
+    return std::nullopt;
+}
+
+std::string describe(finding const& f) {
+    std::string out;
+    if (!f.step_id.empty())
+        out += "step " + f.step_id + ": ";
+    out += f.message;
+    return out;
+}
+
+step_record summarize(request_observation const& o) {
+    step_record r;
+    r.id = o.req_id;
+    r.got_response = o.response.got_response;
+    r.status = o.response.status;
+    r.headers = o.response.headers;
+    r.body = o.response.body;
+    r.complete = o.response.complete;
+    r.connection = scenario::to_string(o.response.connection);
+    r.client_aborted = o.response.client_aborted;
+    r.client_error = o.response.client_error;
+    r.trace = trace_of(o);
+    r.end_at = end_position(o);
+    for (protocol::event const& e : o.events) {
+        if (e.type != protocol::event_type::end)
+            continue;
+        if (r.end_count++ == 0) {
+            r.end_status = e.status;
+            r.aborted = e.aborted;
+        }
+    }
+    return r;
+}
+
+verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings) {
+    if (facts.invalid || facts.harness_fault)
+        return verdict::error; // spec §4: a harness fault is never blamed on the target
+    if (facts.unsupported)
+        return verdict::skip;
+    if (facts.crash)
+        return verdict::crash;
+    if (!facts.hung_steps.empty())
+        return verdict::hang;
+    return findings.empty() ? verdict::pass : verdict::fail;
+}
+
+bool divergence_matches(scenario::divergence const& d,
+                        std::string const& target,
+                        std::string const& version) {
+    auto const at = d.target.find('@');
+    if (d.target.substr(0, at) != target)
+        return false;
+    if (at == std::string::npos)
+        return true;
+    std::string const prefix = d.target.substr(at + 1);
+    if (version == prefix)
+        return true;
+    // D3: "fastify@5.12" matches 5.12.x, not 5.120.
+    return !prefix.empty() && version.size() > prefix.size() &&
+           version.compare(0, prefix.size(), prefix) == 0 &&
+           (prefix.back() == '.' || version[prefix.size()] == '.');
+}
+
+std::optional<std::size_t> documented_divergence(std::vector<scenario::divergence> const& entries,
+                                                 verdict raw,
+                                                 std::string const& target,
+                                                 std::string const& version) {
+    if (raw != verdict::fail && raw != verdict::crash && raw != verdict::hang)
+        return std::nullopt; // D3: a matching target that passes is reported pass
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        scenario::divergence const& d = entries[i];
+        if (!divergence_matches(d, target, version))
+            continue;
+        if (d.result && *d.result != to_string(raw))
+            continue; // D3: with `result`, only that class is the documented divergence
+        return i;
+    }
+    return std::nullopt;
+}
+
+finding step_hung(std::string const& step_id) {
+    return runner_finding(
+        "hang", step_id, "no end event for this request within the deadline (hang)");
+}
+
+scenario_result evaluate(scenario::scenario const& sc,
+                         std::vector<request_observation> const& observations,
+                         run_facts const& facts) {
+    scenario_result r;
+    r.scenario_id = sc.id;
+    r.file = sc.file;
+    r.target = facts.target;
+    r.target_version = facts.target_version;
+    r.duration_ms = facts.duration_ms;
+    r.harness_fault = facts.harness_fault.has_value();
+    r.replay_command = facts.replay_command;
+    if (r.replay_command.empty())
+        r.replay_command = "lifecheck run --target " + facts.target + " " +
+                           (sc.file.empty() ? "scenarios/" + sc.id + ".json" : sc.file);
+
+    // The runner's findings come first: they explain everything after them.
+    if (facts.invalid)
+        r.findings.push_back(runner_finding("invalid", "", "invalid scenario: " + *facts.invalid));
+    if (facts.harness_fault)
+        r.findings.push_back(runner_finding(
+            "harness", "", "lifecheck fault (not the target's): " + *facts.harness_fault));
+    if (facts.unsupported)
+        r.skip_reason = "target does not support: " + *facts.unsupported;
+    if (facts.crash)
+        r.findings.push_back(target_died(*facts.crash));
+    for (std::string const& id : facts.hung_steps)
+        r.findings.push_back(step_hung(id));
+
+    std::vector<finding> checked;
+    if (!facts.invalid && !facts.unsupported) {
+        for (request_observation const& o : observations) {
+            r.steps.push_back(summarize(o));
+            if (o.step && o.step->expect) {
+                auto found = check_expect(*o.step->expect, o);
+                checked.insert(checked.end(), found.begin(), found.end());
+            }
+            if (!is_request_step(o))
+                continue;
+            bool const hung =
+                std::find(facts.hung_steps.begin(), facts.hung_steps.end(), o.req_id) !=
+                facts.hung_steps.end();
+            for (finding& f : check_invariants(sc.application, o)) {
+                if (hung && f.invariant_id == "I1")
+                    continue; // the hang finding already says there was no end
+                checked.push_back(std::move(f));
+            }
+        }
+    }
+    r.findings.insert(r.findings.end(), checked.begin(), checked.end());
+
+    r.shown = raw_verdict(facts, r.findings);
+    r.v = r.shown;
+    if (auto const i =
+            documented_divergence(sc.divergences, r.shown, facts.target, facts.target_version)) {
+        scenario::divergence const& d = sc.divergences[*i];
+        r.v = verdict::divergence;
+        r.divergence_class = scenario::to_string(d.cls);
+        r.divergence_note = d.note;
+    }
+    return r;
+}
+
+} // namespace lifecheck::check

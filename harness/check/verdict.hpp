@@ -1,0 +1,124 @@
+// Scenario results: the verdict classes of spec §4, findings, and how a verdict is decided (D3).
+#pragma once
+
+#include "harness/check/observation.hpp"
+#include "harness/check/trace_diff.hpp"
+#include "harness/scenario/scenario.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lifecheck::check {
+
+/// A scenario's result class, spec §4 (`divergence`: differs exactly as documented, D3).
+enum class verdict { pass, fail, crash, hang, skip, error, divergence };
+
+/// The spelling used in reports and in a divergence entry's `result` ("pass", "crash", ...).
+char const* to_string(verdict v);
+
+/// Parses a verdict name; nothing for an unknown name.
+std::optional<verdict> parse_verdict(std::string const& name);
+
+/// One thing that went wrong, attributed to a step where it can be.
+///
+/// `kind` names what was compared: an expect field ("status", "headers", "body", "complete",
+/// "connection", "aborted", "reached", "trace", "endAt"), "invariant" (then `invariant_id` is
+/// "I1".."I7"), or what the runner saw ("crash", "hang", "harness", "invalid").
+struct finding {
+    std::string step_id; // "" when it concerns the whole scenario (a crash)
+    std::string kind;
+    std::string invariant_id; // "I1".."I7" for kind "invariant", else ""
+    std::string message;      // one readable sentence
+    std::string expected;     // what the scenario or the invariant wanted ("" when n/a)
+    std::string actual;       // what was observed ("" when n/a)
+    std::optional<trace_divergence> divergence; // kind "trace": first diverging position
+    std::string detail; // multi-line extra text (the side-by-side trace diff), or ""
+};
+
+/// "step r1: trace: ..." — one line naming the step, the kind and the message.
+std::string describe(finding const& f);
+
+/// What a report keeps of one request step (a copy: a report outlives the scenario).
+struct step_record {
+    std::string id;
+    bool got_response = false;
+    int status = 0;
+    scenario::header_list headers;
+    std::string body;
+    bool complete = false;
+    std::string connection; // "kept", "closed", "reset"
+    bool client_aborted = false;
+    std::string client_error;
+    std::vector<std::string> trace; // cb labels in order, including those after `end`
+    std::optional<int> end_at;      // cb events before `end`; nothing without `end`
+    std::optional<int> end_status;  // the `end` event's status
+    std::optional<bool> aborted;    // the `end` event's `aborted`
+    int end_count = 0;              // how many `end` events arrived
+};
+
+/// Copies what a report needs out of an observation.
+step_record summarize(request_observation const& o);
+
+/// What the runner saw beyond the per-request observations. The runner fills this in; the
+/// checker turns it, with the observations, into findings and a verdict.
+struct run_facts {
+    std::string target;                       // hello.target, e.g. "reference", "fastify"
+    std::string target_version;               // hello.version
+    std::optional<std::string> unsupported;   // the target said unsupported: what (skip)
+    std::optional<std::string> crash;         // the target process died: how (I7, crash)
+    std::vector<std::string> hung_steps;      // steps with no `end` within the deadline (hang)
+    std::optional<std::string> invalid;       // the scenario itself is invalid (error)
+    std::optional<std::string> harness_fault; // lifecheck itself failed (error, not the target's)
+    double duration_ms = 0;
+    std::string replay_command; // "" = `lifecheck run --target T FILE`
+};
+
+/// The result of one scenario on one target: what reports are written from.
+struct scenario_result {
+    std::string scenario_id;
+    std::string file;
+    std::string target;
+    std::string target_version;
+    verdict v = verdict::pass;
+    verdict shown = verdict::pass; // the verdict before D3 (what a divergence documents)
+    std::vector<finding> findings; // runner findings (crash, hang, harness) first, then by step
+    std::vector<step_record> steps;
+    double duration_ms = 0;
+    std::string skip_reason;
+    std::string replay_command;
+    bool harness_fault = false;
+    std::string divergence_class; // verdict::divergence: the entry's class and note
+    std::string divergence_note;
+};
+
+/// The verdict before divergences: error (invalid scenario or harness fault) > skip > crash >
+/// hang > fail (any finding) > pass.
+verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings);
+
+/// True when a divergence entry names this target (D3): `name` alone, or `name@PREFIX` where
+/// PREFIX equals the version or is a prefix of it ending at a `.` ("5.12" matches "5.12.8").
+bool divergence_matches(scenario::divergence const& d,
+                        std::string const& target,
+                        std::string const& version);
+
+/// The index of the divergence entry that documents `raw` on this target, if any (D3): only
+/// fail, crash and hang can be documented, and an entry with `result` covers only that class.
+std::optional<std::size_t> documented_divergence(std::vector<scenario::divergence> const& entries,
+                                                 verdict raw,
+                                                 std::string const& target,
+                                                 std::string const& version);
+
+/// The finding for a step that got no `end` within the deadline.
+finding step_hung(std::string const& step_id);
+
+/// Checks every observation (expect fields, and invariants I1–I6 for request and raw steps),
+/// adds the runner's findings and decides the verdict, divergences included.
+/// @param observations one per request/raw step that ran (and one per close step, req `app`,
+///        whose expect is checked but which is exempt from the request invariants)
+scenario_result evaluate(scenario::scenario const& sc,
+                         std::vector<request_observation> const& observations,
+                         run_facts const& facts);
+
+} // namespace lifecheck::check

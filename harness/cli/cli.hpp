@@ -1,0 +1,24 @@
+// The lifecheck command line: subcommands run, validate, serve and record (each with --help).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lifecheck::cli {
+
+/// Matches a scenario id against a --filter/--exclude pattern: `*` and `?` stay within one
+/// path segment, `**` crosses segments (`a/**/b` also matches `a/b`). A pattern without
+/// wildcards matches that id and every id below it (`fastify/hooks` selects the folder).
+bool glob_match(std::string_view pattern, std::string_view id);
+
+/// Runs `lifecheck ARGS...` (argv without the program name); returns the exit code:
+/// 0 all pass, 1 some fail/crash/hang, 2 invalid input or usage, 3 internal error.
+int main(std::vector<std::string> const& args);
+
+int run_command(std::vector<std::string> const& args);
+int validate_command(std::vector<std::string> const& args);
+int serve_command(std::vector<std::string> const& args);
+int record_command(std::vector<std::string> const& args);
+
+} // namespace lifecheck::cli

@@ -1,0 +1,324 @@
+// Tests the lifecheck executable end to end (run, validate, record, serve) with the fake
+// target, plus the --filter/--exclude glob.
+#include "harness/cli/cli.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace lifecheck::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+TEST(GlobMatch, StarStaysInASegmentDoubleStarCrosses) {
+    EXPECT_TRUE(glob_match("fastify/hooks/*", "fastify/hooks/x"));
+    EXPECT_FALSE(glob_match("fastify/*", "fastify/hooks/x"));
+    EXPECT_TRUE(glob_match("fastify/**", "fastify/hooks/x"));
+    EXPECT_TRUE(glob_match("**/x", "fastify/hooks/x"));
+    EXPECT_TRUE(glob_match("fastify/**/x", "fastify/x"));
+    EXPECT_TRUE(glob_match("*/hooks/on*", "fastify/hooks/onsend-throws"));
+    EXPECT_FALSE(glob_match("*/hooks/on*", "fastify/errors/onsend-throws"));
+    EXPECT_TRUE(glob_match("fastify/hooks/x?", "fastify/hooks/xy"));
+    EXPECT_FALSE(glob_match("fastify/hooks/x?", "fastify/hooks/x"));
+}
+
+TEST(GlobMatch, PlainPatternSelectsIdOrFolder) {
+    EXPECT_TRUE(glob_match("fastify/hooks", "fastify/hooks/x"));
+    EXPECT_TRUE(glob_match("fastify/hooks/", "fastify/hooks/x"));
+    EXPECT_TRUE(glob_match("fastify/hooks/x", "fastify/hooks/x"));
+    EXPECT_FALSE(glob_match("fastify/hook", "fastify/hooks/x"));
+}
+
+//----------------------------------------------------------------------------------------------
+// The executable.
+
+struct ran {
+    int code = -1;
+    std::string out;
+};
+
+ran run_cli(std::string const& args) {
+    std::string const cmd = std::string{LIFECHECK_EXE} + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ran r;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        r.out.append(buf, n);
+    int const status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+std::string fake_target(std::string const& mode = "ok") {
+    return "'" + std::string{LIFECHECK_FAKE_TARGET} + " --mode " + mode + "'";
+}
+
+std::string const app = R"("app": {
+    "hooks": {"onRequest": [{"do": "continue"}], "onResponse": [{"do": "continue"}]},
+    "routes": [{"method": "GET", "url": "/", "handler": {"do": "continue",
+                "payload": {"kind": "json", "value": {"ok": true}}}}]})";
+
+class CliRun : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::path{::testing::TempDir()} /
+               ("lifecheck-cli-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "scenarios" / "test");
+    }
+
+    void TearDown() override { fs::remove_all(dir_); }
+
+    fs::path write(std::string const& id, std::string const& text) {
+        fs::path const f = dir_ / "scenarios" / (id + ".json");
+        fs::create_directories(f.parent_path());
+        std::ofstream{f} << text;
+        return f;
+    }
+
+    fs::path scenario(std::string const& id, std::string const& expect_trace) {
+        return write(id, R"({"description": "cli test", )" + app +
+                             R"(, "steps": [{"id": "r1", "request": {"url": "/"},
+                             "expect": {"status": 200, "trace": )" +
+                             expect_trace + "}}]}");
+    }
+
+    std::string reports() const {
+        return " --junit " + (dir_ / "out" / "junit.xml").string() + " --json " +
+               (dir_ / "out" / "results.json").string() + " ";
+    }
+
+    fs::path dir_;
+};
+
+std::string const good_trace = R"(["onRequest@root", "handler", "onResponse@root"])";
+
+TEST(Cli, VersionAndHelp) {
+    auto const v = run_cli("--version");
+    EXPECT_EQ(v.code, 0);
+    EXPECT_EQ(v.out.rfind("lifecheck ", 0), 0u) << v.out;
+    auto const h = run_cli("--help");
+    EXPECT_EQ(h.code, 0);
+    EXPECT_NE(h.out.find("commands:"), std::string::npos);
+    for (char const* cmd : {"run", "validate", "serve", "record"}) {
+        auto const sub = run_cli(std::string{cmd} + " --help");
+        EXPECT_EQ(sub.code, 0) << cmd;
+        EXPECT_NE(sub.out.find(std::string{"usage: lifecheck "} + cmd), std::string::npos) << sub.out;
+    }
+    EXPECT_EQ(run_cli("frobnicate").code, 2);
+    EXPECT_EQ(run_cli("").code, 2);
+    EXPECT_EQ(run_cli("run --no-such-option x").code, 2);
+    EXPECT_EQ(run_cli("run").code, 2);
+}
+
+TEST_F(CliRun, ValidatePrintsDiagnosticsAndExits2) {
+    auto const good = scenario("test/good", good_trace);
+    auto const bad = write("test/bad", R"({"description": "x", "app": {}, "steps": [], "bogus": 1})");
+    EXPECT_EQ(run_cli("validate " + good.string()).code, 0);
+    auto const r = run_cli("validate " + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(bad.string() + ": $.bogus: expected"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("2 files, 1 invalid"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
+    scenario("test/pass", good_trace);
+    auto const r = run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.rfind("lifecheck ", 0), 0u) << r.out;
+    std::string const first = r.out.substr(0, r.out.find('\n'));
+    EXPECT_NE(first.find(" \u2014 target(s): "), std::string::npos) << first;
+    EXPECT_NE(first.find(" \u2014 run "), std::string::npos) << first;
+    EXPECT_NE(first.find(" seed "), std::string::npos) << first;
+    EXPECT_NE(r.out.find("\nPASS  test/pass  "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 0 skipped, 0 errors, 0 divergences"),
+              std::string::npos)
+        << r.out;
+    ASSERT_TRUE(fs::exists(dir_ / "out" / "junit.xml"));
+    std::ifstream in{dir_ / "out" / "results.json"};
+    json const results = json::parse(in, nullptr, false);
+    ASSERT_FALSE(results.is_discarded());
+    EXPECT_NE(results.dump().find("test/pass"), std::string::npos);
+    EXPECT_TRUE(fs::exists(dir_ / "out" / "logs"));
+}
+
+TEST_F(CliRun, FailureShowsFindingsDiffAndReplay) {
+    auto const f = scenario("test/fail", R"(["onRequest@root", "preHandler@root"])");
+    auto const r = run_cli("run --target " + fake_target() + reports() + f.string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(">>"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("replay: lifecheck run --target"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 passed, 1 failed"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, CrashingTargetIsReportedAndExits1) {
+    auto const f = scenario("test/crash", good_trace);
+    auto const r = run_cli("run --target " + fake_target("die-on-request") + reports() + f.string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("CRASH test/crash"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("exited with status 3"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, FilterAndExclude) {
+    scenario("test/a/one", good_trace);
+    scenario("test/a/two", good_trace);
+    scenario("test/b/three", good_trace);
+    auto const r = run_cli("run --target " + fake_target() + reports() +
+                           "--filter 'test/a/*' --exclude 'test/a/two=flaky on purpose' " +
+                           (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("PASS  test/a/one"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SKIP  test/a/two"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("flaky on purpose"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("test/b/three"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 1 skipped"), std::string::npos);
+}
+
+TEST_F(CliRun, InvalidScenarioIsAnErrorAndExits2) {
+    scenario("test/ok", good_trace);
+    write("test/broken", R"({"description": "x", "app": {}, "steps": [{"sleepMs": "soon"}]})");
+    auto const r = run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("ERROR test/broken"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("PASS  test/ok"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, TwoTargetsPrintATable) {
+    scenario("test/pass", good_trace);
+    auto const r = run_cli("run -j 2 --target " + fake_target() + " --target " +
+                           fake_target("garbage") + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("traces agree"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("yes"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("2 passed"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, UnstartableTargetIsAUsageError) {
+    auto const f = scenario("test/pass", good_trace);
+    auto const r = run_cli("run --target 'exit 4'" + reports() + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("cannot start target"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, RecordWritesObservedExpectations) {
+    auto const f = write("test/rec", R"({"description": "recorded by the test", )" + app +
+                                         R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    auto const r = run_cli("record --target " + fake_target() + " " + f.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("recorded "), std::string::npos) << r.out;
+    std::ifstream in{f};
+    json const doc = json::parse(in);
+    EXPECT_EQ(doc.at("description"), "recorded by the test");
+    EXPECT_EQ(doc.begin().key(), "description") << "key order kept";
+    json const& expect = doc.at("steps").at(0).at("expect");
+    EXPECT_EQ(expect.at("status"), 200);
+    EXPECT_EQ(expect.at("body"), (json{{"json", {{"ok", true}}}}));
+    EXPECT_EQ(expect.at("headers").at("content-type"), "application/json; charset=utf-8");
+    EXPECT_EQ(expect.at("trace"), json::parse(good_trace));
+    EXPECT_EQ(expect.at("endAt"), 2);
+    EXPECT_EQ(expect.at("aborted"), false);
+    EXPECT_EQ(expect.at("complete"), true);
+    EXPECT_EQ(expect.at("connection"), "kept");
+    auto const again = run_cli("run --target " + fake_target() + reports() + f.string());
+    EXPECT_EQ(again.code, 0) << again.out;
+}
+
+TEST_F(CliRun, RecordRefusesACrash) {
+    auto const f = write("test/rec", R"({"description": "d", )" + app +
+                                         R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    std::string const before = [&] {
+        std::ifstream in{f};
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }();
+    auto const r = run_cli("record --target " + fake_target("die-on-request") + " " + f.string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("not recorded"), std::string::npos) << r.out;
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    EXPECT_EQ(after.str(), before);
+}
+
+/// Reads from `fd` until `want` appears or 5 s pass.
+std::string read_until(int fd, std::string const& want, std::string& buffer) {
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    while (buffer.find(want) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0)
+            continue;
+        char buf[4096];
+        ssize_t const n = ::read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        buffer.append(buf, static_cast<std::size_t>(n));
+    }
+    return buffer;
+}
+
+TEST_F(CliRun, ServePrintsListeningAndEventsUntilInterrupted) {
+    auto const f = scenario("test/serve", good_trace);
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    pid_t const pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::close(out[0]);
+        std::string const target = std::string{LIFECHECK_FAKE_TARGET} + " --mode ok";
+        ::execl(LIFECHECK_EXE, LIFECHECK_EXE, "serve", f.c_str(), "--target", target.c_str(),
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string buffer;
+    read_until(out[0], "\n", buffer);
+    auto const at = buffer.find("listening on http://127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << buffer;
+    int const port = std::stoi(buffer.substr(at + 30));
+
+    int const s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::string const req = "GET / HTTP/1.1\r\nhost: x\r\nx-lifecheck-req: curl1\r\n\r\n";
+    ::send(s, req.data(), req.size(), 0);
+    read_until(out[0], R"("t":"end","req":"curl1")", buffer);
+    EXPECT_NE(buffer.find(R"({"t":"cb","req":"curl1","label":"onRequest@root")"), std::string::npos)
+        << buffer;
+    ::close(s);
+
+    ::kill(pid, SIGINT);
+    read_until(out[0], R"({"t":"closed"})", buffer);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(out[0]);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_NE(buffer.find(R"({"t":"closed"})"), std::string::npos) << buffer;
+}
+
+} // namespace
+} // namespace lifecheck::cli

@@ -1,0 +1,474 @@
+// `lifecheck run`: scenarios × targets → one line per scenario, a summary, JUnit and JSON reports.
+#include "harness/cli/args.hpp"
+#include "harness/cli/cli.hpp"
+#include "harness/report/json.hpp"
+#include "harness/report/junit.hpp"
+#include "harness/run/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+namespace lifecheck::cli {
+namespace {
+
+using check::verdict;
+
+constexpr char const* run_usage = R"(usage: lifecheck run [options] PATH...
+
+Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
+more targets, checks responses, traces and invariants, and writes JUnit and JSON reports.
+
+options:
+  --target T               reference (default), fastify, fastify@VERSION, or a command line
+                           that speaks the target protocol; repeat to compare targets
+  --filter GLOB            run only scenarios whose id matches (repeatable); * stays within a
+                           path segment, ** crosses segments, a plain id selects its folder
+  --exclude GLOB[=REASON]  report matching scenarios as skipped, with REASON (repeatable)
+  --junit FILE             JUnit XML report (default reports/junit.xml)
+  --json FILE              JSON report (default reports/results.json)
+  -j N, --jobs N           run N scenarios at once, one target process each (default 1)
+  --deadline MS            time a request has to get its end before it is a hang (default 5000)
+  --seed N                 the run's seed (default: random); printed on the first line
+  --progress               show progress on stderr while running
+  --verbose                pass the targets' stderr through (default: reports/logs/)
+  -h, --help               show this help
+
+Each failure prints its findings, the side-by-side trace diff and the command that replays it.
+Target logs (stderr) go to logs/ beside the JSON report.
+
+exit codes: 0 all passed (skips and documented divergences included), 1 some scenario failed,
+crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
+)";
+
+struct run_args {
+    std::vector<std::string> targets;
+    std::vector<std::string> filters;
+    std::vector<std::pair<std::string, std::string>> excludes; // pattern, reason
+    std::string junit = "reports/junit.xml";
+    std::string json = "reports/results.json";
+    int jobs = 1;
+    run::milliseconds deadline = run::default_deadline;
+    std::optional<std::uint64_t> seed;
+    bool progress = false;
+    bool verbose = false;
+    std::vector<std::string> paths;
+};
+
+/// What is printed and reported for one scenario on one target.
+struct entry {
+    check::scenario_result result;
+    std::vector<std::string> warnings;
+    std::string log_tail;
+};
+
+std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string const& arg = args[i];
+        std::string err;
+        std::string v;
+        auto take = [&](char const* name) {
+            auto const got = option_value(args, i, name, err);
+            if (got)
+                v = *got;
+            return got.has_value();
+        };
+        if (arg == "-h" || arg == "--help") {
+            std::cout << run_usage;
+            return exit_pass;
+        }
+        if (arg == "--progress") {
+            a.progress = true;
+        } else if (arg == "--verbose") {
+            a.verbose = true;
+        } else if (take("--target")) {
+            a.targets.push_back(v);
+        } else if (take("--filter")) {
+            a.filters.push_back(v);
+        } else if (take("--exclude")) {
+            auto const eq = v.find('=');
+            std::string const pattern = v.substr(0, eq);
+            std::string reason = eq == std::string::npos ? "" : v.substr(eq + 1);
+            if (reason.empty())
+                reason = "excluded by --exclude " + pattern;
+            a.excludes.emplace_back(pattern, reason);
+        } else if (take("--junit")) {
+            a.junit = v;
+        } else if (take("--json")) {
+            a.json = v;
+        } else if (take("-j") || take("--jobs")) {
+            auto const n = parse_count(v);
+            if (!n || *n < 1 || *n > 256)
+                return usage_error("run", "-j wants a number of jobs (1..256), got \"" + v + "\"",
+                                   run_usage);
+            a.jobs = static_cast<int>(*n);
+        } else if (arg.size() > 2 && arg.compare(0, 2, "-j") == 0 && parse_count(arg.substr(2))) {
+            a.jobs = static_cast<int>(std::clamp(*parse_count(arg.substr(2)), 1LL, 256LL));
+        } else if (take("--deadline")) {
+            auto const n = parse_count(v);
+            if (!n || *n < 1)
+                return usage_error("run", "--deadline wants milliseconds, got \"" + v + "\"",
+                                   run_usage);
+            a.deadline = run::milliseconds{*n};
+        } else if (take("--seed")) {
+            auto const n = parse_count(v);
+            if (!n)
+                return usage_error("run", "--seed wants a number, got \"" + v + "\"", run_usage);
+            a.seed = static_cast<std::uint64_t>(*n);
+        } else if (!err.empty()) {
+            return usage_error("run", err, run_usage);
+        } else if (arg.size() > 1 && arg[0] == '-') {
+            return usage_error("run", "unknown option " + arg, run_usage);
+        } else {
+            a.paths.push_back(arg);
+        }
+        if (!err.empty())
+            return usage_error("run", err, run_usage);
+    }
+    if (a.paths.empty())
+        return usage_error("run", "no scenario files or folders given", run_usage);
+    return std::nullopt;
+}
+
+std::string utc_now(char const* format) {
+    std::time_t const t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, format, &tm);
+    return buf;
+}
+
+std::string label_of(verdict v) {
+    switch (v) {
+    case verdict::pass:
+        return "PASS ";
+    case verdict::fail:
+        return "FAIL ";
+    case verdict::crash:
+        return "CRASH";
+    case verdict::hang:
+        return "HANG ";
+    case verdict::skip:
+        return "SKIP ";
+    case verdict::error:
+        return "ERROR";
+    case verdict::divergence:
+        return "DIV  ";
+    }
+    return "?    ";
+}
+
+std::string last_lines(std::string const& text, std::size_t n) {
+    std::size_t end = text.size();
+    while (end > 0 && text[end - 1] == '\n')
+        --end;
+    std::size_t start = end;
+    for (std::size_t lines = 0; start > 0 && lines < n; --start)
+        if (text[start - 1] == '\n' && ++lines == n)
+            break;
+    return text.substr(start, end - start);
+}
+
+void print_entry(entry const& e, bool show_target) {
+    check::scenario_result const& r = e.result;
+    std::ostringstream line;
+    line << label_of(r.v) << ' ' << r.scenario_id << "  "
+         << static_cast<long long>(r.duration_ms + 0.5) << " ms";
+    if (show_target)
+        line << "  [" << r.target << "]";
+    if (r.v == verdict::skip && !r.skip_reason.empty())
+        line << "  (" << r.skip_reason << ")";
+    if (r.v == verdict::divergence)
+        line << "  (documented " << r.divergence_class << ", shows " << check::to_string(r.shown)
+             << ")";
+    std::cout << line.str() << '\n';
+    if (r.v == verdict::fail || r.v == verdict::crash || r.v == verdict::hang ||
+        r.v == verdict::error)
+        std::cout << indent(report::failure_text(r), 6);
+    std::size_t shown = 0;
+    for (std::string const& w : e.warnings) {
+        if (++shown > 10) {
+            std::cout << "      (" << e.warnings.size() - 10 << " more warnings)\n";
+            break;
+        }
+        std::cout << indent("warning: " + w, 6);
+    }
+    if (!e.log_tail.empty() && r.v == verdict::crash) // a documented crash stays one line
+        std::cout << indent("target stderr (last lines):\n" + indent(last_lines(e.log_tail, 15), 2), 6);
+    std::cout.flush();
+}
+
+entry invalid_entry(loaded_file const& f, std::string const& target) {
+    entry e;
+    check::scenario_result& r = e.result;
+    r.scenario_id = f.id;
+    r.file = f.file.string();
+    r.target = target;
+    r.v = r.shown = verdict::error;
+    r.replay_command = "lifecheck validate " + run::shell_quote(r.file);
+    for (diagnostic const& d : f.problems) {
+        check::finding x;
+        x.kind = "invalid";
+        x.message = describe(d);
+        r.findings.push_back(std::move(x));
+    }
+    return e;
+}
+
+entry skipped_entry(loaded_file const& f, std::string const& target, std::string const& reason) {
+    entry e;
+    check::scenario_result& r = e.result;
+    r.scenario_id = f.id;
+    r.file = f.file.string();
+    r.target = target;
+    r.v = r.shown = verdict::skip;
+    r.skip_reason = reason;
+    r.replay_command = "lifecheck run --target " + run::shell_quote(target) + " " +
+                       run::shell_quote(r.file);
+    return e;
+}
+
+std::string target_title(std::string const& text, std::string const& version) {
+    if (version.empty() || (text.size() >= version.size() + 1 &&
+                                text.compare(text.size() - version.size() - 1, std::string::npos,
+                                             "@" + version) == 0))
+        return text;
+    return text + " " + version;
+}
+
+/// "yes" when every target that ran the scenario produced the same trace for every step.
+std::string traces_agree(std::vector<entry const*> const& per_target) {
+    std::optional<std::map<std::string, std::vector<std::string>>> first;
+    std::size_t compared = 0;
+    for (entry const* e : per_target) {
+        verdict const v = e->result.v;
+        if (v == verdict::skip || v == verdict::error)
+            continue;
+        std::map<std::string, std::vector<std::string>> traces;
+        for (check::step_record const& s : e->result.steps)
+            traces[s.id] = s.trace;
+        ++compared;
+        if (!first)
+            first = std::move(traces);
+        else if (*first != traces)
+            return "no";
+    }
+    return compared < 2 ? "n/a" : "yes";
+}
+
+std::string cell_of(entry const& e) {
+    std::string cell = check::to_string(e.result.v);
+    if (e.result.v == verdict::divergence)
+        cell += " (" + std::string{check::to_string(e.result.shown)} + ")";
+    return cell;
+}
+
+void print_table(std::vector<std::string> const& targets,
+                 std::vector<std::vector<entry>> const& by_target) {
+    std::size_t id_w = 8;
+    for (entry const& e : by_target.front())
+        id_w = std::max(id_w, e.result.scenario_id.size());
+    std::vector<std::size_t> col_w;
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+        std::size_t w = targets[t].size();
+        for (entry const& e : by_target[t])
+            w = std::max(w, cell_of(e).size());
+        col_w.push_back(w);
+    }
+    auto pad = [](std::string s, std::size_t w) {
+        s.resize(std::max(s.size(), w), ' ');
+        return s;
+    };
+    std::cout << '\n' << pad("scenario", id_w);
+    for (std::size_t t = 0; t < targets.size(); ++t)
+        std::cout << "  " << pad(targets[t], col_w[t]);
+    std::cout << "  traces agree\n";
+    for (std::size_t i = 0; i < by_target.front().size(); ++i) {
+        std::cout << pad(by_target.front()[i].result.scenario_id, id_w);
+        std::vector<entry const*> row;
+        for (std::size_t t = 0; t < targets.size(); ++t) {
+            row.push_back(&by_target[t][i]);
+            std::cout << "  " << pad(cell_of(by_target[t][i]), col_w[t]);
+        }
+        std::cout << "  " << traces_agree(row) << '\n';
+    }
+}
+
+std::string joined_command(std::vector<std::string> const& args) {
+    std::string out = "lifecheck run";
+    for (std::string const& a : args)
+        out += " " + run::shell_quote(a);
+    return out;
+}
+
+} // namespace
+
+int run_command(std::vector<std::string> const& args) {
+    run_args a;
+    if (auto const code = parse_args(args, a))
+        return *code;
+    if (a.targets.empty())
+        a.targets.push_back("reference");
+
+    // Targets first: a target that cannot start is a usage problem, reported before any run.
+    std::vector<run::target_spec> specs;
+    for (std::string const& t : a.targets) {
+        auto spec = run::resolve_target(t, run::self_exe());
+        if (!spec)
+            return usage_error("run", "unknown target: " + describe(spec.error().front()),
+                               run_usage);
+        specs.push_back(std::move(spec.value()));
+    }
+
+    std::vector<loaded_file> files = load_paths(a.paths);
+    if (!a.filters.empty()) {
+        std::vector<loaded_file> kept;
+        for (loaded_file& f : files)
+            for (std::string const& pattern : a.filters)
+                if (glob_match(pattern, f.id)) {
+                    kept.push_back(std::move(f));
+                    break;
+                }
+        files = std::move(kept);
+    }
+    if (files.empty()) {
+        std::cerr << "lifecheck run: no scenario files"
+                  << (a.filters.empty() ? " in the given paths" : " match the filters") << '\n';
+        return exit_usage;
+    }
+
+    run::options opts;
+    opts.deadline = a.deadline;
+    opts.verbose = a.verbose;
+    opts.log_dir = std::filesystem::path{a.json}.parent_path() / "logs";
+
+    std::vector<report::target_info> infos;
+    for (run::target_spec const& spec : specs) {
+        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
+        auto const hello = probe.ensure_started();
+        if (!hello) {
+            std::cerr << "lifecheck run: cannot start target " << spec.text << ": "
+                      << describe(hello.error().front()) << '\n';
+            return exit_usage;
+        }
+        infos.push_back({spec.text, hello->version});
+    }
+
+    std::uint64_t const seed = a.seed ? *a.seed : std::random_device{}();
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%04x", static_cast<unsigned>(seed & 0xffff));
+    report::run_report rep;
+    rep.run.id = utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
+    rep.run.seed = seed;
+    rep.run.command = joined_command(args);
+    rep.run.targets = infos;
+    rep.run.started = utc_now("%Y-%m-%dT%H:%M:%SZ");
+    auto const run_started = std::chrono::steady_clock::now();
+
+    std::cout << "lifecheck " << report::lifecheck_version() << " \u2014 target(s): ";
+    for (std::size_t t = 0; t < infos.size(); ++t)
+        std::cout << (t ? ", " : "") << target_title(infos[t].name, infos[t].version);
+    std::cout << " \u2014 run " << rep.run.id << " seed " << seed << '\n';
+    std::cout.flush();
+
+    bool const multi = specs.size() > 1;
+    std::vector<std::vector<entry>> by_target;
+    for (run::target_spec const& spec : specs) {
+        // Slots in file order; invalid and excluded files are ready at once, the rest arrive
+        // from the workers and are printed in order as soon as their turn comes.
+        std::vector<std::optional<entry>> slots(files.size());
+        std::vector<scenario::scenario> runnable;
+        std::vector<std::size_t> slot_of;
+        for (std::size_t i = 0; i < files.size(); ++i) {
+            loaded_file const& f = files[i];
+            if (!f.sc) {
+                slots[i] = invalid_entry(f, spec.text);
+                continue;
+            }
+            auto const ex = std::find_if(a.excludes.begin(), a.excludes.end(), [&](auto const& e) {
+                return glob_match(e.first, f.id);
+            });
+            if (ex != a.excludes.end()) {
+                slots[i] = skipped_entry(f, spec.text, ex->second);
+                continue;
+            }
+            runnable.push_back(*f.sc);
+            slot_of.push_back(i);
+        }
+        std::size_t next_print = 0;
+        std::size_t finished = files.size() - runnable.size();
+        auto flush = [&] {
+            while (next_print < slots.size() && slots[next_print])
+                print_entry(*slots[next_print++], multi);
+        };
+        flush();
+        run::run_all(runnable, spec, opts, a.jobs, [&](std::size_t k, run::outcome const& o) {
+            entry e{o.result, o.warnings, o.log_tail};
+            e.result.target = spec.text; // one name per --target, even for two fastify versions
+            ++finished;
+            if (a.progress)
+                std::cerr << "[" << finished << "/" << files.size() << "] " << spec.text << " "
+                          << e.result.scenario_id << " " << check::to_string(e.result.v) << '\n';
+            slots[slot_of[k]] = std::move(e);
+            flush();
+        });
+        flush();
+        std::vector<entry> done;
+        for (auto& s : slots)
+            done.push_back(std::move(*s));
+        by_target.push_back(std::move(done));
+    }
+
+    if (multi)
+        print_table(a.targets, by_target);
+
+    for (auto const& entries : by_target)
+        for (entry const& e : entries)
+            rep.results.push_back(e.result);
+    rep.run.duration_ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - run_started)
+                              .count();
+
+    report::tally const t = report::count(rep.results);
+    std::cout << '\n'
+              << t.of(verdict::pass) << " passed, " << t.of(verdict::fail) << " failed, "
+              << t.of(verdict::crash) << " crashed, " << t.of(verdict::hang) << " hung, "
+              << t.of(verdict::skip) << " skipped, " << t.of(verdict::error) << " errors, "
+              << t.of(verdict::divergence) << " divergences\n";
+
+    int code = exit_pass;
+    auto const junit = report::write_junit(a.junit, rep);
+    auto const json = report::write_json(a.json, rep);
+    if (junit && json) {
+        std::cout << "reports: " << junit->string() << ", " << json->string() << '\n';
+    } else {
+        for (auto const* r : {&junit, &json})
+            if (!*r)
+                std::cerr << "lifecheck run: " << describe(r->error().front()) << '\n';
+        code = exit_internal;
+    }
+
+    bool invalid = false;
+    bool harness_fault = false;
+    bool failed = false;
+    for (check::scenario_result const& r : rep.results) {
+        harness_fault = harness_fault || r.harness_fault;
+        invalid = invalid || (r.v == verdict::error && !r.harness_fault);
+        failed = failed || r.v == verdict::fail || r.v == verdict::crash || r.v == verdict::hang;
+    }
+    if (harness_fault)
+        return exit_internal;
+    if (code != exit_pass)
+        return code;
+    if (invalid)
+        return exit_usage;
+    return failed ? exit_fail : exit_pass;
+}
+
+} // namespace lifecheck::cli

@@ -1,0 +1,78 @@
+// A client on raw sockets (Asio): exact request bytes, aborts at byte offsets or times, slow
+// writes, pipelining and named keep-alive connections (spec §1.4, decisions.md D2).
+#pragma once
+
+#include "harness/check/observation.hpp"
+#include "harness/scenario/scenario.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lifecheck::client {
+
+using milliseconds = std::chrono::milliseconds;
+
+/// One request as the raw client sends it.
+struct raw_request {
+    std::string id;                 // the step id (for messages)
+    std::string bytes;              // exactly what goes on the wire
+    std::size_t body_offset = 0;    // index of the first body byte (bytes.size() without a body)
+    bool head = false;              // a HEAD request: the response has no body
+    scenario::client_options options;
+};
+
+/// The raw request of a request step (scenario::wire_bytes) or of a raw step (its bytes).
+raw_request make_raw_request(scenario::step const& s);
+
+/// Waits of the raw client.
+struct client_timing {
+    milliseconds response_timeout{5000}; // connect, write and the whole response
+    milliseconds keep_grace{50};         // after a keep-alive response: still open = "kept"
+    milliseconds close_grace{1000};      // after a `connection: close` response: wait for the FIN
+};
+
+/// Sends raw requests to 127.0.0.1:port and observes responses and connection fates.
+///
+/// After a complete response the connection's fate is observed: `closed` (FIN), `reset`
+/// (ECONNRESET) or `kept` (still open after `keep_grace`). A step with an abort option closes
+/// the socket at that point and reports `client_aborted`. Calls on different connections may
+/// run on different threads at once; a named connection serves one call at a time.
+class raw_client {
+public:
+    explicit raw_client(int port, client_timing timing = {});
+    ~raw_client();
+    raw_client(raw_client const&) = delete;
+    raw_client& operator=(raw_client const&) = delete;
+
+    /// Sends one request on a fresh connection, or on the named keep-alive connection (opened
+    /// on first use, reopened when the target closed it), and reads its response.
+    check::response_observation send(raw_request const& r,
+                                     std::optional<std::string> const& connection = std::nullopt);
+
+    /// Pipelining: writes every request back to back on one connection, then reads the
+    /// responses in order. Abort and slow-write options are not honoured here.
+    std::vector<check::response_observation> pipeline(
+        std::vector<raw_request> const& rs,
+        std::optional<std::string> const& connection = std::nullopt);
+
+    /// Closes every named connection.
+    void close_all();
+
+    class connection; // a socket with its own io_context (detail of raw_client.cpp)
+
+private:
+    std::shared_ptr<connection> open(std::optional<std::string> const& name);
+
+    int port_;
+    client_timing timing_;
+    std::mutex mu_;                                             // guards named_
+    std::map<std::string, std::shared_ptr<connection>> named_; // keep-alive connections by name
+};
+
+} // namespace lifecheck::client

@@ -1,0 +1,1583 @@
+// Fastify 5.12.8's request lifecycle as a walk over the virtual event loop. Each function models
+// the Fastify function named in its comment; every JavaScript try/catch that matters is a C++
+// try/catch of js_exception at the same place, so a write-time error surfaces exactly where
+// Fastify would see it (or nowhere: an uncaught exception is a crash, lifecycle §2.7).
+#include "harness/model/detail/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+namespace lifecheck::model::detail {
+
+using scenario::action;
+using scenario::phase;
+using scenario::style;
+using scenario::verb;
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string upper(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string trim(std::string const& s) {
+    std::size_t b = 0;
+    std::size_t e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+        ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+        --e;
+    return s.substr(b, e - b);
+}
+
+/// The media type of a content-type value: "application/json; charset=x" -> "application/json".
+std::string media_type_of(std::string const& ct) {
+    return lower(trim(ct.substr(0, ct.find(';'))));
+}
+
+bool has_charset(std::string const& ct) {
+    return lower(ct).find("charset") != std::string::npos;
+}
+
+/// Fastify content-type.js: "type/subtype" made of token characters, else invalid (415).
+bool valid_content_type(std::string const& ct) {
+    std::string const m = media_type_of(ct);
+    auto const slash = m.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == m.size())
+        return false;
+    for (char c : m) {
+        if (c == '/')
+            continue;
+        if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string{"!#$%&'*+.^_`|~-"}.find(c) != std::string::npos))
+            return false;
+    }
+    return true;
+}
+
+js_value fastify_error(char const* code, std::string message, int status) {
+    return error_value(std::move(message), status, std::string{code});
+}
+
+js_value undefined_error() {
+    return fastify_error("FST_ERR_SEND_UNDEFINED_ERR", "Undefined error has occurred", 500);
+}
+
+std::string typeof_name(js_value const& v) {
+    switch (v.type) {
+    case js_type::undefined:
+        return "undefined";
+    case js_type::boolean:
+        return "boolean";
+    case js_type::number:
+        return "number";
+    case js_type::string:
+        return "string";
+    default:
+        return "object";
+    }
+}
+
+} // namespace
+
+//------------------------------------------------------------------------------
+// world
+
+void world::touch(std::string const& resource,
+                  std::string const& owner,
+                  bool write,
+                  std::string const& value) {
+    double const now = loop.now();
+    auto& log = accesses[resource];
+    for (auto const& a : log) {
+        if (a.epoch != epoch || a.owner == owner)
+            continue;
+        if (!a.write && !write)
+            continue;
+        if (a.write && write && a.value == value)
+            continue;
+        if (std::fabs(a.at - now) < event_loop::race_margin_ms) {
+            std::string const why = "'" + resource + "' is used by " + a.owner + " and " + owner +
+                                    " within " + std::to_string(int(event_loop::race_margin_ms)) +
+                                    " ms of each other";
+            mark(owner, why);
+            mark(a.owner, why);
+        }
+    }
+    log.push_back(shared_access{now, epoch, owner, write, value});
+}
+
+bool world::flag(std::string const& name, std::string const& owner) {
+    touch("flag " + name, owner, false, "");
+    auto const it = flags.find(name);
+    return it != flags.end() && it->second;
+}
+
+void world::set_flag(std::string const& name, bool value, std::string const& owner) {
+    touch("flag " + name, owner, true, value ? "true" : "false");
+    flags[name] = value;
+}
+
+void world::mark(std::string const& owner, std::string const& why) {
+    if (!owner.empty())
+        nondeterministic.emplace(owner, why);
+}
+
+//------------------------------------------------------------------------------
+// hook-runner states
+
+struct request_run::chain_state {
+    phase ph = phase::on_request;
+    std::vector<hook_fn> fns;
+    std::size_t i = 0;
+    bool guard = false; // hookIterator: skip (and stop) when reply.sent
+    error_cb cb;
+};
+
+struct request_run::payload_chain_state {
+    phase ph = phase::on_send;
+    std::vector<hook_fn> fns;
+    std::size_t i = 0;
+    js_value payload;
+    payload_cb cb;
+};
+
+//------------------------------------------------------------------------------
+// construction and client events
+
+request_run::request_run(world& w, request_input in, context const* ctx, client_plan plan)
+    : w_{w}
+    , in_{std::move(in)}
+    , ctx_{ctx}
+    , plan_{plan} {
+    path_ = in_.url.substr(0, in_.url.find('?'));
+}
+
+void request_run::schedule() {
+    w_.loop.at(plan_.head_at, in_.id, "client", "request head arrives", [this] { arrive(); });
+    if (plan_.body_at && *plan_.body_at > plan_.head_at) {
+        w_.loop.at(*plan_.body_at, in_.id, "client", "request body completes", [this] {
+            body_arrived();
+        });
+    }
+    for (double at : plan_.body_writes) {
+        if (at > plan_.head_at && (!plan_.body_at || at < *plan_.body_at))
+            w_.loop.at(at, in_.id, "client", "request body bytes arrive", [this] { touch_socket(); });
+    }
+    if (plan_.close_at) {
+        w_.loop.at(*plan_.close_at, in_.id, "client", "client closes the connection", [this] {
+            client_close();
+        });
+    }
+}
+
+void request_run::touch_socket() {
+    // Node server.setTimeout (connectionTimeout): the idle timer restarts on socket activity.
+    int const ms = w_.source.options.connection_timeout_ms;
+    if (ms <= 0 || socket_destroyed_ || finished_)
+        return;
+    if (idle_timer_)
+        w_.loop.cancel(*idle_timer_);
+    idle_timer_ = w_.loop.after(ms, in_.id, "socket-timeout", "connectionTimeout fires", [this] {
+        connection_timeout_fired();
+    });
+}
+
+void request_run::arrive() {
+    arrived_ = true;
+    out_.reached = true;
+    bool const has_body = (in_.body && !in_.body->empty()) || in_.chunked;
+    if (!has_body || (plan_.body_at && *plan_.body_at <= w_.loop.now()))
+        body_in_ = true;
+    touch_socket();
+
+    // lifecycle §2.1 step 4: closing. New connections are refused once server.close() ran;
+    // requests on connections that already exist get the 503 (or Connection: close).
+    w_.touch("closing", in_.id, false, "");
+    if (w_.closing) {
+        if (!in_.on_existing_connection) {
+            out_.reached = false;
+            out_.reset = true;
+            note("connection refused: the server is closing");
+            socket_destroyed_ = true;
+            close_processed_ = true;
+            return;
+        }
+        if (w_.source.options.return503_on_closing) {
+            std::string const body =
+                R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})";
+            status_ = 503;
+            headers_sent_ = true;
+            deliver_head(503,
+                         {{"Content-Type", "application/json"},
+                          {"Content-Length", "80"},
+                          {"Connection", "close"}},
+                         false);
+            res_end(body, body_class::fastify_raw);
+            return;
+        }
+        set_reply_header("connection", "close");
+    }
+    route_handler();
+}
+
+void request_run::body_arrived() {
+    body_in_ = true;
+    touch_socket();
+    if (body_reading_) {
+        // the readable side emits 'data' and 'end' a couple of ticks after the bytes arrived
+        w_.loop.next_tick([this] { w_.loop.next_tick([this] { body_end(); }); });
+    }
+}
+
+void request_run::client_close() {
+    if (client_gone_)
+        return;
+    client_gone_ = true;
+    if (!arrived_ || close_processed_)
+        return;
+    if (response_done_at_ && w_.loop.now() - *response_done_at_ < event_loop::race_margin_ms)
+        w_.mark(in_.id, "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
+                            " ms of the response's end: whether it read the response first is a race");
+    if (finished_ || res_closed_) {
+        // lifecycle §7: closing an idle keep-alive socket after a complete response: nothing.
+        return;
+    }
+    socket_close_events(true);
+}
+
+void request_run::destroy_socket_from_server() {
+    // res.destroy(): the socket closes; its 'close' listeners run on the next tick.
+    if (socket_destroyed_)
+        return;
+    socket_destroyed_ = true;
+    if (!out_.body_complete)
+        out_.reset = true;
+    w_.loop.next_tick([this] { socket_close_events(false); });
+}
+
+void request_run::socket_close_events(bool by_client) {
+    if (close_processed_)
+        return;
+    close_processed_ = true;
+    socket_destroyed_ = true;
+    if (idle_timer_) {
+        w_.loop.cancel(*idle_timer_);
+        idle_timer_.reset();
+    }
+    if (!out_.body_complete && out_.got_head)
+        out_.reset = true;
+    // eos(res) in sendStream/sendWebStream: the source is destroyed when res closes first.
+    if (stream_source_open_) {
+        stream_source_open_ = false;
+        stream_inflight_ = false;
+        if (stream_timer_)
+            w_.loop.cancel(*stream_timer_);
+    }
+    // onServerResponseClose: res 'close' now (the target's `end`), lifecycle §7 / spec §3.
+    if (!res_closed_) {
+        out_.end_aborted = by_client;
+        emit_close();
+    }
+    // abortIncoming: req.destroy(); 'error' then 'close' on the next tick. req.aborted is true
+    // unless the body was read to its end (Node IncomingMessage._destroy).
+    if (!req_closed_) {
+        req_aborted_ = !req_body_ended_;
+        w_.loop.next_tick([this] {
+            if (body_reading_) {
+                auto err = error_value("aborted", std::nullopt, std::string{"ECONNRESET"});
+                body_error(err);
+            }
+            req_closed_ = true;
+            if (has_abort_listener_ && req_aborted_)
+                on_request_abort();
+        });
+    }
+}
+
+void request_run::connection_timeout_fired() {
+    idle_timer_.reset();
+    if (finished_ || socket_destroyed_)
+        return;
+    // lifecycle §8: Node destroys the socket (its listener runs first); Fastify's socket
+    // 'timeout' listener then runs the onTimeout hooks (reply.sent is false). The close events
+    // (end, onRequestAbort) come from the handle's close callback, a later macrotask, so
+    // onTimeout hooks that settle through microtasks all run first (checked against 5.12.8:
+    // an async root hook, then a callback child hook, then onRequestAbort).
+    socket_destroyed_ = true;
+    if (!out_.body_complete)
+        out_.reset = true;
+    w_.loop.after(0, in_.id, "socket-timeout", "socket close after timeout",
+                  [this] { socket_close_events(false); });
+    if (!ctx_->hooks_of(phase::on_timeout).empty())
+        run_hooks(phase::on_timeout, true, [](maybe_error) {});
+}
+
+//------------------------------------------------------------------------------
+// route.js
+
+void request_run::route_handler() {
+    // setupResponseListeners: only when the context has onResponse hooks (or a logger).
+    has_on_response_ = !ctx_->hooks_of(phase::on_response).empty();
+    if (!ctx_->hooks_of(phase::on_request).empty())
+        run_hooks(phase::on_request, true, [this](maybe_error e) { run_pre_parsing(e); });
+    else
+        run_pre_parsing(std::nullopt);
+    // The req 'close' listener is attached after the onRequest chain started (§2.1 step 6).
+    has_abort_listener_ = !ctx_->hooks_of(phase::on_request_abort).empty();
+}
+
+void request_run::run_pre_parsing(maybe_error err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(*err);
+        return;
+    }
+    if (!ctx_->hooks_of(phase::pre_parsing).empty())
+        run_pre_parsing_hooks([this](maybe_error e) { handle_request(e); });
+    else
+        handle_request(std::nullopt);
+}
+
+void request_run::on_request_abort() {
+    // onRequestAbortHookRunner: no guard; failures are only logged (lifecycle §7).
+    run_hooks(phase::on_request_abort, false, [this](maybe_error e) {
+        if (e)
+            note("onRequestAborted hook failed");
+    });
+}
+
+//------------------------------------------------------------------------------
+// handle-request.js and content-type-parser.js
+
+void request_run::handle_request(maybe_error err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(*err);
+        return;
+    }
+    std::string const m = upper(in_.method);
+    if (m == "GET" || m == "HEAD" || m == "TRACE") {
+        handler();
+        return;
+    }
+    if (m == "DELETE" || m == "OPTIONS" || m == "PATCH" || m == "PUT" || m == "POST" || m == "QUERY") {
+        auto const ct = request_header("content-type");
+        if (!ct) {
+            auto const cl = request_header("content-length");
+            bool const empty_body =
+                !request_header("transfer-encoding") && (!cl || trim(*cl) == "0");
+            if (empty_body) {
+                handler();
+                return;
+            }
+            content_type_run("");
+            return;
+        }
+        if (!valid_content_type(*ct)) {
+            is_error_ = true;
+            status_ = 415;
+            send(fastify_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415));
+            return;
+        }
+        content_type_run(media_type_of(*ct));
+        return;
+    }
+    handler(); // other methods: straight on (lifecycle §10: no 405)
+}
+
+void request_run::content_type_run(std::string const& media_type) {
+    bool const json_parser = media_type == "application/json";
+    bool const text_parser = media_type == "text/plain";
+    if (!json_parser && !text_parser) {
+        if (ctx_->not_found) { // lifecycle §10: no 415 on a 404 route
+            handler();
+            return;
+        }
+        is_error_ = true;
+        send(fastify_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415));
+        return;
+    }
+    parser_json_ = json_parser;
+    // rawBody: a declared length over the limit fails before reading (synchronously).
+    long long const limit = w_.source.options.body_limit;
+    if (auto const cl = request_header("content-length")) {
+        try {
+            if (std::stoll(*cl) > limit) {
+                parser_done(fastify_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
+                return;
+            }
+        } catch (...) {
+        }
+    }
+    body_reading_ = true;
+    if (body_in_)
+        w_.loop.next_tick([this] { w_.loop.next_tick([this] { body_end(); }); });
+}
+
+void request_run::body_end() {
+    if (!body_reading_ || socket_destroyed_)
+        return;
+    body_reading_ = false;
+    req_body_ended_ = true;
+    std::string const bytes = in_.body.value_or("");
+    if (static_cast<long long>(bytes.size()) > w_.source.options.body_limit) {
+        parser_done(fastify_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
+        return;
+    }
+    if (parser_json_) {
+        if (bytes.empty()) {
+            parser_done(fastify_error("FST_ERR_CTP_EMPTY_JSON_BODY",
+                                      "Body cannot be empty when content-type is set to 'application/json'",
+                                      400));
+            return;
+        }
+        if (!json::accept(bytes)) {
+            parser_done(fastify_error("FST_ERR_CTP_INVALID_JSON_BODY",
+                                      "Body is not valid JSON but content-type is set to 'application/json'",
+                                      400));
+            return;
+        }
+    }
+    parser_done(std::nullopt);
+}
+
+void request_run::body_error(js_value err) {
+    if (!body_reading_)
+        return;
+    body_reading_ = false;
+    // rawBody onEnd(err): a status below 400 is forced to 400 (lifecycle §7).
+    if (err.error && (!err.error->status_code || *err.error->status_code < 400))
+        err.error->status_code = 400;
+    parser_done(err);
+}
+
+void request_run::parser_done(maybe_error err) {
+    if (err) {
+        // "We must close the connection as the client may send more data" (lifecycle §4.5)
+        set_reply_header("connection", "close");
+        is_error_ = true;
+        send(*err);
+        return;
+    }
+    handler();
+}
+
+void request_run::handler() {
+    try {
+        if (!ctx_->hooks_of(phase::pre_validation).empty())
+            run_hooks(phase::pre_validation, true, [this](maybe_error e) { pre_validation_callback(e); });
+        else
+            pre_validation_callback(std::nullopt);
+    } catch (js_exception const& e) {
+        pre_validation_callback(e.value);
+    }
+}
+
+void request_run::pre_validation_callback(maybe_error err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(*err);
+        return;
+    }
+    // validationCompleted: scenarios carry no schemas, so validation always passes.
+    if (!ctx_->hooks_of(phase::pre_handler).empty())
+        run_hooks(phase::pre_handler, true, [this](maybe_error e) { pre_handler_callback(e); });
+    else
+        pre_handler_callback(std::nullopt);
+}
+
+void request_run::pre_handler_callback(maybe_error err) {
+    if (sent())
+        return;
+    // preHandlerCallbackInner
+    if (err) {
+        is_error_ = true;
+        send(*err);
+        return;
+    }
+    call_result r;
+    try {
+        if (ctx_->handler == nullptr) {
+            basic_404();
+            return;
+        }
+        r = invoke(*ctx_->handler, role::handler, undefined_value(), nullptr);
+    } catch (js_exception const& e) {
+        is_error_ = true;
+        send(e.value);
+        return;
+    }
+    if (r.thenable)
+        wrap_thenable(r.p);
+    else if (!r.value.is_undefined())
+        send(r.value); // lifecycle §2.5: even if the handler already sent (ALREADY_SENT warning)
+}
+
+void request_run::basic_404() {
+    // four-oh-four.js basic404, lifecycle §10: an object, so it passes preSerialization.
+    status_ = 404;
+    js_value v;
+    v.type = js_type::object;
+    v.data = json::object();
+    v.data["message"] = "Route " + upper(in_.method) + ":" + in_.url + " not found";
+    v.data["error"] = "Not Found";
+    v.data["statusCode"] = 404;
+    v.origin = body_class::json;
+    send(v);
+}
+
+void request_run::wrap_thenable(promise_ptr p) {
+    // wrap-thenable.js (lifecycle §2.5)
+    p->then(
+        [this](js_value const& v) {
+            if (hijacked_)
+                return;
+            if (!v.is_undefined() ||
+                (!sent() && !headers_sent_ && !req_aborted_ && !socket_destroyed_)) {
+                try {
+                    send(v);
+                } catch (js_exception const& e) {
+                    is_error_ = true;
+                    send(e.value);
+                }
+            }
+        },
+        [this](js_value const& e) {
+            try {
+                if (sent()) {
+                    note("Promise errored, but reply.sent = true was set");
+                    return;
+                }
+                is_error_ = true;
+                send(e);
+            } catch (js_exception const& e2) {
+                send(e2.value);
+            }
+        });
+}
+
+//------------------------------------------------------------------------------
+// reply.js
+
+bool request_run::sent() {
+    // lifecycle §1: reply.sent := hijacked || res.writableEnded. A stream response ends when
+    // its source ends, so reading reply.sent close to that moment is a race (§2.4, e21).
+    if (stream_inflight_ && !writable_ended_ &&
+        stream_end_at_ - w_.loop.now() < event_loop::race_margin_ms) {
+        w_.mark(in_.id, "reply.sent is read while a stream response is about to end (lifecycle §2.4)");
+    }
+    return hijacked_ || writable_ended_;
+}
+
+void request_run::reply_then(std::function<void()> fulfilled) {
+    // Reply.prototype.then: resolved at once when sent, else when res finishes or closes.
+    if (hijacked_ || writable_ended_) {
+        fulfilled();
+        return;
+    }
+    if (res_closed_) {
+        w_.loop.next_tick(std::move(fulfilled));
+        return;
+    }
+    finish_listeners_.push_back(std::move(fulfilled));
+}
+
+void request_run::send(js_value v) {
+    // Reply.prototype.send, lifecycle §2.6
+    if (in_on_error_)
+        throw js_exception{fastify_error("FST_ERR_SEND_INSIDE_ONERR",
+                                         "You cannot use `send` inside the `onError` hook",
+                                         500)};
+    if (sent()) {
+        note("FST_ERR_REP_ALREADY_SENT");
+        return;
+    }
+    if (is_error_ || v.type == js_type::error) {
+        is_error_ = false;
+        on_error_hook(v, true);
+        return;
+    }
+    if (v.is_undefined()) {
+        on_send_hook(v);
+        return;
+    }
+    auto const ct = reply_header("content-type");
+    if (v.type != js_type::null) {
+        if (v.type == js_type::node_stream || v.type == js_type::web_stream ||
+            v.type == js_type::response) {
+            on_send_hook(v);
+            return;
+        }
+        if (v.type == js_type::buffer) {
+            if (!ct)
+                set_reply_header("content-type", "application/octet-stream");
+            on_send_hook(v);
+            return;
+        }
+        if (v.type == js_type::string && !ct) {
+            set_reply_header("content-type", "text/plain; charset=utf-8");
+            on_send_hook(v);
+            return;
+        }
+    }
+    if (!ct || media_type_of(*ct).find("json") != std::string::npos) {
+        if (!ct)
+            set_reply_header("content-type", "application/json; charset=utf-8");
+        else if (!has_charset(*ct))
+            set_reply_header("content-type", *ct + "; charset=utf-8");
+        if (v.type != js_type::string) {
+            pre_serialization_hook(v);
+            return;
+        }
+    }
+    on_send_hook(v);
+}
+
+void request_run::pre_serialization_hook(js_value v) {
+    if (!ctx_->hooks_of(phase::pre_serialization).empty()) {
+        run_payload_hooks(phase::pre_serialization, v, [this](maybe_error e, js_value p) {
+            pre_serialization_end(e, p);
+        });
+    } else {
+        pre_serialization_end(std::nullopt, v);
+    }
+}
+
+void request_run::pre_serialization_end(maybe_error err, js_value v) {
+    if (err) {
+        on_error_hook(*err, false);
+        return;
+    }
+    // serialize(): JSON.stringify (no response schemas in scenarios)
+    js_value s;
+    switch (v.type) {
+    case js_type::undefined:
+        s = v; // JSON.stringify(undefined) === undefined
+        break;
+    case js_type::string:
+        s = string_value(json_stringify(json(v.bytes)));
+        break;
+    case js_type::null:
+        s = string_value("null");
+        break;
+    default:
+        s = string_value(json_stringify(v.data));
+        break;
+    }
+    if (s.type == js_type::string)
+        s.origin = body_class::json;
+    on_send_hook(s);
+}
+
+void request_run::on_send_hook(js_value v) {
+    if (!ctx_->hooks_of(phase::on_send).empty()) {
+        run_payload_hooks(phase::on_send, v, [this](maybe_error e, js_value p) { wrap_on_send_end(e, p); });
+    } else {
+        on_send_end(v);
+    }
+}
+
+void request_run::wrap_on_send_end(maybe_error err, js_value v) {
+    if (err)
+        on_error_hook(*err, false);
+    else
+        on_send_end(v);
+}
+
+void request_run::safe_write_head() {
+    if (headers_sent_) {
+        note("Reply was already sent, did you forget to \"return reply\"? (ERR_HTTP_HEADERS_SENT)");
+        throw js_exception{error_value("Cannot write headers after they are sent to the client",
+                                       std::nullopt,
+                                       std::string{"ERR_HTTP_HEADERS_SENT"})};
+    }
+    headers_sent_ = true;
+    deliver_head(status_, reply_headers_, false);
+}
+
+void request_run::on_send_end(js_value v) {
+    // onSendEnd, lifecycle §2.7 (throws are write-time errors, caught or not by the caller)
+    if (v.type == js_type::response) {
+        auto const r = v.response;
+        status_ = r->status;
+        for (auto const& [name, value] : r->headers)
+            set_reply_header(lower(name), value);
+        if (r->body && r->body->disturbed)
+            throw js_exception{fastify_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
+                                             "Response.body is already consumed.",
+                                             500)};
+        js_value body;
+        if (r->body) {
+            body.type = js_type::web_stream;
+            body.stream = r->body;
+            body.origin = body_class::stream;
+        } else {
+            body.type = js_type::null;
+        }
+        v = body;
+    }
+    std::string const method = upper(in_.method);
+    if (v.is_nullish()) {
+        if (status_ >= 200 && status_ != 204 && status_ != 304 && method != "HEAD")
+            set_reply_header("content-length", "0");
+        safe_write_head();
+        res_end("", body_class::empty);
+        return;
+    }
+    if ((status_ >= 100 && status_ < 200) || status_ == 204) {
+        remove_reply_header("content-type");
+        remove_reply_header("content-length");
+        safe_write_head();
+        res_end("", body_class::empty);
+        return;
+    }
+    if (v.type == js_type::node_stream || v.type == js_type::web_stream) {
+        send_stream(v);
+        return;
+    }
+    if (v.type != js_type::string && v.type != js_type::buffer) {
+        throw js_exception{fastify_error(
+            "FST_ERR_REP_INVALID_PAYLOAD_TYPE",
+            "Attempted to send payload of invalid type '" + typeof_name(v) +
+                "'. Expected a string or Buffer.",
+            500)};
+    }
+    auto const cl = reply_header("content-length");
+    std::string const len = std::to_string(v.bytes.size());
+    if (!cl || (method != "HEAD" && *cl != len))
+        set_reply_header("content-length", len);
+    safe_write_head();
+    body_class kind = v.origin;
+    if (kind == body_class::none)
+        kind = v.type == js_type::buffer ? body_class::binary : body_class::text;
+    res_end(method == "HEAD" ? std::string{} : v.bytes, method == "HEAD" ? body_class::empty : kind);
+}
+
+void request_run::res_end(std::string const& bytes, body_class kind) {
+    if (writable_ended_)
+        return; // Node: write after end is an 'error' event, not a throw
+    writable_ended_ = true;
+    if (socket_destroyed_)
+        return; // nothing reaches anyone; no 'finish' (lifecycle §2.8)
+    auto flush = [this, bytes, kind] {
+        if (out_.got_head && out_.body_kind == body_class::none)
+            out_.body_kind = kind;
+        deliver_body(bytes, true);
+        // 'finish' once the bytes are handed to the socket: the write callback runs on a tick.
+        w_.loop.next_tick([this] { emit_finish(); });
+    };
+    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
+        pipeline_prev_->successors_.push_back(flush); // Node's state.outgoing queue
+        return;
+    }
+    flush();
+}
+
+void request_run::send_stream(js_value v) {
+    // sendStream / sendWebStream (lifecycle §2.7 step 5, §6)
+    auto src = v.stream;
+    bool const web = v.type == js_type::web_stream;
+    if (web) {
+        if (src->locked)
+            throw js_exception{fastify_error(
+                "FST_ERR_REP_READABLE_STREAM_LOCKED",
+                "ReadableStream was locked. You should call releaseLock() method on reader before sending.",
+                500)};
+        src->locked = true; // payload.getReader()
+        src->disturbed = true;
+    }
+    stream_inflight_ = true;
+    stream_source_open_ = true;
+    stream_src_ = src;
+    std::size_t const n = src->chunks.size();
+    std::size_t const steps = src->fail_after_chunks
+                                  ? std::min<std::size_t>(static_cast<std::size_t>(*src->fail_after_chunks), n)
+                                  : n;
+    // The adapter's streams: the first chunk at the first read, then a timer of chunkDelayMs
+    // (setTimeout, so at least 1 ms) before every later chunk, the end or the failure.
+    double const step_ms = std::max(1, src->chunk_delay_ms);
+    stream_end_at_ = w_.loop.now() + static_cast<double>(steps) * step_ms;
+    // pipe()/reader.read(): the first chunk flows on a later tick.
+    auto first = [this, src, web] { stream_step(src, 0, web); };
+    if (web)
+        w_.loop.microtask(first);
+    else
+        w_.loop.next_tick(first);
+}
+
+void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web) {
+    stream_timer_.reset();
+    if (!stream_source_open_)
+        return;
+    if (src->fail_after_chunks && k == static_cast<std::size_t>(*src->fail_after_chunks)) {
+        stream_failed(web);
+        return;
+    }
+    if (k == src->chunks.size()) {
+        stream_source_open_ = false;
+        stream_inflight_ = false;
+        // the source ended: pipe calls res.end()
+        if (!headers_sent_) {
+            headers_sent_ = true;
+            deliver_head(status_, reply_headers_, true);
+        }
+        if (out_.got_head && out_.body_kind == body_class::none)
+            out_.body_kind = body_class::stream;
+        res_end("", body_class::stream);
+        return;
+    }
+    if (!headers_sent_) { // the first write flushes the head (status/headers read now, §1)
+        headers_sent_ = true;
+        deliver_head(status_, reply_headers_, true);
+        if (out_.got_head)
+            out_.body_kind = body_class::stream;
+    }
+    if (!writable_ended_) // after another send ended the response, writes go nowhere
+        deliver_body(src->chunks[k], false);
+    touch_socket();
+    auto next = [this, src, k, web] { stream_step(src, k + 1, web); };
+    stream_timer_ = w_.loop.after(src->chunk_delay_ms, in_.id, "stream", "stream chunk or end", next);
+}
+
+void request_run::stream_failed(bool web) {
+    (void)web;
+    stream_source_open_ = false;
+    stream_inflight_ = false;
+    auto err = error_value("stream failed");
+    // lifecycle §6: after the head went out the socket is destroyed (truncated body, no error
+    // handler, no onResponse, onRequestAbort fires); before it, the normal error path.
+    if (headers_sent_ || req_aborted_) {
+        note("response terminated with an error with headers already sent");
+        destroy_socket_from_server();
+        return;
+    }
+    on_error_hook(err, false);
+}
+
+void request_run::emit_finish() {
+    if (finished_)
+        return;
+    finished_ = true;
+    if (idle_timer_) {
+        w_.loop.cancel(*idle_timer_);
+        idle_timer_.reset();
+    }
+    // 'finish' listeners in attach order: Node's resOnFinish (res 'close' on the next tick),
+    // Fastify's onResFinished (onResponse hooks, lifecycle §2.8), then eos waiters.
+    w_.loop.next_tick([this] {
+        req_closed_ = true; // the request closes with aborted === false
+        emit_close();
+    });
+    if (has_on_response_) {
+        run_hooks(phase::on_response, false, [this](maybe_error e) {
+            if (e)
+                note("onResponse hook failed: request errored");
+        });
+    }
+    auto listeners = std::move(finish_listeners_);
+    finish_listeners_.clear();
+    for (auto& f : listeners)
+        f();
+}
+
+void request_run::emit_close() {
+    if (res_closed_)
+        return;
+    res_closed_ = true;
+    out_.ended = true;
+    out_.end_at = static_cast<int>(w_.traces[in_.id].size());
+    auto listeners = std::move(finish_listeners_); // eos: premature close resolves too
+    finish_listeners_.clear();
+    for (auto& f : listeners)
+        f();
+    // resOnFinish assigned the socket to the next queued (pipelined) response
+    auto held = std::move(successors_);
+    successors_.clear();
+    for (auto& f : held)
+        f();
+    if (w_.on_request_end)
+        w_.on_request_end();
+}
+
+void request_run::on_error_hook(js_value err, bool has_cb) {
+    // onErrorHook, lifecycle §4.2: onError runs while no handler was used yet, or again once
+    // the chain is exhausted.
+    if (!ctx_->hooks_of(phase::on_error).empty() &&
+        (eh_state_ == eh_state::unset || eh_state_ == eh_state::final)) {
+        in_on_error_ = true;
+        run_payload_hooks(phase::on_error, err, [this, err, has_cb](maybe_error, js_value) {
+            handle_error(err, has_cb); // always the original error; failures end the chain
+        });
+        return;
+    }
+    handle_error(err, has_cb);
+}
+
+//------------------------------------------------------------------------------
+// error-handler.js
+
+void request_run::handle_error(js_value err, bool has_cb) {
+    in_on_error_ = false;
+    if (eh_state_ == eh_state::final) {
+        fallback_error_handler(err, false);
+        return;
+    }
+    eh_node const* node = eh_state_ == eh_state::at ? next_eh_ : ctx_->error_handler.get();
+    eh_state_ = eh_state::at;
+    next_eh_ = node != nullptr ? node->parent.get() : nullptr;
+    remove_reply_header("content-type");
+    remove_reply_header("content-length");
+    if (node == nullptr) {
+        // the sentinel past the default handler: FINAL, then the default JSON through onSend
+        eh_state_ = eh_state::final;
+        if (!has_cb)
+            throw js_exception{error_value("cb is not a function")};
+        fallback_error_handler(err, true);
+        return;
+    }
+    try {
+        if (node->act == nullptr) {
+            default_error_handler(err);
+            return;
+        }
+        call_result r = invoke(*node->act, role::error_handler, err, nullptr);
+        if (r.thenable)
+            wrap_thenable(r.p);
+        else if (!r.value.is_undefined())
+            send(r.value);
+    } catch (js_exception const& e) {
+        send(e.value); // not flagged: only an Error climbs the chain (lifecycle §4.3)
+    }
+}
+
+void request_run::default_error_handler(js_value err) {
+    // setErrorHeaders, lifecycle §4.4
+    int s = (status_ >= 400 && status_ <= 599) ? status_ : 500;
+    if (err.error && err.error->status_code && *err.error->status_code >= 400 &&
+        *err.error->status_code <= 599)
+        s = *err.error->status_code;
+    status_ = s;
+    send(err);
+}
+
+void request_run::fallback_error_handler(js_value err, bool through_on_send) {
+    if (!reply_header("content-type"))
+        set_reply_header("content-type", "application/json; charset=utf-8");
+    js_error const e = err.error ? *err.error : js_error{};
+    js_value payload = string_value(default_error_json(status_, e));
+    payload.origin = body_class::default_error_json;
+    set_reply_header("content-length", std::to_string(payload.bytes.size()));
+    if (through_on_send) {
+        on_send_hook(payload); // skips preSerialization, not onSend (lifecycle §4.4)
+        return;
+    }
+    // the final writer: hooks bypassed (lifecycle §4.6)
+    if (headers_sent_ || socket_destroyed_) {
+        destroy_socket_from_server();
+        return;
+    }
+    headers_sent_ = true;
+    deliver_head(status_, reply_headers_, false);
+    res_end(payload.bytes, body_class::default_error_json);
+}
+
+//------------------------------------------------------------------------------
+// hooks.js runners
+
+void request_run::run_hooks(phase ph, bool guard, error_cb cb) {
+    auto st = std::make_shared<chain_state>();
+    st->ph = ph;
+    st->fns = ctx_->hooks_of(ph);
+    st->guard = guard;
+    st->cb = std::move(cb);
+    chain_next(st, std::nullopt);
+}
+
+void request_run::chain_next(std::shared_ptr<chain_state> st, maybe_error err) {
+    // hookRunnerGenerator.next
+    if (err || st->i == st->fns.size()) {
+        st->cb(err);
+        return;
+    }
+    hook_fn const h = st->fns[st->i++];
+    call_result r;
+    try {
+        if (st->guard && sent())
+            return; // hookIterator returns undefined: the chain silently stops (§2.3)
+        r = invoke(*h.act, role::hook, undefined_value(), [this, st](maybe_error e, js_value) {
+            chain_next(st, e);
+        });
+    } catch (js_exception const& e) {
+        st->cb(e.value);
+        return;
+    }
+    if (r.thenable) {
+        r.p->then([this, st](js_value const&) { chain_next(st, std::nullopt); },
+                  [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e); });
+    }
+}
+
+void request_run::run_payload_hooks(phase ph, js_value payload, payload_cb cb) {
+    auto st = std::make_shared<payload_chain_state>();
+    st->ph = ph;
+    st->fns = ctx_->hooks_of(ph);
+    st->payload = std::move(payload);
+    st->cb = std::move(cb);
+    payload_chain_next(st, std::nullopt, undefined_value());
+}
+
+void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
+                                     maybe_error err,
+                                     js_value np) {
+    // onSendHookRunner.next (no reply.sent guard: lifecycle §2.2 rows 8, 10)
+    if (err) {
+        st->cb(err, st->payload);
+        return;
+    }
+    if (!np.is_undefined())
+        st->payload = np;
+    if (st->i == st->fns.size()) {
+        st->cb(std::nullopt, st->payload);
+        return;
+    }
+    hook_fn const h = st->fns[st->i++];
+    call_result r;
+    auto done = [this, st](maybe_error e, js_value v) { payload_chain_next(st, e, v); };
+    try {
+        if (h.act == nullptr)
+            r = invoke_head_on_send(st->payload, done);
+        else
+            r = invoke(*h.act, role::hook, st->payload, done);
+    } catch (js_exception const& e) {
+        st->cb(e.value, st->payload);
+        return;
+    }
+    if (r.thenable) {
+        r.p->then(
+            [this, st](js_value const& v) {
+                try { // handleResolve catches what the rest of the send throws (§2.7)
+                    payload_chain_next(st, std::nullopt, v);
+                } catch (js_exception const& e) {
+                    st->cb(e.value, st->payload);
+                }
+            },
+            [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e, st->payload); });
+    }
+}
+
+void request_run::run_pre_parsing_hooks(error_cb cb) {
+    auto st = std::make_shared<chain_state>();
+    st->ph = phase::pre_parsing;
+    st->fns = ctx_->hooks_of(phase::pre_parsing);
+    st->cb = std::move(cb);
+    pre_parsing_next(st, std::nullopt);
+}
+
+void request_run::pre_parsing_next(std::shared_ptr<chain_state> st, maybe_error err) {
+    // preParsingHookRunner.next: checks reply.sent first, also after the last hook
+    if (sent())
+        return;
+    if (err || st->i == st->fns.size()) {
+        st->cb(err);
+        return;
+    }
+    hook_fn const h = st->fns[st->i++];
+    call_result r;
+    try {
+        r = invoke(*h.act, role::hook, undefined_value(), [this, st](maybe_error e, js_value v) {
+            if (!v.is_undefined())
+                unsupported("a preParsing hook that passes on a payload (it must be a stream)");
+            pre_parsing_next(st, e);
+        });
+    } catch (js_exception const& e) {
+        st->cb(e.value);
+        return;
+    }
+    if (r.thenable) {
+        r.p->then(
+            [this, st](js_value const& v) {
+                if (!v.is_undefined())
+                    unsupported("a preParsing hook that resolves a non-stream (crashes Fastify, §2.3 e)");
+                pre_parsing_next(st, std::nullopt);
+            },
+            [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e); });
+    }
+}
+
+//------------------------------------------------------------------------------
+// user callbacks
+
+void request_run::trace(std::string const& label) {
+    w_.trace(in_.id, label);
+}
+
+bool request_run::when_holds(action const& a) {
+    if (!a.when)
+        return true;
+    return w_.flag(a.when->flag, in_.id) == a.when->is;
+}
+
+void request_run::apply_set(action const& a) {
+    if (a.set)
+        w_.set_flag(a.set->flag, a.set->value, in_.id);
+}
+
+js_value request_run::reply_value() {
+    js_value v;
+    v.type = js_type::reply;
+    v.reply = this;
+    return v;
+}
+
+request_run::call_result request_run::invoke(action const& a,
+                                             role r,
+                                             js_value received,
+                                             std::function<void(maybe_error, js_value)> done) {
+    trace(a.label);
+    std::string const strand = "timer#" + std::to_string(++timer_seq_);
+    if (a.how == style::async) {
+        // async (req, reply[, payload]) => { when; await sleep(delayMs); set; do }
+        auto p = std::make_shared<promise>(w_.loop);
+        if (!when_holds(a)) {
+            p->resolve(undefined_value());
+            return call_result{true, p, {}};
+        }
+        if (a.delay_ms) {
+            action const* ap = &a;
+            w_.loop.after(*a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, p] {
+                // the sleep promise resolves here; `await` resumes one microtask later
+                w_.loop.microtask([this, ap, r, received, p] { async_body(*ap, r, received, p); });
+            });
+        } else {
+            async_body(a, r, received, p);
+        }
+        return call_result{true, p, {}};
+    }
+    // callback style: hooks take done; handlers answer with reply.send
+    if (!when_holds(a)) {
+        if (r == role::hook)
+            done(std::nullopt, undefined_value());
+        return call_result{}; // handlers: return without answering
+    }
+    if (a.delay_ms) {
+        action const* ap = &a;
+        w_.loop.after(*a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, done] {
+            callback_body(*ap, r, received, done, true); // a throw here is uncaught: a crash
+        });
+        return call_result{};
+    }
+    call_result out;
+    out.value = callback_body(a, r, received, done, false);
+    return out;
+}
+
+void request_run::async_body(action const& a, role r, js_value received, promise_ptr p) {
+    try {
+        apply_set(a);
+        switch (a.what) {
+        case verb::continue_:
+            if (r == role::hook)
+                p->resolve(undefined_value());
+            else
+                p->resolve(a.body ? make_payload(*a.body) : undefined_value());
+            return;
+        case verb::throw_:
+            p->reject(make_error(a));
+            return;
+        case verb::rethrow:
+            p->reject(r == role::error_handler ? received : make_error(a));
+            return;
+        case verb::send:
+            apply_send(a);
+            p->resolve(reply_value()); // `return reply`
+            return;
+        case verb::send_then_continue:
+            apply_send(a);
+            p->resolve(undefined_value());
+            return;
+        case verb::hang:
+            return; // a promise that never settles
+        case verb::replace_payload:
+            p->resolve(a.body ? make_payload(*a.body) : undefined_value());
+            return;
+        case verb::hijack:
+            hijack(a);
+            p->resolve(undefined_value());
+            return;
+        }
+    } catch (js_exception const& e) {
+        p->reject(e.value); // a throw inside an async function rejects its promise
+    }
+}
+
+js_value request_run::callback_body(action const& a,
+                                    role r,
+                                    js_value received,
+                                    std::function<void(maybe_error, js_value)> const& done,
+                                    bool from_timer) {
+    apply_set(a);
+    // materialized only by the verbs that use it (a shared Response is made at its first send)
+    auto payload_of = [this, &a] { return a.body ? make_payload(*a.body) : undefined_value(); };
+    switch (a.what) {
+    case verb::continue_:
+        if (r == role::hook) {
+            done(std::nullopt, undefined_value());
+            return undefined_value();
+        }
+        if (r == role::handler || from_timer) {
+            send(payload_of());
+            return undefined_value();
+        }
+        return payload_of(); // a callback error handler returns its payload
+    case verb::throw_:
+    case verb::rethrow: {
+        js_value const err = (a.what == verb::rethrow && r == role::error_handler) ? received : make_error(a);
+        if (!from_timer)
+            throw js_exception{err};
+        if (r == role::hook)
+            done(err, undefined_value());
+        else
+            send(err);
+        return undefined_value();
+    }
+    case verb::send:
+        apply_send(a);
+        return undefined_value();
+    case verb::send_then_continue:
+        apply_send(a);
+        if (r == role::hook)
+            done(std::nullopt, undefined_value());
+        return undefined_value();
+    case verb::hang:
+        return undefined_value();
+    case verb::replace_payload:
+        if (r == role::hook)
+            done(std::nullopt, payload_of());
+        return undefined_value();
+    case verb::hijack:
+        hijack(a);
+        if (r == role::hook)
+            done(std::nullopt, undefined_value()); // the adapter calls done() after the raw write
+        return undefined_value();
+    }
+    return undefined_value();
+}
+
+request_run::call_result request_run::invoke_head_on_send(js_value payload,
+                                                          std::function<void(maybe_error, js_value)> done) {
+    // head-route.js headRouteOnSendHandler (untraced, callback style, done() synchronously)
+    js_value null_value;
+    null_value.type = js_type::null;
+    if (payload.is_undefined()) {
+        set_reply_header("content-length", "0");
+    } else if (payload.type == js_type::node_stream || payload.type == js_type::web_stream) {
+        // drained / cancelled
+    } else if (payload.type == js_type::string || payload.type == js_type::buffer) {
+        set_reply_header("content-length", std::to_string(payload.bytes.size()));
+    } else {
+        throw js_exception{error_value("The \"string\" argument must be of type string or an instance of Buffer")};
+    }
+    done(std::nullopt, null_value);
+    return call_result{};
+}
+
+void request_run::apply_send(action const& a) {
+    // reply.code(status ?? 200).headers(headers).send(payload) (scenario-format §1.2)
+    status_ = a.status.value_or(200);
+    for (auto const& [name, value] : a.headers)
+        set_reply_header(lower(name), value);
+    send(a.body ? make_payload(*a.body) : undefined_value());
+}
+
+void request_run::hijack(action const& a) {
+    // reply.hijack(); raw.writeHead(status ?? 200, headers); raw.end(bytes)
+    hijacked_ = true;
+    std::string bytes;
+    if (a.body) {
+        switch (a.body->kind) {
+        case scenario::payload_kind::json_value:
+            bytes = a.body->value.is_string() ? a.body->value.get<std::string>() : json_stringify(a.body->value);
+            break;
+        case scenario::payload_kind::string:
+        case scenario::payload_kind::buffer:
+            bytes = a.body->bytes;
+            break;
+        case scenario::payload_kind::empty:
+            break;
+        default:
+            unsupported("hijack with a stream or Response payload");
+            break;
+        }
+    }
+    if (headers_sent_)
+        throw js_exception{error_value("Cannot write headers after they are sent to the client",
+                                       std::nullopt,
+                                       std::string{"ERR_HTTP_HEADERS_SENT"})};
+    headers_sent_ = true;
+    status_ = a.status.value_or(200);
+    deliver_head(status_, a.headers, false);
+    res_end(bytes, body_class::hijacked);
+}
+
+js_value request_run::make_payload(scenario::payload const& p) {
+    js_value v;
+    switch (p.kind) {
+    case scenario::payload_kind::json_value:
+        if (p.value.is_string()) { // already serialized: a string (scenario-format §1.3)
+            v = string_value(p.value.get<std::string>());
+            v.origin = body_class::text;
+        } else if (p.value.is_null()) {
+            v.type = js_type::null;
+            v.origin = body_class::json;
+        } else {
+            v.type = p.value.is_boolean() ? js_type::boolean
+                     : p.value.is_number() ? js_type::number
+                                           : js_type::object;
+            v.data = p.value;
+            v.origin = body_class::json;
+        }
+        return v;
+    case scenario::payload_kind::string:
+        v = string_value(p.bytes);
+        v.origin = body_class::text;
+        return v;
+    case scenario::payload_kind::buffer:
+        v.type = js_type::buffer;
+        v.bytes = p.bytes;
+        v.origin = body_class::binary;
+        return v;
+    case scenario::payload_kind::empty:
+        return undefined_value();
+    case scenario::payload_kind::stream:
+    case scenario::payload_kind::web_stream: {
+        auto s = std::make_shared<stream_source>();
+        s->web = p.kind == scenario::payload_kind::web_stream;
+        s->chunks = p.chunks;
+        s->chunk_delay_ms = p.chunk_delay_ms;
+        s->fail_after_chunks = p.fail_after_chunks;
+        s->locked = p.locked;
+        v.type = s->web ? js_type::web_stream : js_type::node_stream;
+        v.stream = s;
+        v.origin = body_class::stream;
+        return v;
+    }
+    case scenario::payload_kind::response: {
+        if (p.shared) {
+            auto& slot = w_.shared[*p.shared];
+            w_.touch("shared Response " + *p.shared, in_.id, true, "");
+            if (slot) {
+                v.type = js_type::response;
+                v.response = slot;
+                v.origin = body_class::stream;
+                return v;
+            }
+        }
+        auto r = std::make_shared<response_object>();
+        r->status = p.status.value_or(200);
+        r->headers = p.headers;
+        if (p.body && p.body->kind != scenario::payload_kind::empty) {
+            auto s = std::make_shared<stream_source>();
+            s->web = true;
+            if (p.body->kind == scenario::payload_kind::web_stream) {
+                s->chunks = p.body->chunks;
+                s->chunk_delay_ms = p.body->chunk_delay_ms;
+                s->fail_after_chunks = p.body->fail_after_chunks;
+                s->locked = p.body->locked;
+            } else {
+                // new Response(string): a byte stream with one chunk; default content-type
+                std::string const text =
+                    p.body->kind == scenario::payload_kind::json_value && p.body->value.is_string()
+                        ? p.body->value.get<std::string>()
+                        : p.body->bytes;
+                if (!text.empty())
+                    s->chunks.push_back(text);
+                bool has_ct = false;
+                for (auto const& h : r->headers)
+                    has_ct = has_ct || lower(h.first) == "content-type";
+                // new Response(string) adds text/plain;charset=UTF-8; a Buffer body adds nothing
+                if (!has_ct && p.body->kind != scenario::payload_kind::buffer)
+                    r->headers.emplace_back("content-type", "text/plain;charset=UTF-8");
+            }
+            r->body = s;
+        }
+        if (p.shared)
+            w_.shared[*p.shared] = r;
+        v.type = js_type::response;
+        v.response = r;
+        v.origin = body_class::stream;
+        return v;
+    }
+    }
+    return v;
+}
+
+js_value request_run::make_error(action const& a) {
+    // new Error(error.message ?? "boom"), statusCode = error.statusCode ?? status, code copied
+    std::string message = "boom";
+    std::optional<int> status = a.status;
+    std::optional<std::string> code;
+    if (a.error) {
+        if (a.error->message)
+            message = *a.error->message;
+        if (a.error->status_code)
+            status = a.error->status_code;
+        code = a.error->code;
+    }
+    return error_value(message, status, code);
+}
+
+//------------------------------------------------------------------------------
+// helpers
+
+std::optional<std::string> request_run::reply_header(std::string const& name) const {
+    std::string const n = lower(name);
+    for (auto const& [k, v] : reply_headers_) {
+        if (k == n)
+            return v;
+    }
+    return std::nullopt;
+}
+
+void request_run::set_reply_header(std::string const& name, std::string const& value) {
+    std::string const n = lower(name);
+    for (auto& [k, v] : reply_headers_) {
+        if (k == n) {
+            v = value;
+            return;
+        }
+    }
+    reply_headers_.emplace_back(n, value);
+}
+
+void request_run::remove_reply_header(std::string const& name) {
+    std::string const n = lower(name);
+    reply_headers_.erase(std::remove_if(reply_headers_.begin(),
+                                        reply_headers_.end(),
+                                        [&](auto const& h) { return h.first == n; }),
+                         reply_headers_.end());
+}
+
+std::optional<std::string> request_run::request_header(std::string const& name) const {
+    std::string const n = lower(name);
+    for (auto const& [k, v] : in_.headers) {
+        if (lower(k) == n)
+            return v;
+    }
+    if (n == "content-length" && in_.body && !in_.chunked)
+        return std::to_string(in_.body->size());
+    if (n == "transfer-encoding" && in_.chunked)
+        return std::string{"chunked"};
+    return std::nullopt;
+}
+
+void request_run::deliver_head(int status, scenario::header_list const& headers, bool chunked) {
+    if (socket_destroyed_ || client_gone_)
+        return;
+    out_.got_head = true;
+    out_.status = status;
+    for (auto const& [k, v] : headers) {
+        if (lower(k) == "content-type")
+            out_.content_type = v;
+    }
+    response_chunked_ = chunked;
+    // status line + headers + what Node adds (date, connection, keep-alive, framing)
+    long long size = 9 + 3 + 1 + static_cast<long long>(status_text(status).size()) + 2;
+    for (auto const& [k, v] : headers)
+        size += static_cast<long long>(k.size() + v.size() + 4);
+    size += 37 + 24 + 24 + (chunked ? 28 : 0) + 2;
+    head_bytes_estimate_ = size;
+    response_bytes_seen_ += size;
+    check_client_read_limits();
+}
+
+void request_run::deliver_body(std::string const& bytes, bool last) {
+    if (socket_destroyed_ || client_gone_)
+        return;
+    out_.body += bytes;
+    long long framed = static_cast<long long>(bytes.size());
+    if (response_chunked_) {
+        if (!bytes.empty()) {
+            char hex[32];
+            std::snprintf(hex, sizeof hex, "%zx", bytes.size());
+            framed += static_cast<long long>(std::string{hex}.size()) + 4;
+        }
+        if (last)
+            framed += 5; // 0\r\n\r\n
+    }
+    response_bytes_seen_ += framed;
+    response_body_bytes_seen_ += framed;
+    if (last) {
+        out_.body_complete = true;
+        response_done_at_ = w_.loop.now();
+    }
+    check_client_read_limits();
+}
+
+void request_run::check_client_read_limits() {
+    if (client_read_limit_hit_)
+        return;
+    bool hit = false;
+    if (plan_.close_after_response_bytes) {
+        long long const n = *plan_.close_after_response_bytes;
+        if (std::llabs(n - head_bytes_estimate_) < 48 && out_.got_head)
+            w_.mark(in_.id, "abortAfterResponseBytes is too close to the size of the response head, "
+                            "which the model only estimates");
+        hit = response_bytes_seen_ >= n;
+        if (hit) {
+            long long const body_allowed = std::max<long long>(0, n - head_bytes_estimate_);
+            if (static_cast<long long>(out_.body.size()) > body_allowed) {
+                out_.body.resize(static_cast<std::size_t>(body_allowed));
+                out_.body_complete = false;
+            }
+        }
+    }
+    if (plan_.close_after_response_body_bytes && out_.got_head) {
+        long long const n = *plan_.close_after_response_body_bytes;
+        if (response_body_bytes_seen_ >= n) {
+            hit = true;
+            if (static_cast<long long>(out_.body.size()) > n && !response_chunked_) {
+                out_.body.resize(static_cast<std::size_t>(n));
+                out_.body_complete = false;
+            } else if (response_chunked_ && response_body_bytes_seen_ > n) {
+                out_.body_complete = false;
+            }
+        }
+    }
+    if (!hit)
+        return;
+    client_read_limit_hit_ = true;
+    if (out_.body_complete)
+        return; // everything arrived before the client stopped reading
+    note("the client stops reading and closes");
+    w_.loop.at(w_.loop.now(), in_.id, "client", "client closes after reading enough bytes", [this] {
+        client_close();
+    });
+}
+
+void request_run::note(std::string const& n) {
+    if (std::find(out_.notes.begin(), out_.notes.end(), n) == out_.notes.end())
+        out_.notes.push_back(n);
+}
+
+void request_run::unsupported(std::string const& what) {
+    if (std::find(out_.unsupported.begin(), out_.unsupported.end(), what) == out_.unsupported.end())
+        out_.unsupported.push_back(what);
+}
+
+} // namespace lifecheck::model::detail

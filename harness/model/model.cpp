@@ -1,0 +1,730 @@
+// The oracle's driver: builds the app, turns each step into client events on the virtual clock,
+// runs the event loop and reads every request's trace and response back as a prediction.
+#include "harness/model/model.hpp"
+
+#include "harness/model/detail/app.hpp"
+#include "harness/model/detail/js.hpp"
+#include "harness/model/detail/request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+namespace lifecheck::model {
+
+using namespace detail;
+using scenario::step;
+using scenario::step_kind;
+
+char const* to_string(body_class b) {
+    switch (b) {
+    case body_class::none:
+        return "none";
+    case body_class::empty:
+        return "empty";
+    case body_class::json:
+        return "json";
+    case body_class::text:
+        return "text";
+    case body_class::binary:
+        return "binary";
+    case body_class::stream:
+        return "stream";
+    case body_class::default_error_json:
+        return "default_error_json";
+    case body_class::fastify_raw:
+        return "fastify_raw";
+    case body_class::hijacked:
+        return "hijacked";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string join(std::vector<std::string> const& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i)
+            out += ", ";
+        out += v[i];
+    }
+    return out + "]";
+}
+
+/// find-my-way's decode check: a '%' must start a valid escape and the bytes must be UTF-8.
+bool bad_url(std::string const& path) {
+    std::string decoded;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (path[i] != '%') {
+            decoded += path[i];
+            continue;
+        }
+        if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
+            return true;
+        decoded += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+    }
+    // UTF-8 validity of the decoded bytes
+    for (std::size_t i = 0; i < decoded.size();) {
+        auto const c = static_cast<unsigned char>(decoded[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n == 0 || i + n > decoded.size())
+            return true;
+        for (std::size_t k = 1; k < n; ++k) {
+            if ((static_cast<unsigned char>(decoded[i + k]) >> 6) != 0x2)
+                return true;
+        }
+        i += n;
+    }
+    return false;
+}
+
+/// A leaf step (request, raw or close) in document order.
+struct leaf {
+    step const* s = nullptr;
+    std::size_t group = 0;   // index of the top-level step it belongs to
+};
+
+void collect_leaves(std::vector<step> const& steps, std::vector<leaf>& out) {
+    for (std::size_t g = 0; g < steps.size(); ++g) {
+        step const& s = steps[g];
+        if (s.kind == step_kind::parallel) {
+            for (auto const& c : s.children) {
+                if (c.kind == step_kind::request || c.kind == step_kind::raw || c.kind == step_kind::close)
+                    out.push_back(leaf{&c, g});
+            }
+        } else if (s.kind != step_kind::sleep) {
+            out.push_back(leaf{&s, g});
+        }
+    }
+}
+
+std::string close_owner(step const& s) {
+    return s.id.empty() ? std::string{"close"} : s.id;
+}
+
+/// A raw step parsed the way Node's HTTP parser sees it.
+struct raw_parse {
+    enum class result { ok, incomplete_head, bad_request, too_large, unsupported } what = result::ok;
+    request_input in;
+    std::size_t head_len = 0;
+    std::string why;
+};
+
+raw_parse parse_raw(std::string const& id, std::string const& bytes) {
+    raw_parse p;
+    p.in.id = id;
+    auto const head_end = bytes.find("\r\n\r\n");
+    if (head_end == std::string::npos) {
+        p.what = bytes.size() > 16384 ? raw_parse::result::too_large : raw_parse::result::incomplete_head;
+        return p;
+    }
+    p.head_len = head_end + 4;
+    if (p.head_len > 16384 + 4) {
+        p.what = raw_parse::result::too_large;
+        return p;
+    }
+    std::istringstream lines{bytes.substr(0, head_end)};
+    std::string line;
+    std::getline(lines, line);
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    std::istringstream rl{line};
+    std::string method, target, version, extra;
+    rl >> method >> target >> version;
+    if (method.empty() || target.empty() || (version != "HTTP/1.1" && version != "HTTP/1.0") ||
+        (rl >> extra)) {
+        p.what = raw_parse::result::bad_request;
+        return p;
+    }
+    for (char c : method) {
+        if (!std::isupper(static_cast<unsigned char>(c))) {
+            p.what = raw_parse::result::bad_request;
+            return p;
+        }
+    }
+    p.in.method = method;
+    p.in.url = target;
+    std::optional<long long> content_length;
+    while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        auto const colon = line.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            p.what = raw_parse::result::bad_request;
+            return p;
+        }
+        std::string name = line.substr(0, colon);
+        for (char c : name) {
+            if (std::isspace(static_cast<unsigned char>(c))) {
+                p.what = raw_parse::result::bad_request;
+                return p;
+            }
+        }
+        std::string value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.erase(value.begin());
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.pop_back();
+        if (lower(name) == "content-length") {
+            try {
+                content_length = std::stoll(value);
+            } catch (...) {
+                p.what = raw_parse::result::bad_request;
+                return p;
+            }
+        }
+        if (lower(name) == "transfer-encoding") {
+            p.what = raw_parse::result::unsupported;
+            p.why = "raw request with transfer-encoding";
+            return p;
+        }
+        p.in.headers.emplace_back(name, value);
+    }
+    std::string const rest = bytes.substr(p.head_len);
+    if (content_length) {
+        p.in.body = rest.substr(0, static_cast<std::size_t>(std::min<long long>(*content_length, static_cast<long long>(rest.size()))));
+        if (static_cast<long long>(rest.size()) > *content_length) {
+            p.what = raw_parse::result::unsupported;
+            p.why = "raw step with more than one request (pipelining)";
+        }
+    } else if (!rest.empty()) {
+        p.what = raw_parse::result::unsupported;
+        p.why = "raw step with more than one request (pipelining)";
+    }
+    return p;
+}
+
+/// Runs application hooks (onReady, preClose, onClose) one after another on the loop.
+struct app_chain : std::enable_shared_from_this<app_chain> {
+    world* w = nullptr;
+    std::vector<scenario::action const*> list;
+    std::size_t i = 0;
+    std::string owner;
+    bool stop_on_error = false;
+    bool failed = false;
+    std::function<void(bool failed)> done;
+
+    void next() {
+        if (i == list.size()) {
+            if (done)
+                done(failed);
+            return;
+        }
+        scenario::action const* a = list[i++];
+        w->trace(owner, a->label);
+        if (a->when && w->flag(a->when->flag, owner) != a->when->is) {
+            auto self = shared_from_this();
+            w->loop.microtask([self] { self->next(); });
+            return;
+        }
+        auto self = shared_from_this();
+        auto finish = [self, a] {
+            if (a->set)
+                self->w->set_flag(a->set->flag, a->set->value, self->owner);
+            if (a->what == scenario::verb::throw_) {
+                self->failed = true;
+                if (self->stop_on_error) {
+                    if (self->done)
+                        self->done(true);
+                    return;
+                }
+            }
+            self->next();
+        };
+        if (a->delay_ms)
+            w->loop.after(*a->delay_ms, owner, "app", a->label + " (delayMs)", finish);
+        else
+            w->loop.microtask(finish);
+    }
+};
+
+class driver {
+public:
+    driver(scenario::scenario const& sc, app_model const& m)
+        : sc_{sc}
+        , w_{m, sc.application} {
+        w_.loop.adopt_reply = [](void* r, std::function<void()> f) {
+            static_cast<request_run*>(r)->reply_then(std::move(f));
+        };
+        w_.on_request_end = [this] { try_finish_close(); };
+    }
+
+    std::vector<step_prediction> run() {
+        collect_leaves(sc_.steps, leaves_);
+        start_app();
+        w_.loop.run();
+        double t = w_.loop.now();
+        if (ready_failed_) {
+            return everything_unsupported(
+                "an onReady hook throws: ready() rejects and the app never listens (adapter-defined)");
+        }
+        for (std::size_t g = 0; g < sc_.steps.size(); ++g) {
+            step const& s = sc_.steps[g];
+            if (w_.loop.crashed())
+                break;
+            w_.epoch = static_cast<int>(g);
+            if (s.kind == step_kind::sleep) {
+                t += s.sleep_ms;
+                continue;
+            }
+            w_.loop.set_now(t);
+            std::vector<step const*> group;
+            if (s.kind == step_kind::parallel) {
+                for (auto const& c : s.children)
+                    group.push_back(&c);
+            } else {
+                group.push_back(&s);
+            }
+            last_on_connection_.clear();
+            for (step const* c : group)
+                start_leaf(*c, t);
+            w_.loop.run();
+            if (w_.loop.crashed())
+                crash_group_ = g;
+            for (step const* c : group) {
+                if (c->connection)
+                    connections_used_.insert(*c->connection);
+            }
+            t = std::max(t, w_.loop.now()) + 1;
+        }
+        return assemble();
+    }
+
+private:
+    void start_app() {
+        auto chain = std::make_shared<app_chain>();
+        chain->w = &w_;
+        chain->list = w_.app.on_ready;
+        chain->owner = "app";
+        chain->stop_on_error = true;
+        chain->done = [this](bool failed) { ready_failed_ = failed; };
+        chain->next();
+    }
+
+    void start_leaf(step const& s, double t) {
+        if (s.kind == step_kind::close) {
+            start_close(s, t);
+            return;
+        }
+        request_input in;
+        std::string wire;
+        if (s.kind == step_kind::raw) {
+            raw_parse const p = parse_raw(s.id, s.raw);
+            wire = s.raw;
+            switch (p.what) {
+            case raw_parse::result::incomplete_head:
+                fixed_[s.id] = not_reached(s.id, std::nullopt, "");
+                return;
+            case raw_parse::result::bad_request:
+                // lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
+                fixed_[s.id] = not_reached(
+                    s.id, 400, R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
+                return;
+            case raw_parse::result::too_large:
+                fixed_[s.id] = not_reached(
+                    s.id,
+                    431,
+                    R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})");
+                return;
+            case raw_parse::result::unsupported:
+                extra_nondet_[s.id] = p.why;
+                break;
+            case raw_parse::result::ok:
+                break;
+            }
+            in = p.in;
+        } else {
+            in.id = s.id;
+            in.method = s.request.method;
+            in.url = s.request.url;
+            in.headers = s.request.headers;
+            in.body = s.request.body;
+            in.chunked = s.request.chunked;
+            wire = scenario::wire_bytes(s.id, s.request);
+        }
+        in.on_existing_connection = s.connection && connections_used_.count(*s.connection) > 0;
+
+        // client plan: byte offsets to times (scenario-format §1.4 `client`)
+        client_plan plan;
+        auto const& c = s.client;
+        std::size_t const head_end = wire.find("\r\n\r\n");
+        long long const head_len = head_end == std::string::npos ? static_cast<long long>(wire.size())
+                                                                 : static_cast<long long>(head_end + 4);
+        long long const total = static_cast<long long>(wire.size());
+        long long const bpw = c.bytes_per_write.value_or(0);
+        double const wd = c.write_delay_ms.value_or(0);
+        auto time_of = [&](long long n) {
+            if (bpw <= 0 || n <= 0)
+                return t;
+            return t + static_cast<double>((n + bpw - 1) / bpw - 1) * wd;
+        };
+        if (head_len > 16384 + 4) {
+            fixed_[s.id] = not_reached(
+                s.id,
+                431,
+                R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})");
+            return;
+        }
+        long long written = total;
+        if (c.abort_after_request_bytes)
+            written = std::min(*c.abort_after_request_bytes, total);
+        if (c.abort_after_body_bytes)
+            written = std::min(head_len + *c.abort_after_body_bytes, total);
+        if (written < head_len) {
+            fixed_[s.id] = not_reached(s.id, std::nullopt, ""); // abort inside the request head
+            return;
+        }
+        plan.start = t;
+        plan.head_at = time_of(head_len);
+        if (written == total)
+            plan.body_at = time_of(total);
+        if (c.abort_after_request_bytes || c.abort_after_body_bytes)
+            plan.close_at = time_of(written);
+        if (c.abort_after_ms)
+            plan.close_at = time_of(total) + *c.abort_after_ms;
+        plan.close_after_response_bytes = c.abort_after_response_bytes;
+        plan.close_after_response_body_bytes = c.abort_after_response_body_bytes;
+        if (bpw > 0 && wd > 0) {
+            // every write restarts the socket's idle timer (only connectionTimeout cares)
+            for (long long n = head_len + 1; w_.source.options.connection_timeout_ms > 0 && n <= written &&
+                                             plan.body_writes.size() < 10000;
+                 n += bpw)
+                plan.body_writes.push_back(time_of(n));
+            if (w_.source.options.connection_timeout_ms > 0 &&
+                std::fabs(wd - w_.source.options.connection_timeout_ms) < detail::event_loop::race_margin_ms)
+                extra_nondet_[s.id] = "writeDelayMs is too close to connectionTimeoutMs";
+            if (w_.source.options.connection_timeout_ms > 0 && time_of(head_len) > t &&
+                wd >= w_.source.options.connection_timeout_ms)
+                extra_nondet_[s.id] = "the request head is written slower than connectionTimeoutMs "
+                                      "(Node's handling of an idle socket before a request is not modelled)";
+        }
+        if (w_.source.options.request_timeout_ms > 0 && bpw > 0)
+            extra_nondet_[s.id] = "requestTimeout with a slow writer is Node-version dependent (§8)";
+
+        std::string const path = in.url.substr(0, in.url.find('?'));
+        if (bad_url(path)) {
+            // lifecycle §2.1 step 2: 400 FST_ERR_BAD_URL, no hooks
+            step_prediction p;
+            p.step_id = s.id;
+            p.end_at = 0;
+            p.status = 400;
+            p.body = body_class::fastify_raw;
+            p.body_text = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" + path +
+                          R"(' is not a valid url component","statusCode":400})";
+            p.content_type = "application/json";
+            fixed_[s.id] = p;
+            return;
+        }
+        std::string method = in.method;
+        for (auto& ch : method)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        context const* ctx = find_route(w_.app, method, path);
+        if (ctx == nullptr)
+            ctx = find_not_found(w_.app, path);
+        auto run = std::make_unique<request_run>(w_, in, ctx, plan);
+        if (s.connection) {
+            // a parallel group on one connection is pipelined (spec §1.4)
+            auto& last = last_on_connection_[*s.connection];
+            if (last != nullptr)
+                run->pipeline_after(last);
+            last = run.get();
+        }
+        run->schedule();
+        runs_[s.id] = std::move(run);
+    }
+
+    void start_close(step const& s, double t) {
+        std::string const owner = close_owner(s);
+        close_owner_ = owner;
+        w_.loop.at(t, owner, "app", "fastify.close()", [this, owner] {
+            // fastify.js onClose (registered last, so it runs first): closing, preClose, then
+            // server.close() waits for in-flight requests, then the user's onClose hooks (§9).
+            w_.closing = true;
+            w_.touch("closing", owner, true, "true");
+            auto chain = std::make_shared<app_chain>();
+            chain->w = &w_;
+            chain->list = w_.app.pre_close;
+            chain->owner = owner;
+            chain->stop_on_error = true;
+            chain->done = [this](bool failed) {
+                if (failed)
+                    close_notes_.push_back("a preClose hook failed: the remaining preClose hooks are skipped");
+                pre_close_done_ = true;
+                try_finish_close();
+            };
+            chain->next();
+        });
+    }
+
+    void try_finish_close() {
+        if (!pre_close_done_ || server_closed_)
+            return;
+        for (auto const& [id, run] : runs_) {
+            auto const& o = run->outcome();
+            if (o.reached && !o.ended)
+                return; // server.close() waits for in-flight requests
+        }
+        server_closed_ = true;
+        auto chain = std::make_shared<app_chain>();
+        chain->w = &w_;
+        chain->list = w_.app.on_close;
+        chain->owner = close_owner_;
+        chain->done = [this](bool) { close_done_ = true; };
+        chain->next();
+    }
+
+    step_prediction not_reached(std::string const& id, std::optional<int> status, std::string const& body) {
+        step_prediction p;
+        p.step_id = id;
+        p.reached = false;
+        p.status = status;
+        if (status) {
+            p.body = body_class::fastify_raw;
+            p.body_text = body;
+            p.content_type = "application/json";
+        }
+        return p;
+    }
+
+    std::vector<step_prediction> everything_unsupported(std::string const& why) {
+        std::vector<step_prediction> out;
+        for (auto const& l : leaves_) {
+            step_prediction p;
+            p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
+            p.deterministic = false;
+            p.why = why;
+            out.push_back(p);
+        }
+        return out;
+    }
+
+    void finish_determinism(step_prediction& p, std::string const& owner) {
+        std::vector<std::string> reasons;
+        auto const& races = w_.loop.races();
+        if (auto it = races.find(owner); it != races.end())
+            reasons.push_back("timing race: " + it->second);
+        if (auto it = races.find("*"); it != races.end())
+            reasons.push_back(it->second);
+        if (auto it = w_.nondeterministic.find(owner); it != w_.nondeterministic.end())
+            reasons.push_back(it->second);
+        if (auto it = extra_nondet_.find(owner); it != extra_nondet_.end())
+            reasons.push_back(it->second);
+        if (!reasons.empty()) {
+            p.deterministic = false;
+            for (auto const& r : reasons)
+                p.why += (p.why.empty() ? "" : "; ") + r;
+        }
+    }
+
+    std::vector<step_prediction> assemble() {
+        std::vector<step_prediction> out;
+        bool ready_given = false;
+        auto const& ready_trace = w_.traces["app"];
+        for (auto const& l : leaves_) {
+            step const& s = *l.s;
+            step_prediction p;
+            if (crash_group_ && l.group > *crash_group_) {
+                p.step_id = s.kind == step_kind::close ? close_owner(s) : s.id;
+                p.reached = false;
+                p.deterministic = false;
+                p.why = "the Fastify process crashed in an earlier step";
+                out.push_back(p);
+                continue;
+            }
+            if (s.kind == step_kind::close) {
+                std::string const owner = close_owner(s);
+                p.step_id = owner;
+                p.trace = w_.traces[owner];
+                p.hangs = !close_done_;
+                p.notes = close_notes_;
+                finish_determinism(p, owner);
+                if (!close_done_ && !w_.loop.crashed()) {
+                    p.deterministic = false;
+                    p.why += (p.why.empty() ? "" : "; ") +
+                             std::string{"close() waits for a request that never finishes"};
+                }
+                out.push_back(p);
+                continue;
+            }
+            if (auto it = fixed_.find(s.id); it != fixed_.end()) {
+                p = it->second;
+            } else if (auto rit = runs_.find(s.id); rit != runs_.end()) {
+                request_outcome const& o = rit->second->outcome();
+                p.step_id = s.id;
+                p.reached = o.reached;
+                p.trace = w_.traces[s.id];
+                if (o.ended)
+                    p.end_at = o.end_at;
+                if (o.got_head) {
+                    p.status = o.status;
+                    p.content_type = o.content_type;
+                    p.body = o.body_kind == body_class::none ? body_class::empty : o.body_kind;
+                    p.complete = o.body_complete;
+                    p.body_text = o.body; // what arrived; `complete` says whether it is all
+                    if (p.body == body_class::empty && o.body_complete && !o.body.empty())
+                        p.body = body_class::text;
+                } else {
+                    p.complete = false;
+                }
+                p.aborted = o.end_aborted;
+                p.hangs = o.reached && !o.ended && !w_.loop.crashed();
+                p.notes = o.notes;
+                if (!o.unsupported.empty()) {
+                    p.deterministic = false;
+                    p.why = "not modelled: " + join(o.unsupported);
+                }
+            } else {
+                p.step_id = s.id;
+                p.deterministic = false;
+                p.why = "step was not simulated";
+            }
+            if (!ready_given) {
+                // spec §1.4: onReady callbacks belong to the first step
+                ready_given = true;
+                p.trace.insert(p.trace.begin(), ready_trace.begin(), ready_trace.end());
+                if (p.end_at)
+                    *p.end_at += static_cast<int>(ready_trace.size());
+            }
+            if (crash_group_ && l.group == *crash_group_) {
+                p.crash = true;
+                p.hangs = false;
+                p.notes.push_back("Fastify crashes: " + w_.loop.crash_reason());
+            }
+            finish_determinism(p, s.id);
+            out.push_back(p);
+        }
+        return out;
+    }
+
+    scenario::scenario const& sc_;
+    world w_;
+    std::vector<leaf> leaves_;
+    std::map<std::string, std::unique_ptr<request_run>> runs_;
+    std::map<std::string, step_prediction> fixed_;       // decided without the lifecycle
+    std::map<std::string, std::string> extra_nondet_;    // step id -> reason
+    std::set<std::string> connections_used_;             // keep-alive connections opened so far
+    std::map<std::string, request_run*> last_on_connection_; // within the current step group
+    std::optional<std::size_t> crash_group_;             // the top-level step that crashed
+    bool ready_failed_ = false;
+    std::string close_owner_ = "close";
+    bool pre_close_done_ = false;
+    bool server_closed_ = false;
+    bool close_done_ = false;
+    std::vector<std::string> close_notes_;
+};
+
+bool body_matches(scenario::expected_body const& e, std::string const& body) {
+    switch (e.how) {
+    case scenario::body_match::json_value: {
+        if (!nlohmann::json::accept(body))
+            return false;
+        return nlohmann::json::parse(body) == nlohmann::json::parse(e.value.dump());
+    }
+    case scenario::body_match::text:
+        return body == e.text;
+    case scenario::body_match::contains:
+        return body.find(e.text) != std::string::npos;
+    }
+    return false;
+}
+
+} // namespace
+
+std::vector<step_prediction> predict(scenario::scenario const& sc) {
+    try {
+        if (sc.lang != scenario::dialect::fastify) {
+            std::vector<leaf> leaves;
+            collect_leaves(sc.steps, leaves);
+            std::vector<step_prediction> out;
+            for (auto const& l : leaves) {
+                step_prediction p;
+                p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
+                p.deterministic = false;
+                p.why = "the koa dialect is not modelled";
+                out.push_back(p);
+            }
+            return out;
+        }
+        app_model const m = build_app(sc.application);
+        if (!m.build_errors.empty()) {
+            std::vector<leaf> leaves;
+            collect_leaves(sc.steps, leaves);
+            std::vector<step_prediction> out;
+            for (auto const& l : leaves) {
+                step_prediction p;
+                p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
+                p.deterministic = false;
+                p.why = "the app fails to load: " + join(m.build_errors);
+                out.push_back(p);
+            }
+            return out;
+        }
+        driver d{sc, m};
+        return d.run();
+    } catch (std::exception const& e) {
+        step_prediction p;
+        p.step_id = "*";
+        p.deterministic = false;
+        p.why = std::string{"model internal error: "} + e.what();
+        return {p};
+    }
+}
+
+bool accepts(step_prediction const& p, observed_step const& seen) {
+    if (!p.deterministic)
+        return true;
+    if (seen.trace != p.trace)
+        return false;
+    if (p.end_at && seen.end_at && *p.end_at != *seen.end_at)
+        return false;
+    if (p.status && seen.status && *p.status != *seen.status)
+        return false;
+    if (p.body_text && seen.body && *p.body_text != *seen.body)
+        return false;
+    return true;
+}
+
+std::vector<std::string> disagreements(step_prediction const& p, scenario::expectation const& e) {
+    std::vector<std::string> out;
+    if (!p.deterministic)
+        return out;
+    if (e.reached && *e.reached != p.reached)
+        out.push_back(std::string{"reached: expected "} + (*e.reached ? "true" : "false") + ", model " +
+                      (p.reached ? "true" : "false"));
+    if (e.trace && *e.trace != p.trace)
+        out.push_back("trace: expected " + join(*e.trace) + ", model " + join(p.trace));
+    if (e.end_at && (!p.end_at || *p.end_at != *e.end_at))
+        out.push_back("endAt: expected " + std::to_string(*e.end_at) + ", model " +
+                      (p.end_at ? std::to_string(*p.end_at) : std::string{"none"}));
+    if (e.status && (!p.status || *p.status != *e.status))
+        out.push_back("status: expected " + std::to_string(*e.status) + ", model " +
+                      (p.status ? std::to_string(*p.status) : std::string{"none"}));
+    if (e.body && p.body_text && !body_matches(*e.body, *p.body_text)) {
+        std::string const want = e.body->how == scenario::body_match::json_value ? e.body->value.dump() : e.body->text;
+        out.push_back("body: expected " + want + ", model " + *p.body_text);
+    }
+    if (e.aborted && *e.aborted != p.aborted)
+        out.push_back(std::string{"aborted: expected "} + (*e.aborted ? "true" : "false") + ", model " +
+                      (p.aborted ? "true" : "false"));
+    if (e.complete && *e.complete != p.complete && p.reached)
+        out.push_back(std::string{"complete: expected "} + (*e.complete ? "true" : "false") + ", model " +
+                      (p.complete ? "true" : "false"));
+    return out;
+}
+
+} // namespace lifecheck::model

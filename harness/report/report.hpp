@@ -1,0 +1,74 @@
+// What a run report holds (run facts + one result per scenario and target), shared by the writers.
+#pragma once
+
+#include "harness/check/verdict.hpp"
+#include "harness/common/result.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lifecheck::report {
+
+/// A target as it introduced itself (hello).
+struct target_info {
+    std::string name;
+    std::string version;
+};
+
+/// Facts about the whole run.
+struct run_info {
+    std::string id;                    // e.g. "20250101T120000Z-4f2a"
+    std::optional<std::uint64_t> seed; // fuzz/property runs; nothing for scripted runs
+    std::string command;               // the command line that started the run
+    std::vector<target_info> targets;  // in the order they were run
+    std::string started;               // ISO 8601, UTC
+    double duration_ms = 0;
+    std::string lifecheck_version; // "" = this build's version (lifecheck_version())
+};
+
+/// A finished run: what junit and json reports are written from.
+struct run_report {
+    run_info run;
+    std::vector<check::scenario_result> results;
+};
+
+/// The version of lifecheck that was built (CMake project version).
+char const* lifecheck_version();
+
+/// The verdicts in report order: pass, fail, crash, hang, skip, error, divergence.
+std::array<check::verdict, 7> const& all_verdicts();
+
+/// How many results have each verdict.
+struct tally {
+    std::size_t total = 0;
+    std::array<std::size_t, 7> by_verdict{}; // indexed like all_verdicts()
+
+    std::size_t of(check::verdict v) const;
+};
+
+/// Counts `results`, or only those of `target` when it is given.
+tally count(std::vector<check::scenario_result> const& results,
+            std::optional<std::string> const& target = std::nullopt);
+
+/// Target names in report order: those of `run.targets` first, then any other target that
+/// appears in the results, in order of first appearance.
+std::vector<std::string> target_order(run_report const& r);
+
+/// A result's full failure text: every finding (`describe` + its side-by-side trace diff,
+/// indented), the divergence or skip note when there is one, then "replay: COMMAND".
+std::string failure_text(check::scenario_result const& r);
+
+/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view s, std::size_t limit);
+
+/// Writes `content` to `file` (parent folders created); the path, or a diagnostic naming it.
+result<std::filesystem::path> write_text(std::filesystem::path const& file,
+                                         std::string const& content);
+
+} // namespace lifecheck::report

@@ -1,0 +1,112 @@
+// Runs scenarios against a target: load → start target → steps → collect events → check → verdict.
+#pragma once
+
+#include "harness/check/verdict.hpp"
+#include "harness/protocol/target.hpp"
+#include "harness/run/targets.hpp"
+#include "harness/scenario/scenario.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lifecheck::run {
+
+using milliseconds = std::chrono::milliseconds;
+
+/// The default time a request has to get its `end` (spec §4 hang; --deadline).
+constexpr auto default_deadline = milliseconds{5000};
+
+/// Runner settings.
+struct options {
+    milliseconds deadline = default_deadline; // per request: no `end` by then = hang
+    milliseconds start_timeout{20000};        // spawn → hello (node adapters start slowly)
+    milliseconds load_timeout{10000};         // load → ready | unsupported
+    std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
+    bool verbose = false;                     // target stderr passes through instead
+    bool raw_only = false;                    // every request step through raw_client (record)
+};
+
+/// What one scenario run produced.
+struct outcome {
+    check::scenario_result result;
+    std::vector<std::string> warnings; // target lines that were not messages, harness notes
+    std::string log_tail;              // the end of the target's stderr when it died
+};
+
+/// Makes a (not yet started) target; called again after a target died.
+using target_factory = std::function<std::unique_ptr<protocol::target>()>;
+
+/// A factory for process targets; each start appends to LOG_DIR/<name>-w<worker>.log.
+target_factory process_factory(target_spec const& spec, options const& opts, int worker);
+
+/// Quiet window of decisions.md D4: 100 ms plus the app's largest delayMs or
+/// chunkDelayMs × chunks, capped at 3 s.
+milliseconds quiet_window(scenario::app const& a);
+
+/// Runs scenarios one at a time on one target process, reused across scenarios (load/close)
+/// and restarted after it died or stopped answering.
+class runner {
+public:
+    /// @param target_text the target as the user named it (replay commands print it)
+    runner(std::string target_text, target_factory make, options opts);
+    ~runner();
+    runner(runner const&) = delete;
+    runner& operator=(runner const&) = delete;
+
+    /// Runs one (valid, labelled) scenario. Never throws: a fault of lifecheck itself becomes
+    /// verdict `error` with harness_fault set; a target that dies becomes `crash`.
+    outcome run(scenario::scenario const& sc);
+
+    /// The hello of the current target process (empty before the first start).
+    protocol::hello_info hello() const;
+
+    /// Starts the target if it is not running; a diagnostic when it cannot start.
+    result<protocol::hello_info> ensure_started();
+
+    /// The live target (started on demand), for `lifecheck serve`; null when it cannot start.
+    protocol::target* target();
+
+    /// Stops the target process.
+    void stop();
+
+private:
+    struct scenario_run;
+
+    bool start_target(scenario_run& r);
+    bool load_app(scenario_run& r);
+    void run_steps(scenario_run& r);
+    void run_step(scenario_run& r, scenario::step const& s);
+    void run_request(scenario_run& r, scenario::step const& s);
+    void run_parallel(scenario_run& r, scenario::step const& s);
+    void run_pipeline(scenario_run& r,
+                      std::vector<scenario::step const*> const& steps,
+                      std::string const& connection);
+    void run_close(scenario_run& r, scenario::step const& s);
+    void collect_events(scenario_run& r);
+    void close_app(scenario_run& r);
+    outcome judge(scenario_run& r);
+    void restart_next_time(scenario_run& r, std::string const& why);
+
+    std::string target_text_;
+    target_factory make_;
+    options opts_;
+    std::unique_ptr<protocol::target> target_;
+};
+
+/// Called as each scenario finishes: its index in the input and its outcome.
+using progress_fn = std::function<void(std::size_t, outcome const&)>;
+
+/// Runs every scenario on one target with `jobs` workers, each with its own target process.
+/// Outcomes come back in input order; `done` is called (one call at a time) as each finishes.
+std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
+                             target_spec const& spec,
+                             options const& opts,
+                             int jobs,
+                             progress_fn const& done = {});
+
+} // namespace lifecheck::run

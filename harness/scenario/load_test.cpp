@@ -1,0 +1,588 @@
+// Tests of the scenario loader: bad-input diagnostics (table-driven), round trips, wire bytes, ids.
+#include "harness/scenario/load.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace lifecheck::scenario {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path const testdata = fs::path{LIFECHECK_SOURCE_DIR} / "harness/scenario/testdata";
+
+std::string read_text(fs::path const& p) {
+    std::ifstream in{p, std::ios::binary};
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<fs::path> files_in(fs::path const& dir, std::string const& ext) {
+    std::vector<fs::path> out;
+    for (auto const& e : fs::directory_iterator{dir})
+        if (e.path().extension() == ext)
+            out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string describe_all(diagnostics const& ds) {
+    std::string out;
+    for (auto const& d : ds)
+        out += describe(d) + "\n";
+    return out;
+}
+
+/// Loads a scenario from text, failing the test with every diagnostic if it does not load.
+scenario load_ok(std::string const& text) {
+    auto r = parse(text, "<test>", "test");
+    if (!r.has_value()) {
+        ADD_FAILURE() << describe_all(r.error());
+        return {};
+    }
+    return std::move(r).value();
+}
+
+/// The diagnostics for text that must not load.
+diagnostics load_bad(std::string const& text) {
+    auto r = parse(text, "<test>", "test");
+    if (r.has_value()) {
+        ADD_FAILURE() << "loaded, but should not have:\n" << text;
+        return {};
+    }
+    return r.error();
+}
+
+std::string with_app(std::string const& app, std::string const& steps = R"([{"sleepMs":0}])") {
+    return R"({"description":"t","app":)" + app + R"(,"steps":)" + steps + "}";
+}
+
+//------------------------------------------------------------------------------------------------
+// Bad inputs: each testdata/bad/NAME.json has NAME.expected, the lines describe() prints.
+// LIFECHECK_UPDATE_GOLDEN=1 rewrites the .expected files (review the diff before committing).
+
+TEST(LoadBad, EveryFixtureGivesExactlyItsExpectedDiagnostics) {
+    auto const files = files_in(testdata / "bad", ".json");
+    ASSERT_GE(files.size(), 15u);
+    bool const update = std::getenv("LIFECHECK_UPDATE_GOLDEN") != nullptr;
+    for (fs::path const& file : files) {
+        SCOPED_TRACE(file.filename().string());
+        std::string const shown_name = "bad/" + file.filename().string();
+        auto const r = parse(read_text(file), shown_name, file.stem().string());
+        ASSERT_FALSE(r.has_value()) << "a bad fixture loaded";
+        std::string const actual = describe_all(r.error());
+        fs::path expected_file = file;
+        expected_file.replace_extension(".expected");
+        if (update) {
+            std::ofstream{expected_file, std::ios::binary} << actual;
+            continue;
+        }
+        ASSERT_TRUE(fs::exists(expected_file)) << expected_file;
+        EXPECT_EQ(read_text(expected_file), actual);
+    }
+}
+
+TEST(LoadBad, EveryExpectedFileHasAFixture) {
+    for (fs::path const& e : files_in(testdata / "bad", ".expected")) {
+        fs::path json_file = e;
+        json_file.replace_extension(".json");
+        EXPECT_TRUE(fs::exists(json_file)) << e;
+    }
+}
+
+TEST(LoadBad, SyntaxErrorNamesLineAndColumn) {
+    auto const ds = load_bad("{\n  \"app\": {},\n  \"steps\": [1,,2]\n}");
+    ASSERT_EQ(ds.size(), 1u);
+    EXPECT_EQ(ds[0].json_path, "line 3, column 15");
+    EXPECT_EQ(ds[0].expected, "valid JSON");
+    EXPECT_NE(ds[0].got.find("unexpected ','"), std::string::npos) << ds[0].got;
+}
+
+TEST(LoadBad, EmptyTextIsASyntaxErrorAtLineOne) {
+    auto const ds = load_bad("");
+    ASSERT_EQ(ds.size(), 1u);
+    EXPECT_EQ(ds[0].json_path, "line 1, column 1");
+}
+
+TEST(LoadBad, InvalidUtf8IsASyntaxError) {
+    auto const ds = load_bad("{\"description\": \"\xff\"}");
+    ASSERT_EQ(ds.size(), 1u);
+    EXPECT_EQ(ds[0].expected, "valid JSON");
+}
+
+TEST(LoadBad, DeepNestingIsRejectedNotRecursedInto) {
+    std::string deep(5000, '[');
+    deep += std::string(5000, ']');
+    std::string const text = with_app(
+        R"({"routes":[{"url":"/","handler":{"payload":{"kind":"json","value":)" + deep + "}}}]}");
+    auto const ds = load_bad(text);
+    ASSERT_EQ(ds.size(), 1u);
+    // Six levels open before `deep`; its 123rd bracket is the 129th level.
+    std::size_t const column = text.find(deep) + 123;
+    EXPECT_EQ(ds[0].json_path, "line 1, column " + std::to_string(column));
+    EXPECT_EQ(ds[0].expected, "JSON nested at most 128 levels deep");
+}
+
+TEST(LoadBad, DeepNestingIsRejectedByFromJsonToo) {
+    json deep = json::array();
+    for (int i = 0; i < 200; ++i)
+        deep = json::array({deep});
+    json doc = json::parse(with_app("{}"));
+    doc["tags"] = deep;
+    auto const r = from_json(doc, "<load>", "x");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error()[0].json_path, "$");
+    EXPECT_EQ(r.error()[0].expected, "JSON nested at most 128 levels deep");
+}
+
+TEST(LoadBad, BracketsInsideStringsDoNotCountAsNesting) {
+    std::string const brackets(300, '[');
+    scenario const s = load_ok(with_app(R"({"routes":[{"url":"/","handler":{"payload":)"
+                                        R"({"kind":"string","value":"\\\")" +
+                                        brackets + R"("}}}]})"));
+    EXPECT_EQ(s.application.root.routes[0].handler.body->bytes, "\\\"" + brackets);
+}
+
+TEST(LoadBad, GotIsTruncatedAtACharacterBoundary) {
+    std::string const long_value(200, 'x');
+    auto const ds = load_bad(R"({"app":{},"steps":[{"sleepMs":0}],"description":")" + long_value +
+                             R"(","dialect":"€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€"})");
+    ASSERT_EQ(ds.size(), 1u);
+    EXPECT_EQ(ds[0].json_path, "$.dialect");
+    EXPECT_LE(ds[0].got.size(), 60u);
+    EXPECT_EQ(ds[0].got.substr(ds[0].got.size() - 3), "...");
+    // Whole euro signs only (3 bytes each) between the quote and the ellipsis.
+    EXPECT_EQ((ds[0].got.size() - 4) % 3, 0u) << ds[0].got;
+}
+
+TEST(LoadBad, MissingFileIsADiagnosticNotAnException) {
+    auto const r = load_file(testdata / "does-not-exist.json");
+    ASSERT_FALSE(r.has_value());
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].expected, "a readable scenario file");
+    EXPECT_EQ(r.error()[0].got, "No such file or directory");
+}
+
+TEST(LoadBad, FromJsonReportsLikeParse) {
+    json doc = json::parse(with_app(R"({"hooks":{"onSend":[{"do":"sned"}]}})"));
+    auto const r = from_json(doc, "<load>", "x");
+    ASSERT_FALSE(r.has_value());
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(describe(r.error()[0]),
+              "<load>: $.app.hooks.onSend[0].do: expected one of continue, throw, rethrow, send, "
+              "sendThenContinue, hang, replacePayload, hijack, got \"sned\"");
+}
+
+//------------------------------------------------------------------------------------------------
+// Good inputs.
+
+TEST(LoadGood, EveryFixtureLoads) {
+    auto const files = files_in(testdata / "good", ".json");
+    ASSERT_GE(files.size(), 3u);
+    for (fs::path const& file : files) {
+        auto const r = load_file(file);
+        EXPECT_TRUE(r.has_value()) << file << "\n" << (r ? "" : describe_all(r.error()));
+    }
+}
+
+TEST(LoadGood, ToJsonThenParseGivesTheSameScenario) {
+    for (fs::path const& file : files_in(testdata / "good", ".json")) {
+        SCOPED_TRACE(file.filename().string());
+        auto const first = load_file(file);
+        ASSERT_TRUE(first.has_value());
+        json const written = to_json(*first);
+        auto const second = parse(written.dump(2), first->file, first->id);
+        ASSERT_TRUE(second.has_value()) << describe_all(second.error()) << written.dump(2);
+        EXPECT_EQ(to_json(*second), written);
+        // to_json writes every field, so equal JSON means equal scenarios; spot-check anyway.
+        EXPECT_EQ(second->steps.size(), first->steps.size());
+        EXPECT_EQ(second->divergences.size(), first->divergences.size());
+        EXPECT_EQ(app_to_json(second->application, second->lang),
+                  app_to_json(first->application, first->lang));
+    }
+}
+
+TEST(LoadGood, RichFastifyFixtureReadsEveryField) {
+    auto const r = load_file(testdata / "good/fastify-rich.json");
+    ASSERT_TRUE(r.has_value()) << describe_all(r.error());
+    scenario const& s = *r;
+    EXPECT_EQ(s.id, "fastify-rich");
+    EXPECT_EQ(s.lang, dialect::fastify);
+    EXPECT_EQ(s.tags, (std::vector<std::string>{"loader", "rich"}));
+    scope const& root = s.application.root;
+    ASSERT_EQ(root.hooks.size(), 4u);
+    EXPECT_EQ(root.hooks[0].first, phase::on_request);
+    EXPECT_EQ(root.hooks[1].first, phase::on_send);
+    EXPECT_EQ(root.hooks[2].first, phase::on_ready);
+    EXPECT_EQ(root.hooks[0].second[1].how, style::callback);
+    EXPECT_EQ(root.hooks[0].second[1].delay_ms, 5);
+    EXPECT_EQ(root.hooks[1].second[0].what, verb::replace_payload);
+    ASSERT_TRUE(root.hooks[2].second[0].set);
+    EXPECT_EQ(root.hooks[2].second[0].set->flag, "ready");
+    EXPECT_TRUE(root.hooks[2].second[0].set->value);
+    // Header values may be numbers in the file; they are kept as their decimal text, in order.
+    ASSERT_TRUE(root.error_handler);
+    EXPECT_EQ(root.error_handler->headers, (header_list{{"x-err", "1"}, {"retry-after", "5"}}));
+    ASSERT_EQ(root.routes.size(), 8u);
+    EXPECT_EQ(root.routes[2].method, "GET"); // the default
+    payload const& buf = *root.routes[1].handler.body;
+    EXPECT_EQ(buf.kind, payload_kind::buffer);
+    EXPECT_EQ(buf.bytes, std::string("\x00\x01\x02\xff", 4));
+    payload const& stream = *root.routes[2].handler.body;
+    EXPECT_EQ(stream.chunks, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(stream.chunk_delay_ms, 10);
+    EXPECT_EQ(stream.fail_after_chunks, 2);
+    payload const& resp = *root.routes[4].handler.body;
+    EXPECT_EQ(resp.kind, payload_kind::response);
+    EXPECT_EQ(resp.status, 201);
+    EXPECT_EQ(resp.shared, "r");
+    ASSERT_TRUE(resp.body);
+    EXPECT_EQ(resp.body->kind, payload_kind::web_stream);
+    EXPECT_TRUE(resp.body->locked);
+    ASSERT_TRUE(root.routes[5].handler.body->body);
+    EXPECT_EQ(root.routes[5].handler.body->body->bytes, "once");
+    ASSERT_EQ(root.plugins.size(), 2u);
+    scope const& v1 = root.plugins[0];
+    EXPECT_EQ(v1.prefix, "/v1");
+    EXPECT_TRUE(v1.await_register);
+    ASSERT_TRUE(v1.routes[0].handler.error);
+    EXPECT_EQ(v1.routes[0].handler.error->status_code, 418);
+    EXPECT_EQ(v1.routes[0].handler.error->code, "E_TEA");
+    EXPECT_FALSE(v1.plugins[0].encapsulate);
+    ASSERT_TRUE(v1.late);
+    EXPECT_EQ(v1.late->hooks[0].second.size(), 2u);
+    ASSERT_TRUE(v1.late->error_handler);
+    EXPECT_EQ(s.application.options.connection_timeout_ms, 100);
+    EXPECT_EQ(s.application.options.request_timeout_ms, 200);
+    EXPECT_EQ(s.application.options.body_limit, 64);
+    EXPECT_FALSE(s.application.options.return503_on_closing);
+    ASSERT_EQ(s.divergences.size(), 2u);
+    EXPECT_EQ(s.divergences[0].target, "fastify@5.12");
+    EXPECT_EQ(s.divergences[0].cls, divergence_class::framework_bug);
+    EXPECT_EQ(s.divergences[0].result, "crash");
+    EXPECT_FALSE(s.divergences[1].result);
+}
+
+TEST(LoadGood, StepsFixtureReadsEveryStepKind) {
+    auto const r = load_file(testdata / "good/steps.json");
+    ASSERT_TRUE(r.has_value()) << describe_all(r.error());
+    auto const& steps = r->steps;
+    ASSERT_EQ(steps.size(), 6u);
+    EXPECT_EQ(steps[0].kind, step_kind::request);
+    EXPECT_EQ(steps[0].connection, "c1");
+    EXPECT_EQ(steps[0].request.headers,
+              (header_list{{"content-type", "application/json"}, {"x-n", "42"}, {"x-neg", "-1"}}));
+    EXPECT_TRUE(steps[0].request.chunked);
+    EXPECT_EQ(steps[0].client.bytes_per_write, 3);
+    ASSERT_TRUE(steps[0].expect);
+    expectation const& e = *steps[0].expect;
+    EXPECT_EQ(e.status, 200);
+    ASSERT_EQ(e.headers.size(), 3u);
+    EXPECT_EQ(e.headers[0].value, "*");
+    EXPECT_FALSE(e.headers[1].value); // null: must be absent
+    EXPECT_EQ(e.headers[2].value, "7");
+    ASSERT_TRUE(e.body);
+    EXPECT_EQ(e.body->how, body_match::json_value);
+    EXPECT_EQ(e.body->value, json::parse(R"({"a":1})"));
+    EXPECT_EQ(e.connection, connection_fate::kept);
+    EXPECT_EQ(e.end_at, 1);
+    EXPECT_EQ(steps[0].json_path, "$.steps[0]");
+
+    EXPECT_EQ(steps[1].kind, step_kind::parallel);
+    ASSERT_EQ(steps[1].children.size(), 4u);
+    EXPECT_EQ(steps[1].children[0].request.body, std::string("\xff\x00\x01", 3));
+    EXPECT_EQ(steps[1].children[0].json_path, "$.steps[1].parallel[0]");
+    EXPECT_EQ(steps[1].children[1].request.body, "");
+    EXPECT_EQ(steps[1].children[2].kind, step_kind::raw);
+    EXPECT_EQ(steps[1].children[2].raw, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(steps[1].children[2].client.abort_after_request_bytes, 5);
+    EXPECT_EQ(steps[1].children[3].id, ""); // raw steps may go without an id
+    EXPECT_EQ(steps[2].kind, step_kind::sleep);
+    EXPECT_EQ(steps[2].sleep_ms, 100);
+    EXPECT_TRUE(steps[3].client.expect_no_response);
+    EXPECT_EQ(steps[3].client.abort_after_ms, 50);
+    EXPECT_EQ(steps[4].client.abort_after_response_bytes, 0);
+    EXPECT_EQ(steps[5].kind, step_kind::close);
+    ASSERT_TRUE(steps[5].expect && steps[5].expect->trace);
+    EXPECT_EQ(steps[5].expect->trace->size(), 2u);
+    ASSERT_EQ(r->divergences.size(), 1u);
+    EXPECT_EQ(r->divergences[0].cls, divergence_class::doc_gap);
+}
+
+TEST(LoadGood, NonUtf8BodyIsWrittenBackAsBase64) {
+    auto const r = load_file(testdata / "good/steps.json");
+    ASSERT_TRUE(r.has_value());
+    json const written = to_json(*r);
+    json const& req = written["steps"][1]["parallel"][0]["request"];
+    EXPECT_FALSE(req.contains("body"));
+    EXPECT_EQ(req["bodyBase64"], "/wAB");
+    EXPECT_EQ(written["steps"][0]["request"]["body"], "{\"a\":1}");
+}
+
+TEST(LoadGood, KoaFixtureReadsTheChain) {
+    auto const r = load_file(testdata / "good/koa.json");
+    ASSERT_TRUE(r.has_value()) << describe_all(r.error());
+    EXPECT_EQ(r->lang, dialect::koa);
+    auto const& chain = r->application.koa.chain;
+    ASSERT_EQ(chain.size(), 4u);
+    EXPECT_EQ(chain[0].label, "auth");
+    ASSERT_TRUE(chain[0].before && chain[0].before->when);
+    EXPECT_FALSE(chain[0].before->when->is);
+    EXPECT_EQ(chain[0].next, next_mode::once);
+    EXPECT_EQ(chain[1].next, next_mode::twice);
+    EXPECT_EQ(chain[2].next, next_mode::never);
+    ASSERT_TRUE(r->application.koa.on_error);
+    EXPECT_EQ(r->application.koa.on_error->label, "listener");
+}
+
+TEST(LoadGood, AppSourceIsTheAppAsWritten) {
+    std::string const app = R"({"routes":[{"url":"/","handler":{"delayMs":1}}],"hooks":{}})";
+    scenario const s = load_ok(with_app(app));
+    EXPECT_EQ(s.application.source.dump(), app);
+}
+
+TEST(LoadGood, ToJsonOmitsDefaultsAndKeepsGivenLabelsOnly) {
+    scenario const s = load_ok(with_app(
+        R"({"hooks":{"onRequest":[{"style":"async","do":"continue"},{"label":"mine"}]},
+            "routes":[{"method":"GET","url":"/","handler":{}}],
+            "options":{"bodyLimit":1048576}})"));
+    json const app = to_json(s)["app"];
+    EXPECT_EQ(app.dump(),
+              R"({"hooks":{"onRequest":[{},{"label":"mine"}]},)"
+              R"("routes":[{"method":"GET","url":"/","handler":{}}]})");
+}
+
+TEST(LoadGood, AppToJsonCarriesEveryLabelAndLoadsAgain) {
+    auto const r = load_file(testdata / "good/fastify-rich.json");
+    ASSERT_TRUE(r.has_value());
+    json const app = app_to_json(r->application, r->lang);
+    EXPECT_EQ(app["hooks"]["onRequest"][0]["label"], "onRequest@root#0");
+    EXPECT_EQ(app["routes"][0]["handler"]["label"], "handler");
+    EXPECT_EQ(app["notFoundHandler"]["label"], "custom404");
+    EXPECT_EQ(app["plugins"][0]["late"]["errorHandler"]["label"], "errorHandler@v1");
+    // What a target receives in `load` is itself a valid app (the reference re-reads it).
+    json doc = {{"description", "x"}, {"app", app}, {"steps", json::array({{{"sleepMs", 0}}})}};
+    auto const again = from_json(doc, "<load>", "x");
+    ASSERT_TRUE(again.has_value()) << describe_all(again.error());
+    EXPECT_EQ(app_to_json(again->application, again->lang), app);
+}
+
+TEST(LoadGood, KoaAppToJsonLabelsOnlyTheListener) {
+    scenario const s = load_ok(
+        R"({"dialect":"koa","app":{"middleware":[{"label":"m","before":{}}],"onError":{}},
+            "steps":[{"sleepMs":0}]})");
+    json const app = app_to_json(s.application, s.lang);
+    EXPECT_EQ(app.dump(),
+              R"({"middleware":[{"label":"m","before":{}}],"onError":{"label":"onError"}})");
+}
+
+TEST(LoadGood, DialectDefaultsToFastifyAndDescriptionIsOptional) {
+    scenario const s = load_ok(R"({"app":{},"steps":[{"sleepMs":0}]})");
+    EXPECT_EQ(s.lang, dialect::fastify);
+    EXPECT_EQ(s.description, "");
+    EXPECT_EQ(s.id, "test");
+    EXPECT_EQ(s.file, "<test>");
+}
+
+TEST(LoadGood, ParseRejectsWhatItWouldNotRoundTrip) {
+    // A route's method is upper case; a request's method is any token (raw-ish tests).
+    auto const ds = load_bad(with_app(R"({"routes":[{"method":"Get","url":"/","handler":{}}]})"));
+    ASSERT_EQ(ds.size(), 1u);
+    EXPECT_EQ(ds[0].json_path, "$.app.routes[0].method");
+    load_ok(with_app("{}", R"([{"id":"a","request":{"method":"get","url":"*"}}])"));
+}
+
+//------------------------------------------------------------------------------------------------
+// Wire bytes, spec §1.4.
+
+TEST(WireBytes, GetWithoutBodyHasNoContentLength) {
+    request_spec r;
+    r.url = "/x?y=1";
+    EXPECT_EQ(wire_bytes("r1", r),
+              "GET /x?y=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: r1\r\n\r\n");
+}
+
+TEST(WireBytes, PostWithoutBodyHasNoContentLength) {
+    request_spec r;
+    r.method = "POST";
+    EXPECT_EQ(wire_bytes("p", r),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: p\r\n\r\n");
+}
+
+TEST(WireBytes, BodyIsAnnouncedAfterTheStepHeadersInOrder) {
+    request_spec r;
+    r.method = "POST";
+    r.url = "/echo";
+    r.headers = {{"content-type", "application/json"}, {"X-B", "2"}, {"x-a", "1"}};
+    r.body = "{\"a\":1}";
+    EXPECT_EQ(wire_bytes("r2", r),
+              "POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: r2\r\n"
+              "content-type: application/json\r\nX-B: 2\r\nx-a: 1\r\n"
+              "content-length: 7\r\n\r\n{\"a\":1}");
+}
+
+TEST(WireBytes, EmptyBodyStillGetsContentLengthZero) {
+    request_spec r;
+    r.method = "PUT";
+    r.body = "";
+    EXPECT_EQ(
+        wire_bytes("e", r),
+        "PUT / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: e\r\ncontent-length: 0\r\n\r\n");
+}
+
+TEST(WireBytes, ChunkedSendsTheBodyAsOneChunk) {
+    request_spec r;
+    r.method = "POST";
+    r.body = std::string(26, 'z');
+    r.chunked = true;
+    EXPECT_EQ(wire_bytes("c", r),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: c\r\n"
+              "transfer-encoding: chunked\r\n\r\n1a\r\n" +
+                  std::string(26, 'z') + "\r\n0\r\n\r\n");
+}
+
+TEST(WireBytes, ChunkedWithoutBodyIsOnlyTheLastChunk) {
+    request_spec r;
+    r.method = "POST";
+    r.chunked = true;
+    EXPECT_EQ(wire_bytes("c", r),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: c\r\n"
+              "transfer-encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+TEST(WireBytes, UserFramingHeadersAreNotDuplicated) {
+    request_spec r;
+    r.method = "POST";
+    r.headers = {{"Content-Length", "10"}};
+    r.body = "abc";
+    EXPECT_EQ(wire_bytes("u", r),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: u\r\n"
+              "Content-Length: 10\r\n\r\nabc");
+    request_spec te;
+    te.method = "POST";
+    te.headers = {{"transfer-encoding", "gzip, chunked"}};
+    te.body = "hi";
+    te.chunked = true;
+    EXPECT_EQ(wire_bytes("t", te),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: t\r\n"
+              "transfer-encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+}
+
+TEST(WireBytes, BinaryBodyFromBase64IsSentAsIs) {
+    scenario const s = load_ok(with_app(
+        "{}", R"([{"id":"b","request":{"method":"POST","url":"/","bodyBase64":"AP8="}}])"));
+    EXPECT_EQ(wire_bytes(s.steps[0].id, s.steps[0].request),
+              "POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: b\r\n"
+              "content-length: 2\r\n\r\n" +
+                  std::string("\x00\xff", 2));
+}
+
+//------------------------------------------------------------------------------------------------
+// Enum spellings.
+
+TEST(Spellings, EveryPhaseRoundTrips) {
+    for (int i = 0; i <= static_cast<int>(phase::on_close); ++i) {
+        auto const p = static_cast<phase>(i);
+        EXPECT_EQ(parse_phase(to_string(p)), p) << to_string(p);
+    }
+    EXPECT_FALSE(parse_phase("onrequest"));
+    EXPECT_TRUE(is_application_phase(phase::on_ready));
+    EXPECT_TRUE(is_application_phase(phase::pre_close));
+    EXPECT_TRUE(is_application_phase(phase::on_close));
+    EXPECT_FALSE(is_application_phase(phase::on_request_abort));
+}
+
+TEST(Spellings, EveryVerbAndKindRoundTrips) {
+    for (int i = 0; i <= static_cast<int>(verb::hijack); ++i) {
+        auto const v = static_cast<verb>(i);
+        EXPECT_EQ(parse_verb(to_string(v)), v) << to_string(v);
+    }
+    for (int i = 0; i <= static_cast<int>(payload_kind::response); ++i) {
+        auto const k = static_cast<payload_kind>(i);
+        EXPECT_EQ(parse_payload_kind(to_string(k)), k) << to_string(k);
+    }
+    EXPECT_STREQ(to_string(verb::send_then_continue), "sendThenContinue");
+    EXPECT_STREQ(to_string(payload_kind::web_stream), "webStream");
+    EXPECT_STREQ(to_string(divergence_class::framework_bug), "framework-bug");
+    EXPECT_STREQ(to_string(connection_fate::reset), "reset");
+}
+
+//------------------------------------------------------------------------------------------------
+// Files, roots and ids.
+
+class ScenarioTree : public ::testing::Test {
+protected:
+    void SetUp() override {
+        base_ = fs::temp_directory_path() /
+                ("lifecheck-load-test-" +
+                 std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(base_);
+        write("scenarios/fastify/errors/b.json");
+        write("scenarios/fastify/errors/a.json");
+        write("scenarios/fastify/README.md");
+        write("scenarios/fastify/DIVERGENCES.md");
+        write("scenarios/fastify/notes.txt");
+        write("scenarios/koa/z.json");
+        write("elsewhere/loose.json");
+    }
+
+    void TearDown() override { fs::remove_all(base_); }
+
+    void write(std::string const& rel) {
+        fs::create_directories((base_ / rel).parent_path());
+        std::ofstream{base_ / rel} << R"({"app":{},"steps":[{"sleepMs":0}]})";
+    }
+
+    fs::path base_;
+};
+
+TEST_F(ScenarioTree, CollectFilesRecursesSortsAndSkipsNonScenarios) {
+    auto const files = collect_files({base_ / "scenarios"});
+    std::vector<std::string> rel;
+    for (auto const& f : files)
+        rel.push_back(f.lexically_relative(base_).generic_string());
+    EXPECT_EQ(rel,
+              (std::vector<std::string>{"scenarios/fastify/errors/a.json",
+                                        "scenarios/fastify/errors/b.json",
+                                        "scenarios/koa/z.json"}));
+}
+
+TEST_F(ScenarioTree, CollectFilesKeepsNamedFilesAndDropsDuplicates) {
+    auto const files = collect_files({base_ / "elsewhere/loose.json",
+                                      base_ / "scenarios/koa",
+                                      base_ / "scenarios/koa/z.json",
+                                      base_ / "missing.json"});
+    ASSERT_EQ(files.size(), 3u);
+    EXPECT_EQ(files[0], base_ / "elsewhere/loose.json");
+    EXPECT_EQ(files[1], base_ / "scenarios/koa/z.json");
+    EXPECT_EQ(files[2], base_ / "missing.json"); // load_file reports it
+}
+
+TEST_F(ScenarioTree, FindRootIsTheNearestScenariosFolder) {
+    EXPECT_EQ(find_root(base_ / "scenarios/fastify/errors/a.json"), base_ / "scenarios");
+    EXPECT_EQ(find_root(base_ / "elsewhere/loose.json"), fs::path{});
+}
+
+TEST_F(ScenarioTree, IdIsThePathBelowTheRootWithoutExtension) {
+    auto const r = load_file(base_ / "scenarios/fastify/errors/a.json", base_ / "scenarios");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->id, "fastify/errors/a");
+    EXPECT_EQ(r->file, (base_ / "scenarios/fastify/errors/a.json").string());
+    // Without a root, the scenarios/ folder above the file is found.
+    EXPECT_EQ(load_file(base_ / "scenarios/koa/z.json")->id, "koa/z");
+    // A file outside the root gets its stem.
+    EXPECT_EQ(load_file(base_ / "elsewhere/loose.json", base_ / "scenarios")->id, "loose");
+    EXPECT_EQ(scenario_id(base_ / "scenarios/koa/../koa/z.json", base_ / "scenarios"), "koa/z");
+}
+
+} // namespace
+} // namespace lifecheck::scenario

@@ -1,0 +1,177 @@
+// Spellings of the scenario enums (file format and traces) and the wire bytes of a request step.
+#include "harness/scenario/scenario.hpp"
+
+#include <cctype>
+#include <cstddef>
+#include <cstdio>
+
+namespace lifecheck::scenario {
+namespace {
+
+struct phase_name {
+    phase value;
+    char const* name;
+};
+
+constexpr phase_name phase_names[] = {
+    {phase::on_request, "onRequest"},
+    {phase::pre_parsing, "preParsing"},
+    {phase::pre_validation, "preValidation"},
+    {phase::pre_handler, "preHandler"},
+    {phase::pre_serialization, "preSerialization"},
+    {phase::on_send, "onSend"},
+    {phase::on_response, "onResponse"},
+    {phase::on_error, "onError"},
+    {phase::on_timeout, "onTimeout"},
+    {phase::on_request_abort, "onRequestAbort"},
+    {phase::on_ready, "onReady"},
+    {phase::pre_close, "preClose"},
+    {phase::on_close, "onClose"},
+};
+
+struct verb_name {
+    verb value;
+    char const* name;
+};
+
+constexpr verb_name verb_names[] = {
+    {verb::continue_, "continue"},
+    {verb::throw_, "throw"},
+    {verb::rethrow, "rethrow"},
+    {verb::send, "send"},
+    {verb::send_then_continue, "sendThenContinue"},
+    {verb::hang, "hang"},
+    {verb::replace_payload, "replacePayload"},
+    {verb::hijack, "hijack"},
+};
+
+struct kind_name {
+    payload_kind value;
+    char const* name;
+};
+
+constexpr kind_name kind_names[] = {
+    {payload_kind::json_value, "json"},
+    {payload_kind::string, "string"},
+    {payload_kind::buffer, "buffer"},
+    {payload_kind::empty, "empty"},
+    {payload_kind::stream, "stream"},
+    {payload_kind::web_stream, "webStream"},
+    {payload_kind::response, "response"},
+};
+
+bool iequals(std::string const& a, char const* b) {
+    std::size_t i = 0;
+    for (; i < a.size() && b[i] != '\0'; ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return i == a.size() && b[i] == '\0';
+}
+
+} // namespace
+
+char const* to_string(phase p) {
+    for (auto const& n : phase_names)
+        if (n.value == p)
+            return n.name;
+    return "?";
+}
+
+std::optional<phase> parse_phase(std::string const& name) {
+    for (auto const& n : phase_names)
+        if (name == n.name)
+            return n.value;
+    return std::nullopt;
+}
+
+bool is_application_phase(phase p) {
+    return p == phase::on_ready || p == phase::pre_close || p == phase::on_close;
+}
+
+char const* to_string(verb v) {
+    for (auto const& n : verb_names)
+        if (n.value == v)
+            return n.name;
+    return "?";
+}
+
+std::optional<verb> parse_verb(std::string const& name) {
+    for (auto const& n : verb_names)
+        if (name == n.name)
+            return n.value;
+    return std::nullopt;
+}
+
+char const* to_string(payload_kind k) {
+    for (auto const& n : kind_names)
+        if (n.value == k)
+            return n.name;
+    return "?";
+}
+
+std::optional<payload_kind> parse_payload_kind(std::string const& name) {
+    for (auto const& n : kind_names)
+        if (name == n.name)
+            return n.value;
+    return std::nullopt;
+}
+
+char const* to_string(connection_fate f) {
+    switch (f) {
+    case connection_fate::kept:
+        return "kept";
+    case connection_fate::closed:
+        return "closed";
+    case connection_fate::reset:
+        return "reset";
+    }
+    return "?";
+}
+
+char const* to_string(divergence_class c) {
+    switch (c) {
+    case divergence_class::framework_bug:
+        return "framework-bug";
+    case divergence_class::doc_gap:
+        return "doc-gap";
+    case divergence_class::deliberate:
+        return "deliberate";
+    }
+    return "?";
+}
+
+std::string wire_bytes(std::string const& id, request_spec const& req) {
+    std::string out = req.method + " " + req.url + " HTTP/1.1\r\n";
+    out += "host: 127.0.0.1\r\n";
+    out += "x-lifecheck-req: " + id + "\r\n";
+    bool framed_by_user = false; // the step's own content-length / transfer-encoding wins
+    for (auto const& [name, value] : req.headers) {
+        out += name + ": " + value + "\r\n";
+        if (iequals(name, "content-length") || iequals(name, "transfer-encoding"))
+            framed_by_user = true;
+    }
+    std::string const body = req.body.value_or(std::string{});
+    if (req.chunked) {
+        if (!framed_by_user)
+            out += "transfer-encoding: chunked\r\n";
+        out += "\r\n";
+        // The whole body as one chunk; an empty body is only the last-chunk marker.
+        if (!body.empty()) {
+            char size[32];
+            std::snprintf(size, sizeof size, "%zx", body.size());
+            out += std::string{size} + "\r\n" + body + "\r\n";
+        }
+        out += "0\r\n\r\n";
+        return out;
+    }
+    // A body that is present, even empty, is announced; no body means no content-length at all,
+    // also for POST/PUT/PATCH, so a scenario can send exactly the head it describes.
+    if (req.body && !framed_by_user)
+        out += "content-length: " + std::to_string(body.size()) + "\r\n";
+    out += "\r\n";
+    out += body;
+    return out;
+}
+
+} // namespace lifecheck::scenario

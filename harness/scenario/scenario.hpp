@@ -1,0 +1,274 @@
+// The scenario types of scenario-format.md v1.1 as plain structs: app, scope, action, payload, step.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lifecheck::scenario {
+
+/// JSON with insertion-ordered objects: key order is observable (JSON.stringify keeps it).
+using json = nlohmann::ordered_json;
+
+/// Ordered header list: (name as written, value). Names compare case-insensitively.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// Hook phases, spec §1.1: ten request phases, then the three application phases.
+enum class phase {
+    on_request,
+    pre_parsing,
+    pre_validation,
+    pre_handler,
+    pre_serialization,
+    on_send,
+    on_response,
+    on_error,
+    on_timeout,
+    on_request_abort,
+    on_ready,
+    pre_close,
+    on_close,
+};
+
+/// The spelling used in scenario files and traces ("onRequest", "preHandler", ...).
+char const* to_string(phase p);
+
+/// Parses a phase name; nothing for an unknown name.
+std::optional<phase> parse_phase(std::string const& name);
+
+/// True for onReady, preClose, onClose (traced with request id `app`).
+bool is_application_phase(phase p);
+
+enum class style { async, callback };
+
+/// Verbs of an ACTION's `do`, spec §1.2.
+enum class verb {
+    continue_,
+    throw_,
+    rethrow,
+    send,
+    send_then_continue,
+    hang,
+    replace_payload,
+    hijack,
+};
+
+char const* to_string(verb v);
+std::optional<verb> parse_verb(std::string const& name);
+
+enum class payload_kind { json_value, string, buffer, empty, stream, web_stream, response };
+
+char const* to_string(payload_kind k);
+std::optional<payload_kind> parse_payload_kind(std::string const& name);
+
+/// PAYLOAD, spec §1.3. Fields not used by `kind` stay at their defaults.
+struct payload {
+    payload_kind kind = payload_kind::empty;
+    json value;                           // json_value: the value to serialize
+    std::string bytes;                    // string: the text; buffer: the decoded bytes
+    std::vector<std::string> chunks;      // stream, webStream
+    int chunk_delay_ms = 0;               // stream, webStream: wait before every chunk after the first
+    std::optional<int> fail_after_chunks; // stream, webStream: error after N chunks
+    bool locked = false;                  // webStream: getReader() was called before send
+    std::optional<int> status;            // response
+    header_list headers;                  // response
+    std::shared_ptr<payload> body;        // response: a string or webStream payload, or null
+    std::optional<std::string> shared;    // response: name of a shared instance
+};
+
+struct flag_condition {
+    std::string flag;
+    bool is = false;
+};
+
+struct flag_assignment {
+    std::string flag;
+    bool value = false;
+};
+
+/// `error` of an ACTION: what a `throw` raises.
+struct error_spec {
+    std::optional<std::string> message;
+    std::optional<int> status_code;
+    std::optional<std::string> code;
+};
+
+/// ACTION, spec §1.2: what one user callback does.
+struct action {
+    std::string label; // filled by trace::assign_labels when the file gives none
+    bool label_given = false;
+    style how = style::async;
+    std::optional<int> delay_ms;
+    std::optional<flag_condition> when;
+    std::optional<flag_assignment> set;
+    verb what = verb::continue_;
+    std::optional<int> status;
+    header_list headers;
+    std::optional<payload> body; // `payload` in the file
+    std::optional<error_spec> error;
+};
+
+/// Hooks of one scope or route: phases in the order the file lists them, each list in order.
+using hook_map = std::vector<std::pair<phase, std::vector<action>>>;
+
+struct route {
+    std::string method = "GET";
+    std::string url;
+    action handler;
+    hook_map hooks; // route-level hooks, run after every scope hook of the same phase
+};
+
+/// `late`: calls written after the scope's register() calls (spec §1.1 step 5).
+struct late_entries {
+    hook_map hooks;
+    std::optional<action> error_handler;
+};
+
+/// One scope: the app (name "root") or a plugin.
+struct scope {
+    std::string name = "root";
+    std::string prefix;            // "" for none; ignored when !encapsulate
+    bool encapsulate = true;
+    bool await_register = false;   // `await register(...)`
+    hook_map hooks;
+    std::optional<action> error_handler;
+    std::optional<action> not_found_handler;
+    std::vector<route> routes;
+    std::vector<scope> plugins;
+    std::optional<late_entries> late;
+};
+
+struct app_options {
+    int connection_timeout_ms = 0;
+    int request_timeout_ms = 0;
+    long long body_limit = 1048576;
+    bool return503_on_closing = true;
+};
+
+enum class next_mode { once, never, twice };
+
+/// Koa dialect, spec §1.5.
+struct middleware {
+    std::string label;
+    std::optional<action> before;
+    next_mode next = next_mode::once;
+    std::optional<action> after;
+};
+
+struct koa_app {
+    std::vector<middleware> chain;
+    std::optional<action> on_error;
+};
+
+enum class dialect { fastify, koa };
+
+struct app {
+    scope root;           // dialect fastify
+    app_options options;
+    koa_app koa;          // dialect koa
+    json source;          // the `app` object as written (sent to targets after labelling)
+};
+
+struct request_spec {
+    std::string method = "GET";
+    std::string url = "/";
+    header_list headers;
+    std::optional<std::string> body; // bytes (from `body` or `bodyBase64`)
+    bool chunked = false;
+};
+
+/// `client` options of a step (spec §1.4); at most one abort key is set.
+struct client_options {
+    std::optional<int> abort_after_ms;
+    std::optional<long long> abort_after_request_bytes;
+    std::optional<long long> abort_after_body_bytes;
+    std::optional<long long> abort_after_response_bytes;
+    std::optional<long long> abort_after_response_body_bytes;
+    std::optional<int> bytes_per_write;
+    std::optional<int> write_delay_ms;
+    bool expect_no_response = false;
+
+    bool aborts() const {
+        return abort_after_ms || abort_after_request_bytes || abort_after_body_bytes ||
+               abort_after_response_bytes || abort_after_response_body_bytes;
+    }
+};
+
+enum class body_match { json_value, text, contains };
+
+struct expected_body {
+    body_match how = body_match::text;
+    json value;       // json_value
+    std::string text; // text, contains
+};
+
+enum class connection_fate { kept, closed, reset };
+
+char const* to_string(connection_fate f);
+
+/// A header expectation: a value, "*" (present, any value) or absent (null in the file).
+struct expected_header {
+    std::string name;
+    std::optional<std::string> value; // nothing = must be absent
+};
+
+struct expectation {
+    std::optional<int> status;
+    std::vector<expected_header> headers;
+    std::optional<expected_body> body;
+    std::optional<bool> complete;
+    std::optional<connection_fate> connection;
+    std::optional<bool> aborted;
+    std::optional<bool> reached;
+    std::optional<std::vector<std::string>> trace;
+    std::optional<int> end_at;
+};
+
+enum class step_kind { request, raw, parallel, sleep, close };
+
+struct step {
+    step_kind kind = step_kind::request;
+    std::string id;                   // request, raw
+    request_spec request;             // request
+    std::string raw;                  // raw: bytes sent as they are
+    std::optional<std::string> connection; // request: named keep-alive connection
+    client_options client;            // request, raw
+    std::optional<expectation> expect;
+    std::vector<step> children;       // parallel
+    int sleep_ms = 0;                 // sleep
+    std::string json_path;            // where the step is in the file, e.g. "$.steps[2]"
+};
+
+enum class divergence_class { framework_bug, doc_gap, deliberate };
+
+char const* to_string(divergence_class c);
+
+/// `divergence`, spec §4: a documented difference of one target (decisions.md D3).
+struct divergence {
+    std::string target;  // "fastify" or "fastify@5.2.0": a target name, optionally a version prefix
+    divergence_class cls = divergence_class::deliberate;
+    std::string note;
+    std::optional<std::string> result; // the result class the target shows instead ("crash"...)
+};
+
+struct scenario {
+    std::string id;          // path below scenarios/ without .json
+    std::string file;        // the file it was loaded from
+    std::string description;
+    dialect lang = dialect::fastify;
+    std::vector<std::string> tags;
+    app application;
+    std::vector<step> steps;
+    std::vector<divergence> divergences;
+};
+
+/// The wire bytes of a request step, spec §1.4: request line, host, x-lifecheck-req, the
+/// step's headers in order, then content-length (or chunked framing).
+std::string wire_bytes(std::string const& id, request_spec const& req);
+
+} // namespace lifecheck::scenario

@@ -1,0 +1,1360 @@
+// The strict reader of scenario-format.md v1.1: JSON → structs, one diagnostic per problem found.
+//
+// Every reader function checks the value it is given, records each problem with the JSON path
+// of the offending value and carries on, so one pass reports everything wrong with a file.
+#include "harness/scenario/detail/validate.hpp"
+
+#include "harness/scenario/detail/text.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace lifecheck::scenario::detail {
+namespace {
+
+constexpr long long max_int = INT_MAX;
+constexpr long long max_long = LLONG_MAX;
+constexpr std::size_t max_got = 60; // characters of a value shown in a diagnostic
+
+constexpr char const* all_verbs =
+    "one of continue, throw, rethrow, send, sendThenContinue, hang, replacePayload, hijack";
+constexpr char const* all_kinds = "one of json, string, buffer, empty, stream, webStream, response";
+
+/// Where an ACTION sits; decides which verbs it may use (spec §1.2 table, §1.4, §1.5).
+enum class site {
+    hook,          // a scope's request hook
+    route_hook,    // a route-level request hook
+    app_hook,      // onReady, preClose, onClose
+    handler,       // a route handler
+    not_found,     // a notFoundHandler
+    error_handler, // an errorHandler (scope or late)
+    koa_step,      // `before` / `after` of a koa middleware
+    koa_on_error,  // the koa app's onError listener
+};
+
+std::string join(std::vector<std::string> const& parts) {
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0)
+            out += ", ";
+        out += parts[i];
+    }
+    return out;
+}
+
+bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    for (char const* p = "!#$%&'*+-.^_`|~"; *p != '\0'; ++p)
+        if (c == *p)
+            return true;
+    return false;
+}
+
+// RFC 9110 §5.6.2: token = 1*tchar.
+bool is_token(std::string const& s) {
+    if (s.empty())
+        return false;
+    for (char c : s)
+        if (!is_tchar(c))
+            return false;
+    return true;
+}
+
+// Visible ASCII without spaces: safe in a header value, a request line and a report.
+bool is_visible(std::string const& s) {
+    if (s.empty())
+        return false;
+    for (char c : s)
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+            return false;
+    return true;
+}
+
+bool is_scope_name(std::string const& s) {
+    if (s.empty())
+        return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    return true;
+}
+
+bool is_wire_value(std::string const& s) {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0')
+            return false;
+    return true;
+}
+
+std::string index_path(std::string const& base, std::size_t i) {
+    return base + "[" + std::to_string(i) + "]";
+}
+
+json const* member(json const& obj, char const* key) {
+    auto const it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+}
+
+std::string phase_list(bool request_only) {
+    std::vector<std::string> names;
+    for (int i = 0; i <= static_cast<int>(phase::on_close); ++i) {
+        auto const p = static_cast<phase>(i);
+        if (!request_only || !is_application_phase(p))
+            names.emplace_back(to_string(p));
+    }
+    return join(names);
+}
+
+std::vector<verb> allowed_verbs(site s, std::optional<phase> ph) {
+    switch (s) {
+    case site::hook:
+    case site::route_hook:
+        if (ph == phase::on_send)
+            return {verb::continue_,
+                    verb::throw_,
+                    verb::send,
+                    verb::send_then_continue,
+                    verb::hang,
+                    verb::replace_payload,
+                    verb::hijack};
+        return {verb::continue_,
+                verb::throw_,
+                verb::send,
+                verb::send_then_continue,
+                verb::hang,
+                verb::hijack};
+    case site::app_hook:
+        return {verb::continue_, verb::throw_};
+    case site::handler:
+    case site::not_found:
+        return {verb::continue_, verb::throw_, verb::send, verb::hang, verb::hijack};
+    case site::error_handler:
+        return {verb::continue_, verb::throw_, verb::rethrow, verb::send};
+    case site::koa_step:
+        return {verb::continue_, verb::throw_, verb::send, verb::hang};
+    case site::koa_on_error:
+        return {verb::continue_};
+    }
+    return {};
+}
+
+std::string site_name(site s, std::optional<phase> ph) {
+    switch (s) {
+    case site::hook:
+    case site::route_hook:
+    case site::app_hook:
+        return std::string{ph ? to_string(*ph) : "?"} + " hooks";
+    case site::handler:
+        return "handlers";
+    case site::not_found:
+        return "not-found handlers";
+    case site::error_handler:
+        return "error handlers";
+    case site::koa_step:
+        return "koa middleware";
+    case site::koa_on_error:
+        return "koa's onError listener";
+    }
+    return "?";
+}
+
+std::string range_phrase(long long lo, long long hi) {
+    if (hi == max_int || hi == max_long) {
+        if (lo == 0)
+            return "a non-negative integer";
+        if (lo == 1)
+            return "a positive integer";
+        return "an integer of at least " + std::to_string(lo);
+    }
+    return "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+}
+
+class reader {
+public:
+    reader(std::string file, diagnostics& problems)
+        : file_{std::move(file)}
+        , problems_{problems} {}
+
+    scenario read(json const& doc);
+
+private:
+    // ---- primitives: each records a problem and returns nothing when the value is wrong ----
+
+    void fail(std::string const& path, std::string expected, std::string got) {
+        problems_.push_back(diagnostic{file_, path, std::move(expected), std::move(got)});
+    }
+
+    bool object(json const& v, std::string const& path, char const* what) {
+        if (v.is_object())
+            return true;
+        fail(path, what, shown(v));
+        return false;
+    }
+
+    void only_keys(json const& obj,
+                   std::string const& path,
+                   char const* of_what,
+                   std::initializer_list<char const*> allowed) {
+        for (auto it = obj.begin(); it != obj.end(); ++it) {
+            bool known = false;
+            for (char const* k : allowed)
+                known = known || it.key() == k;
+            if (known)
+                continue;
+            std::vector<std::string> names(allowed.begin(), allowed.end());
+            fail(member_path(path, it.key()),
+                 std::string{"a key of "} + of_what + ": " + join(names),
+                 shown(json(it.key())));
+        }
+    }
+
+    std::optional<std::string>
+    text(json const& v, std::string const& path, char const* expected = "a string") {
+        if (v.is_string())
+            return v.get<std::string>();
+        fail(path, expected, shown(v));
+        return std::nullopt;
+    }
+
+    std::optional<std::string> name(json const& v, std::string const& path, char const* expected) {
+        if (v.is_string() && !v.get_ref<std::string const&>().empty())
+            return v.get<std::string>();
+        fail(path, expected, shown(v));
+        return std::nullopt;
+    }
+
+    std::optional<bool> boolean(json const& v, std::string const& path) {
+        if (v.is_boolean())
+            return v.get<bool>();
+        fail(path, "true or false", shown(v));
+        return std::nullopt;
+    }
+
+    std::optional<long long>
+    integer(json const& v, std::string const& path, long long lo, long long hi) {
+        if (v.is_number_unsigned()) {
+            auto const u = v.get<unsigned long long>();
+            if (u <= static_cast<unsigned long long>(hi) && static_cast<long long>(u) >= lo)
+                return static_cast<long long>(u);
+        } else if (v.is_number_integer()) {
+            auto const n = v.get<long long>();
+            if (n >= lo && n <= hi)
+                return n;
+        }
+        std::string expected = range_phrase(lo, hi);
+        bool const too_big =
+            (v.is_number_unsigned() &&
+             v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) ||
+            (v.is_number_integer() && !v.is_number_unsigned() && v.get<long long>() > hi);
+        if (too_big && (hi == max_int || hi == max_long))
+            expected += " (at most " + std::to_string(hi) + ")";
+        fail(path, expected, shown(v));
+        return std::nullopt;
+    }
+
+    std::optional<int> int32(json const& v, std::string const& path, long long lo, long long hi) {
+        if (auto n = integer(v, path, lo, hi))
+            return static_cast<int>(*n);
+        return std::nullopt;
+    }
+
+    void missing(std::string const& path, std::string expected) {
+        fail(path, std::move(expected), "nothing");
+    }
+
+    // ---- pieces of the format ----
+
+    header_list headers(json const& v, std::string const& path);
+    std::optional<payload> payload_of(json const& v, std::string const& path, bool response_body);
+    action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
+    std::optional<verb>
+    verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
+    hook_map hooks(json const& v, std::string const& path, bool route_level);
+    route route_of(json const& v, std::string const& path, std::string const& prefix);
+    scope scope_of(json const& v,
+                   std::string const& path,
+                   bool root,
+                   int depth,
+                   std::string const& parent_prefix);
+    app_options options(json const& v, std::string const& path);
+    koa_app koa(json const& v, std::string const& path);
+    step step_of(json const& v, std::string const& path, bool in_parallel);
+    void request_of(json const& v, std::string const& path, request_spec& out);
+    client_options client(json const& v, std::string const& path, step const& st);
+    expectation expect(json const& v, std::string const& path, bool close_step);
+    void step_id(json const* v, std::string const& path, bool required, step& st);
+    std::vector<divergence> divergences(json const& v, std::string const& path);
+    std::optional<divergence> divergence_of(json const& v, std::string const& path);
+
+    std::string file_;
+    diagnostics& problems_;
+    std::map<std::string, std::string> scope_names_; // name → path of its first declaration
+    std::map<std::string, std::string> step_ids_;    // id → path of the step that has it
+    std::map<std::string, std::string> routes_;      // "GET /v1/x" → path of the first route
+    std::optional<std::string> close_step_;          // path of the close step, once seen
+};
+
+// ---------------------------------------------------------------------------------------------
+
+header_list reader::headers(json const& v, std::string const& path) {
+    header_list out;
+    if (!object(v, path, "an object of header names to values"))
+        return out;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        std::string const at = member_path(path, it.key());
+        if (!is_token(it.key()))
+            fail(at, "a header name (an HTTP token)", shown(json(it.key())));
+        json const& value = it.value();
+        std::string text_value;
+        if (value.is_string()) {
+            text_value = value.get<std::string>();
+            if (!is_wire_value(text_value)) {
+                fail(at,
+                     "a header value without CR, LF or NUL (use a raw step for those)",
+                     shown(value));
+                continue;
+            }
+        } else if (value.is_number_unsigned()) {
+            text_value = std::to_string(value.get<unsigned long long>());
+        } else if (value.is_number_integer()) {
+            text_value = std::to_string(value.get<long long>());
+        } else {
+            fail(at, "a header value: a string or an integer", shown(value));
+            continue;
+        }
+        out.emplace_back(it.key(), std::move(text_value));
+    }
+    return out;
+}
+
+std::optional<payload>
+reader::payload_of(json const& v, std::string const& path, bool response_body) {
+    if (!object(v, path, "a PAYLOAD object ({\"kind\": ...})"))
+        return std::nullopt;
+    payload p;
+    json const* kind_value = member(v, "kind");
+    if (kind_value == nullptr) {
+        missing(path + ".kind", std::string{"a payload kind: "} + all_kinds);
+        return std::nullopt;
+    }
+    std::optional<payload_kind> kind;
+    if (kind_value->is_string())
+        kind = parse_payload_kind(kind_value->get<std::string>());
+    if (!kind) {
+        fail(path + ".kind", std::string{"a payload kind: "} + all_kinds, shown(*kind_value));
+        return std::nullopt;
+    }
+    p.kind = *kind;
+    if (response_body && p.kind != payload_kind::string && p.kind != payload_kind::web_stream) {
+        fail(path + ".kind",
+             "string or webStream (the body of a response payload)",
+             shown(*kind_value));
+        return std::nullopt;
+    }
+    std::size_t const before = problems_.size();
+    switch (p.kind) {
+    case payload_kind::json_value:
+        only_keys(v, path, "a json payload", {"kind", "value"});
+        if (json const* x = member(v, "value"))
+            p.value = *x;
+        else
+            missing(path + ".value", "the JSON value to send");
+        break;
+    case payload_kind::string:
+        only_keys(v, path, "a string payload", {"kind", "value"});
+        if (json const* x = member(v, "value")) {
+            if (auto s = text(*x, path + ".value"))
+                p.bytes = *s;
+        } else {
+            missing(path + ".value", "the string to send");
+        }
+        break;
+    case payload_kind::buffer:
+        only_keys(v, path, "a buffer payload", {"kind", "base64"});
+        if (json const* x = member(v, "base64")) {
+            if (auto s = text(*x, path + ".base64", "a base64 string")) {
+                if (auto bytes = base64_decode(*s))
+                    p.bytes = std::move(*bytes);
+                else
+                    fail(path + ".base64", "valid base64 (RFC 4648, padded)", shown(*x));
+            }
+        } else {
+            missing(path + ".base64", "the buffer's bytes in base64");
+        }
+        break;
+    case payload_kind::empty:
+        only_keys(v, path, "an empty payload", {"kind"});
+        break;
+    case payload_kind::stream:
+    case payload_kind::web_stream: {
+        bool const web = p.kind == payload_kind::web_stream;
+        if (web)
+            only_keys(v,
+                      path,
+                      "a webStream payload",
+                      {"kind", "chunks", "chunkDelayMs", "failAfterChunks", "locked"});
+        else
+            only_keys(
+                v, path, "a stream payload", {"kind", "chunks", "chunkDelayMs", "failAfterChunks"});
+        if (json const* x = member(v, "chunks")) {
+            if (!x->is_array()) {
+                fail(path + ".chunks", "an array of strings", shown(*x));
+            } else {
+                for (std::size_t i = 0; i < x->size(); ++i)
+                    if (auto s = text((*x)[i], index_path(path + ".chunks", i)))
+                        p.chunks.push_back(*s);
+            }
+        }
+        if (json const* x = member(v, "chunkDelayMs"))
+            p.chunk_delay_ms = int32(*x, path + ".chunkDelayMs", 0, max_int).value_or(0);
+        if (json const* x = member(v, "failAfterChunks")) {
+            std::size_t const n = p.chunks.size();
+            p.fail_after_chunks =
+                int32(*x, path + ".failAfterChunks", 0, static_cast<long long>(n));
+        }
+        if (web) {
+            if (json const* x = member(v, "locked"))
+                p.locked = boolean(*x, path + ".locked").value_or(false);
+        }
+        break;
+    }
+    case payload_kind::response:
+        only_keys(v, path, "a response payload", {"kind", "status", "headers", "body", "shared"});
+        if (json const* x = member(v, "status"))
+            p.status = int32(*x, path + ".status", 100, 599);
+        if (json const* x = member(v, "headers"))
+            p.headers = headers(*x, path + ".headers");
+        if (json const* x = member(v, "body")) {
+            if (auto body = payload_of(*x, path + ".body", true))
+                p.body = std::make_shared<payload>(std::move(*body));
+        }
+        if (json const* x = member(v, "shared"))
+            p.shared = name(*x, path + ".shared", "a non-empty name of the shared Response");
+        break;
+    }
+    if (problems_.size() != before)
+        return std::nullopt;
+    return p;
+}
+
+std::optional<verb>
+reader::verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph) {
+    std::optional<verb> what;
+    if (v.is_string())
+        what = parse_verb(v.get<std::string>());
+    if (!what) {
+        fail(path, all_verbs, shown(v));
+        return std::nullopt;
+    }
+    std::vector<verb> const allowed = allowed_verbs(s, ph);
+    for (verb ok : allowed)
+        if (ok == *what)
+            return what;
+    std::vector<std::string> names;
+    for (verb ok : allowed)
+        names.emplace_back(to_string(ok));
+    fail(path, "a verb allowed in " + site_name(s, ph) + ": " + join(names), shown(v));
+    return std::nullopt;
+}
+
+action reader::action_of(json const& v, std::string const& path, site s, std::optional<phase> ph) {
+    action a;
+    if (!object(v, path, "an ACTION object"))
+        return a;
+    if (s == site::koa_step)
+        // The middleware's own `label` names it in traces (spec §1.5): no second name here.
+        only_keys(
+            v,
+            path,
+            "an ACTION of koa middleware (named by the middleware's label)",
+            {"style", "delayMs", "when", "set", "do", "status", "headers", "payload", "error"});
+    else
+        only_keys(v,
+                  path,
+                  "an ACTION",
+                  {"label",
+                   "style",
+                   "delayMs",
+                   "when",
+                   "set",
+                   "do",
+                   "status",
+                   "headers",
+                   "payload",
+                   "error"});
+    if (json const* x = member(v, "label")) {
+        if (auto l = name(*x, path + ".label", "a non-empty label string")) {
+            a.label = *l;
+            a.label_given = true;
+        }
+    }
+    if (json const* x = member(v, "style")) {
+        std::string const st = x->is_string() ? x->get<std::string>() : "";
+        bool const koa = s == site::koa_step || s == site::koa_on_error;
+        if (st == "async")
+            a.how = style::async;
+        else if (st == "callback" && !koa)
+            a.how = style::callback;
+        else
+            fail(path + ".style",
+                 koa ? "async (koa middleware are async functions)" : "one of async, callback",
+                 shown(*x));
+    }
+    if (json const* x = member(v, "delayMs"))
+        a.delay_ms = int32(*x, path + ".delayMs", 0, max_int);
+    if (json const* x = member(v, "when")) {
+        if (object(*x, path + ".when", "a condition {\"flag\": NAME, \"is\": BOOL}")) {
+            only_keys(*x, path + ".when", "when", {"flag", "is"});
+            flag_condition c;
+            bool ok = true;
+            if (json const* f = member(*x, "flag")) {
+                auto n = name(*f, path + ".when.flag", "a non-empty flag name");
+                ok = ok && n.has_value();
+                c.flag = n.value_or("");
+            } else {
+                missing(path + ".when.flag", "the flag name");
+                ok = false;
+            }
+            if (json const* b = member(*x, "is")) {
+                auto is = boolean(*b, path + ".when.is");
+                ok = ok && is.has_value();
+                c.is = is.value_or(false);
+            } else {
+                missing(path + ".when.is", "the value the flag must have (true or false)");
+                ok = false;
+            }
+            if (ok)
+                a.when = c;
+        }
+    }
+    if (json const* x = member(v, "set")) {
+        if (object(*x, path + ".set", "an assignment {\"flag\": NAME, \"value\": BOOL}")) {
+            only_keys(*x, path + ".set", "set", {"flag", "value"});
+            flag_assignment c;
+            bool ok = true;
+            if (json const* f = member(*x, "flag")) {
+                auto n = name(*f, path + ".set.flag", "a non-empty flag name");
+                ok = ok && n.has_value();
+                c.flag = n.value_or("");
+            } else {
+                missing(path + ".set.flag", "the flag name");
+                ok = false;
+            }
+            if (json const* b = member(*x, "value")) {
+                auto value = boolean(*b, path + ".set.value");
+                ok = ok && value.has_value();
+                c.value = value.value_or(false);
+            } else {
+                missing(path + ".set.value", "the value to set (true or false)");
+                ok = false;
+            }
+            if (ok)
+                a.set = c;
+        }
+    }
+    if (json const* x = member(v, "do")) {
+        if (auto what = verb_of(*x, path + ".do", s, ph))
+            a.what = *what;
+    }
+    if (json const* x = member(v, "status"))
+        a.status = int32(*x, path + ".status", 100, 599);
+    if (json const* x = member(v, "headers"))
+        a.headers = headers(*x, path + ".headers");
+    if (json const* x = member(v, "payload"))
+        a.body = payload_of(*x, path + ".payload", false);
+    if (json const* x = member(v, "error")) {
+        if (object(*x, path + ".error", "an error {\"message\", \"statusCode\", \"code\"}")) {
+            only_keys(*x, path + ".error", "error", {"message", "statusCode", "code"});
+            error_spec e;
+            if (json const* m = member(*x, "message"))
+                e.message = text(*m, path + ".error.message");
+            if (json const* c = member(*x, "statusCode"))
+                e.status_code = int32(*c, path + ".error.statusCode", 100, 599);
+            if (json const* c = member(*x, "code"))
+                e.code = name(*c, path + ".error.code", "a non-empty error code string");
+            a.error = e;
+        }
+    }
+    return a;
+}
+
+hook_map reader::hooks(json const& v, std::string const& path, bool route_level) {
+    hook_map out;
+    if (!object(v, path, "an object of hook phases to arrays of ACTIONs"))
+        return out;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        std::string const at = member_path(path, it.key());
+        std::optional<phase> const ph = parse_phase(it.key());
+        if (!ph) {
+            fail(at, "a hook phase: one of " + phase_list(route_level), shown(json(it.key())));
+            continue;
+        }
+        if (route_level && is_application_phase(*ph)) {
+            fail(at,
+                 "a request hook phase (application hooks are not per route): one of " +
+                     phase_list(true),
+                 shown(json(it.key())));
+            continue;
+        }
+        if (!it.value().is_array()) {
+            fail(at, "an array of ACTIONs", shown(it.value()));
+            continue;
+        }
+        site const s = is_application_phase(*ph) ? site::app_hook
+                       : route_level             ? site::route_hook
+                                                 : site::hook;
+        std::vector<action> actions;
+        for (std::size_t i = 0; i < it.value().size(); ++i)
+            actions.push_back(action_of(it.value()[i], index_path(at, i), s, ph));
+        out.emplace_back(*ph, std::move(actions));
+    }
+    return out;
+}
+
+route reader::route_of(json const& v, std::string const& path, std::string const& prefix) {
+    route r;
+    if (!object(v, path, "a route object"))
+        return r;
+    only_keys(v, path, "a route", {"method", "url", "handler", "hooks"});
+    bool method_ok = true;
+    if (json const* x = member(v, "method")) {
+        method_ok = false;
+        if (x->is_string()) {
+            std::string const m = x->get<std::string>();
+            bool upper = is_token(m);
+            for (char c : m)
+                upper = upper && !(c >= 'a' && c <= 'z');
+            if (upper) {
+                r.method = m;
+                method_ok = true;
+            }
+        }
+        if (!method_ok)
+            fail(path + ".method", "an HTTP method in upper case (GET, POST, ...)", shown(*x));
+    }
+    bool url_ok = false;
+    if (json const* x = member(v, "url")) {
+        if (x->is_string()) {
+            std::string const u = x->get<std::string>();
+            url_ok = (u.empty() || u[0] == '/') && (u.empty() || is_visible(u));
+            if (url_ok)
+                r.url = u;
+        }
+        if (!url_ok)
+            fail(path + ".url",
+                 "a route path starting with / (no spaces or control characters)",
+                 shown(*x));
+    } else {
+        missing(path + ".url", "the route's url");
+    }
+    if (json const* x = member(v, "handler"))
+        r.handler = action_of(*x, path + ".handler", site::handler, std::nullopt);
+    else
+        missing(path + ".handler", "the route's handler ACTION");
+    if (json const* x = member(v, "hooks"))
+        r.hooks = hooks(*x, path + ".hooks", true);
+    if (method_ok && url_ok) {
+        // Fastify refuses a second route with the same method and full path at startup.
+        std::string const key = r.method + " " + prefix + r.url;
+        auto const [it, fresh] = routes_.emplace(key, path);
+        if (!fresh)
+            fail(path,
+                 "a route not declared before (" + key + " is also at " + it->second + ")",
+                 shown(json(key)));
+    }
+    return r;
+}
+
+app_options reader::options(json const& v, std::string const& path) {
+    app_options o;
+    if (!object(v, path, "an options object"))
+        return o;
+    only_keys(v,
+              path,
+              "options",
+              {"connectionTimeoutMs", "requestTimeoutMs", "bodyLimit", "return503OnClosing"});
+    if (json const* x = member(v, "connectionTimeoutMs"))
+        o.connection_timeout_ms = int32(*x, path + ".connectionTimeoutMs", 0, max_int).value_or(0);
+    if (json const* x = member(v, "requestTimeoutMs"))
+        o.request_timeout_ms = int32(*x, path + ".requestTimeoutMs", 0, max_int).value_or(0);
+    if (json const* x = member(v, "bodyLimit"))
+        o.body_limit = integer(*x, path + ".bodyLimit", 0, max_long).value_or(o.body_limit);
+    if (json const* x = member(v, "return503OnClosing"))
+        o.return503_on_closing = boolean(*x, path + ".return503OnClosing").value_or(true);
+    return o;
+}
+
+scope reader::scope_of(json const& v,
+                       std::string const& path,
+                       bool root,
+                       int depth,
+                       std::string const& parent_prefix) {
+    scope s;
+    if (!object(v, path, root ? "the app object" : "a plugin object"))
+        return s;
+    if (root)
+        only_keys(
+            v,
+            path,
+            "a fastify app",
+            {"hooks", "errorHandler", "notFoundHandler", "routes", "plugins", "late", "options"});
+    else
+        only_keys(v,
+                  path,
+                  "a plugin",
+                  {"name",
+                   "prefix",
+                   "encapsulate",
+                   "await",
+                   "hooks",
+                   "errorHandler",
+                   "notFoundHandler",
+                   "routes",
+                   "plugins",
+                   "late"});
+    if (root) {
+        s.name = "root";
+        scope_names_.emplace("root", path);
+    } else if (json const* x = member(v, "name")) {
+        std::string const at = path + ".name";
+        if (x->is_string() && is_scope_name(x->get<std::string>())) {
+            s.name = x->get<std::string>();
+            if (s.name == "root" || s.name == "route") {
+                fail(at,
+                     "a plugin name other than root and route (both name other things in "
+                     "trace labels)",
+                     shown(*x));
+            } else {
+                auto const [it, fresh] = scope_names_.emplace(s.name, at);
+                if (!fresh)
+                    fail(at,
+                         "a plugin name not used before (also at " + it->second + ")",
+                         shown(*x));
+            }
+        } else {
+            fail(at, "a plugin name of letters, digits, '_', '-' or '.'", shown(*x));
+        }
+    } else {
+        missing(path + ".name", "the plugin's name (unique in the app; traces use it)");
+    }
+    if (json const* x = member(v, "prefix")) {
+        bool ok = false;
+        if (x->is_string()) {
+            std::string const p = x->get<std::string>();
+            ok = p.empty() || (p[0] == '/' && is_visible(p));
+            if (ok)
+                s.prefix = p;
+        }
+        if (!ok)
+            fail(path + ".prefix", "a prefix starting with / (or \"\")", shown(*x));
+    }
+    if (json const* x = member(v, "encapsulate"))
+        s.encapsulate = boolean(*x, path + ".encapsulate").value_or(true);
+    if (json const* x = member(v, "await"))
+        s.await_register = boolean(*x, path + ".await").value_or(false);
+
+    // spec §1.1: an `encapsulate: false` plugin runs on its parent; its prefix is ignored.
+    std::string const prefix = root || s.encapsulate ? parent_prefix + s.prefix : parent_prefix;
+
+    if (json const* x = member(v, "hooks"))
+        s.hooks = hooks(*x, path + ".hooks", false);
+    if (json const* x = member(v, "errorHandler"))
+        s.error_handler = action_of(*x, path + ".errorHandler", site::error_handler, std::nullopt);
+    if (json const* x = member(v, "notFoundHandler"))
+        s.not_found_handler =
+            action_of(*x, path + ".notFoundHandler", site::not_found, std::nullopt);
+    if (json const* x = member(v, "routes")) {
+        if (!x->is_array()) {
+            fail(path + ".routes", "an array of routes", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                s.routes.push_back(route_of((*x)[i], index_path(path + ".routes", i), prefix));
+        }
+    }
+    if (json const* x = member(v, "plugins")) {
+        if (!x->is_array()) {
+            fail(path + ".plugins", "an array of plugins", shown(*x));
+        } else if (depth >= max_plugin_depth && !x->empty()) {
+            fail(path + ".plugins",
+                 "plugins nested at most " + std::to_string(max_plugin_depth) + " deep",
+                 "deeper nesting");
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                s.plugins.push_back(
+                    scope_of((*x)[i], index_path(path + ".plugins", i), false, depth + 1, prefix));
+        }
+    }
+    if (json const* x = member(v, "late")) {
+        std::string const at = path + ".late";
+        if (object(*x, at, "a late object {\"hooks\", \"errorHandler\"}")) {
+            only_keys(*x, at, "late", {"hooks", "errorHandler"});
+            late_entries l;
+            if (json const* h = member(*x, "hooks"))
+                l.hooks = hooks(*h, at + ".hooks", false);
+            if (json const* e = member(*x, "errorHandler"))
+                l.error_handler =
+                    action_of(*e, at + ".errorHandler", site::error_handler, std::nullopt);
+            s.late = std::move(l);
+        }
+    }
+    return s;
+}
+
+koa_app reader::koa(json const& v, std::string const& path) {
+    koa_app k;
+    if (!object(v, path, "the app object"))
+        return k;
+    only_keys(v, path, "a koa app", {"middleware", "onError"});
+    std::map<std::string, std::string> labels; // middleware label → its path
+    if (json const* x = member(v, "middleware")) {
+        if (!x->is_array()) {
+            fail(path + ".middleware", "an array of middleware", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i) {
+                std::string const at = index_path(path + ".middleware", i);
+                json const& m = (*x)[i];
+                middleware mw;
+                if (!object(m,
+                            at,
+                            "a middleware object {\"label\", \"before\", \"next\", "
+                            "\"after\"}"))
+                    continue;
+                only_keys(m, at, "a koa middleware", {"label", "before", "next", "after"});
+                if (json const* l = member(m, "label")) {
+                    if (auto n = name(*l, at + ".label", "a non-empty label string")) {
+                        mw.label = *n;
+                        auto const [it, fresh] = labels.emplace(*n, at + ".label");
+                        if (!fresh)
+                            fail(at + ".label",
+                                 "a middleware label not used before (also at " + it->second + ")",
+                                 shown(*l));
+                    }
+                } else {
+                    missing(at + ".label", "the middleware's label (traced as LABEL:down/up)");
+                }
+                if (json const* b = member(m, "before"))
+                    mw.before = action_of(*b, at + ".before", site::koa_step, std::nullopt);
+                if (json const* n = member(m, "next")) {
+                    std::string const s = n->is_string() ? n->get<std::string>() : "";
+                    if (s == "once")
+                        mw.next = next_mode::once;
+                    else if (s == "never")
+                        mw.next = next_mode::never;
+                    else if (s == "twice")
+                        mw.next = next_mode::twice;
+                    else
+                        fail(at + ".next", "one of once, never, twice", shown(*n));
+                }
+                if (json const* a = member(m, "after"))
+                    mw.after = action_of(*a, at + ".after", site::koa_step, std::nullopt);
+                k.chain.push_back(std::move(mw));
+            }
+        }
+    }
+    if (json const* x = member(v, "onError"))
+        k.on_error = action_of(*x, path + ".onError", site::koa_on_error, std::nullopt);
+    return k;
+}
+
+void reader::step_id(json const* v, std::string const& path, bool required, step& st) {
+    std::string const at = path + ".id";
+    if (v == nullptr) {
+        if (required)
+            missing(at, "the step's request id (sent as x-lifecheck-req)");
+        return;
+    }
+    if (!v->is_string() || !is_visible(v->get<std::string>())) {
+        fail(at, "a request id: visible ASCII characters, no spaces", shown(*v));
+        return;
+    }
+    st.id = v->get<std::string>();
+    if (st.id == "app") {
+        // spec §1.4: application hooks are traced with request id `app`.
+        fail(at, "a request id other than app (reserved for application hooks)", shown(*v));
+        return;
+    }
+    auto const [it, fresh] = step_ids_.emplace(st.id, path);
+    if (!fresh)
+        fail(at, "a step id not used before (also at " + it->second + ")", shown(*v));
+}
+
+void reader::request_of(json const& v, std::string const& path, request_spec& out) {
+    if (!object(v, path, "a request object"))
+        return;
+    only_keys(v, path, "a request", {"method", "url", "headers", "body", "bodyBase64", "chunked"});
+    if (json const* x = member(v, "method")) {
+        if (x->is_string() && is_token(x->get<std::string>()))
+            out.method = x->get<std::string>();
+        else
+            fail(path + ".method", "an HTTP method (a token such as GET)", shown(*x));
+    }
+    if (json const* x = member(v, "url")) {
+        if (x->is_string() && is_visible(x->get<std::string>()))
+            out.url = x->get<std::string>();
+        else
+            fail(path + ".url", "a request target without spaces or control characters", shown(*x));
+    }
+    if (json const* x = member(v, "headers"))
+        out.headers = headers(*x, path + ".headers");
+    json const* body = member(v, "body");
+    json const* body64 = member(v, "bodyBase64");
+    if (body != nullptr)
+        out.body = text(*body, path + ".body");
+    if (body64 != nullptr) {
+        if (body != nullptr) {
+            fail(path + ".bodyBase64", "either body or bodyBase64, not both", shown(*body64));
+        } else if (auto s = text(*body64, path + ".bodyBase64", "a base64 string")) {
+            out.body = base64_decode(*s);
+            if (!out.body)
+                fail(path + ".bodyBase64", "valid base64 (RFC 4648, padded)", shown(*body64));
+        }
+    }
+    if (json const* x = member(v, "chunked"))
+        out.chunked = boolean(*x, path + ".chunked").value_or(false);
+}
+
+client_options reader::client(json const& v, std::string const& path, step const& st) {
+    client_options c;
+    if (!object(v, path, "a client object"))
+        return c;
+    only_keys(v,
+              path,
+              "client",
+              {"abortAfterMs",
+               "abortAfterRequestBytes",
+               "abortAfterBodyBytes",
+               "abortAfterResponseBytes",
+               "abortAfterResponseBodyBytes",
+               "bytesPerWrite",
+               "writeDelayMs",
+               "expectNoResponse"});
+    std::optional<std::string> first_abort; // spec §1.4: at most one abort key
+    auto abort_key = [&](char const* key) -> json const* {
+        json const* x = member(v, key);
+        if (x == nullptr)
+            return nullptr;
+        if (first_abort) {
+            fail(path + "." + key,
+                 "at most one abort key in client (" + *first_abort + " is already given)",
+                 shown(*x));
+            return nullptr;
+        }
+        first_abort = key;
+        return x;
+    };
+    if (json const* x = abort_key("abortAfterMs"))
+        c.abort_after_ms = int32(*x, path + ".abortAfterMs", 0, max_int);
+    if (json const* x = abort_key("abortAfterRequestBytes"))
+        c.abort_after_request_bytes = integer(*x, path + ".abortAfterRequestBytes", 0, max_long);
+    if (json const* x = abort_key("abortAfterBodyBytes")) {
+        c.abort_after_body_bytes = integer(*x, path + ".abortAfterBodyBytes", 0, max_long);
+        if (st.kind == step_kind::request && !st.request.body)
+            fail(path + ".abortAfterBodyBytes",
+                 "a request with a body (body or bodyBase64)",
+                 shown(*x));
+    }
+    if (json const* x = abort_key("abortAfterResponseBytes"))
+        c.abort_after_response_bytes = integer(*x, path + ".abortAfterResponseBytes", 0, max_long);
+    if (json const* x = abort_key("abortAfterResponseBodyBytes"))
+        c.abort_after_response_body_bytes =
+            integer(*x, path + ".abortAfterResponseBodyBytes", 0, max_long);
+    json const* bytes = member(v, "bytesPerWrite");
+    json const* delay = member(v, "writeDelayMs");
+    if (bytes != nullptr) {
+        c.bytes_per_write = int32(*bytes, path + ".bytesPerWrite", 1, max_int);
+        if (delay == nullptr)
+            fail(path + ".bytesPerWrite",
+                 "writeDelayMs alongside bytesPerWrite (a slow writer "
+                 "needs both)",
+                 shown(*bytes));
+    }
+    if (delay != nullptr) {
+        c.write_delay_ms = int32(*delay, path + ".writeDelayMs", 0, max_int);
+        if (bytes == nullptr)
+            fail(path + ".writeDelayMs",
+                 "bytesPerWrite alongside writeDelayMs (a slow writer "
+                 "needs both)",
+                 shown(*delay));
+    }
+    if (json const* x = member(v, "expectNoResponse"))
+        c.expect_no_response = boolean(*x, path + ".expectNoResponse").value_or(false);
+    return c;
+}
+
+expectation reader::expect(json const& v, std::string const& path, bool close_step) {
+    expectation e;
+    if (!object(v, path, "an expect object"))
+        return e;
+    if (close_step)
+        only_keys(v, path, "the expect of a close step", {"trace"});
+    else
+        only_keys(v,
+                  path,
+                  "expect",
+                  {"status",
+                   "headers",
+                   "body",
+                   "complete",
+                   "connection",
+                   "aborted",
+                   "reached",
+                   "trace",
+                   "endAt"});
+    if (json const* x = member(v, "status"))
+        e.status = int32(*x, path + ".status", 100, 599);
+    if (json const* x = member(v, "headers")) {
+        std::string const at = path + ".headers";
+        if (object(*x, at, "an object of header names to values (null: absent, \"*\": any)")) {
+            for (auto it = x->begin(); it != x->end(); ++it) {
+                std::string const hp = member_path(at, it.key());
+                if (!is_token(it.key()))
+                    fail(hp, "a header name (an HTTP token)", shown(json(it.key())));
+                expected_header h;
+                h.name = it.key();
+                json const& value = it.value();
+                if (value.is_null())
+                    h.value = std::nullopt;
+                else if (value.is_string())
+                    h.value = value.get<std::string>();
+                else if (value.is_number_unsigned())
+                    h.value = std::to_string(value.get<unsigned long long>());
+                else if (value.is_number_integer())
+                    h.value = std::to_string(value.get<long long>());
+                else {
+                    fail(hp, "a string, an integer, \"*\" or null", shown(value));
+                    continue;
+                }
+                e.headers.push_back(std::move(h));
+            }
+        }
+    }
+    if (json const* x = member(v, "body")) {
+        std::string const at = path + ".body";
+        if (object(*x, at, "one of {\"json\": V}, {\"text\": S}, {\"contains\": S}")) {
+            only_keys(*x, at, "an expected body", {"json", "text", "contains"});
+            std::vector<std::string> given;
+            for (char const* k : {"json", "text", "contains"})
+                if (member(*x, k) != nullptr)
+                    given.emplace_back(k);
+            if (given.size() != 1) {
+                fail(at, "exactly one of json, text, contains", shown(*x));
+            } else {
+                expected_body b;
+                if (json const* j = member(*x, "json")) {
+                    b.how = body_match::json_value;
+                    b.value = *j;
+                    e.body = b;
+                } else if (json const* t = member(*x, "text")) {
+                    b.how = body_match::text;
+                    if (auto s = text(*t, at + ".text")) {
+                        b.text = *s;
+                        e.body = b;
+                    }
+                } else if (json const* c = member(*x, "contains")) {
+                    b.how = body_match::contains;
+                    if (auto s = text(*c, at + ".contains")) {
+                        b.text = *s;
+                        e.body = b;
+                    }
+                }
+            }
+        }
+    }
+    if (json const* x = member(v, "complete"))
+        e.complete = boolean(*x, path + ".complete");
+    if (json const* x = member(v, "connection")) {
+        std::string const s = x->is_string() ? x->get<std::string>() : "";
+        if (s == "kept")
+            e.connection = connection_fate::kept;
+        else if (s == "closed")
+            e.connection = connection_fate::closed;
+        else if (s == "reset")
+            e.connection = connection_fate::reset;
+        else
+            fail(path + ".connection", "one of kept, closed, reset", shown(*x));
+    }
+    if (json const* x = member(v, "aborted"))
+        e.aborted = boolean(*x, path + ".aborted");
+    if (json const* x = member(v, "reached"))
+        e.reached = boolean(*x, path + ".reached");
+    if (json const* x = member(v, "trace")) {
+        if (!x->is_array()) {
+            fail(path + ".trace", "an array of callback labels", shown(*x));
+        } else {
+            std::vector<std::string> labels;
+            bool ok = true;
+            for (std::size_t i = 0; i < x->size(); ++i) {
+                auto l = name((*x)[i], index_path(path + ".trace", i), "a non-empty label string");
+                ok = ok && l.has_value();
+                labels.push_back(l.value_or(""));
+            }
+            if (ok)
+                e.trace = std::move(labels);
+        }
+    }
+    if (json const* x = member(v, "endAt")) {
+        // endAt counts callbacks of `trace` that ran before `end`, so it cannot exceed it.
+        long long const hi = e.trace ? static_cast<long long>(e.trace->size()) : max_int;
+        e.end_at = int32(*x, path + ".endAt", 0, hi);
+    }
+    return e;
+}
+
+step reader::step_of(json const& v, std::string const& path, bool in_parallel) {
+    step st;
+    st.json_path = path;
+    if (!object(v, path, "a step object"))
+        return st;
+    std::vector<std::string> kinds;
+    for (char const* k : {"request", "raw", "parallel", "sleepMs", "close"})
+        if (member(v, k) != nullptr)
+            kinds.emplace_back(k);
+    if (kinds.size() != 1) {
+        fail(path,
+             "a step with exactly one of request, raw, parallel, sleepMs, close",
+             kinds.empty() ? shown(v) : "keys " + join(kinds));
+        return st;
+    }
+    std::string const& kind = kinds.front();
+    if (in_parallel && (kind == "parallel" || kind == "sleepMs")) {
+        fail(path + "." + kind, "a request, raw or close step (inside parallel)", shown(v[kind]));
+        return st;
+    }
+    if (kind == "request") {
+        st.kind = step_kind::request;
+        only_keys(v, path, "a request step", {"id", "connection", "request", "client", "expect"});
+        step_id(member(v, "id"), path, true, st);
+        request_of(v["request"], path + ".request", st.request);
+        // decisions.md D2: `connection` belongs to the step, not to `request`.
+        if (json const* x = member(v, "connection")) {
+            if (x->is_string() && is_visible(x->get<std::string>()))
+                st.connection = x->get<std::string>();
+            else
+                fail(path + ".connection",
+                     "a connection name (visible ASCII, no spaces)",
+                     shown(*x));
+        }
+    } else if (kind == "raw") {
+        st.kind = step_kind::raw;
+        only_keys(v, path, "a raw step", {"raw", "id", "client", "expect"});
+        step_id(member(v, "id"), path, false, st);
+        if (auto s = name(v["raw"], path + ".raw", "the request bytes (a non-empty string)"))
+            st.raw = *s;
+    } else if (kind == "parallel") {
+        st.kind = step_kind::parallel;
+        only_keys(v, path, "a parallel step", {"parallel"});
+        json const& children = v["parallel"];
+        if (!children.is_array() || children.empty()) {
+            fail(path + ".parallel", "a non-empty array of steps", shown(children));
+        } else {
+            for (std::size_t i = 0; i < children.size(); ++i)
+                st.children.push_back(
+                    step_of(children[i], index_path(path + ".parallel", i), true));
+        }
+        return st;
+    } else if (kind == "sleepMs") {
+        st.kind = step_kind::sleep;
+        only_keys(v, path, "a sleep step", {"sleepMs"});
+        st.sleep_ms = int32(v["sleepMs"], path + ".sleepMs", 0, max_int).value_or(0);
+        return st;
+    } else {
+        st.kind = step_kind::close;
+        only_keys(v, path, "a close step", {"close", "expect"});
+        json const& flag = v["close"];
+        if (!flag.is_boolean() || !flag.get<bool>())
+            fail(path + ".close", "true", shown(flag));
+        if (close_step_)
+            fail(path,
+                 "at most one close step (the app closes once; also at " + *close_step_ + ")",
+                 shown(v));
+        else
+            close_step_ = path;
+        if (json const* x = member(v, "expect"))
+            st.expect = expect(*x, path + ".expect", true);
+        return st;
+    }
+    if (json const* x = member(v, "client"))
+        st.client = client(*x, path + ".client", st);
+    if (json const* x = member(v, "expect")) {
+        st.expect = expect(*x, path + ".expect", false);
+        if (st.client.expect_no_response &&
+            (st.expect->status || !st.expect->headers.empty() || st.expect->body))
+            fail(path + ".expect",
+                 "no status, headers or body expectations when client.expectNoResponse is true",
+                 shown(*x));
+    }
+    return st;
+}
+
+std::optional<divergence> reader::divergence_of(json const& v, std::string const& path) {
+    if (!object(v, path, "a divergence object {\"target\", \"class\", \"note\"}"))
+        return std::nullopt;
+    only_keys(v, path, "a divergence", {"target", "class", "note", "result"});
+    std::size_t const before = problems_.size();
+    divergence d;
+    if (json const* x = member(v, "target")) {
+        // decisions.md D3: NAME or NAME@VERSION-PREFIX.
+        bool ok = false;
+        if (x->is_string()) {
+            std::string const t = x->get<std::string>();
+            std::size_t const at = t.find('@');
+            std::string const target_name = t.substr(0, at);
+            ok = is_scope_name(target_name) && target_name.find('.') == std::string::npos;
+            if (at != std::string::npos)
+                ok = ok && is_scope_name(t.substr(at + 1));
+            if (ok)
+                d.target = t;
+        }
+        if (!ok)
+            fail(path + ".target",
+                 "a target name, optionally @VERSION (fastify, fastify@5.12)",
+                 shown(*x));
+    } else {
+        missing(path + ".target", "the target that diverges (fastify, reference, koa)");
+    }
+    if (json const* x = member(v, "class")) {
+        std::string const s = x->is_string() ? x->get<std::string>() : "";
+        if (s == "framework-bug")
+            d.cls = divergence_class::framework_bug;
+        else if (s == "doc-gap")
+            d.cls = divergence_class::doc_gap;
+        else if (s == "deliberate")
+            d.cls = divergence_class::deliberate;
+        else
+            fail(path + ".class", "one of framework-bug, doc-gap, deliberate", shown(*x));
+    } else {
+        missing(path + ".class", "the divergence class: framework-bug, doc-gap or deliberate");
+    }
+    if (json const* x = member(v, "note"))
+        d.note = name(*x, path + ".note", "a non-empty note").value_or("");
+    else
+        missing(path + ".note", "a note saying how the target differs");
+    if (json const* x = member(v, "result")) {
+        std::string const s = x->is_string() ? x->get<std::string>() : "";
+        if (s == "crash" || s == "fail" || s == "hang")
+            d.result = s;
+        else
+            fail(path + ".result", "one of crash, fail, hang", shown(*x));
+    }
+    if (problems_.size() != before)
+        return std::nullopt;
+    return d;
+}
+
+std::vector<divergence> reader::divergences(json const& v, std::string const& path) {
+    std::vector<divergence> out;
+    if (v.is_array()) {
+        if (v.empty())
+            fail(path, "a divergence object or a non-empty array of them", shown(v));
+        for (std::size_t i = 0; i < v.size(); ++i)
+            if (auto d = divergence_of(v[i], index_path(path, i)))
+                out.push_back(std::move(*d));
+    } else if (v.is_object()) {
+        if (auto d = divergence_of(v, path))
+            out.push_back(std::move(*d));
+    } else {
+        fail(path, "a divergence object or a non-empty array of them", shown(v));
+    }
+    return out;
+}
+
+scenario reader::read(json const& doc) {
+    scenario s;
+    if (!object(doc, "$", "a scenario object"))
+        return s;
+    only_keys(
+        doc, "$", "a scenario", {"description", "dialect", "tags", "app", "steps", "divergence"});
+    if (json const* x = member(doc, "description"))
+        s.description = text(*x, "$.description").value_or("");
+    if (json const* x = member(doc, "dialect")) {
+        std::string const d = x->is_string() ? x->get<std::string>() : "";
+        if (d == "fastify")
+            s.lang = dialect::fastify;
+        else if (d == "koa")
+            s.lang = dialect::koa;
+        else
+            fail("$.dialect", "one of fastify, koa", shown(*x));
+    }
+    if (json const* x = member(doc, "tags")) {
+        if (!x->is_array()) {
+            fail("$.tags", "an array of tag strings", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                if (auto t = name((*x)[i], index_path("$.tags", i), "a non-empty tag string"))
+                    s.tags.push_back(*t);
+        }
+    }
+    if (json const* x = member(doc, "app")) {
+        s.application.source = *x;
+        if (s.lang == dialect::koa)
+            s.application.koa = koa(*x, "$.app");
+        else {
+            s.application.root = scope_of(*x, "$.app", true, 0, "");
+            if (x->is_object()) {
+                if (json const* o = member(*x, "options"))
+                    s.application.options = options(*o, "$.app.options");
+            }
+        }
+    } else {
+        missing("$.app", "the app to build");
+    }
+    if (json const* x = member(doc, "steps")) {
+        if (!x->is_array() || x->empty()) {
+            fail("$.steps", "a non-empty array of steps", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                s.steps.push_back(step_of((*x)[i], index_path("$.steps", i), false));
+        }
+    } else {
+        missing("$.steps", "the steps to run");
+    }
+    if (json const* x = member(doc, "divergence"))
+        s.divergences = divergences(*x, "$.divergence");
+    return s;
+}
+
+} // namespace
+
+std::string member_path(std::string const& base, std::string const& key) {
+    bool plain = !key.empty() && !(key[0] >= '0' && key[0] <= '9');
+    for (char c : key)
+        plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '$');
+    if (plain)
+        return base + "." + key;
+    return base + "[" + json(key).dump(-1, ' ', false, json::error_handler_t::replace) + "]";
+}
+
+std::string shown(json const& v) {
+    return shorten(v.dump(-1, ' ', false, json::error_handler_t::replace), max_got);
+}
+
+std::size_t depth_of(json const& v) {
+    std::size_t deepest = 0;
+    std::vector<std::pair<json const*, std::size_t>> todo{{&v, 0}};
+    while (!todo.empty()) {
+        auto const [node, depth] = todo.back();
+        todo.pop_back();
+        if (!node->is_structured())
+            continue;
+        deepest = std::max(deepest, depth + 1);
+        for (auto const& child : *node)
+            todo.emplace_back(&child, depth + 1);
+    }
+    return deepest;
+}
+
+scenario read_scenario(json const& doc, std::string const& file, diagnostics& problems) {
+    reader r{file, problems};
+    return r.read(doc);
+}
+
+} // namespace lifecheck::scenario::detail

@@ -1,0 +1,945 @@
+#!/usr/bin/env node
+// lifecheck target adapter: builds scenario apps (dialect fastify) on real Fastify and speaks the JSON-lines target protocol (scenario-format.md §3).
+//
+// Everything a scenario registers becomes an ordinary Fastify callback written the way a user would
+// write it; the adapter adds no hooks of its own. Request ids, `end` events and abort detection come
+// from the raw Node server ('request' event, genReqId, res 'close'), never from traced callbacks.
+// Real Fastify crashes are NOT caught: an uncaught exception kills this process, as in production.
+
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createInterface } from 'node:readline'
+import { Readable } from 'node:stream'
+
+const ADAPTER_VERSION = '0.1.0'
+const require = createRequire(import.meta.url)
+
+// ---------------------------------------------------------------------------------------------
+// Installed Fastify releases (npm aliases in package.json) and version selection
+
+/** npm alias → fastify-plugin alias that belongs to that Fastify major. */
+const FASTIFY_ALIASES = ['fastify', 'fastify-5.2.0', 'fastify-5.2.1', 'fastify-4']
+const PLUGIN_ALIAS_BY_MAJOR = { 4: 'fastify-plugin-4', 5: 'fastify-plugin' }
+
+function installedVersion (alias) {
+  try {
+    const url = new URL(`./node_modules/${alias}/package.json`, import.meta.url)
+    return JSON.parse(readFileSync(url, 'utf8')).version
+  } catch {
+    return undefined
+  }
+}
+
+function compareVersions (a, b) {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < 3; i++) {
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0)
+  }
+  return 0
+}
+
+/** Every installed alias with its real version, newest first. */
+function installedFastifies () {
+  const out = []
+  for (const alias of FASTIFY_ALIASES) {
+    const version = installedVersion(alias)
+    if (version !== undefined) out.push({ alias, version })
+  }
+  return out.sort((x, y) => compareVersions(y.version, x.version))
+}
+
+/**
+ * Picks the installed Fastify for a `--fastify` argument: an exact version, or a prefix of whole
+ * components ("5", "5.2", "4") that selects the newest installed version starting with it.
+ */
+function selectFastify (wanted) {
+  const all = installedFastifies()
+  const exact = all.find(f => f.version === wanted)
+  if (exact) return exact
+  return all.find(f => f.version.startsWith(wanted + '.'))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+const USAGE = `usage: node adapter.mjs [--fastify VERSION] [--log-level LEVEL] [--help]
+
+lifecheck target for real Fastify. Speaks the JSON-lines target protocol of
+scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
+
+  --fastify VERSION   which installed Fastify to run (default: ${'5.12.8'}).
+                      An exact version, or a prefix of whole components that picks
+                      the newest installed match: "5" → newest 5.x, "5.2" → newest 5.2.x,
+                      "4" → the installed 4.x.
+  --log-level LEVEL   Fastify's own logger to stderr at LEVEL (fatal, error, warn,
+                      info, debug, trace); default: logger off.
+  --help              print this and exit.
+
+installed: ${installedFastifies().map(f => `${f.version} (${f.alias})`).join(', ')}
+
+exit codes: 0 after {"cmd":"exit"} or end of stdin; 1 when Fastify (or a callback
+run by it) throws an uncaught exception or refuses to start an app; 2 usage error.`
+
+function parseArgs (argv) {
+  const opts = { fastify: '5.12.8', logLevel: undefined }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const value = () => {
+      if (i + 1 >= argv.length) usageError(`${a} needs a value`)
+      return argv[++i]
+    }
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE + '\n')
+      process.exit(0)
+    } else if (a === '--fastify') opts.fastify = value()
+    else if (a.startsWith('--fastify=')) opts.fastify = a.slice('--fastify='.length)
+    else if (a === '--log-level') opts.logLevel = value()
+    else if (a.startsWith('--log-level=')) opts.logLevel = a.slice('--log-level='.length)
+    else usageError(`unknown argument '${a}'`)
+  }
+  return opts
+}
+
+function usageError (msg) {
+  process.stderr.write(`lifecheck-fastify: ${msg}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+
+const args = parseArgs(process.argv.slice(2))
+const selected = selectFastify(args.fastify)
+if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
+const Fastify = require(selected.alias)
+const MAJOR = Number(selected.version.split('.')[0])
+const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
+const fp = require(pluginAlias)
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function print (obj) {
+  // stdout is a pipe: synchronous on Linux, so lines written before a crash are not lost.
+  process.stdout.write(JSON.stringify(obj) + '\n')
+}
+
+function log (msg) {
+  process.stderr.write(`lifecheck-fastify: ${msg}\n`)
+}
+
+// An uncaught exception still kills the process (no 'uncaughtException' handler on purpose:
+// spec §4 I7 — a Fastify crash must show as `crash`); this only says why on stderr first.
+process.on('uncaughtExceptionMonitor', (err, origin) => {
+  log(`process dies (${origin}): ${err?.code ? err.code + ': ' : ''}${err?.stack ?? err}`)
+})
+
+// ---------------------------------------------------------------------------------------------
+// The app description: validation (what this adapter can build) and default labels (spec §2)
+
+const REQUEST_PHASES = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization',
+  'onSend', 'onResponse', 'onError', 'onTimeout', 'onRequestAbort']
+const APP_PHASES = ['onReady', 'preClose', 'onClose']
+const VERBS = ['continue', 'throw', 'rethrow', 'send', 'sendThenContinue', 'hang', 'replacePayload', 'hijack']
+const PAYLOAD_PHASES = ['onSend', 'preSerialization'] // where replacePayload has a meaning
+
+const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error']
+const SCOPE_KEYS = ['hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late']
+const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
+const ROOT_KEYS = [...SCOPE_KEYS, 'options']
+const ROUTE_KEYS = ['method', 'url', 'handler', 'hooks']
+const LATE_KEYS = ['hooks', 'errorHandler']
+const OPTION_KEYS = ['connectionTimeoutMs', 'requestTimeoutMs', 'bodyLimit', 'return503OnClosing']
+const PAYLOAD_KEYS = {
+  json: ['value'],
+  string: ['value'],
+  buffer: ['base64'],
+  empty: [],
+  stream: ['chunks', 'chunkDelayMs', 'failAfterChunks'],
+  webStream: ['chunks', 'chunkDelayMs', 'failAfterChunks', 'locked'],
+  response: ['status', 'headers', 'body', 'shared']
+}
+
+class Unsupported extends Error {}
+
+function unsupported (what) { throw new Unsupported(what) }
+
+const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+function checkKeys (obj, allowed, path) {
+  if (!isObject(obj)) unsupported(`${path}: expected an object`)
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) unsupported(`${path}: unknown key '${k}'`)
+  }
+}
+
+/**
+ * Where a callback sits decides which verbs make sense (spec §1.2 table):
+ * site = 'hook' | 'routeHook' | 'appHook' | 'handler' | 'notFound' | 'errorHandler'.
+ */
+function checkAction (a, site, phase, path) {
+  checkKeys(a, ACTION_KEYS, path)
+  if (a.style !== undefined && a.style !== 'async' && a.style !== 'callback') {
+    unsupported(`${path}.style: '${a.style}'`)
+  }
+  const verb = a.do ?? 'continue'
+  if (!VERBS.includes(verb)) unsupported(`${path}.do: unknown verb '${verb}'`)
+  const isHook = site === 'hook' || site === 'routeHook'
+  if (site === 'appHook' && verb !== 'continue' && verb !== 'throw') {
+    unsupported(`${path}: '${verb}' in application hook ${phase} (continue or throw only)`)
+  }
+  if (verb === 'rethrow' && site !== 'errorHandler') unsupported(`${path}: 'rethrow' outside an error handler`)
+  if (verb === 'sendThenContinue' && !isHook) unsupported(`${path}: 'sendThenContinue' outside a hook`)
+  if (verb === 'replacePayload' && !(isHook && PAYLOAD_PHASES.includes(phase))) {
+    unsupported(`${path}: 'replacePayload' in ${phase ?? site} (only onSend/preSerialization carry a payload)`)
+  }
+  if (phase === 'onRequestAbort' && ['send', 'sendThenContinue', 'hijack'].includes(verb)) {
+    unsupported(`${path}: '${verb}' in onRequestAbort (the hook gets no reply)`)
+  }
+  if (a.when !== undefined) checkKeys(a.when, ['flag', 'is'], `${path}.when`)
+  if (a.set !== undefined) checkKeys(a.set, ['flag', 'value'], `${path}.set`)
+  if (a.error !== undefined) checkKeys(a.error, ['message', 'statusCode', 'code'], `${path}.error`)
+  if (a.headers !== undefined && !isObject(a.headers)) unsupported(`${path}.headers: expected an object`)
+  if (a.delayMs !== undefined && !(typeof a.delayMs === 'number' && a.delayMs >= 0)) {
+    unsupported(`${path}.delayMs: expected a number >= 0`)
+  }
+  if (a.payload !== undefined) {
+    checkPayload(a.payload, `${path}.payload`)
+    if (verb === 'hijack' && !['json', 'string', 'buffer', 'empty'].includes(a.payload.kind)) {
+      unsupported(`${path}: hijack writes json/string/buffer/empty payloads only, not '${a.payload.kind}'`)
+    }
+  }
+}
+
+function checkPayload (p, path) {
+  if (!isObject(p)) unsupported(`${path}: expected an object`)
+  const fields = PAYLOAD_KEYS[p.kind]
+  if (!fields) unsupported(`${path}.kind: unknown payload kind '${p.kind}'`)
+  checkKeys(p, ['kind', ...fields], path)
+  if (p.chunks !== undefined && !(Array.isArray(p.chunks) && p.chunks.every(c => typeof c === 'string'))) {
+    unsupported(`${path}.chunks: expected an array of strings`)
+  }
+  if (p.kind === 'response' && p.body !== undefined && p.body !== null) {
+    checkPayload(p.body, `${path}.body`)
+    if (!['string', 'webStream', 'buffer', 'empty'].includes(p.body.kind)) {
+      unsupported(`${path}.body: a Response body is a string or webStream payload, not '${p.body.kind}'`)
+    }
+  }
+}
+
+function checkHookMap (hooks, site, path, allowApp) {
+  if (!isObject(hooks)) unsupported(`${path}: expected an object`)
+  for (const [phase, list] of Object.entries(hooks)) {
+    const isApp = APP_PHASES.includes(phase)
+    if (!REQUEST_PHASES.includes(phase) && !isApp) unsupported(`${path}: unknown phase '${phase}'`)
+    if (isApp && !allowApp) unsupported(`${path}: application hook '${phase}' at route level`)
+    if (!Array.isArray(list)) unsupported(`${path}.${phase}: expected an array`)
+    list.forEach((a, i) => checkAction(a, isApp ? 'appHook' : site, phase, `${path}.${phase}[${i}]`))
+  }
+}
+
+function checkScope (s, path, isRoot, names) {
+  checkKeys(s, isRoot ? ROOT_KEYS : PLUGIN_KEYS, path)
+  if (!isRoot) {
+    if (typeof s.name !== 'string' || s.name === '') unsupported(`${path}.name: a plugin needs a name`)
+    if (s.prefix !== undefined && typeof s.prefix !== 'string') unsupported(`${path}.prefix: expected a string`)
+  }
+  const name = isRoot ? 'root' : s.name
+  if (names.has(name)) unsupported(`${path}.name: scope name '${name}' used twice`)
+  names.add(name)
+  if (s.hooks !== undefined) checkHookMap(s.hooks, 'hook', `${path}.hooks`, true)
+  if (s.errorHandler !== undefined) checkAction(s.errorHandler, 'errorHandler', undefined, `${path}.errorHandler`)
+  if (s.notFoundHandler !== undefined) checkAction(s.notFoundHandler, 'notFound', undefined, `${path}.notFoundHandler`)
+  if (s.routes !== undefined) {
+    if (!Array.isArray(s.routes)) unsupported(`${path}.routes: expected an array`)
+    s.routes.forEach((r, i) => {
+      const rp = `${path}.routes[${i}]`
+      checkKeys(r, ROUTE_KEYS, rp)
+      if (typeof r.url !== 'string') unsupported(`${rp}.url: expected a string`)
+      if (r.method !== undefined && typeof r.method !== 'string' && !Array.isArray(r.method)) {
+        unsupported(`${rp}.method: expected a string`)
+      }
+      if (r.handler === undefined) unsupported(`${rp}.handler: missing`)
+      checkAction(r.handler, 'handler', undefined, `${rp}.handler`)
+      if (r.hooks !== undefined) checkHookMap(r.hooks, 'routeHook', `${rp}.hooks`, false)
+    })
+  }
+  if (s.late !== undefined) {
+    checkKeys(s.late, LATE_KEYS, `${path}.late`)
+    if (s.late.hooks !== undefined) checkHookMap(s.late.hooks, 'hook', `${path}.late.hooks`, true)
+    if (s.late.errorHandler !== undefined) {
+      checkAction(s.late.errorHandler, 'errorHandler', undefined, `${path}.late.errorHandler`)
+    }
+  }
+  if (s.plugins !== undefined) {
+    if (!Array.isArray(s.plugins)) unsupported(`${path}.plugins: expected an array`)
+    s.plugins.forEach((p, i) => checkScope(p, `${path}.plugins[${i}]`, false, names))
+  }
+}
+
+function checkApp (app) {
+  if (!isObject(app)) unsupported('$.app: expected an object')
+  checkScope(app, '$.app', true, new Set())
+  if (app.options !== undefined) checkKeys(app.options, OPTION_KEYS, '$.app.options')
+}
+
+/** Default label of the i-th of n hooks of one phase (spec §2, decisions.md D1). */
+function hookLabel (phase, owner, i, n) {
+  return n > 1 ? `${phase}@${owner}#${i}` : `${phase}@${owner}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// One loaded app: flags, shared Responses, request records, event output
+
+const kLive = Symbol('lifecheck.liveRequests') // socket → records of requests in flight on it
+const kPeerClosed = Symbol('lifecheck.peerClosed') // socket: the client sent FIN or reset
+const PEER_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+class AppContext {
+  constructor () {
+    this.flags = new Map() // spec §1.2 `set`/`when`; reset per load
+    this.shared = new Map() // spec §1.3 `shared`: name → the one Response instance
+    this.requests = new WeakMap() // raw IncomingMessage → { id, serverCut }
+    this.autoId = 0
+    this.muted = false // set when a `load` replaces this app: its late events are not reported
+    this.live = new Set() // records of requests whose `end` is not out yet
+    this.onDrain = []
+  }
+
+  /** Resolves once every request seen so far has had its `end`, or after `ms`. */
+  drained (ms) {
+    if (this.live.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.onDrain.push(() => { clearTimeout(timer); resolve() })
+    })
+  }
+
+  emit (obj) {
+    if (!this.muted) print(obj)
+  }
+
+  cb (req, label, phase, scope) {
+    this.emit({ t: 'cb', req, label, phase, scope })
+  }
+
+  whenHolds (a) {
+    if (a.when === undefined) return true
+    return (this.flags.get(a.when.flag) ?? false) === (a.when.is ?? false)
+  }
+
+  applySet (a) {
+    if (a.set !== undefined) this.flags.set(a.set.flag, a.set.value ?? false)
+  }
+
+  record (request) {
+    return request?.raw ? this.requests.get(request.raw) : undefined
+  }
+
+  /** genReqId: the id chosen when Node emitted 'request' (header x-lifecheck-req, else auto-N). */
+  idOf (raw) {
+    return this.requests.get(raw)?.id ?? this.newId(raw)
+  }
+
+  newId (raw) {
+    const h = raw.headers['x-lifecheck-req']
+    return typeof h === 'string' && h !== '' ? h : `auto-${++this.autoId}`
+  }
+
+  /**
+   * Watches every request Node hands to the server, before Fastify sees it (also 404s, bad URLs and
+   * 503-while-closing), and reports `end` when `res` closes (spec §3; never from onResponse).
+   */
+  track (server) {
+    server.prependListener('request', (req, res) => {
+      const rec = { id: this.newId(req), serverCut: false }
+      this.requests.set(req, rec)
+      const sock = req.socket
+      this.watchSocket(sock)
+      sock[kLive].add(rec)
+      this.live.add(rec)
+      res.once('close', () => {
+        sock[kLive].delete(rec)
+        this.live.delete(rec)
+        // spec §3: aborted only when the client closed or reset its side before the response
+        // finished; Fastify destroying the socket (stream failing midway, connectionTimeout) is not.
+        const aborted = !res.writableFinished && !rec.serverCut && sock[kPeerClosed] === true
+        this.emit({ t: 'end', req: rec.id, status: res.statusCode, aborted })
+        if (this.live.size === 0) for (const f of this.onDrain.splice(0)) f()
+      })
+    })
+    // Node's request timeouts end in clientError (Fastify answers 408 and destroys the socket).
+    server.prependListener('clientError', (err, sock) => {
+      if (sock?.[kLive] && !sock[kPeerClosed] && !PEER_ERRORS.has(err?.code)) this.cutAll(sock)
+    })
+  }
+
+  watchSocket (sock) {
+    if (sock[kLive]) return
+    sock[kLive] = new Set()
+    // prepend: runs before Node's own 'end' handling, which may report a parse error first.
+    sock.prependListener('end', () => { sock[kPeerClosed] = true })
+    sock.on('error', (err) => { if (PEER_ERRORS.has(err?.code)) sock[kPeerClosed] = true })
+    // connectionTimeout: Node destroys the socket; that is the server's cut, not the client's.
+    sock.on('timeout', () => this.cutAll(sock))
+  }
+
+  cutAll (sock) {
+    for (const rec of sock[kLive]) rec.serverCut = true
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PAYLOAD (spec §1.3)
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Plans the events of a stream payload: `total` chunks, then the end or the failure. */
+function streamPlan (p) {
+  const chunks = p.chunks ?? []
+  const fails = p.failAfterChunks !== undefined
+  const total = fails ? Math.min(p.failAfterChunks, chunks.length) : chunks.length
+  return { chunks, fails, total, delay: p.chunkDelayMs ?? 0 }
+}
+
+/** A Node Readable: first chunk at once, then `chunkDelayMs` before every later event. */
+function nodeStream (p, rec) {
+  const plan = streamPlan(p)
+  let k = 0
+  let started = false
+  const stream = new Readable({
+    read () {
+      if (started) return
+      started = true
+      const step = () => {
+        if (stream.destroyed) return // Fastify destroys the source when the response closes
+        if (k < plan.total) {
+          stream.push(Buffer.from(plan.chunks[k++]))
+          setTimeout(step, plan.delay)
+        } else if (plan.fails) {
+          if (rec) rec.serverCut = true // mark before Fastify reacts by destroying the socket
+          stream.destroy(new Error('stream failed'))
+        } else {
+          stream.push(null)
+        }
+      }
+      step()
+    }
+  })
+  return stream
+}
+
+/** A WHATWG ReadableStream with the same event plan; produces only when read. */
+function webStream (p, rec) {
+  const plan = streamPlan(p)
+  const encoder = new TextEncoder()
+  let k = 0
+  return new ReadableStream({
+    async pull (controller) {
+      const i = k++
+      if (i > 0) await sleep(plan.delay)
+      try {
+        if (i < plan.total) controller.enqueue(encoder.encode(plan.chunks[i]))
+        else if (plan.fails) {
+          if (rec) rec.serverCut = true
+          controller.error(new Error('stream failed'))
+        } else controller.close()
+      } catch {
+        // cancelled meanwhile (the response closed): nothing more to produce
+      }
+    }
+  }, { highWaterMark: 0 })
+}
+
+function makeResponse (p, rec) {
+  let body = null
+  let lockBody = false
+  const b = p.body
+  if (b != null) {
+    if (b.kind === 'string') body = b.value ?? ''
+    else if (b.kind === 'buffer') body = Buffer.from(b.base64 ?? '', 'base64')
+    else if (b.kind === 'webStream') {
+      body = webStream(b, rec)
+      lockBody = b.locked === true
+    }
+  }
+  const response = new Response(body, { status: p.status ?? 200, headers: p.headers ?? {} })
+  // spec §1.3: a locked body = response.body.getReader() after construction
+  if (lockBody) response.body.getReader()
+  return response
+}
+
+/** The JS value a PAYLOAD stands for; undefined for no payload or `empty`. */
+function materialize (ctx, p, request) {
+  if (p === undefined) return undefined
+  const rec = ctx.record(request)
+  switch (p.kind) {
+    case 'json': {
+      // A string value stays a JS string: Fastify sends it as already-serialized text.
+      const v = 'value' in p ? p.value : null
+      return v !== null && typeof v === 'object' ? structuredClone(v) : v
+    }
+    case 'string': return p.value ?? ''
+    case 'buffer': return Buffer.from(p.base64 ?? '', 'base64')
+    case 'empty': return undefined
+    case 'stream': return nodeStream(p, rec)
+    case 'webStream': {
+      const s = webStream(p, rec)
+      if (p.locked === true) s.getReader()
+      return s
+    }
+    case 'response': {
+      if (p.shared === undefined) return makeResponse(p, rec)
+      if (!ctx.shared.has(p.shared)) ctx.shared.set(p.shared, makeResponse(p, rec))
+      return ctx.shared.get(p.shared)
+    }
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACTION → the user callback Fastify gets (spec §1.2)
+
+/** new Error(message ?? "boom") with statusCode = error.statusCode ?? status, and code. */
+function makeError (a) {
+  const err = new Error(a.error?.message ?? 'boom')
+  const statusCode = a.error?.statusCode ?? a.status
+  if (statusCode !== undefined) err.statusCode = statusCode
+  if (a.error?.code !== undefined) err.code = a.error.code
+  return err
+}
+
+/** reply.code(status ?? 200).headers(headers).send(payload) */
+function doSend (ctx, a, request, reply) {
+  reply.code(a.status ?? 200).headers(a.headers ?? {}).send(materialize(ctx, a.payload, request))
+}
+
+/** reply.hijack(), then raw.writeHead(status ?? 200, headers) and raw.end(bytes); no content-type added. */
+function doHijack (ctx, a, request, reply) {
+  reply.hijack()
+  reply.raw.writeHead(a.status ?? 200, a.headers ?? {})
+  const v = materialize(ctx, a.payload, request)
+  if (v === undefined) reply.raw.end()
+  else if (typeof v === 'string' || Buffer.isBuffer(v)) reply.raw.end(v)
+  else reply.raw.end(JSON.stringify(v))
+}
+
+/** Fastify checks an async hook's declared parameters (fastify.js addHook); give it the right count. */
+function withArity (fn, n) {
+  Object.defineProperty(fn, 'length', { value: n })
+  return fn
+}
+
+/** Declared parameters of the async and the callback form of a hook (lifecycle §2.2, §3.4). */
+const ASYNC_ARITY = {
+  onRequest: 2, preValidation: 2, preHandler: 2, onResponse: 2, onTimeout: 2,
+  preParsing: 3, preSerialization: 3, onSend: 3, onError: 3,
+  onRequestAbort: 1, onReady: 0, preClose: 0, onClose: 1
+}
+const CALLBACK_ARITY = {
+  onRequest: 3, preValidation: 3, preHandler: 3, onResponse: 3, onTimeout: 3,
+  preParsing: 4, preSerialization: 4, onSend: 4, onError: 4,
+  onRequestAbort: 2, onReady: 1, preClose: 1, onClose: 2
+}
+
+/**
+ * A request hook. The callback is traced when it starts; then `when`, `delayMs`, `set`, `do`.
+ * Arguments by phase: (request) for onRequestAbort; (request, reply, payload|error) otherwise.
+ */
+function makeRequestHook (ctx, phase, a, label, scope) {
+  const verb = a.do ?? 'continue'
+  const hasDelay = a.delayMs !== undefined
+  if ((a.style ?? 'async') === 'async') {
+    const hook = async function (request, reply) {
+      ctx.cb(request.id, label, phase, scope)
+      if (!ctx.whenHolds(a)) return undefined
+      if (hasDelay) await sleep(a.delayMs)
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': return undefined
+        case 'throw': throw makeError(a)
+        case 'send': doSend(ctx, a, request, reply); return reply
+        case 'sendThenContinue': doSend(ctx, a, request, reply); return undefined
+        case 'hang': return new Promise(() => {})
+        case 'replacePayload': return materialize(ctx, a.payload, request)
+        case 'hijack': doHijack(ctx, a, request, reply); return undefined
+      }
+      return undefined
+    }
+    return withArity(hook, ASYNC_ARITY[phase])
+  }
+  const donePos = CALLBACK_ARITY[phase] - 1
+  // `done` is the last declared parameter: 4th for payload/error phases, 2nd for onRequestAbort
+  // (whose second argument is therefore not a reply; no verb that needs one is allowed there).
+  const hook = function (request, reply) {
+    const done = arguments[donePos]
+    ctx.cb(request.id, label, phase, scope)
+    if (!ctx.whenHolds(a)) { done(); return }
+    if (verb === 'throw' && !hasDelay) {
+      ctx.applySet(a)
+      throw makeError(a) // synchronous throw: the hook runner's try/catch takes it
+    }
+    const act = () => {
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': done(); break
+        case 'throw': done(makeError(a)); break
+        case 'send': doSend(ctx, a, request, reply); break // stop: done is never called
+        case 'sendThenContinue': doSend(ctx, a, request, reply); done(); break
+        case 'hang': break
+        case 'replacePayload': done(null, materialize(ctx, a.payload, request)); break
+        case 'hijack': doHijack(ctx, a, request, reply); done(); break
+      }
+    }
+    // spec §1.3: with delayMs, done/send come from a timer (this is what can crash Fastify, §2.7)
+    if (hasDelay) setTimeout(act, a.delayMs)
+    else act()
+  }
+  return withArity(hook, CALLBACK_ARITY[phase])
+}
+
+/** onReady / preClose (no arguments) and onClose (instance): traced with request id "app". */
+function makeAppHook (ctx, phase, a, label, scope) {
+  const verb = a.do ?? 'continue'
+  const hasDelay = a.delayMs !== undefined
+  if ((a.style ?? 'async') === 'async') {
+    const hook = async function () {
+      ctx.cb('app', label, phase, scope)
+      if (!ctx.whenHolds(a)) return undefined
+      if (hasDelay) await sleep(a.delayMs)
+      ctx.applySet(a)
+      if (verb === 'throw') throw makeError(a)
+      return undefined // a truthy value would count as an error (lifecycle §3.4)
+    }
+    return withArity(hook, ASYNC_ARITY[phase])
+  }
+  const donePos = CALLBACK_ARITY[phase] - 1
+  const hook = function () {
+    const done = arguments[donePos]
+    ctx.cb('app', label, phase, scope)
+    if (!ctx.whenHolds(a)) { done(); return }
+    if (verb === 'throw' && !hasDelay) {
+      ctx.applySet(a)
+      throw makeError(a)
+    }
+    const act = () => {
+      ctx.applySet(a)
+      if (verb === 'throw') done(makeError(a))
+      else done()
+    }
+    if (hasDelay) setTimeout(act, a.delayMs)
+    else act()
+  }
+  return withArity(hook, CALLBACK_ARITY[phase])
+}
+
+/**
+ * A route handler or not-found handler (request, reply). Async: returns the payload / throws /
+ * returns reply after a send. Callback: answers with reply.send; returns undefined.
+ */
+function makeHandler (ctx, phase, a, label, scope) {
+  const verb = a.do ?? 'continue'
+  const hasDelay = a.delayMs !== undefined
+  if ((a.style ?? 'async') === 'async') {
+    return async function handler (request, reply) {
+      ctx.cb(request.id, label, phase, scope)
+      if (!ctx.whenHolds(a)) return undefined
+      if (hasDelay) await sleep(a.delayMs)
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': return materialize(ctx, a.payload, request)
+        case 'throw': throw makeError(a)
+        case 'send': doSend(ctx, a, request, reply); return reply
+        case 'hang': return new Promise(() => {})
+        case 'hijack': doHijack(ctx, a, request, reply); return undefined
+      }
+      return undefined
+    }
+  }
+  return function handler (request, reply) {
+    ctx.cb(request.id, label, phase, scope)
+    if (!ctx.whenHolds(a)) return // returns without answering
+    if (verb === 'throw' && !hasDelay) {
+      ctx.applySet(a)
+      throw makeError(a)
+    }
+    const act = () => {
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': reply.send(materialize(ctx, a.payload, request)); break
+        case 'throw': reply.send(makeError(a)); break
+        case 'send': doSend(ctx, a, request, reply); break
+        case 'hang': break
+        case 'hijack': doHijack(ctx, a, request, reply); break
+      }
+    }
+    if (hasDelay) setTimeout(act, a.delayMs)
+    else act()
+  }
+}
+
+/** An error handler (error, request, reply). `continue` returns the payload; `rethrow` throws `error`. */
+function makeErrorHandler (ctx, a, label, scope) {
+  const verb = a.do ?? 'continue'
+  const hasDelay = a.delayMs !== undefined
+  const phase = 'errorHandler'
+  if ((a.style ?? 'async') === 'async') {
+    return async function errorHandler (error, request, reply) {
+      ctx.cb(request.id, label, phase, scope)
+      if (!ctx.whenHolds(a)) return undefined
+      if (hasDelay) await sleep(a.delayMs)
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': return materialize(ctx, a.payload, request)
+        case 'throw': throw makeError(a)
+        case 'rethrow': throw error
+        case 'send': doSend(ctx, a, request, reply); return reply
+        case 'hang': return new Promise(() => {})
+        case 'hijack': doHijack(ctx, a, request, reply); return undefined
+      }
+      return undefined
+    }
+  }
+  return function errorHandler (error, request, reply) {
+    ctx.cb(request.id, label, phase, scope)
+    if (!ctx.whenHolds(a)) return undefined // returns without answering
+    if (!hasDelay) {
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': return materialize(ctx, a.payload, request) // handleError sends it
+        case 'throw': throw makeError(a)
+        case 'rethrow': throw error
+        case 'send': doSend(ctx, a, request, reply); return undefined
+        case 'hijack': doHijack(ctx, a, request, reply); return undefined
+      }
+      return undefined // hang
+    }
+    setTimeout(() => {
+      ctx.applySet(a)
+      switch (verb) {
+        case 'continue': reply.send(materialize(ctx, a.payload, request)); break
+        case 'throw': reply.send(makeError(a)); break
+        case 'rethrow': reply.send(error); break
+        case 'send': doSend(ctx, a, request, reply); break
+        case 'hijack': doHijack(ctx, a, request, reply); break
+      }
+    }, a.delayMs)
+    return undefined
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scopes (spec §1.1): hooks → setErrorHandler → setNotFoundHandler → routes → register → late
+
+/** Labels of every hook of a scope, per phase, counting `hooks` then `late.hooks` (decisions.md D1). */
+function scopeHookLabels (s, name) {
+  const labels = new Map() // action object → label
+  const phases = new Set([...Object.keys(s.hooks ?? {}), ...Object.keys(s.late?.hooks ?? {})])
+  for (const phase of phases) {
+    const all = [...(s.hooks?.[phase] ?? []), ...(s.late?.hooks?.[phase] ?? [])]
+    all.forEach((a, i) => labels.set(a, a.label ?? hookLabel(phase, name, i, all.length)))
+  }
+  return labels
+}
+
+function addHooks (ctx, instance, hooks, name, labels) {
+  for (const [phase, list] of Object.entries(hooks ?? {})) {
+    for (const a of list) {
+      const label = labels.get(a)
+      const fn = APP_PHASES.includes(phase)
+        ? makeAppHook(ctx, phase, a, label, name)
+        : makeRequestHook(ctx, phase, a, label, name)
+      instance.addHook(phase, fn)
+    }
+  }
+}
+
+function setErrorHandler (ctx, instance, a, name) {
+  instance.setErrorHandler(makeErrorHandler(ctx, a, a.label ?? `errorHandler@${name}`, name))
+}
+
+function addRoute (ctx, instance, r, name) {
+  const options = {
+    method: r.method ?? 'GET',
+    url: r.url,
+    handler: makeHandler(ctx, 'handler', r.handler, r.handler.label ?? 'handler', name)
+  }
+  // Route-level hooks run after every scope hook of the same phase (lifecycle §3.1).
+  for (const [phase, list] of Object.entries(r.hooks ?? {})) {
+    options[phase] = list.map((a, i) =>
+      makeRequestHook(ctx, phase, a, a.label ?? hookLabel(phase, 'route', i, list.length), name))
+  }
+  instance.route(options)
+}
+
+async function buildScope (ctx, instance, s, name) {
+  const labels = scopeHookLabels(s, name)
+  addHooks(ctx, instance, s.hooks, name, labels)
+  if (s.errorHandler !== undefined) setErrorHandler(ctx, instance, s.errorHandler, name)
+  if (s.notFoundHandler !== undefined) {
+    const a = s.notFoundHandler
+    instance.setNotFoundHandler(makeHandler(ctx, 'notFound', a, a.label ?? `notFound@${name}`, name))
+  }
+  for (const r of s.routes ?? []) addRoute(ctx, instance, r, name)
+  for (const p of s.plugins ?? []) {
+    const body = async function (child) { await buildScope(ctx, child, p, p.name) }
+    Object.defineProperty(body, 'name', { value: p.name })
+    // encapsulate: false → fastify-plugin: runs on the parent; Fastify ignores its prefix.
+    const plugin = p.encapsulate === false
+      ? fp(body, { name: `lifecheck-${p.name}`, fastify: `${MAJOR}.x` })
+      : body
+    const opts = p.prefix !== undefined ? { prefix: p.prefix } : {}
+    if (p.await === true) await instance.register(plugin, opts)
+    else instance.register(plugin, opts)
+  }
+  // `late`: addHook / setErrorHandler written after the register() calls.
+  addHooks(ctx, instance, s.late?.hooks, name, labels)
+  if (s.late?.errorHandler !== undefined) setErrorHandler(ctx, instance, s.late.errorHandler, name)
+}
+
+function fastifyOptions (ctx, options = {}) {
+  const o = {
+    logger: args.logLevel ? { level: args.logLevel, stream: process.stderr } : false,
+    requestIdHeader: false,
+    genReqId: (raw) => ctx.idOf(raw)
+  }
+  if (options.connectionTimeoutMs !== undefined) o.connectionTimeout = options.connectionTimeoutMs
+  if (options.requestTimeoutMs !== undefined) o.requestTimeout = options.requestTimeoutMs
+  if (options.bodyLimit !== undefined) o.bodyLimit = options.bodyLimit
+  if (options.return503OnClosing !== undefined) o.return503OnClosing = options.return503OnClosing
+  return o
+}
+
+// ---------------------------------------------------------------------------------------------
+// load / close / exit
+
+let current = null // { app, ctx, closing: Promise | null, closed: bool }
+
+/** Starts app.close() once; resolves with undefined or the error close() rejected with. */
+function startClose (c) {
+  if (!c.closing) {
+    // close() can resolve before Node delivers the res 'close' of a connection it cut; wait for
+    // those `end` lines (briefly) so they come before `closed` and before an exit.
+    const drained = v => c.ctx.drained(200).then(() => v)
+    c.closing = c.app.close().then(() => drained(undefined), (err) => drained(err))
+  }
+  return c.closing
+}
+
+/** Destroys every connection of an app whose close() waits for hanging requests. */
+function force (c) {
+  try { c.app.server.closeAllConnections() } catch { /* not listening */ }
+}
+
+const settledWithin = (promise, ms) =>
+  Promise.race([promise.then(() => true), sleep(ms).then(() => false)])
+
+/** Closes an app for good before a new load or exit: grace period, then cut its connections. */
+async function retire (c, { mute }) {
+  if (mute) c.ctx.muted = true
+  const closing = startClose(c)
+  if (!(await settledWithin(closing, 500))) {
+    force(c)
+    if (!(await settledWithin(closing, 2000))) log('previous app did not finish closing; moving on')
+  }
+  c.closed = true
+}
+
+async function load (cmd) {
+  if (current) {
+    const previous = current
+    current = null
+    await retire(previous, { mute: true })
+  }
+  const dialect = cmd.dialect ?? 'fastify'
+  if (dialect !== 'fastify') {
+    print({ t: 'unsupported', what: `dialect ${dialect}` })
+    return
+  }
+  try {
+    checkApp(cmd.app ?? {})
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err
+    print({ t: 'unsupported', what: err.message })
+    return
+  }
+  const appDesc = cmd.app ?? {}
+  const ctx = new AppContext()
+  // Anything Fastify throws from here on (an app it refuses, a failing onReady hook) is not caught:
+  // `await app.listen()` rejecting ends a real program too (README: "startup failures").
+  const app = Fastify(fastifyOptions(ctx, appDesc.options))
+  ctx.track(app.server)
+  current = { app, ctx, closing: null, closed: false }
+  await buildScope(ctx, app, appDesc, 'root')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  print({ t: 'ready', port: app.server.address().port })
+}
+
+async function close () {
+  if (current && !current.closed) {
+    const err = await startClose(current)
+    current.closed = true
+    if (err) {
+      print({ t: 'closed', error: `${err.code ? err.code + ': ' : ''}${err.message}` })
+      return
+    }
+  }
+  print({ t: 'closed' })
+}
+
+async function exit () {
+  if (current && !current.closed) await retire(current, { mute: false })
+  process.exit(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command loop
+
+function startupFailure (err) {
+  log(`Fastify refused to start the app: ${err?.code ? err.code + ': ' : ''}${err?.stack ?? err}`)
+  process.exit(1)
+}
+
+let queue = Promise.resolve()
+
+function handleLine (line) {
+  if (line.trim() === '') return
+  let cmd
+  try {
+    cmd = JSON.parse(line)
+  } catch {
+    log(`ignoring a line that is not JSON: ${line}`)
+    return
+  }
+  if (!isObject(cmd) || typeof cmd.cmd !== 'string') {
+    log(`ignoring a line that is not a command: ${line}`)
+    return
+  }
+  // A close still waiting for a hanging request must not block the next load/exit.
+  if ((cmd.cmd === 'load' || cmd.cmd === 'exit') && current?.closing && !current.closed) force(current)
+  queue = queue.then(() => {
+    switch (cmd.cmd) {
+      case 'load': return load(cmd).catch(startupFailure)
+      case 'close': return close()
+      case 'exit': return exit()
+      default: log(`ignoring unknown command '${cmd.cmd}'`)
+    }
+  })
+}
+
+print({
+  t: 'hello',
+  target: 'fastify',
+  version: selected.version,
+  dialects: ['fastify'],
+  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack'],
+  adapter: ADAPTER_VERSION,
+  node: process.version,
+  fastifyPlugin: installedVersion(pluginAlias)
+})
+
+const input = createInterface({ input: process.stdin, crlfDelay: Infinity })
+input.on('line', handleLine)
+input.on('close', () => {
+  // The harness went away: finish what was asked, without waiting for hanging requests.
+  if (current?.closing && !current.closed) force(current)
+  queue.then(() => process.exit(0))
+})

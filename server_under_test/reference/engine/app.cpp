@@ -1,0 +1,347 @@
+// Builds the app the way Fastify 5 does: avvio's plugin queue decides the order hooks are applied.
+#include "server_under_test/reference/engine/app.hpp"
+
+#include <algorithm>
+
+namespace lifecheck::engine {
+
+namespace {
+
+std::size_t index_of(phase p) { return static_cast<std::size_t>(p); }
+
+bool is_request_phase(phase p) { return !scenario::is_application_phase(p); }
+
+// lib/plugin-override.js buildRoutePrefix.
+std::string join_prefix(std::string const& outer, std::string inner) {
+    if (inner.empty())
+        return outer;
+    if (!outer.empty() && outer.back() == '/' && inner.front() == '/')
+        inner.erase(0, 1);
+    else if (inner.front() != '/' && (outer.empty() || outer.back() != '/'))
+        inner.insert(0, "/");
+    return outer + inner;
+}
+
+std::vector<std::string> split_path(std::string const& path) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : path) {
+        if (c == '/') {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+} // namespace
+
+error_handler_node const* instance::error_handler() const {
+    for (instance const* i = this; i != nullptr; i = i->parent)
+        if (i->own_error_handler != nullptr)
+            return i->own_error_handler;
+    return nullptr;
+}
+
+bool path_matches(std::string const& pattern, std::string const& path) {
+    auto const p = split_path(pattern);
+    auto const s = split_path(path);
+    std::size_t i = 0;
+    for (; i < p.size(); ++i) {
+        if (p[i] == "*")
+            return true; // wildcard: the rest, including nothing
+        if (i >= s.size())
+            return false;
+        if (!p[i].empty() && p[i][0] == ':') {
+            if (s[i].empty())
+                return false;
+            continue;
+        }
+        if (p[i] != s[i])
+            return false;
+    }
+    return i == s.size();
+}
+
+// One entry of an avvio queue: an `after` callback (hook, route, 404) or a plugin to load.
+struct built_app::queued {
+    enum class kind { hook, route, not_found, plugin } what = kind::hook;
+    instance* inst = nullptr;
+    phase ph = phase::on_request;
+    hook_fn fn;
+    scenario::route const* r = nullptr;
+    scenario::scope const* child = nullptr;
+    std::string scope_name;
+};
+
+built_app::built_app(scenario::app const& a, fault_set faults)
+    : options_{a.options}
+    , faults_{faults} {
+    auto root = std::make_unique<instance>();
+    root->name = a.root.name.empty() ? "root" : a.root.name;
+    root_ = root.get();
+    instances_.push_back(std::move(root));
+    auto def = std::make_unique<error_handler_node>();
+    default_handler_ = def.get();
+    handlers_.push_back(std::move(def));
+    root_->own_error_handler = default_handler_;
+    // fastify.js: the default 404 is set (an `after`) before any user code runs.
+    std::vector<queued> queue;
+    queued nf;
+    nf.what = queued::kind::not_found;
+    nf.inst = root_;
+    nf.scope_name = root_->name;
+    queue.push_back(nf);
+    run_body(*root_, a.root, queue);
+    flush(queue);
+    finalize();
+}
+
+void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<queued>& queue) {
+    // spec §1.1 steps 1-5, each call with Fastify's timing: request hooks, routes and 404
+    // handlers are `after` callbacks; setErrorHandler and application hooks act at once.
+    auto add_hooks = [&](scenario::hook_map const& hooks) {
+        for (auto const& [ph, actions] : hooks) {
+            for (auto const& act : actions) {
+                hook_fn fn{&act, s.name};
+                if (ph == phase::on_ready)
+                    inst.on_ready.push_back(fn);
+                else if (ph == phase::pre_close)
+                    inst.pre_close.push_back(fn);
+                else if (ph == phase::on_close)
+                    on_close_.push_back(fn);
+                else {
+                    queued q;
+                    q.what = queued::kind::hook;
+                    q.inst = &inst;
+                    q.ph = ph;
+                    q.fn = fn;
+                    queue.push_back(q);
+                }
+            }
+        }
+    };
+    auto set_error_handler = [&](scenario::action const& act) {
+        // fastify.js setErrorHandler: the new node's parent is the handler in force now.
+        auto node = std::make_unique<error_handler_node>();
+        node->act = &act;
+        node->scope = s.name;
+        node->parent = inst.error_handler();
+        inst.own_error_handler = node.get();
+        handlers_.push_back(std::move(node));
+    };
+
+    add_hooks(s.hooks);
+    if (s.late && has(faults_, fault::late_hooks_in_tree_order))
+        add_hooks(s.late->hooks); // seeded fault: `late` treated as written before register()
+    if (s.error_handler)
+        set_error_handler(*s.error_handler);
+    if (s.not_found_handler) {
+        queued q;
+        q.what = queued::kind::not_found;
+        q.inst = &inst;
+        q.fn = hook_fn{&*s.not_found_handler, s.name};
+        q.scope_name = s.name;
+        queue.push_back(q);
+    }
+    for (auto const& r : s.routes) {
+        queued q;
+        q.what = queued::kind::route;
+        q.inst = &inst;
+        q.r = &r;
+        q.scope_name = s.name;
+        queue.push_back(q);
+    }
+    for (auto const& child : s.plugins) {
+        queued q;
+        q.what = queued::kind::plugin;
+        q.inst = &inst;
+        q.child = &child;
+        queue.push_back(q);
+        if (child.await_register)
+            flush(queue); // `await register()` loads the queue up to and including the child
+    }
+    if (s.late) {
+        if (!has(faults_, fault::late_hooks_in_tree_order))
+            add_hooks(s.late->hooks);
+        if (s.late->error_handler)
+            set_error_handler(*s.late->error_handler);
+    }
+}
+
+void built_app::flush(std::vector<queued>& queue) {
+    // Entries may append to `queue` while it runs; index access stays valid.
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        queued const q = queue[i];
+        switch (q.what) {
+        case queued::kind::hook:
+            add_hook(*q.inst, q.ph, q.fn);
+            break;
+        case queued::kind::route:
+            add_route(*q.inst, *q.r, q.scope_name);
+            break;
+        case queued::kind::not_found:
+            set_not_found(*q.inst, q.fn.act, q.scope_name);
+            break;
+        case queued::kind::plugin:
+            load_scope(*q.inst, *q.child);
+            break;
+        }
+    }
+    queue.clear();
+}
+
+void built_app::load_scope(instance& parent, scenario::scope const& s) {
+    std::vector<queued> queue;
+    if (!s.encapsulate) {
+        // fastify-plugin: the body runs on the registering instance; prefix ignored.
+        run_body(parent, s, queue);
+        flush(queue);
+        return;
+    }
+    // lib/plugin-override.js: the child starts with copies of the parent's hook arrays.
+    auto child = std::make_unique<instance>();
+    child->name = s.name;
+    child->prefix = join_prefix(parent.prefix, s.prefix);
+    child->parent = &parent;
+    child->hooks = parent.hooks;
+    parent.children.push_back(child.get());
+    instance& inst = *child;
+    instances_.push_back(std::move(child));
+    run_body(inst, s, queue);
+    flush(queue);
+}
+
+void built_app::add_hook(instance& inst, phase p, hook_fn const& fn) {
+    // fastify.js _addHook: the instance and every descendant that exists now.
+    inst.hooks[index_of(p)].push_back(fn);
+    for (instance* c : inst.children)
+        add_hook(*c, p, fn);
+}
+
+void built_app::add_route(instance& inst, scenario::route const& r, std::string const& scope) {
+    auto make = [&](std::string path, std::string method, bool head_of_get) {
+        auto ctx = std::make_unique<context>();
+        ctx->method = std::move(method);
+        ctx->path = std::move(path);
+        ctx->handler = &r.handler;
+        ctx->handler_scope = scope;
+        ctx->head_of_get = head_of_get;
+        ctx->error_handler = inst.error_handler(); // captured in the route's `after`
+        route_owner_.emplace_back(ctx.get(), &inst);
+        route_hooks_.emplace_back(&r.hooks, ctx.get());
+        routes_.push_back(ctx.get());
+        contexts_.push_back(std::move(ctx));
+    };
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) {
+        return static_cast<char>(std::toupper(c));
+    });
+    std::vector<std::string> paths;
+    // lib/route.js: '/' under a prefix is registered as both '/prefix' and '/prefix/'.
+    if (r.url == "/" && !inst.prefix.empty()) {
+        paths.push_back(inst.prefix);
+        paths.push_back(inst.prefix + "/");
+    } else if (!r.url.empty() && r.url[0] == '/' && !inst.prefix.empty() &&
+               inst.prefix.back() == '/') {
+        paths.push_back(inst.prefix + r.url.substr(1));
+    } else {
+        paths.push_back(inst.prefix + r.url);
+    }
+    for (auto const& p : paths) {
+        make(p, method, false);
+        if (method == "GET")
+            make(p, "HEAD", true); // exposeHeadRoutes (lib/head-route.js)
+    }
+}
+
+void built_app::set_not_found(instance& inst, scenario::action const* act, std::string const& scope) {
+    auto ctx = std::make_unique<context>();
+    ctx->is_not_found = true;
+    ctx->method = "*";
+    ctx->handler = act;
+    ctx->handler_scope = scope;
+    context* raw = ctx.get();
+    contexts_.push_back(std::move(ctx));
+    std::string prefix = inst.prefix.empty() ? "/" : inst.prefix;
+    // lib/four-oh-four.js: an unprefixed scope replaces the root's 404 context (its hooks
+    // and error handler then come from that scope); a prefixed one owns prefix/*.
+    if (prefix == "/") {
+        for (auto& entry : not_found_by_prefix_)
+            if (entry.first == "/") {
+                context const* replaced = entry.second;
+                not_found_owner_.erase(
+                    std::remove_if(not_found_owner_.begin(),
+                                   not_found_owner_.end(),
+                                   [replaced](auto const& o) { return o.first == replaced; }),
+                    not_found_owner_.end());
+                entry.second = raw;
+            }
+        if (std::none_of(not_found_by_prefix_.begin(),
+                         not_found_by_prefix_.end(),
+                         [](auto const& e) { return e.first == "/"; }))
+            not_found_by_prefix_.emplace_back("/", raw);
+    } else {
+        not_found_by_prefix_.emplace_back(prefix, raw);
+    }
+    not_found_owner_.emplace_back(raw, &inst);
+    inst.not_found = raw;
+}
+
+void built_app::finalize() {
+    // preReady: route contexts take their scope's final hook arrays, route hooks last.
+    for (std::size_t i = 0; i < route_owner_.size(); ++i) {
+        context* ctx = route_owner_[i].first;
+        instance const* inst = route_owner_[i].second;
+        ctx->hooks = inst->hooks;
+        if (has(faults_, fault::child_hooks_before_parent)) {
+            // seeded fault: the route's own scope's hooks jump ahead of its ancestors'.
+            for (auto& list : ctx->hooks)
+                std::stable_partition(list.begin(), list.end(), [&](hook_fn const& h) {
+                    return h.scope == ctx->handler_scope;
+                });
+        }
+        for (auto const& [ph, actions] : *route_hooks_[i].first)
+            if (is_request_phase(ph))
+                for (auto const& act : actions)
+                    ctx->hooks[index_of(ph)].push_back(hook_fn{&act, ctx->handler_scope});
+    }
+    for (auto const& [ctx, inst] : not_found_owner_) {
+        ctx->hooks = inst->hooks;
+        ctx->error_handler = inst->error_handler(); // lib/four-oh-four.js: at preReady
+    }
+    std::stable_sort(not_found_by_prefix_.begin(),
+                     not_found_by_prefix_.end(),
+                     [](auto const& a, auto const& b) { return a.first.size() > b.first.size(); });
+    // avvio onClose: last registered runs first.
+    std::reverse(on_close_.begin(), on_close_.end());
+}
+
+context const& built_app::route(std::string const& method, std::string const& path) const {
+    context const* best = nullptr;
+    int best_score = -1;
+    for (context const* c : routes_) {
+        if (c->method != method || !path_matches(c->path, path))
+            continue;
+        // find-my-way: static segments beat parameters, parameters beat wildcards.
+        int score = 0;
+        for (auto const& seg : split_path(c->path))
+            score += seg == "*" ? 0 : (!seg.empty() && seg[0] == ':') ? 1 : 2;
+        if (score > best_score) {
+            best = c;
+            best_score = score;
+        }
+    }
+    if (best != nullptr)
+        return *best;
+    for (auto const& [prefix, ctx] : not_found_by_prefix_) {
+        if (prefix == "/" || path == prefix || path.rfind(prefix + "/", 0) == 0)
+            return *ctx;
+    }
+    return *not_found_by_prefix_.back().second;
+}
+
+} // namespace lifecheck::engine

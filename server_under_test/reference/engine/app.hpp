@@ -1,0 +1,117 @@
+// The app as Fastify builds it: per-route hook lists in application order, error-handler chains, 404s.
+#pragma once
+
+#include "harness/scenario/scenario.hpp"
+#include "server_under_test/reference/engine/faults.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lifecheck::engine {
+
+using scenario::phase;
+
+constexpr std::size_t phase_count = 13;
+
+/// One registered hook: the ACTION and the scope that declared it (for the `cb` event).
+struct hook_fn {
+    scenario::action const* act = nullptr;
+    std::string scope;
+};
+
+using hook_list = std::vector<hook_fn>;
+
+/// A node of an error-handler chain. `act == nullptr` is Fastify's default handler; its parent
+/// is the sentinel (nullptr), after which the chain is used up (FINAL).
+struct error_handler_node {
+    scenario::action const* act = nullptr;
+    std::string scope;
+    error_handler_node const* parent = nullptr;
+};
+
+/// A route context: what one request runs through (lib/context.js).
+struct context {
+    std::array<hook_list, phase_count> hooks;     // final lists per phase, route hooks last
+    error_handler_node const* error_handler = nullptr;
+    scenario::action const* handler = nullptr;    // nullptr on a 404 context = the basic 404
+    std::string handler_scope;
+    bool is_not_found = false;
+    std::string method;                           // "GET"..., "*" for 404 contexts
+    std::string path;                             // full path with prefix
+    bool head_of_get = false;                     // an automatic HEAD route
+    hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
+};
+
+/// One encapsulation context (a Fastify instance): the root or an encapsulated plugin.
+struct instance {
+    std::string name;
+    std::string prefix;
+    instance* parent = nullptr;
+    std::vector<instance*> children;
+    std::array<hook_list, phase_count> hooks;     // request hooks (inherited copies + own)
+    std::vector<hook_fn> on_ready;                // application hooks: own only
+    std::vector<hook_fn> pre_close;
+    error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
+    context* not_found = nullptr;                 // set by setNotFoundHandler here
+
+    /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
+    error_handler_node const* error_handler() const;
+};
+
+/// Result of routing one request.
+struct match {
+    context const* ctx = nullptr;
+};
+
+/// Builds Fastify's runtime structures from a scenario app (dialect fastify).
+class built_app {
+public:
+    explicit built_app(scenario::app const& a, fault_set faults = 0);
+    built_app(built_app const&) = delete;
+    built_app& operator=(built_app const&) = delete;
+
+    /// The route for a method and path (query already stripped); the 404 context otherwise.
+    context const& route(std::string const& method, std::string const& path) const;
+
+    instance const& root() const { return *root_; }
+
+    /// onClose hooks in the order they run (LIFO by registration).
+    std::vector<hook_fn> const& on_close() const { return on_close_; }
+
+    scenario::app_options const& options() const { return options_; }
+
+private:
+    struct queued; // an avvio queue entry
+    void load_scope(instance& inst, scenario::scope const& s);
+    void run_body(instance& inst, scenario::scope const& s, std::vector<queued>& queue);
+    void flush(std::vector<queued>& queue);
+    void add_hook(instance& inst, phase p, hook_fn const& fn);
+    void add_route(instance& inst, scenario::route const& r, std::string const& scope_name);
+    void set_not_found(instance& inst, scenario::action const* act, std::string const& scope);
+    void finalize();
+
+    scenario::app_options options_;
+    fault_set faults_ = 0;
+    std::vector<std::unique_ptr<instance>> instances_;
+    std::vector<std::unique_ptr<error_handler_node>> handlers_;
+    std::vector<std::unique_ptr<context>> contexts_;
+    std::vector<std::pair<context*, instance*>> route_owner_;   // for the preReady hook copy
+    std::vector<std::pair<context*, instance*>> not_found_owner_;
+    std::vector<std::pair<std::vector<std::pair<phase, std::vector<scenario::action>>> const*,
+                          context*>>
+        route_hooks_;
+    std::vector<hook_fn> on_close_;
+    instance* root_ = nullptr;
+    error_handler_node const* default_handler_ = nullptr;
+    std::vector<context*> routes_;                               // in registration order
+    std::vector<std::pair<std::string, context*>> not_found_by_prefix_; // longest first
+};
+
+/// Matches a find-my-way style pattern ("/items/:id", "/files/*") against a path.
+bool path_matches(std::string const& pattern, std::string const& path);
+
+} // namespace lifecheck::engine

@@ -1,0 +1,869 @@
+// Koa 2.16 for the reference server: koa-compose's onion, ctx.body/status setters and Koa's
+// respond/onerror, on the engine's loop.
+//
+// Followed step by step: koa-compose 4.2.0 index.js (dispatch), koa lib/application.js
+// (handleRequest, respond), lib/context.js (onerror) and lib/response.js (status, body, length,
+// type setters) over Node's `res` header semantics. The ACTION mapping is the one
+// server_under_test/koa/adapter.mjs uses (its README, "Mapping").
+#include "server_under_test/reference/engine/koa_onion.hpp"
+
+#include "server_under_test/reference/engine/values.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace lifecheck::engine {
+
+using scenario::action;
+using scenario::next_mode;
+using scenario::payload_kind;
+using scenario::verb;
+
+std::optional<std::string> koa_status_text(int status) {
+    // statuses@1.5.0 (what koa 2.16.4 depends on): differs from Node's http.STATUS_CODES at
+    // 306 "(Unused)", 418 "I'm a teapot" and 425 "Unordered Collection".
+    static std::map<int, char const*> const texts = {
+        {100, "Continue"},
+        {101, "Switching Protocols"},
+        {102, "Processing"},
+        {103, "Early Hints"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {207, "Multi-Status"},
+        {208, "Already Reported"},
+        {226, "IM Used"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {305, "Use Proxy"},
+        {306, "(Unused)"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Payload Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {418, "I'm a teapot"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Entity"},
+        {423, "Locked"},
+        {424, "Failed Dependency"},
+        {425, "Unordered Collection"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {506, "Variant Also Negotiates"},
+        {507, "Insufficient Storage"},
+        {508, "Loop Detected"},
+        {509, "Bandwidth Limit Exceeded"},
+        {510, "Not Extended"},
+        {511, "Network Authentication Required"},
+    };
+    auto it = texts.find(status);
+    if (it == texts.end())
+        return std::nullopt;
+    return std::string{it->second};
+}
+
+namespace {
+
+char const* payload_kind_unsupported(scenario::payload const& p) {
+    if (p.kind == payload_kind::web_stream)
+        return "webStream";
+    if (p.kind == payload_kind::response)
+        return "response";
+    return nullptr;
+}
+
+} // namespace
+
+std::optional<std::string> koa_unsupported(scenario::app const& a) {
+    auto check = [](std::optional<action> const& act,
+                    std::string const& where) -> std::optional<std::string> {
+        if (act && act->body)
+            if (char const* k = payload_kind_unsupported(*act->body))
+                return where + ": a '" + k +
+                       "' payload (Koa 2 has no WHATWG stream or Response body)";
+        return std::nullopt;
+    };
+    for (auto const& m : a.koa.chain) {
+        if (auto why = check(m.before, m.label + ".before"))
+            return why;
+        if (auto why = check(m.after, m.label + ".after"))
+            return why;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+constexpr char const* type_text = "text/plain; charset=utf-8";
+constexpr char const* type_html = "text/html; charset=utf-8";
+constexpr char const* type_bin = "application/octet-stream";
+constexpr char const* type_json = "application/json; charset=utf-8";
+
+std::string lower(std::string s) {
+    for (char& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// statuses.empty: the codes whose responses Koa sends without a body.
+bool empty_status(int code) {
+    return code == 204 || code == 205 || code == 304;
+}
+
+/// Per-app state shared by every request: the app (owns the ACTIONs), flags, the sink.
+struct koa_state {
+    scenario::app app;
+    loop* ev = nullptr;
+    event_sink sink;
+    std::map<std::string, bool> flags; // `set` / `when`
+    bool closing = false;
+    int auto_id = 0;
+
+    void emit_cb(std::string const& req, std::string const& label, char const* phase) {
+        event e;
+        e.what = event::kind::cb;
+        e.req = req;
+        e.label = label;
+        e.phase = phase;
+        e.scope = "root";
+        sink(e);
+    }
+
+    bool holds(action const& a) const {
+        if (!a.when)
+            return true;
+        auto it = flags.find(a.when->flag);
+        bool const v = it != flags.end() && it->second;
+        return v == a.when->is;
+    }
+
+    void apply_set(action const& a) {
+        if (a.set)
+            flags[a.set->flag] = a.set->value;
+    }
+};
+
+/// The settlement of a promise handed to its reaction: null when fulfilled, else the rejection.
+using settle_fn = std::function<void(std::shared_ptr<js_error>)>;
+
+std::shared_ptr<js_error>
+make_error(std::string message, std::optional<int> status, std::optional<std::string> code) {
+    auto e = std::make_shared<js_error>();
+    e->message = std::move(message);
+    e->status_code = status;
+    e->code = std::move(code);
+    return e;
+}
+
+/// `throw`: new Error(message ?? "boom") with err.status = error.statusCode ?? status, and code.
+std::shared_ptr<js_error> thrown_by(action const& a) {
+    std::optional<int> status = a.status;
+    std::optional<std::string> code;
+    std::string message = "boom";
+    if (a.error) {
+        if (a.error->message)
+            message = *a.error->message;
+        if (a.error->status_code)
+            status = a.error->status_code;
+        code = a.error->code;
+    }
+    return make_error(std::move(message), status, std::move(code));
+}
+
+/// The value `ctx.body = ...` receives for a PAYLOAD: json → the value itself (a string value
+/// stays a string, null stays null), string, buffer, empty → null, stream → a Node Readable.
+value materialize(scenario::payload const& p) {
+    value v;
+    switch (p.kind) {
+    case payload_kind::json_value:
+        if (p.value.is_null()) {
+            v.k = value::kind::null;
+            return v;
+        }
+        if (p.value.is_string())
+            return value::of_string(p.value.get<std::string>());
+        v.k = value::kind::json;
+        v.js = p.value;
+        return v;
+    case payload_kind::string:
+        return value::of_string(p.bytes);
+    case payload_kind::buffer:
+        v.k = value::kind::buffer;
+        v.bytes = p.bytes;
+        return v;
+    case payload_kind::empty:
+        v.k = value::kind::null;
+        return v;
+    case payload_kind::stream:
+    case payload_kind::web_stream: // refused by koa_unsupported
+    case payload_kind::response: {
+        v.k = value::kind::stream;
+        v.stream = std::make_shared<stream_obj>();
+        v.stream->chunks = p.chunks;
+        v.stream->chunk_delay_ms = p.chunk_delay_ms;
+        v.stream->fail_after = p.fail_after_chunks;
+        return v;
+    }
+    }
+    return v;
+}
+
+bool is_nullish(value const& v) {
+    return v.k == value::kind::undefined || v.k == value::kind::null;
+}
+
+/// JavaScript truthiness of a body value (`if (this.body && ...)` in the status setter).
+bool truthy(value const& v) {
+    switch (v.k) {
+    case value::kind::undefined:
+    case value::kind::null:
+        return false;
+    case value::kind::string:
+        return !v.bytes.empty();
+    case value::kind::json:
+        if (v.js.is_boolean())
+            return v.js.get<bool>();
+        if (v.js.is_number())
+            return v.js.get<double>() != 0;
+        return true; // objects and arrays
+    default:
+        return true; // Buffer, stream
+    }
+}
+
+/// `/^\s*</`: Koa's test for an HTML string body.
+bool looks_like_html(std::string const& s) {
+    for (char c : s) {
+        if (std::isspace(static_cast<unsigned char>(c)))
+            continue;
+        return c == '<';
+    }
+    return false;
+}
+
+class koa_request final : public request, public std::enable_shared_from_this<koa_request> {
+public:
+    koa_request(std::shared_ptr<koa_state> st, request_head head, exchange& out)
+        : st_{std::move(st)}
+        , head_{std::move(head)}
+        , out_{&out} {
+        for (auto const& [k, v] : head_.headers)
+            if (k == "x-lifecheck-req" && !v.empty()) {
+                id_ = v;
+                break;
+            }
+        if (id_.empty())
+            id_ = "auto-" + std::to_string(++st_->auto_id);
+    }
+
+    /// application.js handleRequest: res.statusCode = 404, then
+    /// fnMiddleware(ctx).then(respond).catch(onerror).
+    void start() {
+        auto self = shared_from_this();
+        dispatch(0, [self](std::shared_ptr<js_error> err) {
+            if (err)
+                self->onerror(err);
+            else
+                self->respond();
+        });
+    }
+
+    // Koa reads no request body (no body parser is part of a scenario app).
+    void body(std::string_view) override {}
+
+    void body_end() override {}
+
+    void finished() override;
+    void closed(bool by_client) override;
+    void timed_out() override;
+
+    std::string const& id() const override { return id_; }
+
+    bool done() const override { return end_emitted_; }
+
+private:
+    // --- koa-compose -------------------------------------------------------------------------
+    void dispatch(std::size_t i, settle_fn k);
+    void run_middleware(std::size_t i, settle_fn k);
+    void call_next(std::size_t i, settle_fn k);
+    void upper_half(std::size_t i, settle_fn k);
+    void perform(std::optional<action> const& a, settle_fn k);
+    void send_verb(action const& a);
+    /// A promise reaction: `k` runs as a microtask.
+    void settle(settle_fn const& k, std::shared_ptr<js_error> err);
+
+    // --- ctx.response (lib/response.js) --------------------------------------------------------
+    void set_status(int code);
+    void set_body(value v);
+
+    void set_type(char const* mime) { koa_set("Content-Type", mime); }
+
+    void set_length(std::size_t n);
+    void koa_set(std::string const& name, std::string v);
+    void koa_remove(std::string const& name);
+    std::optional<std::size_t> body_length() const;
+
+    bool writable() const { return !res_ended_ && !closed_; }
+
+    // --- lib/application.js respond, lib/context.js onerror ----------------------------------
+    void respond();
+    void onerror(std::shared_ptr<js_error> const& err);
+    void emit_error();
+    void pipe(std::shared_ptr<stream_obj> s);
+    void stream_step(std::shared_ptr<stream_obj> const& s, std::size_t k);
+
+    // --- Node's res ------------------------------------------------------------------------------
+    std::string const* header(std::string const& lower_name) const;
+    void set_header(std::string const& name, std::string v);
+    void remove_header(std::string const& name);
+    void write_head();
+    void res_write(std::string_view data);
+    void res_end(std::string_view data = {});
+    void res_destroy();
+    void emit_end();
+
+    std::shared_ptr<koa_state> st_;
+    request_head head_;
+    exchange* out_; // the transport; not touched once the response ended or the socket closed
+    std::string id_;
+    long index_ = -1; // koa-compose's "last called middleware #"
+
+    // ctx.response
+    int status_ = 404;                    // res.statusCode (handleRequest starts at 404)
+    bool explicit_status_ = false;        // response._explicitStatus
+    bool explicit_null_ = false;          // response._explicitNullBody
+    value body_;                          // response._body
+    scenario::header_list headers_;       // res headers: names as last set, in insertion order
+    bool removed_content_length_ = false; // res._removedContLen
+
+    // res / socket state
+    bool headers_sent_ = false;
+    bool res_ended_ = false; // res.writableEnded
+    bool finished_ = false;  // 'finish'
+    bool closed_ = false;    // the socket closed
+    bool server_cut_ = false;
+    bool end_emitted_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// koa-compose 4.2.0
+
+void koa_request::settle(settle_fn const& k, std::shared_ptr<js_error> err) {
+    st_->ev->microtask([k, err] { k(err); });
+}
+
+void koa_request::dispatch(std::size_t i, settle_fn k) {
+    auto const n = static_cast<long>(i);
+    if (n <= index_) {
+        settle(k, make_error("next() called multiple times", std::nullopt, std::nullopt));
+        return;
+    }
+    index_ = n;
+    if (i == st_->app.koa.chain.size()) {
+        settle(k, nullptr); // fn = next (undefined in Koa) → Promise.resolve()
+        return;
+    }
+    run_middleware(i, std::move(k));
+}
+
+/// `async (ctx, next) => { LABEL:down; await before; await next() (0-2 times); LABEL:up; await
+/// after }`
+void koa_request::run_middleware(std::size_t i, settle_fn k) {
+    auto const& m = st_->app.koa.chain[i];
+    st_->emit_cb(id_, m.label + ":down", "middleware");
+    auto self = shared_from_this();
+    perform(m.before, [self, i, k](std::shared_ptr<js_error> err) {
+        if (err) {
+            self->settle(k, err);
+            return;
+        }
+        self->call_next(i, k);
+    });
+}
+
+void koa_request::call_next(std::size_t i, settle_fn k) {
+    auto self = shared_from_this();
+    switch (st_->app.koa.chain[i].next) {
+    case next_mode::never:
+        upper_half(i, std::move(k));
+        return;
+    case next_mode::once:
+        dispatch(i + 1, [self, i, k](std::shared_ptr<js_error> err) {
+            if (err)
+                self->settle(k, err);
+            else
+                self->upper_half(i, k);
+        });
+        return;
+    case next_mode::twice:
+        dispatch(i + 1, [self, i, k](std::shared_ptr<js_error> err) {
+            if (err) {
+                self->settle(k, err);
+                return;
+            }
+            // The second call always rejects: "next() called multiple times".
+            self->dispatch(i + 1, [self, i, k](std::shared_ptr<js_error> again) {
+                if (again)
+                    self->settle(k, again);
+                else
+                    self->upper_half(i, k);
+            });
+        });
+        return;
+    }
+}
+
+void koa_request::upper_half(std::size_t i, settle_fn k) {
+    auto const& m = st_->app.koa.chain[i];
+    st_->emit_cb(id_, m.label + ":up", "middleware");
+    auto self = shared_from_this();
+    perform(m.after, [self, k](std::shared_ptr<js_error> err) { self->settle(k, err); });
+}
+
+/// One ACTION (spec §1.2 order): `when`, `delayMs` (a timer), `set`, then the verb. `k` runs as
+/// the reaction of `await perform(...)`; `hang` never calls it.
+void koa_request::perform(std::optional<action> const& a, settle_fn k) {
+    if (!a || !st_->holds(*a)) {
+        settle(k, nullptr);
+        return;
+    }
+    auto self = shared_from_this();
+    action const* act = &*a; // owned by st_->app, which outlives every request
+    auto run = [self, act, k] {
+        self->st_->apply_set(*act);
+        switch (act->what) {
+        case verb::throw_:
+            self->settle(k, thrown_by(*act));
+            return;
+        case verb::send:
+            self->send_verb(*act);
+            break;
+        case verb::hang:
+            return; // a promise that never settles
+        default:
+            break;
+        }
+        self->settle(k, nullptr);
+    };
+    if (act->delay_ms) {
+        loop* ev = st_->ev;
+        ev->set_timeout(*act->delay_ms, [ev, run] { ev->microtask(run); });
+    } else {
+        run();
+    }
+}
+
+/// `send`: ctx.status = status ?? 200; ctx.set(headers); ctx.body = payload (when there is one).
+void koa_request::send_verb(action const& a) {
+    set_status(a.status.value_or(200));
+    for (auto const& [k, v] : a.headers)
+        koa_set(k, v);
+    if (a.body)
+        set_body(materialize(*a.body));
+}
+
+// ---------------------------------------------------------------------------------------------
+// lib/response.js
+
+void koa_request::set_status(int code) {
+    if (headers_sent_)
+        return;
+    explicit_status_ = true;
+    status_ = code;
+    if (truthy(body_) && empty_status(code)) {
+        value null_body;
+        null_body.k = value::kind::null;
+        set_body(null_body);
+    }
+}
+
+void koa_request::set_body(value v) {
+    bool const had_body = !is_nullish(body_);
+    body_ = v;
+    if (is_nullish(v)) {
+        if (!empty_status(status_))
+            set_status(204);
+        if (v.k == value::kind::null)
+            explicit_null_ = true;
+        koa_remove("content-type");
+        koa_remove("content-length");
+        koa_remove("transfer-encoding");
+        return;
+    }
+    if (!explicit_status_)
+        set_status(200);
+    bool const set_type_now = header("content-type") == nullptr;
+    switch (v.k) {
+    case value::kind::string:
+        if (set_type_now)
+            set_type(looks_like_html(v.bytes) ? type_html : type_text);
+        set_length(v.bytes.size());
+        return;
+    case value::kind::buffer:
+        if (set_type_now)
+            set_type(type_bin);
+        set_length(v.bytes.size());
+        return;
+    case value::kind::stream:
+        if (had_body)
+            koa_remove("content-length"); // overwriting another body
+        if (set_type_now)
+            set_type(type_bin);
+        return;
+    default: // json: always application/json
+        koa_remove("content-length");
+        set_type(type_json);
+        return;
+    }
+}
+
+void koa_request::set_length(std::size_t n) {
+    if (header("transfer-encoding") == nullptr)
+        koa_set("Content-Length", std::to_string(n));
+}
+
+void koa_request::koa_set(std::string const& name, std::string v) {
+    if (headers_sent_)
+        return;
+    set_header(name, std::move(v));
+}
+
+void koa_request::koa_remove(std::string const& name) {
+    if (headers_sent_)
+        return;
+    remove_header(name);
+}
+
+/// The `length` getter: Content-Length when set, else the body's byte length (none for streams).
+std::optional<std::size_t> koa_request::body_length() const {
+    if (auto const* cl = header("content-length")) {
+        try {
+            return static_cast<std::size_t>(std::stoull(*cl));
+        } catch (...) {
+            return 0; // parseInt(...) || 0
+        }
+    }
+    switch (body_.k) {
+    case value::kind::string:
+    case value::kind::buffer:
+        return body_.bytes.size();
+    case value::kind::json:
+        return js_stringify(body_.js).size();
+    default:
+        return std::nullopt;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// lib/application.js respond, lib/context.js onerror
+
+void koa_request::respond() {
+    if (!writable())
+        return;
+    int const code = status_;
+    if (empty_status(code)) {
+        value null_body;
+        null_body.k = value::kind::null;
+        set_body(null_body); // strips the body headers
+        res_end();
+        return;
+    }
+    if (head_.method == "HEAD") {
+        if (!headers_sent_ && header("content-length") == nullptr)
+            if (auto n = body_length())
+                set_length(*n);
+        res_end();
+        return;
+    }
+    if (is_nullish(body_)) {
+        if (explicit_null_) {
+            koa_remove("content-type");
+            koa_remove("transfer-encoding");
+            res_end();
+            return;
+        }
+        // ctx.message || String(code)
+        std::string const text = koa_status_text(code).value_or(std::to_string(code));
+        if (!headers_sent_) {
+            set_type(type_text);
+            set_length(text.size());
+        }
+        res_end(text);
+        return;
+    }
+    switch (body_.k) {
+    case value::kind::string:
+    case value::kind::buffer:
+        res_end(body_.bytes);
+        return;
+    case value::kind::stream:
+        pipe(body_.stream);
+        return;
+    default: {
+        std::string const text = js_stringify(body_.js);
+        if (!headers_sent_)
+            set_length(text.size());
+        res_end(text);
+        return;
+    }
+    }
+}
+
+void koa_request::onerror(std::shared_ptr<js_error> const& err) {
+    if (!err)
+        return;
+    bool const header_sent = headers_sent_ || !writable();
+    emit_error(); // this.app.emit('error', err, this)
+    if (header_sent)
+        return;
+    // Unset every header, then answer with the status text as text/plain.
+    while (!headers_.empty())
+        remove_header(headers_.front().first);
+    set_type(type_text);
+    std::optional<int> code = err->status_code;
+    if (err->code && *err->code == "ENOENT")
+        code = 404;
+    if (!code || !koa_status_text(*code))
+        code = 500;
+    std::string const text = *koa_status_text(*code); // err.expose is never set: the status text
+    set_status(*code);
+    set_length(text.size());
+    res_end(text);
+}
+
+/// The app's 'error' listener (spec §1.5 onError): traced, observes, may set a flag. Without one,
+/// Koa's own listener only logs.
+void koa_request::emit_error() {
+    auto const& l = st_->app.koa.on_error;
+    if (!l)
+        return;
+    st_->emit_cb(id_, l->label.empty() ? std::string{"onError"} : l->label, "onError");
+    if (!st_->holds(*l))
+        return;
+    if (l->delay_ms) {
+        auto st = st_;
+        action const* act = &*l;
+        st_->ev->set_timeout(*l->delay_ms, [st, act] { st->apply_set(*act); });
+    } else {
+        st_->apply_set(*l);
+    }
+}
+
+/// body.pipe(res) for a Node Readable: its first chunk at the first read, `chunkDelayMs` before
+/// every later event. A failing stream only reaches ctx.onerror, after the head went out: the
+/// response is left open (Koa 2 does not end or destroy it).
+void koa_request::pipe(std::shared_ptr<stream_obj> s) {
+    auto self = shared_from_this();
+    st_->ev->next_tick([self, s] { self->stream_step(s, 0); });
+}
+
+void koa_request::stream_step(std::shared_ptr<stream_obj> const& s, std::size_t k) {
+    if (closed_ || res_ended_)
+        return; // Koa destroys the body stream once the response closes
+    std::size_t total = s->chunks.size();
+    if (s->fail_after)
+        total = std::min(total, static_cast<std::size_t>(std::max(0, *s->fail_after)));
+    auto self = shared_from_this();
+    if (k < total) {
+        res_write(s->chunks[k]);
+        st_->ev->set_timeout(s->chunk_delay_ms, [self, s, k] { self->stream_step(s, k + 1); });
+        return;
+    }
+    if (s->fail_after) {
+        st_->ev->next_tick([self] {
+            if (!self->closed_)
+                self->onerror(make_error("stream failed", std::nullopt, std::nullopt));
+        });
+        return;
+    }
+    st_->ev->next_tick([self] { self->res_end(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node's res
+
+std::string const* koa_request::header(std::string const& lower_name) const {
+    for (auto const& [k, v] : headers_)
+        if (lower(k) == lower_name)
+            return &v;
+    return nullptr;
+}
+
+/// res.setHeader: a name already present keeps its position and takes the new spelling.
+void koa_request::set_header(std::string const& name, std::string v) {
+    std::string const key = lower(name);
+    for (auto& [k, old] : headers_)
+        if (lower(k) == key) {
+            k = name;
+            old = std::move(v);
+            return;
+        }
+    headers_.emplace_back(name, std::move(v));
+}
+
+void koa_request::remove_header(std::string const& name) {
+    std::string const key = lower(name);
+    if (key == "content-length")
+        removed_content_length_ = true;
+    headers_.erase(std::remove_if(headers_.begin(),
+                                  headers_.end(),
+                                  [&](auto const& h) { return lower(h.first) == key; }),
+                   headers_.end());
+}
+
+void koa_request::write_head() {
+    if (headers_sent_ || closed_)
+        return;
+    headers_sent_ = true;
+    out_->write_head(status_, headers_);
+}
+
+void koa_request::res_write(std::string_view data) {
+    if (closed_ || res_ended_)
+        return;
+    write_head();
+    out_->write(data);
+}
+
+void koa_request::res_end(std::string_view data) {
+    if (res_ended_)
+        return;
+    res_ended_ = true;
+    if (closed_)
+        return;
+    if (!headers_sent_ && !data.empty() && header("content-length") == nullptr &&
+        header("transfer-encoding") == nullptr && !removed_content_length_)
+        // Node's end(data) before the head: an implicit Content-Length.
+        headers_.emplace_back("Content-Length", std::to_string(data.size()));
+    write_head();
+    if (!data.empty())
+        out_->write(data);
+    out_->end();
+}
+
+void koa_request::res_destroy() {
+    if (closed_)
+        return;
+    server_cut_ = true;
+    out_->destroy();
+}
+
+void koa_request::emit_end() {
+    if (end_emitted_)
+        return;
+    end_emitted_ = true;
+    event e;
+    e.what = event::kind::end;
+    e.req = id_;
+    e.status = status_;
+    // spec §3: aborted only when the client closed its side before the response finished.
+    e.aborted = closed_ && !finished_ && !server_cut_;
+    st_->sink(e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The socket's side (the same `end` rules as the Fastify dialect, decisions.md D8)
+
+void koa_request::finished() {
+    if (finished_ || closed_)
+        return;
+    finished_ = true;
+    // Node emits res 'close' on the nextTick after 'finish'.
+    auto self = shared_from_this();
+    st_->ev->next_tick([self] { self->emit_end(); });
+}
+
+void koa_request::closed(bool by_client) {
+    if (closed_)
+        return;
+    bool const response_done = finished_;
+    closed_ = true;
+    if (!by_client)
+        server_cut_ = true;
+    if (response_done)
+        return; // an idle keep-alive socket closing after the response
+    // res 'close' now → `end`. Koa itself sees nothing: on-finished calls ctx.onerror(undefined)
+    // for a plain close, and respond() later finds ctx.writable false.
+    emit_end();
+}
+
+void koa_request::timed_out() {
+    if (closed_ || finished_)
+        return;
+    res_destroy(); // Node's default for an idle socket without a 'timeout' listener: destroy
+}
+
+/// A Koa app: no application hooks; closing waits for in-flight requests (server.close()).
+class koa_server final : public app_server {
+public:
+    koa_server(scenario::app const& a, loop& l, event_sink sink)
+        : st_{std::make_shared<koa_state>()} {
+        st_->app = a;
+        st_->ev = &l;
+        st_->sink = std::move(sink);
+    }
+
+    void ready(std::function<void()> done) override { done(); }
+
+    void close(std::function<void(std::function<void()>)> drained,
+               std::function<void()> done) override {
+        st_->closing = true;
+        drained(std::move(done));
+    }
+
+    std::shared_ptr<request> begin(request_head head, exchange& out) override {
+        auto r = std::make_shared<koa_request>(st_, std::move(head), out);
+        r->start();
+        return r;
+    }
+
+    bool closing() const override { return st_->closing; }
+
+    loop& events_loop() override { return *st_->ev; }
+
+private:
+    std::shared_ptr<koa_state> st_; // app, flags, sink, loop
+};
+
+} // namespace
+
+std::unique_ptr<app_server> make_koa_server(scenario::app const& a, loop& l, event_sink sink) {
+    if (koa_unsupported(a))
+        return nullptr;
+    return std::make_unique<koa_server>(a, l, std::move(sink));
+}
+
+} // namespace lifecheck::engine

@@ -1,0 +1,1388 @@
+// The Fastify 5 request lifecycle, following lib/route.js, hooks.js, handle-request.js, reply.js and
+// error-handler.js step by step, with Node's scheduling order on the engine's loop.
+#include "server_under_test/reference/engine/lifecycle.hpp"
+
+#include "server_under_test/reference/engine/koa_onion.hpp"
+#include "server_under_test/reference/engine/values.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace lifecheck::engine {
+
+using scenario::action;
+using scenario::payload_kind;
+using scenario::style;
+using scenario::verb;
+
+namespace {
+
+std::string lower(std::string s) {
+    for (char& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::shared_ptr<js_error> make_error(std::string message, std::optional<int> status,
+                                     std::optional<std::string> code) {
+    auto e = std::make_shared<js_error>();
+    e->message = std::move(message);
+    e->status_code = status;
+    e->code = std::move(code);
+    return e;
+}
+
+std::shared_ptr<js_error> fst_error(char const* code, char const* message, int status) {
+    return make_error(message, status, std::string{code});
+}
+
+std::string const* find_header(scenario::header_list const& h, std::string const& name) {
+    for (auto const& [k, v] : h)
+        if (k == name)
+            return &v;
+    return nullptr;
+}
+
+} // namespace
+
+/// Per-app state shared by every request: the built app, flags, shared Responses.
+struct shared_state {
+    scenario::app app;                   // owns the ACTIONs the built app points into
+    std::unique_ptr<built_app> built;
+    loop* ev = nullptr;
+    event_sink sink;
+    fault_set faults = 0;
+    std::map<std::string, bool> flags;   // `set` / `when`
+    std::map<std::string, std::shared_ptr<response_obj>> shared_responses;
+    bool closing = false;
+    int auto_id = 0;
+
+    void emit_cb(std::string const& req, std::string const& label, std::string const& phase,
+                 std::string const& scope) {
+        event e;
+        e.what = event::kind::cb;
+        e.req = req;
+        e.label = label;
+        e.phase = phase;
+        e.scope = scope;
+        sink(e);
+    }
+
+    bool flag(std::string const& name) const {
+        auto it = flags.find(name);
+        return it != flags.end() && it->second;
+    }
+
+    /// Makes the JS value a PAYLOAD stands for (a fresh stream each time; shared Responses reused).
+    value materialize(scenario::payload const& p) {
+        value v;
+        switch (p.kind) {
+        case payload_kind::json_value:
+            if (p.value.is_string())
+                return value::of_string(p.value.get<std::string>());
+            v.k = value::kind::json;
+            v.js = p.value;
+            return v;
+        case payload_kind::string:
+            return value::of_string(p.bytes);
+        case payload_kind::buffer:
+            v.k = value::kind::buffer;
+            v.bytes = p.bytes;
+            return v;
+        case payload_kind::empty:
+            return v;
+        case payload_kind::stream:
+        case payload_kind::web_stream: {
+            v.k = value::kind::stream;
+            v.stream = make_stream(p);
+            return v;
+        }
+        case payload_kind::response: {
+            v.k = value::kind::response;
+            if (p.shared) {
+                auto& slot = shared_responses[*p.shared];
+                if (!slot)
+                    slot = make_response(p);
+                v.resp = slot;
+            } else {
+                v.resp = make_response(p);
+            }
+            return v;
+        }
+        }
+        return v;
+    }
+
+    static std::shared_ptr<stream_obj> make_stream(scenario::payload const& p) {
+        auto s = std::make_shared<stream_obj>();
+        s->chunks = p.chunks;
+        s->chunk_delay_ms = p.chunk_delay_ms;
+        s->fail_after = p.fail_after_chunks;
+        s->web = p.kind == payload_kind::web_stream;
+        s->locked = p.locked;
+        return s;
+    }
+
+    static std::shared_ptr<response_obj> make_response(scenario::payload const& p) {
+        auto r = std::make_shared<response_obj>();
+        r->status = p.status.value_or(200);
+        for (auto const& [k, v] : p.headers)
+            r->headers.emplace_back(lower(k), v);
+        if (p.body) {
+            if (p.body->kind == payload_kind::string) {
+                // new Response(string): a byte stream, content-type text/plain;charset=UTF-8.
+                auto s = std::make_shared<stream_obj>();
+                s->web = true;
+                if (!p.body->bytes.empty())
+                    s->chunks.push_back(p.body->bytes);
+                r->body = s;
+                if (!find_header(r->headers, "content-type"))
+                    r->headers.emplace_back("content-type", "text/plain;charset=UTF-8");
+            } else {
+                r->body = make_stream(*p.body);
+                // response.body.getReader() after construction: locked.
+                r->body->locked = p.body->locked;
+            }
+        }
+        std::stable_sort(r->headers.begin(), r->headers.end(), [](auto const& a, auto const& b) {
+            return a.first < b.first;
+        });
+        return r;
+    }
+};
+
+namespace {
+
+/// What a JS `throw` in a user callback raises (spec §1.2 `throw`).
+std::shared_ptr<js_error> thrown_by(action const& a) {
+    std::optional<int> status = a.status;
+    std::optional<std::string> code;
+    std::string message = "boom";
+    if (a.error) {
+        if (a.error->message)
+            message = *a.error->message;
+        if (a.error->status_code)
+            status = a.error->status_code;
+        code = a.error->code;
+    }
+    return make_error(message, status, code);
+}
+
+/// Node's http.IncomingMessage destroyed by a reset: connResetException('aborted').
+std::shared_ptr<js_error> aborted_error() {
+    return make_error("aborted", std::nullopt, std::string{"ECONNRESET"});
+}
+
+enum class guard { none, per_hook, pre_parsing };
+
+/// The continuation of a hook chain: (error or null, payload).
+using chain_cb = std::function<void(std::shared_ptr<js_error>, value)>;
+
+class request_impl;
+
+} // namespace
+
+namespace {
+
+class request_impl final : public request, public std::enable_shared_from_this<request_impl> {
+public:
+    request_impl(std::shared_ptr<shared_state> st, request_head head, exchange& out)
+        : st_{std::move(st)}
+        , head_{std::move(head)}
+        , out_{&out} {
+        if (auto const* rid = find_header(head_.headers, "x-lifecheck-req"))
+            id_ = *rid;
+        else
+            id_ = "auto-" + std::to_string(++st_->auto_id);
+        std::string path = head_.target;
+        auto q = path.find('?');
+        if (q != std::string::npos)
+            path.resize(q);
+        path_ = path;
+        ctx_ = &st_->built->route(head_.method, path);
+    }
+
+    void start();
+
+    void body(std::string_view data) override;
+    void body_end() override;
+    void finished() override;
+    void closed(bool by_client) override;
+    void timed_out() override;
+
+    std::string const& id() const override { return id_; }
+
+    bool done() const override { return end_emitted_; }
+
+private:
+    // --- Node's `res` --------------------------------------------------------------------
+    bool sent() const { return hijacked_ || res_ended_; } // lib/reply.js `sent`
+    void set_header(std::string name, std::string v);
+    void remove_header(std::string const& name);
+    void write_head();
+    void res_write(std::string_view data);
+    void res_end(std::string_view data = {});
+    void res_destroy();
+    void emit_end();
+
+    // --- hooks ---------------------------------------------------------------------------
+    struct chain_state {
+        std::shared_ptr<request_impl> self;
+        phase ph = phase::on_request;
+        guard g = guard::none;
+        std::size_t i = 0;
+        bool finished = false;
+        value payload;
+        chain_cb cb;
+    };
+    void run_chain(phase ph, guard g, value payload, chain_cb cb);
+    static void chain_next(std::shared_ptr<chain_state> const& s, std::shared_ptr<js_error> err,
+                           std::optional<value> np);
+    void call_hook(hook_fn const& fn, phase ph, value const& payload,
+                   std::function<void(std::shared_ptr<js_error>, std::optional<value>)> next);
+    void after_delay(action const& a, std::function<void()> fn);
+
+    // --- the pipeline --------------------------------------------------------------------
+    void run_pre_parsing(std::shared_ptr<js_error> err);
+    void handle_request(std::shared_ptr<js_error> err);
+    void parse_body();
+    void body_parsed(std::shared_ptr<js_error> err);
+    void run_pre_validation();
+    void pre_validation_done(std::shared_ptr<js_error> err);
+    void pre_handler_done(std::shared_ptr<js_error> err);
+    void call_handler();
+    void wrap_thenable_resolved(value v);
+    void wrap_thenable_rejected(std::shared_ptr<js_error> err);
+    void do_send_verb(action const& a);
+
+    // --- reply ---------------------------------------------------------------------------
+    void send(value p);
+    void pre_serialization(value p);
+    void on_send_hooks(value p);
+    void on_send_end(value p);
+    void send_stream(std::shared_ptr<stream_obj> s);
+    void hijack_write(action const& a);
+
+    // --- errors --------------------------------------------------------------------------
+    void on_error_hook(std::shared_ptr<js_error> err);
+    void handle_error(std::shared_ptr<js_error> err);
+    void call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err);
+    void default_error_handler(std::shared_ptr<js_error> err);
+    void final_write(std::shared_ptr<js_error> err);
+    std::string default_error_json(js_error const& err) const;
+
+    // --- side events ---------------------------------------------------------------------
+    void on_finish_listeners();
+    void on_close_listeners();
+    void run_on_response();
+    void when_reply_settles(std::function<void()> fn);
+
+    std::shared_ptr<shared_state> st_;
+    request_head head_;
+    exchange* out_;                          // the transport; writes stop once closed
+    std::string id_;
+    std::string path_;
+    context const* ctx_ = nullptr;
+
+    // reply state (lib/reply.js)
+    int status_ = 200;                       // res.statusCode
+    scenario::header_list headers_;          // kReplyHeaders: lower-case names, insertion order
+    bool hijacked_ = false;
+    bool is_error_ = false;                  // kReplyIsError
+    bool in_on_error_ = false;               // kReplyIsRunningOnErrorHook
+    enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
+    error_handler_node const* next_eh_ = nullptr; // when eh_ == node
+
+    // res / socket state
+    bool headers_sent_ = false;
+    bool res_ended_ = false;                 // res.writableEnded
+    bool finished_ = false;                  // 'finish' emitted
+    bool closed_ = false;                    // socket closed
+    bool aborted_ = false;                   // req.aborted
+    bool server_cut_ = false;                // we destroyed the socket
+    bool end_emitted_ = false;
+    bool response_listeners_ = false;        // setupResponseListeners ran
+    std::vector<std::function<void()>> settle_waiters_; // reply.then() waiting on finish/close
+
+    // request body
+    std::string body_;
+    bool body_complete_ = false;
+    bool body_wanted_ = false;               // the content-type parser is reading
+    bool body_done_ = false;                 // the parser finished (ok or error)
+};
+
+// ---------------------------------------------------------------------------------------------
+// Node's res
+
+void request_impl::set_header(std::string name, std::string v) {
+    name = lower(std::move(name));
+    for (auto& [k, old] : headers_)
+        if (k == name) {
+            old = std::move(v);
+            return;
+        }
+    headers_.emplace_back(std::move(name), std::move(v));
+}
+
+void request_impl::remove_header(std::string const& name) {
+    headers_.erase(std::remove_if(headers_.begin(),
+                                  headers_.end(),
+                                  [&](auto const& h) { return h.first == name; }),
+                   headers_.end());
+}
+
+void request_impl::write_head() {
+    if (headers_sent_ || closed_)
+        return;
+    headers_sent_ = true;
+    out_->write_head(status_, headers_);
+}
+
+void request_impl::res_write(std::string_view data) {
+    if (closed_ || res_ended_)
+        return;
+    write_head();
+    out_->write(data);
+}
+
+void request_impl::res_end(std::string_view data) {
+    if (res_ended_)
+        return;
+    res_ended_ = true;
+    if (closed_)
+        return;
+    write_head();
+    if (!data.empty())
+        out_->write(data);
+    out_->end();
+}
+
+void request_impl::res_destroy() {
+    if (closed_)
+        return;
+    server_cut_ = true;
+    out_->destroy();
+}
+
+void request_impl::emit_end() {
+    if (end_emitted_)
+        return;
+    end_emitted_ = true;
+    event e;
+    e.what = event::kind::end;
+    e.req = id_;
+    e.status = status_;
+    // spec §3: aborted only when the client closed its side before the response finished.
+    e.aborted = closed_ && !finished_ && !server_cut_;
+    st_->sink(e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// routeHandler (lib/route.js)
+
+bool valid_percent_escapes(std::string const& path) {
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (path[i] != '%')
+            continue;
+        if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
+            return false;
+        i += 2;
+    }
+    return true;
+}
+
+void request_impl::start() {
+    if (!valid_percent_escapes(path_)) {
+        // fastify.js onBadUrl: a direct 400 before routing, no hooks.
+        std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
+                                 path_ + R"(' is not a valid url component","statusCode":400})";
+        status_ = 400;
+        headers_ = {{"Content-Type", "application/json"},
+                    {"Content-Length", std::to_string(body.size())}};
+        res_end(body);
+        return;
+    }
+    if (st_->closing) {
+        set_header("connection", "close");
+        if (st_->app.options.return503_on_closing) {
+            status_ = 503;
+            headers_ = {{"Connection", "close"},
+                        {"Content-Type", "application/json"},
+                        {"Content-Length", "80"}};
+            res_end(R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})");
+            return;
+        }
+    }
+    if (!ctx_->of(phase::on_response).empty())
+        response_listeners_ = true;
+    if (ctx_->of(phase::on_request).empty()) {
+        run_pre_parsing(nullptr);
+        return;
+    }
+    auto self = shared_from_this();
+    run_chain(phase::on_request, guard::per_hook, value{}, [self](auto err, value) {
+        self->run_pre_parsing(std::move(err));
+    });
+}
+
+void request_impl::run_pre_parsing(std::shared_ptr<js_error> err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(value::of_error(err));
+        return;
+    }
+    auto self = shared_from_this();
+    if (ctx_->of(phase::pre_parsing).empty()) {
+        handle_request(nullptr);
+        return;
+    }
+    run_chain(phase::pre_parsing, guard::pre_parsing, value{}, [self](auto e, value) {
+        self->handle_request(std::move(e));
+    });
+}
+
+void request_impl::handle_request(std::shared_ptr<js_error> err) {
+    // lib/handle-request.js
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(value::of_error(err));
+        return;
+    }
+    std::string const& m = head_.method;
+    if (m == "GET" || m == "HEAD" || m == "TRACE") {
+        run_pre_validation();
+        return;
+    }
+    std::string const* ct = find_header(head_.headers, "content-type");
+    if (ct == nullptr) {
+        bool const empty_body = !head_.chunked && head_.content_length <= 0;
+        if (empty_body) {
+            run_pre_validation();
+            return;
+        }
+        if (ctx_->is_not_found) {
+            run_pre_validation(); // content-type-parser.js: a 404 route skips the parser
+            return;
+        }
+        is_error_ = true;
+        send(value::of_error(
+            fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415)));
+        return;
+    }
+    std::string media = lower(*ct);
+    auto semi = media.find(';');
+    if (semi != std::string::npos)
+        media.resize(semi);
+    while (!media.empty() && media.back() == ' ')
+        media.pop_back();
+    if (media != "application/json" && media != "text/plain") {
+        if (ctx_->is_not_found) {
+            run_pre_validation();
+            return;
+        }
+        is_error_ = true;
+        send(value::of_error(
+            fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415)));
+        return;
+    }
+    parse_body();
+}
+
+void request_impl::parse_body() {
+    // content-type-parser.js rawBody: the declared length is checked first.
+    long long const limit = st_->app.options.body_limit;
+    if (head_.content_length > limit) {
+        body_done_ = true;
+        body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
+        return;
+    }
+    body_wanted_ = true;
+    if (body_complete_) {
+        auto self = shared_from_this();
+        // The stream delivers what it buffered on the next turn.
+        st_->ev->set_timeout(0, [self] { self->body_end(); });
+    }
+}
+
+void request_impl::body(std::string_view data) {
+    if (body_done_)
+        return;
+    body_.append(data.data(), data.size());
+    if (body_wanted_ && static_cast<long long>(body_.size()) > st_->app.options.body_limit) {
+        body_done_ = true;
+        body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
+    }
+}
+
+void request_impl::body_end() {
+    body_complete_ = true;
+    if (!body_wanted_ || body_done_)
+        return;
+    body_done_ = true;
+    if (head_.content_length >= 0 && static_cast<long long>(body_.size()) != head_.content_length) {
+        body_parsed(fst_error("FST_ERR_CTP_INVALID_CONTENT_LENGTH",
+                              "Request body size did not match Content-Length",
+                              400));
+        return;
+    }
+    std::string const* ct = find_header(head_.headers, "content-type");
+    if (ct != nullptr && lower(*ct).rfind("application/json", 0) == 0) {
+        if (body_.empty()) {
+            body_parsed(fst_error("FST_ERR_CTP_EMPTY_JSON_BODY",
+                                  "Body cannot be empty when content-type is set to "
+                                  "'application/json'",
+                                  400));
+            return;
+        }
+        if (!scenario::json::accept(body_)) {
+            body_parsed(fst_error("FST_ERR_CTP_INVALID_JSON_BODY",
+                                  "Body is not valid JSON but content-type is set to "
+                                  "'application/json'",
+                                  400));
+            return;
+        }
+    }
+    body_parsed(nullptr);
+}
+
+void request_impl::body_parsed(std::shared_ptr<js_error> err) {
+    if (err) {
+        // content-type-parser.js onDone: close the connection, the client may send more.
+        set_header("connection", "close");
+        is_error_ = true;
+        send(value::of_error(err));
+        return;
+    }
+    run_pre_validation();
+}
+
+void request_impl::run_pre_validation() {
+    auto self = shared_from_this();
+    if (ctx_->of(phase::pre_validation).empty()) {
+        pre_validation_done(nullptr);
+        return;
+    }
+    run_chain(phase::pre_validation, guard::per_hook, value{}, [self](auto err, value) {
+        self->pre_validation_done(std::move(err));
+    });
+}
+
+void request_impl::pre_validation_done(std::shared_ptr<js_error> err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(value::of_error(err));
+        return;
+    }
+    auto self = shared_from_this();
+    if (ctx_->of(phase::pre_handler).empty()) {
+        pre_handler_done(nullptr);
+        return;
+    }
+    run_chain(phase::pre_handler, guard::per_hook, value{}, [self](auto e, value) {
+        self->pre_handler_done(std::move(e));
+    });
+}
+
+void request_impl::pre_handler_done(std::shared_ptr<js_error> err) {
+    if (sent())
+        return;
+    if (err) {
+        is_error_ = true;
+        send(value::of_error(err));
+        return;
+    }
+    call_handler();
+}
+
+void request_impl::call_handler() {
+    auto self = shared_from_this();
+    if (ctx_->handler == nullptr) {
+        // four-oh-four.js basic404: Fastify's own handler, not a user callback (not traced).
+        status_ = 404;
+        value v;
+        v.k = value::kind::json;
+        v.js = scenario::json::object();
+        v.js["message"] = "Route " + head_.method + ":" + head_.target + " not found";
+        v.js["error"] = "Not Found";
+        v.js["statusCode"] = 404;
+        send(v);
+        return;
+    }
+    action const& a = *ctx_->handler;
+    std::string const phase_name = ctx_->is_not_found ? "notFound" : "handler";
+    st_->emit_cb(id_, a.label, phase_name, ctx_->handler_scope);
+    if (a.when && st_->flag(a.when->flag) != a.when->is) {
+        // async: resolves undefined (wrapThenable may send an empty reply); callback: nothing.
+        if (a.how == style::async)
+            st_->ev->microtask([self] { self->wrap_thenable_resolved(value{}); });
+        return;
+    }
+    if (a.how == style::callback && a.what == verb::throw_ && !a.delay_ms) {
+        // A synchronous throw: handle-request.js catch → kReplyIsError, send(err).
+        if (a.set)
+            st_->flags[a.set->flag] = a.set->value;
+        is_error_ = true;
+        send(value::of_error(thrown_by(a)));
+        return;
+    }
+    auto act = [self, &a] {
+        auto& st = *self->st_;
+        if (a.set)
+            st.flags[a.set->flag] = a.set->value;
+        bool const async = a.how == style::async;
+        switch (a.what) {
+        case verb::continue_: {
+            value v = a.body ? st.materialize(*a.body) : value{};
+            if (async)
+                st.ev->microtask([self, v] { self->wrap_thenable_resolved(v); });
+            else
+                self->send(v);
+            break;
+        }
+        case verb::throw_:
+        case verb::rethrow: {
+            auto err = thrown_by(a);
+            if (async)
+                st.ev->microtask([self, err] { self->wrap_thenable_rejected(err); });
+            else
+                self->send(value::of_error(err)); // callback style from a timer: reply.send(err)
+            break;
+        }
+        case verb::send:
+        case verb::send_then_continue:
+            self->do_send_verb(a);
+            // async: `return reply` adopts the reply thenable; wrapThenable then sees undefined
+            // with reply.sent true, so nothing more happens.
+            break;
+        case verb::hijack:
+            self->hijack_write(a);
+            break;
+        case verb::hang:
+        case verb::replace_payload:
+            break;
+        }
+    };
+    after_delay(a, act);
+}
+
+void request_impl::after_delay(action const& a, std::function<void()> fn) {
+    if (!a.delay_ms) {
+        fn();
+        return;
+    }
+    if (a.how == style::async) {
+        // `await sleep(ms)`: the timer resolves a promise; the function resumes in a microtask.
+        loop* ev = st_->ev;
+        ev->set_timeout(*a.delay_ms, [ev, fn] { ev->microtask(fn); });
+    } else {
+        st_->ev->set_timeout(*a.delay_ms, fn);
+    }
+}
+
+void request_impl::do_send_verb(action const& a) {
+    // spec §1.2: reply.code(status ?? 200).headers(headers).send(payload)
+    status_ = a.status.value_or(200);
+    for (auto const& [k, v] : a.headers)
+        set_header(k, v);
+    send(a.body ? st_->materialize(*a.body) : value{});
+}
+
+void request_impl::hijack_write(action const& a) {
+    hijacked_ = true;
+    status_ = a.status.value_or(200);
+    headers_.clear();
+    for (auto const& [k, v] : a.headers)
+        headers_.emplace_back(k, v);
+    std::string bytes;
+    if (a.body) {
+        value v = st_->materialize(*a.body);
+        if (v.k == value::kind::json)
+            bytes = js_stringify(v.js);
+        else
+            bytes = v.bytes;
+    }
+    if (!headers_sent_ && !closed_) {
+        headers_sent_ = true;
+        out_->write_head(status_, headers_);
+    }
+    res_end(bytes);
+}
+
+// lib/wrap-thenable.js
+void request_impl::wrap_thenable_resolved(value v) {
+    if (hijacked_)
+        return;
+    if (v.k != value::kind::undefined ||
+        (!sent() && !headers_sent_ && !aborted_ && !closed_)) {
+        send(std::move(v));
+    }
+}
+
+void request_impl::wrap_thenable_rejected(std::shared_ptr<js_error> err) {
+    if (sent())
+        return; // logged: "Promise errored, but reply.sent = true was set"
+    is_error_ = true;
+    send(value::of_error(std::move(err)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hook runners (lib/hooks.js)
+
+void request_impl::run_chain(phase ph, guard g, value payload, chain_cb cb) {
+    auto s = std::make_shared<chain_state>();
+    s->self = shared_from_this();
+    s->ph = ph;
+    s->g = g;
+    s->payload = std::move(payload);
+    s->cb = std::move(cb);
+    chain_next(s, nullptr, std::nullopt);
+}
+
+void request_impl::chain_next(std::shared_ptr<chain_state> const& s, std::shared_ptr<js_error> err,
+                              std::optional<value> np) {
+    request_impl& self = *s->self;
+    hook_list const& hooks = self.ctx_->of(s->ph);
+    if (s->g == guard::pre_parsing && self.sent())
+        return; // preParsingHookRunner: silent stop, also after the last hook
+    if (np && np->k != value::kind::undefined)
+        s->payload = *np;
+    if (err || s->i == hooks.size()) {
+        if (s->finished)
+            return;
+        s->finished = true;
+        s->cb(std::move(err), s->payload);
+        return;
+    }
+    hook_fn const& fn = hooks[s->i++];
+    if (s->g == guard::per_hook && self.sent())
+        return; // hookIterator: `if (reply.sent === true) return undefined` — the chain stops
+    self.call_hook(fn, s->ph, s->payload, [s](std::shared_ptr<js_error> e, std::optional<value> v) {
+        chain_next(s, std::move(e), std::move(v));
+    });
+}
+
+void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
+                             std::function<void(std::shared_ptr<js_error>, std::optional<value>)> next) {
+    auto self = shared_from_this();
+    action const& a = *fn.act;
+    st_->emit_cb(id_, a.label, scenario::to_string(ph), fn.scope);
+    loop* ev = st_->ev;
+    bool const async = a.how == style::async;
+    // Settles the hook the way its style does: a promise reaction is a microtask; a callback
+    // style `done` is a direct call.
+    auto resolve = [ev, async, next](std::optional<value> v) {
+        if (async)
+            ev->microtask([next, v] { next(nullptr, v); });
+        else
+            next(nullptr, v);
+    };
+    auto reject = [ev, async, next](std::shared_ptr<js_error> e) {
+        if (async)
+            ev->microtask([next, e] { next(e, std::nullopt); });
+        else
+            next(e, std::nullopt);
+    };
+    if (a.when && st_->flag(a.when->flag) != a.when->is) {
+        resolve(std::nullopt);
+        return;
+    }
+    if (!async && a.what == verb::throw_ && !a.delay_ms) {
+        if (a.set)
+            st_->flags[a.set->flag] = a.set->value;
+        next(thrown_by(a), std::nullopt); // sync throw: the runner's catch → cb(err)
+        return;
+    }
+    auto act = [self, &a, ph, payload, resolve, reject, async, ev, next] {
+        auto& st = *self->st_;
+        if (a.set)
+            st.flags[a.set->flag] = a.set->value;
+        switch (a.what) {
+        case verb::continue_:
+            resolve(std::nullopt);
+            break;
+        case verb::replace_payload: {
+            value v = a.body ? st.materialize(*a.body) : value{};
+            if (v.k == value::kind::json) {
+                if (v.js.is_null())
+                    v.k = value::kind::null;
+                // an object from onSend fails later in onSendEnd (invalid payload type)
+            }
+            resolve(v);
+            break;
+        }
+        case verb::throw_:
+        case verb::rethrow:
+            reject(thrown_by(a));
+            break;
+        case verb::send:
+            if (ph == phase::on_error) {
+                // FST_ERR_SEND_INSIDE_ONERR: the hook fails, the onError chain ends.
+                reject(fst_error("FST_ERR_SEND_INSIDE_ONERR",
+                                 "You cannot use `send` inside the `onError` hook",
+                                 500));
+                break;
+            }
+            self->do_send_verb(a);
+            if (async) {
+                // `return reply`: resolves once the response finished or the socket closed.
+                self->when_reply_settles([ev, next] {
+                    ev->microtask([next] { next(nullptr, std::nullopt); });
+                });
+            }
+            break;
+        case verb::send_then_continue:
+            self->do_send_verb(a);
+            resolve(std::nullopt);
+            break;
+        case verb::hijack:
+            self->hijack_write(a);
+            resolve(std::nullopt);
+            break;
+        case verb::hang:
+            break;
+        }
+    };
+    after_delay(a, act);
+}
+
+void request_impl::when_reply_settles(std::function<void()> fn) {
+    // lib/reply.js then(): fulfilled now if sent, else on eos(res) (finish or premature close).
+    if (sent()) {
+        st_->ev->microtask(fn);
+        return;
+    }
+    if (finished_ || closed_) {
+        st_->ev->microtask(fn);
+        return;
+    }
+    settle_waiters_.push_back(std::move(fn));
+}
+
+// ---------------------------------------------------------------------------------------------
+// reply.send (lib/reply.js)
+
+void request_impl::send(value p) {
+    if (in_on_error_)
+        return; // FST_ERR_SEND_INSIDE_ONERR is raised where onError hooks call send
+    if (sent())
+        return; // warn FST_ERR_REP_ALREADY_SENT
+    if (is_error_ || p.k == value::kind::error) {
+        is_error_ = false;
+        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt));
+        return;
+    }
+    if (p.k == value::kind::undefined || p.is_stream_like()) {
+        on_send_hooks(std::move(p));
+        return;
+    }
+    std::string const* ct = find_header(headers_, "content-type");
+    if (p.k == value::kind::buffer) {
+        if (!ct)
+            set_header("content-type", "application/octet-stream");
+        on_send_hooks(std::move(p));
+        return;
+    }
+    if (p.k == value::kind::string && !ct) {
+        set_header("content-type", "text/plain; charset=utf-8");
+        if (has(st_->faults, fault::pre_serialization_for_string)) {
+            pre_serialization(std::move(p));
+            return;
+        }
+        on_send_hooks(std::move(p));
+        return;
+    }
+    std::string const ct_lower = ct ? lower(*ct) : std::string{};
+    if (!ct || ct_lower.find("json") != std::string::npos) {
+        if (!ct)
+            set_header("content-type", "application/json; charset=utf-8");
+        else if (ct_lower.find("charset") == std::string::npos)
+            set_header("content-type", *ct + "; charset=utf-8");
+        if (p.k != value::kind::string) {
+            pre_serialization(std::move(p));
+            return;
+        }
+    }
+    on_send_hooks(std::move(p));
+}
+
+void request_impl::pre_serialization(value p) {
+    auto self = shared_from_this();
+    auto serialize = [self](std::shared_ptr<js_error> err, value v) {
+        if (err) {
+            self->on_error_hook(err);
+            return;
+        }
+        if (v.k == value::kind::json)
+            v = value::of_string(js_stringify(v.js));
+        self->on_send_hooks(std::move(v));
+    };
+    if (ctx_->of(phase::pre_serialization).empty()) {
+        serialize(nullptr, std::move(p));
+        return;
+    }
+    run_chain(phase::pre_serialization, guard::none, std::move(p), serialize);
+}
+
+void request_impl::on_send_hooks(value p) {
+    auto self = shared_from_this();
+    if (ctx_->of(phase::on_send).empty() ||
+        (eh_ != eh_state::unset && has(st_->faults, fault::skip_on_send_after_error))) {
+        on_send_end(std::move(p));
+        return;
+    }
+    run_chain(phase::on_send, guard::none, std::move(p), [self](auto err, value v) {
+        if (err) {
+            self->on_error_hook(err);
+            return;
+        }
+        self->on_send_end(std::move(v));
+    });
+}
+
+void request_impl::on_send_end(value p) {
+    // A write-time error is thrown here; in Fastify it reaches the error path through whichever
+    // try/catch is on the stack — or crashes the process from a timer (lifecycle §2.7). The
+    // reference always takes the error path (docs/decisions.md D5).
+    if (p.k == value::kind::response) {
+        auto const& r = *p.resp;
+        status_ = r.status;
+        for (auto const& [k, v] : r.headers)
+            set_header(k, v);
+        if (r.body && r.body->disturbed) {
+            on_error_hook(fst_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
+                                    "Response.body is already consumed.",
+                                    500));
+            return;
+        }
+        if (!r.body) {
+            p = value{};
+            p.k = value::kind::null;
+        } else {
+            value s;
+            s.k = value::kind::stream;
+            s.stream = r.body;
+            p = s;
+        }
+    }
+    bool const head = head_.method == "HEAD";
+    if (headers_sent_ && !hijacked_) {
+        // A second send whose pipeline started before the first ended (lifecycle §4.7):
+        // safeWriteHead throws ERR_HTTP_HEADERS_SENT, which takes the error path.
+        on_error_hook(make_error("Cannot write headers after they are sent to the client",
+                                 std::nullopt,
+                                 std::string{"ERR_HTTP_HEADERS_SENT"}));
+        return;
+    }
+    if (p.k == value::kind::undefined || p.k == value::kind::null) {
+        if (status_ >= 200 && status_ != 204 && status_ != 304 && !head)
+            set_header("content-length", "0");
+        res_end();
+        return;
+    }
+    if ((status_ >= 100 && status_ < 200) || status_ == 204) {
+        remove_header("content-type");
+        remove_header("content-length");
+        res_end();
+        return;
+    }
+    if (p.k == value::kind::stream) {
+        if (p.stream->web && p.stream->locked) {
+            on_error_hook(fst_error("FST_ERR_REP_READABLE_STREAM_LOCKED",
+                                    "ReadableStream was locked. You should call releaseLock() "
+                                    "method on reader before sending.",
+                                    500));
+            return;
+        }
+        send_stream(p.stream);
+        return;
+    }
+    if (p.k != value::kind::string && p.k != value::kind::buffer) {
+        char const* type = p.k == value::kind::json ? "object" : "undefined";
+        if (p.k == value::kind::json) {
+            if (p.js.is_number())
+                type = "number";
+            else if (p.js.is_boolean())
+                type = "boolean";
+        }
+        on_error_hook(make_error(std::string{"Attempted to send payload of invalid type '"} + type +
+                                     "'. Expected a string or Buffer.",
+                                 500,
+                                 std::string{"FST_ERR_REP_INVALID_PAYLOAD_TYPE"}));
+        return;
+    }
+    std::string const len = std::to_string(p.bytes.size());
+    std::string const* cl = find_header(headers_, "content-length");
+    if (!cl || (!head && *cl != len))
+        set_header("content-length", len);
+    res_end(head ? std::string_view{} : std::string_view{p.bytes});
+}
+
+void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
+    // sendStream / sendWebStream: headers go out with the first chunk; an error before any
+    // byte takes the error path, after it the socket is destroyed (lifecycle §6).
+    s->disturbed = true;
+    s->locked = true; // Fastify's reader is never released
+    auto self = shared_from_this();
+    std::size_t const n = s->chunks.size();
+    auto total = s->fail_after ? std::min<std::size_t>(static_cast<std::size_t>(*s->fail_after), n)
+                               : n;
+    bool const fails = s->fail_after.has_value();
+    auto step = std::make_shared<std::function<void(std::size_t)>>();
+    std::weak_ptr<std::function<void(std::size_t)>> weak_step = step;
+    *step = [self, s, total, fails, weak_step](std::size_t k) {
+        if (self->closed_)
+            return; // eos(res): the source is destroyed with the socket
+        if (k < total) {
+            if (!self->headers_sent_ && self->head_.method == "HEAD") {
+                self->write_head();
+            } else {
+                self->res_write(s->chunks[k]);
+            }
+        } else if (fails) {
+            if (self->headers_sent_ || self->aborted_)
+                self->res_destroy();
+            else
+                self->on_error_hook(make_error("stream failed", std::nullopt, std::nullopt));
+            return;
+        } else {
+            // Node: a response that ends before its implicit header went out gets
+            // content-length for what end() carries (nothing), not chunked framing.
+            if (!self->headers_sent_ && !find_header(self->headers_, "content-length") &&
+                !find_header(self->headers_, "transfer-encoding"))
+                self->set_header("content-length", "0");
+            self->res_end();
+            return;
+        }
+        auto next = weak_step.lock();
+        if (!next)
+            return;
+        double const delay = s->chunk_delay_ms;
+        self->st_->ev->set_timeout(delay, [next, k] { (*next)(k + 1); });
+    };
+    // Each pending timer owns the step function; it is freed after the last one.
+    st_->ev->set_timeout(0, [step] { (*step)(0); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The error path (lib/reply.js onErrorHook, lib/error-handler.js)
+
+void request_impl::on_error_hook(std::shared_ptr<js_error> err) {
+    auto self = shared_from_this();
+    bool const chain_fresh = eh_ == eh_state::unset || eh_ == eh_state::final;
+    if (!ctx_->of(phase::on_error).empty() && chain_fresh) {
+        in_on_error_ = true;
+        value v = value::of_error(err);
+        run_chain(phase::on_error, guard::none, v, [self, err](auto, value) {
+            self->handle_error(err); // always with the original error; hook failures end the chain
+        });
+        return;
+    }
+    handle_error(err);
+}
+
+void request_impl::handle_error(std::shared_ptr<js_error> err) {
+    in_on_error_ = false;
+    if (eh_ == eh_state::final) {
+        final_write(err);
+        return;
+    }
+    error_handler_node const* node = nullptr;
+    if (eh_ == eh_state::node)
+        node = next_eh_;
+    else if (eh_ == eh_state::unset) {
+        node = ctx_->error_handler;
+        if (has(st_->faults, fault::parent_error_handler_first) && node && node->act &&
+            node->parent)
+            node = node->parent;
+    }
+    // eh_ == sentinel → node stays nullptr
+    if (node != nullptr) {
+        next_eh_ = node->parent;
+        eh_ = node->parent ? eh_state::node : eh_state::sentinel;
+    }
+    remove_header("content-type");
+    remove_header("content-length");
+    if (node == nullptr) {
+        // Past the default handler: the fallback JSON goes through onSend, then FINAL.
+        eh_ = eh_state::final;
+        set_header("content-type", "application/json; charset=utf-8");
+        std::string body = default_error_json(*err);
+        set_header("content-length", std::to_string(body.size()));
+        on_send_hooks(value::of_string(std::move(body)));
+        return;
+    }
+    if (node->act == nullptr) {
+        default_error_handler(err);
+        return;
+    }
+    call_error_handler(*node, err);
+}
+
+void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
+    // setErrorHeaders: status from res.statusCode if 4xx/5xx, else 500; err.statusCode wins.
+    int status = (status_ >= 400 && status_ <= 599) ? status_ : 500;
+    if (err->status_code && *err->status_code >= 400 && *err->status_code <= 599)
+        status = *err->status_code;
+    status_ = status;
+    send(value::of_error(err));
+}
+
+std::string request_impl::default_error_json(js_error const& err) const {
+    scenario::json j = scenario::json::object();
+    j["statusCode"] = status_;
+    if (err.code)
+        j["code"] = *err.code;
+    // JSON.stringify drops `error: undefined` for a status Node has no text for (599).
+    if (auto text = status_text(status_); !text.empty())
+        j["error"] = text;
+    j["message"] = err.message;
+    return js_stringify(j);
+}
+
+void request_impl::final_write(std::shared_ptr<js_error> err) {
+    // handleError with FINAL: write the JSON directly, no hooks; destroy if headers went out.
+    if (headers_sent_ || closed_) {
+        res_destroy();
+        return;
+    }
+    if (find_header(headers_, "content-type") == nullptr)
+        set_header("content-type", "application/json; charset=utf-8");
+    std::string body = default_error_json(*err);
+    set_header("content-length", std::to_string(body.size()));
+    res_end(body);
+}
+
+void request_impl::call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err) {
+    auto self = shared_from_this();
+    action const& a = *node.act;
+    if (has(st_->faults, fault::error_handler_status_500))
+        status_ = 500;
+    st_->emit_cb(id_, a.label, "errorHandler", node.scope);
+    loop* ev = st_->ev;
+    bool const async = a.how == style::async;
+    if (a.when && st_->flag(a.when->flag) != a.when->is) {
+        if (async)
+            ev->microtask([self] { self->wrap_thenable_resolved(value{}); });
+        return; // callback: returns undefined, never answers
+    }
+    if (!async && !a.delay_ms && (a.what == verb::throw_ || a.what == verb::rethrow)) {
+        if (a.set)
+            st_->flags[a.set->flag] = a.set->value;
+        // handleError's catch: reply.send(err) — an Error goes up the chain.
+        send(value::of_error(a.what == verb::rethrow ? err : thrown_by(a)));
+        return;
+    }
+    if (!async && !a.delay_ms && a.what == verb::continue_) {
+        if (a.set)
+            st_->flags[a.set->flag] = a.set->value;
+        value v = a.body ? st_->materialize(*a.body) : value{};
+        if (v.k != value::kind::undefined)
+            send(v); // handleError: a returned value is sent
+        return;
+    }
+    auto act = [self, &a, err, async, ev] {
+        auto& st = *self->st_;
+        if (a.set)
+            st.flags[a.set->flag] = a.set->value;
+        switch (a.what) {
+        case verb::continue_: {
+            value v = a.body ? st.materialize(*a.body) : value{};
+            if (async)
+                ev->microtask([self, v] { self->wrap_thenable_resolved(v); });
+            else
+                self->send(v);
+            break;
+        }
+        case verb::throw_:
+        case verb::rethrow: {
+            auto e = a.what == verb::rethrow ? err : thrown_by(a);
+            if (async)
+                ev->microtask([self, e] { self->wrap_thenable_rejected(e); });
+            else
+                self->send(value::of_error(e));
+            break;
+        }
+        case verb::send:
+            self->do_send_verb(a);
+            break;
+        case verb::hijack:
+            self->hijack_write(a);
+            break;
+        default:
+            break;
+        }
+    };
+    after_delay(a, act);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The socket's side: finish, close, timeout
+
+void request_impl::finished() {
+    if (finished_ || closed_)
+        return;
+    finished_ = true;
+    // Node: resOnFinish schedules res 'close' on nextTick before Fastify's 'finish' listener
+    // runs onResponse; so `end` follows the first onResponse callback's synchronous part.
+    auto self = shared_from_this();
+    st_->ev->next_tick([self] { self->emit_end(); });
+    auto waiters = std::move(settle_waiters_);
+    settle_waiters_.clear();
+    for (auto& w : waiters)
+        st_->ev->microtask(w);
+    if (response_listeners_)
+        run_on_response();
+}
+
+void request_impl::run_on_response() {
+    auto self = shared_from_this();
+    run_chain(phase::on_response, guard::none, value{}, [](auto, value) {});
+    if (has(st_->faults, fault::on_response_twice))
+        run_chain(phase::on_response, guard::none, value{}, [](auto, value) {});
+}
+
+void request_impl::closed(bool by_client) {
+    if (closed_)
+        return;
+    bool const response_done = finished_;
+    closed_ = true;
+    if (!by_client)
+        server_cut_ = true;
+    auto self = shared_from_this();
+    if (response_done)
+        return; // an idle keep-alive socket closing after the response: nothing
+    aborted_ = true;
+    // Node: abortIncoming → req.destroy (error/close on nextTick); res 'close' now → `end`.
+    emit_end();
+    auto waiters = std::move(settle_waiters_);
+    settle_waiters_.clear();
+    for (auto& w : waiters)
+        st_->ev->microtask(w);
+    st_->ev->next_tick([self] {
+        if (self->body_wanted_ && !self->body_done_) {
+            self->body_done_ = true;
+            auto err = aborted_error();
+            err->status_code = 400; // rawBody onEnd forces 400
+            self->body_parsed(err);
+        }
+        self->on_close_listeners();
+    });
+}
+
+void request_impl::on_close_listeners() {
+    // route.js: req.on('close') → onRequestAbort hooks when req.aborted.
+    if (ctx_->of(phase::on_request_abort).empty() ||
+        has(st_->faults, fault::lose_on_request_abort))
+        return;
+    run_chain(phase::on_request_abort, guard::none, value{}, [](auto, value) {});
+}
+
+void request_impl::timed_out() {
+    if (closed_ || finished_)
+        return;
+    // Node's socketOnTimeout destroys the socket first; Fastify's listener then runs
+    // onTimeout hooks (guarded by reply.sent); the close follows on the next turn.
+    res_destroy();
+    if (!ctx_->of(phase::on_timeout).empty())
+        run_chain(phase::on_timeout, guard::per_hook, value{}, [](auto, value) {});
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// server
+
+server::server(scenario::app const& a, loop& l, event_sink sink, fault_set faults)
+    : state_{std::make_shared<shared_state>()} {
+    state_->app = a;
+    state_->built = std::make_unique<built_app>(state_->app, faults);
+    state_->ev = &l;
+    state_->sink = std::move(sink);
+    state_->faults = faults;
+}
+
+server::~server() = default;
+
+bool server::closing() const { return state_->closing; }
+
+loop& server::events_loop() { return *state_->ev; }
+
+std::shared_ptr<request> server::begin(request_head head, exchange& out) {
+    auto r = std::make_shared<request_impl>(state_, std::move(head), out);
+    r->start();
+    return r;
+}
+
+namespace {
+
+/// Runs application hooks one after another (hooks.js hookRunnerApplication); stops at an error.
+void run_app_hooks(std::shared_ptr<shared_state> st, char const* phase_name,
+                   std::vector<hook_fn> hooks, std::size_t i, std::function<void(bool ok)> done) {
+    if (i >= hooks.size()) {
+        done(true);
+        return;
+    }
+    hook_fn const fn = hooks[i];
+    action const& a = *fn.act;
+    st->emit_cb("app", a.label, phase_name, fn.scope);
+    auto cont = [st, phase_name, hooks, i, done, &a] {
+        if (a.what == verb::throw_) {
+            done(false);
+            return;
+        }
+        run_app_hooks(st, phase_name, hooks, i + 1, done);
+    };
+    if (a.delay_ms)
+        st->ev->set_timeout(*a.delay_ms, [st, cont] { st->ev->microtask(cont); });
+    else if (a.how == style::async)
+        st->ev->microtask(cont);
+    else
+        cont();
+}
+
+void collect_per_instance(instance const& inst, bool ready, std::vector<hook_fn>& out) {
+    auto const& own = ready ? inst.on_ready : inst.pre_close;
+    out.insert(out.end(), own.begin(), own.end());
+    for (instance const* c : inst.children)
+        collect_per_instance(*c, ready, out);
+}
+
+} // namespace
+
+void server::ready(std::function<void()> done) {
+    std::vector<hook_fn> hooks;
+    collect_per_instance(state_->built->root(), true, hooks);
+    run_app_hooks(state_, "onReady", hooks, 0, [done](bool) { done(); });
+}
+
+void server::close(std::function<void(std::function<void()>)> drained, std::function<void()> done) {
+    auto st = state_;
+    st->closing = true;
+    std::vector<hook_fn> pre;
+    collect_per_instance(st->built->root(), false, pre);
+    run_app_hooks(st, "preClose", pre, 0, [st, drained, done](bool) {
+        drained([st, done] {
+            run_app_hooks(st, "onClose", st->built->on_close(), 0, [done](bool) { done(); });
+        });
+    });
+}
+
+} // namespace lifecheck::engine
+
+namespace lifecheck::engine {
+
+std::unique_ptr<app_server> make_server(scenario::app const& a, scenario::dialect d, loop& l,
+                                        event_sink sink, fault_set faults) {
+    if (d == scenario::dialect::koa)
+        return make_koa_server(a, l, std::move(sink));
+    return std::make_unique<server>(a, l, std::move(sink), faults);
+}
+
+} // namespace lifecheck::engine

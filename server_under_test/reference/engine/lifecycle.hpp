@@ -1,0 +1,94 @@
+// The Fastify 5 request lifecycle as a state machine on the engine's loop: hooks, handler, send, errors.
+#pragma once
+
+#include "server_under_test/reference/engine/app.hpp"
+#include "server_under_test/reference/engine/events.hpp"
+#include "server_under_test/reference/engine/faults.hpp"
+#include "server_under_test/reference/engine/loop.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace lifecheck::engine {
+
+class request;
+struct shared_state;
+
+/// What the transport needs from an app of any dialect (fastify here, koa in koa_onion.hpp).
+class app_server {
+public:
+    virtual ~app_server() = default;
+
+    /// Runs the app's start-up hooks (traced with request id `app`), then calls `done`.
+    virtual void ready(std::function<void()> done) = 0;
+
+    /// Closing starts, pre-close hooks run, `drained` is awaited (the transport stops accepting
+    /// and waits for in-flight requests), then close hooks, then `done`.
+    virtual void close(std::function<void(std::function<void()>)> drained,
+                       std::function<void()> done) = 0;
+
+    /// A request whose head has been parsed; its id comes from x-lifecheck-req or is made here.
+    virtual std::shared_ptr<request> begin(request_head head, exchange& out) = 0;
+
+    virtual bool closing() const = 0;
+
+    virtual loop& events_loop() = 0;
+};
+
+/// One Fastify-dialect app on one loop: builds the app, starts requests, runs ready/close.
+class server final : public app_server {
+public:
+    server(scenario::app const& a, loop& l, event_sink sink, fault_set faults = {});
+    ~server() override;
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+
+    /// Runs onReady hooks (traced with request id `app`), then calls `done`.
+    void ready(std::function<void()> done) override;
+
+    /// `close()`: closing starts, preClose hooks, `drained` is awaited, onClose hooks, `done`.
+    void close(std::function<void(std::function<void()>)> drained,
+               std::function<void()> done) override;
+
+    std::shared_ptr<request> begin(request_head head, exchange& out) override;
+
+    bool closing() const override;
+
+    loop& events_loop() override;
+
+private:
+    std::shared_ptr<shared_state> state_; // app, flags, shared Responses, sink, loop
+};
+
+/// One request in flight. The transport feeds the body and reports the socket's fate.
+class request {
+public:
+    virtual ~request() = default;
+    /// Body bytes as they arrive (chunked framing already removed).
+    virtual void body(std::string_view data) = 0;
+    /// The whole body has arrived.
+    virtual void body_end() = 0;
+    /// The response's last byte was handed to the socket (Node's `finish`).
+    virtual void finished() = 0;
+    /// The connection closed before or after the response; `by_client` false for a server cut.
+    virtual void closed(bool by_client) = 0;
+    /// The socket was idle for connectionTimeout (Node's socket `timeout`).
+    virtual void timed_out() = 0;
+    virtual std::string const& id() const = 0;
+    /// True once the engine is done with it (end emitted).
+    virtual bool done() const = 0;
+};
+
+} // namespace lifecheck::engine
+
+namespace lifecheck::engine {
+
+/// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp).
+std::unique_ptr<app_server> make_server(scenario::app const& a,
+                                        scenario::dialect d,
+                                        loop& l,
+                                        event_sink sink,
+                                        fault_set faults = {});
+
+} // namespace lifecheck::engine

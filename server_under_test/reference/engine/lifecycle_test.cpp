@@ -1,0 +1,178 @@
+// Tests the engine in memory against what real Fastify 5.12.8 does (lifecycle doc sections cited).
+#include "server_under_test/reference/engine/lifecycle.hpp"
+
+#include "server_under_test/reference/engine/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lifecheck::engine {
+
+using test_support::app_from;
+using test_support::body_of;
+using test_support::ends;
+using test_support::get;
+using test_support::status_of;
+using test_support::trace;
+using strings = std::vector<std::string>;
+
+// lifecycle §2.2 (e01): every phase in order; onResponse after the write.
+TEST(Lifecycle, AsyncHooksRunInPhaseOrder) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onRequest": [{}], "preParsing": [{}], "preValidation": [{}], "preHandler": [{}],
+                "preSerialization": [{}], "onSend": [{}], "onResponse": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"payload": {"kind": "json", "value": {"a": 1}}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"onRequest@root", "preParsing@root", "preValidation@root", "preHandler@root",
+                       "handler", "preSerialization@root", "onSend@root", "onResponse@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 200);
+    EXPECT_NE(s.output(c).find("content-type: application/json; charset=utf-8\r\n"), std::string::npos);
+    EXPECT_EQ(body_of(s.output(c)), R"({"a":1})");
+    ASSERT_EQ(ends(s.events(), "r1").size(), 1u);
+    EXPECT_FALSE(ends(s.events(), "r1")[0].aborted);
+    EXPECT_FALSE(s.server_closed(c)); // keep-alive
+}
+
+// lifecycle §4.3/§4.5: a custom handler starts at status 200; its object passes preSerialization.
+TEST(Lifecycle, ErrorHandlerSendingObjectRunsPreSerializationWithStatus200) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"preSerialization": [{}], "onSend": [{}], "onError": [{}]},
+      "errorHandler": {"do": "send", "payload": {"kind": "json", "value": {"handled": true}}},
+      "routes": [{"method": "GET", "url": "/", "handler": {"do": "throw", "error": {"statusCode": 418}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"handler", "onError@root", "errorHandler@root", "preSerialization@root",
+                       "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 200);
+    EXPECT_EQ(body_of(s.output(c)), R"({"handled":true})");
+}
+
+// lifecycle §4.4/§4.5: the default handler's JSON skips preSerialization but not onSend.
+TEST(Lifecycle, RethrowThroughScopesEndsInDefaultJson) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"preSerialization": [{}], "onSend": [{}]},
+      "errorHandler": {"do": "rethrow"},
+      "plugins": [{"name": "a", "errorHandler": {"do": "rethrow"},
+        "plugins": [{"name": "b", "errorHandler": {"do": "rethrow"},
+          "routes": [{"method": "GET", "url": "/x",
+                      "handler": {"do": "throw", "error": {"message": "deep", "code": "E_DEEP"}}}]}]}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/x"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"handler", "errorHandler@b", "errorHandler@a", "errorHandler@root",
+                       "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 500);
+    EXPECT_EQ(body_of(s.output(c)),
+              R"({"statusCode":500,"code":"E_DEEP","error":"Internal Server Error","message":"deep"})");
+}
+
+// lifecycle §10: default 404 body, key order exact, full pipeline with root hooks.
+TEST(Lifecycle, DefaultNotFoundRunsRootHooks) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onRequest": [{}], "preHandler": [{}], "onSend": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/nope"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"onRequest@root", "preHandler@root", "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 404);
+    EXPECT_EQ(body_of(s.output(c)),
+              R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
+}
+
+// lifecycle §7: an abort never stops the handler; its value still passes preSerialization/onSend.
+TEST(Lifecycle, AbortDuringDelayedHandler) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"preSerialization": [{}], "onSend": [{}], "onResponse": [{}], "onRequestAbort": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"delayMs": 100,
+                  "payload": {"kind": "json", "value": {"late": true}}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.advance(50);
+    s.client_close(c);
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"handler", "onRequestAbort@root", "preSerialization@root", "onSend@root"}));
+    auto const e = ends(s.events(), "r1");
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_TRUE(e[0].aborted);
+}
+
+// lifecycle §6 (e09): a locked ReadableStream reaches the error path as a 500, never a crash.
+TEST(Lifecycle, LockedWebStreamReachesErrorPath) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onSend": [{"style": "callback", "delayMs": 5}], "onError": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"do": "send",
+                  "payload": {"kind": "webStream", "chunks": ["a"], "locked": true}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"handler", "onSend@root", "onError@root", "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 500);
+    EXPECT_NE(body_of(s.output(c)).find("FST_ERR_REP_READABLE_STREAM_LOCKED"), std::string::npos);
+}
+
+// Seed 000 (fastify#5919): one Response sent again and again; the server stays up and every
+// later send is FST_ERR_REP_RESPONSE_BODY_CONSUMED through the error path.
+TEST(Regression, Seed000SharedResponseResentThousandTimes) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onSend": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"do": "send",
+        "payload": {"kind": "response", "shared": "r", "status": 201,
+                    "headers": {"x-from-response": "1"}, "body": {"kind": "string", "value": "hi"}}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r0", "/"));
+    s.settle();
+    EXPECT_EQ(status_of(s.output(c)), 201);
+    for (int i = 1; i <= 1000; ++i) {
+        auto k = s.connect();
+        std::string const id = "r" + std::to_string(i);
+        s.feed(k, get(id, "/"));
+        s.settle();
+        ASSERT_EQ(status_of(s.output(k)), 500) << id;
+        ASSERT_NE(s.output(k).find("FST_ERR_REP_RESPONSE_BODY_CONSUMED"), std::string::npos) << id;
+        // lifecycle §6: the Response's headers leak into the 500.
+        ASSERT_NE(s.output(k).find("x-from-response: 1"), std::string::npos) << id;
+        ASSERT_EQ(ends(s.events(), id).size(), 1u) << id;
+    }
+}
+
+// lifecycle §2.4 (e03): send-then-continue is harmless without async reply hooks.
+TEST(Lifecycle, SendThenContinueWithSyncReplyStopsSilently) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onRequest": [{"style": "callback", "do": "sendThenContinue", "status": 503,
+                               "headers": {"retry-after": "5000"},
+                               "payload": {"kind": "json", "value": {"error": true, "retryInMs": 5000}}}],
+                "preHandler": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"onRequest@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 503);
+    EXPECT_NE(s.output(c).find("retry-after: 5000"), std::string::npos);
+    EXPECT_EQ(body_of(s.output(c)), R"({"error":true,"retryInMs":5000})");
+}
+
+// Malformed HTTP gets Fastify's client-error 400 and the server stays up for the next client.
+TEST(Transport, MalformedRequestGets400AndServerStaysUp) {
+    net::in_memory_server s{app_from(R"({"routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
+    auto bad = s.connect();
+    s.feed(bad, "GARBAGE\r\n\r\n");
+    s.settle();
+    EXPECT_EQ(status_of(s.output(bad)), 400);
+    EXPECT_NE(s.output(bad).find(R"({"error":"Bad Request","message":"Client Error","statusCode":400})"),
+              std::string::npos);
+    EXPECT_TRUE(s.server_closed(bad));
+    auto good = s.connect();
+    s.feed(good, get("ok", "/"));
+    s.settle();
+    EXPECT_EQ(status_of(s.output(good)), 200);
+}
+
+} // namespace lifecheck::engine

@@ -1,0 +1,95 @@
+// JSON.stringify and Node's status texts, as the reference server's serializer needs them.
+#include "server_under_test/reference/engine/values.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace lifecheck::engine {
+
+namespace {
+
+void stringify_into(scenario::json const& v, std::string& out) {
+    switch (v.type()) {
+    case scenario::json::value_t::object: {
+        out += '{';
+        bool first = true;
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            if (!first)
+                out += ',';
+            first = false;
+            out += scenario::json(it.key()).dump(-1, ' ', false);
+            out += ':';
+            stringify_into(it.value(), out);
+        }
+        out += '}';
+        break;
+    }
+    case scenario::json::value_t::array: {
+        out += '[';
+        bool first = true;
+        for (auto const& e : v) {
+            if (!first)
+                out += ',';
+            first = false;
+            stringify_into(e, out);
+        }
+        out += ']';
+        break;
+    }
+    case scenario::json::value_t::number_float: {
+        double const d = v.get<double>();
+        if (!std::isfinite(d)) {
+            out += "null"; // JSON.stringify(Infinity) === "null"
+        } else if (d == std::floor(d) && std::fabs(d) < 1e21) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.0f", d);
+            out += (std::string{buf} == "-0") ? "0" : buf;
+        } else {
+            out += v.dump();
+        }
+        break;
+    }
+    default:
+        out += v.dump(-1, ' ', false);
+    }
+}
+
+} // namespace
+
+std::string js_stringify(scenario::json const& v) {
+    std::string out;
+    stringify_into(v, out);
+    return out;
+}
+
+std::string status_text(int status) {
+    static std::map<int, char const*> const texts = {
+        {100, "Continue"}, {101, "Switching Protocols"}, {102, "Processing"}, {103, "Early Hints"},
+        {200, "OK"}, {201, "Created"}, {202, "Accepted"}, {203, "Non-Authoritative Information"},
+        {204, "No Content"}, {205, "Reset Content"}, {206, "Partial Content"},
+        {207, "Multi-Status"}, {208, "Already Reported"}, {226, "IM Used"},
+        {300, "Multiple Choices"}, {301, "Moved Permanently"}, {302, "Found"},
+        {303, "See Other"}, {304, "Not Modified"}, {305, "Use Proxy"},
+        {307, "Temporary Redirect"}, {308, "Permanent Redirect"}, {400, "Bad Request"},
+        {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
+        {404, "Not Found"}, {405, "Method Not Allowed"}, {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"}, {408, "Request Timeout"}, {409, "Conflict"},
+        {410, "Gone"}, {411, "Length Required"}, {412, "Precondition Failed"},
+        {413, "Payload Too Large"}, {414, "URI Too Long"}, {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"}, {417, "Expectation Failed"}, {418, "I'm a Teapot"},
+        {421, "Misdirected Request"}, {422, "Unprocessable Entity"}, {423, "Locked"},
+        {424, "Failed Dependency"}, {425, "Too Early"}, {426, "Upgrade Required"},
+        {428, "Precondition Required"}, {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"}, {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"}, {501, "Not Implemented"}, {502, "Bad Gateway"},
+        {503, "Service Unavailable"}, {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"}, {506, "Variant Also Negotiates"},
+        {507, "Insufficient Storage"}, {508, "Loop Detected"}, {509, "Bandwidth Limit Exceeded"},
+        {510, "Not Extended"}, {511, "Network Authentication Required"},
+    };
+    auto it = texts.find(status);
+    return it == texts.end() ? std::string{} : std::string{it->second};
+}
+
+} // namespace lifecheck::engine

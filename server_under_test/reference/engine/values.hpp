@@ -1,0 +1,72 @@
+// JavaScript values the lifecycle passes around: payloads, errors, Node and WHATWG streams, Responses.
+#pragma once
+
+#include "harness/scenario/scenario.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lifecheck::engine {
+
+/// An `Error` object as Fastify sees it.
+struct js_error {
+    std::string message;
+    std::optional<int> status_code;  // err.statusCode
+    std::optional<std::string> code; // err.code
+};
+
+/// A Node Readable or a WHATWG ReadableStream made from a stream PAYLOAD.
+struct stream_obj {
+    std::vector<std::string> chunks;
+    int chunk_delay_ms = 0;
+    std::optional<int> fail_after;
+    bool web = false;
+    bool locked = false;    // a reader holds it
+    bool disturbed = false; // reading has started (Response.bodyUsed)
+};
+
+/// A WHATWG Response.
+struct response_obj {
+    int status = 200;
+    scenario::header_list headers;       // lower-case names, sorted (Headers iterates sorted)
+    std::shared_ptr<stream_obj> body;    // null body when empty
+};
+
+/// A value handed to reply.send or returned from a hook.
+struct value {
+    enum class kind { undefined, null, string, buffer, json, error, stream, response };
+    kind k = kind::undefined;
+    std::string bytes;                   // string, buffer
+    scenario::json js;                   // json
+    std::shared_ptr<js_error> err;       // error
+    std::shared_ptr<stream_obj> stream;  // stream (Node or web)
+    std::shared_ptr<response_obj> resp;  // response
+
+    static value undefined() { return {}; }
+
+    static value of_error(std::shared_ptr<js_error> e) {
+        value v;
+        v.k = kind::error;
+        v.err = std::move(e);
+        return v;
+    }
+
+    static value of_string(std::string s) {
+        value v;
+        v.k = kind::string;
+        v.bytes = std::move(s);
+        return v;
+    }
+
+    bool is_stream_like() const { return k == kind::stream || k == kind::response; }
+};
+
+/// JSON.stringify of a JSON value (key order kept, integral numbers without ".0").
+std::string js_stringify(scenario::json const& v);
+
+/// Node's http.STATUS_CODES text for a status ("Internal Server Error"), "" if unknown.
+std::string status_text(int status);
+
+} // namespace lifecheck::engine

@@ -1,0 +1,415 @@
+// HTTP/1.1 framing for the reference server with Beast's parser, modelled on Node's http server.
+#include "server_under_test/reference/net/http_connection.hpp"
+
+#include "server_under_test/reference/engine/values.hpp"
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <ctime>
+#include <limits>
+
+namespace lifecheck::net {
+
+namespace http = boost::beast::http;
+using boost::beast::string_view;
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out{s};
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string http_date() {
+    std::time_t const t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+std::string reason(int status) {
+    std::string r = engine::status_text(status);
+    return r.empty() ? "unknown" : r;
+}
+
+} // namespace
+
+/// One request/response on this connection: what Node calls `req` + `res`.
+struct http_connection::exchange_impl final : engine::exchange {
+    std::weak_ptr<http_connection> conn;
+    std::shared_ptr<engine::request> req;
+    std::string method;
+    bool request_close = false;  // the request said `connection: close` (or HTTP/1.0)
+    bool chunked = false;        // response framing
+    bool no_body = false;        // HEAD, 1xx, 204, 304
+    bool response_close = false; // the response said `connection: close`
+    bool head_written = false;
+    bool ended = false;
+    bool finished_reported = false;
+    bool dead = false;           // destroyed or connection closed
+    std::string buffered;        // output waiting for the exchanges before it
+
+    void emit(std::string bytes) {
+        auto c = conn.lock();
+        if (!c || dead)
+            return;
+        buffered += bytes;
+        c->deliver(*this);
+    }
+
+    void write_head(int status, scenario::header_list const& headers) override {
+        if (head_written || dead)
+            return;
+        head_written = true;
+        no_body = method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
+        bool has_length = false;
+        bool has_connection = false;
+        bool has_date = false;
+        std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+        for (auto const& [k, v] : headers) {
+            std::string const name = lower(k);
+            if (name == "content-length")
+                has_length = true;
+            if (name == "transfer-encoding")
+                has_length = true;
+            if (name == "date")
+                has_date = true;
+            if (name == "connection") {
+                has_connection = true;
+                if (lower(v).find("close") != std::string::npos)
+                    response_close = true;
+            }
+            out += k + ": " + v + "\r\n";
+        }
+        // Node's _storeHeader: Date, Connection, Keep-Alive, Transfer-Encoding.
+        if (!has_date)
+            out += "Date: " + http_date() + "\r\n";
+        if (!has_connection) {
+            if (request_close)
+                out += "Connection: close\r\n";
+            else
+                out += "Connection: keep-alive\r\nKeep-Alive: timeout=72\r\n";
+        }
+        if (!has_length && !no_body) {
+            chunked = true;
+            out += "Transfer-Encoding: chunked\r\n";
+        }
+        out += "\r\n";
+        emit(std::move(out));
+    }
+
+    void write(std::string_view data) override {
+        if (dead || ended || data.empty() || no_body)
+            return;
+        if (chunked) {
+            char size[32];
+            std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+            emit(std::string{size} + std::string{data} + "\r\n");
+        } else {
+            emit(std::string{data});
+        }
+    }
+
+    void end() override {
+        if (dead || ended)
+            return;
+        ended = true;
+        emit(chunked ? std::string{"0\r\n\r\n"} : std::string{});
+        if (auto c = conn.lock())
+            c->deliver(*this);
+    }
+
+    void destroy() override {
+        if (dead)
+            return;
+        if (auto c = conn.lock())
+            c->close_now(false);
+    }
+};
+
+/// Beast's push parser with callbacks that start the engine's request as soon as the head is in.
+class http_connection::parser final : public http::basic_parser<true> {
+public:
+    explicit parser(http_connection& c)
+        : c_{c} {}
+
+    engine::request_head head;
+    bool keep_alive_http10 = false;
+    int version = 11;
+    bool started = false;
+
+private:
+    void on_request_impl(http::verb,
+                         string_view method,
+                         string_view target,
+                         int ver,
+                         boost::system::error_code&) override {
+        head.method = std::string{method};
+        head.target = std::string{target};
+        version = ver;
+    }
+
+    void on_response_impl(int, string_view, int, boost::system::error_code&) override {}
+
+    void on_field_impl(http::field,
+                       string_view name,
+                       string_view value,
+                       boost::system::error_code&) override {
+        head.headers.emplace_back(lower(std::string_view{name.data(), name.size()}),
+                                  std::string{value});
+    }
+
+    void on_header_impl(boost::system::error_code&) override {
+        head.chunked = this->chunked();
+        if (auto len = this->content_length())
+            head.content_length = static_cast<long long>(*len);
+        head.has_body = head.chunked || head.content_length > 0;
+        c_.start_request();
+        started = true;
+    }
+
+    void on_body_init_impl(boost::optional<std::uint64_t> const&,
+                           boost::system::error_code&) override {}
+
+    std::size_t on_body_impl(string_view body, boost::system::error_code&) override {
+        if (c_.receiving_ && c_.receiving_->req)
+            c_.receiving_->req->body(std::string_view{body.data(), body.size()});
+        return body.size();
+    }
+
+    void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
+
+    std::size_t on_chunk_body_impl(std::uint64_t,
+                                   string_view body,
+                                   boost::system::error_code&) override {
+        if (c_.receiving_ && c_.receiving_->req)
+            c_.receiving_->req->body(std::string_view{body.data(), body.size()});
+        return body.size();
+    }
+
+    void on_finish_impl(boost::system::error_code&) override {
+        if (c_.receiving_ && c_.receiving_->req)
+            c_.receiving_->req->body_end();
+        c_.receiving_.reset();
+    }
+
+    http_connection& c_;
+};
+
+http_connection::http_connection(engine::app_server& srv, wire& out, connection_options opts)
+    : srv_{srv}
+    , loop_{srv.events_loop()}
+    , out_{out}
+    , opts_{opts} {}
+
+http_connection::~http_connection() {
+    if (idle_timer_ != 0)
+        loop_.clear_timeout(idle_timer_);
+    if (head_timer_ != 0)
+        loop_.clear_timeout(head_timer_);
+}
+
+bool http_connection::idle() const { return queue_.empty() && !parser_ && pending_.empty(); }
+
+void http_connection::feed(std::string_view data) {
+    if (closed_)
+        return;
+    touch();
+    pending_.append(data.data(), data.size());
+    while (!closed_ && !pending_.empty()) {
+        if (!parser_) {
+            parser_ = std::make_unique<parser>(*this);
+            parser_->eager(true);
+            parser_->header_limit(static_cast<std::uint32_t>(opts_.header_limit));
+            // Fastify's bodyLimit is enforced by the engine, not the transport.
+            parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+            if (opts_.request_timeout_ms > 0 && !head_timer_armed_) {
+                head_timer_armed_ = true;
+                std::weak_ptr<http_connection> weak = weak_from_this();
+                head_timer_ = loop_.set_timeout(opts_.request_timeout_ms, [weak] {
+                    auto self = weak.lock();
+                    if (self && self->parser_ && !self->parser_->started)
+                        self->client_error(408);
+                });
+            }
+        }
+        boost::system::error_code ec;
+        std::size_t const used =
+            parser_->put(boost::asio::buffer(pending_.data(), pending_.size()), ec);
+        pending_.erase(0, used);
+        if (ec == http::error::need_more)
+            break;
+        if (ec) {
+            // Node's clientError → Fastify's defaultClientErrorHandler.
+            std::fprintf(stderr, "lifecheck-reference: client error: %s\n", ec.message().c_str());
+            client_error(ec == http::error::header_limit ? 431 : 400);
+            return;
+        }
+        if (parser_->is_done()) {
+            parser_.reset();
+            head_timer_armed_ = false;
+            if (head_timer_ != 0) {
+                loop_.clear_timeout(head_timer_);
+                head_timer_ = 0;
+            }
+        } else if (used == 0) {
+            break;
+        }
+    }
+}
+
+void http_connection::start_request() {
+    auto x = std::make_shared<exchange_impl>();
+    x->conn = weak_from_this();
+    x->method = parser_->head.method;
+    std::string conn_header;
+    for (auto const& [k, v] : parser_->head.headers)
+        if (k == "connection")
+            conn_header = lower(v);
+    x->request_close = conn_header.find("close") != std::string::npos ||
+                       (parser_->version == 10 && conn_header.find("keep-alive") == std::string::npos);
+    queue_.push_back(x);
+    receiving_ = x;
+    if (head_timer_ != 0) {
+        loop_.clear_timeout(head_timer_);
+        head_timer_ = 0;
+    }
+    x->req = srv_.begin(parser_->head, *x);
+}
+
+void http_connection::deliver(exchange_impl& x) {
+    if (closed_ || queue_.empty() || queue_.front().get() != &x)
+        return; // a later pipelined response waits for the ones before it
+    if (!x.buffered.empty()) {
+        out_.send(std::move(x.buffered));
+        x.buffered.clear();
+    }
+    if (x.ended && !x.finished_reported) {
+        x.finished_reported = true;
+        // 'finish' fires once the socket write completed. Small loopback writes complete
+        // synchronously in libuv, and Writable defers the callback to a nextTick.
+        std::weak_ptr<http_connection> weak = weak_from_this();
+        auto keep = queue_.front();
+        loop_.next_tick([weak, keep] {
+            auto self = weak.lock();
+            if (!self)
+                return;
+            self->exchange_done(*keep);
+        });
+    }
+}
+
+void http_connection::exchange_done(exchange_impl& x) {
+    if (x.req)
+        x.req->finished();
+    bool const close = x.request_close || x.response_close;
+    if (!queue_.empty() && queue_.front().get() == &x)
+        queue_.pop_front();
+    if (close) {
+        close_now(true);
+        return;
+    }
+    touch();
+    if (!queue_.empty())
+        deliver(*queue_.front());
+}
+
+void http_connection::client_error(int status) {
+    std::string body;
+    if (status == 408)
+        body = R"({"error":"Request Timeout","message":"Client Timeout","statusCode":408})";
+    else if (status == 431)
+        body = R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})";
+    else
+        body = R"({"error":"Bad Request","message":"Client Error","statusCode":400})";
+    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) +
+                      "\r\nContent-Length: " + std::to_string(body.size()) +
+                      "\r\nContent-Type: application/json\r\n\r\n" + body;
+    // Only when nothing of an earlier response is still owed; Node writes it straight away.
+    out_.send(std::move(out));
+    parser_.reset();
+    pending_.clear();
+    close_now(true);
+}
+
+void http_connection::close_now(bool graceful) {
+    if (closed_)
+        return;
+    closed_ = true;
+    if (idle_timer_ != 0) {
+        loop_.clear_timeout(idle_timer_);
+        idle_timer_ = 0;
+    }
+    out_.close(graceful);
+    // The socket's 'close' reaches every request still in flight on a later turn.
+    auto pending = std::move(queue_);
+    queue_.clear();
+    for (auto& x : pending) {
+        x->dead = true;
+        if (x->req) {
+            auto req = x->req;
+            loop_.set_timeout(0, [req, pending] { req->closed(false); });
+        }
+    }
+}
+
+void http_connection::peer_closed() {
+    if (closed_)
+        return;
+    closed_ = true;
+    if (idle_timer_ != 0) {
+        loop_.clear_timeout(idle_timer_);
+        idle_timer_ = 0;
+    }
+    auto pending = std::move(queue_);
+    queue_.clear();
+    for (auto& x : pending) {
+        x->dead = true;
+        if (x->req)
+            x->req->closed(true);
+    }
+    out_.close(false);
+}
+
+void http_connection::flushed() { touch(); }
+
+void http_connection::close_if_idle() {
+    if (idle())
+        close_now(true);
+}
+
+void http_connection::touch() {
+    if (opts_.connection_timeout_ms <= 0 || closed_)
+        return;
+    if (idle_timer_ != 0)
+        loop_.clear_timeout(idle_timer_);
+    std::weak_ptr<http_connection> weak = weak_from_this();
+    idle_timer_ = loop_.set_timeout(opts_.connection_timeout_ms, [weak] {
+        if (auto self = weak.lock())
+            self->on_timeout();
+    });
+}
+
+void http_connection::on_timeout() {
+    idle_timer_ = 0;
+    if (closed_)
+        return;
+    // Node: the idle socket times out while a request is processed (not an idle keep-alive).
+    for (auto& x : queue_)
+        if (x->req && !x->ended) {
+            auto req = x->req;
+            req->timed_out();
+            return;
+        }
+    if (parser_)
+        close_now(false);
+}
+
+} // namespace lifecheck::net

@@ -1,0 +1,187 @@
+// Asio sockets for the reference server: read into the connection, write what it sends, pump the loop.
+#include "server_under_test/reference/net/listener.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include <deque>
+
+namespace lifecheck::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// One accepted socket: the wire of an http_connection.
+struct listener::session final : wire, std::enable_shared_from_this<session> {
+    session(listener& l, tcp::socket s)
+        : owner{l}
+        , sock{std::move(s)} {}
+
+    listener& owner;
+    tcp::socket sock;
+    std::shared_ptr<http_connection> conn;
+    std::array<char, 16 * 1024> buf{};
+    std::deque<std::string> outq;   // bytes waiting for the socket
+    bool writing = false;
+    bool close_after_write = false;
+    bool closed = false;
+
+    void start() {
+        conn = std::make_shared<http_connection>(owner.srv_, *this, owner.opts_);
+        read();
+    }
+
+    void read() {
+        auto self = shared_from_this();
+        sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
+            if (self->closed)
+                return;
+            if (ec) {
+                // EOF or reset from the client: Node aborts the requests in flight.
+                self->closed = true;
+                self->conn->peer_closed();
+                self->owner.pump();
+                self->owner.check_drained();
+                return;
+            }
+            self->conn->feed(std::string_view{self->buf.data(), n});
+            self->owner.pump();
+            self->read();
+        });
+    }
+
+    void send(std::string bytes) override {
+        if (closed || bytes.empty())
+            return;
+        outq.push_back(std::move(bytes));
+        flush();
+    }
+
+    void flush() {
+        if (writing || outq.empty())
+            return;
+        writing = true;
+        auto self = shared_from_this();
+        asio::async_write(sock, asio::buffer(outq.front()), [self](boost::system::error_code ec, std::size_t) {
+            self->writing = false;
+            if (!self->outq.empty())
+                self->outq.pop_front();
+            if (ec) {
+                self->outq.clear();
+                return;
+            }
+            if (!self->outq.empty()) {
+                self->flush();
+                return;
+            }
+            if (self->close_after_write) {
+                self->shutdown_now();
+                return;
+            }
+            if (self->conn)
+                self->conn->flushed();
+            self->owner.pump();
+        });
+    }
+
+    void close(bool graceful) override {
+        if (closed)
+            return;
+        if (graceful && (writing || !outq.empty())) {
+            close_after_write = true;
+            return;
+        }
+        shutdown_now();
+    }
+
+    void shutdown_now() {
+        if (closed)
+            return;
+        closed = true;
+        boost::system::error_code ignored;
+        sock.shutdown(tcp::socket::shutdown_both, ignored);
+        sock.close(ignored);
+        owner.check_drained();
+    }
+};
+
+listener::listener(asio::io_context& io, engine::app_server& srv, engine::loop& ev,
+                   connection_options opts, unsigned short port)
+    : io_{io}
+    , srv_{srv}
+    , ev_{ev}
+    , opts_{opts}
+    , acceptor_{io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}}
+    , timer_{io}
+    , start_{std::chrono::steady_clock::now()} {
+    accept();
+}
+
+listener::~listener() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    timer_.cancel();
+    for (auto& w : sessions_)
+        if (auto s = w.lock()) {
+            s->closed = true;
+            s->sock.close(ignored);
+            s->conn.reset();
+        }
+}
+
+unsigned short listener::port() const { return acceptor_.local_endpoint().port(); }
+
+void listener::accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket sock) {
+        if (ec || !accepting_)
+            return;
+        sock.set_option(tcp::no_delay{true});
+        auto s = std::make_shared<session>(*this, std::move(sock));
+        sessions_.push_back(s);
+        s->start();
+        accept();
+    });
+}
+
+void listener::pump() {
+    double const now =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    ev_.advance_to(now);
+    if (auto due = ev_.next_due()) {
+        double const wait = std::max(0.0, *due - now);
+        timer_.expires_after(std::chrono::microseconds(static_cast<long long>(wait * 1000)));
+        timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec)
+                pump();
+        });
+    }
+    check_drained();
+}
+
+void listener::shutdown(std::function<void()> drained) {
+    accepting_ = false;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    drained_ = std::move(drained);
+    for (auto& w : sessions_)
+        if (auto s = w.lock())
+            if (s->conn)
+                s->conn->close_if_idle();
+    check_drained();
+}
+
+void listener::check_drained() {
+    if (!drained_)
+        return;
+    for (auto& w : sessions_)
+        if (auto s = w.lock())
+            if (!s->closed && s->conn && !s->conn->idle())
+                return;
+    auto done = std::move(drained_);
+    drained_ = nullptr;
+    asio::post(io_, [this, done] {
+        done();
+        pump();
+    });
+}
+
+} // namespace lifecheck::net

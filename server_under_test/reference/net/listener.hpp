@@ -1,0 +1,49 @@
+// The reference server on real sockets: an Asio acceptor on 127.0.0.1 driving the engine's loop.
+#pragma once
+
+#include "server_under_test/reference/net/http_connection.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace lifecheck::net {
+
+/// Accepts connections for one app and keeps the engine's loop in step with real time.
+class listener {
+public:
+    listener(boost::asio::io_context& io, engine::app_server& srv, engine::loop& ev,
+             connection_options opts, unsigned short port = 0);
+    ~listener();
+
+    unsigned short port() const;
+
+    /// Stops accepting, closes idle connections, calls `drained` once no request is in flight.
+    void shutdown(std::function<void()> drained);
+
+    /// Runs the engine's due work now and re-arms the timer for the next due time.
+    void pump();
+
+private:
+    struct session;
+    void accept();
+    void check_drained();
+
+    boost::asio::io_context& io_;
+    engine::app_server& srv_;
+    engine::loop& ev_;
+    connection_options opts_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer timer_;
+    std::chrono::steady_clock::time_point start_;
+    std::vector<std::weak_ptr<session>> sessions_;
+    std::function<void()> drained_;
+    bool accepting_ = true;
+};
+
+} // namespace lifecheck::net
