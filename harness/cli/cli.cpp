@@ -22,6 +22,7 @@ commands:
   validate PATH...   load scenario files and print every problem; run nothing
   serve FILE         load one scenario's app into a target and print its events (for curl)
   record FILE...     run scenarios on a target and write what it did into their `expect`
+  changelog          run scenarios on two releases (--from/--to) and list what changed
 
 options:
   -h, --help         show this help (COMMAND --help: that command's help)
@@ -57,6 +58,8 @@ int main(std::vector<std::string> const& args) {
             return serve_command(rest);
         if (command == "record")
             return record_command(rest);
+        if (command == "changelog")
+            return changelog_command(rest);
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';
         return exit_internal;

@@ -20,5 +20,6 @@ int run_command(std::vector<std::string> const& args);
 int validate_command(std::vector<std::string> const& args);
 int serve_command(std::vector<std::string> const& args);
 int record_command(std::vector<std::string> const& args);
+int changelog_command(std::vector<std::string> const& args);
 
 } // namespace lifecheck::cli

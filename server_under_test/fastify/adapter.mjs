@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url)
 // Installed Fastify releases (npm aliases in package.json) and version selection
 
 /** npm alias → fastify-plugin alias that belongs to that Fastify major. */
-const FASTIFY_ALIASES = ['fastify', 'fastify-5.2.0', 'fastify-5.2.1', 'fastify-4']
+const FASTIFY_ALIASES = ['fastify', 'fastify-5.11.0', 'fastify-5.10.0', 'fastify-5.2.1', 'fastify-5.2.0', 'fastify-4']
 const PLUGIN_ALIAS_BY_MAJOR = { 4: 'fastify-plugin-4', 5: 'fastify-plugin' }
 
 function installedVersion (alias) {
