@@ -23,6 +23,7 @@ commands:
   serve FILE         load one scenario's app into a target and print its events (for curl)
   record FILE...     run scenarios on a target and write what it did into their `expect`
   changelog          run scenarios on two releases (--from/--to) and list what changed
+  sweep FILE         abort one request step at every byte offset; check invariants at each
 
 options:
   -h, --help         show this help (COMMAND --help: that command's help)
@@ -60,6 +61,8 @@ int main(std::vector<std::string> const& args) {
             return record_command(rest);
         if (command == "changelog")
             return changelog_command(rest);
+        if (command == "sweep")
+            return sweep_command(rest);
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';
         return exit_internal;

@@ -21,5 +21,6 @@ int validate_command(std::vector<std::string> const& args);
 int serve_command(std::vector<std::string> const& args);
 int record_command(std::vector<std::string> const& args);
 int changelog_command(std::vector<std::string> const& args);
+int sweep_command(std::vector<std::string> const& args);
 
 } // namespace lifecheck::cli

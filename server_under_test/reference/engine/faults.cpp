@@ -13,6 +13,7 @@ std::vector<std::pair<std::string, fault>> const& all_faults() {
         {"child-hooks-before-parent", fault::child_hooks_before_parent},
         {"late-hooks-in-tree-order", fault::late_hooks_in_tree_order},
         {"error-handler-status-500", fault::error_handler_status_500},
+        {"lose-end-on-upload-abort", fault::lose_end_on_upload_abort},
     };
     return list;
 }

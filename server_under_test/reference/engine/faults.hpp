@@ -19,6 +19,7 @@ enum class fault : std::uint32_t {
     child_hooks_before_parent = 1u << 5,     // an encapsulated scope's own hooks run first
     late_hooks_in_tree_order = 1u << 6,      // `late` hooks ignored as late (tree order)
     error_handler_status_500 = 1u << 7,      // custom error handlers start at 500
+    lose_end_on_upload_abort = 1u << 8,      // a client abort during the body upload emits no `end`
 };
 
 using fault_set = std::uint32_t;

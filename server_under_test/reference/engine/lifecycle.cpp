@@ -1260,7 +1260,8 @@ void request_impl::closed(bool by_client) {
         return; // an idle keep-alive socket closing after the response: nothing
     aborted_ = true;
     // Node: abortIncoming → req.destroy (error/close on nextTick); res 'close' now → `end`.
-    emit_end();
+    if (!(body_wanted_ && !body_done_ && has(st_->faults, fault::lose_end_on_upload_abort)))
+        emit_end();
     auto waiters = std::move(settle_waiters_);
     settle_waiters_.clear();
     for (auto& w : waiters)
