@@ -1,6 +1,7 @@
 // `lifecheck serve`: loads one scenario's app into a target and prints its events until Ctrl-C.
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
+#include "harness/protocol/messages.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/scenario/load.hpp"
 
@@ -33,6 +34,8 @@ options:
   --target T   reference (default), fastify[@VERSION] or a command line
   --port N     listen on this port (a loopback relay to the target's own port)
   --verbose    pass the target's stderr through (default: reports/logs/)
+  --print-load print the protocol's `load` line for FILE and exit (for driving a target by
+               hand or from a script: bench/throughput.sh)
   -h, --help   show this help
 
 exit codes: 0 stopped by Ctrl-C, 1 the target died, 2 invalid scenario or usage
@@ -108,6 +111,7 @@ int serve_command(std::vector<std::string> const& args) {
     std::string target_text = "reference";
     std::optional<long long> port;
     bool verbose = false;
+    bool print_load = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string err;
         std::string v;
@@ -123,6 +127,8 @@ int serve_command(std::vector<std::string> const& args) {
         }
         if (args[i] == "--verbose") {
             verbose = true;
+        } else if (args[i] == "--print-load") {
+            print_load = true;
         } else if (take("--target")) {
             target_text = v;
         } else if (take("--port")) {
@@ -148,6 +154,12 @@ int serve_command(std::vector<std::string> const& args) {
         for (diagnostic const& d : sc.error())
             std::cerr << describe(d) << '\n';
         return exit_usage;
+    }
+    if (print_load) {
+        std::cout << protocol::load_command(sc->id, scenario::app_to_json(sc->application, sc->lang),
+                                            sc->lang)
+                  << '\n';
+        return exit_pass;
     }
     auto const spec = run::resolve_target(target_text, run::self_exe());
     if (!spec)

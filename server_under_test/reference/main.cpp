@@ -6,10 +6,13 @@
 #include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/net/listener.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/streambuf.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -17,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unistd.h>
 
 namespace {
 
@@ -26,11 +31,87 @@ using json = scenario::json;
 
 constexpr char const* version = "0.1.0";
 
+/// Protocol lines to stdout, batched: everything emitted during one turn of the io_context goes
+/// out in one write() at the end of the turn (a request with eight hooks is one syscall, not
+/// nine). Without an io_context attached, every line is written at once.
+class line_writer {
+public:
+    void attach(asio::io_context* io) { io_ = io; }
+
+    void line(std::string_view text) {
+        buf_.append(text);
+        buf_ += '\n';
+        if (io_ == nullptr) {
+            flush();
+        } else if (!scheduled_) {
+            scheduled_ = true;
+            asio::post(*io_, [this] {
+                scheduled_ = false;
+                flush();
+            });
+        }
+    }
+
+    void flush() {
+        std::size_t done = 0;
+        while (done < buf_.size()) {
+            ssize_t const n = ::write(STDOUT_FILENO, buf_.data() + done, buf_.size() - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                std::_Exit(0); // the harness went away
+            done += static_cast<std::size_t>(n);
+        }
+        buf_.clear();
+    }
+
+private:
+    asio::io_context* io_ = nullptr;
+    std::string buf_;
+    bool scheduled_ = false;
+};
+
+line_writer out;
+bool tracing = true; // --no-trace: no cb/end events at all (benchmarks measure what they cost)
+
 void print(json const& j) {
-    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    out.line(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+/// True when `s` can go into a JSON string as it is (printable ASCII without " and \\).
+bool plain(std::string_view s) {
+    for (char c : s)
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return false;
+    return true;
+}
+
+/// Writes one engine event as a protocol line (spec §3); the common all-ASCII case without
+/// building a json object.
+void print_event(engine::event const& e) {
+    if (!tracing)
+        return;
+    bool const cb = e.what == engine::event::kind::cb;
+    if (!plain(e.req) || (cb && (!plain(e.label) || !plain(e.phase) || !plain(e.scope)))) {
+        if (cb)
+            print({{"t", "cb"}, {"req", e.req}, {"label", e.label}, {"phase", e.phase}, {"scope", e.scope}});
+        else
+            print({{"t", "end"}, {"req", e.req}, {"status", e.status}, {"aborted", e.aborted}});
+        return;
+    }
+    std::string line;
+    line.reserve(96);
+    if (cb) {
+        line.append(R"({"t":"cb","req":")").append(e.req);
+        line.append(R"(","label":")").append(e.label);
+        line.append(R"(","phase":")").append(e.phase);
+        line.append(R"(","scope":")").append(e.scope).append("\"}");
+    } else {
+        line.append(R"({"t":"end","req":")").append(e.req);
+        line.append(R"(","status":)").append(std::to_string(e.status));
+        line.append(R"(,"aborted":)").append(e.aborted ? "true}" : "false}");
+    }
+    out.line(line);
 }
 
 /// One loaded app: its loop, engine and listener.
@@ -63,6 +144,7 @@ private:
     void read() {
         asio::async_read_until(in_, buf_, '\n', [this](boost::system::error_code ec, std::size_t) {
             if (ec) {
+                out.flush();
                 std::exit(0); // the harness went away
             }
             std::istream is{&buf_};
@@ -88,7 +170,10 @@ private:
         else if (what == "close")
             close([] { print({{"t", "closed"}}); });
         else if (what == "exit")
-            close([] { std::exit(0); });
+            close([] {
+                out.flush();
+                std::exit(0);
+            });
     }
 
     void load(json const& cmd) {
@@ -129,16 +214,7 @@ private:
         cur->lis->pump();
     }
 
-    static void emit(engine::event const& e) {
-        if (e.what == engine::event::kind::cb)
-            print({{"t", "cb"},
-                   {"req", e.req},
-                   {"label", e.label},
-                   {"phase", e.phase},
-                   {"scope", e.scope}});
-        else
-            print({{"t", "end"}, {"req", e.req}, {"status", e.status}, {"aborted", e.aborted}});
-    }
+    static void emit(engine::event const& e) { print_event(e); }
 
     void close(std::function<void()> done) {
         if (!current_) {
@@ -166,13 +242,58 @@ private:
     std::unique_ptr<loaded> current_;
 };
 
+/// `--serve FILE`: one scenario's app on a fixed port, without the harness (benchmarks, curl).
+int serve_file(std::string const& file, unsigned short port, engine::fault_set faults) {
+    auto sc = scenario::load_file(file);
+    if (!sc.has_value()) {
+        for (auto const& d : sc.error())
+            std::cerr << "lifecheck-reference: " << describe(d) << '\n';
+        return 2;
+    }
+    asio::io_context io;
+    out.attach(&io);
+    engine::loop ev;
+    auto srv = engine::make_server(
+        sc.value().application, sc.value().lang, ev,
+        [](engine::event const& e) { print_event(e); }, faults);
+    if (!srv) {
+        std::cerr << "lifecheck-reference: " << file << ": this app cannot be served\n";
+        return 2;
+    }
+    net::connection_options opts;
+    opts.connection_timeout_ms = sc.value().application.options.connection_timeout_ms;
+    opts.request_timeout_ms = sc.value().application.options.request_timeout_ms;
+    std::unique_ptr<net::listener> lis;
+    try {
+        lis = std::make_unique<net::listener>(io, *srv, ev, opts, port);
+    } catch (std::exception const& e) {
+        std::cerr << "lifecheck-reference: cannot listen on port " << port << ": " << e.what() << '\n';
+        return 2;
+    }
+    srv->ready([&lis] {
+        std::cerr << "listening on http://127.0.0.1:" << lis->port() << std::endl;
+    });
+    lis->pump();
+    asio::signal_set stop{io, SIGINT, SIGTERM};
+    stop.async_wait([&io](boost::system::error_code, int) { io.stop(); });
+    io.run();
+    out.flush();
+    return 0;
+}
+
 void usage(std::ostream& os) {
     os << "usage: lifecheck-reference [--faults NAME[,NAME...]] [--help]\n"
+          "       lifecheck-reference --serve FILE [--port N] [--no-trace] [--faults ...]\n"
           "\n"
           "The lifecheck reference server. Speaks the JSON-lines target protocol of\n"
           "scenario-format.md §3 on stdin/stdout: load / close / exit commands in,\n"
           "hello / ready / cb / end / unsupported / closed events out. Logs go to stderr.\n"
           "\n"
+          "  --serve FILE   no protocol: serve scenario FILE's app on 127.0.0.1 (bench/, curl),\n"
+          "                 print `listening on URL` to stderr and cb/end events to stdout\n"
+          "  --port N       with --serve: the port (default: any free port)\n"
+          "  --no-trace     send no cb/end events (benchmarks: what tracing costs); a harness\n"
+          "                 then sees every request hang\n"
           "  --faults LIST  test-only seeded faults (builds with LIFECHECK_FAULTS):\n";
     for (auto const& [name, f] : engine::all_faults())
         os << "                 " << name << '\n';
@@ -184,11 +305,30 @@ void usage(std::ostream& os) {
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     engine::fault_set faults = 0;
+    std::optional<std::string> serve;
+    long port = 0;
     for (int i = 1; i < argc; ++i) {
         std::string const a = argv[i];
         if (a == "--help" || a == "-h") {
             usage(std::cout);
             return 0;
+        }
+        if (a == "--serve" && i + 1 < argc) {
+            serve = argv[++i];
+            continue;
+        }
+        if (a == "--port" && i + 1 < argc) {
+            char* end = nullptr;
+            port = std::strtol(argv[++i], &end, 10);
+            if (*end != '\0' || port < 0 || port > 65535) {
+                std::cerr << "lifecheck-reference: --port wants 0..65535, got '" << argv[i] << "'\n";
+                return 2;
+            }
+            continue;
+        }
+        if (a == "--no-trace") {
+            tracing = false;
+            continue;
         }
         if (a == "--faults" && i + 1 < argc) {
             auto f = engine::parse_faults(argv[++i]);
@@ -204,7 +344,10 @@ int main(int argc, char** argv) {
         usage(std::cerr);
         return 2;
     }
+    if (serve)
+        return serve_file(*serve, static_cast<unsigned short>(port), faults);
     asio::io_context io;
+    out.attach(&io);
     target t{io, faults};
     t.run();
     io.run();

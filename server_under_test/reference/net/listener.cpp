@@ -136,6 +136,11 @@ void listener::accept() {
             return;
         sock.set_option(tcp::no_delay{true});
         auto s = std::make_shared<session>(*this, std::move(sock));
+        // Forget closed sessions now and then (at powers of two), so a server that has seen
+        // millions of connections does not keep a slot for each.
+        std::size_t const n = sessions_.size();
+        if (n >= 64 && (n & (n - 1)) == 0)
+            std::erase_if(sessions_, [](std::weak_ptr<session> const& w) { return w.expired(); });
         sessions_.push_back(s);
         s->start();
         accept();

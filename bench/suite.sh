@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench/suite.sh — wall time of the full scripted corpus against each target, and generated
+# property cases per second in-process and over sockets.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: bench/suite.sh [--jobs N] [--targets "reference fastify koa"] [--cases N]
+
+Runs `lifecheck run --target T -j N scenarios/fastify` (scenarios/koa for koa) once per target
+and prints the wall time; then `lifecheck prop` for N cases in-process and over sockets (when
+this build has the prop command) and prints cases per second. Prints figures only.
+
+options:
+  --jobs N        scenarios at once (default 2)
+  --targets LIST  targets to time (default "reference fastify koa")
+  --cases N       property cases per prop figure (default 2000 in-process, N/10 over sockets)
+  -h, --help      show this help
+EOF
+}
+
+jobs=2 targets="reference fastify koa" cases=2000
+while [ $# -gt 0 ]; do
+    case $1 in
+    --jobs) jobs=$2; shift 2 ;;
+    --targets) targets=$2; shift 2 ;;
+    --cases) cases=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench/suite.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/lib.sh"
+build_release lifecheck lifecheck-reference
+lc=$bench_build/lifecheck
+echo "bench/suite.sh: $(nproc) cores, -j $jobs, $(date -u +%Y-%m-%dT%H:%MZ)"
+
+seconds() { # CMD...: wall seconds of CMD, its output thrown away
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || true
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+}
+
+for t in $targets; do
+    dir=$bench_root/scenarios/fastify
+    [ "$t" = koa ] && dir=$bench_root/scenarios/koa
+    n=$(find "$dir" -name '*.json' | wc -l)
+    s=$(seconds "$lc" run --target "$t" -j "$jobs" --junit "$bench_tmp/j.xml" --json "$bench_tmp/r.json" "$dir")
+    printf 'corpus %-10s %4d scenarios  %6s s\n' "$t" "$n" "$s"
+done
+# Both dialects against the reference in one run (what the README's main job runs).
+n=$(find "$bench_root/scenarios" -name '*.json' | wc -l)
+s=$(seconds "$lc" run --target reference -j "$jobs" --junit "$bench_tmp/j.xml" --json "$bench_tmp/r.json" "$bench_root/scenarios")
+printf 'corpus %-10s %4d scenarios  %6s s  (all of scenarios/, target < 10 s)\n' all-reference "$n" "$s"
+
+if "$lc" prop --help >/dev/null 2>&1; then
+    s=$(seconds "$lc" prop --cases "$cases" --seed 1)
+    printf 'prop in-process       %6d cases  %6s s  %s cases/s\n' "$cases" "$s" "$(awk -v n="$cases" -v s="$s" 'BEGIN { printf "%.0f", n / s }')"
+    sc=$((cases / 10))
+    s=$(seconds "$lc" prop --target reference --cases "$sc" --seed 1)
+    printf 'prop over sockets     %6d cases  %6s s  %s cases/s\n' "$sc" "$s" "$(awk -v n="$sc" -v s="$s" 'BEGIN { printf "%.0f", n / s }')"
+else
+    echo "prop: this build has no \`lifecheck prop\`"
+fi

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/throughput.sh — req/s, p99 latency and RSS with wrk: the reference server, real Fastify
+# and a bare Boost.Beast server side by side, interleaved, server on core 0 and wrk on core 1.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: bench/throughput.sh [--duration S] [--runs N] [--connections C] [--warmup S]
+
+Serves hello-world JSON from (a) an app without hooks (bench/apps/hello.json) and (b) an app with
+an async hook in each main phase and an async handler (bench/apps/hooks8.json), on
+  reference        lifecheck-reference, tracing on (cb/end events written to its stdout)
+  reference-notrace the same with --no-trace
+  fastify          real Fastify 5.12.8 through server_under_test/fastify/adapter.mjs (tracing on)
+  bare-beast       bench/bare_beast.cpp: the ceiling for a Beast server on this machine
+Each configuration runs N times, interleaved (run 1 of every configuration, then run 2, ...),
+each run a fresh server, a warm-up, then wrk for S seconds. Prints the median req/s, p99 latency
+and RSS per configuration and the ratios reference/fastify and reference/bare-beast.
+Prints figures only; it never fails on a time.
+
+options:
+  --duration S      seconds of measurement per run (default 10)
+  --runs N          runs per configuration (default 3)
+  --connections C   wrk connections (default 64)
+  --warmup S        seconds of warm-up per run, not measured (default 2)
+  -h, --help        show this help
+EOF
+}
+
+duration=10 runs=3 connections=64 warmup=2
+while [ $# -gt 0 ]; do
+    case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench/throughput.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+source "$(dirname "$0")/lib.sh"
+need_tool wrk wrk
+need_tool taskset util-linux
+build_release lifecheck lifecheck-reference lifecheck_bench_bare_beast
+[ -d "$bench_root/server_under_test/fastify/node_modules" ] ||
+    (cd "$bench_root/server_under_test/fastify" && npm ci --no-audit --no-fund --loglevel=error)
+
+ref=$bench_build/server_under_test/reference/lifecheck-reference
+adapter=$bench_root/server_under_test/fastify/adapter.mjs
+configs=(
+    "hello bare-beast"
+    "hello reference"
+    "hello reference-notrace"
+    "hello fastify"
+    "hooks8 reference"
+    "hooks8 reference-notrace"
+    "hooks8 fastify"
+)
+
+start() { # APP SERVER
+    local app=$bench_root/bench/apps/$1.json
+    case $2 in
+    bare-beast) start_bare_beast ;;
+    reference) start_protocol_target ref "$app" "$ref" ;;
+    reference-notrace) start_protocol_target ref "$app" "$ref" --no-trace ;;
+    fastify) start_protocol_target fastify "$app" node "$adapter" ;;
+    esac
+}
+
+declare -A rps p99 rss
+echo "bench/throughput.sh: $(nproc) cores, wrk -c $connections, ${duration}s x $runs runs (+${warmup}s warm-up), $(date -u +%Y-%m-%dT%H:%MZ)"
+for run in $(seq 1 "$runs"); do
+    for c in "${configs[@]}"; do
+        set -- $c
+        start "$1" "$2"
+        url=http://127.0.0.1:$TARGET_PORT/
+        taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "$url" >/dev/null 2>&1 || true
+        out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "$url" 2>&1)
+        r=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+        l=$(echo "$out" | awk '$1 == "99%" {print $2}')
+        m=$(rss_kib "$TARGET_PID")
+        stop_target
+        rps[$c]+="$r "
+        p99[$c]+="$l "
+        rss[$c]+="$m "
+        printf '  run %d  %-7s %-18s %10s req/s  p99 %-8s  RSS %6s KiB\n' "$run" "$1" "$2" "$r" "$l" "$m"
+    done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A med
+echo
+printf '%-7s %-18s %12s %10s %10s\n' app server "req/s (med)" "p99 (med)" "RSS KiB"
+for c in "${configs[@]}"; do
+    set -- $c
+    med[$c]=$(echo "${rps[$c]}" | median)
+    printf '%-7s %-18s %12s %10s %10s\n' "$1" "$2" "${med[$c]}" \
+        "$(echo "${p99[$c]}" | tr ' ' '\n' | grep -v '^$' | sort -V | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" \
+        "$(echo "${rss[$c]}" | median)"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo
+echo "reference / fastify,    8 hooks, tracing on:  $(ratio "${med[hooks8 reference]}" "${med[hooks8 fastify]}")  (target >= 1.6)"
+echo "reference / bare-beast, 8 hooks, tracing on:  $(ratio "${med[hooks8 reference]}" "${med[hello bare-beast]}")  (target >= 0.80)"
+echo "reference / bare-beast, no hooks, tracing on: $(ratio "${med[hello reference]}" "${med[hello bare-beast]}")"
+echo "tracing on / off, 8 hooks:                    $(ratio "${med[hooks8 reference]}" "${med[hooks8 reference-notrace]}")  (target >= 0.85)"
+echo "tracing on / off, no hooks:                   $(ratio "${med[hello reference]}" "${med[hello reference-notrace]}")"
