@@ -775,7 +775,9 @@ void koa_request::res_end(std::string_view data) {
 }
 
 void koa_request::res_destroy() {
-    if (closed_)
+    // Node: a finished response has let go of its socket (res.detachSocket), so destroy() is
+    // a no-op; the transport's exchange for this request may already be gone.
+    if (closed_ || finished_)
         return;
     server_cut_ = true;
     out_->destroy();

@@ -358,7 +358,9 @@ void request_impl::res_end(std::string_view data) {
 }
 
 void request_impl::res_destroy() {
-    if (closed_)
+    // Node: a finished response has let go of its socket (res.detachSocket), so destroy() is
+    // a no-op; the transport's exchange for this request may already be gone.
+    if (closed_ || finished_)
         return;
     server_cut_ = true;
     out_->destroy();
@@ -396,7 +398,7 @@ void request_impl::start() {
     if (!valid_percent_escapes(path_)) {
         // fastify.js onBadUrl: a direct 400 before routing, no hooks.
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
-                                 path_ + R"(' is not a valid url component","statusCode":400})";
+                                 js_string_of_bytes(path_) + R"(' is not a valid url component","statusCode":400})";
         status_ = 400;
         headers_ = {{"Content-Type", "application/json"},
                     {"Content-Length", std::to_string(body.size())}};
@@ -609,7 +611,7 @@ void request_impl::call_handler() {
         value v;
         v.k = value::kind::json;
         v.js = scenario::json::object();
-        v.js["message"] = "Route " + head_.method + ":" + head_.target + " not found";
+        v.js["message"] = js_string_of_bytes("Route " + head_.method + ":" + head_.target + " not found");
         v.js["error"] = "Not Found";
         v.js["statusCode"] = 404;
         send(v);
@@ -823,7 +825,12 @@ void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
             break;
         case verb::send:
             if (ph == phase::on_error) {
-                // FST_ERR_SEND_INSIDE_ONERR: the hook fails, the onError chain ends.
+                // FST_ERR_SEND_INSIDE_ONERR: the hook fails, the onError chain ends. The
+                // reply.code(status ?? 200).headers(...) before send() did run (lifecheck prop
+                // found it; Fastify 5.12.8 answers the error with that status).
+                self->status_ = a.status.value_or(200);
+                for (auto const& [k, v] : a.headers)
+                    self->set_header(k, v);
                 reject(fst_error("FST_ERR_SEND_INSIDE_ONERR",
                                  "You cannot use `send` inside the `onError` hook",
                                  500));
@@ -838,6 +845,17 @@ void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
             }
             break;
         case verb::send_then_continue:
+            if (ph == phase::on_error) {
+                // reply.send() throws before done()/resolve is reached: the same hook failure
+                // as `send` (found by lifecheck prop; real Fastify 5.12.8 agrees)
+                self->status_ = a.status.value_or(200);
+                for (auto const& [k, v] : a.headers)
+                    self->set_header(k, v);
+                reject(fst_error("FST_ERR_SEND_INSIDE_ONERR",
+                                 "You cannot use `send` inside the `onError` hook",
+                                 500));
+                break;
+            }
             self->do_send_verb(a);
             resolve(std::nullopt);
             break;

@@ -22,15 +22,16 @@ void loop::clear_timeout(timer_id id) {
 }
 
 void loop::drain() {
-    // Node: all nextTicks, then all microtasks; a microtask that queues a nextTick runs it
-    // before the next microtask batch.
+    // Node's processTicksAndRejections: all nextTicks, then runMicrotasks(), which drains the
+    // whole microtask queue (microtasks queued meanwhile included) before a nextTick queued by
+    // a microtask runs; repeat until both are empty.
     while (!ticks_.empty() || !micro_.empty()) {
         while (!ticks_.empty()) {
             task fn = std::move(ticks_.front());
             ticks_.pop_front();
             fn();
         }
-        while (!micro_.empty() && ticks_.empty()) {
+        while (!micro_.empty()) {
             task fn = std::move(micro_.front());
             micro_.pop_front();
             fn();

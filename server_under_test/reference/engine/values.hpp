@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lifecheck::engine {
@@ -65,6 +66,11 @@ struct value {
 
 /// JSON.stringify of a JSON value (key order kept, integral numbers without ".0").
 std::string js_stringify(scenario::json const& v);
+
+/// The JS string Node makes of request-line or header bytes (it decodes them as latin1: one
+/// character per byte), as UTF-8: bytes >= 0x80 become two bytes. Request bytes are not UTF-8,
+/// so they must pass through this before they go into a JSON value (crash fuzz-251f61b7).
+std::string js_string_of_bytes(std::string_view bytes);
 
 /// Node's http.STATUS_CODES text for a status ("Internal Server Error"), "" if unknown.
 std::string status_text(int status);

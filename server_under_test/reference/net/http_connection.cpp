@@ -39,6 +39,12 @@ std::string reason(int status) {
     return r.empty() ? "unknown" : r;
 }
 
+/// The buffered bytes hold a whole head (leading empty lines skipped, as parsers do).
+bool head_complete(std::string const& pending) {
+    std::size_t const start = pending.find_first_not_of("\r\n");
+    return start != std::string::npos && pending.find("\r\n\r\n", start) != std::string::npos;
+}
+
 } // namespace
 
 /// One request/response on this connection: what Node calls `req` + `res`.
@@ -150,7 +156,14 @@ private:
                          string_view method,
                          string_view target,
                          int ver,
-                         boost::system::error_code&) override {
+                         boost::system::error_code& ec) override {
+        // Node's llhttp refuses bytes >= 0x80 in the request target (400, client error); Beast
+        // accepts them (fuzz crash 251f61b7: they reached the 404 JSON message as non-UTF-8).
+        for (char c : target)
+            if (static_cast<unsigned char>(c) >= 0x80) {
+                ec = http::error::bad_target;
+                return;
+            }
         head.method = std::string{method};
         head.target = std::string{target};
         version = ver;
@@ -244,8 +257,17 @@ void http_connection::feed(std::string_view data) {
         std::size_t const used =
             parser_->put(boost::asio::buffer(pending_.data(), pending_.size()), ec);
         pending_.erase(0, used);
-        if (ec == http::error::need_more)
+        if (ec == http::error::need_more) {
+            // Beast also asks for more when a complete head has a start line shorter than it
+            // expects ("DT / r2": the version needs 8 bytes), and would wait forever; Node's
+            // llhttp answers such a request line with 400 (fuzz crash 322a0b42).
+            if (!parser_->is_header_done() && head_complete(pending_)) {
+                std::fprintf(stderr, "lifecheck-reference: client error: malformed start line\n");
+                client_error(400);
+                return;
+            }
             break;
+        }
         if (ec) {
             // Node's clientError → Fastify's defaultClientErrorHandler.
             std::fprintf(stderr, "lifecheck-reference: client error: %s\n", ec.message().c_str());

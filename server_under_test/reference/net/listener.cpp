@@ -1,6 +1,7 @@
 // Asio sockets for the reference server: read into the connection, write what it sends, pump the loop.
 #include "server_under_test/reference/net/listener.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include <deque>
@@ -26,6 +27,8 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
     bool closed = false;
 
     void start() {
+        boost::system::error_code ignored;
+        sock.non_blocking(true, ignored); // for the synchronous first try in send()
         conn = std::make_shared<http_connection>(owner.srv_, *this, owner.opts_);
         read();
     }
@@ -52,8 +55,36 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
     void send(std::string bytes) override {
         if (closed || bytes.empty())
             return;
+        if (!writing && outq.empty()) {
+            // libuv's uv_try_write: Node hands bytes to the kernel at once when it can, so a
+            // res.destroy() right after res.end() still delivers what end() wrote. Only what
+            // the kernel did not take waits for an asynchronous write.
+            boost::system::error_code ec;
+            std::size_t const n = sock.write_some(asio::buffer(bytes), ec);
+            if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+                return; // the peer is gone; the read side reports it
+            if (!ec && n == bytes.size()) {
+                asio::post(sock.get_executor(), [self = shared_from_this()] { self->written(); });
+                return;
+            }
+            if (!ec)
+                bytes.erase(0, n);
+        }
         outq.push_back(std::move(bytes));
         flush();
+    }
+
+    /// Everything queued reached the kernel.
+    void written() {
+        if (closed || writing || !outq.empty())
+            return;
+        if (close_after_write) {
+            shutdown_now();
+            return;
+        }
+        if (conn)
+            conn->flushed();
+        owner.pump();
     }
 
     void flush() {
@@ -73,13 +104,7 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
                 self->flush();
                 return;
             }
-            if (self->close_after_write) {
-                self->shutdown_now();
-                return;
-            }
-            if (self->conn)
-                self->conn->flushed();
-            self->owner.pump();
+            self->written();
         });
     }
 
