@@ -1,6 +1,7 @@
 // Builds the HTTP fuzzer's fixed app once, from scenario JSON, through the real loader.
 #include "fuzz/fixed_app.hpp"
 
+#include "fuzz/decode.hpp"
 #include "harness/common/assert.hpp"
 #include "harness/scenario/load.hpp"
 
@@ -39,6 +40,8 @@ char const* const app_json = R"({
 })";
 
 } // namespace
+
+char const* fixed_app_scenario_text() { return app_json; }
 
 scenario::app const& fixed_app() {
     static scenario::app const app = [] {

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
           libboost-dev nlohmann-json3-dev libcpp-httplib-dev librapidcheck-dev
-          libgtest-dev libgmock-dev)
+          libgtest-dev libgmock-dev
+          chromium)   # headless, for the HTML report's browser test (label browser)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,48 @@ constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
     {verdict::divergence, "divergence"},
 }};
 
+std::string client_text(scenario::client_options const& c) {
+    std::string out;
+    auto add = [&](char const* name, long long v) {
+        out += (out.empty() ? "" : ", ") + std::string{name} + ": " + std::to_string(v);
+    };
+    if (c.abort_after_ms)
+        add("abortAfterMs", *c.abort_after_ms);
+    if (c.abort_after_request_bytes)
+        add("abortAfterRequestBytes", *c.abort_after_request_bytes);
+    if (c.abort_after_body_bytes)
+        add("abortAfterBodyBytes", *c.abort_after_body_bytes);
+    if (c.abort_after_response_bytes)
+        add("abortAfterResponseBytes", *c.abort_after_response_bytes);
+    if (c.abort_after_response_body_bytes)
+        add("abortAfterResponseBodyBytes", *c.abort_after_response_body_bytes);
+    if (c.bytes_per_write)
+        add("bytesPerWrite", *c.bytes_per_write);
+    if (c.write_delay_ms)
+        add("writeDelayMs", *c.write_delay_ms);
+    if (c.expect_no_response)
+        out += std::string{out.empty() ? "" : ", "} + "expectNoResponse";
+    return out;
+}
+
+/// The scenario's side of a step record: the request as written and what `expect` wants.
+void describe_step(scenario::step const& s, step_record& r) {
+    if (s.kind == scenario::step_kind::request) {
+        r.request = s.request.method + " " + s.request.url;
+        r.request_text = scenario::wire_bytes(s.id, s.request);
+    } else if (s.kind == scenario::step_kind::raw) {
+        r.request = "raw";
+        r.request_text = s.raw;
+    } else if (s.kind == scenario::step_kind::close) {
+        r.request = "close";
+    }
+    r.client = client_text(s.client);
+    if (s.expect) {
+        r.expected_trace = s.expect->trace;
+        r.expected_status = s.expect->status;
+    }
+}
+
 finding runner_finding(char const* kind, std::string step, std::string message) {
     finding f;
     f.step_id = std::move(step);
@@ -73,6 +115,8 @@ step_record summarize(request_observation const& o) {
     r.client_error = o.response.client_error;
     r.trace = trace_of(o);
     r.end_at = end_position(o);
+    if (o.step)
+        describe_step(*o.step, r);
     for (protocol::event const& e : o.events) {
         if (e.type != protocol::event_type::end)
             continue;
@@ -146,6 +190,7 @@ scenario_result evaluate(scenario::scenario const& sc,
     r.duration_ms = facts.duration_ms;
     r.harness_fault = facts.harness_fault.has_value();
     r.replay_command = facts.replay_command;
+    describe_scenario(sc, r);
     if (r.replay_command.empty())
         r.replay_command = "lifecheck run --target " + facts.target + " " +
                            (sc.file.empty() ? "scenarios/" + sc.id + ".json" : sc.file);

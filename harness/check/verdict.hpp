@@ -56,6 +56,28 @@ struct step_record {
     std::optional<int> end_status;  // the `end` event's status
     std::optional<bool> aborted;    // the `end` event's `aborted`
     int end_count = 0;              // how many `end` events arrived
+    // What the scenario asked for (reports show it; empty for a step without a scenario step).
+    std::string request;      // "GET /v1/x", "raw", "close"
+    std::string request_text; // the bytes the client wrote (request line, headers, body)
+    std::string client;       // client options, e.g. "abortAfterMs: 50", or ""
+    std::optional<std::vector<std::string>> expected_trace; // expect.trace
+    std::optional<int> expected_status;                     // expect.status
+};
+
+/// One user callback (ACTION) of the app, for reports: where it runs and what it does.
+struct callback_info {
+    std::string label;
+    std::string phase; // "onSend", "handler", "errorHandler", "notFound"; koa "down", "up"
+    std::string scope; // the scope it acts in (spec §1.1; koa: the middleware's label)
+    std::string route; // handlers and route-level hooks: "GET /v1/x" (full path), else ""
+    std::string does;  // the verb: "continue", "throw", "send", ... (koa next "never": "stop")
+    std::string note;  // the rest of the ACTION, e.g. "callback, delayMs 20, when ready=false"
+};
+
+/// A scope of the app (koa: a middleware) and the scope that encloses it ("" for the outermost).
+struct scope_info {
+    std::string name;
+    std::string parent;
 };
 
 /// Copies what a report needs out of an observation.
@@ -91,7 +113,22 @@ struct scenario_result {
     bool harness_fault = false;
     std::string divergence_class; // verdict::divergence: the entry's class and note
     std::string divergence_note;
+    // The scenario itself, for reports (filled by describe_scenario).
+    std::string description;
+    std::vector<std::string> tags;
+    std::string dialect;                  // "fastify", "koa"
+    std::vector<scope_info> scopes;       // tree order, outermost first
+    std::vector<callback_info> callbacks; // every ACTION of the app, in declaration order
 };
+
+/// Copies what reports show of the scenario (description, tags, dialect, scopes, callbacks)
+/// into `r`. evaluate() calls it; so does anything that builds a result by hand.
+void describe_scenario(scenario::scenario const& sc, scenario_result& r);
+
+/// The callback a trace label of a step stands for: the one whose route `request` ("GET /x")
+/// reaches when several share the label (every handler is "handler"); null when unknown.
+callback_info const*
+find_callback(scenario_result const& r, std::string const& label, std::string const& request);
 
 /// The verdict before divergences: error (invalid scenario or harness fault) > skip > crash >
 /// hang > fail (any finding) > pass.

@@ -22,8 +22,11 @@ commands:
   validate PATH...   load scenario files and print every problem; run nothing
   serve FILE         load one scenario's app into a target and print its events (for curl)
   record FILE...     run scenarios on a target and write what it did into their `expect`
+  repro ARTIFACT     turn a fuzz crash artifact into a scenario, replay it, write a report
   changelog          run scenarios on two releases (--from/--to) and list what changed
   sweep FILE         abort one request step at every byte offset; check invariants at each
+  prop               generated scenarios vs the model (RapidCheck); shrunk counterexamples
+  mutants            seeded engine faults vs the corpus and the property: mutation score
 
 options:
   -h, --help         show this help (COMMAND --help: that command's help)
@@ -59,10 +62,16 @@ int main(std::vector<std::string> const& args) {
             return serve_command(rest);
         if (command == "record")
             return record_command(rest);
+        if (command == "repro")
+            return repro_command(rest);
         if (command == "changelog")
             return changelog_command(rest);
         if (command == "sweep")
             return sweep_command(rest);
+        if (command == "prop")
+            return prop_command(rest);
+        if (command == "mutants")
+            return mutants_command(rest);
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';
         return exit_internal;

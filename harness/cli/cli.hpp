@@ -20,7 +20,10 @@ int run_command(std::vector<std::string> const& args);
 int validate_command(std::vector<std::string> const& args);
 int serve_command(std::vector<std::string> const& args);
 int record_command(std::vector<std::string> const& args);
+int repro_command(std::vector<std::string> const& args);
 int changelog_command(std::vector<std::string> const& args);
 int sweep_command(std::vector<std::string> const& args);
+int prop_command(std::vector<std::string> const& args);
+int mutants_command(std::vector<std::string> const& args);
 
 } // namespace lifecheck::cli

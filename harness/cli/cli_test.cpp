@@ -219,6 +219,31 @@ TEST_F(CliRun, UnstartableTargetIsAUsageError) {
     EXPECT_NE(r.out.find("cannot start target"), std::string::npos) << r.out;
 }
 
+TEST_F(CliRun, HtmlReportBesideJsonAndProgressLineOnlyWhenAsked) {
+    scenario("test/pass", good_trace);
+    std::string const run = "run --target " + fake_target() + reports();
+    std::string const dir = (dir_ / "scenarios").string();
+    // stderr is a pipe here, as in CI: no progress line by default.
+    auto const quiet = run_cli(run + dir);
+    EXPECT_EQ(quiet.code, 0) << quiet.out;
+    EXPECT_EQ(quiet.out.find('\r'), std::string::npos) << quiet.out;
+    fs::path const html = dir_ / "out" / "index.html";
+    ASSERT_TRUE(fs::exists(html)) << quiet.out;
+    EXPECT_NE(quiet.out.find(html.string()), std::string::npos) << quiet.out;
+    std::ifstream in{html};
+    std::stringstream page;
+    page << in.rdbuf();
+    EXPECT_NE(page.str().find(R"(id="s-test/pass")"), std::string::npos);
+
+    auto const loud = run_cli(run + "--progress --html " + (dir_ / "custom.html").string() + " " + dir);
+    EXPECT_EQ(loud.code, 0) << loud.out;
+    EXPECT_NE(loud.out.find("\r[1/1] 1 pass, 0 fail \xC2\xB7 "), std::string::npos) << loud.out;
+    EXPECT_TRUE(fs::exists(dir_ / "custom.html"));
+
+    auto const off = run_cli(run + "--progress --no-progress " + dir);
+    EXPECT_EQ(off.out.find('\r'), std::string::npos) << off.out;
+}
+
 TEST_F(CliRun, RecordWritesObservedExpectations) {
     auto const f = write("test/rec", R"({"description": "recorded by the test", )" + app +
                                          R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");

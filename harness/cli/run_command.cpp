@@ -1,6 +1,8 @@
 // `lifecheck run`: scenarios × targets → one line per scenario, a summary, JUnit and JSON reports.
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
+#include "harness/cli/progress.hpp"
+#include "harness/report/html.hpp"
 #include "harness/report/json.hpp"
 #include "harness/report/junit.hpp"
 #include "harness/run/runner.hpp"
@@ -9,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <random>
@@ -22,7 +25,7 @@ using check::verdict;
 constexpr char const* run_usage = R"(usage: lifecheck run [options] PATH...
 
 Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
-more targets, checks responses, traces and invariants, and writes JUnit and JSON reports.
+more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
 
 options:
   --target T               reference (default), fastify, fastify@VERSION, or a command line
@@ -32,10 +35,13 @@ options:
   --exclude GLOB[=REASON]  report matching scenarios as skipped, with REASON (repeatable)
   --junit FILE             JUnit XML report (default reports/junit.xml)
   --json FILE              JSON report (default reports/results.json)
+  --html FILE              HTML report with lifecycle diagrams (default index.html beside
+                           the JSON report: reports/index.html)
   -j N, --jobs N           run N scenarios at once, one target process each (default 1)
   --deadline MS            time a request has to get its end before it is a hang (default 5000)
   --seed N                 the run's seed (default: random); printed on the first line
-  --progress               show progress on stderr while running
+  --progress               show a progress line on stderr (default: only on a terminal)
+  --no-progress            never show the progress line
   --verbose                pass the targets' stderr through (default: reports/logs/)
   -h, --help               show this help
 
@@ -52,10 +58,11 @@ struct run_args {
     std::vector<std::pair<std::string, std::string>> excludes; // pattern, reason
     std::string junit = "reports/junit.xml";
     std::string json = "reports/results.json";
+    std::string html; // "" = index.html beside the JSON report
     int jobs = 1;
     run::milliseconds deadline = run::default_deadline;
     std::optional<std::uint64_t> seed;
-    bool progress = false;
+    std::optional<bool> progress; // nothing: when stderr is a terminal
     bool verbose = false;
     std::vector<std::string> paths;
 };
@@ -84,6 +91,8 @@ std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a)
         }
         if (arg == "--progress") {
             a.progress = true;
+        } else if (arg == "--no-progress") {
+            a.progress = false;
         } else if (arg == "--verbose") {
             a.verbose = true;
         } else if (take("--target")) {
@@ -101,6 +110,8 @@ std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a)
             a.junit = v;
         } else if (take("--json")) {
             a.json = v;
+        } else if (take("--html")) {
+            a.html = v;
         } else if (take("-j") || take("--jobs")) {
             auto const n = parse_count(v);
             if (!n || *n < 1 || *n > 256)
@@ -132,6 +143,8 @@ std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a)
     }
     if (a.paths.empty())
         return usage_error("run", "no scenario files or folders given", run_usage);
+    if (a.html.empty())
+        a.html = (std::filesystem::path{a.json}.parent_path() / "index.html").string();
     return std::nullopt;
 }
 
@@ -229,6 +242,8 @@ entry skipped_entry(loaded_file const& f, std::string const& target, std::string
     r.target = target;
     r.v = r.shown = verdict::skip;
     r.skip_reason = reason;
+    if (f.sc)
+        check::describe_scenario(*f.sc, r);
     r.replay_command = "lifecheck run --target " + run::shell_quote(target) + " " +
                        run::shell_quote(r.file);
     return e;
@@ -378,6 +393,8 @@ int run_command(std::vector<std::string> const& args) {
     std::cout.flush();
 
     bool const multi = specs.size() > 1;
+    bool const terminal = progress_line::stderr_is_terminal();
+    progress_line progress{a.progress.value_or(terminal), files.size() * specs.size(), terminal};
     std::vector<std::vector<entry>> by_target;
     for (run::target_spec const& spec : specs) {
         // Slots in file order; invalid and excluded files are ready at once, the rest arrive
@@ -402,21 +419,25 @@ int run_command(std::vector<std::string> const& args) {
             slot_of.push_back(i);
         }
         std::size_t next_print = 0;
-        std::size_t finished = files.size() - runnable.size();
         auto flush = [&] {
-            while (next_print < slots.size() && slots[next_print])
-                print_entry(*slots[next_print++], multi);
+            progress.around([&] {
+                while (next_print < slots.size() && slots[next_print])
+                    print_entry(*slots[next_print++], multi);
+            });
         };
+        for (auto const& slot : slots)
+            if (slot)
+                progress.finished(slot->result.v);
         flush();
-        run::run_all(runnable, spec, opts, a.jobs, [&](std::size_t k, run::outcome const& o) {
+        auto const on_done = [&](std::size_t k, run::outcome const& o) {
             entry e{o.result, o.warnings, o.log_tail};
             e.result.target = spec.text; // one name per --target, even for two fastify versions
-            ++finished;
-            if (a.progress)
-                std::cerr << "[" << finished << "/" << files.size() << "] " << spec.text << " "
-                          << e.result.scenario_id << " " << check::to_string(e.result.v) << '\n';
+            progress.finished(e.result.v);
             slots[slot_of[k]] = std::move(e);
             flush();
+        };
+        run::run_all(runnable, spec, opts, a.jobs, on_done, [&](std::size_t k) {
+            progress.started(spec.text, runnable[k].id);
         });
         flush();
         std::vector<entry> done;
@@ -425,6 +446,7 @@ int run_command(std::vector<std::string> const& args) {
         by_target.push_back(std::move(done));
     }
 
+    progress.stop();
     if (multi)
         print_table(a.targets, by_target);
 
@@ -445,10 +467,12 @@ int run_command(std::vector<std::string> const& args) {
     int code = exit_pass;
     auto const junit = report::write_junit(a.junit, rep);
     auto const json = report::write_json(a.json, rep);
-    if (junit && json) {
-        std::cout << "reports: " << junit->string() << ", " << json->string() << '\n';
+    auto const html = report::write_html(a.html, rep);
+    if (junit && json && html) {
+        std::cout << "reports: " << junit->string() << ", " << json->string() << ", "
+                  << html->string() << '\n';
     } else {
-        for (auto const* r : {&junit, &json})
+        for (auto const* r : {&junit, &json, &html})
             if (!*r)
                 std::cerr << "lifecheck run: " << describe(r->error().front()) << '\n';
         code = exit_internal;

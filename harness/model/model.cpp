@@ -4,6 +4,7 @@
 
 #include "harness/model/detail/app.hpp"
 #include "harness/model/detail/js.hpp"
+#include "harness/model/detail/koa.hpp"
 #include "harness/model/detail/request.hpp"
 
 #include <nlohmann/json.hpp>
@@ -153,6 +154,14 @@ raw_parse parse_raw(std::string const& id, std::string const& bytes) {
     }
     for (char c : method) {
         if (!std::isupper(static_cast<unsigned char>(c))) {
+            p.what = raw_parse::result::bad_request;
+            return p;
+        }
+    }
+    // llhttp accepts only visible ASCII in the request target: a byte >= 0x80 is a parse error
+    // (HPE_INVALID_URL), answered by Fastify's client-error handler (checked against 5.12.8).
+    for (char c : target) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
             p.what = raw_parse::result::bad_request;
             return p;
         }
@@ -356,6 +365,12 @@ private:
             in.body = s.request.body;
             in.chunked = s.request.chunked;
             wire = scenario::wire_bytes(s.id, s.request);
+            for (char c : in.url)
+                if (static_cast<unsigned char>(c) >= 0x80) { // llhttp: HPE_INVALID_URL
+                    fixed_[s.id] = not_reached(
+                        s.id, 400, R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
+                    return;
+                }
         }
         in.on_existing_connection = s.connection && connections_used_.count(*s.connection) > 0;
 
@@ -647,19 +662,8 @@ bool body_matches(scenario::expected_body const& e, std::string const& body) {
 
 std::vector<step_prediction> predict(scenario::scenario const& sc) {
     try {
-        if (sc.lang != scenario::dialect::fastify) {
-            std::vector<leaf> leaves;
-            collect_leaves(sc.steps, leaves);
-            std::vector<step_prediction> out;
-            for (auto const& l : leaves) {
-                step_prediction p;
-                p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
-                p.deterministic = false;
-                p.why = "the koa dialect is not modelled";
-                out.push_back(p);
-            }
-            return out;
-        }
+        if (sc.lang == scenario::dialect::koa)
+            return predict_koa(sc); // detail/koa.cpp: koa-compose + Koa 2.16.4
         app_model const m = build_app(sc.application);
         if (!m.build_errors.empty()) {
             std::vector<leaf> leaves;

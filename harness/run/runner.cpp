@@ -66,6 +66,7 @@ outcome runner::run(scenario::scenario const& sc) {
         outcome out;
         out.result.scenario_id = sc.id;
         out.result.file = sc.file;
+        check::describe_scenario(sc, out.result);
         out.result.target = target_text_;
         out.result.v = out.result.shown = check::verdict::error;
         out.result.harness_fault = true;
@@ -428,13 +429,18 @@ std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
                              target_spec const& spec,
                              options const& opts,
                              int jobs,
-                             progress_fn const& done) {
+                             progress_fn const& done,
+                             start_fn const& started) {
     std::vector<outcome> out(scenarios.size());
     std::atomic<std::size_t> next{0};
     std::mutex done_mu;
     auto work = [&](int worker) {
         runner one{spec.text, process_factory(spec, opts, worker), opts};
         for (std::size_t i = next++; i < scenarios.size(); i = next++) {
+            if (started) {
+                std::lock_guard lock{done_mu};
+                started(i);
+            }
             out[i] = one.run(scenarios[i]);
             if (done) {
                 std::lock_guard lock{done_mu};

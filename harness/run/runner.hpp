@@ -101,12 +101,17 @@ private:
 /// Called as each scenario finishes: its index in the input and its outcome.
 using progress_fn = std::function<void(std::size_t, outcome const&)>;
 
+/// Called as a scenario starts: its index in the input.
+using start_fn = std::function<void(std::size_t)>;
+
 /// Runs every scenario on one target with `jobs` workers, each with its own target process.
-/// Outcomes come back in input order; `done` is called (one call at a time) as each finishes.
+/// Outcomes come back in input order; `done` is called (one call at a time) as each finishes,
+/// `started` (under the same lock) as each starts.
 std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
                              target_spec const& spec,
                              options const& opts,
                              int jobs,
-                             progress_fn const& done = {});
+                             progress_fn const& done = {},
+                             start_fn const& started = {});
 
 } // namespace lifecheck::run

@@ -835,7 +835,7 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         // the source ended: pipe calls res.end()
         if (!headers_sent_) {
             headers_sent_ = true;
-            deliver_head(status_, reply_headers_, true);
+            deliver_head(status_, reply_headers_, !reply_header("content-length"));
         }
         if (out_.got_head && out_.body_kind == body_class::none)
             out_.body_kind = body_class::stream;
@@ -844,7 +844,9 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
     }
     if (!headers_sent_) { // the first write flushes the head (status/headers read now, §1)
         headers_sent_ = true;
-        deliver_head(status_, reply_headers_, true);
+        // a content-length set before (the default error reply's, kept when onSend swaps in a
+        // stream) frames the body: Node does not chunk it, and a shorter body stays incomplete
+        deliver_head(status_, reply_headers_, !reply_header("content-length"));
         if (out_.got_head)
             out_.body_kind = body_class::stream;
     }
@@ -1489,6 +1491,13 @@ std::optional<std::string> request_run::request_header(std::string const& name) 
 void request_run::deliver_head(int status, scenario::header_list const& headers, bool chunked) {
     if (socket_destroyed_ || client_gone_)
         return;
+    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
+        // Node's state.outgoing: a pipelined response gets the socket only once the response
+        // before it closed; until then its head and body stay in its own buffer.
+        pipeline_prev_->successors_.push_back(
+            [this, status, headers, chunked] { deliver_head(status, headers, chunked); });
+        return;
+    }
     out_.got_head = true;
     out_.status = status;
     for (auto const& [k, v] : headers) {
@@ -1496,6 +1505,18 @@ void request_run::deliver_head(int status, scenario::header_list const& headers,
             out_.content_type = v;
     }
     response_chunked_ = chunked;
+    declared_length_.reset();
+    if (!chunked && lower(in_.method) != "head" && status != 204 && status != 304) {
+        for (auto const& [k, v] : headers) {
+            if (lower(k) == "content-length") {
+                try {
+                    declared_length_ = std::stoll(v);
+                } catch (std::exception const&) {
+                    declared_length_.reset();
+                }
+            }
+        }
+    }
     // status line + headers + what Node adds (date, connection, keep-alive, framing)
     long long size = 9 + 3 + 1 + static_cast<long long>(status_text(status).size()) + 2;
     for (auto const& [k, v] : headers)
@@ -1509,6 +1530,10 @@ void request_run::deliver_head(int status, scenario::header_list const& headers,
 void request_run::deliver_body(std::string const& bytes, bool last) {
     if (socket_destroyed_ || client_gone_)
         return;
+    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
+        pipeline_prev_->successors_.push_back([this, bytes, last] { deliver_body(bytes, last); });
+        return; // held behind the previous pipelined response, like the head
+    }
     out_.body += bytes;
     long long framed = static_cast<long long>(bytes.size());
     if (response_chunked_) {
@@ -1522,8 +1547,11 @@ void request_run::deliver_body(std::string const& bytes, bool last) {
     }
     response_bytes_seen_ += framed;
     response_body_bytes_seen_ += framed;
+    if (declared_length_ && static_cast<long long>(out_.body.size()) > *declared_length_)
+        out_.body.resize(static_cast<std::size_t>(*declared_length_)); // the client reads no more
     if (last) {
-        out_.body_complete = true;
+        out_.body_complete =
+            !declared_length_ || static_cast<long long>(out_.body.size()) >= *declared_length_;
         response_done_at_ = w_.loop.now();
     }
     check_client_read_limits();

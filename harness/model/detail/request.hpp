@@ -244,6 +244,7 @@ private:
     long long response_bytes_seen_ = 0; // for abortAfterResponse*Bytes
     long long response_body_bytes_seen_ = 0;
     bool response_chunked_ = false;
+    std::optional<long long> declared_length_; // content-length of an identity-framed body
     std::vector<std::function<void()>> finish_listeners_; // eos(res) waiting for finish/close
 
     // Fastify Reply state (lifecycle §1)

@@ -1,0 +1,552 @@
+// The fuzz input decoders (and their inverse encoders) shared by the fuzzers and `lifecheck repro`.
+#include "fuzz/decode.hpp"
+
+#include "harness/scenario/load.hpp"
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <optional>
+#include <set>
+
+namespace lifecheck::fuzz {
+
+char const* to_string(target_kind k) {
+    switch (k) {
+    case target_kind::http_bytes:
+        return "http_bytes";
+    case target_kind::lifecycle:
+        return "lifecycle";
+    case target_kind::scenario_loader:
+        return "scenario_loader";
+    }
+    return "?";
+}
+
+std::optional<target_kind> parse_target(std::string const& name) {
+    if (name == "http_bytes" || name == "fuzz_http" || name == "http")
+        return target_kind::http_bytes;
+    if (name == "lifecycle" || name == "fuzz_lifecycle")
+        return target_kind::lifecycle;
+    if (name == "scenario_loader" || name == "fuzz_scenario" || name == "scenario")
+        return target_kind::scenario_loader;
+    return std::nullopt;
+}
+
+namespace {
+
+/// One choice among `n` options (1..256). Decoding reads it from the fuzz input; encoding
+/// records `hint`. One walker uses it for both directions, so they cannot drift apart.
+class chooser {
+public:
+    virtual ~chooser() = default;
+    virtual int pick(int n, int hint) = 0;
+};
+
+class reader final : public chooser {
+public:
+    explicit reader(FuzzedDataProvider& in)
+        : in_{in} {}
+
+    int pick(int n, int) override { return n <= 1 ? 0 : in_.ConsumeIntegralInRange<int>(0, n - 1); }
+
+private:
+    FuzzedDataProvider& in_;
+};
+
+/// Records choices; FuzzedDataProvider reads integers from the end of the input, one byte per
+/// choice of at most 256 options, so the encoding is the choices reversed.
+class recorder final : public chooser {
+public:
+    int pick(int n, int hint) override {
+        if (n <= 1)
+            return 0;
+        int const v = std::clamp(hint, 0, n - 1);
+        bytes_.push_back(static_cast<char>(v));
+        return v;
+    }
+
+    std::string tail() const { return std::string{bytes_.rbegin(), bytes_.rend()}; }
+
+private:
+    std::string bytes_;
+};
+
+//----------------------------------------------------------------------------------------------
+// http_bytes
+
+// Pauses between writes: far apart so a pause either trips a timeout of the fixed app or not.
+constexpr std::array<int, 5> pauses = {0, 1, 10, 100, 250};
+
+std::string rename_request_ids(std::string s) {
+    static std::string const name = "x-lifecheck-req";
+    for (std::size_t i = 0; i + name.size() <= s.size(); ++i) {
+        bool same = true;
+        for (std::size_t k = 0; k < name.size() && same; ++k)
+            same = std::tolower(static_cast<unsigned char>(s[i + k])) == name[k];
+        if (same)
+            s[i + name.size() - 1] = s[i + name.size() - 1] == 'Q' ? 'X' : 'x';
+    }
+    return s;
+}
+
+} // namespace
+
+std::string http_input::all_bytes() const {
+    std::string out;
+    for (http_write const& w : writes)
+        out += w.bytes;
+    return out;
+}
+
+http_input decode_http(std::uint8_t const* data, std::size_t size) {
+    FuzzedDataProvider in{data, size};
+    http_input out;
+    int const writes = in.ConsumeIntegralInRange<int>(1, 8);
+    out.close_early = in.ConsumeBool();
+    for (int i = 0; i < writes && in.remaining_bytes() > 0; ++i) {
+        auto const len = in.ConsumeIntegralInRange<std::size_t>(0, 255);
+        int const pause = pauses[in.ConsumeIntegralInRange<std::size_t>(0, pauses.size() - 1)];
+        std::string bytes = in.ConsumeBytesAsString(len);
+        if (!bytes.empty() || pause > 0)
+            out.writes.push_back({std::move(bytes), pause});
+    }
+    std::string rest = in.ConsumeRemainingBytesAsString();
+    if (!rest.empty())
+        out.writes.push_back({std::move(rest), 0});
+    // The renaming runs over the whole stream: a header name split across two writes too.
+    std::string const renamed = rename_request_ids(out.all_bytes());
+    std::size_t at = 0;
+    for (http_write& w : out.writes) {
+        w.bytes = renamed.substr(at, w.bytes.size());
+        at += w.bytes.size();
+    }
+    return out;
+}
+
+std::string encode_http(std::string_view bytes) {
+    // Choices in reading order: writes = 1 (byte 0), close_early = false (0), len = 0, pause 0.
+    recorder r;
+    r.pick(8, 0);
+    r.pick(256, 0); // ConsumeBool reads one byte
+    r.pick(256, 0);
+    r.pick(static_cast<int>(pauses.size()), 0);
+    return std::string{bytes} + r.tail();
+}
+
+//----------------------------------------------------------------------------------------------
+// lifecycle
+
+namespace {
+
+using scenario::json;
+using scenario::phase;
+using scenario::verb;
+
+// The hook phases a decoded scope may use, in the order they are written.
+constexpr std::array<phase, 10> hook_phases = {phase::on_request,
+                                               phase::pre_parsing,
+                                               phase::pre_validation,
+                                               phase::pre_handler,
+                                               phase::pre_serialization,
+                                               phase::on_send,
+                                               phase::on_response,
+                                               phase::on_error,
+                                               phase::on_request_abort,
+                                               phase::on_timeout};
+
+enum class role {
+    request_hook,
+    pre_serialization,
+    on_send,
+    other_hook,
+    handler,
+    not_found,
+    error_handler
+};
+
+role role_of(phase p) {
+    switch (p) {
+    case phase::on_request:
+    case phase::pre_parsing:
+    case phase::pre_validation:
+    case phase::pre_handler:
+        return role::request_hook;
+    case phase::pre_serialization:
+        return role::pre_serialization;
+    case phase::on_send:
+        return role::on_send;
+    default:
+        return role::other_hook;
+    }
+}
+
+// Reply-side hooks never send: an unguarded send there re-enters the hook (scenarios/README.md).
+std::vector<verb> verbs_for(role r) {
+    switch (r) {
+    case role::request_hook:
+        return {verb::continue_, verb::throw_, verb::send, verb::hang};
+    case role::pre_serialization:
+        return {verb::continue_, verb::throw_};
+    case role::on_send:
+        return {verb::continue_, verb::throw_, verb::replace_payload};
+    case role::other_hook:
+        return {verb::continue_, verb::throw_};
+    case role::handler:
+        return {verb::continue_, verb::send, verb::throw_, verb::hang};
+    case role::not_found:
+        return {verb::send, verb::continue_, verb::throw_};
+    case role::error_handler:
+        return {verb::send, verb::continue_, verb::throw_, verb::rethrow};
+    }
+    return {verb::continue_};
+}
+
+// Timing: delays far apart (the model cannot decide races; the fuzzer skips what it calls one).
+constexpr std::array<int, 4> delays = {0, 10, 100, 400};
+constexpr std::array<int, 4> send_statuses = {0, 201, 404, 503};
+constexpr std::array<int, 3> error_statuses = {0, 400, 503};
+constexpr std::array<char const*, 4> route_methods = {"GET", "POST", "PUT", "DELETE"};
+constexpr std::array<char const*, 3> route_urls = {"/", "/a", "/items/:id"};
+constexpr std::array<char const*, 5> request_methods = {"GET", "POST", "HEAD", "PUT", "DELETE"};
+
+int nearest(int value, int const* options, std::size_t n) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < n; ++i)
+        if (std::abs(options[i] - value) < std::abs(options[best] - value))
+            best = i;
+    return static_cast<int>(best);
+}
+
+template <std::size_t N>
+int nearest(int value, std::array<int, N> const& options) {
+    return nearest(value, options.data(), N);
+}
+
+template <std::size_t N>
+int index_of(std::string const& value, std::array<char const*, N> const& options) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (value == options[i])
+            return static_cast<int>(i);
+    return 0;
+}
+
+/// Payload options: 0 none, 1 json object, 2 json string, 3 string, 4 buffer, 5 empty,
+/// 6 stream, 7 stream failing after its first chunk.
+json payload_of(int choice) {
+    switch (choice) {
+    case 1:
+        return {{"kind", "json"}, {"value", {{"v", 1}}}};
+    case 2:
+        return {{"kind", "json"}, {"value", "s"}};
+    case 3:
+        return {{"kind", "string"}, {"value", "text"}};
+    case 4:
+        return {{"kind", "buffer"}, {"base64", "AAE="}};
+    case 5:
+        return {{"kind", "empty"}};
+    case 6:
+        return {{"kind", "stream"}, {"chunks", json::array({"a", "b"})}, {"chunkDelayMs", 5}};
+    case 7:
+        return {{"kind", "stream"},
+                {"chunks", json::array({"a", "b"})},
+                {"chunkDelayMs", 5},
+                {"failAfterChunks", 1}};
+    default:
+        return nullptr;
+    }
+}
+
+int payload_hint(scenario::action const* a) {
+    if (!a || !a->body)
+        return 0;
+    scenario::payload const& p = *a->body;
+    switch (p.kind) {
+    case scenario::payload_kind::json_value:
+        return p.value.is_string() ? 2 : 1;
+    case scenario::payload_kind::string:
+        return 3;
+    case scenario::payload_kind::buffer:
+        return 4;
+    case scenario::payload_kind::empty:
+        return 5;
+    case scenario::payload_kind::stream:
+    case scenario::payload_kind::web_stream:
+        return p.fail_after_chunks ? 7 : 6;
+    case scenario::payload_kind::response:
+        return 6;
+    }
+    return 0;
+}
+
+bool takes_payload(role r, verb v) {
+    if (v == verb::send || v == verb::replace_payload)
+        return true;
+    return v == verb::continue_ &&
+           (r == role::handler || r == role::not_found || r == role::error_handler);
+}
+
+/// The paths a step can ask for: every route (":id" filled in) and a miss per prefix.
+struct url_book {
+    std::set<std::string> route_keys; // "METHOD full-path", as the loader checks duplicates
+    std::vector<std::string> urls;
+    std::vector<std::string> prefixes = {""};
+};
+
+class walker {
+public:
+    walker(chooser& c, scenario::scenario const* src)
+        : c_{c}
+        , src_{src} {}
+
+    json scenario_doc() {
+        scenario::scope const* root = src_ ? &src_->application.root : nullptr;
+        json app = scope(root, 0, "", true);
+        json options = json::object();
+        scenario::app_options const* o = src_ ? &src_->application.options : nullptr;
+        if (pick(2, o && o->connection_timeout_ms > 0))
+            options["connectionTimeoutMs"] = 600;
+        if (pick(2, o && o->body_limit < 64))
+            options["bodyLimit"] = 8;
+        if (!options.empty())
+            app["options"] = options;
+
+        std::vector<scenario::step const*> src_steps;
+        if (src_)
+            flatten(src_->steps, src_steps);
+        json steps = json::array();
+        int const n = 1 + pick(3, static_cast<int>(src_steps.size()) - 1);
+        for (int i = 0; i < n; ++i)
+            steps.push_back(
+                step(i, i < static_cast<int>(src_steps.size()) ? src_steps[i] : nullptr));
+        return {{"description", "decoded from lifecycle fuzz input by fuzz/decode.cpp"},
+                {"dialect", "fastify"},
+                {"app", app},
+                {"steps", steps}};
+    }
+
+private:
+    int pick(int n, int hint) { return c_.pick(n, src_ ? hint : 0); }
+
+    int pick(int n, bool hint) { return pick(n, hint ? 1 : 0); }
+
+    static void flatten(std::vector<scenario::step> const& steps,
+                        std::vector<scenario::step const*>& out) {
+        for (scenario::step const& s : steps) {
+            if (s.kind == scenario::step_kind::request)
+                out.push_back(&s);
+            else if (s.kind == scenario::step_kind::parallel)
+                flatten(s.children, out);
+        }
+    }
+
+    json action(role r, scenario::action const* a) {
+        json out = json::object();
+        if (pick(2, a && a->how == scenario::style::callback))
+            out["style"] = "callback";
+        if (int const d =
+                delays[pick(delays.size(), a && a->delay_ms ? nearest(*a->delay_ms, delays) : 0)])
+            out["delayMs"] = d;
+        std::vector<verb> const verbs = verbs_for(r);
+        int hint = 0;
+        if (a)
+            for (std::size_t i = 0; i < verbs.size(); ++i)
+                if (verbs[i] == a->what)
+                    hint = static_cast<int>(i);
+        verb const v = verbs[pick(static_cast<int>(verbs.size()), hint)];
+        out["do"] = scenario::to_string(v);
+        if (takes_payload(r, v)) {
+            // replacePayload needs a payload; the others may send nothing.
+            int const base = v == verb::replace_payload ? 1 : 0;
+            int const p = base + pick(8 - base, payload_hint(a) - base);
+            json body = payload_of(p);
+            if (!body.is_null())
+                out["payload"] = body;
+        }
+        if (v == verb::send) {
+            int const s = send_statuses[pick(
+                send_statuses.size(), a && a->status ? nearest(*a->status, send_statuses) : 0)];
+            if (s)
+                out["status"] = s;
+        }
+        if (v == verb::throw_) {
+            int const s = error_statuses[pick(error_statuses.size(),
+                                              a && a->error && a->error->status_code
+                                                  ? nearest(*a->error->status_code, error_statuses)
+                                                  : 0)];
+            if (s)
+                out["error"] = {{"statusCode", s}};
+        }
+        return out;
+    }
+
+    static std::vector<scenario::action> const* hooks_of(scenario::scope const* s, phase p) {
+        if (!s)
+            return nullptr;
+        for (auto const& [ph, list] : s->hooks)
+            if (ph == p)
+                return &list;
+        return nullptr;
+    }
+
+    json scope(scenario::scope const* s, int depth, std::string const& prefix, bool nf_allowed) {
+        json out = json::object();
+        json hooks = json::object();
+        for (phase p : hook_phases) {
+            auto const* src = hooks_of(s, p);
+            int const n = pick(3, src ? std::min<int>(2, static_cast<int>(src->size())) : 0);
+            if (n == 0)
+                continue;
+            json list = json::array();
+            for (int i = 0; i < n; ++i)
+                list.push_back(action(
+                    role_of(p), src && i < static_cast<int>(src->size()) ? &(*src)[i] : nullptr));
+            hooks[scenario::to_string(p)] = list;
+        }
+        if (!hooks.empty())
+            out["hooks"] = hooks;
+        if (pick(2, s && s->error_handler))
+            out["errorHandler"] =
+                action(role::error_handler, s && s->error_handler ? &*s->error_handler : nullptr);
+        // One not-found handler per prefix (D11): only the root and prefixed encapsulated plugins.
+        if (nf_allowed && pick(2, s && s->not_found_handler))
+            out["notFoundHandler"] = action(
+                role::not_found, s && s->not_found_handler ? &*s->not_found_handler : nullptr);
+
+        json routes = json::array();
+        int const n_routes = pick(3, s ? std::min<int>(2, static_cast<int>(s->routes.size())) : 0);
+        for (int i = 0; i < n_routes; ++i) {
+            scenario::route const* r =
+                s && i < static_cast<int>(s->routes.size()) ? &s->routes[i] : nullptr;
+            std::string const method = route_methods[pick(
+                route_methods.size(), r ? index_of(r->method, route_methods) : 0)];
+            std::string const url =
+                route_urls[pick(route_urls.size(), r ? index_of(r->url, route_urls) : 0)];
+            json handler = action(role::handler, r ? &r->handler : nullptr);
+            if (!book_.route_keys.insert(method + " " + prefix + url).second)
+                continue; // Fastify refuses a duplicate route: leave this one out
+            std::string path = prefix + url;
+            auto const colon = path.find(":id");
+            if (colon != std::string::npos)
+                path.replace(colon, 3, "7");
+            book_.urls.push_back(path);
+            routes.push_back({{"method", method}, {"url", url}, {"handler", handler}});
+        }
+        if (!routes.empty())
+            out["routes"] = routes;
+
+        if (depth < 2) {
+            json plugins = json::array();
+            int const n_plugins = pick(
+                depth == 0 ? 3 : 2,
+                s ? std::min<int>(depth == 0 ? 2 : 1, static_cast<int>(s->plugins.size())) : 0);
+            for (int i = 0; i < n_plugins; ++i) {
+                scenario::scope const* p =
+                    s && i < static_cast<int>(s->plugins.size()) ? &s->plugins[i] : nullptr;
+                std::string const name = "p" + std::to_string(++plugins_);
+                bool const encapsulate = pick(2, p && !p->encapsulate) == 0;
+                bool const prefixed = pick(2, p && !p->prefix.empty()) == 1;
+                json plugin = {{"name", name}};
+                if (prefixed)
+                    plugin["prefix"] = "/" + name;
+                if (!encapsulate)
+                    plugin["encapsulate"] = false;
+                std::string const inner = encapsulate && prefixed ? prefix + "/" + name : prefix;
+                if (encapsulate && prefixed)
+                    book_.prefixes.push_back(inner);
+                json body = scope(p, depth + 1, inner, encapsulate && prefixed);
+                for (auto it = body.begin(); it != body.end(); ++it)
+                    plugin[it.key()] = it.value();
+                plugins.push_back(plugin);
+            }
+            if (!plugins.empty())
+                out["plugins"] = plugins;
+        }
+        return out;
+    }
+
+    json step(int i, scenario::step const* s) {
+        std::vector<std::string> urls = book_.urls;
+        for (std::string const& p : book_.prefixes)
+            urls.push_back(p + "/nope");
+        int url_hint = 0;
+        if (s)
+            for (std::size_t k = 0; k < urls.size(); ++k)
+                if (urls[k] == s->request.url)
+                    url_hint = static_cast<int>(k);
+        std::string const method = request_methods[pick(
+            request_methods.size(), s ? index_of(s->request.method, request_methods) : 0)];
+        std::string const url = urls[pick(static_cast<int>(urls.size()), url_hint)];
+        json request = {{"method", method}, {"url", url}};
+        if (method == "POST" || method == "PUT") {
+            int hint = 0;
+            if (s && s->request.body)
+                hint = !s->request.body->empty() && s->request.body->front() == '{' ? 1 : 2;
+            int const body = pick(3, hint);
+            if (body == 1) {
+                request["headers"] = {{"content-type", "application/json"}};
+                request["body"] = R"({"a":1})";
+            } else if (body == 2) {
+                request["headers"] = {{"content-type", "text/plain"}};
+                request["body"] = "hello world!";
+            }
+        }
+        json out = {{"id", "r" + std::to_string(i + 1)}, {"request", request}};
+        int client_hint = 0;
+        if (s) {
+            scenario::client_options const& c = s->client;
+            if (c.abort_after_ms)
+                client_hint = *c.abort_after_ms < 150 ? 1 : 2;
+            else if (c.abort_after_request_bytes || c.abort_after_body_bytes)
+                client_hint = 3;
+            else if (c.abort_after_response_bytes || c.abort_after_response_body_bytes)
+                client_hint = 4;
+        }
+        switch (pick(5, client_hint)) {
+        case 1:
+            out["client"] = {{"abortAfterMs", 50}};
+            break;
+        case 2:
+            out["client"] = {{"abortAfterMs", 250}};
+            break;
+        case 3:
+            out["client"] = {{"abortAfterRequestBytes", 20}};
+            break;
+        case 4:
+            out["client"] = {{"abortAfterResponseBodyBytes", 2}};
+            break;
+        default:
+            break;
+        }
+        return out;
+    }
+
+    chooser& c_;
+    scenario::scenario const* src_;
+    url_book book_;
+    int plugins_ = 0;
+};
+
+} // namespace
+
+scenario::json decode_lifecycle_json(std::uint8_t const* data, std::size_t size) {
+    FuzzedDataProvider in{data, size};
+    reader r{in};
+    return walker{r, nullptr}.scenario_doc();
+}
+
+result<scenario::scenario> decode_lifecycle(std::uint8_t const* data, std::size_t size) {
+    return scenario::from_json(
+        decode_lifecycle_json(data, size), "<fuzz lifecycle input>", "fuzz/lifecycle");
+}
+
+std::string encode_lifecycle(scenario::scenario const& sc) {
+    recorder r;
+    walker{r, &sc}.scenario_doc();
+    return r.tail();
+}
+
+} // namespace lifecheck::fuzz

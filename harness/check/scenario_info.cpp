@@ -1,0 +1,150 @@
+// What reports show of a scenario beside its verdict: scopes, callbacks and what each one does.
+#include "harness/check/detail/app_index.hpp"
+#include "harness/check/verdict.hpp"
+
+#include <string>
+
+namespace lifecheck::check {
+namespace {
+
+std::string note_of(scenario::action const& a) {
+    std::string out;
+    auto add = [&](std::string const& part) {
+        out += (out.empty() ? "" : ", ") + part;
+    };
+    if (a.how == scenario::style::callback)
+        add("callback style");
+    if (a.when)
+        add("when " + a.when->flag + "=" + (a.when->is ? "true" : "false"));
+    if (a.delay_ms)
+        add("delayMs " + std::to_string(*a.delay_ms));
+    if (a.set)
+        add("set " + a.set->flag + "=" + (a.set->value ? "true" : "false"));
+    if (a.status)
+        add("status " + std::to_string(*a.status));
+    if (a.body)
+        add(std::string{"payload "} + scenario::to_string(a.body->kind));
+    if (a.error && a.error->status_code)
+        add("error " + std::to_string(*a.error->status_code));
+    return out;
+}
+
+callback_info
+info_of(scenario::action const& a, std::string phase, std::string scope, std::string route) {
+    return {a.label,
+            std::move(phase),
+            std::move(scope),
+            std::move(route),
+            scenario::to_string(a.what),
+            note_of(a)};
+}
+
+/// Walks a fastify scope tree the way the app is built (spec §1.1), recording scopes as they
+/// encapsulate (an `encapsulate: false` plugin acts in its parent) and every labelled ACTION.
+struct walker {
+    scenario_result& r;
+
+    void hooks(scenario::hook_map const& hm, std::string const& scope, std::string const& route) {
+        for (auto const& [ph, actions] : hm)
+            for (scenario::action const& a : actions)
+                r.callbacks.push_back(info_of(a, scenario::to_string(ph), scope, route));
+    }
+
+    void scope(scenario::scope const& s,
+               std::string const& parent,
+               std::string const& parent_prefix,
+               bool is_root) {
+        bool const encapsulates = is_root || s.encapsulate;
+        std::string const here = encapsulates ? s.name : parent;
+        std::string const prefix = encapsulates ? parent_prefix + s.prefix : parent_prefix;
+        if (encapsulates)
+            r.scopes.push_back({s.name, is_root ? "" : parent});
+        hooks(s.hooks, here, "");
+        if (s.error_handler)
+            r.callbacks.push_back(info_of(*s.error_handler, "errorHandler", here, ""));
+        if (s.not_found_handler)
+            r.callbacks.push_back(info_of(*s.not_found_handler, "notFound", here, ""));
+        for (scenario::route const& rt : s.routes) {
+            std::string const where = rt.method + " " + prefix + rt.url;
+            r.callbacks.push_back(info_of(rt.handler, "handler", here, where));
+            hooks(rt.hooks, here, where);
+        }
+        for (scenario::scope const& child : s.plugins)
+            scope(child, here, prefix, false);
+        if (s.late) {
+            hooks(s.late->hooks, here, "");
+            if (s.late->error_handler)
+                r.callbacks.push_back(info_of(*s.late->error_handler, "errorHandler", here, ""));
+        }
+    }
+};
+
+void describe_koa(scenario::koa_app const& k, scenario_result& r) {
+    // The onion: each middleware encloses the ones after it; the app encloses them all.
+    r.scopes.push_back({"app", ""});
+    std::string parent = "app";
+    for (scenario::middleware const& m : k.chain) {
+        r.scopes.push_back({m.label, parent});
+        callback_info down{m.label + ":down", "down", m.label, "", "continue", ""};
+        if (m.before) {
+            down.does = scenario::to_string(m.before->what);
+            down.note = note_of(*m.before);
+        }
+        if (m.next == scenario::next_mode::never)
+            down.note += std::string{down.note.empty() ? "" : ", "} + "never calls next()";
+        if (m.next == scenario::next_mode::twice)
+            down.note += std::string{down.note.empty() ? "" : ", "} + "calls next() twice";
+        r.callbacks.push_back(down);
+        callback_info up{m.label + ":up", "up", m.label, "", "continue", ""};
+        if (m.after) {
+            up.does = scenario::to_string(m.after->what);
+            up.note = note_of(*m.after);
+        }
+        r.callbacks.push_back(up);
+        parent = m.label;
+    }
+    if (k.on_error) {
+        callback_info e = info_of(*k.on_error, "onError", "app", "");
+        if (e.label.empty())
+            e.label = "onError";
+        r.callbacks.push_back(e);
+    }
+}
+
+} // namespace
+
+void describe_scenario(scenario::scenario const& sc, scenario_result& r) {
+    r.description = sc.description;
+    r.tags = sc.tags;
+    r.scopes.clear();
+    r.callbacks.clear();
+    if (sc.lang == scenario::dialect::koa) {
+        r.dialect = "koa";
+        describe_koa(sc.application.koa, r);
+    } else {
+        r.dialect = "fastify";
+        walker{r}.scope(sc.application.root, "", "", true);
+    }
+}
+
+callback_info const*
+find_callback(scenario_result const& r, std::string const& label, std::string const& request) {
+    callback_info const* first = nullptr;
+    auto const space = request.find(' ');
+    std::string const method = request.substr(0, space);
+    std::string const url = space == std::string::npos ? "" : request.substr(space + 1);
+    for (callback_info const& c : r.callbacks) {
+        if (c.label != label)
+            continue;
+        if (!first)
+            first = &c;
+        if (c.route.empty() || url.empty())
+            continue;
+        auto const at = c.route.find(' ');
+        if (detail::route_matches(c.route.substr(0, at), c.route.substr(at + 1), method, url))
+            return &c;
+    }
+    return first;
+}
+
+} // namespace lifecheck::check

@@ -1,0 +1,494 @@
+// `lifecheck repro`: turns a fuzz crash artifact into a scenario file, replays it, writes a report.
+#include "fuzz/decode.hpp"
+#include "harness/cli/args.hpp"
+#include "harness/cli/cli.hpp"
+#include "harness/model/model.hpp"
+#include "harness/report/report.hpp"
+#include "harness/run/runner.hpp"
+#include "harness/scenario/load.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <sys/wait.h>
+
+namespace lifecheck::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char const* repro_usage = R"(usage: lifecheck repro ARTIFACT [options]
+
+Turns a crash artifact of a fuzz target (fuzz/README.md) into a scenario file, replays it over
+sockets against the reference server (and every --target), and writes a report: what crashed,
+the minimal scenario, the commands to rerun. Where the libFuzzer binary is found, the artifact
+is first minimized with -minimize_crash=1 and re-run to capture the crash message.
+
+How an artifact becomes a scenario (fuzz/decode.hpp decodes it exactly as the fuzzer did):
+  http_bytes       the bytes become one `raw` step against the fuzzer's fixed app
+  lifecycle        the bytes decode to the app + steps; `expect` is filled from the model
+  scenario_loader  the bytes are a scenario file (run) or a loader input (`lifecheck validate`)
+
+options:
+  --fuzzer NAME      http_bytes | lifecycle | scenario_loader (also fuzz_http, fuzz_lifecycle,
+                     fuzz_scenario); default: a folder of that name in ARTIFACT's path
+  --target T         also replay on T (repeatable; the reference always runs first), e.g.
+                     --target fastify, or a command such as "lifecheck-reference --faults X"
+  --out DIR          where the scenario and report go (default reports/repro)
+  --fuzz-binary BIN  the libFuzzer binary (default: lifecheck_fuzz_NAME in build/fuzz/fuzz
+                     or beside this lifecheck, or $LIFECHECK_FUZZ_BIN_DIR)
+  --no-minimize      do not run -minimize_crash
+  -h, --help         show this help
+
+exit codes: 0 the scenario passes everywhere (not reproduced), 1 reproduced (some target
+fails, crashes or hangs, or the loader input crashes `lifecheck validate`), 2 usage error or
+unreadable artifact, 3 internal error
+)";
+
+struct repro_args {
+    fs::path artifact;
+    std::optional<fuzz::target_kind> fuzzer;
+    std::vector<std::string> targets;
+    fs::path out = "reports/repro";
+    std::optional<fs::path> fuzz_binary;
+    bool minimize = true;
+};
+
+std::optional<int> parse_args(std::vector<std::string> const& args, repro_args& a) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string const& arg = args[i];
+        if (arg == "-h" || arg == "--help") {
+            std::cout << repro_usage;
+            return exit_pass;
+        }
+        std::string error;
+        if (auto v = option_value(args, i, "--fuzzer", error)) {
+            a.fuzzer = fuzz::parse_target(*v);
+            if (!a.fuzzer)
+                return usage_error("repro", "unknown fuzzer " + *v, repro_usage);
+        } else if (auto t = option_value(args, i, "--target", error)) {
+            a.targets.push_back(*t);
+        } else if (auto o = option_value(args, i, "--out", error)) {
+            a.out = *o;
+        } else if (auto b = option_value(args, i, "--fuzz-binary", error)) {
+            a.fuzz_binary = fs::path{*b};
+        } else if (arg == "--no-minimize") {
+            a.minimize = false;
+        } else if (!error.empty()) {
+            return usage_error("repro", error, repro_usage);
+        } else if (arg.size() > 1 && arg[0] == '-') {
+            return usage_error("repro", "unknown option " + arg, repro_usage);
+        } else if (!a.artifact.empty()) {
+            return usage_error("repro", "one ARTIFACT only", repro_usage);
+        } else {
+            a.artifact = arg;
+        }
+    }
+    if (a.artifact.empty())
+        return usage_error("repro", "no ARTIFACT given", repro_usage);
+    if (!a.fuzzer)
+        for (auto const& part : a.artifact.parent_path())
+            if (auto k = fuzz::parse_target(part.string()))
+                a.fuzzer = k;
+    if (!a.fuzzer)
+        return usage_error("repro",
+                           "cannot tell which fuzz target made " + a.artifact.string() +
+                               ": pass --fuzzer",
+                           repro_usage);
+    return std::nullopt;
+}
+
+std::string read_all(fs::path const& p) {
+    std::ifstream in{p, std::ios::binary};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// A short stable name: the 8 hex digits after libFuzzer's "crash-" (its sha1), else FNV-1a.
+std::string short_hash(fs::path const& artifact, std::string const& bytes) {
+    std::string const name = artifact.filename().string();
+    auto const dash = name.find('-');
+    if (dash != std::string::npos && name.size() >= dash + 9) {
+        std::string const hex = name.substr(dash + 1, 8);
+        if (hex.find_first_not_of("0123456789abcdef") == std::string::npos)
+            return hex;
+    }
+    std::uint64_t h = 1469598103934665603ull;
+    for (char c : bytes) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ull;
+    }
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(h >> 32));
+    return buf;
+}
+
+/// Runs a shell command; its exit status as `lifecheck run` reports processes ("exit 1",
+/// "signal 6").
+struct command_result {
+    int code = -1; // exit code, -1 when killed by a signal
+    int signal = 0;
+};
+
+command_result shell(std::string const& command) {
+    int const st = std::system(command.c_str());
+    command_result r;
+    if (st == -1)
+        return r;
+    if (WIFEXITED(st))
+        r.code = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st))
+        r.signal = WTERMSIG(st);
+    return r;
+}
+
+std::optional<fs::path> find_fuzz_binary(repro_args const& a) {
+    std::string const name = std::string{"lifecheck_fuzz_"} + fuzz::to_string(*a.fuzzer);
+    if (a.fuzz_binary)
+        return fs::exists(*a.fuzz_binary) ? std::optional<fs::path>{*a.fuzz_binary} : std::nullopt;
+    std::vector<fs::path> places;
+    if (char const* dir = std::getenv("LIFECHECK_FUZZ_BIN_DIR"))
+        places.push_back(fs::path{dir} / name);
+    fs::path const self = run::self_exe();
+    if (!self.empty())
+        places.push_back(self.parent_path() / "fuzz" / name);
+    fs::path const src = run::source_dir(self);
+    if (!src.empty())
+        places.push_back(src / "build" / "fuzz" / "fuzz" / name);
+    for (fs::path const& p : places)
+        if (fs::exists(p))
+            return p;
+    return std::nullopt;
+}
+
+/// The first line that says what went wrong in a fuzzer's output.
+std::string crash_line(std::string const& log) {
+    std::istringstream in{log};
+    std::string line;
+    std::string fallback;
+    while (std::getline(in, line)) {
+        if (line.rfind("lifecheck-fuzz:", 0) == 0 ||
+            line.find("lifecheck assertion failed") != std::string::npos)
+            return line;
+        if (fallback.empty() && (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+                                 line.find("runtime error:") != std::string::npos ||
+                                 line.find("ERROR: libFuzzer") != std::string::npos))
+            fallback = line;
+    }
+    return fallback;
+}
+
+/// A JSON string must be UTF-8: bytes that are not become '?' (the exact bytes stay in .bin).
+std::string utf8_or_question_marks(std::string const& bytes, bool& lossy) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        auto const c = static_cast<unsigned char>(bytes[i]);
+        std::size_t n = c < 0x80           ? 1
+                        : (c >> 5) == 0x6  ? 2
+                        : (c >> 4) == 0xe  ? 3
+                        : (c >> 3) == 0x1e ? 4
+                                           : 0;
+        bool ok = n > 0 && i + n <= bytes.size() && !(c == 0xc0 || c == 0xc1 || c > 0xf4);
+        for (std::size_t k = 1; ok && k < n; ++k)
+            ok = (static_cast<unsigned char>(bytes[i + k]) & 0xc0) == 0x80;
+        if (ok && n > 1) {
+            std::string const seq = bytes.substr(i, n);
+            ok = scenario::json::accept("\"" + seq + "\"");
+        }
+        if (!ok) {
+            out += '?';
+            lossy = true;
+            ++i;
+            continue;
+        }
+        out.append(bytes, i, n);
+        i += n;
+    }
+    return out;
+}
+
+/// The scenario document for an artifact, with notes on what it could not keep.
+struct decoded {
+    std::optional<scenario::json> doc; // nothing: a loader input that is not a scenario
+    std::vector<std::string> notes;
+    std::string loader_problems; // scenario_loader: why the loader rejects it
+};
+
+decoded decode_http(std::string const& bytes) {
+    decoded d;
+    fuzz::http_input const in =
+        fuzz::decode_http(reinterpret_cast<std::uint8_t const*>(bytes.data()), bytes.size());
+    scenario::json doc = scenario::json::parse(fuzz::fixed_app_scenario_text());
+    doc["description"] = "fuzz_http crash reproduction: the fuzzer's fixed app and the client's "
+                         "bytes as one raw step";
+    bool lossy = false;
+    scenario::json step = {{"id", "r1"}, {"raw", utf8_or_question_marks(in.all_bytes(), lossy)}};
+    if (in.close_early)
+        step["client"] = {{"abortAfterRequestBytes", in.all_bytes().size()}};
+    doc["steps"] = scenario::json::array({step});
+    if (lossy)
+        d.notes.push_back(
+            "bytes that are not UTF-8 became '?' in the raw step (JSON strings are text); "
+            "the exact bytes are in the .bin file beside the scenario");
+    for (fuzz::http_write const& w : in.writes)
+        if (w.pause_ms > 0) {
+            d.notes.push_back("the fuzzer paused between writes (virtual time); the raw step sends "
+                              "all bytes at once");
+            break;
+        }
+    d.doc = std::move(doc);
+    return d;
+}
+
+decoded decode_lifecycle(std::string const& bytes) {
+    decoded d;
+    auto const* data = reinterpret_cast<std::uint8_t const*>(bytes.data());
+    scenario::json doc = fuzz::decode_lifecycle_json(data, bytes.size());
+    auto const sc = fuzz::decode_lifecycle(data, bytes.size());
+    if (!sc.has_value()) {
+        d.notes.push_back("HARNESS FAULT: the decoder produced a scenario the loader rejects");
+        d.doc = std::move(doc);
+        return d;
+    }
+    // The oracle's prediction becomes the expectation, so `lifecheck run` fails where the
+    // reference and the model disagree (steps the model cannot decide stay unchecked).
+    std::size_t filled = 0;
+    for (model::step_prediction const& p : model::predict(sc.value())) {
+        if (!p.deterministic || p.crash)
+            continue;
+        for (scenario::json& step : doc["steps"]) {
+            if (step.value("id", "") != p.step_id)
+                continue;
+            scenario::json expect = scenario::json::object();
+            if (!p.reached) {
+                expect["reached"] = false;
+            } else {
+                if (p.status)
+                    expect["status"] = *p.status;
+                expect["trace"] = p.trace;
+                if (p.end_at)
+                    expect["endAt"] = *p.end_at;
+            }
+            step["expect"] = expect;
+            ++filled;
+        }
+    }
+    doc["description"] = "fuzz_lifecycle crash reproduction; expect derived from the model "
+                         "(harness/model) for " +
+                         std::to_string(filled) + " step(s)";
+    d.doc = std::move(doc);
+    return d;
+}
+
+decoded decode_loader_input(std::string const& bytes) {
+    decoded d;
+    auto const sc = scenario::parse(bytes, "<artifact>", "fuzz/scenario");
+    if (sc.has_value()) {
+        d.doc = scenario::json::parse(bytes);
+        return d;
+    }
+    for (diagnostic const& p : sc.error())
+        d.loader_problems += describe(p) + "\n";
+    return d;
+}
+
+std::string fenced(std::string const& text) {
+    return "```\n" + text + (text.empty() || text.back() == '\n' ? "" : "\n") + "```\n";
+}
+
+} // namespace
+
+int repro_command(std::vector<std::string> const& args) {
+    repro_args a;
+    if (auto const code = parse_args(args, a))
+        return *code;
+    if (!fs::is_regular_file(a.artifact)) {
+        std::cerr << "lifecheck repro: no such file: " << a.artifact.string() << '\n';
+        return exit_usage;
+    }
+    std::string const name_t = fuzz::to_string(*a.fuzzer);
+    std::string bytes = read_all(a.artifact);
+    std::string const stem = "fuzz-" + short_hash(a.artifact, bytes) + "-" + name_t;
+    std::error_code ec;
+    fs::create_directories(a.out, ec);
+    if (ec) {
+        std::cerr << "lifecheck repro: cannot create " << a.out.string() << ": " << ec.message()
+                  << '\n';
+        return exit_usage;
+    }
+    std::vector<std::string> notes;
+
+    // 1. Minimize and re-run with the libFuzzer binary, where there is one.
+    std::string crash = "(not re-run: no libFuzzer binary found; build the fuzz preset)";
+    auto const bin = find_fuzz_binary(a);
+    fs::path input = a.artifact;
+    if (bin) {
+        if (a.minimize) {
+            fs::path const minimized = a.out / (stem + ".min");
+            fs::path const log = a.out / (stem + ".minimize.log");
+            shell(run::shell_quote(bin->string()) +
+                  " -minimize_crash=1 -max_total_time=60 -runs=10000 " +
+                  "-exact_artifact_path=" + run::shell_quote(minimized.string()) + " " +
+                  run::shell_quote(a.artifact.string()) + " >" + run::shell_quote(log.string()) +
+                  " 2>&1");
+            if (fs::is_regular_file(minimized) && fs::file_size(minimized) <= bytes.size()) {
+                notes.push_back("minimized with -minimize_crash=1 from " +
+                                std::to_string(bytes.size()) + " to " +
+                                std::to_string(fs::file_size(minimized)) + " bytes");
+                input = minimized;
+                bytes = read_all(minimized);
+            } else {
+                notes.push_back(
+                    "-minimize_crash=1 kept nothing smaller (the artifact may not crash "
+                    "this binary; see " +
+                    log.string() + ")");
+            }
+        }
+        fs::path const log = a.out / (stem + ".crash.log");
+        command_result const r =
+            shell(run::shell_quote(bin->string()) + " " + run::shell_quote(input.string()) + " >" +
+                  run::shell_quote(log.string()) + " 2>&1");
+        std::string const line = crash_line(read_all(log));
+        crash = r.code == 0
+                    ? "the input does not crash " + bin->string() + " (exit 0)"
+                    : (line.empty() ? "the fuzz binary failed (exit " + std::to_string(r.code) + ")"
+                                    : line);
+    }
+    {
+        std::ofstream f{a.out / (stem + ".bin"), std::ios::binary};
+        f << bytes;
+    }
+
+    // 2. Decode exactly as the fuzzer did.
+    decoded d;
+    try {
+        switch (*a.fuzzer) {
+        case fuzz::target_kind::http_bytes:
+            d = decode_http(bytes);
+            break;
+        case fuzz::target_kind::lifecycle:
+            d = decode_lifecycle(bytes);
+            break;
+        case fuzz::target_kind::scenario_loader:
+            d = decode_loader_input(bytes);
+            break;
+        }
+    } catch (std::exception const& e) {
+        std::cerr << "lifecheck repro: internal error while decoding: " << e.what() << '\n';
+        return exit_internal;
+    }
+    notes.insert(notes.end(), d.notes.begin(), d.notes.end());
+
+    std::ostringstream md;
+    md << "# Crash reproduction " << stem << "\n\n"
+       << "- fuzz target: `" << name_t << "`\n- artifact: `" << a.artifact.string() << "` ("
+       << read_all(a.artifact).size() << " bytes)\n- what crashed: " << crash << "\n";
+    for (std::string const& n : notes)
+        md << "- note: " << n << "\n";
+
+    fs::path const self = run::self_exe();
+    std::string const lifecheck_cmd = self.empty() ? "lifecheck" : self.string();
+    int code = exit_pass;
+    std::ostringstream summary;
+    std::vector<std::string> rerun;
+    if (bin)
+        rerun.push_back(run::shell_quote(bin->string()) + " " +
+                        run::shell_quote((a.out / (stem + ".bin")).string()));
+
+    if (!d.doc) {
+        // A loader input that is not a scenario: the loader is what crashes, through validate.
+        fs::path const file = a.out / (stem + ".json");
+        {
+            std::ofstream f{file, std::ios::binary};
+            f << bytes;
+        }
+        std::string const validate =
+            run::shell_quote(lifecheck_cmd) + " validate " + run::shell_quote(file.string());
+        command_result const r = shell(validate + " >/dev/null 2>&1");
+        bool const crashed = r.code < 0 || r.code == exit_internal;
+        md << "\n## Loader input (not a valid scenario)\n\n`" << file.string()
+           << "` holds the bytes. The loader's diagnostics:\n\n"
+           << fenced(d.loader_problems) << "\n`lifecheck validate` on it: "
+           << (crashed ? "CRASHED (signal " + std::to_string(r.signal) + ", exit " +
+                             std::to_string(r.code) + ")"
+                       : "rejects it cleanly (exit " + std::to_string(r.code) + ")")
+           << "\n";
+        summary << "loader input " << file.string() << ": validate "
+                << (crashed ? "crashes" : "rejects it cleanly") << '\n';
+        rerun.push_back(validate);
+        code = crashed ? exit_fail : exit_pass;
+    } else {
+        fs::path const file = a.out / (stem + ".json");
+        auto written = report::write_text(file, d.doc->dump(2) + "\n");
+        if (!written) {
+            std::cerr << "lifecheck repro: " << describe(written.error().front()) << '\n';
+            return exit_usage;
+        }
+        auto sc = scenario::load_file(file);
+        if (!sc.has_value()) {
+            std::cerr << "lifecheck repro: HARNESS FAULT: the scenario written for the artifact "
+                         "does not load:\n";
+            for (diagnostic const& p : sc.error())
+                std::cerr << "  " << describe(p) << '\n';
+            return exit_internal;
+        }
+        md << "\n## Minimal scenario\n\n`" << file.string() << "`\n\n" << fenced(d.doc->dump(2));
+
+        // 3. Replay over sockets: the reference first, then every --target.
+        std::vector<std::string> targets{"reference"};
+        for (std::string const& t : a.targets)
+            if (t != "reference")
+                targets.push_back(t);
+        md << "\n## Replay over sockets\n\n";
+        for (std::string const& t : targets) {
+            auto spec = run::resolve_target(t, self);
+            if (!spec)
+                return usage_error(
+                    "repro", "unknown target: " + describe(spec.error().front()), repro_usage);
+            run::options opts;
+            opts.log_dir = a.out / "logs";
+            run::runner runner{
+                spec.value().text, run::process_factory(spec.value(), opts, 0), opts};
+            run::outcome const out = runner.run(sc.value());
+            runner.stop();
+            check::verdict const v = out.result.v;
+            bool const reproduced = v == check::verdict::fail || v == check::verdict::crash ||
+                                    v == check::verdict::hang;
+            if (reproduced)
+                code = exit_fail;
+            std::string const cmd = run::shell_quote(lifecheck_cmd) + " run --target " +
+                                    run::shell_quote(t) + " " + run::shell_quote(file.string());
+            rerun.push_back(cmd);
+            md << "### " << t << ": " << check::to_string(v) << (reproduced ? " (reproduced)" : "")
+               << "\n\n";
+            if (v != check::verdict::pass)
+                md << fenced(report::failure_text(out.result));
+            summary << check::to_string(v) << "  " << t << '\n';
+            if (v != check::verdict::pass)
+                summary << indent(report::failure_text(out.result), 6) << '\n';
+        }
+    }
+    md << "\n## Rerun\n\n";
+    for (std::string const& r : rerun)
+        md << "    " << r << "\n";
+    fs::path const report_file = a.out / (stem + ".md");
+    auto const written = report::write_text(report_file, md.str());
+    if (!written) {
+        std::cerr << "lifecheck repro: " << describe(written.error().front()) << '\n';
+        return exit_internal;
+    }
+    std::cout << "repro " << stem << " (" << name_t << "): " << crash << '\n'
+              << summary.str() << "scenario: " << (a.out / (stem + ".json")).string() << '\n'
+              << "report:   " << report_file.string() << '\n';
+    for (std::string const& r : rerun)
+        std::cout << "rerun:    " << r << '\n';
+    return code;
+}
+
+} // namespace lifecheck::cli

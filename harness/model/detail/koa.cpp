@@ -1,0 +1,851 @@
+// The koa dialect on the model's event loop, transcribed from Koa 2.16.4 (lib/application.js
+// handleRequest + respond, lib/context.js onerror, lib/response.js status/body/type/length setters)
+// and koa-compose 4 (dispatch), with the middleware the adapter builds from a scenario (§1.5).
+#include "harness/model/detail/koa.hpp"
+
+#include "harness/model/detail/app.hpp"
+#include "harness/model/detail/js.hpp"
+#include "harness/model/detail/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+namespace lifecheck::model::detail {
+
+using scenario::action;
+using scenario::step;
+using scenario::step_kind;
+
+std::string koa_status_text(int status) {
+    // statuses@2 codes.json, as installed under server_under_test/koa/node_modules
+    static std::map<int, char const*> const texts = {
+        {100, "Continue"},
+        {101, "Switching Protocols"},
+        {102, "Processing"},
+        {103, "Early Hints"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {207, "Multi-Status"},
+        {208, "Already Reported"},
+        {226, "IM Used"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {305, "Use Proxy"},
+        {306, "(Unused)"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Payload Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {418, "I'm a teapot"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Entity"},
+        {423, "Locked"},
+        {424, "Failed Dependency"},
+        {425, "Unordered Collection"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {506, "Variant Also Negotiates"},
+        {507, "Insufficient Storage"},
+        {508, "Loop Detected"},
+        {509, "Bandwidth Limit Exceeded"},
+        {510, "Not Extended"},
+        {511, "Network Authentication Required"},
+    };
+    auto const it = texts.find(status);
+    return it == texts.end() ? std::string{} : std::string{it->second};
+}
+
+namespace {
+
+js_value null_value() {
+    js_value v;
+    v.type = js_type::null;
+    return v;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// statuses.empty: a body is never sent with these.
+bool empty_status(int s) {
+    return s == 204 || s == 205 || s == 304;
+}
+
+/// What the adapter refuses to build (it answers `unsupported`, the run is a skip).
+std::string adapter_refuses(scenario::koa_app const& app) {
+    auto check = [](action const& a, bool listener) -> std::string {
+        if (a.how != scenario::style::async)
+            return "callback style (koa middleware are async)";
+        using scenario::verb;
+        if (a.what != verb::continue_ && a.what != verb::throw_ && a.what != verb::send &&
+            a.what != verb::hang)
+            return std::string{"verb "} + scenario::to_string(a.what);
+        if (listener && a.what != verb::continue_)
+            return "onError only observes (continue)";
+        if (a.body && a.body->kind != scenario::payload_kind::json_value &&
+            a.body->kind != scenario::payload_kind::string &&
+            a.body->kind != scenario::payload_kind::buffer &&
+            a.body->kind != scenario::payload_kind::empty &&
+            a.body->kind != scenario::payload_kind::stream)
+            return std::string{"payload kind "} + scenario::to_string(a.body->kind);
+        return {};
+    };
+    std::set<std::string> labels;
+    for (auto const& m : app.chain) {
+        if (m.label.empty() || !labels.insert(m.label).second)
+            return "a middleware label is empty or used twice";
+        for (auto const* a : {m.before ? &*m.before : nullptr, m.after ? &*m.after : nullptr}) {
+            if (a != nullptr) {
+                if (auto why = check(*a, false); !why.empty())
+                    return why;
+            }
+        }
+    }
+    if (app.on_error) {
+        if (auto why = check(*app.on_error, true); !why.empty())
+            return why;
+    }
+    return {};
+}
+
+/// A thrown value as Koa's onerror reads it: err.status, err.code, err.message.
+js_value koa_error(action const& a) {
+    // adapter makeError: new Error(message ?? "boom"), status = error.statusCode ?? status, code
+    std::optional<int> status = a.status;
+    std::optional<std::string> code;
+    std::string message = "boom";
+    if (a.error) {
+        if (a.error->status_code)
+            status = a.error->status_code;
+        if (a.error->message)
+            message = *a.error->message;
+        code = a.error->code;
+    }
+    return error_value(message, status, code);
+}
+
+/// How the client behaves for one request step (scenario-format §1.4 `client`).
+struct koa_client {
+    double head_at = 0;                // the request head is complete: Node emits 'request'
+    std::optional<double> close_at;    // the client closes its socket
+};
+
+class koa_request;
+
+/// What the requests of one koa scenario share.
+struct koa_world {
+    explicit koa_world(scenario::scenario const& sc)
+        : w{fastify_app_unused(), sc.application}
+        , app{sc.application.koa} {}
+
+    static app_model const& fastify_app_unused() {
+        static app_model const none;
+        return none;
+    }
+
+    world w; // loop, flags with race bookkeeping, traces
+    scenario::koa_app const& app;
+};
+
+/// One request through Koa: handleRequest → compose(middleware) → respond / ctx.onerror.
+class koa_request {
+public:
+    koa_request(koa_world& kw, std::string id, std::string method, koa_client plan)
+        : kw_{kw}
+        , w_{kw.w}
+        , id_{std::move(id)}
+        , method_{std::move(method)}
+        , plan_{plan} {}
+
+    void schedule() {
+        w_.loop.at(plan_.head_at, id_, "client", "request head arrives", [this] { arrive(); });
+        if (plan_.close_at)
+            w_.loop.at(*plan_.close_at, id_, "client", "client closes the connection", [this] {
+                client_close();
+            });
+    }
+
+    request_outcome const& outcome() const { return out_; }
+
+private:
+    using on_value = promise::on_value;
+
+    // -- application.js handleRequest ----------------------------------------------------
+    void arrive() {
+        out_.reached = true;
+        status_ = 404; // res.statusCode = 404
+        auto p = dispatch(0);
+        p->then([this](js_value const&) { respond(); }, [this](js_value const& err) { onerror(err); });
+    }
+
+    // -- koa-compose ---------------------------------------------------------------------
+    promise_ptr dispatch(std::size_t i) {
+        auto p = std::make_shared<promise>(w_.loop);
+        if (index_ && i <= *index_) {
+            p->reject(error_value("next() called multiple times"));
+            return p;
+        }
+        index_ = i;
+        if (i == kw_.app.chain.size()) {
+            p->resolve(undefined_value()); // fn = next (undefined in handleRequest)
+            return p;
+        }
+        run_middleware(i, p);
+        return p;
+    }
+
+    /// The adapter's `async (ctx, next) => {...}` for middleware `i`; settles `done`.
+    void run_middleware(std::size_t i, promise_ptr done) {
+        auto const& m = kw_.app.chain[i];
+        trace(m.label + ":down");
+        on_value fail = [done](js_value const& e) { done->reject(e); };
+        on_value up = [this, i, done, fail](js_value const&) {
+            auto const& mw = kw_.app.chain[i];
+            trace(mw.label + ":up");
+            perform(mw.after ? &*mw.after : nullptr)
+                ->then([done](js_value const&) { done->resolve(undefined_value()); }, fail);
+        };
+        perform(m.before ? &*m.before : nullptr)->then(
+            [this, i, up, fail](js_value const&) {
+                switch (kw_.app.chain[i].next) {
+                case scenario::next_mode::never:
+                    up(undefined_value());
+                    return;
+                case scenario::next_mode::once:
+                    dispatch(i + 1)->then(up, fail);
+                    return;
+                case scenario::next_mode::twice:
+                    dispatch(i + 1)->then(
+                        [this, i, up, fail](js_value const&) { dispatch(i + 1)->then(up, fail); }, fail);
+                    return;
+                }
+            },
+            fail);
+    }
+
+    /// The adapter's `perform`: when, delayMs, set, then the verb; an async function's promise.
+    promise_ptr perform(action const* a) {
+        auto p = std::make_shared<promise>(w_.loop);
+        if (a == nullptr || (a->when && w_.flag(a->when->flag, id_) != a->when->is)) {
+            p->resolve(undefined_value());
+            return p;
+        }
+        if (a->delay_ms) {
+            w_.loop.after(*a->delay_ms, id_, "middleware", a->label + " (delayMs)", [this, a, p] {
+                // `await sleep(ms)`: the timer resolves a promise; the function resumes a
+                // microtask later
+                w_.loop.microtask([this, a, p] { act(*a, p); });
+            });
+            return p;
+        }
+        act(*a, p);
+        return p;
+    }
+
+    void act(action const& a, promise_ptr const& p) {
+        if (a.set)
+            w_.set_flag(a.set->flag, a.set->value, id_);
+        switch (a.what) {
+        case scenario::verb::throw_:
+            p->reject(koa_error(a));
+            return;
+        case scenario::verb::send:
+            try {
+                set_status(a.status.value_or(200));
+                for (auto const& [name, value] : a.headers)
+                    set_header(name, value);
+                if (a.body)
+                    set_body(materialize(*a.body));
+            } catch (js_exception const& e) {
+                p->reject(e.value);
+                return;
+            }
+            p->resolve(undefined_value());
+            return;
+        case scenario::verb::hang:
+            return; // a promise that never settles
+        default:
+            p->resolve(undefined_value());
+            return;
+        }
+    }
+
+    /// The value `ctx.body = ...` receives for a PAYLOAD (adapter materialize).
+    js_value materialize(scenario::payload const& pl) {
+        js_value v;
+        switch (pl.kind) {
+        case scenario::payload_kind::json_value:
+            if (pl.value.is_null()) {
+                v.type = js_type::null;
+            } else if (pl.value.is_string()) {
+                v = string_value(pl.value.get<std::string>());
+            } else {
+                v.type = pl.value.is_boolean() ? js_type::boolean
+                         : pl.value.is_number() ? js_type::number
+                                                : js_type::object;
+                v.data = pl.value;
+            }
+            return v;
+        case scenario::payload_kind::string:
+            return string_value(pl.bytes);
+        case scenario::payload_kind::buffer:
+            v.type = js_type::buffer;
+            v.bytes = pl.bytes;
+            return v;
+        case scenario::payload_kind::stream:
+            v.type = js_type::node_stream;
+            v.stream = std::make_shared<stream_source>();
+            v.stream->chunks = pl.chunks;
+            v.stream->chunk_delay_ms = pl.chunk_delay_ms;
+            v.stream->fail_after_chunks = pl.fail_after_chunks;
+            return v;
+        default:
+            v.type = js_type::null; // empty (other kinds are refused by the adapter)
+            return v;
+        }
+    }
+
+    // -- response.js setters -------------------------------------------------------------
+    bool has_header(std::string const& name) const { return headers_.count(lower(name)) > 0; }
+
+    void set_header(std::string const& name, std::string const& value) {
+        if (headers_sent_)
+            return;
+        headers_[lower(name)] = value;
+    }
+
+    void remove_header(std::string const& name) {
+        if (headers_sent_)
+            return;
+        headers_.erase(lower(name));
+    }
+
+    static bool truthy(js_value const& v) {
+        switch (v.type) {
+        case js_type::undefined:
+        case js_type::null:
+            return false;
+        case js_type::string:
+            return !v.bytes.empty();
+        case js_type::boolean:
+            return v.data.get<bool>();
+        case js_type::number:
+            return v.data.get<double>() != 0;
+        default:
+            return true;
+        }
+    }
+
+    void set_status(int code) {
+        if (headers_sent_)
+            return;
+        if (code < 100 || code > 999)
+            throw js_exception{error_value("invalid status code: " + std::to_string(code), std::nullopt,
+                                           std::string{"ERR_ASSERTION"})};
+        explicit_status_ = true;
+        status_ = code;
+        status_message_ = koa_status_text(code); // res.statusMessage = statuses[code]
+        if (truthy(body_) && empty_status(code))
+            set_body(null_value());
+    }
+
+    void set_type(char const* mime) { set_header("content-type", mime); }
+
+    void set_length(std::size_t n) {
+        if (!has_header("transfer-encoding"))
+            set_header("content-length", std::to_string(n));
+    }
+
+    static bool looks_like_html(std::string const& s) {
+        // /^\s*</
+        for (char c : s) {
+            if (c == '<')
+                return true;
+            if (!std::isspace(static_cast<unsigned char>(c)))
+                return false;
+        }
+        return false;
+    }
+
+    void set_body(js_value const& val) {
+        js_value const original = body_;
+        body_ = val;
+        if (val.is_nullish()) {
+            if (!empty_status(status_))
+                set_status(204);
+            if (val.type == js_type::null)
+                explicit_null_body_ = true;
+            remove_header("content-type");
+            remove_header("content-length");
+            remove_header("transfer-encoding");
+            return;
+        }
+        if (!explicit_status_)
+            set_status(200);
+        bool const set_type_now = !has_header("content-type");
+        switch (val.type) {
+        case js_type::string:
+            if (set_type_now)
+                set_type(looks_like_html(val.bytes) ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
+            set_length(val.bytes.size());
+            return;
+        case js_type::buffer:
+            if (set_type_now)
+                set_type("application/octet-stream");
+            set_length(val.bytes.size());
+            return;
+        case js_type::node_stream:
+            // a fresh stream every time: `original != val`, so Koa listens for its 'error'
+            if (!original.is_nullish())
+                remove_header("content-length");
+            if (set_type_now)
+                set_type("application/octet-stream");
+            return;
+        default: // json
+            remove_header("content-length");
+            set_type("application/json; charset=utf-8");
+            return;
+        }
+    }
+
+    /// ctx.writable: the response has not ended and the socket is still writable.
+    bool writable() const { return !writable_ended_ && !socket_closed_; }
+
+    // -- application.js respond ----------------------------------------------------------
+    void respond() {
+        if (!writable())
+            return;
+        int const code = status_;
+        if (empty_status(code)) {
+            set_body(null_value());
+            res_end("", body_class::empty);
+            return;
+        }
+        if (method_ == "HEAD") {
+            if (!has_header("content-length")) {
+                // response.length getter: undefined for a falsy body or a stream
+                if (truthy(body_) && body_.type != js_type::node_stream) {
+                    std::size_t n = 0;
+                    if (body_.type == js_type::string || body_.type == js_type::buffer)
+                        n = body_.bytes.size();
+                    else
+                        n = json_stringify(body_.data).size();
+                    set_length(n);
+                }
+            }
+            res_end("", body_class::empty);
+            return;
+        }
+        if (body_.is_nullish()) {
+            if (explicit_null_body_) {
+                remove_header("content-type");
+                remove_header("transfer-encoding");
+                res_end("", body_class::empty);
+                return;
+            }
+            std::string text = status_message_ ? *status_message_ : koa_status_text(code);
+            if (text.empty())
+                text = std::to_string(code); // ctx.message || String(code)
+            set_type("text/plain; charset=utf-8");
+            set_length(text.size());
+            res_end(text, body_class::text);
+            return;
+        }
+        switch (body_.type) {
+        case js_type::string:
+            res_end(body_.bytes, body_class::text);
+            return;
+        case js_type::buffer:
+            res_end(body_.bytes, body_class::binary);
+            return;
+        case js_type::node_stream:
+            pipe(body_.stream);
+            return;
+        default: {
+            std::string const s = json_stringify(body_.data);
+            set_length(s.size());
+            res_end(s, body_class::json);
+            return;
+        }
+        }
+    }
+
+    // -- context.js onerror --------------------------------------------------------------
+    void onerror(js_value const& err) {
+        bool const header_sent = headers_sent_ || !writable();
+        // this.app.emit('error', err, this): the scenario's listener (adapter makeErrorListener)
+        if (kw_.app.on_error) {
+            action const& l = *kw_.app.on_error;
+            trace(l.label.empty() ? std::string{"onError"} : l.label);
+            if (!l.when || w_.flag(l.when->flag, id_) == l.when->is) {
+                if (l.set && l.delay_ms) {
+                    auto const flag = l.set->flag;
+                    bool const value = l.set->value;
+                    w_.loop.after(*l.delay_ms, id_, "listener", "error listener set (delayMs)",
+                                  [this, flag, value] { w_.set_flag(flag, value, id_); });
+                } else if (l.set) {
+                    w_.set_flag(l.set->flag, l.set->value, id_);
+                }
+            }
+        }
+        if (header_sent)
+            return;
+        headers_.clear(); // unset all headers (err.headers: none)
+        set_type("text/plain; charset=utf-8");
+        int code = 500;
+        if (err.error && err.error->status_code)
+            code = *err.error->status_code;
+        if (err.error && err.error->code && *err.error->code == "ENOENT")
+            code = 404;
+        if (koa_status_text(code).empty())
+            code = 500;
+        std::string const msg = koa_status_text(code); // err.expose is never set: no message
+        status_ = code;
+        explicit_status_ = true;
+        status_message_ = msg;
+        if (truthy(body_) && empty_status(code)) {
+            body_ = null_value();
+            headers_.erase("content-type");
+        }
+        set_length(msg.size());
+        res_end(msg, body_class::text);
+    }
+
+    // -- the body stream (adapter nodeStream piped into res) ------------------------------
+    void pipe(std::shared_ptr<stream_source> src) {
+        stream_ = src;
+        // pipe() resumes the source on a later tick; the first read pushes the first chunk
+        w_.loop.next_tick([this, src] { stream_step(src, 0); });
+    }
+
+    void stream_step(std::shared_ptr<stream_source> const& src, std::size_t k) {
+        if (stream_ != src || stream_destroyed_)
+            return;
+        std::size_t const n = src->chunks.size();
+        bool const fails = src->fail_after_chunks.has_value();
+        std::size_t const total =
+            fails ? std::min<std::size_t>(static_cast<std::size_t>(std::max(0, *src->fail_after_chunks)), n) : n;
+        if (k < total) {
+            if (!headers_sent_)
+                write_head(true);
+            deliver(src->chunks[k], false);
+            w_.loop.after(src->chunk_delay_ms, id_, "stream", "stream chunk or end", [this, src, k] {
+                stream_step(src, k + 1);
+            });
+            return;
+        }
+        stream_destroyed_ = true;
+        if (fails) {
+            // destroy(err): 'error' on the next tick reaches ctx.onerror (Koa's once('error'))
+            w_.loop.next_tick([this] { onerror(error_value("stream failed")); });
+            return;
+        }
+        if (!headers_sent_)
+            write_head(true);
+        res_end("", body_class::stream);
+    }
+
+    // -- Node ServerResponse / socket ----------------------------------------------------
+    void write_head(bool chunked) {
+        headers_sent_ = true;
+        if (socket_closed_)
+            return;
+        out_.got_head = true;
+        out_.status = status_;
+        auto const it = headers_.find("content-type");
+        if (it != headers_.end())
+            out_.content_type = it->second;
+        if (chunked && out_.body_kind == body_class::none)
+            out_.body_kind = body_class::stream;
+    }
+
+    void deliver(std::string const& bytes, bool last) {
+        if (socket_closed_)
+            return;
+        // Node never sends a body for HEAD, 204 or 304
+        if (method_ != "HEAD" && status_ != 204 && status_ != 304)
+            out_.body += bytes;
+        if (last) {
+            out_.body_complete = true;
+            response_done_at_ = w_.loop.now();
+        }
+    }
+
+    void res_end(std::string const& bytes, body_class kind) {
+        if (writable_ended_)
+            return;
+        writable_ended_ = true;
+        if (socket_closed_)
+            return;
+        if (!headers_sent_) {
+            write_head(false);
+            out_.body_kind = kind;
+        }
+        deliver(bytes, true);
+        if (out_.body_complete && out_.body.empty() && out_.body_kind != body_class::stream)
+            out_.body_kind = body_class::empty;
+        // 'finish' after the write callback, then res 'close' (the adapter's `end`) a tick later
+        w_.loop.next_tick([this] { w_.loop.next_tick([this] { emit_end(false); }); });
+    }
+
+    void emit_end(bool aborted) {
+        if (out_.ended)
+            return;
+        out_.ended = true;
+        out_.end_aborted = aborted;
+        out_.end_at = static_cast<int>(w_.traces[id_].size());
+    }
+
+    void client_close() {
+        if (!out_.reached || socket_closed_)
+            return;
+        if (response_done_at_ && w_.loop.now() - *response_done_at_ < event_loop::race_margin_ms)
+            w_.mark(id_, "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
+                             " ms of the response's end: whether it read the response first is a race");
+        if (out_.body_complete)
+            return; // an idle keep-alive socket closing after a complete response: nothing
+        socket_closed_ = true;
+        stream_destroyed_ = true; // onFinished(res, destroy(stream))
+        if (out_.got_head)
+            out_.reset = true;
+        emit_end(true);
+    }
+
+    void trace(std::string const& label) { w_.trace(id_, label); }
+
+    koa_world& kw_;
+    world& w_;
+    std::string id_;
+    std::string method_;
+    koa_client plan_;
+    request_outcome out_;
+
+    std::optional<std::size_t> index_; // koa-compose's `index` (-1 = nothing)
+    int status_ = 200;                 // res.statusCode
+    std::optional<std::string> status_message_; // res.statusMessage once ctx.status was set
+    bool explicit_status_ = false;     // response._explicitStatus
+    bool explicit_null_body_ = false;  // response._explicitNullBody
+    js_value body_;                    // response._body
+    std::map<std::string, std::string> headers_; // res headers, lower-case names
+    bool headers_sent_ = false;        // res.headersSent
+    bool writable_ended_ = false;      // res.writableEnded
+    bool socket_closed_ = false;       // the client closed its side (socket.writable false)
+    std::shared_ptr<stream_source> stream_; // the piped body
+    bool stream_destroyed_ = false;
+    std::optional<double> response_done_at_;
+};
+
+/// A leaf step in document order with the top-level group it belongs to.
+struct koa_leaf {
+    step const* s = nullptr;
+    std::size_t group = 0;
+};
+
+class koa_driver {
+public:
+    explicit koa_driver(scenario::scenario const& sc)
+        : sc_{sc}
+        , kw_{sc} {}
+
+    std::vector<step_prediction> run() {
+        std::string const refused = adapter_refuses(sc_.application.koa);
+        double t = 0;
+        for (std::size_t g = 0; g < sc_.steps.size(); ++g) {
+            step const& s = sc_.steps[g];
+            kw_.w.epoch = static_cast<int>(g);
+            if (s.kind == step_kind::sleep) {
+                t += s.sleep_ms;
+                continue;
+            }
+            kw_.w.loop.set_now(t);
+            std::vector<step const*> group;
+            if (s.kind == step_kind::parallel) {
+                for (auto const& c : s.children)
+                    group.push_back(&c);
+            } else {
+                group.push_back(&s);
+            }
+            std::map<std::string, int> on_connection;
+            for (step const* c : group) {
+                leaves_.push_back(koa_leaf{c, g});
+                if (c->connection && ++on_connection[*c->connection] > 1)
+                    extra_nondet_[c->id] = "pipelined requests on one keep-alive connection (not modelled for koa)";
+                if (refused.empty())
+                    start_leaf(*c, t);
+            }
+            kw_.w.loop.run();
+            t = std::max(t, kw_.w.loop.now()) + 1;
+        }
+        std::vector<step_prediction> out;
+        for (auto const& l : leaves_) {
+            step_prediction p = assemble(*l.s);
+            if (!refused.empty()) {
+                p.deterministic = false;
+                p.why = "the koa adapter refuses this app (unsupported): " + refused;
+            }
+            out.push_back(p);
+        }
+        return out;
+    }
+
+private:
+    void start_leaf(step const& s, double t) {
+        if (s.kind == step_kind::close)
+            return; // server.close(): no callbacks in the koa dialect
+        if (s.kind == step_kind::raw) {
+            extra_nondet_[s.id] = "raw steps are not modelled for koa";
+            return;
+        }
+        std::string const wire = scenario::wire_bytes(s.id, s.request);
+        auto const& c = s.client;
+        std::size_t const head_end = wire.find("\r\n\r\n");
+        long long const head_len =
+            head_end == std::string::npos ? static_cast<long long>(wire.size()) : static_cast<long long>(head_end + 4);
+        long long const total = static_cast<long long>(wire.size());
+        long long const bpw = c.bytes_per_write.value_or(0);
+        double const wd = c.write_delay_ms.value_or(0);
+        auto time_of = [&](long long n) {
+            if (bpw <= 0 || n <= 0)
+                return t;
+            return t + static_cast<double>((n + bpw - 1) / bpw - 1) * wd;
+        };
+        if (head_len > 16384 + 4) {
+            extra_nondet_[s.id] = "request head larger than Node's limit (not modelled for koa)";
+            return;
+        }
+        long long written = total;
+        if (c.abort_after_request_bytes)
+            written = std::min(*c.abort_after_request_bytes, total);
+        if (c.abort_after_body_bytes)
+            written = std::min(head_len + *c.abort_after_body_bytes, total);
+        if (written < head_len) {
+            not_reached_.insert(s.id); // abort inside the request head
+            return;
+        }
+        if (c.abort_after_response_bytes || c.abort_after_response_body_bytes)
+            extra_nondet_[s.id] = "abortAfterResponse*Bytes is not modelled for koa";
+        koa_client plan;
+        plan.head_at = time_of(head_len);
+        if (c.abort_after_request_bytes || c.abort_after_body_bytes)
+            plan.close_at = time_of(written);
+        if (c.abort_after_ms)
+            plan.close_at = time_of(total) + *c.abort_after_ms;
+        std::string method = s.request.method;
+        for (auto& ch : method)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        auto run = std::make_unique<koa_request>(kw_, s.id, method, plan);
+        run->schedule();
+        runs_[s.id] = std::move(run);
+    }
+
+    step_prediction assemble(step const& s) {
+        step_prediction p;
+        if (s.kind == step_kind::close) {
+            p.step_id = s.id.empty() ? std::string{"close"} : s.id;
+            bool waits = false;
+            for (auto const& [id, r] : runs_)
+                waits = waits || (r->outcome().reached && !r->outcome().ended);
+            p.hangs = waits;
+            if (waits) {
+                p.deterministic = false;
+                p.why = "close() waits for a request that never finishes";
+            }
+            return p;
+        }
+        p.step_id = s.id;
+        if (not_reached_.count(s.id) > 0) {
+            p.reached = false;
+            return p;
+        }
+        if (auto it = runs_.find(s.id); it != runs_.end()) {
+            request_outcome const& o = it->second->outcome();
+            p.reached = o.reached;
+            p.trace = kw_.w.traces[s.id];
+            if (o.ended)
+                p.end_at = o.end_at;
+            if (o.got_head) {
+                p.status = o.status;
+                p.content_type = o.content_type;
+                p.body = o.body_kind == body_class::none ? body_class::empty : o.body_kind;
+                p.complete = o.body_complete;
+                p.body_text = o.body;
+            } else {
+                p.complete = false;
+            }
+            p.aborted = o.end_aborted;
+            p.hangs = o.reached && !o.ended;
+        }
+        std::vector<std::string> reasons;
+        auto const& races = kw_.w.loop.races();
+        if (auto it = races.find(s.id); it != races.end())
+            reasons.push_back("timing race: " + it->second);
+        if (auto it = races.find("*"); it != races.end())
+            reasons.push_back(it->second);
+        if (auto it = kw_.w.nondeterministic.find(s.id); it != kw_.w.nondeterministic.end())
+            reasons.push_back(it->second);
+        if (auto it = extra_nondet_.find(s.id); it != extra_nondet_.end())
+            reasons.push_back(it->second);
+        for (auto const& r : reasons) {
+            p.deterministic = false;
+            p.why += (p.why.empty() ? "" : "; ") + r;
+        }
+        return p;
+    }
+
+    scenario::scenario const& sc_;
+    koa_world kw_;
+    std::vector<koa_leaf> leaves_;
+    std::map<std::string, std::unique_ptr<koa_request>> runs_;
+    std::set<std::string> not_reached_;
+    std::map<std::string, std::string> extra_nondet_;
+};
+
+} // namespace
+
+std::vector<step_prediction> predict_koa(scenario::scenario const& sc) {
+    koa_driver d{sc};
+    return d.run();
+}
+
+} // namespace lifecheck::model::detail

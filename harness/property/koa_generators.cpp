@@ -1,0 +1,226 @@
+// Koa scenario generators: every choice goes through rc::gen (inside gen::exec), so RapidCheck
+// shrinks towards fewer middleware, fewer steps and the first (simplest) option of each pick.
+#include "harness/property/koa_generators.hpp"
+
+#include "harness/scenario/load.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lifecheck::property {
+namespace {
+
+using scenario::action;
+using scenario::payload;
+using scenario::payload_kind;
+using scenario::verb;
+namespace gen = rc::gen;
+
+/// A weighted pick; shrinks towards the first entry (weight 0 = never).
+template <typename T>
+T pick(std::vector<std::pair<int, T>> const& weighted) {
+    int total = 0;
+    for (auto const& e : weighted)
+        total += e.first;
+    int n = *gen::inRange(0, total);
+    for (auto const& e : weighted) {
+        if (n < e.first)
+            return e.second;
+        n -= e.first;
+    }
+    return weighted.front().second;
+}
+
+bool one_in(int n) { return *gen::inRange(0, n) == n - 1; }
+
+payload koa_payload(std::string const& label) {
+    payload p;
+    switch (pick<int>({{5, 0}, {3, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 6}, {2, 7}})) {
+    case 0:
+        p.kind = payload_kind::json_value;
+        p.value = scenario::json::object({{"from", label}});
+        break;
+    case 1:
+        p.kind = payload_kind::string;
+        p.bytes = one_in(3) ? "<p>" + label + "</p>" : label;
+        break;
+    case 2:
+        p.kind = payload_kind::json_value; // null: Koa answers 204
+        break;
+    case 3:
+        p.kind = payload_kind::json_value;
+        p.value = *gen::element<scenario::json>(scenario::json(7), scenario::json(false), scenario::json("txt"));
+        break;
+    case 4:
+        p.kind = payload_kind::buffer;
+        p.bytes = "\x01\x02" + label;
+        break;
+    case 5:
+        p.kind = payload_kind::empty;
+        break;
+    case 6:
+        p.kind = payload_kind::json_value;
+        p.value = scenario::json::array({1, label});
+        break;
+    default: {
+        p.kind = payload_kind::stream;
+        int const n = *gen::inRange(1, 4);
+        for (int i = 0; i < n; ++i)
+            p.chunks.push_back(label + std::to_string(i) + ";");
+        p.chunk_delay_ms = *gen::element(0, 10, 30);
+        if (one_in(3))
+            p.fail_after_chunks = *gen::inRange(0, n + 1);
+        break;
+    }
+    }
+    return p;
+}
+
+/// Set while generating an app whose response may never end (a `hang`, a stream failing after
+/// its first chunk): every request of the case then gets a client abort, so each has an `end`.
+struct gen_state {
+    bool may_hang = false;
+};
+
+action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
+    action a;
+    if (one_in(5))
+        a.when = scenario::flag_condition{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+    if (one_in(4))
+        a.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+    int const delay = pick<int>({{6, -1}, {1, 0}, {2, 30}, {1, 80}});
+    if (delay >= 0)
+        a.delay_ms = delay;
+    int const what = pick<int>({{3, 0}, {4, 1}, {2, 2}, {allow_hang ? 1 : 0, 3}});
+    switch (what) {
+    case 1:
+        a.what = verb::send;
+        // no 304: the scripted client waits for a body on a 304 without framing headers
+        if (!one_in(4))
+            a.status = *gen::element(200, 201, 202, 204, 205, 299, 400, 401, 404, 418, 500, 503);
+        if (one_in(5))
+            a.headers.emplace_back("x-" + label, "1");
+        if (one_in(6))
+            a.headers.emplace_back("content-type", "application/x-" + label);
+        if (!one_in(5)) {
+            a.body = koa_payload(label);
+            if (a.body->fail_after_chunks && *a.body->fail_after_chunks > 0)
+                st.may_hang = true;
+        }
+        break;
+    case 2:
+        a.what = verb::throw_;
+        if (one_in(2))
+            a.status = *gen::element(400, 401, 403, 404, 418, 500, 503, 599, 204, 302);
+        if (one_in(5)) {
+            scenario::error_spec e;
+            e.message = label + " failed";
+            if (one_in(2))
+                e.code = *gen::element<std::string>("ENOENT", "E_MINE");
+            if (one_in(2))
+                e.status_code = *gen::element(409, 451, 599);
+            a.error = e;
+        }
+        break;
+    case 3:
+        a.what = verb::hang;
+        st.may_hang = true;
+        break;
+    default:
+        break;
+    }
+    return a;
+}
+
+scenario::step koa_request(int id, bool may_abort, bool must_abort) {
+    scenario::step st;
+    st.kind = scenario::step_kind::request;
+    st.id = "r" + std::to_string(id);
+    st.request.method = pick<std::string>({{6, "GET"}, {2, "POST"}, {1, "HEAD"}});
+    st.request.url = *gen::element<std::string>("/", "/x?q=1");
+    if (st.request.method == "POST") {
+        st.request.headers.emplace_back("content-type", "application/json");
+        st.request.body = std::string{"{\"x\":1}"};
+    }
+    if (must_abort || (may_abort && one_in(6)))
+        st.client.abort_after_ms = *gen::element(40, 150);
+    return st;
+}
+
+scenario::scenario generate(koa_gen_options const& opts) {
+    scenario::scenario sc;
+    sc.id = "generated";
+    sc.description = "generated by lifecheck prop (koa)";
+    sc.lang = scenario::dialect::koa;
+    int const n = *gen::inRange(1, opts.max_middleware + 1);
+    bool const allow_hang = one_in(4);
+    gen_state gs;
+    for (int i = 0; i < n; ++i) {
+        scenario::middleware m;
+        m.label = "m" + std::to_string(i);
+        m.next = pick<scenario::next_mode>(
+            {{8, scenario::next_mode::once}, {2, scenario::next_mode::never}, {1, scenario::next_mode::twice}});
+        if (!one_in(3))
+            m.before = koa_action(m.label, allow_hang, gs);
+        if (one_in(2))
+            m.after = koa_action(m.label, false, gs);
+        sc.application.koa.chain.push_back(std::move(m));
+    }
+    if (!one_in(3)) {
+        action l;
+        if (one_in(4))
+            l.when = scenario::flag_condition{"f1", *gen::arbitrary<bool>()};
+        if (one_in(3))
+            l.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+        if (l.set && one_in(3))
+            l.delay_ms = 30;
+        if (one_in(4)) {
+            l.label = "listener";
+            l.label_given = true;
+        }
+        sc.application.koa.on_error = l;
+    }
+    int const steps = *gen::inRange(1, opts.max_steps + 1);
+    int id = 1;
+    for (int k = 0; k < steps; ++k) {
+        int const kind = pick<int>({{6, 0}, {2, 1}, {1, 2}, {1, 3}}); // request, parallel, sleep, keep-alive
+        if (kind == 2) {
+            scenario::step s;
+            s.kind = scenario::step_kind::sleep;
+            s.sleep_ms = *gen::element(10, 100);
+            sc.steps.push_back(s);
+            continue;
+        }
+        if (kind == 1) {
+            scenario::step group;
+            group.kind = scenario::step_kind::parallel;
+            for (int i = 0; i < 2; ++i)
+                group.children.push_back(koa_request(id++, true, gs.may_hang));
+            sc.steps.push_back(std::move(group));
+            continue;
+        }
+        scenario::step s = koa_request(id++, kind == 0, gs.may_hang);
+        if (kind == 3)
+            s.connection = "k";
+        sc.steps.push_back(std::move(s));
+    }
+    auto loaded = scenario::from_json(scenario::to_json(sc), "<generated>", "generated");
+    if (!loaded.has_value()) {
+        std::string why = "the koa generator made an invalid scenario:";
+        for (auto const& d : loaded.error())
+            why += "\n  " + describe(d);
+        why += "\n" + scenario::to_json(sc).dump(2);
+        throw std::logic_error(why);
+    }
+    return std::move(loaded).value();
+}
+
+} // namespace
+
+rc::Gen<scenario::scenario> koa_scenario_gen(koa_gen_options opts) {
+    return gen::exec([opts] { return generate(opts); });
+}
+
+} // namespace lifecheck::property

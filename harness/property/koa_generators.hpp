@@ -1,0 +1,27 @@
+// RapidCheck generators of koa-dialect scenarios (spec §1.5): middleware chains with down/up
+// ACTIONs, next() once/never/twice, flags, throws, bodies before/after next, the error listener.
+#pragma once
+
+#include "harness/scenario/scenario.hpp"
+
+#include <rapidcheck.h>
+
+namespace lifecheck::property {
+
+/// Bounds of the generated koa scenarios.
+struct koa_gen_options {
+    int max_middleware = 6; // 1..6 middleware
+    int max_steps = 4;      // top-level steps (a parallel group counts once)
+};
+
+/// A whole koa scenario (id "generated"): 1..max_middleware middleware, each with an optional
+/// `before` and `after` ACTION (continue, send with every PAYLOAD kind Koa takes — json, string,
+/// buffer, empty, stream, some failing —, throw with and without a status, rarely hang; `when`
+/// and `set` on two shared flags; delays of 0, 30 or 80 ms), `next` once, never or twice, and an
+/// optional `onError` listener (some with `when`/`set`); then 1..max_steps steps: GET, HEAD and
+/// POST requests, client aborts after 40 or 150 ms, parallel pairs, sleeps and a keep-alive
+/// connection. Written with scenario::to_json and loaded back, so it is labelled and valid; a
+/// generator bug that makes an invalid file throws std::logic_error with the diagnostics.
+rc::Gen<scenario::scenario> koa_scenario_gen(koa_gen_options opts = {});
+
+} // namespace lifecheck::property
