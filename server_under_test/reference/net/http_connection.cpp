@@ -25,13 +25,20 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-std::string http_date() {
+/// The Date header, formatted once per second (Node caches it the same way: utcDate()).
+std::string const& http_date() {
+    thread_local std::time_t last = -1;
+    thread_local std::string text;
     std::time_t const t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
+    if (t != last) {
+        last = t;
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        text = buf;
+    }
+    return text;
 }
 
 std::string reason(int status) {
