@@ -28,6 +28,17 @@ std::optional<std::string> option_value(std::vector<std::string> const& args,
     return args[++i];
 }
 
+bool take_option(std::vector<std::string> const& args,
+                 std::size_t& i,
+                 std::string const& name,
+                 std::string& value,
+                 std::string& error) {
+    auto const got = option_value(args, i, name, error);
+    if (got)
+        value = *got;
+    return got.has_value();
+}
+
 std::optional<long long> parse_count(std::string const& text) {
     if (text.empty() || text.size() > 12)
         return std::nullopt;

@@ -24,6 +24,13 @@ std::optional<std::string> option_value(std::vector<std::string> const& args,
                                         std::string const& name,
                                         std::string& error);
 
+/// option_value for a parse loop: true when args[i] is `name`, its value then in `value`.
+bool take_option(std::vector<std::string> const& args,
+                 std::size_t& i,
+                 std::string const& name,
+                 std::string& value,
+                 std::string& error);
+
 /// Parses a non-negative integer option value; nothing when it is not one.
 std::optional<long long> parse_count(std::string const& text);
 

@@ -46,12 +46,7 @@ std::optional<int> parse(std::vector<std::string> const& args, changelog_args& a
         std::string const& arg = args[i];
         std::string err;
         std::string v;
-        auto take = [&](char const* name) {
-            auto const got = option_value(args, i, name, err);
-            if (got)
-                v = *got;
-            return got.has_value();
-        };
+        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
         if (arg == "-h" || arg == "--help") {
             std::cout << changelog_usage;
             return exit_pass;

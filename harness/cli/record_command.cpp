@@ -236,12 +236,7 @@ int record_command(std::vector<std::string> const& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string err;
         std::string v;
-        auto take = [&](char const* name) {
-            auto const got = option_value(args, i, name, err);
-            if (got)
-                v = *got;
-            return got.has_value();
-        };
+        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
         if (args[i] == "-h" || args[i] == "--help") {
             std::cout << record_usage;
             return exit_pass;

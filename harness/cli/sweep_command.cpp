@@ -59,12 +59,7 @@ std::optional<int> parse(std::vector<std::string> const& args, sweep_args& a) {
         std::string const& arg = args[i];
         std::string err;
         std::string v;
-        auto take = [&](char const* name) {
-            auto const got = option_value(args, i, name, err);
-            if (got)
-                v = *got;
-            return got.has_value();
-        };
+        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
         auto count = [&](char const* what, long long min) -> std::optional<long long> {
             auto const n = parse_count(v);
             if (!n || *n < min) {

@@ -739,17 +739,10 @@ private:
         }
         std::string const wire = scenario::wire_bytes(s.id, s.request);
         auto const& c = s.client;
-        std::size_t const head_end = wire.find("\r\n\r\n");
-        long long const head_len =
-            head_end == std::string::npos ? static_cast<long long>(wire.size()) : static_cast<long long>(head_end + 4);
-        long long const total = static_cast<long long>(wire.size());
-        long long const bpw = c.bytes_per_write.value_or(0);
-        double const wd = c.write_delay_ms.value_or(0);
-        auto time_of = [&](long long n) {
-            if (bpw <= 0 || n <= 0)
-                return t;
-            return t + static_cast<double>((n + bpw - 1) / bpw - 1) * wd;
-        };
+        client_wire const cw{wire, c, t};
+        long long const head_len = cw.head_len;
+        long long const total = cw.total;
+        auto time_of = [&cw](long long n) { return cw.time_of(n); };
         if (head_len > 16384 + 4) {
             extra_nondet_[s.id] = "request head larger than Node's limit (not modelled for koa)";
             return;

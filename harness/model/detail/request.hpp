@@ -274,4 +274,30 @@ private:
     std::vector<std::function<void()>> successors_; // held responses of later pipelined requests
 };
 
+/// How a client writes a request's wire bytes (scenario-format §1.4 `client`): the head's length,
+/// the total, and when byte N has been written when the client sends `bytesPerWrite` bytes every
+/// `writeDelayMs` from `start`. Shared by the fastify and koa drivers.
+struct client_wire {
+    long long head_len = 0;
+    long long total = 0;
+    long long bpw = 0;
+    double wd = 0;
+    double start = 0;
+
+    client_wire(std::string const& wire, scenario::client_options const& c, double t)
+        : total{static_cast<long long>(wire.size())}
+        , bpw{c.bytes_per_write.value_or(0)}
+        , wd{static_cast<double>(c.write_delay_ms.value_or(0))}
+        , start{t} {
+        std::size_t const head_end = wire.find("\r\n\r\n");
+        head_len = head_end == std::string::npos ? total : static_cast<long long>(head_end + 4);
+    }
+
+    double time_of(long long n) const {
+        if (bpw <= 0 || n <= 0)
+            return start;
+        return start + static_cast<double>((n + bpw - 1) / bpw - 1) * wd;
+    }
+};
+
 } // namespace lifecheck::model::detail
