@@ -7,7 +7,8 @@
 #   --nosan-build  libFuzzer without sanitizers (default build/fuzz-nosan, the `fuzz-nosan` preset)
 # Missing build folders are configured with those presets' options. Each run starts from the
 # target's seeds (fuzz/make_seeds.sh; scenarios/ for scenario_loader) with an empty working corpus,
-# so runs are comparable. Prints one line per target and build: executions, seconds, exec/s.
+# so runs are comparable. Prints one line per target and build: executions, seconds, exec/s and
+# how many runs ended in a crash (the fuzzer is restarted until SECONDS are used; inputs kept).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -35,7 +36,8 @@ configure "$nosan" ''
 # Seeds once, from the sanitizer build (the seed tool does not link without a sanitizer runtime).
 "$root/fuzz/make_seeds.sh" --build "$san" >/dev/null
 
-printf '%-16s %-12s %12s %8s %10s\n' target build executions seconds exec/s
+printf '%-16s %-12s %12s %8s %10s %8s\n' target build executions seconds exec/s crashes
+crash_dir=$(mktemp -d -t fuzz-bench-crashes-XXXXXX)
 for t in $targets; do
     case $t in scenario_loader) seeds=$root/scenarios ;; *) seeds=$san/fuzz/seeds/$t ;; esac
     for b in "$san" "$nosan"; do
@@ -43,12 +45,27 @@ for t in $targets; do
         cmake --build "$b" --target "lifecheck_fuzz_$t" -j2 >/dev/null
         work=$(mktemp -d)
         dict=(); [[ -f $root/fuzz/dict/$t.dict ]] && dict=("-dict=$root/fuzz/dict/$t.dict")
-        "$b/fuzz/lifecheck_fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -close_fd_mask=2 \
-            -max_len=4096 "${dict[@]}" -artifact_prefix="$work/" "$work" "$seeds" >"$work/log" 2>&1 || true
-        runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$work/log" | tail -1)
-        took=$(sed -nE 's/^Done [0-9]+ runs in ([0-9]+) second.*/\1/p' "$work/log" | tail -1)
-        took=${took:-$seconds}; runs=${runs:-0}
-        printf '%-16s %-12s %12s %8s %10s\n' "$t" "$kind" "$runs" "$took" "$(( runs / (took > 0 ? took : 1) ))"
+        # One process at a time; a crash (a known open finding) ends a run early, so the fuzzer
+        # restarts on the corpus it built until SECONDS are used up. exec/s = all executions /
+        # wall time of all runs (restarts' seed loading included). Crash inputs are kept.
+        runs=0; crashes=0; start=$(date +%s.%N); left=$seconds
+        while (( left > 0 )); do
+            "$b/fuzz/lifecheck_fuzz_$t" -max_total_time="$left" -print_final_stats=1 -close_fd_mask=2 \
+                -max_len=4096 "${dict[@]}" -artifact_prefix="$crash_dir/$t-$kind-" "$work" "$seeds" \
+                >"$work/log" 2>&1 || true
+            n=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$work/log" | tail -1)
+            runs=$((runs + ${n:-0}))
+            grep -q '^Done [0-9]* runs' "$work/log" || crashes=$((crashes + 1))
+            left=$(awk -v s="$start" -v n="$(date +%s.%N)" -v t="$seconds" 'BEGIN { printf "%d", t - (n - s) }')
+        done
+        took=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')
+        printf '%-16s %-12s %12s %8s %10s %8s\n' "$t" "$kind" "$runs" "$took" \
+            "$(awk -v r="$runs" -v t="$took" 'BEGIN { printf "%d", r / (t > 0 ? t : 1) }')" "$crashes"
         rm -rf "$work"
     done
 done
+if [[ -n $(ls -A "$crash_dir") ]]; then
+    echo "crash inputs (open findings; see fuzz/README.md for lifecheck repro): $crash_dir"
+else
+    rmdir "$crash_dir"
+fi

@@ -12,6 +12,8 @@ an async hook in each main phase and an async handler (bench/apps/hooks8.json), 
   reference        lifecheck-reference, tracing on (cb/end events written to its stdout)
   reference-notrace the same with --no-trace
   fastify          real Fastify 5.12.8 through server_under_test/fastify/adapter.mjs (tracing on)
+  fastify-notrace  the same with the adapter's --no-trace: Fastify without the cost of tracing,
+                   the strictest peer for the reference
   bare-beast       bench/bare_beast.cpp: the ceiling for a Beast server on this machine
 Each configuration runs N times, interleaved (run 1 of every configuration, then run 2, ...),
 each run a fresh server, a warm-up, then wrk for S seconds. Prints the median req/s, p99 latency
@@ -53,9 +55,11 @@ configs=(
     "hello reference"
     "hello reference-notrace"
     "hello fastify"
+    "hello fastify-notrace"
     "hooks8 reference"
     "hooks8 reference-notrace"
     "hooks8 fastify"
+    "hooks8 fastify-notrace"
 )
 
 start() { # APP SERVER
@@ -65,6 +69,7 @@ start() { # APP SERVER
     reference) start_protocol_target ref "$app" "$ref" ;;
     reference-notrace) start_protocol_target ref "$app" "$ref" --no-trace ;;
     fastify) start_protocol_target fastify "$app" node "$adapter" ;;
+    fastify-notrace) start_protocol_target fastify "$app" node "$adapter" --no-trace ;;
     esac
 }
 
@@ -102,6 +107,7 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "reference / fastify,    8 hooks, tracing on:  $(ratio "${med[hooks8 reference]}" "${med[hooks8 fastify]}")  (target >= 1.6)"
+echo "reference (tracing on) / fastify (no tracing), 8 hooks: $(ratio "${med[hooks8 reference]}" "${med[hooks8 fastify-notrace]}")"
 echo "reference / bare-beast, 8 hooks, tracing on:  $(ratio "${med[hooks8 reference]}" "${med[hello bare-beast]}")  (target >= 0.80)"
 echo "reference / bare-beast, no hooks, tracing on: $(ratio "${med[hello reference]}" "${med[hello bare-beast]}")"
 echo "tracing on / off, 8 hooks:                    $(ratio "${med[hooks8 reference]}" "${med[hooks8 reference-notrace]}")  (target >= 0.85)"

@@ -96,13 +96,16 @@ last=$(grep -E '^#[0-9]+' "$log" | grep -E 'cov:' | tail -1)
 runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")
 cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")
 ft=$(sed -nE 's/.*ft: ([0-9]+).*/\1/p' <<<"$last")
-execs=$(sed -nE 's/.*exec\/s:? ([0-9]+).*/\1/p' <<<"$last")
-if [[ -z $execs && -n $runs ]]; then execs=$((runs / seconds)); fi
+# Fork mode's status lines give the last job's own rate; the campaign's is runs / seconds
+# (it includes each job's start-up over the corpus, the number to plan a campaign with).
+job_execs=$(sed -nE 's/.*exec\/s:? ([0-9]+).*/\1/p' <<<"$last")
+execs=""
+if [[ -n $runs ]]; then execs=$((runs / seconds)); fi
 new_list=$(comm -13 <(echo "$before_list") <(find "$artifacts" -type f | sort) | sed "/^$/d")
 new=$(grep -c . <<<"$new_list" || true)
 echo "target:     $target"
 echo "time:       ${seconds}s, $jobs job(s)"
-echo "executions: ${runs:-?}  exec/s: ${execs:-?}"
+echo "executions: ${runs:-?}  exec/s: ${execs:-?} over the campaign (last job: ${job_execs:-?})"
 echo "coverage:   cov ${cov:-?} (edges)  ft ${ft:-?} (features)"
 echo "corpus:     $(find "$corpus" -type f | wc -l) inputs after -merge=1 ($corpus)"
 echo "crashes:    $new new ($artifacts)"

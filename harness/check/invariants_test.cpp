@@ -47,6 +47,9 @@ scenario::app test_app() {
     scenario::app a;
     scenario::scope& root = a.root;
     add_hook(root.hooks, phase::on_request, act("onRequest@root"));
+    add_hook(root.hooks,
+             phase::on_request,
+             sending("streaming", verb::send, payload_kind::stream, scenario::json::object()));
     add_hook(root.hooks, phase::pre_parsing, act("preParsing@root"));
     add_hook(root.hooks, phase::pre_handler, act("preHandler@root"));
     add_hook(root.hooks, phase::pre_serialization, act("preSerialization@root"));
@@ -141,6 +144,20 @@ TEST(InvariantI1, OneEndPasses) {
 
 TEST(InvariantI1, RequestThatNeverReachedIsExempt) {
     EXPECT_TRUE(run("/json", {}).empty());
+}
+
+TEST(InvariantI1, OnReadyOfARequestThatNeverReachedIsExempt) {
+    // onReady callbacks (request id `app`) come with the first step even when its request
+    // never reached the framework (lifecheck prop --target reference, seed 1).
+    static scenario::app const app = test_app();
+    scenario::step const s = get("/json");
+    request_observation obs = observed("r1", {cb("onReady@root", "onReady")});
+    obs.events[0].req = "app";
+    obs.step = &s;
+    EXPECT_TRUE(check_invariants(app, obs).empty());
+    obs.events.push_back(cb("onRequest@root", "onRequest"));
+    obs.events.back().req = "r1";
+    EXPECT_EQ(ids(check_invariants(app, obs)), ids_t{"I1"});
 }
 
 TEST(InvariantI1, CallbacksWithoutEndBreakIt) {
@@ -359,6 +376,26 @@ TEST(InvariantI5, DefaultErrorReplyAfterThrowBreaksIt) {
         run("/throw",
             {cb("throwing", "handler"), cb("preSerialization@root", "preSerialization"), end(500)});
     EXPECT_EQ(ids(f), ids_t{"I5"});
+}
+
+TEST(InvariantI5, UntracedDefaultNotFoundReplyIsNotAttributed) {
+    // No route takes /unknown and no custom not-found handler ran: Fastify's default one (not
+    // traced) may have sent its JSON 404 after an earlier reply left the chain running, so the
+    // preSerialization run is not attributed to the failure before it (Fastify 5.12.8).
+    EXPECT_TRUE(run("/unknown",
+                    {cb("streaming", "onRequest"),
+                     cb("onSend@root", "onSend"),
+                     cb("preSerialization@root", "preSerialization"),
+                     cb("onSend@root", "onSend"),
+                     end(404)})
+                    .empty());
+    // The same trace on a routed request is still a finding.
+    EXPECT_EQ(ids(run("/json",
+                      {cb("streaming", "onRequest"),
+                       cb("onSend@root", "onSend"),
+                       cb("preSerialization@root", "preSerialization"),
+                       end(200)})),
+              ids_t{"I5"});
 }
 
 TEST(InvariantI5, ConditionalProducerIsNotFlagged) {

@@ -359,6 +359,25 @@ rc::Gen<request_gen> request_gen_of(bool may_abort) {
     });
 }
 
+/// Restricted (README.md, Findings 12): at most one sendThenContinue per app, later ones
+/// become `send`. Three lifecycles sharing one reply end in the sentinel error handler with no
+/// callback (`cb is not a function` in Fastify), which the engine does not follow yet.
+void keep_one_send_then_continue(scenario::json& j, bool& seen) {
+    if (j.is_object()) {
+        auto it = j.find("do");
+        if (it != j.end() && it->is_string() && it->get<std::string>() == "sendThenContinue") {
+            if (seen)
+                *it = "send";
+            seen = true;
+        }
+        for (auto& [key, v] : j.items())
+            keep_one_send_then_continue(v, seen);
+    } else if (j.is_array()) {
+        for (auto& v : j)
+            keep_one_send_then_continue(v, seen);
+    }
+}
+
 rc::Gen<step_gen> step_gen_of() {
     return gen::exec([] {
         step_gen s;
@@ -481,6 +500,13 @@ scenario::scenario build(scope_spec const& root_spec,
     for (auto const& n : nodes)
         if (!n.full_prefix.empty())
             prefixes.push_back(n.full_prefix);
+    // Restricted (README.md, Findings): with sendThenContinue two lifecycles share one reply,
+    // and a server-side destroy can come while pipelined requests behind it are being parsed.
+    // Node parses a pipelined batch in one 'data' callback; the model and the in-process
+    // engine take them one macrotask apart. Such apps get no pipelined groups.
+    std::string const app_text =
+        scenario::app_to_json(sc.application, scenario::dialect::fastify).dump();
+    bool const may_pipeline = app_text.find("sendThenContinue") == std::string::npos;
     int id = 1;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         step_gen const& g = steps[i];
@@ -497,7 +523,7 @@ scenario::scenario build(scope_spec const& root_spec,
             for (request_gen const& r : g.requests) {
                 scenario::step c = build_request(r, routes, prefixes);
                 c.id = "r" + std::to_string(id++);
-                if (g.pipelined) {
+                if (g.pipelined && may_pipeline) {
                     c.connection = "p" + std::to_string(i);
                     // a request pipelined after a POST whose body fails to parse gets no
                     // answer from the engine: open finding (README.md), so pipelines are GETs
@@ -547,7 +573,10 @@ scenario::scenario generate(gen_options const& opts) {
     scenario::scenario const sc = build(root, plugins, app_hooks, steps, close_at_end);
 
     // Round trip through the file format: labels, validation, exactly what a file replays.
-    auto loaded = scenario::from_json(scenario::to_json(sc), "<generated>", "generated");
+    scenario::json file = scenario::to_json(sc);
+    bool seen_send_then_continue = false;
+    keep_one_send_then_continue(file, seen_send_then_continue);
+    auto loaded = scenario::from_json(file, "<generated>", "generated");
     if (!loaded.has_value()) {
         std::string why = "the generator made an invalid scenario:";
         for (auto const& d : loaded.error())

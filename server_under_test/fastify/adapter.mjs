@@ -74,6 +74,8 @@ scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
                       "4" → the installed 4.x.
   --log-level LEVEL   Fastify's own logger to stderr at LEVEL (fatal, error, warn,
                       info, debug, trace); default: logger off.
+  --no-trace          send no cb/end events (bench/throughput.sh: Fastify without
+                      the cost of tracing); a harness then sees every request hang.
   --help              print this and exit.
 
 installed: ${installedFastifies().map(f => `${f.version} (${f.alias})`).join(', ')}
@@ -82,7 +84,7 @@ exit codes: 0 after {"cmd":"exit"} or end of stdin; 1 when Fastify (or a callbac
 run by it) throws an uncaught exception or refuses to start an app; 2 usage error.`
 
 function parseArgs (argv) {
-  const opts = { fastify: '5.12.8', logLevel: undefined }
+  const opts = { fastify: '5.12.8', logLevel: undefined, trace: true }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -96,6 +98,7 @@ function parseArgs (argv) {
     else if (a.startsWith('--fastify=')) opts.fastify = a.slice('--fastify='.length)
     else if (a === '--log-level') opts.logLevel = value()
     else if (a.startsWith('--log-level=')) opts.logLevel = a.slice('--log-level='.length)
+    else if (a === '--no-trace') opts.trace = false
     else usageError(`unknown argument '${a}'`)
   }
   return opts
@@ -313,11 +316,12 @@ class AppContext {
     })
   }
 
-  emit (obj) {
-    if (!this.muted) print(obj)
+  emit (obj) { // cb and end events
+    if (!this.muted && args.trace) print(obj)
   }
 
   cb (req, label, phase, scope) {
+    if (!args.trace) return // --no-trace
     this.emit({ t: 'cb', req, label, phase, scope })
   }
 

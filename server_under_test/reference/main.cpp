@@ -13,6 +13,7 @@
 #include <boost/asio/streambuf.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -40,6 +41,13 @@ public:
 
     void line(std::string_view text) {
         buf_.append(text);
+        end_line();
+    }
+
+    /// For a line written in place: append to this buffer, then call end_line().
+    std::string& buffer() { return buf_; }
+
+    void end_line() {
         buf_ += '\n';
         if (io_ == nullptr) {
             flush();
@@ -99,8 +107,7 @@ void print_event(engine::event const& e) {
             print({{"t", "end"}, {"req", e.req}, {"status", e.status}, {"aborted", e.aborted}});
         return;
     }
-    std::string line;
-    line.reserve(96);
+    std::string& line = out.buffer(); // appended in place: no string per event
     if (cb) {
         line.append(R"({"t":"cb","req":")").append(e.req);
         line.append(R"(","label":")").append(e.label);
@@ -108,10 +115,12 @@ void print_event(engine::event const& e) {
         line.append(R"(","scope":")").append(e.scope).append("\"}");
     } else {
         line.append(R"({"t":"end","req":")").append(e.req);
-        line.append(R"(","status":)").append(std::to_string(e.status));
+        char status[16];
+        int const n = std::snprintf(status, sizeof status, "%d", e.status);
+        line.append(R"(","status":)").append(status, static_cast<std::size_t>(n));
         line.append(R"(,"aborted":)").append(e.aborted ? "true}" : "false}");
     }
-    out.line(line);
+    out.end_line();
 }
 
 /// One loaded app: its loop, engine and listener.

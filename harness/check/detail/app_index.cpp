@@ -138,6 +138,14 @@ std::vector<indexed_action const*> app_index::find_for(std::string const& label,
     return kept.empty() ? all : kept;
 }
 
+bool app_index::routes(std::string const& method, std::string const& url) const {
+    for (auto const& [label, a] : by_label_)
+        if (a.kind == callback_kind::handler && a.route &&
+            route_matches(a.route->method, a.route_path, method, url))
+            return true;
+    return false;
+}
+
 std::optional<std::string> app_index::effective_scope(std::string const& scope) const {
     auto const it = effective_.find(scope);
     if (it == effective_.end())

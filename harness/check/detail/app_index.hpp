@@ -47,6 +47,10 @@ public:
     std::vector<indexed_action const*>
     find_for(std::string const& label, std::string const& method, std::string const& url) const;
 
+    /// True when some route of the app would be reached by `method` + `url`; false means the
+    /// request gets a not-found handler (the default one is not traced).
+    bool routes(std::string const& method, std::string const& url) const;
+
     /// The encapsulating scope a scope name acts in; nothing for a name not in the app.
     std::optional<std::string> effective_scope(std::string const& scope) const;
 

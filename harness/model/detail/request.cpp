@@ -259,10 +259,21 @@ void request_run::destroy_socket_from_server() {
     // res.destroy(): the socket closes; its 'close' listeners run on the next tick.
     if (socket_destroyed_)
         return;
+    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
+        // A queued pipelined response has no socket yet: Node's res.destroy() waits for
+        // 'socket' and destroys it then, before this response's buffered output is flushed.
+        auto& held = pipeline_prev_->successors_;
+        held.insert(held.begin(), [this] { destroy_socket_from_server(); });
+        return;
+    }
     socket_destroyed_ = true;
     if (!out_.body_complete)
         out_.reset = true;
-    w_.loop.next_tick([this] { socket_close_events(false); });
+    // The handle's close callback is a later macrotask (as after a timeout, below): a 'finish'
+    // already queued comes first, and the request then is no longer aborted by the close
+    // (lifecheck prop, checked on Fastify 5.12.8).
+    w_.loop.after(0, in_.id, "socket-close", "socket close after destroy",
+                  [this] { socket_close_events(false); });
 }
 
 void request_run::socket_close_events(bool by_client) {
@@ -283,11 +294,41 @@ void request_run::socket_close_events(bool by_client) {
         if (stream_timer_)
             w_.loop.cancel(*stream_timer_);
     }
+    // The socket dies under the pipelined requests queued behind this response too.
+    if (!res_closed_ && pipeline_next_ != nullptr)
+        pipeline_next_->lose_queued_socket();
     // onServerResponseClose: res 'close' now (the target's `end`), lifecycle §7 / spec §3.
     if (!res_closed_) {
         out_.end_aborted = by_client;
         emit_close();
     }
+    abort_incoming();
+}
+
+void request_run::lose_queued_socket() {
+    // Node socketOnClose → abortIncoming destroys every queued pipelined request; their
+    // responses were never assigned the socket, so they get no 'close' (no `end`: the target
+    // reports none) and reach no one (lifecheck prop, checked on Fastify 5.12.8).
+    if (close_processed_)
+        return;
+    if (!arrived_) {
+        w_.mark(in_.id, "the connection died before this pipelined request was parsed");
+        return;
+    }
+    close_processed_ = true;
+    socket_destroyed_ = true;
+    if (!out_.body_complete && out_.got_head)
+        out_.reset = true;
+    if (idle_timer_) {
+        w_.loop.cancel(*idle_timer_);
+        idle_timer_.reset();
+    }
+    if (pipeline_next_ != nullptr)
+        pipeline_next_->lose_queued_socket();
+    abort_incoming();
+}
+
+void request_run::abort_incoming() {
     // abortIncoming: req.destroy(); 'error' then 'close' on the next tick. req.aborted is true
     // unless the body was read to its end (Node IncomingMessage._destroy).
     if (!req_closed_) {
@@ -776,6 +817,8 @@ void request_run::res_end(std::string const& bytes, body_class kind) {
     if (socket_destroyed_)
         return; // nothing reaches anyone; no 'finish' (lifecycle §2.8)
     auto flush = [this, bytes, kind] {
+        if (socket_destroyed_)
+            return; // the socket died while this response was queued: no 'finish'
         if (out_.got_head && out_.body_kind == body_class::none)
             out_.body_kind = kind;
         deliver_body(bytes, true);
@@ -833,7 +876,8 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         stream_source_open_ = false;
         stream_inflight_ = false;
         // the source ended: pipe calls res.end()
-        if (!headers_sent_) {
+        if (!headers_sent_ || head_buffered_) {
+            head_buffered_ = false;
             headers_sent_ = true;
             deliver_head(status_, reply_headers_, !reply_header("content-length"));
         }
@@ -842,7 +886,12 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         res_end("", body_class::stream);
         return;
     }
-    if (!headers_sent_) { // the first write flushes the head (status/headers read now, §1)
+    if (!headers_sent_ && upper(in_.method) == "HEAD") {
+        // Node: a HEAD response ignores write(); _implicitHeader stores the head (headersSent
+        // is true) but nothing reaches the socket before end() (a failure destroys it unsent)
+        headers_sent_ = true;
+        head_buffered_ = true;
+    } else if (!headers_sent_) { // the first write flushes the head (status/headers read now, §1)
         headers_sent_ = true;
         // a content-length set before (the default error reply's, kept when onSend swaps in a
         // stream) frames the body: Node does not chunk it, and a shorter body stays incomplete
@@ -1333,7 +1382,14 @@ void request_run::hijack(action const& a) {
                                        std::string{"ERR_HTTP_HEADERS_SENT"})};
     headers_sent_ = true;
     status_ = a.status.value_or(200);
-    deliver_head(status_, a.headers, false);
+    // raw.writeHead stores the head at once: without a content-length Node frames the body
+    // chunked (HTTP/1.1), which abortAfterResponseBodyBytes counts (lifecheck prop, Fastify 5.12.8)
+    bool has_length = false;
+    for (auto const& [k, v] : a.headers)
+        if (lower(k) == "content-length")
+            has_length = true;
+    bool const chunked = !has_length && status_ != 204 && status_ != 304 && status_ >= 200;
+    deliver_head(status_, a.headers, chunked);
     res_end(bytes, body_class::hijacked);
 }
 
@@ -1504,6 +1560,8 @@ void request_run::deliver_head(int status, scenario::header_list const& headers,
         if (lower(k) == "content-type")
             out_.content_type = v;
     }
+    if (lower(in_.method) == "head")
+        chunked = false; // Node: no body, so no chunked framing (_hasBody false)
     response_chunked_ = chunked;
     declared_length_.reset();
     if (!chunked && lower(in_.method) != "head" && status != 204 && status != 304) {
@@ -1534,8 +1592,12 @@ void request_run::deliver_body(std::string const& bytes, bool last) {
         pipeline_prev_->successors_.push_back([this, bytes, last] { deliver_body(bytes, last); });
         return; // held behind the previous pipelined response, like the head
     }
-    out_.body += bytes;
-    long long framed = static_cast<long long>(bytes.size());
+    // Node discards every body write of a HEAD response (_hasBody false), whatever wrote it:
+    // reply.send, the default error reply, a stream, raw.end after hijack.
+    bool const head = lower(in_.method) == "head";
+    if (!head)
+        out_.body += bytes;
+    long long framed = head ? 0 : static_cast<long long>(bytes.size());
     if (response_chunked_) {
         if (!bytes.empty()) {
             char hex[32];
@@ -1552,6 +1614,13 @@ void request_run::deliver_body(std::string const& bytes, bool last) {
     if (last) {
         out_.body_complete =
             !declared_length_ || static_cast<long long>(out_.body.size()) >= *declared_length_;
+        if (!out_.body_complete && pipeline_next_ != nullptr) {
+            // The client reads the next pipelined response's bytes as the rest of this body
+            // (a stream swapped in for a content-length reply): framing the model does not follow.
+            w_.mark(in_.id, "a body shorter than its content-length with a pipelined response after it");
+            for (request_run* n = pipeline_next_; n != nullptr; n = n->pipeline_next_)
+                w_.mark(n->in_.id, "a response before it on the connection was cut short");
+        }
         response_done_at_ = w_.loop.now();
     }
     check_client_read_limits();

@@ -115,7 +115,10 @@ public:
 
     /// Pipelining: `prev` was written before this request on the same connection; Node answers
     /// both at once but holds this response until `prev`'s has finished.
-    void pipeline_after(request_run* prev) { pipeline_prev_ = prev; }
+    void pipeline_after(request_run* prev) {
+        pipeline_prev_ = prev;
+        prev->pipeline_next_ = this;
+    }
 
 private:
     using maybe_error = std::optional<js_value>;
@@ -135,6 +138,8 @@ private:
     void body_arrived();
     void client_close();
     void socket_close_events(bool by_client);
+    void lose_queued_socket();
+    void abort_incoming(); // the socket died: req destroyed, its close (and onRequestAbort) a tick later
     void destroy_socket_from_server();
     void connection_timeout_fired();
     void touch_socket();
@@ -235,6 +240,7 @@ private:
     bool req_aborted_ = false;          // req.aborted
     bool req_closed_ = false;
     bool headers_sent_ = false;         // res.headersSent
+    bool head_buffered_ = false;        // HEAD: the head is stored (_header) but not flushed yet
     bool writable_ended_ = false;       // res.writableEnded (end() was called)
     bool finished_ = false;             // 'finish' emitted
     bool res_closed_ = false;           // 'close' emitted (the target's `end`)
@@ -271,6 +277,7 @@ private:
     std::optional<double> response_done_at_; // the last body byte reached the client
     int timer_seq_ = 0;                 // names strands of user timers
     request_run* pipeline_prev_ = nullptr;          // the request before this one on the socket
+    request_run* pipeline_next_ = nullptr;          // the request after this one on the socket
     std::vector<std::function<void()>> successors_; // held responses of later pipelined requests
 };
 

@@ -299,6 +299,19 @@ describe('protocol', () => {
     assert.equal(r.body, '')
     await t.stop()
   })
+
+  test('--no-trace: the app answers as usual, but no cb or end event is sent (bench/throughput.sh)', async () => {
+    const { t, port } = await started({
+      hooks: { onRequest: [{}], onSend: [{}], onResponse: [{}] },
+      routes: [{ method: 'GET', url: '/', handler: { payload: { kind: 'json', value: { ok: true } } } }]
+    }, ['--no-trace'])
+    const r = await request(port, { id: 'n1' })
+    assert.equal(r.status, 200)
+    assert.deepEqual(JSON.parse(r.body), { ok: true })
+    await t.quiet()
+    assert.deepEqual(t.events.filter(e => e.t === 'cb' || e.t === 'end'), [])
+    await t.stop()
+  })
 })
 
 describe('labels and registration order', () => {

@@ -2,6 +2,7 @@
 #include "server_under_test/reference/engine/app.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace lifecheck::engine {
 
@@ -47,23 +48,35 @@ error_handler_node const* instance::error_handler() const {
 }
 
 bool path_matches(std::string const& pattern, std::string const& path) {
-    auto const p = split_path(pattern);
-    auto const s = split_path(path);
-    std::size_t i = 0;
-    for (; i < p.size(); ++i) {
-        if (p[i] == "*")
+    // Segment by segment, as split_path would cut them, without building the segments (this
+    // runs for every route on every request).
+    std::string_view p{pattern};
+    std::string_view s{path};
+    auto next = [](std::string_view& rest, bool& more) {
+        std::size_t const slash = rest.find('/');
+        std::string_view const seg = rest.substr(0, slash);
+        more = slash != std::string_view::npos;
+        rest = more ? rest.substr(slash + 1) : std::string_view{};
+        return seg;
+    };
+    bool p_more = true;
+    bool s_more = true;
+    while (p_more) {
+        std::string_view const ps = next(p, p_more);
+        if (ps == "*")
             return true; // wildcard: the rest, including nothing
-        if (i >= s.size())
+        if (!s_more)
             return false;
-        if (!p[i].empty() && p[i][0] == ':') {
-            if (s[i].empty())
+        std::string_view const ss = next(s, s_more);
+        if (!ps.empty() && ps[0] == ':') {
+            if (ss.empty())
                 return false;
             continue;
         }
-        if (p[i] != s[i])
+        if (ps != ss)
             return false;
     }
-    return i == s.size();
+    return !s_more;
 }
 
 // One entry of an avvio queue: an `after` callback (hook, route, 404) or a plugin to load.

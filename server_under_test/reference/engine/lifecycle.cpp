@@ -57,15 +57,16 @@ struct shared_state {
     bool closing = false;
     int auto_id = 0;
 
+    event scratch; // reused by emit_cb: assigning into its strings keeps their capacity
+
     void emit_cb(std::string const& req, std::string const& label, std::string const& phase,
                  std::string const& scope) {
-        event e;
-        e.what = event::kind::cb;
-        e.req = req;
-        e.label = label;
-        e.phase = phase;
-        e.scope = scope;
-        sink(e);
+        scratch.what = event::kind::cb;
+        scratch.req = req;
+        scratch.label = label;
+        scratch.phase = phase;
+        scratch.scope = scope;
+        sink(scratch);
     }
 
     bool flag(std::string const& name) const {
@@ -176,7 +177,7 @@ std::shared_ptr<js_error> aborted_error() {
 enum class guard { none, per_hook, pre_parsing };
 
 /// The continuation of a hook chain: (error or null, payload).
-using chain_cb = std::function<void(std::shared_ptr<js_error>, value)>;
+using chain_cb = small_function<void(std::shared_ptr<js_error>, value)>;
 
 class request_impl;
 
@@ -208,6 +209,10 @@ public:
     void body_end() override;
     void finished() override;
     void closed(bool by_client) override;
+    void closed_queued(bool by_client) override {
+        queued_ = true;
+        closed(by_client);
+    }
     void timed_out() override;
 
     std::string const& id() const override { return id_; }
@@ -238,9 +243,20 @@ private:
     void run_chain(phase ph, guard g, value payload, chain_cb cb);
     static void chain_next(std::shared_ptr<chain_state> const& s, std::shared_ptr<js_error> err,
                            std::optional<value> np);
-    void call_hook(hook_fn const& fn, phase ph, value const& payload,
-                   std::function<void(std::shared_ptr<js_error>, std::optional<value>)> next);
-    void after_delay(action const& a, std::function<void()> fn);
+    void call_hook(std::shared_ptr<chain_state> const& s, hook_fn const& fn);
+    /// A hook settles: a promise reaction (microtask) when `async`, else a direct `done` call.
+    static void settle(std::shared_ptr<chain_state> const& s, bool async, std::shared_ptr<js_error> err,
+                       std::optional<value> v);
+    /// Runs `fn` now, or after the action's delayMs (an `await sleep(ms)` for async style).
+    template <class F>
+    void after_delay(action const& a, F&& fn) {
+        if (!a.delay_ms) {
+            fn(); // the common case: no std::function, no allocation
+            return;
+        }
+        after_timer(a, std::function<void()>{std::forward<F>(fn)});
+    }
+    void after_timer(action const& a, std::function<void()> fn);
 
     // --- the pipeline --------------------------------------------------------------------
     void run_pre_parsing(std::shared_ptr<js_error> err);
@@ -254,6 +270,8 @@ private:
     void wrap_thenable_resolved(value v);
     void wrap_thenable_rejected(std::shared_ptr<js_error> err);
     void do_send_verb(action const& a);
+    std::shared_ptr<js_error> hook_send(action const& a);
+    void send_end_throw(std::shared_ptr<js_error> err);
 
     // --- reply ---------------------------------------------------------------------------
     void send(value p);
@@ -290,6 +308,8 @@ private:
     bool hijacked_ = false;
     bool is_error_ = false;                  // kReplyIsError
     bool in_on_error_ = false;               // kReplyIsRunningOnErrorHook
+    bool catch_send_throw_ = false;          // a hook's reply.send() may throw to the hook itself
+    std::shared_ptr<js_error> send_throw_;   // what it threw (ERR_HTTP_HEADERS_SENT)
     enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
     error_handler_node const* next_eh_ = nullptr; // when eh_ == node
 
@@ -309,6 +329,8 @@ private:
     bool body_complete_ = false;
     bool body_wanted_ = false;               // the content-type parser is reading
     bool body_done_ = false;                 // the parser finished (ok or error)
+    bool req_ended_ = false;                 // the parser read the body to its end (readableEnded)
+    bool queued_ = false;                    // closed while its response waited behind another
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -332,9 +354,11 @@ void request_impl::remove_header(std::string const& name) {
 }
 
 void request_impl::write_head() {
-    if (headers_sent_ || closed_)
+    if (headers_sent_)
         return;
-    headers_sent_ = true;
+    headers_sent_ = true; // Node stores _header even when the socket is gone (headersSent)
+    if (closed_)
+        return;
     out_->write_head(status_, headers_);
 }
 
@@ -349,9 +373,9 @@ void request_impl::res_end(std::string_view data) {
     if (res_ended_)
         return;
     res_ended_ = true;
+    write_head(); // end() runs _implicitHeader first, with or without a socket
     if (closed_)
         return;
-    write_head();
     if (!data.empty())
         out_->write(data);
     out_->end();
@@ -506,8 +530,11 @@ void request_impl::parse_body() {
     body_wanted_ = true;
     if (body_complete_) {
         auto self = shared_from_this();
-        // The stream delivers what it buffered on the next turn.
-        st_->ev->set_timeout(0, [self] { self->body_end(); });
+        // resume() flows what was buffered on a nextTick, 'end' follows on another (endReadableNT):
+        // both before the microtasks queued meanwhile (lifecheck prop: an async preSerialization
+        // of a reply sent by an onRequest hook; Fastify 5.12.8 still runs the handler).
+        loop* ev = st_->ev;
+        ev->next_tick([self, ev] { ev->next_tick([self] { self->body_end(); }); });
     }
 }
 
@@ -523,9 +550,12 @@ void request_impl::body(std::string_view data) {
 
 void request_impl::body_end() {
     body_complete_ = true;
-    if (!body_wanted_ || body_done_)
+    // Node: a req destroyed with its socket emits no 'end' (a parser that starts reading after
+    // the close waits for ever; one reading at the close gets the 'aborted' error instead).
+    if (!body_wanted_ || body_done_ || closed_)
         return;
     body_done_ = true;
+    req_ended_ = true;
     if (head_.content_length >= 0 && static_cast<long long>(body_.size()) != head_.content_length) {
         body_parsed(fst_error("FST_ERR_CTP_INVALID_CONTENT_LENGTH",
                               "Request body size did not match Content-Length",
@@ -614,7 +644,7 @@ void request_impl::call_handler() {
         v.js["message"] = js_string_of_bytes("Route " + head_.method + ":" + head_.target + " not found");
         v.js["error"] = "Not Found";
         v.js["statusCode"] = 404;
-        send(v);
+        send(std::move(v));
         return;
     }
     action const& a = *ctx_->handler;
@@ -643,9 +673,9 @@ void request_impl::call_handler() {
         case verb::continue_: {
             value v = a.body ? st.materialize(*a.body) : value{};
             if (async)
-                st.ev->microtask([self, v] { self->wrap_thenable_resolved(v); });
+                st.ev->microtask([self, v = std::move(v)]() mutable { self->wrap_thenable_resolved(std::move(v)); });
             else
-                self->send(v);
+                self->send(std::move(v));
             break;
         }
         case verb::throw_:
@@ -674,11 +704,7 @@ void request_impl::call_handler() {
     after_delay(a, act);
 }
 
-void request_impl::after_delay(action const& a, std::function<void()> fn) {
-    if (!a.delay_ms) {
-        fn();
-        return;
-    }
+void request_impl::after_timer(action const& a, std::function<void()> fn) {
     if (a.how == style::async) {
         // `await sleep(ms)`: the timer resolves a promise; the function resumes in a microtask.
         loop* ev = st_->ev;
@@ -686,6 +712,38 @@ void request_impl::after_delay(action const& a, std::function<void()> fn) {
     } else {
         st_->ev->set_timeout(*a.delay_ms, fn);
     }
+}
+
+void request_impl::send_end_throw(std::shared_ptr<js_error> err) {
+    if (catch_send_throw_) {
+        catch_send_throw_ = false;
+        send_throw_ = std::move(err); // thrown out of reply.send() into the hook
+        return;
+    }
+    on_error_hook(std::move(err));
+}
+
+std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
+    // With no preSerialization/onSend hook between (their runners catch it), what onSendEnd
+    // throws synchronously leaves reply.send() into the calling hook (lifecheck prop: a second
+    // send after a failed stream, a locked web stream; Fastify 5.12.8 stops the hook chain).
+    if (in_on_error_) {
+        // another lifecycle's onError hooks are running: reply.code().headers() apply, then
+        // reply.send() throws FST_ERR_SEND_INSIDE_ONERR into this hook (lifecheck prop, 5.12.8)
+        status_ = a.status.value_or(200);
+        for (auto const& [k, v] : a.headers)
+            set_header(k, v);
+        return fst_error("FST_ERR_SEND_INSIDE_ONERR",
+                         "You cannot use `send` inside the `onError` hook",
+                         500);
+    }
+    bool const serialized = a.body && a.body->kind == scenario::payload_kind::json_value &&
+                            !a.body->value.is_string();
+    catch_send_throw_ = ctx_->of(phase::on_send).empty() &&
+                        (!serialized || ctx_->of(phase::pre_serialization).empty());
+    do_send_verb(a);
+    catch_send_throw_ = false;
+    return std::move(send_throw_);
 }
 
 void request_impl::do_send_verb(action const& a) {
@@ -698,6 +756,8 @@ void request_impl::do_send_verb(action const& a) {
 
 void request_impl::hijack_write(action const& a) {
     hijacked_ = true;
+    if (headers_sent_)
+        return; // raw.writeHead throws ERR_HTTP_HEADERS_SENT first: nothing is written
     status_ = a.status.value_or(200);
     headers_.clear();
     for (auto const& [k, v] : a.headers)
@@ -754,54 +814,58 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s, std::shared
     if (s->g == guard::pre_parsing && self.sent())
         return; // preParsingHookRunner: silent stop, also after the last hook
     if (np && np->k != value::kind::undefined)
-        s->payload = *np;
+        s->payload = std::move(*np);
     if (err || s->i == hooks.size()) {
         if (s->finished)
             return;
         s->finished = true;
-        s->cb(std::move(err), s->payload);
+        s->cb(std::move(err), std::move(s->payload)); // the chain is over: nothing reads it again
         return;
     }
     hook_fn const& fn = hooks[s->i++];
     if (s->g == guard::per_hook && self.sent())
         return; // hookIterator: `if (reply.sent === true) return undefined` — the chain stops
-    self.call_hook(fn, s->ph, s->payload, [s](std::shared_ptr<js_error> e, std::optional<value> v) {
-        chain_next(s, std::move(e), std::move(v));
-    });
+    self.call_hook(s, fn);
 }
 
-void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
-                             std::function<void(std::shared_ptr<js_error>, std::optional<value>)> next) {
-    auto self = shared_from_this();
+void request_impl::settle(std::shared_ptr<chain_state> const& s, bool async, std::shared_ptr<js_error> err,
+                          std::optional<value> v) {
+    if (!async) {
+        chain_next(s, std::move(err), std::move(v));
+        return;
+    }
+    loop& ev = *s->self->st_->ev;
+    if (!err && !v) // `continue`, the common case: the reaction needs only the chain
+        ev.microtask([s] { chain_next(s, nullptr, std::nullopt); });
+    else
+        ev.microtask([s, err = std::move(err), v = std::move(v)]() mutable {
+            chain_next(s, std::move(err), std::move(v));
+        });
+}
+
+void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn const& fn) {
+    phase const ph = s->ph;
     action const& a = *fn.act;
     st_->emit_cb(id_, a.label, scenario::to_string(ph), fn.scope);
     loop* ev = st_->ev;
     bool const async = a.how == style::async;
     // Settles the hook the way its style does: a promise reaction is a microtask; a callback
     // style `done` is a direct call.
-    auto resolve = [ev, async, next](std::optional<value> v) {
-        if (async)
-            ev->microtask([next, v] { next(nullptr, v); });
-        else
-            next(nullptr, v);
-    };
-    auto reject = [ev, async, next](std::shared_ptr<js_error> e) {
-        if (async)
-            ev->microtask([next, e] { next(e, std::nullopt); });
-        else
-            next(e, std::nullopt);
-    };
     if (a.when && st_->flag(a.when->flag) != a.when->is) {
-        resolve(std::nullopt);
+        settle(s, async, nullptr, std::nullopt);
         return;
     }
     if (!async && a.what == verb::throw_ && !a.delay_ms) {
         if (a.set)
             st_->flags[a.set->flag] = a.set->value;
-        next(thrown_by(a), std::nullopt); // sync throw: the runner's catch → cb(err)
+        chain_next(s, thrown_by(a), std::nullopt); // sync throw: the runner's catch → cb(err)
         return;
     }
-    auto act = [self, &a, ph, payload, resolve, reject, async, ev, next] {
+    // `s` is captured by value: with a delay the action runs after this frame is gone.
+    auto act = [s, &a, ph, async, ev] {
+        auto resolve = [&s, async](std::optional<value> v) { settle(s, async, nullptr, std::move(v)); };
+        auto reject = [&s, async](std::shared_ptr<js_error> e) { settle(s, async, std::move(e), std::nullopt); };
+        request_impl* self = s->self.get();
         auto& st = *self->st_;
         if (a.set)
             st.flags[a.set->flag] = a.set->value;
@@ -836,11 +900,20 @@ void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
                                  500));
                 break;
             }
-            self->do_send_verb(a);
+            if (auto err = self->hook_send(a)) {
+                // reply.send() threw: the async hook rejects; a callback hook throws, caught by
+                // the runner without a delay, else from a timer (a crash in Fastify: the
+                // reference answers through the error path, decisions.md D5)
+                if (async || !a.delay_ms)
+                    reject(std::move(err));
+                else
+                    self->on_error_hook(std::move(err));
+                break;
+            }
             if (async) {
                 // `return reply`: resolves once the response finished or the socket closed.
-                self->when_reply_settles([ev, next] {
-                    ev->microtask([next] { next(nullptr, std::nullopt); });
+                self->when_reply_settles([ev, s] {
+                    ev->microtask([s] { chain_next(s, nullptr, std::nullopt); });
                 });
             }
             break;
@@ -856,7 +929,13 @@ void request_impl::call_hook(hook_fn const& fn, phase ph, value const& payload,
                                  500));
                 break;
             }
-            self->do_send_verb(a);
+            if (auto err = self->hook_send(a)) { // reply.send() threw before done()/resolve
+                if (async || !a.delay_ms)
+                    reject(std::move(err));
+                else
+                    self->on_error_hook(std::move(err));
+                break;
+            }
             resolve(std::nullopt);
             break;
         case verb::hijack:
@@ -877,7 +956,10 @@ void request_impl::when_reply_settles(std::function<void()> fn) {
         return;
     }
     if (finished_ || closed_) {
-        st_->ev->microtask(fn);
+        // then() runs in the thenable job (a microtask); eos(res) of a closed res calls back on
+        // a nextTick, after the microtasks queued meanwhile (lifecheck prop, Fastify 5.12.8)
+        loop* ev = st_->ev;
+        ev->microtask([ev, fn = std::move(fn)] { ev->next_tick(fn); });
         return;
     }
     settle_waiters_.push_back(std::move(fn));
@@ -974,7 +1056,7 @@ void request_impl::on_send_end(value p) {
         for (auto const& [k, v] : r.headers)
             set_header(k, v);
         if (r.body && r.body->disturbed) {
-            on_error_hook(fst_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
+            send_end_throw(fst_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
                                     "Response.body is already consumed.",
                                     500));
             return;
@@ -990,12 +1072,15 @@ void request_impl::on_send_end(value p) {
         }
     }
     bool const head = head_.method == "HEAD";
-    if (headers_sent_ && !hijacked_) {
+    // onSendEnd pipes a stream without safeWriteHead (only 1xx/204 write the head first)
+    bool const piped = p.k == value::kind::stream && status_ >= 200 && status_ != 204;
+    if (headers_sent_ && !piped) { // hijacked too: raw.writeHead sent them (lifecheck prop)
         // A second send whose pipeline started before the first ended (lifecycle §4.7):
         // safeWriteHead throws ERR_HTTP_HEADERS_SENT, which takes the error path.
-        on_error_hook(make_error("Cannot write headers after they are sent to the client",
-                                 std::nullopt,
-                                 std::string{"ERR_HTTP_HEADERS_SENT"}));
+        auto err = make_error("Cannot write headers after they are sent to the client",
+                              std::nullopt,
+                              std::string{"ERR_HTTP_HEADERS_SENT"});
+        send_end_throw(std::move(err));
         return;
     }
     if (p.k == value::kind::undefined || p.k == value::kind::null) {
@@ -1012,7 +1097,7 @@ void request_impl::on_send_end(value p) {
     }
     if (p.k == value::kind::stream) {
         if (p.stream->web && p.stream->locked) {
-            on_error_hook(fst_error("FST_ERR_REP_READABLE_STREAM_LOCKED",
+            send_end_throw(fst_error("FST_ERR_REP_READABLE_STREAM_LOCKED",
                                     "ReadableStream was locked. You should call releaseLock() "
                                     "method on reader before sending.",
                                     500));
@@ -1029,10 +1114,10 @@ void request_impl::on_send_end(value p) {
             else if (p.js.is_boolean())
                 type = "boolean";
         }
-        on_error_hook(make_error(std::string{"Attempted to send payload of invalid type '"} + type +
-                                     "'. Expected a string or Buffer.",
-                                 500,
-                                 std::string{"FST_ERR_REP_INVALID_PAYLOAD_TYPE"}));
+        send_end_throw(make_error(std::string{"Attempted to send payload of invalid type '"} +
+                                      type + "'. Expected a string or Buffer.",
+                                  500,
+                                  std::string{"FST_ERR_REP_INVALID_PAYLOAD_TYPE"}));
         return;
     }
     std::string const len = std::to_string(p.bytes.size());
@@ -1084,8 +1169,13 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
         double const delay = s->chunk_delay_ms;
         self->st_->ev->set_timeout(delay, [next, k] { (*next)(k + 1); });
     };
-    // Each pending timer owns the step function; it is freed after the last one.
-    st_->ev->set_timeout(0, [step] { (*step)(0); });
+    // Each pending timer owns the step function; it is freed after the last one. The first
+    // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles (a
+    // microtask), not a timer later (lifecheck prop; as the model and Fastify 5.12.8).
+    if (s->web)
+        st_->ev->microtask([step] { (*step)(0); });
+    else
+        st_->ev->next_tick([step] { (*step)(0); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1276,14 +1366,22 @@ void request_impl::closed(bool by_client) {
     auto self = shared_from_this();
     if (response_done)
         return; // an idle keep-alive socket closing after the response: nothing
-    aborted_ = true;
+    // Node IncomingMessage._destroy: req.aborted only when the body was not read to its end.
+    aborted_ = !req_ended_;
     // Node: abortIncoming → req.destroy (error/close on nextTick); res 'close' now → `end`.
-    if (!(body_wanted_ && !body_done_ && has(st_->faults, fault::lose_end_on_upload_abort)))
+    // A pipelined response still queued was never assigned the socket: no 'close', no `end`,
+    // no eos for reply.then (lifecheck prop; Fastify 5.12.8 reports no end either).
+    bool const lose_end =
+        body_wanted_ && !body_done_ && has(st_->faults, fault::lose_end_on_upload_abort);
+    if (!queued_ && !lose_end)
         emit_end();
     auto waiters = std::move(settle_waiters_);
     settle_waiters_.clear();
+    // eos(res) calls reply.then's fulfilled() inside res 'close'; each waiter queues the
+    // promise reaction itself (lifecheck prop: onRequestAbort hooks interleave with it)
     for (auto& w : waiters)
-        st_->ev->microtask(w);
+        if (!queued_)
+            w();
     st_->ev->next_tick([self] {
         if (self->body_wanted_ && !self->body_done_) {
             self->body_done_ = true;
@@ -1297,7 +1395,7 @@ void request_impl::closed(bool by_client) {
 
 void request_impl::on_close_listeners() {
     // route.js: req.on('close') → onRequestAbort hooks when req.aborted.
-    if (ctx_->of(phase::on_request_abort).empty() ||
+    if (!aborted_ || ctx_->of(phase::on_request_abort).empty() ||
         has(st_->faults, fault::lose_on_request_abort))
         return;
     run_chain(phase::on_request_abort, guard::none, value{}, [](auto, value) {});

@@ -73,6 +73,9 @@ public:
     virtual void finished() = 0;
     /// The connection closed before or after the response; `by_client` false for a server cut.
     virtual void closed(bool by_client) = 0;
+    /// As closed(), for a pipelined request whose response still waits behind an earlier one:
+    /// Node never assigned that response the socket, so it gets no 'close'.
+    virtual void closed_queued(bool by_client) { closed(by_client); }
     /// The socket was idle for connectionTimeout (Node's socket `timeout`).
     virtual void timed_out() = 0;
     virtual std::string const& id() const = 0;

@@ -1,9 +1,10 @@
 // A JavaScript-style event loop on a clock the caller steps: timers, nextTick and microtasks.
 #pragma once
 
+#include "server_under_test/reference/engine/small_function.hpp"
+
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <optional>
 #include <utility>
@@ -15,7 +16,7 @@ namespace lifecheck::engine {
 /// (promise reactions), repeated until both are empty.
 class loop {
 public:
-    using task = std::function<void()>;
+    using task = small_function<void()>; // queued continuations: no allocation for small captures
     using timer_id = std::uint64_t;
 
     /// Milliseconds on this loop's clock (virtual in-process, real time over sockets).

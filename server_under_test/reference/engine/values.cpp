@@ -2,12 +2,41 @@
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <string_view>
 #include <map>
 
 namespace lifecheck::engine {
 
 namespace {
+
+/// A JSON string literal as JSON.stringify writes it: `"` and `\\` escaped, the short escapes
+/// \b \f \n \r \t, other control characters as \u00xx, everything else (UTF-8) as it is.
+void quote_into(std::string_view text, std::string& out) {
+    out += '"';
+    for (char ch : text) {
+        auto const c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
 
 void stringify_into(scenario::json const& v, std::string& out) {
     switch (v.type()) {
@@ -18,7 +47,7 @@ void stringify_into(scenario::json const& v, std::string& out) {
             if (!first)
                 out += ',';
             first = false;
-            out += scenario::json(it.key()).dump(-1, ' ', false);
+            quote_into(it.key(), out);
             out += ':';
             stringify_into(it.value(), out);
         }
@@ -50,6 +79,24 @@ void stringify_into(scenario::json const& v, std::string& out) {
         }
         break;
     }
+    case scenario::json::value_t::string:
+        quote_into(v.get_ref<std::string const&>(), out);
+        break;
+    case scenario::json::value_t::number_integer: {
+        char buf[32];
+        int const n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.get<std::int64_t>()));
+        out.append(buf, static_cast<std::size_t>(n));
+        break;
+    }
+    case scenario::json::value_t::number_unsigned: {
+        char buf[32];
+        int const n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v.get<std::uint64_t>()));
+        out.append(buf, static_cast<std::size_t>(n));
+        break;
+    }
+    case scenario::json::value_t::boolean:
+        out += v.get<bool>() ? "true" : "false";
+        break;
     default:
         out += v.dump(-1, ' ', false);
     }

@@ -41,6 +41,16 @@ std::string const& http_date() {
     return text;
 }
 
+/// ASCII case-insensitive equality, without making a lower-case copy.
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
 std::string reason(int status) {
     std::string r = engine::status_text(status);
     return r.empty() ? "unknown" : r;
@@ -67,12 +77,24 @@ struct http_connection::exchange_impl final : engine::exchange {
     bool ended = false;
     bool finished_reported = false;
     bool dead = false;           // destroyed or connection closed
+    bool destroy_pending = false; // destroy() while queued: the socket dies once it is ours
     std::string buffered;        // output waiting for the exchanges before it
+    std::string head;            // the written head, not on the wire until the first body bytes
 
-    void emit(std::string bytes) {
+    void emit(std::string_view bytes) {
         auto c = conn.lock();
         if (!c || dead)
             return;
+        // Node's writeHead only stores the head (`_header`); `_send` puts it on the wire with
+        // the first body bytes or with end(), in one write. A stream that fails before its
+        // first chunk, or a destroy() after writeHead, leaves the client without a head.
+        if (!head.empty()) {
+            if (buffered.empty())
+                buffered.swap(head); // the common case: no copy of the head
+            else
+                buffered += head;
+            head.clear();
+        }
         buffered += bytes;
         c->deliver(*this);
     }
@@ -85,25 +107,24 @@ struct http_connection::exchange_impl final : engine::exchange {
         bool has_length = false;
         bool has_connection = false;
         bool has_date = false;
-        std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+        std::string& out = head;
+        out.reserve(256);
+        out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status)).append("\r\n");
         for (auto const& [k, v] : headers) {
-            std::string const name = lower(k);
-            if (name == "content-length")
+            if (iequals(k, "content-length") || iequals(k, "transfer-encoding"))
                 has_length = true;
-            if (name == "transfer-encoding")
-                has_length = true;
-            if (name == "date")
+            if (iequals(k, "date"))
                 has_date = true;
-            if (name == "connection") {
+            if (iequals(k, "connection")) {
                 has_connection = true;
                 if (lower(v).find("close") != std::string::npos)
                     response_close = true;
             }
-            out += k + ": " + v + "\r\n";
+            out.append(k).append(": ").append(v).append("\r\n");
         }
         // Node's _storeHeader: Date, Connection, Keep-Alive, Transfer-Encoding.
         if (!has_date)
-            out += "Date: " + http_date() + "\r\n";
+            out.append("Date: ").append(http_date()).append("\r\n");
         if (!has_connection) {
             if (request_close)
                 out += "Connection: close\r\n";
@@ -115,7 +136,6 @@ struct http_connection::exchange_impl final : engine::exchange {
             out += "Transfer-Encoding: chunked\r\n";
         }
         out += "\r\n";
-        emit(std::move(out));
     }
 
     void write(std::string_view data) override {
@@ -126,7 +146,7 @@ struct http_connection::exchange_impl final : engine::exchange {
             std::snprintf(size, sizeof size, "%zx\r\n", data.size());
             emit(std::string{size} + std::string{data} + "\r\n");
         } else {
-            emit(std::string{data});
+            emit(data);
         }
     }
 
@@ -134,7 +154,7 @@ struct http_connection::exchange_impl final : engine::exchange {
         if (dead || ended)
             return;
         ended = true;
-        emit(chunked ? std::string{"0\r\n\r\n"} : std::string{});
+        emit(chunked ? std::string_view{"0\r\n\r\n"} : std::string_view{});
         if (auto c = conn.lock())
             c->deliver(*this);
     }
@@ -142,8 +162,16 @@ struct http_connection::exchange_impl final : engine::exchange {
     void destroy() override {
         if (dead)
             return;
-        if (auto c = conn.lock())
+        if (auto c = conn.lock()) {
+            // Node: a queued pipelined response has no socket yet; res.destroy() waits for
+            // 'socket' (assigned when the one before finished) and destroys it then, before
+            // its own buffered output is flushed (lifecheck prop, Fastify 5.12.8).
+            if (!c->queue_.empty() && c->queue_.front().get() != this) {
+                destroy_pending = true;
+                return;
+            }
             c->close_now(false);
+        }
     }
 };
 
@@ -159,11 +187,18 @@ public:
     bool started = false;
 
 private:
-    void on_request_impl(http::verb,
+    void on_request_impl(http::verb verb,
                          string_view method,
                          string_view target,
                          int ver,
                          boost::system::error_code& ec) override {
+        // Node's llhttp knows only http.METHODS and answers any other method with 400 before
+        // Fastify sees it; Beast accepts every token (fuzz crash 605ba8da: "OPST /up" ran the
+        // lifecycle). Beast's verb list is Node's except SOURCE and QUERY.
+        if (verb == http::verb::unknown && method != "SOURCE" && method != "QUERY") {
+            ec = http::error::bad_method;
+            return;
+        }
         // Node's llhttp refuses bytes >= 0x80 in the request target (400, client error); Beast
         // accepts them (fuzz crash 251f61b7: they reached the 404 JSON message as non-UTF-8).
         for (char c : target)
@@ -316,6 +351,10 @@ void http_connection::start_request() {
 void http_connection::deliver(exchange_impl& x) {
     if (closed_ || queue_.empty() || queue_.front().get() != &x)
         return; // a later pipelined response waits for the ones before it
+    if (x.destroy_pending) {
+        close_now(false);
+        return;
+    }
     if (!x.buffered.empty()) {
         out_.send(std::move(x.buffered));
         x.buffered.clear();
@@ -380,12 +419,17 @@ void http_connection::close_now(bool graceful) {
     // The socket's 'close' reaches every request still in flight on a later turn.
     auto pending = std::move(queue_);
     queue_.clear();
+    bool queued = false; // every exchange after the first waits behind it (Node's state.outgoing)
     for (auto& x : pending) {
         x->dead = true;
         if (x->req) {
             auto req = x->req;
-            loop_.set_timeout(0, [req, pending] { req->closed(false); });
+            if (queued)
+                loop_.set_timeout(0, [req, pending] { req->closed_queued(false); });
+            else
+                loop_.set_timeout(0, [req, pending] { req->closed(false); });
         }
+        queued = true;
     }
 }
 
@@ -399,10 +443,16 @@ void http_connection::peer_closed() {
     }
     auto pending = std::move(queue_);
     queue_.clear();
+    bool queued = false;
     for (auto& x : pending) {
         x->dead = true;
-        if (x->req)
-            x->req->closed(true);
+        if (x->req) {
+            if (queued)
+                x->req->closed_queued(true);
+            else
+                x->req->closed(true);
+        }
+        queued = true;
     }
     out_.close(false);
 }
