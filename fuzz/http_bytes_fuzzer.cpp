@@ -153,8 +153,36 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             if (e.type == protocol::event_type::end && e.status != responses[k].status)
                 paired = false;
 
+    // docs/decisions.md D22: when the connection dies under pipelined requests, a response that
+    // waited behind another may never own the socket, and Node (Fastify 5.12.8 too, checked
+    // over sockets) reports no `end` for it. So I1's "no end" is not a fault for a request
+    // parsed while an earlier one was still unanswered, on a connection that died early.
+    std::map<std::string, std::size_t> first_event;
+    std::map<std::string, std::size_t> end_event;
+    {
+        std::size_t pos = 0;
+        for (engine::event const& e : srv.events()) {
+            ++pos;
+            if (e.req == "app")
+                continue;
+            first_event.try_emplace(e.req, pos);
+            if (e.what == engine::event::kind::end)
+                end_event.try_emplace(e.req, pos);
+        }
+    }
+    bool const died_early = server_closed || in.close_early;
+    auto pipelined = [&](std::size_t k) {
+        for (std::size_t j = 0; j < k; ++j) {
+            auto const end = end_event.find(order[j]);
+            if (end == end_event.end() || end->second > first_event[order[k]])
+                return true;
+        }
+        return false;
+    };
+
     std::string findings;
     for (std::size_t k = 0; k < order.size(); ++k) {
+        bool const queued_on_dead_socket = died_early && pipelined(k);
         check::request_observation o;
         o.req_id = order[k];
         o.events = events[order[k]];
@@ -164,8 +192,11 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             o.response.complete = responses[k].complete;
         }
         o.response.client_aborted = in.close_early || !o.response.complete;
-        for (check::finding const& f : check::check_invariants(fuzz::fixed_app(), o))
+        for (check::finding const& f : check::check_invariants(fuzz::fixed_app(), o)) {
+            if (queued_on_dead_socket && f.invariant_id == "I1" && !check::end_position(o))
+                continue;
             findings += check::describe(f) + "\n";
+        }
     }
     if (!findings.empty())
         fuzz::sut_fault("an invariant broke on the fixed app",
