@@ -47,8 +47,9 @@ std::string const* find_header(scenario::header_list const& h, std::string const
 
 /// Per-app state shared by every request: the built app, flags, shared Responses.
 struct shared_state {
-    scenario::app app;                   // owns the ACTIONs the built app points into
-    std::unique_ptr<built_app> built;
+    std::shared_ptr<compiled_app const> compiled; // shared read-only with other servers
+    scenario::app const* app = nullptr;  // compiled->app: owns the ACTIONs `built` points into
+    built_app const* built = nullptr;    // compiled->built
     loop* ev = nullptr;
     event_sink sink;
     fault_set faults = 0;
@@ -431,7 +432,7 @@ void request_impl::start() {
     }
     if (st_->closing) {
         set_header("connection", "close");
-        if (st_->app.options.return503_on_closing) {
+        if (st_->app->options.return503_on_closing) {
             status_ = 503;
             headers_ = {{"Connection", "close"},
                         {"Content-Type", "application/json"},
@@ -521,7 +522,7 @@ void request_impl::handle_request(std::shared_ptr<js_error> err) {
 
 void request_impl::parse_body() {
     // content-type-parser.js rawBody: the declared length is checked first.
-    long long const limit = st_->app.options.body_limit;
+    long long const limit = st_->app->options.body_limit;
     if (head_.content_length > limit) {
         body_done_ = true;
         body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
@@ -542,7 +543,7 @@ void request_impl::body(std::string_view data) {
     if (body_done_)
         return;
     body_.append(data.data(), data.size());
-    if (body_wanted_ && static_cast<long long>(body_.size()) > st_->app.options.body_limit) {
+    if (body_wanted_ && static_cast<long long>(body_.size()) > st_->app->options.body_limit) {
         body_done_ = true;
         body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
     }
@@ -1416,10 +1417,21 @@ void request_impl::timed_out() {
 // ---------------------------------------------------------------------------------------------
 // server
 
+std::shared_ptr<compiled_app const> compile_app(scenario::app const& a, fault_set faults) {
+    auto c = std::make_shared<compiled_app>();
+    c->app = a;
+    c->built = std::make_unique<built_app>(c->app, faults);
+    return c;
+}
+
 server::server(scenario::app const& a, loop& l, event_sink sink, fault_set faults)
+    : server(compile_app(a, faults), l, std::move(sink), faults) {}
+
+server::server(std::shared_ptr<compiled_app const> c, loop& l, event_sink sink, fault_set faults)
     : state_{std::make_shared<shared_state>()} {
-    state_->app = a;
-    state_->built = std::make_unique<built_app>(state_->app, faults);
+    state_->compiled = std::move(c);
+    state_->app = &state_->compiled->app;
+    state_->built = state_->compiled->built.get();
     state_->ev = &l;
     state_->sink = std::move(sink);
     state_->faults = faults;

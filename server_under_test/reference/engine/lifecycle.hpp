@@ -15,6 +15,16 @@ namespace lifecheck::engine {
 class request;
 struct shared_state;
 
+/// A Fastify-dialect app built once: a copy of the scenario app and Fastify's runtime
+/// structures (built_app), read-only afterwards, so any number of servers can share it
+/// (fuzz_http builds it once per process instead of once per input; decisions.md D21).
+/// Built with the fault set it is compiled with (hook order faults act at build time).
+struct compiled_app {
+    scenario::app app;
+    std::unique_ptr<built_app> built; // points into `app`
+};
+std::shared_ptr<compiled_app const> compile_app(scenario::app const& a, fault_set faults = {});
+
 /// What the transport needs from an app of any dialect (fastify here, koa in koa_onion.hpp).
 class app_server {
 public:
@@ -40,6 +50,8 @@ public:
 class server final : public app_server {
 public:
     server(scenario::app const& a, loop& l, event_sink sink, fault_set faults = {});
+    /// A server of an app compiled before; `faults` must be the set it was compiled with.
+    server(std::shared_ptr<compiled_app const> c, loop& l, event_sink sink, fault_set faults = {});
     ~server() override;
     server(server const&) = delete;
     server& operator=(server const&) = delete;

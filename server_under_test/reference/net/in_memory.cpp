@@ -18,64 +18,29 @@ struct in_memory_server::client final : wire {
     void close(bool) override { closed = true; }
 };
 
-/// Makes the engine on first use; until then only the loop is needed (by http_connection).
-class in_memory_server::lazy_engine final : public engine::app_server {
-public:
-    lazy_engine(scenario::app const& a, scenario::dialect d, engine::loop& l,
-                engine::event_sink sink, engine::fault_set faults)
-        : app_{a}
-        , lang_{d}
-        , loop_{l}
-        , sink_{std::move(sink)}
-        , faults_{faults} {}
-
-    void ready(std::function<void()> done) override { get().ready(std::move(done)); }
-
-    void close(std::function<void(std::function<void()>)> drained,
-               std::function<void()> done) override {
-        get().close(std::move(drained), std::move(done));
-    }
-
-    std::shared_ptr<engine::request> begin(engine::request_head head,
-                                           engine::exchange& out) override {
-        return get().begin(std::move(head), out);
-    }
-
-    bool closing() const override { return real_ && real_->closing(); }
-
-    engine::loop& events_loop() override { return loop_; }
-
-private:
-    engine::app_server& get() {
-        if (!real_) {
-            real_ = engine::make_server(app_, lang_, loop_, sink_, faults_);
-            LIFECHECK_ASSERT(real_ != nullptr, "no engine for this dialect");
-        }
-        return *real_;
-    }
-
-    scenario::app const& app_;
-    scenario::dialect lang_;
-    engine::loop& loop_;
-    engine::event_sink sink_;
-    engine::fault_set faults_;
-    std::unique_ptr<engine::app_server> real_;
-};
-
 in_memory_server::in_memory_server(scenario::app const& a, engine::fault_set faults,
-                                   connection_options opts, scenario::dialect d, bool lazy)
+                                   connection_options opts, scenario::dialect d)
     : opts_{opts} {
+    set_timeouts(a);
+    srv_ = engine::make_server(a, d, loop_, [this](engine::event const& e) { events_.push_back(e); },
+                               faults);
+    LIFECHECK_ASSERT(srv_ != nullptr, "no engine for this dialect");
+}
+
+in_memory_server::in_memory_server(std::shared_ptr<engine::compiled_app const> app,
+                                   engine::fault_set faults, connection_options opts)
+    : opts_{opts} {
+    LIFECHECK_ASSERT(app != nullptr, "no compiled app");
+    set_timeouts(app->app);
+    srv_ = std::make_unique<engine::server>(
+        std::move(app), loop_, [this](engine::event const& e) { events_.push_back(e); }, faults);
+}
+
+void in_memory_server::set_timeouts(scenario::app const& a) {
     if (opts_.connection_timeout_ms == 0)
         opts_.connection_timeout_ms = a.options.connection_timeout_ms;
     if (opts_.request_timeout_ms == 0)
         opts_.request_timeout_ms = a.options.request_timeout_ms;
-    engine::event_sink sink = [this](engine::event const& e) { events_.push_back(e); };
-    if (lazy) {
-        srv_ = std::make_unique<lazy_engine>(a, d, loop_, std::move(sink), faults);
-        return;
-    }
-    srv_ = engine::make_server(a, d, loop_, std::move(sink), faults);
-    LIFECHECK_ASSERT(srv_ != nullptr, "no engine for this dialect");
 }
 
 in_memory_server::~in_memory_server() {

@@ -13,12 +13,14 @@ namespace lifecheck::net {
 /// tests, property tests and fuzzers drive it byte by byte and millisecond by millisecond.
 class in_memory_server {
 public:
-    /// With `lazy`, the engine (the built app) is made when a request head first arrives or
-    /// ready()/close() is called, and `a` must outlive the server: a fuzz input that never
-    /// completes a request head then costs no app build (fuzz/http_bytes_fuzzer.cpp).
     explicit in_memory_server(scenario::app const& a, engine::fault_set faults = 0,
                               connection_options opts = {},
-                              scenario::dialect d = scenario::dialect::fastify, bool lazy = false);
+                              scenario::dialect d = scenario::dialect::fastify);
+    /// A fastify-dialect server of an app compiled once (engine::compile_app) and shared: a new
+    /// server then costs no app copy and no built_app (fuzz/http_bytes_fuzzer.cpp, one per
+    /// input). `faults` must be the set the app was compiled with.
+    in_memory_server(std::shared_ptr<engine::compiled_app const> app, engine::fault_set faults = 0,
+                     connection_options opts = {});
     ~in_memory_server();
 
     /// Opens a client connection; returns its index.
@@ -54,7 +56,7 @@ public:
 
 private:
     struct client;
-    class lazy_engine;
+    void set_timeouts(scenario::app const& a);
     engine::loop loop_;
     std::vector<engine::event> events_;
     std::unique_ptr<engine::app_server> srv_;
