@@ -76,10 +76,10 @@ int main(int argc, char** argv) {
     int port = 0;
     char buf[4096];
     while (port == 0 && std::fgets(buf, sizeof buf, in)) {
-        std::string const line = buf;
-        auto p = line.find("\"port\":");
+        std::string const event = buf;
+        auto p = event.find("\"port\":");
         if (p != std::string::npos)
-            port = std::atoi(line.c_str() + p + 7);
+            port = std::atoi(event.c_str() + p + 7);
     }
     if (port == 0) {
         std::cerr << "lifecheck-reference did not report a port\n";

@@ -384,11 +384,23 @@ void check_i5(request_observation const& o,
               std::vector<finding>& out) {
     if (concurrent_lifecycles(cbs, ctx))
         return;
+    // Every run of preSerialization starts with the chain's first hook; a later hook of the
+    // chain may come after other callbacks (an async hook's delay lets the lifecycle of a
+    // sender that did not wait for it go on), yet it continues an earlier run (lifecycle
+    // fuzzer artifact dd28b86b, trace checked on Fastify 5.12.8).
+    std::string const* first_pre_serialization = nullptr;
+    for (callback const& c : cbs)
+        if (c.phase == "preSerialization") {
+            first_pre_serialization = &c.e->label;
+            break;
+        }
     for (std::size_t i = 0; i < cbs.size(); ++i) {
         if (cbs[i].phase != "preSerialization")
             continue;
         if (i > 0 && cbs[i - 1].phase == "preSerialization")
             continue; // same run of preSerialization hooks
+        if (cbs[i].e->label != *first_pre_serialization)
+            continue; // a later hook of an earlier run
         callback const& run = cbs[i];
         // A hook before the handler that sends a stream does not end the chain at once: the
         // hooks go on to the handler. On a request no route takes, with no custom not-found
@@ -408,7 +420,15 @@ void check_i5(request_observation const& o,
         }
         if (default_not_found && hook_sent)
             continue;
-        if (i > 0 && cbs[i - 1].phase == "onError") {
+        // A custom error handler traced before this run may send its JSON after a delay, when
+        // other lifecycles of the same reply (reply.sent stays false after the client left)
+        // have run their onError hooks: then the run cannot be attributed (lifecycle fuzzer
+        // artifact 11fa5aec, trace checked on Fastify 5.12.8).
+        bool delayed_error_handler = false;
+        for (std::size_t j = 0; j < i; ++j)
+            if (cbs[j].phase == "errorHandler" && classify(cbs[j], ctx).what != source::non_json)
+                delayed_error_handler = true;
+        if (i > 0 && cbs[i - 1].phase == "onError" && !delayed_error_handler) {
             // After onError comes the error handler: a custom one is a traced callback, the
             // default one writes its JSON without preSerialization (fastify-lifecycle.md §4.5).
             out.push_back(violation(o,

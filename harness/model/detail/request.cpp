@@ -856,6 +856,20 @@ void request_run::send_stream(js_value v) {
     // (setTimeout, so at least 1 ms) before every later chunk, the end or the failure.
     double const step_ms = std::max(1, src->chunk_delay_ms);
     stream_end_at_ = w_.loop.now() + static_cast<double>(steps) * step_ms;
+    if (res_closed_) {
+        // eos(res) on a response that already closed (the client went away before this
+        // send) destroys/cancels the source on the next tick, before its first chunk: the
+        // stream never ends, res.end() is never called and reply.sent stays false, so the
+        // chain that sent goes on (lifecheck fuzz, checked on Fastify 5.12.8).
+        w_.loop.next_tick([this, src] {
+            if (stream_src_ != src || !stream_source_open_)
+                return;
+            stream_source_open_ = false;
+            stream_inflight_ = false;
+            if (stream_timer_)
+                w_.loop.cancel(*stream_timer_);
+        });
+    }
     // pipe()/reader.read(): the first chunk flows on a later tick.
     auto first = [this, src, web] { stream_step(src, 0, web); };
     if (web)

@@ -321,6 +321,10 @@ void built_app::finalize() {
             if (is_request_phase(ph))
                 for (auto const& act : actions)
                     ctx->hooks[index_of(ph)].push_back(hook_fn{&act, ctx->handler_scope});
+        // lib/route.js: an exposed HEAD route's onSend ends with headRouteOnSendHandler
+        // (`act == nullptr`, untraced), after the route's own onSend hooks.
+        if (ctx->head_of_get)
+            ctx->hooks[index_of(phase::on_send)].push_back(hook_fn{nullptr, ctx->handler_scope});
     }
     for (auto const& [ctx, inst] : not_found_owner_) {
         ctx->hooks = inst->hooks;

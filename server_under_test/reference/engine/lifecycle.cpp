@@ -846,6 +846,26 @@ void request_impl::settle(std::shared_ptr<chain_state> const& s, bool async, std
 
 void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn const& fn) {
     phase const ph = s->ph;
+    if (fn.act == nullptr) {
+        // head-route.js headRouteOnSendHandler (untraced, calls done() synchronously): the
+        // payload becomes null, so a stream is only drained (its failure is logged, the reply
+        // still ends with its head) — lifecheck fuzz, checked on Fastify 5.12.8.
+        value const& p = s->payload;
+        if (p.k == value::kind::undefined) {
+            set_header("content-length", "0");
+        } else if (p.k == value::kind::string || p.k == value::kind::buffer) {
+            set_header("content-length", std::to_string(p.bytes.size()));
+        } else if (p.k != value::kind::stream) {
+            chain_next(s, make_error("The \"string\" argument must be of type string or an instance of Buffer",
+                                     std::nullopt, std::nullopt),
+                       std::nullopt);
+            return;
+        }
+        value null_value;
+        null_value.k = value::kind::null;
+        chain_next(s, nullptr, std::move(null_value));
+        return;
+    }
     action const& a = *fn.act;
     st_->emit_cb(id_, a.label, scenario::to_string(ph), fn.scope);
     loop* ev = st_->ev;
