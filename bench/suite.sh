@@ -8,7 +8,7 @@ usage() {
 usage: bench/suite.sh [--jobs N] [--targets "reference fastify koa"] [--cases N]
 
 Runs `lifecheck run --target T -j N scenarios/fastify` (scenarios/koa for koa) once per target
-and prints the wall time; then all of scenarios/ on the reference at -j N, 8 and 16; then `lifecheck prop` for N cases in-process and over sockets (when
+and prints the wall time; then all of scenarios/ on the reference at -j N, 8, 12 and 16; then `lifecheck prop` for N cases in-process and over sockets (when
 this build has the prop command) and prints cases per second. Prints figures only.
 
 options:
@@ -50,11 +50,11 @@ for t in $targets; do
     s=$(seconds "$lc" run --target "$t" -j "$jobs" --junit "$bench_tmp/j.xml" --json "$bench_tmp/r.json" "$dir")
     printf 'corpus %-10s %4d scenarios  %6s s\n' "$t" "$n" "$s"
 done
-# Both dialects against the reference in one run (what the README's main job runs, -j 8).
+# Both dialects against the reference in one run (what the README's main job runs, -j 12).
 # The corpus waits (quiet windows, timeouts, client delays) far more than it computes, so more
 # scenarios at once than cores pays: one small reference process per job.
 n=$(find "$bench_root/scenarios" -name '*.json' | wc -l)
-for j in $jobs 8 16; do
+for j in $jobs 8 12 16; do
     s=$(seconds "$lc" run --target reference -j "$j" --junit "$bench_tmp/j.xml" --json "$bench_tmp/r.json" "$bench_root/scenarios")
     printf 'corpus %-10s %4d scenarios  %6s s  -j %-3s (all of scenarios/, target < 10 s)\n' all-reference "$n" "$s" "$j"
 done

@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake --preset ci >/dev/null
 cmake --build --preset ci
-# -j 8: the corpus mostly waits (quiet windows, timeouts), so 8 small reference processes at once
+# -j 12: the corpus mostly waits (quiet windows, timeouts), so 12 small reference processes at once
 # finish it in under 10 s on 2 cores (bench/README.md); a later -j in "$@" wins.
-exec ./build/ci/lifecheck run --target reference -j 8 "$@" scenarios/
+exec ./build/ci/lifecheck run --target reference -j 12 "$@" scenarios/

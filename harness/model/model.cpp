@@ -566,6 +566,13 @@ private:
                 std::string const owner = close_owner(s);
                 p.step_id = owner;
                 p.trace = w_.traces[owner];
+                if (!ready_given) {
+                    // no request came first: onReady goes with the close step, the first step
+                    // that has a trace (the runner does the same; lifecheck prop --target
+                    // reference, seed 1: onReady, sleepMs, close)
+                    ready_given = true;
+                    p.trace.insert(p.trace.begin(), ready_trace.begin(), ready_trace.end());
+                }
                 p.hangs = !close_done_;
                 p.notes = close_notes_;
                 finish_determinism(p, owner);

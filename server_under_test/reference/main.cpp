@@ -231,6 +231,7 @@ private:
             return;
         }
         loaded* cur = current_.get();
+        cur->lis->sync_clock(); // preClose/onClose delays count from the close command
         cur->srv->close(
             [cur](std::function<void()> drained) { cur->lis->shutdown(std::move(drained)); },
             [this, done] {

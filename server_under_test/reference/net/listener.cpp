@@ -38,6 +38,7 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
         sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
             if (self->closed)
                 return;
+            self->owner.sync_clock(); // timers the bytes start count from now, not the last pump
             if (ec) {
                 // EOF or reset from the client: Node aborts the requests in flight.
                 self->closed = true;
@@ -78,6 +79,7 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
     void written() {
         if (closed || writing || !outq.empty())
             return;
+        owner.sync_clock();
         if (close_after_write) {
             shutdown_now();
             return;
@@ -160,6 +162,7 @@ void listener::accept() {
         if (ec || !accepting_)
             return;
         sock.set_option(tcp::no_delay{true});
+        sync_clock();
         auto s = std::make_shared<session>(*this, std::move(sock));
         // Forget closed sessions now and then (at powers of two), so a server that has seen
         // millions of connections does not keep a slot for each.
@@ -172,9 +175,14 @@ void listener::accept() {
     });
 }
 
+double listener::now_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void listener::sync_clock() { ev_.advance_to(now_ms()); }
+
 void listener::pump() {
-    double const now =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    double const now = now_ms();
     ev_.advance_to(now);
     if (auto due = ev_.next_due()) {
         double const wait = std::max(0.0, *due - now);
@@ -188,6 +196,7 @@ void listener::pump() {
 }
 
 void listener::shutdown(std::function<void()> drained) {
+    sync_clock();
     accepting_ = false;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
