@@ -909,10 +909,12 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
             reject(thrown_by(a));
             break;
         case verb::send:
+        case verb::send_then_continue:
             if (ph == phase::on_error) {
-                // FST_ERR_SEND_INSIDE_ONERR: the hook fails, the onError chain ends. The
-                // reply.code(status ?? 200).headers(...) before send() did run (lifecheck prop
-                // found it; Fastify 5.12.8 answers the error with that status).
+                // FST_ERR_SEND_INSIDE_ONERR: reply.send() throws before done()/resolve, the hook
+                // fails and the onError chain ends. The reply.code(status ?? 200).headers(...)
+                // before send() did run (lifecheck prop found it; Fastify 5.12.8 answers the
+                // error with that status).
                 self->status_ = a.status.value_or(200);
                 for (auto const& [k, v] : a.headers)
                     self->set_header(k, v);
@@ -931,33 +933,14 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
                     self->on_error_hook(std::move(err));
                 break;
             }
-            if (async) {
+            if (a.what == verb::send_then_continue) {
+                resolve(std::nullopt);
+            } else if (async) {
                 // `return reply`: resolves once the response finished or the socket closed.
                 self->when_reply_settles([ev, s] {
                     ev->microtask([s] { chain_next(s, nullptr, std::nullopt); });
                 });
             }
-            break;
-        case verb::send_then_continue:
-            if (ph == phase::on_error) {
-                // reply.send() throws before done()/resolve is reached: the same hook failure
-                // as `send` (found by lifecheck prop; real Fastify 5.12.8 agrees)
-                self->status_ = a.status.value_or(200);
-                for (auto const& [k, v] : a.headers)
-                    self->set_header(k, v);
-                reject(fst_error("FST_ERR_SEND_INSIDE_ONERR",
-                                 "You cannot use `send` inside the `onError` hook",
-                                 500));
-                break;
-            }
-            if (auto err = self->hook_send(a)) { // reply.send() threw before done()/resolve
-                if (async || !a.delay_ms)
-                    reject(std::move(err));
-                else
-                    self->on_error_hook(std::move(err));
-                break;
-            }
-            resolve(std::nullopt);
             break;
         case verb::hijack:
             self->hijack_write(a);
