@@ -323,7 +323,11 @@ private:
                 step_outcome o = events_of(ss.req_id);
                 o.step_id = ss.s->id;
                 client::response_parser p{head_request(*ss.s)};
-                pos += p.feed(std::string_view{c.out}.substr(pos));
+                // A client that aborts after writing closes without reading (the raw client's
+                // rule): what the server wrote meanwhile reaches no one.
+                auto const& co = ss.s->client;
+                if (!co.abort_after_request_bytes && !co.abort_after_body_bytes)
+                    pos += p.feed(std::string_view{c.out}.substr(pos));
                 if (!p.done() && c.server_closed && !c.client_closed)
                     p.finish_eof();
                 o.got_response = p.head_done();
@@ -374,10 +378,9 @@ private:
             if (it != by_step.end())
                 out.push_back(std::move(it->second));
         }
-        // spec §1.4: onReady callbacks belong to the first request step (model::predict's rule)
-        auto first_request = std::find_if(out.begin(), out.end(), [](step_outcome const& o) {
-            return o.observed.req_id != "app";
-        });
+        // spec §1.4: onReady callbacks belong to the first step that has a trace: a request,
+        // or a close step when none came before it (model::predict's and the runner's rule)
+        auto first_request = out.begin();
         if (first_request != out.end() && ready_events > 0) {
             std::vector<std::string> labels;
             std::vector<protocol::event> evs;

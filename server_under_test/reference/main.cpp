@@ -10,9 +10,11 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <csignal>
 #include <cstdlib>
@@ -22,6 +24,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
 #include <unistd.h>
 
 namespace {
@@ -159,8 +163,12 @@ private:
             std::istream is{&buf_};
             std::string line;
             std::getline(is, line);
-            handle(line);
-            read();
+            // Handle the command after the completions already queued: a connection the client
+            // opened before the harness wrote this line may be accepted but not yet handled.
+            asio::post(io_, [this, line = std::move(line)] {
+                handle(line);
+                read();
+            });
         });
     }
 
@@ -232,16 +240,40 @@ private:
         }
         loaded* cur = current_.get();
         cur->lis->sync_clock(); // preClose/onClose delays count from the close command
+        cur->lis->take_pending();
         cur->srv->close(
             [cur](std::function<void()> drained) { cur->lis->shutdown(std::move(drained)); },
             [this, done] {
-                // Destroy the app after this turn of the loop has unwound.
+                // Retire the app after this turn of the loop has unwound. Node keeps the
+                // timers of requests still in their lifecycle after fastify.close(): a hook
+                // delay that began before the close still runs its callbacks (decisions.md D23).
                 asio::post(io_, [this, done] {
-                    current_.reset();
+                    retire(std::move(current_));
                     done();
                 });
             });
         cur->lis->pump();
+    }
+
+    /// A closed app is destroyed once its loop has nothing left to run (no timer, tick or
+    /// microtask); until then its listener's timer keeps pumping it.
+    void retire(std::unique_ptr<loaded> app) {
+        if (!app || app->ev->idle())
+            return;
+        retired_.push_back(std::move(app));
+        if (retired_.size() == 1)
+            reap_later();
+    }
+
+    void reap_later() {
+        reaper_.expires_after(std::chrono::milliseconds{20});
+        reaper_.async_wait([this](boost::system::error_code ec) {
+            if (ec)
+                return;
+            std::erase_if(retired_, [](std::unique_ptr<loaded> const& l) { return l->ev->idle(); });
+            if (!retired_.empty())
+                reap_later();
+        });
     }
 
     asio::io_context& io_;
@@ -250,6 +282,8 @@ private:
     engine::fault_set faults_;
     scenario::app app_;
     std::unique_ptr<loaded> current_;
+    std::vector<std::unique_ptr<loaded>> retired_; // closed, with timers still to run
+    asio::steady_timer reaper_{io_};
 };
 
 /// `--serve FILE`: one scenario's app on a fixed port, without the harness (benchmarks, curl).

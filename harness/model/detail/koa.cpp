@@ -797,7 +797,10 @@ private:
             p.trace = kw_.w.traces[s.id];
             if (o.ended)
                 p.end_at = o.end_at;
-            if (o.got_head) {
+            // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes) closes
+            // without reading: whatever the server wrote meanwhile reaches no one (spec §1.4).
+            bool const reads = !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
+            if (o.got_head && reads) {
                 p.status = o.status;
                 p.content_type = o.content_type;
                 p.body = o.body_kind == body_class::none ? body_class::empty : o.body_kind;

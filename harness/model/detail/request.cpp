@@ -288,12 +288,14 @@ void request_run::socket_close_events(bool by_client) {
     if (!out_.body_complete && out_.got_head)
         out_.reset = true;
     // eos(res) in sendStream/sendWebStream: the source is destroyed when res closes first.
+    bool const was_open = stream_source_open_;
     if (stream_source_open_) {
         stream_source_open_ = false;
         stream_inflight_ = false;
         if (stream_timer_)
             w_.loop.cancel(*stream_timer_);
     }
+    bool const node_stream_destroyed = was_open && stream_src_ && !stream_src_->web;
     // The socket dies under the pipelined requests queued behind this response too.
     if (!res_closed_ && pipeline_next_ != nullptr)
         pipeline_next_->lose_queued_socket();
@@ -303,6 +305,10 @@ void request_run::socket_close_events(bool by_client) {
         emit_close();
     }
     abort_incoming();
+    // Node's socketOnClose ran abortIncoming before res 'close' (whose eos(res) destroyed the
+    // source), so the request's close tick comes before the source's.
+    if (node_stream_destroyed)
+        stream_destroyed_early();
 }
 
 void request_run::lose_queued_socket() {
@@ -861,13 +867,28 @@ void request_run::send_stream(js_value v) {
         // send) destroys/cancels the source on the next tick, before its first chunk: the
         // stream never ends, res.end() is never called and reply.sent stays false, so the
         // chain that sent goes on (lifecheck fuzz, checked on Fastify 5.12.8).
-        w_.loop.next_tick([this, src] {
+        w_.loop.next_tick([this, src, web] {
             if (stream_src_ != src || !stream_source_open_)
                 return;
             stream_source_open_ = false;
             stream_inflight_ = false;
             if (stream_timer_)
                 w_.loop.cancel(*stream_timer_);
+            if (!web)
+                stream_destroyed_early(); // payload.destroy(): 'close' on the next tick
+        });
+    }
+    if (web && !res_closed_) {
+        // sendWebStream's eos(res), attached before any reply.then that waits on this send:
+        // when res closes while reader.read() waits for a chunk, reader.cancel() settles that
+        // read with done, and onRead calls res.end() (sendTrailer) a microtask later. So
+        // reply.sent turns true before the chain that sent resumes (prop --target fastify,
+        // Findings 25; checked on Fastify 5.12.8). A node stream is destroyed instead.
+        finish_listeners_.push_back([this, raw = src.get()] {
+            if (!res_closed_ || finished_ || web_read_pending_ != raw)
+                return;
+            web_read_pending_ = nullptr;
+            w_.loop.microtask([this] { res_end("", body_class::stream); });
         });
     }
     // pipe()/reader.read(): the first chunk flows on a later tick.
@@ -880,6 +901,8 @@ void request_run::send_stream(js_value v) {
 
 void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web) {
     stream_timer_.reset();
+    if (web_read_pending_ == src.get())
+        web_read_pending_ = nullptr;
     if (!stream_source_open_)
         return;
     if (src->fail_after_chunks && k == static_cast<std::size_t>(*src->fail_after_chunks)) {
@@ -918,6 +941,22 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
     touch_socket();
     auto next = [this, src, k, web] { stream_step(src, k + 1, web); };
     stream_timer_ = w_.loop.after(src->chunk_delay_ms, in_.id, "stream", "stream chunk or end", next);
+    if (web)
+        web_read_pending_ = src.get(); // onRead asked the reader for the next chunk
+}
+
+void request_run::stream_destroyed_early() {
+    // sendStream's eos(payload) after payload.destroy() (its 'close' comes a tick later): a
+    // premature close. With the head out or req.aborted, res.destroy() (a no-op on a closed
+    // res); else onErrorHook(ERR_STREAM_PREMATURE_CLOSE), which runs onError hooks and the error
+    // handlers even though nobody is listening (lifecheck fuzz lifecycle 03ea4f9d, Fastify 5.12.8:
+    // a PUT whose body was read has req.aborted false).
+    w_.loop.next_tick([this] {
+        if (headers_sent_ || req_aborted_)
+            return;
+        on_error_hook(error_value("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}),
+                      false);
+    });
 }
 
 void request_run::stream_failed(bool web) {
@@ -1612,11 +1651,12 @@ void request_run::deliver_body(std::string const& bytes, bool last) {
     if (!head)
         out_.body += bytes;
     long long framed = head ? 0 : static_cast<long long>(bytes.size());
-    if (response_chunked_) {
+    if (response_chunked_ && !head) {
         if (!bytes.empty()) {
             char hex[32];
             std::snprintf(hex, sizeof hex, "%zx", bytes.size());
             framed += static_cast<long long>(std::string{hex}.size()) + 4;
+            chunk_sizes_.push_back(static_cast<long long>(bytes.size()));
         }
         if (last)
             framed += 5; // 0\r\n\r\n
@@ -1667,6 +1707,23 @@ void request_run::check_client_read_limits() {
                 out_.body_complete = false;
             } else if (response_chunked_ && response_body_bytes_seen_ > n) {
                 out_.body_complete = false;
+                // the client decodes what the first n wire bytes carry: a chunk's data as it
+                // arrives, none of a chunk whose size line was cut (harness response_parser)
+                long long wire = 0;
+                std::size_t keep = 0;
+                for (long long m : chunk_sizes_) {
+                    char hex[32];
+                    std::snprintf(hex, sizeof hex, "%llx", m);
+                    wire += static_cast<long long>(std::string{hex}.size()) + 2;
+                    if (wire >= n)
+                        break;
+                    keep += static_cast<std::size_t>(std::min(m, n - wire));
+                    wire += m + 2;
+                    if (wire >= n)
+                        break;
+                }
+                if (out_.body.size() > keep)
+                    out_.body.resize(keep);
             }
         }
     }

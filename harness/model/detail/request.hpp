@@ -174,6 +174,7 @@ private:
     void send_stream(js_value v);
     void stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web);
     void stream_failed(bool web);
+    void stream_destroyed_early();
     void emit_finish();
     void emit_close();
     void on_error_hook(js_value err, bool has_cb);
@@ -249,6 +250,7 @@ private:
     std::optional<std::uint64_t> idle_timer_; // connectionTimeout
     long long response_bytes_seen_ = 0; // for abortAfterResponse*Bytes
     long long response_body_bytes_seen_ = 0;
+    std::vector<long long> chunk_sizes_; // data sizes of the chunks sent (chunked framing)
     bool response_chunked_ = false;
     std::optional<long long> declared_length_; // content-length of an identity-framed body
     std::vector<std::function<void()>> finish_listeners_; // eos(res) waiting for finish/close
@@ -270,6 +272,7 @@ private:
     std::shared_ptr<stream_source> stream_src_;
     bool stream_source_open_ = false;
     std::optional<std::uint64_t> stream_timer_;
+    stream_source const* web_read_pending_ = nullptr; // sendWebStream's reader.read() is waiting
     bool close_processed_ = false;      // the socket's close events ran
     bool parser_json_ = false;          // the JSON parser (else text/plain) reads the body
     bool client_read_limit_hit_ = false;

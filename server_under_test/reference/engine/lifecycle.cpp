@@ -323,7 +323,12 @@ private:
     bool server_cut_ = false;                // we destroyed the socket
     bool end_emitted_ = false;
     bool response_listeners_ = false;        // setupResponseListeners ran
-    std::vector<std::function<void()>> settle_waiters_; // reply.then() waiting on finish/close
+    // eos(res) listeners in the order they were attached: reply.then() waiting on finish/close
+    // and sendWebStream's (which cancels the reader when res closes first)
+    std::vector<std::function<void()>> settle_waiters_;
+    stream_obj const* web_read_pending_ = nullptr; // reader.read() waits for the next chunk
+    stream_obj const* node_source_ = nullptr;      // a node stream being piped (sendStream)
+    void premature_close();
 
     // request body
     std::string body_;
@@ -955,18 +960,23 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
 
 void request_impl::when_reply_settles(std::function<void()> fn) {
     // lib/reply.js then(): fulfilled now if sent, else on eos(res) (finish or premature close).
-    if (sent()) {
-        st_->ev->microtask(fn);
-        return;
-    }
-    if (finished_ || closed_) {
-        // then() runs in the thenable job (a microtask); eos(res) of a closed res calls back on
-        // a nextTick, after the microtasks queued meanwhile (lifecheck prop, Fastify 5.12.8)
-        loop* ev = st_->ev;
-        ev->microtask([ev, fn = std::move(fn)] { ev->next_tick(fn); });
-        return;
-    }
-    settle_waiters_.push_back(std::move(fn));
+    // `return reply` calls then() in the thenable job, a microtask later: an eos(res) attached
+    // meanwhile (sendWebStream after async onSend hooks) comes before it (lifecheck prop;
+    // Fastify 5.12.8).
+    auto self = shared_from_this();
+    st_->ev->microtask([self, fn = std::move(fn)]() mutable {
+        if (self->sent()) {
+            fn();
+            return;
+        }
+        if (self->finished_ || self->closed_) {
+            // eos(res) of a closed res calls back on a nextTick, after the microtasks queued
+            // meanwhile (lifecheck prop, Fastify 5.12.8)
+            self->st_->ev->next_tick(std::move(fn));
+            return;
+        }
+        self->settle_waiters_.push_back(std::move(fn));
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1144,8 +1154,12 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     auto step = std::make_shared<std::function<void(std::size_t)>>();
     std::weak_ptr<std::function<void(std::size_t)>> weak_step = step;
     *step = [self, s, total, fails, weak_step](std::size_t k) {
+        if (self->web_read_pending_ == s.get())
+            self->web_read_pending_ = nullptr;
         if (self->closed_)
             return; // eos(res): the source is destroyed with the socket
+        if (k >= total && self->node_source_ == s.get())
+            self->node_source_ = nullptr; // the source ends or fails now
         if (k < total) {
             if (!self->headers_sent_ && self->head_.method == "HEAD") {
                 self->write_head();
@@ -1172,7 +1186,30 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
             return;
         double const delay = s->chunk_delay_ms;
         self->st_->ev->set_timeout(delay, [next, k] { (*next)(k + 1); });
+        if (s->web)
+            self->web_read_pending_ = s.get(); // onRead called reader.read() again
     };
+    if (!s->web) {
+        if (closed_) {
+            // eos(res) of a closed res calls back on a nextTick and destroys the source, whose
+            // 'close' (a premature close for eos(payload)) comes a tick later.
+            loop* ev = st_->ev;
+            ev->next_tick([self, ev] { ev->next_tick([self] { self->premature_close(); }); });
+        } else {
+            node_source_ = s.get();
+        }
+    }
+    if (s->web && !closed_ && !finished_) {
+        // sendWebStream's eos(res): a close while reader.read() waits cancels the reader; the
+        // read then settles with done and onRead calls res.end(), so reply.sent turns true
+        // before a reply.then attached later resumes its hook chain (Fastify 5.12.8).
+        settle_waiters_.push_back([self, src = s.get()] {
+            if (!self->closed_ || self->web_read_pending_ != src)
+                return;
+            self->web_read_pending_ = nullptr;
+            self->st_->ev->microtask([self] { self->res_end(); });
+        });
+    }
     // Each pending timer owns the step function; it is freed after the last one. The first
     // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles (a
     // microtask), not a timer later (lifecheck prop; as the model and Fastify 5.12.8).
@@ -1395,6 +1432,22 @@ void request_impl::closed(bool by_client) {
         }
         self->on_close_listeners();
     });
+    if (node_source_ != nullptr) {
+        // sendStream's eos(res) destroyed the source; its 'close' comes on the next tick, after
+        // the request's (socketOnClose ran abortIncoming before res 'close').
+        node_source_ = nullptr;
+        st_->ev->next_tick([self] { self->premature_close(); });
+    }
+}
+
+void request_impl::premature_close() {
+    // sendStream's eos(payload) on a destroyed source: with the head out or req.aborted,
+    // res.destroy() (nothing left to do on a closed res); else onErrorHook with Node's
+    // ERR_STREAM_PREMATURE_CLOSE: onError hooks and error handlers run though nobody listens
+    // (lifecheck fuzz lifecycle 03ea4f9d, Fastify 5.12.8: a PUT whose body was read).
+    if (headers_sent_ || aborted_)
+        return;
+    on_error_hook(make_error("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}));
 }
 
 void request_impl::on_close_listeners() {

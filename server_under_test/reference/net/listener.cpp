@@ -28,9 +28,30 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
 
     void start() {
         boost::system::error_code ignored;
-        sock.non_blocking(true, ignored); // for the synchronous first try in send()
+        sock.non_blocking(true, ignored); // for the synchronous first tries in send() and read_ready()
         conn = std::make_shared<http_connection>(owner.srv_, *this, owner.opts_);
-        read();
+        read_ready();
+    }
+
+    /// Feeds what the socket already holds without waiting (a request written before the close
+    /// command that overtook its accept), then reads on asynchronously.
+    void read_ready() {
+        boost::system::error_code ec;
+        while (!closed) {
+            std::size_t const n = sock.read_some(asio::buffer(buf), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again)
+                break;
+            if (ec) {
+                closed = true;
+                conn->peer_closed();
+                owner.pump();
+                return;
+            }
+            conn->feed(std::string_view{buf.data(), n});
+            owner.pump(); // each read is its own I/O callback, as for read()
+        }
+        if (!closed)
+            read();
     }
 
     void read() {
@@ -161,18 +182,45 @@ void listener::accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket sock) {
         if (ec || !accepting_)
             return;
-        sock.set_option(tcp::no_delay{true});
-        sync_clock();
-        auto s = std::make_shared<session>(*this, std::move(sock));
-        // Forget closed sessions now and then (at powers of two), so a server that has seen
-        // millions of connections does not keep a slot for each.
-        std::size_t const n = sessions_.size();
-        if (n >= 64 && (n & (n - 1)) == 0)
-            std::erase_if(sessions_, [](std::weak_ptr<session> const& w) { return w.expired(); });
-        sessions_.push_back(s);
-        s->start();
+        adopt(std::move(sock));
         accept();
     });
+}
+
+void listener::adopt(tcp::socket sock) {
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay{true}, ignored);
+    sync_clock();
+    auto s = std::make_shared<session>(*this, std::move(sock));
+    // Forget closed sessions now and then (at powers of two), so a server that has seen
+    // millions of connections does not keep a slot for each.
+    std::size_t const n = sessions_.size();
+    if (n >= 64 && (n & (n - 1)) == 0)
+        std::erase_if(sessions_, [](std::weak_ptr<session> const& w) { return w.expired(); });
+    sessions_.push_back(s);
+    s->start();
+    pump();
+}
+
+void listener::take_pending() {
+    // Node's libuv accepts as soon as the listening socket is readable, so a connection the
+    // client opened (and wrote on) before the harness sent `close` is normally served; the
+    // reference's io_context may run the close command first (lifecheck prop: a request written
+    // just before a close step never reached the engine, 1 run in 5).
+    if (!accepting_)
+        return;
+    boost::system::error_code ec;
+    acceptor_.non_blocking(true, ec);
+    if (ec)
+        return;
+    for (int i = 0; i < 1024; ++i) {
+        tcp::socket sock{io_};
+        acceptor_.accept(sock, ec);
+        if (ec)
+            break;
+        adopt(std::move(sock));
+    }
+    pump();
 }
 
 double listener::now_ms() const {

@@ -23,6 +23,10 @@ public:
 
     unsigned short port() const;
 
+    /// Accepts the connections already waiting in the backlog and feeds the bytes they already
+    /// sent, so a close command that overtakes them in the event loop still serves them.
+    void take_pending();
+
     /// Stops accepting, closes idle connections, calls `drained` once no request is in flight.
     void shutdown(std::function<void()> drained);
 
@@ -38,6 +42,7 @@ private:
     double now_ms() const;
     struct session;
     void accept();
+    void adopt(boost::asio::ip::tcp::socket sock);
     void check_drained();
 
     boost::asio::io_context& io_;
