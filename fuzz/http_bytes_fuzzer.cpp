@@ -15,6 +15,7 @@
 #include "harness/client/response_parser.hpp"
 #include "server_under_test/reference/net/in_memory.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstddef>
@@ -32,6 +33,7 @@ using namespace lifecheck;
 struct response {
     int status = 0;
     bool complete = false;
+    bool dated = false; // has a Date header: written through a `res`, so for a parsed request
 };
 
 /// Splits the server's output into responses. A HEAD response has no body whatever its
@@ -50,7 +52,10 @@ std::vector<response> responses_of(std::string const& out, bool server_closed) {
             p.finish_eof();
         if (!p.head_done() || p.broken())
             break;
-        list.push_back({p.status(), p.done()});
+        bool dated = false;
+        for (auto const& [name, value] : p.headers())
+            dated = dated || name == "date";
+        list.push_back({p.status(), p.done(), dated});
         if (used == 0 || !p.done())
             break;
         at += used;
@@ -110,6 +115,23 @@ std::string describe_input(fuzz::http_input const& in, std::string const& output
     return text;
 }
 
+/// What the engine reported, request by request: callbacks in order, then `end`.
+std::string describe_events(std::vector<std::string> const& order,
+                            std::map<std::string, std::vector<protocol::event>> const& events) {
+    std::string text = "engine events (requests in the order first reported):\n";
+    for (std::string const& id : order) {
+        text += "  " + id + ":";
+        for (protocol::event const& e : events.at(id)) {
+            if (e.type == protocol::event_type::end)
+                text += " [end " + std::to_string(e.status) + (e.aborted ? " aborted]" : "]");
+            else
+                text += " " + e.label;
+        }
+        text += "\n";
+    }
+    return text;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
@@ -144,13 +166,30 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         it->second.push_back(to_protocol(e));
     }
 
-    // Responses go out in request order; pair them only when every status matches the `end`
+    // Parse order: the engine numbers requests `auto-N` as their heads arrive (the fuzzer
+    // renames x-lifecheck-req, so every id is made there). A request answered by Fastify's own
+    // 400 has no callbacks, so its first event can come after a later request's.
+    auto parsed_as = [](std::string const& id) {
+        return id.rfind("auto-", 0) == 0 ? std::atol(id.c_str() + 5) : 0L;
+    };
+    std::vector<std::string> by_parse = order;
+    std::stable_sort(by_parse.begin(), by_parse.end(), [&](std::string const& a, std::string const& b) {
+        return parsed_as(a) < parsed_as(b);
+    });
+
+    // Responses go out in parse order; pair them only when every status matches the `end`
     // the engine reported (otherwise a transport 4xx came first): then the client's view of
     // each response is known, else it counts as cut short (the checks that need it stay quiet).
-    std::vector<response> const responses = responses_of(output, server_closed);
+    // Fastify's clientError answer (a 400/431 for bytes that never became a request) is written
+    // on the socket, not through a `res`: it has no Date header and belongs to no request.
+    std::vector<response> const all_responses = responses_of(output, server_closed);
+    std::vector<response> responses;
+    for (response const& r : all_responses)
+        if (r.dated)
+            responses.push_back(r);
     bool paired = true;
-    for (std::size_t k = 0; k < order.size() && k < responses.size(); ++k)
-        for (protocol::event const& e : events[order[k]])
+    for (std::size_t k = 0; k < by_parse.size() && k < responses.size(); ++k)
+        for (protocol::event const& e : events[by_parse[k]])
             if (e.type == protocol::event_type::end && e.status != responses[k].status)
                 paired = false;
 
@@ -172,12 +211,6 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         }
     }
     bool const died_early = server_closed || in.close_early;
-    // Parse order: the engine numbers requests `auto-N` as their heads arrive (the fuzzer
-    // renames x-lifecheck-req, so every id is made there). A request answered by Fastify's own
-    // 400 has no callbacks, so its first event can come after a later request's.
-    auto parsed_as = [](std::string const& id) {
-        return id.rfind("auto-", 0) == 0 ? std::atol(id.c_str() + 5) : 0L;
-    };
     auto pipelined = [&](std::size_t k) {
         for (std::size_t j = 0; j < order.size(); ++j) {
             if (j == k || parsed_as(order[j]) >= parsed_as(order[k]))
@@ -204,10 +237,12 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         check::request_observation o;
         o.req_id = order[k];
         o.events = events[order[k]];
-        if (paired && k < responses.size()) {
+        std::size_t const slot = static_cast<std::size_t>(
+            std::find(by_parse.begin(), by_parse.end(), order[k]) - by_parse.begin());
+        if (paired && slot < responses.size()) {
             o.response.got_response = true;
-            o.response.status = responses[k].status;
-            o.response.complete = responses[k].complete;
+            o.response.status = responses[slot].status;
+            o.response.complete = responses[slot].complete;
         }
         o.response.client_aborted = in.close_early || !o.response.complete;
         for (check::finding const& f : check::check_invariants(fuzz::fixed_app(), o)) {
@@ -218,7 +253,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
     if (!findings.empty())
         fuzz::sut_fault("an invariant broke on the fixed app",
-                        findings + describe_input(in, output));
+                        findings + describe_events(order, events) + describe_input(in, output));
 
     // A malformed first request line (its head complete in the first write) gets a 4xx.
     std::string first;
@@ -232,8 +267,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         bool const whole_head = first.find("\r\n\r\n") != std::string::npos;
         if (eol != std::string::npos && eol > 0 && whole_head &&
             malformed_request_line(first.substr(0, eol))) {
-            bool const answered_4xx = !responses.empty() && responses.front().status >= 400 &&
-                                      responses.front().status < 500;
+            bool const answered_4xx = !all_responses.empty() && all_responses.front().status >= 400 &&
+                                      all_responses.front().status < 500;
             if (!order.empty() || !answered_4xx || !server_closed)
                 fuzz::sut_fault("a malformed request line must get a 4xx and a closed connection",
                                 "request line: " + first.substr(0, eol) + "\n" +

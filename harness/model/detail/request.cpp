@@ -164,7 +164,7 @@ request_run::request_run(world& w, request_input in, context const* ctx, client_
 
 void request_run::schedule() {
     w_.loop.at(plan_.head_at, in_.id, "client", "request head arrives", [this] { arrive(); });
-    if (plan_.body_at && *plan_.body_at > plan_.head_at) {
+    if (plan_.body_at && (*plan_.body_at > plan_.head_at || plan_.body_own_event)) {
         w_.loop.at(*plan_.body_at, in_.id, "client", "request body completes", [this] {
             body_arrived();
         });
@@ -196,7 +196,7 @@ void request_run::arrive() {
     arrived_ = true;
     out_.reached = true;
     bool const has_body = (in_.body && !in_.body->empty()) || in_.chunked;
-    if (!has_body || (plan_.body_at && *plan_.body_at <= w_.loop.now()))
+    if (!has_body || (plan_.body_at && *plan_.body_at <= w_.loop.now() && !plan_.body_own_event))
         body_in_ = true;
     touch_socket();
 

@@ -97,6 +97,7 @@ struct client_plan {
     double head_at = 0;                        // the request head is complete
     std::optional<double> body_at;             // the body is complete (nothing: never)
     std::vector<double> body_writes;           // later writes of body bytes (socket activity)
+    bool body_own_event = false;               // the body comes in a read after the head's
 };
 
 /// One request: owns its reply state and runs Fastify's request functions on the world's loop.

@@ -62,6 +62,21 @@ bool head_complete(std::string const& pending) {
     return start != std::string::npos && pending.find("\r\n\r\n", start) != std::string::npos;
 }
 
+/// The buffered whole head has a header line that starts with SP or HTAB: an obs-fold
+/// (RFC 9112 §5.2), which Node's llhttp refuses with 400 and Beast unfolds.
+bool head_has_obs_fold(std::string const& pending) {
+    std::size_t const start = pending.find_first_not_of("\r\n");
+    if (start == std::string::npos)
+        return false;
+    std::size_t const end = pending.find("\r\n\r\n", start);
+    if (end == std::string::npos)
+        return false;
+    for (std::size_t eol = pending.find("\r\n", start); eol < end; eol = pending.find("\r\n", eol + 2))
+        if (pending[eol + 2] == ' ' || pending[eol + 2] == '\t')
+            return true;
+    return false;
+}
+
 } // namespace
 
 /// One request/response on this connection: what Node calls `req` + `res`.
@@ -294,6 +309,12 @@ void http_connection::feed(std::string_view data) {
                         self->client_error(408);
                 });
             }
+        }
+        if (!parser_->is_header_done() && head_has_obs_fold(pending_)) {
+            // fuzz crash 0d3c6e1a: Beast accepted a folded header line, Node answers 400.
+            std::fprintf(stderr, "lifecheck-reference: client error: obs-fold in the head\n");
+            client_error(400);
+            return;
         }
         boost::system::error_code ec;
         std::size_t const used =
