@@ -661,6 +661,14 @@ private:
     std::vector<std::string> close_notes_;
 };
 
+/// Two predictions of one step agree on everything a target is judged by.
+bool same_outcome(step_prediction const& a, step_prediction const& b) {
+    return a.reached == b.reached && a.trace == b.trace && a.end_at == b.end_at &&
+           a.status == b.status && a.body == b.body && a.body_text == b.body_text &&
+           a.complete == b.complete && a.aborted == b.aborted && a.hangs == b.hangs &&
+           a.crash == b.crash && a.deterministic == b.deterministic;
+}
+
 bool body_matches(scenario::expected_body const& e, std::string const& body) {
     switch (e.how) {
     case scenario::body_match::json_value: {
@@ -677,14 +685,6 @@ bool body_matches(scenario::expected_body const& e, std::string const& body) {
 }
 
 } // namespace
-
-/// Two predictions of one step agree on everything a target is judged by.
-static bool same_outcome(step_prediction const& a, step_prediction const& b) {
-    return a.reached == b.reached && a.trace == b.trace && a.end_at == b.end_at &&
-           a.status == b.status && a.body == b.body && a.body_text == b.body_text &&
-           a.complete == b.complete && a.aborted == b.aborted && a.hangs == b.hangs &&
-           a.crash == b.crash && a.deterministic == b.deterministic;
-}
 
 std::vector<step_prediction> predict(scenario::scenario const& sc) {
     try {

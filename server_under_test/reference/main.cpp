@@ -256,11 +256,12 @@ private:
     }
 
     /// A closed app is destroyed once its loop has nothing left to run (no timer, tick or
-    /// microtask); until then its listener's timer keeps pumping it.
+    /// microtask), or a minute after its close at the latest; until then its listener's timer
+    /// keeps pumping it.
     void retire(std::unique_ptr<loaded> app) {
         if (!app || app->ev->idle())
             return;
-        retired_.push_back(std::move(app));
+        retired_.push_back({std::chrono::steady_clock::now() + std::chrono::minutes{1}, std::move(app)});
         if (retired_.size() == 1)
             reap_later();
     }
@@ -270,7 +271,8 @@ private:
         reaper_.async_wait([this](boost::system::error_code ec) {
             if (ec)
                 return;
-            std::erase_if(retired_, [](std::unique_ptr<loaded> const& l) { return l->ev->idle(); });
+            auto const now = std::chrono::steady_clock::now();
+            std::erase_if(retired_, [now](retired const& r) { return r.app->ev->idle() || now >= r.until; });
             if (!retired_.empty())
                 reap_later();
         });
@@ -282,7 +284,11 @@ private:
     engine::fault_set faults_;
     scenario::app app_;
     std::unique_ptr<loaded> current_;
-    std::vector<std::unique_ptr<loaded>> retired_; // closed, with timers still to run
+    struct retired {
+        std::chrono::steady_clock::time_point until;
+        std::unique_ptr<loaded> app;
+    };
+    std::vector<retired> retired_; // closed, with timers still to run
     asio::steady_timer reaper_{io_};
 };
 
