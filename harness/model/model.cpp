@@ -100,6 +100,16 @@ struct leaf {
     std::size_t group = 0;   // index of the top-level step it belongs to
 };
 
+/// A plain request with a body: httplib writes its head and body apart, so the server may read
+/// the body in the head's read or in a later one (see predict()). Raw steps and steps with
+/// client options go through the raw client, which writes all bytes at once.
+bool body_may_come_later(step const& s) {
+    auto const& c = s.client;
+    return s.kind == step_kind::request && s.request.body && !s.request.body->empty() &&
+           !c.aborts() && !c.bytes_per_write && !c.write_delay_ms && !s.connection &&
+           !s.request.chunked;
+}
+
 void collect_leaves(std::vector<step> const& steps, std::vector<leaf>& out) {
     for (std::size_t g = 0; g < steps.size(); ++g) {
         step const& s = steps[g];
@@ -410,11 +420,7 @@ private:
         plan.head_at = time_of(head_len);
         if (written == total)
             plan.body_at = time_of(total);
-        // httplib writes a plain request's head and body apart: the server may read the body in
-        // the head's read or in a later one (see predict())
-        plan.body_own_event = split_bodies_ && s.kind == step_kind::request && total > head_len &&
-                              written == total && !c.aborts() && !c.bytes_per_write &&
-                              !c.write_delay_ms && !s.connection && !s.request.chunked;
+        plan.body_own_event = split_bodies_ && body_may_come_later(s) && written == total;
         if (c.abort_after_request_bytes || c.abort_after_body_bytes)
             plan.close_at = time_of(written);
         if (c.abort_after_ms)
@@ -705,6 +711,10 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
             return out;
         }
         std::vector<step_prediction> out = driver{sc, m}.run();
+        std::vector<leaf> leaves;
+        collect_leaves(sc.steps, leaves);
+        if (std::none_of(leaves.begin(), leaves.end(), [](leaf const& l) { return body_may_come_later(*l.s); }))
+            return out;
         // The harness's plain client (cpp-httplib) writes a request's head and body with two
         // writes: the server reads the body with the head or in a later read, as the kernel
         // delivers it. Predict both; a step whose outcome differs is a race, not a prediction

@@ -3,6 +3,7 @@
 
 #include "server_under_test/reference/engine/values.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -39,16 +40,6 @@ std::string const& http_date() {
         text = buf;
     }
     return text;
-}
-
-/// ASCII case-insensitive equality, without making a lower-case copy.
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 std::string reason(int status) {
@@ -126,11 +117,11 @@ struct http_connection::exchange_impl final : engine::exchange {
         out.reserve(256);
         out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status)).append("\r\n");
         for (auto const& [k, v] : headers) {
-            if (iequals(k, "content-length") || iequals(k, "transfer-encoding"))
+            if (boost::beast::iequals(k, "content-length") || boost::beast::iequals(k, "transfer-encoding"))
                 has_length = true;
-            if (iequals(k, "date"))
+            if (boost::beast::iequals(k, "date"))
                 has_date = true;
-            if (iequals(k, "connection")) {
+            if (boost::beast::iequals(k, "connection")) {
                 has_connection = true;
                 if (lower(v).find("close") != std::string::npos)
                     response_close = true;
