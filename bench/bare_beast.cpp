@@ -19,14 +19,16 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
 public:
-    explicit session(tcp::socket s) : stream_{std::move(s)} {}
+    explicit session(tcp::socket s)
+        : stream_{std::move(s)} {}
 
     void read() {
         req_ = {};
-        http::async_read(stream_, buf_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (!ec)
-                self->answer();
-        });
+        http::async_read(
+            stream_, buf_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (!ec)
+                    self->answer();
+            });
     }
 
 private:
@@ -36,10 +38,11 @@ private:
         res_.keep_alive(req_.keep_alive());
         res_.body() = R"({"hello":"world"})";
         res_.prepare_payload();
-        http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (!ec && self->res_.keep_alive())
-                self->read();
-        });
+        http::async_write(
+            stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (!ec && self->res_.keep_alive())
+                    self->read();
+            });
     }
 
     beast::tcp_stream stream_;

@@ -21,7 +21,12 @@ void measure(char const* what, std::string const& target, int cases) {
     double const s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int const generated = r.cases + r.discarded;
     std::printf("%-12s %6d generated cases (%d judged, %d discarded) in %7.2f s: %8.1f cases/s%s\n",
-                what, generated, r.cases, r.discarded, s, s > 0 ? generated / s : 0.0,
+                what,
+                generated,
+                r.cases,
+                r.discarded,
+                s,
+                s > 0 ? generated / s : 0.0,
                 r.passed ? "" : "  (stopped at a counterexample)");
     if (!r.error.empty())
         std::printf("             %s\n", r.error.c_str());

@@ -1,4 +1,5 @@
-// Resends one locked/consumed Response N times to lifecheck-reference and prints its RSS before/after.
+// Resends one locked/consumed Response N times to lifecheck-reference and prints its RSS
+// before/after.
 //
 // Issue 4's "flat memory" figure: the server must answer every resend through the error path
 // (500) and its resident set must not grow with the number of requests.
@@ -18,9 +19,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -130,9 +131,13 @@ int main(int argc, char** argv) {
     int status = 0;
     bool const alive = waitpid(pid, &status, WNOHANG) == 0;
     std::printf("first send: %s\n", warm.c_str());
-    std::printf("resends: %d in %.2f s (%.0f req/s), non-500 answers: %d\n", n, secs, n / secs, errors);
-    std::printf("server RSS before: %ld KiB, after: %ld KiB, growth: %ld KiB; alive: %s\n", before,
-                after, after - before, alive ? "yes" : "no");
+    std::printf(
+        "resends: %d in %.2f s (%.0f req/s), non-500 answers: %d\n", n, secs, n / secs, errors);
+    std::printf("server RSS before: %ld KiB, after: %ld KiB, growth: %ld KiB; alive: %s\n",
+                before,
+                after,
+                after - before,
+                alive ? "yes" : "no");
     std::fprintf(out, "{\"cmd\":\"exit\"}\n");
     std::fflush(out);
     waitpid(pid, &status, 0);

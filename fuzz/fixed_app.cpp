@@ -41,7 +41,9 @@ char const* const app_json = R"({
 
 } // namespace
 
-char const* fixed_app_scenario_text() { return app_json; }
+char const* fixed_app_scenario_text() {
+    return app_json;
+}
 
 scenario::app const& fixed_app() {
     static scenario::app const app = [] {

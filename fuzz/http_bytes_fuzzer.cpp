@@ -17,9 +17,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -173,9 +173,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         return id.rfind("auto-", 0) == 0 ? std::atol(id.c_str() + 5) : 0L;
     };
     std::vector<std::string> by_parse = order;
-    std::stable_sort(by_parse.begin(), by_parse.end(), [&](std::string const& a, std::string const& b) {
-        return parsed_as(a) < parsed_as(b);
-    });
+    std::stable_sort(
+        by_parse.begin(), by_parse.end(), [&](std::string const& a, std::string const& b) {
+            return parsed_as(a) < parsed_as(b);
+        });
 
     // Responses go out in parse order; pair them only when every status matches the `end`
     // the engine reported (otherwise a transport 4xx came first): then the client's view of
@@ -267,7 +268,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         bool const whole_head = first.find("\r\n\r\n") != std::string::npos;
         if (eol != std::string::npos && eol > 0 && whole_head &&
             malformed_request_line(first.substr(0, eol))) {
-            bool const answered_4xx = !all_responses.empty() && all_responses.front().status >= 400 &&
+            bool const answered_4xx = !all_responses.empty() &&
+                                      all_responses.front().status >= 400 &&
                                       all_responses.front().status < 500;
             if (!order.empty() || !answered_4xx || !server_closed)
                 fuzz::sut_fault("a malformed request line must get a 4xx and a closed connection",

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     std::sort(files.begin(), files.end());
     for (auto const& f : files) {
         std::ifstream in{f, std::ios::binary};
-        std::string const bytes{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+        std::string const bytes{std::istreambuf_iterator<char>{in},
+                                std::istreambuf_iterator<char>{}};
         LLVMFuzzerTestOneInput(reinterpret_cast<std::uint8_t const*>(bytes.data()), bytes.size());
     }
     std::printf("replayed %zu inputs\n", files.size());

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
+packages=(cmake ninja-build g++ clang clang-format-14 libclang-rt-14-dev pkg-config
           libboost-dev nlohmann-json3-dev libcpp-httplib-dev librapidcheck-dev
           libgtest-dev libgmock-dev
           chromium)   # headless, for the HTML report's browser test (label browser)

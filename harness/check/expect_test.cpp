@@ -120,7 +120,8 @@ TEST(Expect, JsonBodyIsDeepEqualIgnoringKeyOrder) {
 
 TEST(Expect, JsonBodyMissingKeyIsMismatch) {
     expectation x;
-    x.body = scenario::expected_body{scenario::body_match::json_value, json::parse(R"({"ok":true})"), ""};
+    x.body = scenario::expected_body{
+        scenario::body_match::json_value, json::parse(R"({"ok":true})"), ""};
     EXPECT_EQ(check(x, simple()).size(), 1u);
 }
 

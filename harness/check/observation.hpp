@@ -12,22 +12,22 @@ namespace lifecheck::check {
 
 /// The client's side of one request: what came back on the socket and how the socket ended.
 struct response_observation {
-    bool got_response = false;             // a status line was received
+    bool got_response = false; // a status line was received
     int status = 0;
-    scenario::header_list headers;         // as received, in order
-    std::string body;                      // de-chunked body bytes received
-    bool complete = false;                 // the body was received in full (framing finished)
+    scenario::header_list headers; // as received, in order
+    std::string body;              // de-chunked body bytes received
+    bool complete = false;         // the body was received in full (framing finished)
     scenario::connection_fate connection = scenario::connection_fate::closed;
-    bool client_aborted = false;           // the client closed on purpose (an abort option)
-    std::string client_error;              // transport error text, "" if none
+    bool client_aborted = false; // the client closed on purpose (an abort option)
+    std::string client_error;    // transport error text, "" if none
 };
 
 /// One request step as observed: the step, the response and the target's events for its id.
 struct request_observation {
-    scenario::step const* step = nullptr;  // the step (request or raw) from the scenario
-    std::string req_id;                    // the id events carry (the step id)
+    scenario::step const* step = nullptr; // the step (request or raw) from the scenario
+    std::string req_id;                   // the id events carry (the step id)
     response_observation response;
-    std::vector<protocol::event> events;   // cb and end events with req == req_id, in order read
+    std::vector<protocol::event> events; // cb and end events with req == req_id, in order read
 };
 
 /// Labels of the cb events, in order (the observed trace).

@@ -78,8 +78,9 @@ std::vector<loaded_file> load_paths(std::vector<std::string> const& paths) {
         } else {
             fs::path const root = scenario::find_root(f);
             std::error_code ec;
-            fs::path rel = root.empty() ? fs::path{}
-                                        : fs::absolute(f, ec).lexically_normal().lexically_relative(root);
+            fs::path rel = root.empty()
+                               ? fs::path{}
+                               : fs::absolute(f, ec).lexically_normal().lexically_relative(root);
             lf.id = (rel.empty() ? f.filename() : rel).replace_extension().string();
             lf.problems = sc.error();
         }

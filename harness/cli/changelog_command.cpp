@@ -12,7 +12,8 @@ namespace {
 
 using check::verdict;
 
-constexpr char const* changelog_usage = R"(usage: lifecheck changelog --from TARGET --to TARGET [options] [PATH...]
+constexpr char const* changelog_usage =
+    R"(usage: lifecheck changelog --from TARGET --to TARGET [options] [PATH...]
 
 Runs the scenarios (default: the repository's scenarios/ folder) on two targets, usually two
 releases of one framework (fastify@5.2.0 and fastify@5.12.8), and lists every scenario whose
@@ -46,7 +47,9 @@ std::optional<int> parse(std::vector<std::string> const& args, changelog_args& a
         std::string const& arg = args[i];
         std::string err;
         std::string v;
-        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
+        auto take = [&](char const* name) {
+            return take_option(args, i, name, v, err);
+        };
         if (arg == "-h" || arg == "--help") {
             std::cout << changelog_usage;
             return exit_pass;
@@ -60,13 +63,14 @@ std::optional<int> parse(std::vector<std::string> const& args, changelog_args& a
         } else if (take("-j") || take("--jobs")) {
             auto const n = parse_count(v);
             if (!n || *n < 1 || *n > 64)
-                return usage_error("changelog", "-j wants 1..64, got \"" + v + "\"",
-                                   changelog_usage);
+                return usage_error(
+                    "changelog", "-j wants 1..64, got \"" + v + "\"", changelog_usage);
             a.jobs = static_cast<int>(*n);
         } else if (take("--deadline")) {
             auto const n = parse_count(v);
             if (!n || *n < 1)
-                return usage_error("changelog", "--deadline wants milliseconds, got \"" + v + "\"",
+                return usage_error("changelog",
+                                   "--deadline wants milliseconds, got \"" + v + "\"",
                                    changelog_usage);
             a.deadline = run::milliseconds{*n};
         } else if (take("--logs")) {
@@ -148,8 +152,8 @@ int changelog_command(std::vector<std::string> const& args) {
     for (std::string const& t : {a.from, a.to}) {
         auto spec = run::resolve_target(t, run::self_exe());
         if (!spec)
-            return usage_error("changelog", "unknown target: " + describe(spec.error().front()),
-                               changelog_usage);
+            return usage_error(
+                "changelog", "unknown target: " + describe(spec.error().front()), changelog_usage);
         specs.push_back(std::move(spec.value()));
     }
 
@@ -192,16 +196,18 @@ int changelog_command(std::vector<std::string> const& args) {
         versions.push_back(hello->target + " " + hello->version);
         probe.stop();
         std::size_t done = 0;
-        results.push_back(run::run_all(scenarios, spec, opts, a.jobs, [&](std::size_t, run::outcome const&) {
-            ++done;
-            std::cerr << "\r[" << spec.text << "] " << done << "/" << scenarios.size() << std::flush;
-        }));
+        results.push_back(
+            run::run_all(scenarios, spec, opts, a.jobs, [&](std::size_t, run::outcome const&) {
+                ++done;
+                std::cerr << "\r[" << spec.text << "] " << done << "/" << scenarios.size()
+                          << std::flush;
+            }));
         std::cerr << '\n';
     }
 
     std::cout << "lifecheck " << report::lifecheck_version() << " changelog: " << a.from << " ("
-              << versions[0] << ") -> " << a.to << " (" << versions[1] << "), "
-              << scenarios.size() << " scenarios\n\n";
+              << versions[0] << ") -> " << a.to << " (" << versions[1] << "), " << scenarios.size()
+              << " scenarios\n\n";
     std::size_t changed = 0;
     for (std::size_t i = 0; i < scenarios.size(); ++i) {
         auto const diff = differences(results[0][i].result, results[1][i].result);

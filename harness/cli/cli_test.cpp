@@ -5,6 +5,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,13 +19,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string>
 
 namespace lifecheck::cli {
 namespace {
@@ -95,10 +95,11 @@ protected:
     }
 
     fs::path scenario(std::string const& id, std::string const& expect_trace) {
-        return write(id, R"({"description": "cli test", )" + app +
-                             R"(, "steps": [{"id": "r1", "request": {"url": "/"},
+        return write(id,
+                     R"({"description": "cli test", )" + app +
+                         R"(, "steps": [{"id": "r1", "request": {"url": "/"},
                              "expect": {"status": 200, "trace": )" +
-                             expect_trace + "}}]}");
+                         expect_trace + "}}]}");
     }
 
     std::string reports() const {
@@ -121,7 +122,8 @@ TEST(Cli, VersionAndHelp) {
     for (char const* cmd : {"run", "validate", "serve", "record"}) {
         auto const sub = run_cli(std::string{cmd} + " --help");
         EXPECT_EQ(sub.code, 0) << cmd;
-        EXPECT_NE(sub.out.find(std::string{"usage: lifecheck "} + cmd), std::string::npos) << sub.out;
+        EXPECT_NE(sub.out.find(std::string{"usage: lifecheck "} + cmd), std::string::npos)
+            << sub.out;
     }
     EXPECT_EQ(run_cli("frobnicate").code, 2);
     EXPECT_EQ(run_cli("").code, 2);
@@ -131,7 +133,8 @@ TEST(Cli, VersionAndHelp) {
 
 TEST_F(CliRun, ValidatePrintsDiagnosticsAndExits2) {
     auto const good = scenario("test/good", good_trace);
-    auto const bad = write("test/bad", R"({"description": "x", "app": {}, "steps": [], "bogus": 1})");
+    auto const bad =
+        write("test/bad", R"({"description": "x", "app": {}, "steps": [], "bogus": 1})");
     EXPECT_EQ(run_cli("validate " + good.string()).code, 0);
     auto const r = run_cli("validate " + (dir_ / "scenarios").string());
     EXPECT_EQ(r.code, 2) << r.out;
@@ -141,7 +144,8 @@ TEST_F(CliRun, ValidatePrintsDiagnosticsAndExits2) {
 
 TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
     scenario("test/pass", good_trace);
-    auto const r = run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    auto const r =
+        run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_EQ(r.out.rfind("lifecheck ", 0), 0u) << r.out;
     std::string const first = r.out.substr(0, r.out.find('\n'));
@@ -149,8 +153,9 @@ TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
     EXPECT_NE(first.find(" \u2014 run "), std::string::npos) << first;
     EXPECT_NE(first.find(" seed "), std::string::npos) << first;
     EXPECT_NE(r.out.find("\nPASS  test/pass  "), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 0 skipped, 0 errors, 0 divergences"),
-              std::string::npos)
+    EXPECT_NE(
+        r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 0 skipped, 0 errors, 0 divergences"),
+        std::string::npos)
         << r.out;
     ASSERT_TRUE(fs::exists(dir_ / "out" / "junit.xml"));
     std::ifstream in{dir_ / "out" / "results.json"};
@@ -172,7 +177,8 @@ TEST_F(CliRun, FailureShowsFindingsDiffAndReplay) {
 
 TEST_F(CliRun, CrashingTargetIsReportedAndExits1) {
     auto const f = scenario("test/crash", good_trace);
-    auto const r = run_cli("run --target " + fake_target("die-on-request") + reports() + f.string());
+    auto const r =
+        run_cli("run --target " + fake_target("die-on-request") + reports() + f.string());
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("CRASH test/crash"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("exited with status 3"), std::string::npos) << r.out;
@@ -196,7 +202,8 @@ TEST_F(CliRun, FilterAndExclude) {
 TEST_F(CliRun, InvalidScenarioIsAnErrorAndExits2) {
     scenario("test/ok", good_trace);
     write("test/broken", R"({"description": "x", "app": {}, "steps": [{"sleepMs": "soon"}]})");
-    auto const r = run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    auto const r =
+        run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
     EXPECT_EQ(r.code, 2) << r.out;
     EXPECT_NE(r.out.find("ERROR test/broken"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("PASS  test/ok"), std::string::npos) << r.out;
@@ -235,7 +242,8 @@ TEST_F(CliRun, HtmlReportBesideJsonAndProgressLineOnlyWhenAsked) {
     page << in.rdbuf();
     EXPECT_NE(page.str().find(R"(id="s-test/pass")"), std::string::npos);
 
-    auto const loud = run_cli(run + "--progress --html " + (dir_ / "custom.html").string() + " " + dir);
+    auto const loud =
+        run_cli(run + "--progress --html " + (dir_ / "custom.html").string() + " " + dir);
     EXPECT_EQ(loud.code, 0) << loud.out;
     EXPECT_NE(loud.out.find("\r[1/1] 1 pass, 0 fail \xC2\xB7 "), std::string::npos) << loud.out;
     EXPECT_TRUE(fs::exists(dir_ / "custom.html"));
@@ -245,8 +253,9 @@ TEST_F(CliRun, HtmlReportBesideJsonAndProgressLineOnlyWhenAsked) {
 }
 
 TEST_F(CliRun, RecordWritesObservedExpectations) {
-    auto const f = write("test/rec", R"({"description": "recorded by the test", )" + app +
-                                         R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    auto const f = write("test/rec",
+                         R"({"description": "recorded by the test", )" + app +
+                             R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
     auto const r = run_cli("record --target " + fake_target() + " " + f.string());
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("recorded "), std::string::npos) << r.out;
@@ -268,8 +277,9 @@ TEST_F(CliRun, RecordWritesObservedExpectations) {
 }
 
 TEST_F(CliRun, RecordRefusesACrash) {
-    auto const f = write("test/rec", R"({"description": "d", )" + app +
-                                         R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    auto const f = write("test/rec",
+                         R"({"description": "d", )" + app +
+                             R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
     std::string const before = [&] {
         std::ifstream in{f};
         std::stringstream s;
@@ -288,8 +298,7 @@ TEST_F(CliRun, RecordRefusesACrash) {
 /// Reads from `fd` until `want` appears or 5 s pass.
 std::string read_until(int fd, std::string const& want, std::string& buffer) {
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-    while (buffer.find(want) == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (buffer.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0)
             continue;
@@ -311,7 +320,12 @@ TEST_F(CliRun, ServePrintsListeningAndEventsUntilInterrupted) {
         ::dup2(out[1], 1);
         ::close(out[0]);
         std::string const target = std::string{LIFECHECK_FAKE_TARGET} + " --mode ok";
-        ::execl(LIFECHECK_EXE, LIFECHECK_EXE, "serve", f.c_str(), "--target", target.c_str(),
+        ::execl(LIFECHECK_EXE,
+                LIFECHECK_EXE,
+                "serve",
+                f.c_str(),
+                "--target",
+                target.c_str(),
                 static_cast<char*>(nullptr));
         ::_exit(127);
     }

@@ -79,12 +79,14 @@ int mutants_command(std::vector<std::string> const& args) {
         if (takes("--cases")) {
             auto n = parse_count(*v);
             if (!n || *n < 1)
-                return usage_error("mutants", "--cases wants a number from 1, got " + *v, mutants_usage);
+                return usage_error(
+                    "mutants", "--cases wants a number from 1, got " + *v, mutants_usage);
             cases = static_cast<int>(*n);
         } else if (takes("--seed")) {
             auto n = parse_count(*v);
             if (!n)
-                return usage_error("mutants", "--seed wants a non-negative integer, got " + *v, mutants_usage);
+                return usage_error(
+                    "mutants", "--seed wants a non-negative integer, got " + *v, mutants_usage);
             seed = static_cast<std::uint64_t>(*n);
         } else if (takes("--corpus")) {
             corpus.push_back(*v);
@@ -100,12 +102,14 @@ int mutants_command(std::vector<std::string> const& args) {
         } else if (takes("--deadline")) {
             auto n = parse_count(*v);
             if (!n || *n < 1)
-                return usage_error("mutants", "--deadline wants milliseconds, got " + *v, mutants_usage);
+                return usage_error(
+                    "mutants", "--deadline wants milliseconds, got " + *v, mutants_usage);
             ropts.deadline = std::chrono::milliseconds{*n};
         } else if (a == "--no-corpus") {
             with_corpus = false;
         } else {
-            return usage_error("mutants", error.empty() ? "unknown argument " + a : error, mutants_usage);
+            return usage_error(
+                "mutants", error.empty() ? "unknown argument " + a : error, mutants_usage);
         }
         if (!error.empty())
             return usage_error("mutants", error, mutants_usage);
@@ -168,10 +172,14 @@ int mutants_command(std::vector<std::string> const& args) {
             for (std::size_t k = 0; k < results.size(); ++k) {
                 auto const v = results[k].result.v;
                 if (clean_pass.count(scenarios[k].id) != 0 &&
-                    (v == check::verdict::fail || v == check::verdict::crash || v == check::verdict::hang))
+                    (v == check::verdict::fail || v == check::verdict::crash ||
+                     v == check::verdict::hang))
                     kills.push_back({scenarios[k].id, first_finding(results[k].result)});
             }
-            std::cout << "  corpus:   " << (kills.empty() ? "survives" : "KILLED by " + std::to_string(kills.size()) + " scenario(s)")
+            std::cout << "  corpus:   "
+                      << (kills.empty()
+                              ? "survives"
+                              : "KILLED by " + std::to_string(kills.size()) + " scenario(s)")
                       << "\n";
             for (std::size_t k = 0; k < kills.size() && k < 3; ++k)
                 std::cout << "            " << kills[k].id << " (" << kills[k].why << ")\n";
@@ -204,7 +212,9 @@ int mutants_command(std::vector<std::string> const& args) {
             if (!r.failure.empty())
                 std::cout << "            " << r.failure.front() << "\n";
         } else if (r.passed || !r.error.empty()) {
-            std::cout << "  property: " << (r.error.empty() ? "survives " + std::to_string(r.cases) + " cases" : r.error)
+            std::cout << "  property: "
+                      << (r.error.empty() ? "survives " + std::to_string(r.cases) + " cases"
+                                          : r.error)
                       << "\n";
         }
         bool const dead = property_kill || !kills.empty();
@@ -216,8 +226,8 @@ int mutants_command(std::vector<std::string> const& args) {
     }
     std::cout << "\nmutation score: " << killed << "/" << total << " faults killed";
     if (with_corpus)
-        std::cout << " (corpus " << killed_by_corpus << "/" << total << ", property " << killed_by_property
-                  << "/" << total << ")";
+        std::cout << " (corpus " << killed_by_corpus << "/" << total << ", property "
+                  << killed_by_property << "/" << total << ")";
     else
         std::cout << " (property only)";
     std::cout << "\n";

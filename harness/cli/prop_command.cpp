@@ -5,12 +5,12 @@
 #include "harness/property/campaign.hpp"
 #include "harness/run/targets.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+
+#include <unistd.h>
 
 namespace lifecheck::cli {
 namespace {
@@ -67,7 +67,8 @@ void print_summary(property::campaign_result const& r, property::campaign_option
     std::cout << "coverage (callbacks that ran, by phase and what they did):\n";
     std::cout << "  " << std::left << std::setw(18) << "phase" << std::right << std::setw(9)
               << "threw" << std::setw(9) << "sent" << std::setw(11) << "continued" << std::setw(7)
-              << "hung" << "\n";
+              << "hung"
+              << "\n";
     for (auto const& [phase, c] : r.coverage)
         std::cout << "  " << std::left << std::setw(18) << phase << std::right << std::setw(9)
                   << c.threw << std::setw(9) << c.sent << std::setw(11) << c.continued
@@ -106,7 +107,8 @@ int prop_command(std::vector<std::string> const& args) {
                 if (used != v->size() || v->front() == '-')
                     throw std::invalid_argument("trailing");
             } catch (std::exception const&) {
-                return usage_error("prop", "--seed wants a non-negative integer, got " + *v, prop_usage);
+                return usage_error(
+                    "prop", "--seed wants a non-negative integer, got " + *v, prop_usage);
             }
         } else if (takes("--max-scopes")) {
             auto n = parse_count(*v);
@@ -150,7 +152,8 @@ int prop_command(std::vector<std::string> const& args) {
                            prop_usage);
 #ifndef LIFECHECK_FAULTS
     if (o.faults != 0)
-        return usage_error("prop", "this build has no seeded faults (LIFECHECK_FAULTS=OFF)", prop_usage);
+        return usage_error(
+            "prop", "this build has no seeded faults (LIFECHECK_FAULTS=OFF)", prop_usage);
 #endif
     bool const terminal = ::isatty(STDERR_FILENO) == 1;
     bool const show = progress == 1 || (progress == -1 && terminal);
@@ -177,7 +180,10 @@ int prop_command(std::vector<std::string> const& args) {
     }
     print_summary(r, o);
     char rate[64];
-    std::snprintf(rate, sizeof rate, "%.1f s, %.0f cases/s", seconds,
+    std::snprintf(rate,
+                  sizeof rate,
+                  "%.1f s, %.0f cases/s",
+                  seconds,
                   seconds > 0 ? (r.cases + r.discarded) / seconds : 0.0);
     std::cout << "time: " << rate << "\n";
     if (r.passed) {

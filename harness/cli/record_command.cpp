@@ -81,8 +81,8 @@ scenario::expectation observed(scenario::step const& s, check::step_record const
         }
         for (auto const& [name, old] : wanted) {
             auto const value = header_of(r, name);
-            e.headers.push_back({name, value && old && *old == "*" ? std::optional<std::string>{"*"}
-                                                                   : value});
+            e.headers.push_back(
+                {name, value && old && *old == "*" ? std::optional<std::string>{"*"} : value});
         }
         scenario::expected_body body;
         auto const type = header_of(r, "content-type");
@@ -165,8 +165,7 @@ std::string first_difference(json const& a, json const& b, std::vector<std::stri
         for (auto it = x.begin(); it != x.end(); ++it)
             if (!y.contains(it.key()) || y.at(it.key()) != it.value())
                 return p + ": " + it.key() + " was " + it.value().dump() + " in the first run, " +
-                       (y.contains(it.key()) ? y.at(it.key()).dump() : "absent") +
-                       " in the second";
+                       (y.contains(it.key()) ? y.at(it.key()).dump() : "absent") + " in the second";
         return p + ": the second run observed more: " + y.dump();
     }
     return "";
@@ -236,7 +235,9 @@ int record_command(std::vector<std::string> const& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string err;
         std::string v;
-        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
+        auto take = [&](char const* name) {
+            return take_option(args, i, name, v, err);
+        };
         if (args[i] == "-h" || args[i] == "--help") {
             std::cout << record_usage;
             return exit_pass;
@@ -248,8 +249,8 @@ int record_command(std::vector<std::string> const& args) {
         } else if (take("--deadline")) {
             auto const n = parse_count(v);
             if (!n || *n < 1)
-                return usage_error("record", "--deadline wants milliseconds, got \"" + v + "\"",
-                                   record_usage);
+                return usage_error(
+                    "record", "--deadline wants milliseconds, got \"" + v + "\"", record_usage);
             opts.deadline = run::milliseconds{*n};
         } else if (!err.empty()) {
             return usage_error("record", err, record_usage);
@@ -263,8 +264,8 @@ int record_command(std::vector<std::string> const& args) {
         return usage_error("record", "no scenario files given", record_usage);
     auto const spec = run::resolve_target(target_text, run::self_exe());
     if (!spec)
-        return usage_error("record", "unknown target: " + describe(spec.error().front()),
-                           record_usage);
+        return usage_error(
+            "record", "unknown target: " + describe(spec.error().front()), record_usage);
 
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     if (auto const hello = rn.ensure_started(); !hello) {

@@ -79,7 +79,9 @@ std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a)
         std::string const& arg = args[i];
         std::string err;
         std::string v;
-        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
+        auto take = [&](char const* name) {
+            return take_option(args, i, name, v, err);
+        };
         if (arg == "-h" || arg == "--help") {
             std::cout << run_usage;
             return exit_pass;
@@ -110,16 +112,16 @@ std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a)
         } else if (take("-j") || take("--jobs")) {
             auto const n = parse_count(v);
             if (!n || *n < 1 || *n > 256)
-                return usage_error("run", "-j wants a number of jobs (1..256), got \"" + v + "\"",
-                                   run_usage);
+                return usage_error(
+                    "run", "-j wants a number of jobs (1..256), got \"" + v + "\"", run_usage);
             a.jobs = static_cast<int>(*n);
         } else if (arg.size() > 2 && arg.compare(0, 2, "-j") == 0 && parse_count(arg.substr(2))) {
             a.jobs = static_cast<int>(std::clamp(*parse_count(arg.substr(2)), 1LL, 256LL));
         } else if (take("--deadline")) {
             auto const n = parse_count(v);
             if (!n || *n < 1)
-                return usage_error("run", "--deadline wants milliseconds, got \"" + v + "\"",
-                                   run_usage);
+                return usage_error(
+                    "run", "--deadline wants milliseconds, got \"" + v + "\"", run_usage);
             a.deadline = run::milliseconds{*n};
         } else if (take("--seed")) {
             auto const n = parse_count(v);
@@ -208,7 +210,8 @@ void print_entry(entry const& e, bool show_target) {
         std::cout << indent("warning: " + w, 6);
     }
     if (!e.log_tail.empty() && r.v == verdict::crash) // a documented crash stays one line
-        std::cout << indent("target stderr (last lines):\n" + indent(last_lines(e.log_tail, 15), 2), 6);
+        std::cout << indent("target stderr (last lines):\n" + indent(last_lines(e.log_tail, 15), 2),
+                            6);
     std::cout.flush();
 }
 
@@ -239,15 +242,15 @@ entry skipped_entry(loaded_file const& f, std::string const& target, std::string
     r.skip_reason = reason;
     if (f.sc)
         check::describe_scenario(*f.sc, r);
-    r.replay_command = "lifecheck run --target " + run::shell_quote(target) + " " +
-                       run::shell_quote(r.file);
+    r.replay_command =
+        "lifecheck run --target " + run::shell_quote(target) + " " + run::shell_quote(r.file);
     return e;
 }
 
 std::string target_title(std::string const& text, std::string const& version) {
-    if (version.empty() || (text.size() >= version.size() + 1 &&
-                                text.compare(text.size() - version.size() - 1, std::string::npos,
-                                             "@" + version) == 0))
+    if (version.empty() ||
+        (text.size() >= version.size() + 1 &&
+         text.compare(text.size() - version.size() - 1, std::string::npos, "@" + version) == 0))
         return text;
     return text + " " + version;
 }
@@ -331,8 +334,8 @@ int run_command(std::vector<std::string> const& args) {
     for (std::string const& t : a.targets) {
         auto spec = run::resolve_target(t, run::self_exe());
         if (!spec)
-            return usage_error("run", "unknown target: " + describe(spec.error().front()),
-                               run_usage);
+            return usage_error(
+                "run", "unknown target: " + describe(spec.error().front()), run_usage);
         specs.push_back(std::move(spec.value()));
     }
 
@@ -448,9 +451,9 @@ int run_command(std::vector<std::string> const& args) {
     for (auto const& entries : by_target)
         for (entry const& e : entries)
             rep.results.push_back(e.result);
-    rep.run.duration_ms = std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - run_started)
-                              .count();
+    rep.run.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_started)
+            .count();
 
     report::tally const t = report::count(rep.results);
     std::cout << '\n'

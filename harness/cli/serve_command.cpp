@@ -48,7 +48,9 @@ public:
     relay(unsigned short listen_port, unsigned short target_port)
         : acceptor_{io_, tcp::endpoint{asio::ip::address_v4::loopback(), listen_port}}
         , target_port_{target_port} {
-        thread_ = std::thread{[this] { accept_loop(); }};
+        thread_ = std::thread{[this] {
+            accept_loop();
+        }};
     }
 
     ~relay() {
@@ -115,7 +117,9 @@ int serve_command(std::vector<std::string> const& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string err;
         std::string v;
-        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
+        auto take = [&](char const* name) {
+            return take_option(args, i, name, v, err);
+        };
         if (args[i] == "-h" || args[i] == "--help") {
             std::cout << serve_usage;
             return exit_pass;
@@ -129,8 +133,8 @@ int serve_command(std::vector<std::string> const& args) {
         } else if (take("--port")) {
             port = parse_count(v);
             if (!port || *port < 1 || *port > 65535)
-                return usage_error("serve", "--port wants 1..65535, got \"" + v + "\"",
-                                   serve_usage);
+                return usage_error(
+                    "serve", "--port wants 1..65535, got \"" + v + "\"", serve_usage);
         } else if (!err.empty()) {
             return usage_error("serve", err, serve_usage);
         } else if (args[i].size() > 1 && args[i][0] == '-') {
@@ -151,15 +155,15 @@ int serve_command(std::vector<std::string> const& args) {
         return exit_usage;
     }
     if (print_load) {
-        std::cout << protocol::load_command(sc->id, scenario::app_to_json(sc->application, sc->lang),
-                                            sc->lang)
+        std::cout << protocol::load_command(
+                         sc->id, scenario::app_to_json(sc->application, sc->lang), sc->lang)
                   << '\n';
         return exit_pass;
     }
     auto const spec = run::resolve_target(target_text, run::self_exe());
     if (!spec)
-        return usage_error("serve", "unknown target: " + describe(spec.error().front()),
-                           serve_usage);
+        return usage_error(
+            "serve", "unknown target: " + describe(spec.error().front()), serve_usage);
 
     // Ctrl-C and SIGTERM are waited for, not handled: block them before any thread starts.
     sigset_t stop_signals;
@@ -177,8 +181,8 @@ int serve_command(std::vector<std::string> const& args) {
                   << describe(rn.ensure_started().error().front()) << '\n';
         return exit_usage;
     }
-    auto const loaded = t->load(sc->id, scenario::app_to_json(sc->application, sc->lang),
-                                sc->lang, opts.load_timeout);
+    auto const loaded = t->load(
+        sc->id, scenario::app_to_json(sc->application, sc->lang), sc->lang, opts.load_timeout);
     if (loaded.status != protocol::load_status::ready) {
         std::cerr << "lifecheck serve: the target did not load the app: "
                   << (loaded.status == protocol::load_status::died ? t->exit_status()

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <iostream>
+
 #include <unistd.h>
 
 namespace lifecheck::cli {
@@ -59,7 +60,9 @@ std::optional<int> parse(std::vector<std::string> const& args, sweep_args& a) {
         std::string const& arg = args[i];
         std::string err;
         std::string v;
-        auto take = [&](char const* name) { return take_option(args, i, name, v, err); };
+        auto take = [&](char const* name) {
+            return take_option(args, i, name, v, err);
+        };
         auto count = [&](char const* what, long long min) -> std::optional<long long> {
             auto const n = parse_count(v);
             if (!n || *n < min) {
@@ -100,8 +103,8 @@ std::optional<int> parse(std::vector<std::string> const& args, sweep_args& a) {
             return usage_error("sweep", "unknown option " + arg, sweep_usage);
         } else if (err.empty()) {
             if (!a.file.empty())
-                return usage_error("sweep", "one scenario FILE only, got a second: " + arg,
-                                   sweep_usage);
+                return usage_error(
+                    "sweep", "one scenario FILE only, got a second: " + arg, sweep_usage);
             a.file = arg;
         }
         if (!err.empty())
@@ -135,9 +138,12 @@ std::optional<scenario::scenario> cut_at(scenario::scenario const& sc, std::stri
     return std::nullopt;
 }
 
-std::string progress_line(std::size_t done, std::size_t total, std::size_t bad,
+std::string progress_line(std::size_t done,
+                          std::size_t total,
+                          std::size_t bad,
                           std::chrono::steady_clock::time_point started) {
-    auto const secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto const secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return "\rsweep: " + std::to_string(done) + "/" + std::to_string(total) + " offsets, " +
            std::to_string(bad) + " broken, " + std::to_string(static_cast<long long>(secs)) + " s";
 }
@@ -177,8 +183,8 @@ int sweep_command(std::vector<std::string> const& args) {
 
     auto spec = run::resolve_target(a.target, run::self_exe());
     if (!spec)
-        return usage_error("sweep", "unknown target: " + describe(spec.error().front()),
-                           sweep_usage);
+        return usage_error(
+            "sweep", "unknown target: " + describe(spec.error().front()), sweep_usage);
 
     std::vector<scenario::scenario> variants;
     std::vector<long long> offsets;
@@ -211,13 +217,14 @@ int sweep_command(std::vector<std::string> const& args) {
     report::run_report rep;
     rep.run.command = "lifecheck sweep " + run::shell_quote(a.file) + " --step " + a.step;
     rep.run.id = "sweep-" + sc.id;
-    auto outcomes = run::run_all(variants, *spec, opts, a.jobs, [&](std::size_t, run::outcome const& o) {
-        ++done;
-        if (o.result.v != verdict::pass)
-            ++bad;
-        if (tty)
-            std::cerr << progress_line(done, variants.size(), bad, started) << std::flush;
-    });
+    auto outcomes =
+        run::run_all(variants, *spec, opts, a.jobs, [&](std::size_t, run::outcome const& o) {
+            ++done;
+            if (o.result.v != verdict::pass)
+                ++bad;
+            if (tty)
+                std::cerr << progress_line(done, variants.size(), bad, started) << std::flush;
+        });
     if (tty)
         std::cerr << '\n';
 
@@ -232,9 +239,11 @@ int sweep_command(std::vector<std::string> const& args) {
         }
         rep.results.push_back(r);
     }
-    rep.run.targets.push_back({a.target, outcomes.empty() ? "" : outcomes.front().result.target_version});
+    rep.run.targets.push_back(
+        {a.target, outcomes.empty() ? "" : outcomes.front().result.target_version});
     rep.run.duration_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
 
     report::tally const t = report::count(rep.results);
     std::cout << variants.size() << " offsets: " << t.of(verdict::pass) << " passed, "

@@ -39,11 +39,15 @@ public:
 
     error_code connect(clock::time_point deadline) {
         close();
-        tcp::endpoint const ep{asio::ip::address_v4::loopback(), static_cast<unsigned short>(port_)};
+        tcp::endpoint const ep{asio::ip::address_v4::loopback(),
+                               static_cast<unsigned short>(port_)};
         std::size_t ignored = 0;
         error_code ec = run(
-            [&](auto done) { sock_.async_connect(ep, [done](error_code e) mutable { done(e, 0); }); },
-            deadline, ignored);
+            [&](auto done) {
+                sock_.async_connect(ep, [done](error_code e) mutable { done(e, 0); });
+            },
+            deadline,
+            ignored);
         if (!ec) {
             open_ = true;
             error_code nodelay_ec;
@@ -57,10 +61,12 @@ public:
         std::size_t n = 0;
         return run(
             [&](auto done) {
-                asio::async_write(sock_, asio::buffer(data.data(), data.size()),
+                asio::async_write(sock_,
+                                  asio::buffer(data.data(), data.size()),
                                   [done](error_code e, std::size_t k) mutable { done(e, k); });
             },
-            deadline, n);
+            deadline,
+            n);
     }
 
     /// Reads at most `max` bytes (pending bytes first).
@@ -78,7 +84,8 @@ public:
                 sock_.async_read_some(asio::buffer(buf),
                                       [done](error_code e, std::size_t k) mutable { done(e, k); });
             },
-            deadline, n);
+            deadline,
+            n);
         buf.resize(ec ? 0 : n);
         return {ec, std::move(buf)};
     }
@@ -149,9 +156,13 @@ struct read_limits {
     std::optional<clock::time_point> abort_at; // abortAfterMs
 };
 
-std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+std::string ms_text(milliseconds ms) {
+    return std::to_string(ms.count()) + " ms";
+}
 
-std::size_t non_negative(long long v) { return v < 0 ? 0 : static_cast<std::size_t>(v); }
+std::size_t non_negative(long long v) {
+    return v < 0 ? 0 : static_cast<std::size_t>(v);
+}
 
 read_end read_response(connection& c,
                        response_parser& p,
@@ -264,17 +275,18 @@ bool write_request(connection& c,
         limit = std::min(limit, non_negative(*o.abort_after_request_bytes));
     if (o.abort_after_body_bytes)
         limit = std::min(limit, r.body_offset + non_negative(*o.abort_after_body_bytes));
-    std::size_t const step =
-        o.bytes_per_write && *o.bytes_per_write > 0 ? static_cast<std::size_t>(*o.bytes_per_write)
-                                                    : std::max<std::size_t>(limit, 1);
+    std::size_t const step = o.bytes_per_write && *o.bytes_per_write > 0
+                                 ? static_cast<std::size_t>(*o.bytes_per_write)
+                                 : std::max<std::size_t>(limit, 1);
     std::string_view const bytes{r.bytes};
     for (std::size_t off = 0; off < limit;) {
         if (off > 0 && o.write_delay_ms && *o.write_delay_ms > 0)
             std::this_thread::sleep_for(milliseconds{*o.write_delay_ms});
         std::size_t const n = std::min(step, limit - off);
         if (error_code const ec = c.write(bytes.substr(off, n), deadline)) {
-            note_error(obs, "write failed after " + std::to_string(off) + " of " +
-                                std::to_string(limit) + " bytes: " + ec.message());
+            note_error(obs,
+                       "write failed after " + std::to_string(off) + " of " +
+                           std::to_string(limit) + " bytes: " + ec.message());
             return false;
         }
         off += n;
@@ -304,7 +316,9 @@ raw_client::raw_client(int port, client_timing timing)
     : port_{port}
     , timing_{timing} {}
 
-raw_client::~raw_client() { close_all(); }
+raw_client::~raw_client() {
+    close_all();
+}
 
 std::shared_ptr<raw_client::connection> raw_client::open(std::optional<std::string> const& name) {
     if (!name)
@@ -369,9 +383,8 @@ check::response_observation raw_client::send(raw_request const& r,
     return obs;
 }
 
-std::vector<check::response_observation> raw_client::pipeline(
-    std::vector<raw_request> const& rs,
-    std::optional<std::string> const& name) {
+std::vector<check::response_observation>
+raw_client::pipeline(std::vector<raw_request> const& rs, std::optional<std::string> const& name) {
     std::vector<check::response_observation> out(rs.size());
     auto const c = open(name);
     std::lock_guard use{c->use};

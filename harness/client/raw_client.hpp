@@ -20,10 +20,10 @@ using milliseconds = std::chrono::milliseconds;
 
 /// One request as the raw client sends it.
 struct raw_request {
-    std::string id;                 // the step id (for messages)
-    std::string bytes;              // exactly what goes on the wire
-    std::size_t body_offset = 0;    // index of the first body byte (bytes.size() without a body)
-    bool head = false;              // a HEAD request: the response has no body
+    std::string id;              // the step id (for messages)
+    std::string bytes;           // exactly what goes on the wire
+    std::size_t body_offset = 0; // index of the first body byte (bytes.size() without a body)
+    bool head = false;           // a HEAD request: the response has no body
     scenario::client_options options;
 };
 
@@ -57,9 +57,9 @@ public:
 
     /// Pipelining: writes every request back to back on one connection, then reads the
     /// responses in order. Abort and slow-write options are not honoured here.
-    std::vector<check::response_observation> pipeline(
-        std::vector<raw_request> const& rs,
-        std::optional<std::string> const& connection = std::nullopt);
+    std::vector<check::response_observation>
+    pipeline(std::vector<raw_request> const& rs,
+             std::optional<std::string> const& connection = std::nullopt);
 
     /// Closes every named connection.
     void close_all();
@@ -71,7 +71,7 @@ private:
 
     int port_;
     client_timing timing_;
-    std::mutex mu_;                                             // guards named_
+    std::mutex mu_;                                            // guards named_
     std::map<std::string, std::shared_ptr<connection>> named_; // keep-alive connections by name
 };
 

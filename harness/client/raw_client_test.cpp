@@ -4,12 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -17,6 +11,12 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace lifecheck::client {
 namespace {
@@ -36,7 +36,7 @@ public:
         bool ended_by_peer = false;        // EOF or reset seen
         bool reset_by_peer = false;
         bool closed_here = false;
-        std::size_t replies = 0;           // how many replies `on_bytes` sent
+        std::size_t replies = 0; // how many replies `on_bytes` sent
     };
 
     using handler = std::function<void(conn&, test_server&)>;
@@ -52,7 +52,9 @@ public:
         socklen_t len = sizeof addr;
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
         port_ = ntohs(addr.sin_port);
-        thread_ = std::thread{[this] { loop(); }};
+        thread_ = std::thread{[this] {
+            loop();
+        }};
     }
 
     ~test_server() {
@@ -162,10 +164,12 @@ test_server::handler reply_each(std::string response) {
 }
 
 test_server::handler never_reply() {
-    return [](test_server::conn&, test_server&) {};
+    return [](test_server::conn&, test_server&) {
+    };
 }
 
-std::string const ok_response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
+std::string const ok_response =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
 
 raw_request get_request(std::string const& id) {
     scenario::step s;
@@ -187,8 +191,9 @@ raw_request post_request(std::string const& id, std::string const& body) {
 
 TEST(RawClient, MakesTheSpecWireBytes) {
     raw_request const r = post_request("r1", "hello");
-    EXPECT_EQ(r.bytes, "POST /upload HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: r1\r\n"
-                       "content-type: text/plain\r\ncontent-length: 5\r\n\r\nhello");
+    EXPECT_EQ(r.bytes,
+              "POST /upload HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: r1\r\n"
+              "content-type: text/plain\r\ncontent-length: 5\r\n\r\nhello");
     EXPECT_EQ(r.bytes.substr(r.body_offset), "hello");
     scenario::step raw;
     raw.kind = scenario::step_kind::raw;
@@ -296,7 +301,9 @@ TEST(RawClient, CompleteChunkedResponse) {
 TEST(RawClient, ConnectionCloseResponseIsClosed) {
     test_server server{[](test_server::conn& c, test_server& s) {
         if (heads_in(c.received) == 1 && c.replies == 0) {
-            s.send(c, "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+            s.send(c,
+                   "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: "
+                   "0\r\n\r\n");
             s.close(c);
         }
     }};
@@ -325,7 +332,8 @@ TEST(RawClient, ResetAfterResponseIsReset) {
 }
 
 TEST(RawClient, AbortAfterResponseBytesReadsThatMuchThenCloses) {
-    std::string const big = "HTTP/1.1 200 OK\r\ncontent-length: 26\r\n\r\nabcdefghijklmnopqrstuvwxyz";
+    std::string const big =
+        "HTTP/1.1 200 OK\r\ncontent-length: 26\r\n\r\nabcdefghijklmnopqrstuvwxyz";
     for (long long n : {1LL, 10LL, 40LL}) {
         SCOPED_TRACE(::testing::Message() << "abortAfterResponseBytes " << n);
         test_server server{reply_each(big)};

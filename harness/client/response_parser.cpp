@@ -33,9 +33,8 @@ bool lists_token(std::string const& value, std::string const& token) {
     std::string const v = lower(value);
     while (start <= v.size()) {
         auto const comma = v.find(',', start);
-        std::string const part =
-            trim(std::string_view{v}.substr(start, comma == std::string::npos ? std::string::npos
-                                                                              : comma - start));
+        std::string const part = trim(std::string_view{v}.substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start));
         if (part == token)
             return true;
         if (comma == std::string::npos)
@@ -66,8 +65,8 @@ response_parser::response_parser(bool head_request)
 std::size_t response_parser::feed(std::string_view bytes) {
     std::size_t used = 0;
     while (used < bytes.size() && (state_ == state::head || state_ == state::body)) {
-        std::size_t const n = state_ == state::head ? feed_head(bytes.substr(used))
-                                                    : feed_body(bytes.substr(used));
+        std::size_t const n =
+            state_ == state::head ? feed_head(bytes.substr(used)) : feed_body(bytes.substr(used));
         used += n;
         if (n == 0 && state_ != state::done)
             break;
@@ -116,8 +115,8 @@ std::size_t response_parser::feed_head(std::string_view bytes) {
         status_ = 0;
         return used;
     }
-    bool const no_body = head_request_ || (status_ >= 100 && status_ < 200) || status_ == 204 ||
-                         status_ == 304;
+    bool const no_body =
+        head_request_ || (status_ >= 100 && status_ < 200) || status_ == 204 || status_ == 304;
     std::optional<std::string> length;
     bool chunked = false;
     for (auto const& [name, value] : headers_) {
@@ -140,7 +139,8 @@ std::size_t response_parser::feed_head(std::string_view bytes) {
         state_ = state::body;
     } else if (length) {
         if (length->empty() ||
-            !std::all_of(length->begin(), length->end(),
+            !std::all_of(length->begin(),
+                         length->end(),
                          [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
             length->size() > 18) {
             fail("a content-length that is not a number: \"" + *length + "\"");
@@ -186,7 +186,8 @@ bool response_parser::parse_head(std::string const& head) {
             fail("a header line \"name: value\", got \"" + line.substr(0, 80) + "\"");
             return false;
         }
-        headers_.emplace_back(line.substr(0, colon), trim(std::string_view{line}.substr(colon + 1)));
+        headers_.emplace_back(line.substr(0, colon),
+                              trim(std::string_view{line}.substr(colon + 1)));
     }
     return true;
 }
@@ -244,9 +245,9 @@ std::size_t response_parser::feed_chunked(std::string_view bytes) {
         switch (chunk_) {
         case chunk_state::size_line: {
             std::string const hex = trim(std::string_view{line}.substr(0, line.find(';')));
-            if (hex.empty() || hex.size() > 15 ||
-                !std::all_of(hex.begin(), hex.end(),
-                             [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+            if (hex.empty() || hex.size() > 15 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+                    return std::isxdigit(static_cast<unsigned char>(c));
+                })) {
                 fail("a chunk size in hex, got \"" + line.substr(0, 40) + "\"");
                 break;
             }

@@ -75,11 +75,11 @@ private:
     state state_ = state::head;
     body_mode mode_ = body_mode::none;
     chunk_state chunk_ = chunk_state::size_line;
-    std::string head_buf_;        // bytes of the head read so far
-    std::string line_buf_;        // chunked: the size line or trailer line read so far
-    std::size_t remaining_ = 0;   // length: body bytes still due; chunked: of this chunk
+    std::string head_buf_;      // bytes of the head read so far
+    std::string line_buf_;      // chunked: the size line or trailer line read so far
+    std::size_t remaining_ = 0; // length: body bytes still due; chunked: of this chunk
     int status_ = 0;
-    int minor_version_ = 1;       // HTTP/1.x
+    int minor_version_ = 1; // HTTP/1.x
     scenario::header_list headers_;
     std::string body_;
     std::size_t consumed_ = 0;

@@ -17,8 +17,9 @@ std::size_t feed_split(response_parser& p, std::string const& bytes, std::size_t
 }
 
 TEST(ResponseParser, ContentLengthAtEverySplit) {
-    std::string const r = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
-                          "X-A:  spaced \r\n\r\nhello";
+    std::string const r =
+        "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+        "X-A:  spaced \r\n\r\nhello";
     for (std::size_t cut = 0; cut <= r.size(); ++cut) {
         SCOPED_TRACE(::testing::Message() << "split at byte " << cut);
         response_parser p;
@@ -107,7 +108,8 @@ TEST(ResponseParser, SkipsInterimContinue) {
 
 TEST(ResponseParser, PipelinedResponsesAreUsedOneAtATime) {
     std::string const one = "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na";
-    std::string const two = "HTTP/1.1 404 Not Found\r\ncontent-length: 1\r\nconnection: close\r\n\r\nb";
+    std::string const two =
+        "HTTP/1.1 404 Not Found\r\ncontent-length: 1\r\nconnection: close\r\n\r\nb";
     std::string const both = one + two;
     response_parser first;
     std::size_t const used = first.feed(both);
@@ -128,7 +130,8 @@ TEST(ResponseParser, TransferEncodingOverridesContentLength) {
 }
 
 TEST(ResponseParser, GarbageIsBroken) {
-    for (char const* bad : {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+    for (char const* bad : {"SSH-2.0-OpenSSH\r\n\r\n",
+                            "HTTP/1.1 2x0 OK\r\n\r\n",
                             "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
                             "HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
                             "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"}) {

@@ -17,7 +17,9 @@ std::string lower(std::string v) {
     return v;
 }
 
-bool is_close(std::string const& v) { return lower(v).find("close") != std::string::npos; }
+bool is_close(std::string const& v) {
+    return lower(v).find("close") != std::string::npos;
+}
 
 std::string describe_error(httplib::Error e) {
     switch (e) {
@@ -101,17 +103,19 @@ check::response_observation scripted_client::send(std::string const& id,
             obs.body = res->body;
         }
         obs.complete = true;
-        obs.connection = res->has_header("connection") && is_close(res->get_header_value("connection"))
-                             ? scenario::connection_fate::closed
-                             : scenario::connection_fate::kept;
+        obs.connection =
+            res->has_header("connection") && is_close(res->get_header_value("connection"))
+                ? scenario::connection_fate::closed
+                : scenario::connection_fate::kept;
         return obs;
     }
     obs.complete = false;
     obs.connection = scenario::connection_fate::closed;
     obs.client_error = describe_error(res.error());
-    if (res.error() == httplib::Error::Read && clock::now() - started + std::chrono::milliseconds{50} >= timeout_)
-        obs.client_error = "timeout: no complete response within " +
-                           std::to_string(timeout_.count()) + " ms";
+    if (res.error() == httplib::Error::Read &&
+        clock::now() - started + std::chrono::milliseconds{50} >= timeout_)
+        obs.client_error =
+            "timeout: no complete response within " + std::to_string(timeout_.count()) + " ms";
     return obs;
 }
 

@@ -4,15 +4,15 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <chrono>
 #include <string>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace lifecheck::client {
 namespace {
@@ -24,7 +24,9 @@ class server_fixture {
 public:
     server_fixture() {
         port_ = server.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread{[this] { server.listen_after_bind(); }};
+        thread_ = std::thread{[this] {
+            server.listen_after_bind();
+        }};
         while (!server.is_running())
             std::this_thread::sleep_for(1ms);
     }
@@ -91,12 +93,13 @@ TEST(ScriptedClient, SendsIdHostAndStepHeaders) {
 TEST(ScriptedClient, ResponseCutShortKeepsStatusAndBytes) {
     server_fixture f;
     f.server.Get("/stream", [](httplib::Request const&, httplib::Response& res) {
-        res.set_chunked_content_provider("text/plain", [](std::size_t offset, httplib::DataSink& sink) {
-            if (offset > 0)
-                return false; // a stream failing midway: httplib drops the connection
-            sink.write("hello", 5);
-            return true;
-        });
+        res.set_chunked_content_provider(
+            "text/plain", [](std::size_t offset, httplib::DataSink& sink) {
+                if (offset > 0)
+                    return false; // a stream failing midway: httplib drops the connection
+                sink.write("hello", 5);
+                return true;
+            });
     });
     scenario::request_spec spec;
     spec.url = "/stream";
@@ -112,7 +115,8 @@ TEST(ScriptedClient, ResponseCutShortKeepsStatusAndBytes) {
 
 TEST(ScriptedClient, ResponsesWithoutBodyAreObserved) {
     server_fixture f;
-    f.server.Get("/none", [](httplib::Request const&, httplib::Response& res) { res.status = 204; });
+    f.server.Get("/none",
+                 [](httplib::Request const&, httplib::Response& res) { res.status = 204; });
     f.server.Get("/json", [](httplib::Request const&, httplib::Response& res) {
         res.set_content(R"({"a":1})", "application/json");
     });

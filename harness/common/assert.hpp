@@ -7,8 +7,12 @@
 #define LIFECHECK_ASSERT(cond, what)                                                               \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            std::fprintf(stderr, "%s:%d: lifecheck assertion failed: %s (%s)\n", __FILE__,        \
-                         __LINE__, what, #cond);                                                   \
+            std::fprintf(stderr,                                                                   \
+                         "%s:%d: lifecheck assertion failed: %s (%s)\n",                           \
+                         __FILE__,                                                                 \
+                         __LINE__,                                                                 \
+                         what,                                                                     \
+                         #cond);                                                                   \
             std::abort();                                                                          \
         }                                                                                          \
     } while (false)

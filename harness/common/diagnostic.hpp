@@ -1,4 +1,5 @@
-// A problem found in untrusted input: which file, where in it, what was expected and what was found.
+// A problem found in untrusted input: which file, where in it, what was expected and what was
+// found.
 #pragma once
 
 #include <string>

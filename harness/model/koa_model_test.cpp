@@ -1,7 +1,6 @@
 // Tests of the koa-dialect oracle (detail/koa.cpp) against Koa 2.16.4 + koa-compose (spec §1.5).
 #include "harness/model/detail/koa.hpp"
 #include "harness/model/model.hpp"
-
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>
@@ -21,8 +20,9 @@ using labels = std::vector<std::string>;
 model::step_prediction koa_step(std::string const& app,
                                 std::string const& request = R"({"method":"GET","url":"/"})",
                                 std::string const& client = "") {
-    std::string const text = R"({"dialect":"koa","app":)" + app + R"(,"steps":[{"id":"r1","request":)" +
-                             request + (client.empty() ? "" : R"(,"client":)" + client) + "}]}";
+    std::string const text = R"({"dialect":"koa","app":)" + app +
+                             R"(,"steps":[{"id":"r1","request":)" + request +
+                             (client.empty() ? "" : R"(,"client":)" + client) + "}]}";
     auto r = scenario::parse(text, "koa_model_test.json", "koa_model_test");
     if (!r.has_value()) {
         ADD_FAILURE() << "scenario does not load: " << r.error().front().json_path << ": "
@@ -37,12 +37,13 @@ model::step_prediction koa_step(std::string const& app,
     return preds.front();
 }
 
-std::string const json_ok = R"({"do":"send","status":200,"payload":{"kind":"json","value":{"ok":true}}})";
+std::string const json_ok =
+    R"({"do":"send","status":200,"payload":{"kind":"json","value":{"ok":true}}})";
 
 // koa-compose dispatch: every middleware's down half, then the up halves in reverse.
 TEST(KoaModel, OnionOrderDownThenUp) {
-    auto const p = koa_step(R"({"middleware":[{"label":"a"},{"label":"b"},{"label":"c","before":)" + json_ok +
-                            "}]}");
+    auto const p = koa_step(R"({"middleware":[{"label":"a"},{"label":"b"},{"label":"c","before":)" +
+                            json_ok + "}]}");
     ASSERT_TRUE(p.deterministic) << p.why;
     EXPECT_EQ(p.trace, (labels{"a:down", "b:down", "c:down", "c:up", "b:up", "a:up"}));
     EXPECT_EQ(p.end_at, 6);
@@ -51,7 +52,8 @@ TEST(KoaModel, OnionOrderDownThenUp) {
     EXPECT_EQ(p.content_type, "application/json; charset=utf-8");
 }
 
-// application.js handleRequest: res.statusCode = 404; respond() with no body writes the status text.
+// application.js handleRequest: res.statusCode = 404; respond() with no body writes the status
+// text.
 TEST(KoaModel, NoBodyIsDefault404) {
     auto const p = koa_step(R"({"middleware":[{"label":"a"}]})");
     EXPECT_EQ(p.status, 404);
@@ -61,8 +63,9 @@ TEST(KoaModel, NoBodyIsDefault404) {
 
 // next: never stops the chain; the middleware's own up half still runs.
 TEST(KoaModel, NextNeverShortCircuits) {
-    auto const p = koa_step(R"({"middleware":[{"label":"a"},{"label":"gate","next":"never","before":{"do":"send","status":401}},{"label":"h","before":)" +
-                            json_ok + "}]}");
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"a"},{"label":"gate","next":"never","before":{"do":"send","status":401}},{"label":"h","before":)" +
+        json_ok + "}]}");
     EXPECT_EQ(p.trace, (labels{"a:down", "gate:down", "gate:up", "a:up"}));
     EXPECT_EQ(p.status, 401);
     EXPECT_EQ(p.body_text, "Unauthorized");
@@ -70,8 +73,9 @@ TEST(KoaModel, NextNeverShortCircuits) {
 
 // koa-compose: the second next() rejects "next() called multiple times"; no :up of that middleware.
 TEST(KoaModel, NextTwiceRejectsWith500AndListenerSeesIt) {
-    auto const p = koa_step(R"({"middleware":[{"label":"o"},{"label":"t","next":"twice"},{"label":"i","before":)" +
-                            json_ok + R"(}],"onError":{}})");
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"o"},{"label":"t","next":"twice"},{"label":"i","before":)" +
+        json_ok + R"(}],"onError":{}})");
     EXPECT_EQ(p.trace, (labels{"o:down", "t:down", "i:down", "i:up", "onError"}));
     EXPECT_EQ(p.status, 500);
     EXPECT_EQ(p.body_text, "Internal Server Error");
@@ -79,11 +83,14 @@ TEST(KoaModel, NextTwiceRejectsWith500AndListenerSeesIt) {
 
 // context.js onerror: err.status when statuses knows it, else 500; the message is never exposed.
 TEST(KoaModel, ErrorStatusRules) {
-    EXPECT_EQ(koa_step(R"({"middleware":[{"label":"a","before":{"do":"throw","status":418}}]})").body_text,
+    EXPECT_EQ(koa_step(R"({"middleware":[{"label":"a","before":{"do":"throw","status":418}}]})")
+                  .body_text,
               "I'm a teapot");
-    EXPECT_EQ(koa_step(R"({"middleware":[{"label":"a","before":{"do":"throw","status":599}}]})").status, 500);
-    auto const enoent =
-        koa_step(R"({"middleware":[{"label":"a","before":{"do":"throw","error":{"code":"ENOENT","message":"x"}}}]})");
+    EXPECT_EQ(
+        koa_step(R"({"middleware":[{"label":"a","before":{"do":"throw","status":599}}]})").status,
+        500);
+    auto const enoent = koa_step(
+        R"({"middleware":[{"label":"a","before":{"do":"throw","error":{"code":"ENOENT","message":"x"}}}]})");
     EXPECT_EQ(enoent.status, 404);
     EXPECT_EQ(enoent.body_text, "Not Found");
 }
@@ -98,16 +105,20 @@ TEST(KoaModel, ErrorPropagatesThroughAwaitingMiddleware) {
     EXPECT_EQ(p.end_at, 3);
 }
 
-// response.js body setter: null → 204, a string starting with '<' → text/html, a Buffer → octet-stream.
+// response.js body setter: null → 204, a string starting with '<' → text/html, a Buffer →
+// octet-stream.
 TEST(KoaModel, PayloadKinds) {
     auto send = [](std::string const& payload) {
-        return koa_step(R"({"middleware":[{"label":"a","before":{"do":"send","status":200,"payload":)" + payload +
-                        "}}]}");
+        return koa_step(
+            R"({"middleware":[{"label":"a","before":{"do":"send","status":200,"payload":)" +
+            payload + "}}]}");
     };
     EXPECT_EQ(send(R"({"kind":"json","value":null})").status, 204);
     EXPECT_EQ(send(R"({"kind":"empty"})").status, 204);
-    EXPECT_EQ(send(R"({"kind":"string","value":" <p>hi</p>"})").content_type, "text/html; charset=utf-8");
-    EXPECT_EQ(send(R"({"kind":"buffer","base64":"AAE="})").content_type, "application/octet-stream");
+    EXPECT_EQ(send(R"({"kind":"string","value":" <p>hi</p>"})").content_type,
+              "text/html; charset=utf-8");
+    EXPECT_EQ(send(R"({"kind":"buffer","base64":"AAE="})").content_type,
+              "application/octet-stream");
     EXPECT_EQ(send(R"({"kind":"json","value":7})").body_text, "7");
     auto const stream = send(R"({"kind":"stream","chunks":["a","b"],"chunkDelayMs":5})");
     EXPECT_EQ(stream.body_text, "ab");
@@ -117,8 +128,9 @@ TEST(KoaModel, PayloadKinds) {
 // The upper half replaces what the downstream set (after next()); the content-type the JSON
 // body set stays (response.js sets a string's type only when none is set).
 TEST(KoaModel, UpHalfOverridesDownstreamBody) {
-    auto const p = koa_step(R"({"middleware":[{"label":"a","after":{"do":"send","status":202,"payload":{"kind":"string","value":"late"}}},{"label":"b","before":)" +
-                            json_ok + "}]}");
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"a","after":{"do":"send","status":202,"payload":{"kind":"string","value":"late"}}},{"label":"b","before":)" +
+        json_ok + "}]}");
     EXPECT_EQ(p.status, 202);
     EXPECT_EQ(p.body_text, "late");
     EXPECT_EQ(p.content_type, "application/json; charset=utf-8");
@@ -126,8 +138,10 @@ TEST(KoaModel, UpHalfOverridesDownstreamBody) {
 
 // A client abort while a middleware waits: end is aborted, the onion still unwinds after it.
 TEST(KoaModel, ClientAbortWhileWaiting) {
-    auto const p = koa_step(R"({"middleware":[{"label":"a"},{"label":"h","before":{"delayMs":150,"do":"send","status":200}}]})",
-                            R"({"method":"GET","url":"/"})", R"({"abortAfterMs":50})");
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"a"},{"label":"h","before":{"delayMs":150,"do":"send","status":200}}]})",
+        R"({"method":"GET","url":"/"})",
+        R"({"abortAfterMs":50})");
     ASSERT_TRUE(p.deterministic) << p.why;
     EXPECT_TRUE(p.aborted);
     EXPECT_EQ(p.end_at, 2);
@@ -136,8 +150,10 @@ TEST(KoaModel, ClientAbortWhileWaiting) {
 
 // An abort within the race margin of a middleware timer is not decided.
 TEST(KoaModel, AbortNearATimerIsNotDeterministic) {
-    auto const p = koa_step(R"({"middleware":[{"label":"h","before":{"delayMs":55,"do":"send","status":200}}]})",
-                            R"({"method":"GET","url":"/"})", R"({"abortAfterMs":50})");
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"h","before":{"delayMs":55,"do":"send","status":200}}]})",
+        R"({"method":"GET","url":"/"})",
+        R"({"abortAfterMs":50})");
     EXPECT_FALSE(p.deterministic);
 }
 
@@ -154,7 +170,8 @@ TEST(KoaModel, StatusTextIsTheStatusesPackage) {
     EXPECT_EQ(model::detail::koa_status_text(299), "");
 }
 
-void collect_expected(std::vector<scenario::step> const& steps, std::map<std::string, scenario::step const*>& out) {
+void collect_expected(std::vector<scenario::step> const& steps,
+                      std::map<std::string, scenario::step const*>& out) {
     for (auto const& s : steps) {
         if (s.kind == scenario::step_kind::parallel)
             collect_expected(s.children, out);
@@ -196,12 +213,13 @@ TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
                 report += sc.id + " step " + p.step_id + ": " + d + "\n";
             for (auto const& h : it->second->expect->headers) {
                 if (h.name == "content-type" && h.value && p.content_type != h.value)
-                    report += sc.id + " step " + p.step_id + ": content-type: expected " + *h.value +
-                              ", model " + p.content_type.value_or("none") + "\n";
+                    report += sc.id + " step " + p.step_id + ": content-type: expected " +
+                              *h.value + ", model " + p.content_type.value_or("none") + "\n";
             }
         }
     }
-    std::cout << "[ModelCorpus] " << scenarios << " koa scenarios, " << compared << " steps compared\n";
+    std::cout << "[ModelCorpus] " << scenarios << " koa scenarios, " << compared
+              << " steps compared\n";
     EXPECT_GT(compared, 0);
     EXPECT_TRUE(report.empty()) << report;
 }

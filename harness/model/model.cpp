@@ -82,7 +82,11 @@ bool bad_url(std::string const& path) {
     // UTF-8 validity of the decoded bytes
     for (std::size_t i = 0; i < decoded.size();) {
         auto const c = static_cast<unsigned char>(decoded[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        std::size_t n = c < 0x80           ? 1
+                        : (c >> 5) == 0x6  ? 2
+                        : (c >> 4) == 0xE  ? 3
+                        : (c >> 3) == 0x1E ? 4
+                                           : 0;
         if (n == 0 || i + n > decoded.size())
             return true;
         for (std::size_t k = 1; k < n; ++k) {
@@ -97,7 +101,7 @@ bool bad_url(std::string const& path) {
 /// A leaf step (request, raw or close) in document order.
 struct leaf {
     step const* s = nullptr;
-    std::size_t group = 0;   // index of the top-level step it belongs to
+    std::size_t group = 0; // index of the top-level step it belongs to
 };
 
 /// A plain request with a body: httplib writes its head and body apart, so the server may read
@@ -115,7 +119,8 @@ void collect_leaves(std::vector<step> const& steps, std::vector<leaf>& out) {
         step const& s = steps[g];
         if (s.kind == step_kind::parallel) {
             for (auto const& c : s.children) {
-                if (c.kind == step_kind::request || c.kind == step_kind::raw || c.kind == step_kind::close)
+                if (c.kind == step_kind::request || c.kind == step_kind::raw ||
+                    c.kind == step_kind::close)
                     out.push_back(leaf{&c, g});
             }
         } else if (s.kind != step_kind::sleep) {
@@ -130,7 +135,13 @@ std::string close_owner(step const& s) {
 
 /// A raw step parsed the way Node's HTTP parser sees it.
 struct raw_parse {
-    enum class result { ok, incomplete_head, bad_request, too_large, unsupported } what = result::ok;
+    enum class result {
+        ok,
+        incomplete_head,
+        bad_request,
+        too_large,
+        unsupported
+    } what = result::ok;
     request_input in;
     std::size_t head_len = 0;
     std::string why;
@@ -141,7 +152,8 @@ raw_parse parse_raw(std::string const& id, std::string const& bytes) {
     p.in.id = id;
     auto const head_end = bytes.find("\r\n\r\n");
     if (head_end == std::string::npos) {
-        p.what = bytes.size() > 16384 ? raw_parse::result::too_large : raw_parse::result::incomplete_head;
+        p.what = bytes.size() > 16384 ? raw_parse::result::too_large
+                                      : raw_parse::result::incomplete_head;
         return p;
     }
     p.head_len = head_end + 4;
@@ -166,10 +178,11 @@ raw_parse parse_raw(std::string const& id, std::string const& bytes) {
     // (HPE_INVALID_METHOD) that Fastify's client-error handler answers with 400 (checked on
     // Fastify 5.12.8 with "OPST /up": 400, the lifecycle never starts).
     static std::set<std::string> const node_methods{
-        "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK",
-        "M-SEARCH", "MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS",
-        "PATCH", "POST", "PROPFIND", "PROPPATCH", "PURGE", "PUT", "QUERY", "REBIND", "REPORT",
-        "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND", "UNLINK", "UNLOCK", "UNSUBSCRIBE"};
+        "ACL",       "BIND",      "CHECKOUT", "CONNECT",  "COPY",   "DELETE",     "GET",
+        "HEAD",      "LINK",      "LOCK",     "M-SEARCH", "MERGE",  "MKACTIVITY", "MKCALENDAR",
+        "MKCOL",     "MOVE",      "NOTIFY",   "OPTIONS",  "PATCH",  "POST",       "PROPFIND",
+        "PROPPATCH", "PURGE",     "PUT",      "QUERY",    "REBIND", "REPORT",     "SEARCH",
+        "SOURCE",    "SUBSCRIBE", "TRACE",    "UNBIND",   "UNLINK", "UNLOCK",     "UNSUBSCRIBE"};
     if (node_methods.count(method) == 0) {
         p.what = raw_parse::result::bad_request;
         return p;
@@ -222,7 +235,9 @@ raw_parse parse_raw(std::string const& id, std::string const& bytes) {
     }
     std::string const rest = bytes.substr(p.head_len);
     if (content_length) {
-        p.in.body = rest.substr(0, static_cast<std::size_t>(std::min<long long>(*content_length, static_cast<long long>(rest.size()))));
+        p.in.body = rest.substr(0,
+                                static_cast<std::size_t>(std::min<long long>(
+                                    *content_length, static_cast<long long>(rest.size()))));
         if (static_cast<long long>(rest.size()) > *content_length) {
             p.what = raw_parse::result::unsupported;
             p.why = "raw step with more than one request (pipelining)";
@@ -287,7 +302,9 @@ public:
         w_.loop.adopt_reply = [](void* r, std::function<void()> f) {
             static_cast<request_run*>(r)->reply_then(std::move(f));
         };
-        w_.on_request_end = [this] { try_finish_close(); };
+        w_.on_request_end = [this] {
+            try_finish_close();
+        };
     }
 
     std::vector<step_prediction> run() {
@@ -296,8 +313,8 @@ public:
         w_.loop.run();
         double t = w_.loop.now();
         if (ready_failed_) {
-            return everything_unsupported(
-                "an onReady hook throws: ready() rejects and the app never listens (adapter-defined)");
+            return everything_unsupported("an onReady hook throws: ready() rejects and the app "
+                                          "never listens (adapter-defined)");
         }
         for (std::size_t g = 0; g < sc_.steps.size(); ++g) {
             step const& s = sc_.steps[g];
@@ -338,7 +355,9 @@ private:
         chain->list = w_.app.on_ready;
         chain->owner = "app";
         chain->stop_on_error = true;
-        chain->done = [this](bool failed) { ready_failed_ = failed; };
+        chain->done = [this](bool failed) {
+            ready_failed_ = failed;
+        };
         chain->next();
     }
 
@@ -359,7 +378,9 @@ private:
             case raw_parse::result::bad_request:
                 // lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
                 fixed_[s.id] = not_reached(
-                    s.id, 400, R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
+                    s.id,
+                    400,
+                    R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
                 return;
             case raw_parse::result::too_large:
                 fixed_[s.id] = not_reached(
@@ -385,7 +406,9 @@ private:
             for (char c : in.url)
                 if (static_cast<unsigned char>(c) >= 0x80) { // llhttp: HPE_INVALID_URL
                     fixed_[s.id] = not_reached(
-                        s.id, 400, R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
+                        s.id,
+                        400,
+                        R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
                     return;
                 }
         }
@@ -399,7 +422,9 @@ private:
         long long const total = cw.total;
         long long const bpw = cw.bpw;
         double const wd = cw.wd;
-        auto time_of = [&cw](long long n) { return cw.time_of(n); };
+        auto time_of = [&cw](long long n) {
+            return cw.time_of(n);
+        };
         if (head_len > 16384 + 4) {
             fixed_[s.id] = not_reached(
                 s.id,
@@ -429,20 +454,23 @@ private:
         plan.close_after_response_body_bytes = c.abort_after_response_body_bytes;
         if (bpw > 0 && wd > 0) {
             // every write restarts the socket's idle timer (only connectionTimeout cares)
-            for (long long n = head_len + 1; w_.source.options.connection_timeout_ms > 0 && n <= written &&
-                                             plan.body_writes.size() < 10000;
+            for (long long n = head_len + 1; w_.source.options.connection_timeout_ms > 0 &&
+                                             n <= written && plan.body_writes.size() < 10000;
                  n += bpw)
                 plan.body_writes.push_back(time_of(n));
             if (w_.source.options.connection_timeout_ms > 0 &&
-                std::fabs(wd - w_.source.options.connection_timeout_ms) < detail::event_loop::race_margin_ms)
+                std::fabs(wd - w_.source.options.connection_timeout_ms) <
+                    detail::event_loop::race_margin_ms)
                 extra_nondet_[s.id] = "writeDelayMs is too close to connectionTimeoutMs";
             if (w_.source.options.connection_timeout_ms > 0 && time_of(head_len) > t &&
                 wd >= w_.source.options.connection_timeout_ms)
-                extra_nondet_[s.id] = "the request head is written slower than connectionTimeoutMs "
-                                      "(Node's handling of an idle socket before a request is not modelled)";
+                extra_nondet_[s.id] =
+                    "the request head is written slower than connectionTimeoutMs "
+                    "(Node's handling of an idle socket before a request is not modelled)";
         }
         if (w_.source.options.request_timeout_ms > 0 && bpw > 0)
-            extra_nondet_[s.id] = "requestTimeout with a slow writer is Node-version dependent (§8)";
+            extra_nondet_[s.id] =
+                "requestTimeout with a slow writer is Node-version dependent (§8)";
 
         std::string const path = in.url.substr(0, in.url.find('?'));
         if (bad_url(path)) {
@@ -491,7 +519,8 @@ private:
             chain->stop_on_error = true;
             chain->done = [this](bool failed) {
                 if (failed)
-                    close_notes_.push_back("a preClose hook failed: the remaining preClose hooks are skipped");
+                    close_notes_.push_back(
+                        "a preClose hook failed: the remaining preClose hooks are skipped");
                 pre_close_done_ = true;
                 try_finish_close();
             };
@@ -512,11 +541,14 @@ private:
         chain->w = &w_;
         chain->list = w_.app.on_close;
         chain->owner = close_owner_;
-        chain->done = [this](bool) { close_done_ = true; };
+        chain->done = [this](bool) {
+            close_done_ = true;
+        };
         chain->next();
     }
 
-    step_prediction not_reached(std::string const& id, std::optional<int> status, std::string const& body) {
+    step_prediction
+    not_reached(std::string const& id, std::optional<int> status, std::string const& body) {
         step_prediction p;
         p.step_id = id;
         p.reached = false;
@@ -605,9 +637,11 @@ private:
                 p.trace = w_.traces[s.id];
                 if (o.ended)
                     p.end_at = o.end_at;
-                // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes) closes
-                // without reading: whatever the server wrote meanwhile reaches no one (spec §1.4).
-                bool const reads = !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
+                // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes)
+                // closes without reading: whatever the server wrote meanwhile reaches no one (spec
+                // §1.4).
+                bool const reads =
+                    !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
                 if (o.got_head && reads) {
                     p.status = o.status;
                     p.content_type = o.content_type;
@@ -654,11 +688,11 @@ private:
     bool split_bodies_ = false;
     std::vector<leaf> leaves_;
     std::map<std::string, std::unique_ptr<request_run>> runs_;
-    std::map<std::string, step_prediction> fixed_;       // decided without the lifecycle
-    std::map<std::string, std::string> extra_nondet_;    // step id -> reason
-    std::set<std::string> connections_used_;             // keep-alive connections opened so far
+    std::map<std::string, step_prediction> fixed_;           // decided without the lifecycle
+    std::map<std::string, std::string> extra_nondet_;        // step id -> reason
+    std::set<std::string> connections_used_;                 // keep-alive connections opened so far
     std::map<std::string, request_run*> last_on_connection_; // within the current step group
-    std::optional<std::size_t> crash_group_;             // the top-level step that crashed
+    std::optional<std::size_t> crash_group_;                 // the top-level step that crashed
     bool ready_failed_ = false;
     std::string close_owner_ = "close";
     bool pre_close_done_ = false;
@@ -713,7 +747,9 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
         std::vector<step_prediction> out = driver{sc, m}.run();
         std::vector<leaf> leaves;
         collect_leaves(sc.steps, leaves);
-        if (std::none_of(leaves.begin(), leaves.end(), [](leaf const& l) { return body_may_come_later(*l.s); }))
+        if (std::none_of(leaves.begin(), leaves.end(), [](leaf const& l) {
+                return body_may_come_later(*l.s);
+            }))
             return out;
         // The harness's plain client (cpp-httplib) writes a request's head and body with two
         // writes: the server reads the body with the head or in a later read, as the kernel
@@ -728,8 +764,10 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
             if (q == apart.end() || !p.deterministic || same_outcome(p, *q))
                 continue;
             p.deterministic = false;
-            p.why += (p.why.empty() ? "" : "; ") +
-                     std::string{"whether the request body is read with its head or later changes the outcome"};
+            p.why +=
+                (p.why.empty() ? "" : "; ") +
+                std::string{
+                    "whether the request body is read with its head or later changes the outcome"};
         }
         return out;
     } catch (std::exception const& e) {
@@ -760,8 +798,8 @@ std::vector<std::string> disagreements(step_prediction const& p, scenario::expec
     if (!p.deterministic)
         return out;
     if (e.reached && *e.reached != p.reached)
-        out.push_back(std::string{"reached: expected "} + (*e.reached ? "true" : "false") + ", model " +
-                      (p.reached ? "true" : "false"));
+        out.push_back(std::string{"reached: expected "} + (*e.reached ? "true" : "false") +
+                      ", model " + (p.reached ? "true" : "false"));
     if (e.trace && *e.trace != p.trace)
         out.push_back("trace: expected " + join(*e.trace) + ", model " + join(p.trace));
     if (e.end_at && (!p.end_at || *p.end_at != *e.end_at))
@@ -771,15 +809,16 @@ std::vector<std::string> disagreements(step_prediction const& p, scenario::expec
         out.push_back("status: expected " + std::to_string(*e.status) + ", model " +
                       (p.status ? std::to_string(*p.status) : std::string{"none"}));
     if (e.body && p.body_text && !body_matches(*e.body, *p.body_text)) {
-        std::string const want = e.body->how == scenario::body_match::json_value ? e.body->value.dump() : e.body->text;
+        std::string const want =
+            e.body->how == scenario::body_match::json_value ? e.body->value.dump() : e.body->text;
         out.push_back("body: expected " + want + ", model " + *p.body_text);
     }
     if (e.aborted && *e.aborted != p.aborted)
-        out.push_back(std::string{"aborted: expected "} + (*e.aborted ? "true" : "false") + ", model " +
-                      (p.aborted ? "true" : "false"));
+        out.push_back(std::string{"aborted: expected "} + (*e.aborted ? "true" : "false") +
+                      ", model " + (p.aborted ? "true" : "false"));
     if (e.complete && *e.complete != p.complete && p.reached)
-        out.push_back(std::string{"complete: expected "} + (*e.complete ? "true" : "false") + ", model " +
-                      (p.complete ? "true" : "false"));
+        out.push_back(std::string{"complete: expected "} + (*e.complete ? "true" : "false") +
+                      ", model " + (p.complete ? "true" : "false"));
     return out;
 }
 

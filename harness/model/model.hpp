@@ -18,8 +18,8 @@ enum class body_class {
     binary,             // a Buffer payload
     stream,             // a Node stream, web stream or Response body (chunked)
     default_error_json, // Fastify's default error JSON (lifecycle §4.4)
-    fastify_raw,        // written by Fastify outside the lifecycle: 503 on closing, 404/400 fallbacks
-    hijacked,           // written by the user on reply.raw after reply.hijack()
+    fastify_raw, // written by Fastify outside the lifecycle: 503 on closing, 404/400 fallbacks
+    hijacked,    // written by the user on reply.raw after reply.hijack()
 };
 
 /// Spelling used in reports ("default_error_json", ...).
@@ -27,21 +27,22 @@ char const* to_string(body_class b);
 
 /// The model's prediction for one step (request, raw or close) of a scenario.
 struct step_prediction {
-    std::string step_id;                    // the step's id; "close" for a close step without one
-    bool reached = true;                    // the request reached Fastify (spec §1.4 `reached`)
-    std::vector<std::string> trace;         // callback labels in start order, incl. after `end`
-    std::optional<int> end_at;              // callbacks before `end`; nothing when no `end` is known
-    std::optional<int> status;              // status of the response the client received
-    body_class body = body_class::none;     // what the client received
-    std::optional<std::string> body_text;   // the body bytes the client got (all of them iff complete)
+    std::string step_id;                // the step's id; "close" for a close step without one
+    bool reached = true;                // the request reached Fastify (spec §1.4 `reached`)
+    std::vector<std::string> trace;     // callback labels in start order, incl. after `end`
+    std::optional<int> end_at;          // callbacks before `end`; nothing when no `end` is known
+    std::optional<int> status;          // status of the response the client received
+    body_class body = body_class::none; // what the client received
+    std::optional<std::string>
+        body_text; // the body bytes the client got (all of them iff complete)
     std::optional<std::string> content_type; // the response's content-type, when known
-    bool complete = true;                   // false when the body was cut short
-    bool aborted = false;                   // the target's `end` reports a client abort
-    bool hangs = false;                     // no `end` ever comes (no reply and no abort)
-    bool crash = false;                     // the Fastify process dies during this step (§2.7)
-    bool deterministic = true;              // false when the outcome depends on a race
-    std::string why;                        // why not deterministic / what is not modelled
-    std::vector<std::string> notes;         // modelling assumptions the prediction relies on
+    bool complete = true;                    // false when the body was cut short
+    bool aborted = false;                    // the target's `end` reports a client abort
+    bool hangs = false;                      // no `end` ever comes (no reply and no abort)
+    bool crash = false;                      // the Fastify process dies during this step (§2.7)
+    bool deterministic = true;               // false when the outcome depends on a race
+    std::string why;                         // why not deterministic / what is not modelled
+    std::vector<std::string> notes;          // modelling assumptions the prediction relies on
 };
 
 /// Predicts every request, raw and close step of `sc` in step order (parallel children are

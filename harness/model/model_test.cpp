@@ -42,9 +42,11 @@ model::step_prediction predict_step(std::string const& text, std::string const& 
 }
 
 /// A one-route GET app: `hooks` is the root's hook map, `handler` the route's ACTION.
-std::string get_app(std::string const& hooks, std::string const& handler, std::string const& extra = "") {
-    return R"({"app":{"hooks":)" + hooks + extra + R"(,"routes":[{"method":"GET","url":"/","handler":)" +
-           handler + R"(}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
+std::string
+get_app(std::string const& hooks, std::string const& handler, std::string const& extra = "") {
+    return R"({"app":{"hooks":)" + hooks + extra +
+           R"(,"routes":[{"method":"GET","url":"/","handler":)" + handler +
+           R"(}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
 }
 
 std::string const json_ok = R"({"payload":{"kind":"json","value":{"ok":true}}})";
@@ -54,25 +56,38 @@ std::string const json_ok = R"({"payload":{"kind":"json","value":{"ok":true}}})"
 
 // lifecycle §2.2 phase table: every request phase once, in order (POST with a JSON body).
 TEST(ModelPhases, EveryPhaseRunsOnceInOrder) {
-    auto const p = predict_step(R"({"app":{"hooks":{"onRequest":[{}],"preParsing":[{}],"preValidation":[{}],
+    auto const p =
+        predict_step(R"({"app":{"hooks":{"onRequest":[{}],"preParsing":[{}],"preValidation":[{}],
         "preHandler":[{}],"preSerialization":[{}],"onSend":[{}],"onResponse":[{}]},
         "routes":[{"method":"POST","url":"/","handler":{"payload":{"kind":"json","value":{"a":1}}}}]},
         "steps":[{"id":"r1","request":{"method":"POST","url":"/","headers":{"content-type":"application/json"},"body":"{\"x\":1}"}}]})",
-                                "r1");
+                     "r1");
     EXPECT_TRUE(p.deterministic) << p.why;
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "preParsing@root", "preValidation@root", "preHandler@root",
-                               "handler", "preSerialization@root", "onSend@root", "onResponse@root"}));
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "preParsing@root",
+                      "preValidation@root",
+                      "preHandler@root",
+                      "handler",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onResponse@root"}));
     EXPECT_EQ(p.end_at, 8); // onResponse starts before the response closes (§2.8)
     EXPECT_EQ(p.status, 200);
     EXPECT_EQ(p.body_text, R"({"a":1})");
     EXPECT_EQ(p.content_type, "application/json; charset=utf-8");
 }
 
-// lifecycle §2.3 (b): a failing hook skips the rest of its phase; default handler answers (§4.5 row 1).
+// lifecycle §2.3 (b): a failing hook skips the rest of its phase; default handler answers (§4.5 row
+// 1).
 TEST(ModelPhases, FailingHookSkipsTheRestOfItsPhase) {
-    auto const p = predict_step(get_app(R"({"preHandler":[{"do":"throw","error":{"message":"no","statusCode":403}},{}],
-        "onError":[{}],"onSend":[{}],"onResponse":[{}]})", json_ok), "r1");
-    EXPECT_EQ(p.trace, (labels{"preHandler@root#0", "onError@root", "onSend@root", "onResponse@root"}));
+    auto const p = predict_step(
+        get_app(R"({"preHandler":[{"do":"throw","error":{"message":"no","statusCode":403}},{}],
+        "onError":[{}],"onSend":[{}],"onResponse":[{}]})",
+                json_ok),
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"preHandler@root#0", "onError@root", "onSend@root", "onResponse@root"}));
     EXPECT_EQ(p.status, 403);
     EXPECT_EQ(p.body_text, R"({"statusCode":403,"error":"Forbidden","message":"no"})");
     EXPECT_EQ(p.body, model::body_class::default_error_json);
@@ -93,8 +108,12 @@ TEST(ModelPhases, CallbackHookThrowSyncAndFromTimer) {
 
 // lifecycle §2.3 (d) + §2.4 "async: return reply.send(x)": the chain waits, then stops.
 TEST(ModelPhases, AsyncHookSendStopsTheChain) {
-    auto const p = predict_step(get_app(R"({"onRequest":[{"do":"send","status":401,"payload":{"kind":"json","value":{"early":true}}},{}],
-        "preHandler":[{}],"onSend":[{"delayMs":20}],"onResponse":[{}]})", json_ok), "r1");
+    auto const p = predict_step(
+        get_app(
+            R"({"onRequest":[{"do":"send","status":401,"payload":{"kind":"json","value":{"early":true}}},{}],
+        "preHandler":[{}],"onSend":[{"delayMs":20}],"onResponse":[{}]})",
+            json_ok),
+        "r1");
     EXPECT_EQ(p.trace, (labels{"onRequest@root#0", "onSend@root", "onResponse@root"}));
     EXPECT_EQ(p.status, 401);
     EXPECT_EQ(p.body_text, R"({"early":true})");
@@ -105,8 +124,10 @@ TEST(ModelPhases, RouteHooksRunAfterScopeHooks) {
     auto const p = predict_step(R"({"app":{"hooks":{"preHandler":[{}]},
         "routes":[{"method":"GET","url":"/","hooks":{"preHandler":[{},{}]},"handler":{}}],
         "plugins":[{"name":"c","hooks":{"preHandler":[{}]}}]},
-        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})", "r1");
-    EXPECT_EQ(p.trace, (labels{"preHandler@root", "preHandler@route#0", "preHandler@route#1", "handler"}));
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})",
+                                "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"preHandler@root", "preHandler@route#0", "preHandler@route#1", "handler"}));
 }
 
 //------------------------------------------------------------------------------
@@ -116,7 +137,8 @@ std::string guide_app(std::string const& on_send, std::string const& handler) {
     return R"({"app":{"hooks":{"onRequest":[{"style":"callback","do":"sendThenContinue","status":503,
         "headers":{"retry-after":"5000"},"payload":{"kind":"json","value":{"error":true}}}],
         "preParsing":[{}],"preValidation":[{}],"preHandler":[{}],"onSend":[)" +
-           on_send + R"(],"onResponse":[{}],"onError":[{}]},"errorHandler":{"do":"send","payload":{"kind":"string","value":"late"}},
+           on_send +
+           R"(],"onResponse":[{}],"onError":[{}]},"errorHandler":{"do":"send","payload":{"kind":"string","value":"late"}},
         "routes":[{"method":"GET","url":"/","handler":)" +
            handler + R"(}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
 }
@@ -134,9 +156,17 @@ TEST(ModelSendFromHook, SendThenDoneWithSyncReplyPathIsHarmless) {
 // second write fails into onError + the error handler after onResponse; the client keeps the 503.
 TEST(ModelSendFromHook, SendThenDoneWithAsyncOnSendContinues) {
     auto const p = predict_step(guide_app(R"({"delayMs":100})", json_ok), "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "onSend@root", "preParsing@root", "preValidation@root",
-                               "preHandler@root", "handler", "onSend@root", "onResponse@root",
-                               "onError@root", "errorHandler@root"}));
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "onSend@root",
+                      "preParsing@root",
+                      "preValidation@root",
+                      "preHandler@root",
+                      "handler",
+                      "onSend@root",
+                      "onResponse@root",
+                      "onError@root",
+                      "errorHandler@root"}));
     EXPECT_EQ(p.end_at, 8);
     EXPECT_EQ(p.status, 503);
     EXPECT_TRUE(p.deterministic) << p.why; // both onSend timers share one Node timer list
@@ -145,10 +175,17 @@ TEST(ModelSendFromHook, SendThenDoneWithAsyncOnSendContinues) {
 // lifecycle §2.4 "handler delay 100": the handler's value comes after the first response ended:
 // only an ALREADY_SENT warning.
 TEST(ModelSendFromHook, LateHandlerValueOnlyWarns) {
-    auto const p = predict_step(guide_app(R"({"delayMs":20})", R"({"delayMs":150,"payload":{"kind":"json","value":{}}})"),
-                                "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "onSend@root", "preParsing@root", "preValidation@root",
-                               "preHandler@root", "handler", "onResponse@root"}));
+    auto const p = predict_step(
+        guide_app(R"({"delayMs":20})", R"({"delayMs":150,"payload":{"kind":"json","value":{}}})"),
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "onSend@root",
+                      "preParsing@root",
+                      "preValidation@root",
+                      "preHandler@root",
+                      "handler",
+                      "onResponse@root"}));
     EXPECT_EQ(p.status, 503);
     EXPECT_TRUE(p.deterministic) << p.why;
 }
@@ -157,9 +194,14 @@ TEST(ModelSendFromHook, LateHandlerValueOnlyWarns) {
 // after the callback one starts before the first response ends; then the chain stops
 // (checked against fastify 5.12.8: onRequest, onSend, onRequest#1, onResponse).
 TEST(ModelSendFromHook, ZeroDelayAsyncOnSendIsDecidedByMicrotaskOrder) {
-    auto const p = predict_step(get_app(R"({"onRequest":[{"style":"callback","do":"sendThenContinue","payload":{"kind":"json","value":{}}},{}],
-        "preParsing":[{}],"onSend":[{}],"onResponse":[{}]})", json_ok), "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root#0", "onSend@root", "onRequest@root#1", "onResponse@root"}));
+    auto const p = predict_step(
+        get_app(
+            R"({"onRequest":[{"style":"callback","do":"sendThenContinue","payload":{"kind":"json","value":{}}},{}],
+        "preParsing":[{}],"onSend":[{}],"onResponse":[{}]})",
+            json_ok),
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root#0", "onSend@root", "onRequest@root#1", "onResponse@root"}));
 }
 
 // lifecycle §2.4 "Process crash" (e29) / §2.7: a callback onSend calling done() from a timer
@@ -168,16 +210,19 @@ TEST(ModelSendFromHook, DeferredCallbackOnSendCrashesOnTheSecondWrite) {
     auto const p = predict_step(guide_app(R"({"style":"callback","delayMs":20})", json_ok), "r1");
     EXPECT_TRUE(p.crash);
     EXPECT_EQ(p.status, 503); // the client got the first response before the process died
-    EXPECT_NE(std::find(p.notes.begin(), p.notes.end(),
-                        "Fastify crashes: uncaught exception: ERR_HTTP_HEADERS_SENT Cannot write headers "
-                        "after they are sent to the client"),
-              p.notes.end());
+    EXPECT_NE(
+        std::find(p.notes.begin(),
+                  p.notes.end(),
+                  "Fastify crashes: uncaught exception: ERR_HTTP_HEADERS_SENT Cannot write headers "
+                  "after they are sent to the client"),
+        p.notes.end());
 }
 
 // lifecycle §2.4: two sends whose writes race within the timer jitter are not decided.
 TEST(ModelSendFromHook, CloseRacesAreNotDeterministic) {
-    auto const p = predict_step(guide_app(R"({"delayMs":40})", R"({"delayMs":35,"payload":{"kind":"json","value":{}}})"),
-                                "r1");
+    auto const p = predict_step(
+        guide_app(R"({"delayMs":40})", R"({"delayMs":35,"payload":{"kind":"json","value":{}}})"),
+        "r1");
     EXPECT_FALSE(p.deterministic);
     EXPECT_NE(p.why.find("closer than"), std::string::npos) << p.why;
 }
@@ -205,16 +250,22 @@ TEST(ModelHandler, CallbackHandlerThatNeverSendsHangs) {
 // lifecycle §2.5 + scenario-format §1.2: `when` false returns without answering — an async
 // handler therefore gets the empty 200, a callback one hangs.
 TEST(ModelHandler, WhenFalseDependsOnStyle) {
-    auto const a = predict_step(get_app("{}", R"({"when":{"flag":"x","is":true},"payload":{"kind":"string","value":"x"}})"), "r1");
+    auto const a = predict_step(
+        get_app("{}", R"({"when":{"flag":"x","is":true},"payload":{"kind":"string","value":"x"}})"),
+        "r1");
     EXPECT_EQ(a.status, 200);
     EXPECT_EQ(a.body_text, "");
-    auto const c = predict_step(get_app("{}", R"({"style":"callback","when":{"flag":"x","is":true}})"), "r1");
+    auto const c =
+        predict_step(get_app("{}", R"({"style":"callback","when":{"flag":"x","is":true}})"), "r1");
     EXPECT_TRUE(c.hangs);
 }
 
 // lifecycle §2.5: `reply.send('first'); return 'second'` keeps the first (ALREADY_SENT).
 TEST(ModelHandler, SendThenReturnKeepsTheFirstResponse) {
-    auto const p = predict_step(get_app(R"({"onSend":[{}]})", R"({"do":"send","payload":{"kind":"string","value":"first"}})"), "r1");
+    auto const p =
+        predict_step(get_app(R"({"onSend":[{}]})",
+                             R"({"do":"send","payload":{"kind":"string","value":"first"}})"),
+                     "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onSend@root"}));
     EXPECT_EQ(p.body_text, "first");
 }
@@ -233,16 +284,52 @@ struct payload_case {
 // lifecycle §5 table: which payloads pass preSerialization, their bodies and content types.
 TEST(ModelPayloads, KindsFollowTheSendClassification) {
     std::vector<payload_case> const cases = {
-        {R"({"kind":"json","value":{"b":2,"a":[1,2.0]}})", true, R"({"b":2,"a":[1,2]})", "application/json; charset=utf-8", model::body_class::json},
-        {R"({"kind":"json","value":null})", true, "null", "application/json; charset=utf-8", model::body_class::json},
-        {R"({"kind":"json","value":7})", true, "7", "application/json; charset=utf-8", model::body_class::json},
-        {R"({"kind":"json","value":"already"})", false, "already", "text/plain; charset=utf-8", model::body_class::text},
-        {R"({"kind":"string","value":"hi"})", false, "hi", "text/plain; charset=utf-8", model::body_class::text},
-        {R"({"kind":"buffer","base64":"AAE="})", false, std::string("\x00\x01", 2), "application/octet-stream", model::body_class::binary},
+        {R"({"kind":"json","value":{"b":2,"a":[1,2.0]}})",
+         true,
+         R"({"b":2,"a":[1,2]})",
+         "application/json; charset=utf-8",
+         model::body_class::json},
+        {R"({"kind":"json","value":null})",
+         true,
+         "null",
+         "application/json; charset=utf-8",
+         model::body_class::json},
+        {R"({"kind":"json","value":7})",
+         true,
+         "7",
+         "application/json; charset=utf-8",
+         model::body_class::json},
+        {R"({"kind":"json","value":"already"})",
+         false,
+         "already",
+         "text/plain; charset=utf-8",
+         model::body_class::text},
+        {R"({"kind":"string","value":"hi"})",
+         false,
+         "hi",
+         "text/plain; charset=utf-8",
+         model::body_class::text},
+        {R"({"kind":"buffer","base64":"AAE="})",
+         false,
+         std::string("\x00\x01", 2),
+         "application/octet-stream",
+         model::body_class::binary},
         {R"({"kind":"empty"})", false, "", std::nullopt, model::body_class::empty},
-        {R"({"kind":"stream","chunks":["a","b"]})", false, "ab", std::nullopt, model::body_class::stream},
-        {R"({"kind":"webStream","chunks":["a","b"]})", false, "ab", std::nullopt, model::body_class::stream},
-        {R"({"kind":"response","status":207,"body":{"kind":"string","value":"r"}})", false, "r", "text/plain;charset=UTF-8", model::body_class::stream},
+        {R"({"kind":"stream","chunks":["a","b"]})",
+         false,
+         "ab",
+         std::nullopt,
+         model::body_class::stream},
+        {R"({"kind":"webStream","chunks":["a","b"]})",
+         false,
+         "ab",
+         std::nullopt,
+         model::body_class::stream},
+        {R"({"kind":"response","status":207,"body":{"kind":"string","value":"r"}})",
+         false,
+         "r",
+         "text/plain;charset=UTF-8",
+         model::body_class::stream},
     };
     for (auto const& c : cases) {
         auto const p = predict_step(get_app(R"({"preSerialization":[{}],"onSend":[{}]})",
@@ -261,32 +348,46 @@ TEST(ModelPayloads, KindsFollowTheSendClassification) {
     }
 }
 
-// lifecycle §5: a string with a JSON content-type is sent verbatim (charset added), no preSerialization.
+// lifecycle §5: a string with a JSON content-type is sent verbatim (charset added), no
+// preSerialization.
 TEST(ModelPayloads, StringWithJsonContentType) {
-    auto const p = predict_step(get_app(R"({"preSerialization":[{}]})",
-                                        R"({"do":"send","headers":{"content-type":"application/json"},"payload":{"kind":"string","value":"{\"a\":1}"}})"),
-                                "r1");
+    auto const p = predict_step(
+        get_app(
+            R"({"preSerialization":[{}]})",
+            R"({"do":"send","headers":{"content-type":"application/json"},"payload":{"kind":"string","value":"{\"a\":1}"}})"),
+        "r1");
     EXPECT_EQ(p.trace, (labels{"handler"}));
     EXPECT_EQ(p.content_type, "application/json; charset=utf-8");
     EXPECT_EQ(p.body_text, R"({"a":1})");
 }
 
-// lifecycle §5: an object with a non-JSON content-type fails at write time: 500 through onSend again.
+// lifecycle §5: an object with a non-JSON content-type fails at write time: 500 through onSend
+// again.
 TEST(ModelPayloads, ObjectWithTextContentTypeIs500) {
-    auto const p = predict_step(get_app(R"({"preSerialization":[{}],"onSend":[{}],"onError":[{}]})",
-                                        R"({"do":"send","headers":{"content-type":"text/plain"},"payload":{"kind":"json","value":{"a":1}}})"),
-                                "r1");
+    auto const p = predict_step(
+        get_app(
+            R"({"preSerialization":[{}],"onSend":[{}],"onError":[{}]})",
+            R"({"do":"send","headers":{"content-type":"text/plain"},"payload":{"kind":"json","value":{"a":1}}})"),
+        "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onSend@root", "onError@root", "onSend@root"}));
     EXPECT_EQ(p.status, 500);
-    EXPECT_EQ(p.body_text, R"({"statusCode":500,"code":"FST_ERR_REP_INVALID_PAYLOAD_TYPE","error":"Internal Server Error","message":"Attempted to send payload of invalid type 'object'. Expected a string or Buffer."})");
+    EXPECT_EQ(
+        p.body_text,
+        R"({"statusCode":500,"code":"FST_ERR_REP_INVALID_PAYLOAD_TYPE","error":"Internal Server Error","message":"Attempted to send payload of invalid type 'object'. Expected a string or Buffer."})");
 }
 
 // lifecycle §5 onSend replacement rules: null -> empty body; 204 drops the body.
 TEST(ModelPayloads, OnSendReplacementAnd204) {
-    auto const n = predict_step(get_app(R"({"onSend":[{"do":"replacePayload","payload":{"kind":"json","value":null}}]})", json_ok), "r1");
+    auto const n = predict_step(
+        get_app(R"({"onSend":[{"do":"replacePayload","payload":{"kind":"json","value":null}}]})",
+                json_ok),
+        "r1");
     EXPECT_EQ(n.status, 200);
     EXPECT_EQ(n.body_text, "");
-    auto const s = predict_step(get_app(R"({"preSerialization":[{}]})", R"({"do":"send","status":204,"payload":{"kind":"json","value":{"a":1}}})"), "r1");
+    auto const s = predict_step(
+        get_app(R"({"preSerialization":[{}]})",
+                R"({"do":"send","status":204,"payload":{"kind":"json","value":{"a":1}}})"),
+        "r1");
     EXPECT_EQ(s.trace, (labels{"handler", "preSerialization@root"}));
     EXPECT_EQ(s.status, 204);
     EXPECT_EQ(s.body_text, "");
@@ -300,20 +401,24 @@ TEST(ModelPayloads, OnSendReplacementAnd204) {
 TEST(ModelStreams, LockedWebStream) {
     std::string const locked = R"({"payload":{"kind":"webStream","chunks":["a"],"locked":true}})";
     for (std::string const on_send : {R"([{}])", R"([{"style":"callback"}])", R"([])"}) {
-        auto const p = predict_step(get_app(R"({"onError":[{}],"onSend":)" + on_send + "}", locked), "r1");
+        auto const p =
+            predict_step(get_app(R"({"onError":[{}],"onSend":)" + on_send + "}", locked), "r1");
         SCOPED_TRACE(on_send);
         EXPECT_FALSE(p.crash);
         EXPECT_EQ(p.status, 500);
         EXPECT_NE(p.body_text->find("FST_ERR_REP_READABLE_STREAM_LOCKED"), std::string::npos);
         EXPECT_EQ(p.trace.at(1), on_send == "[]" ? "onError@root" : "onSend@root");
     }
-    auto const crash = predict_step(get_app(R"({"onSend":[{"style":"callback","delayMs":10}]})", locked), "r1");
+    auto const crash =
+        predict_step(get_app(R"({"onSend":[{"style":"callback","delayMs":10}]})", locked), "r1");
     EXPECT_TRUE(crash.crash);
 }
 
-// lifecycle §6: the same Response sent twice: 200 then 500 CONSUMED with the Response's headers leaking.
+// lifecycle §6: the same Response sent twice: 200 then 500 CONSUMED with the Response's headers
+// leaking.
 TEST(ModelStreams, SharedResponseIsConsumedByTheFirstSend) {
-    auto const sc = load(R"({"app":{"hooks":{"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"response",
+    auto const sc = load(
+        R"({"app":{"hooks":{"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"response",
         "status":201,"headers":{"x-from-response":"1"},"body":{"kind":"string","value":"hello"},"shared":"r"}}}]},
         "steps":[{"id":"a","request":{"method":"GET","url":"/"}},{"id":"b","request":{"method":"GET","url":"/"}}]})");
     auto const p = model::predict(sc);
@@ -322,17 +427,29 @@ TEST(ModelStreams, SharedResponseIsConsumedByTheFirstSend) {
     EXPECT_EQ(p[0].body_text, "hello");
     EXPECT_EQ(p[1].status, 500);
     EXPECT_EQ(p[1].trace, (labels{"handler", "onSend@root", "onSend@root"}));
-    EXPECT_EQ(p[1].body_text, R"({"statusCode":500,"code":"FST_ERR_REP_RESPONSE_BODY_CONSUMED","error":"Internal Server Error","message":"Response.body is already consumed."})");
+    EXPECT_EQ(
+        p[1].body_text,
+        R"({"statusCode":500,"code":"FST_ERR_REP_RESPONSE_BODY_CONSUMED","error":"Internal Server Error","message":"Response.body is already consumed."})");
 }
 
 // lifecycle §6: a stream failing before its first byte takes the normal error path; after bytes
 // went out the socket is destroyed: truncated body, onRequestAbort, no onResponse, end not aborted.
 TEST(ModelStreams, FailureBeforeAndAfterTheFirstByte) {
-    std::string const hooks = R"({"onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}],"onError":[{}]})";
-    auto const before = predict_step(get_app(hooks, R"({"payload":{"kind":"stream","chunks":["a"],"chunkDelayMs":30,"failAfterChunks":0}})"), "r1");
-    EXPECT_EQ(before.trace, (labels{"handler", "onSend@root", "onError@root", "onSend@root", "onResponse@root"}));
+    std::string const hooks =
+        R"({"onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}],"onError":[{}]})";
+    auto const before = predict_step(
+        get_app(
+            hooks,
+            R"({"payload":{"kind":"stream","chunks":["a"],"chunkDelayMs":30,"failAfterChunks":0}})"),
+        "r1");
+    EXPECT_EQ(before.trace,
+              (labels{"handler", "onSend@root", "onError@root", "onSend@root", "onResponse@root"}));
     EXPECT_EQ(before.status, 500);
-    auto const after = predict_step(get_app(hooks, R"({"payload":{"kind":"webStream","chunks":["a","b","c"],"chunkDelayMs":30,"failAfterChunks":2}})"), "r1");
+    auto const after = predict_step(
+        get_app(
+            hooks,
+            R"({"payload":{"kind":"webStream","chunks":["a","b","c"],"chunkDelayMs":30,"failAfterChunks":2}})"),
+        "r1");
     EXPECT_EQ(after.trace, (labels{"handler", "onSend@root", "onRequestAbort@root"}));
     EXPECT_EQ(after.end_at, 2);
     EXPECT_EQ(after.status, 200);
@@ -346,13 +463,20 @@ TEST(ModelStreams, FailureBeforeAndAfterTheFirstByte) {
 
 // lifecycle §3.2 (e02): the order hooks were applied: R0, C0, F, G0, C1, R1, route#0, route#1.
 TEST(ModelScopes, HooksRunInApplicationOrder) {
-    std::string const app = R"({"app":{"hooks":{"onRequest":[{}]},"plugins":[{"name":"child","hooks":{"onRequest":[{}]},
+    std::string const app =
+        R"({"app":{"hooks":{"onRequest":[{}]},"plugins":[{"name":"child","hooks":{"onRequest":[{}]},
         "plugins":[{"name":"f","encapsulate":false,"hooks":{"onRequest":[{}]}},
                    {"name":"grand","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/g","hooks":{"onRequest":[{},{}]},"handler":{}}]}],
         "late":{"hooks":{"onRequest":[{}]}}}],"late":{"hooks":{"onRequest":[{}]}}},
         "steps":[{"id":"r1","request":{"method":"GET","url":"/g"}}]})";
-    labels const want = {"onRequest@root#0", "onRequest@child#0", "onRequest@f", "onRequest@grand",
-                         "onRequest@child#1", "onRequest@root#1", "onRequest@route#0", "onRequest@route#1",
+    labels const want = {"onRequest@root#0",
+                         "onRequest@child#0",
+                         "onRequest@f",
+                         "onRequest@grand",
+                         "onRequest@child#1",
+                         "onRequest@root#1",
+                         "onRequest@route#0",
+                         "onRequest@route#1",
                          "handler"};
     EXPECT_EQ(predict_step(app, "r1").trace, want);
     // `await register(child)`: R1 still reaches the already-loaded child, at the end.
@@ -364,7 +488,8 @@ TEST(ModelScopes, HooksRunInApplicationOrder) {
 // lifecycle §3.2 (e02 "E2d"): a fastify-plugin registered after an encapsulated sibling still
 // adds its hooks to that sibling; §3.3: its prefix is ignored.
 TEST(ModelScopes, FastifyPluginReachesExistingSiblingsAndIgnoresPrefix) {
-    auto const sc = load(R"({"app":{"plugins":[{"name":"sib","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/s","handler":{}}]},
+    auto const sc = load(
+        R"({"app":{"plugins":[{"name":"sib","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/s","handler":{}}]},
         {"name":"f","encapsulate":false,"prefix":"/ignored","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/f","handler":{}}]}]},
         "steps":[{"id":"s","request":{"method":"GET","url":"/s"}},{"id":"f","request":{"method":"GET","url":"/f"}}]})");
     auto const p = model::predict(sc);
@@ -376,7 +501,8 @@ TEST(ModelScopes, FastifyPluginReachesExistingSiblingsAndIgnoresPrefix) {
 // lifecycle §3.4: onReady parent first (belongs to the first step), preClose parent first,
 // onClose LIFO; the close step's trace.
 TEST(ModelScopes, ApplicationHooks) {
-    auto const sc = load(R"({"app":{"hooks":{"onReady":[{},{"delayMs":20}],"preClose":[{}],"onClose":[{},{}]},
+    auto const sc =
+        load(R"({"app":{"hooks":{"onReady":[{},{"delayMs":20}],"preClose":[{}],"onClose":[{},{}]},
         "routes":[{"method":"GET","url":"/","handler":{}}],
         "plugins":[{"name":"c","hooks":{"onReady":[{}],"preClose":[{}],"onClose":[{}]}},
                    {"name":"f","encapsulate":false,"hooks":{"onClose":[{}],"preClose":[{}]}}],
@@ -387,22 +513,33 @@ TEST(ModelScopes, ApplicationHooks) {
     EXPECT_EQ(p[0].trace, (labels{"onReady@root#0", "onReady@root#1", "onReady@c", "handler"}));
     EXPECT_EQ(p[0].end_at, 4);
     EXPECT_EQ(p[1].step_id, "close");
-    EXPECT_EQ(p[1].trace, (labels{"preClose@root", "preClose@f", "preClose@c", "onClose@f", "onClose@c",
-                                  "onClose@root#2", "onClose@root#1", "onClose@root#0"}));
+    EXPECT_EQ(p[1].trace,
+              (labels{"preClose@root",
+                      "preClose@f",
+                      "preClose@c",
+                      "onClose@f",
+                      "onClose@c",
+                      "onClose@root#2",
+                      "onClose@root#1",
+                      "onClose@root#0"}));
 }
 
 //------------------------------------------------------------------------------
 // §4 the error path
 
-std::string error_app(std::string const& hooks, std::string const& error_handler, std::string const& handler) {
+std::string
+error_app(std::string const& hooks, std::string const& error_handler, std::string const& handler) {
     return R"({"app":{"hooks":)" + hooks + error_handler +
            R"(,"routes":[{"method":"GET","url":"/","handler":)" + handler +
            R"(}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
 }
 
-std::string const all_reply_hooks = R"({"preSerialization":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})";
-std::string const send_object = R"(,"errorHandler":{"do":"send","payload":{"kind":"json","value":{"custom":true}}})";
-std::string const send_string = R"(,"errorHandler":{"do":"send","payload":{"kind":"string","value":"custom"}})";
+std::string const all_reply_hooks =
+    R"({"preSerialization":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})";
+std::string const send_object =
+    R"(,"errorHandler":{"do":"send","payload":{"kind":"json","value":{"custom":true}}})";
+std::string const send_string =
+    R"(,"errorHandler":{"do":"send","payload":{"kind":"string","value":"custom"}})";
 
 // lifecycle §4.5 row "handler": default / custom sends object / custom sends string.
 TEST(ModelErrors, HandlerThrowsTableRow) {
@@ -410,76 +547,140 @@ TEST(ModelErrors, HandlerThrowsTableRow) {
     auto const d = predict_step(error_app(all_reply_hooks, "", thrower), "r1");
     EXPECT_EQ(d.trace, (labels{"handler", "onError@root", "onSend@root", "onResponse@root"}));
     EXPECT_EQ(d.status, 500);
-    EXPECT_EQ(d.body_text, R"({"statusCode":500,"error":"Internal Server Error","message":"boom"})");
+    EXPECT_EQ(d.body_text,
+              R"({"statusCode":500,"error":"Internal Server Error","message":"boom"})");
     auto const o = predict_step(error_app(all_reply_hooks, send_object, thrower), "r1");
-    EXPECT_EQ(o.trace, (labels{"handler", "onError@root", "errorHandler@root", "preSerialization@root",
-                               "onSend@root", "onResponse@root"}));
+    EXPECT_EQ(o.trace,
+              (labels{"handler",
+                      "onError@root",
+                      "errorHandler@root",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onResponse@root"}));
     EXPECT_EQ(o.status, 200); // §4.3: custom handlers start at 200; `send` sets status ?? 200
     auto const s = predict_step(error_app(all_reply_hooks, send_string, thrower), "r1");
-    EXPECT_EQ(s.trace, (labels{"handler", "onError@root", "errorHandler@root", "onSend@root", "onResponse@root"}));
+    EXPECT_EQ(
+        s.trace,
+        (labels{"handler", "onError@root", "errorHandler@root", "onSend@root", "onResponse@root"}));
 }
 
 // lifecycle §4.5 rows "preSerialization (once)" and "onSend (once)", custom handler sends object.
 TEST(ModelErrors, ReplySideHookFailsOnce) {
-    std::string const once = R"({"when":{"flag":"failed","is":false},"set":{"flag":"failed","value":true},"do":"throw"})";
-    auto const ps = predict_step(error_app(R"({"preSerialization":[)" + once + R"(],"onSend":[{}],"onResponse":[{}],"onError":[{}]})",
-                                           send_object, json_ok),
+    std::string const once =
+        R"({"when":{"flag":"failed","is":false},"set":{"flag":"failed","value":true},"do":"throw"})";
+    auto const ps =
+        predict_step(error_app(R"({"preSerialization":[)" + once +
+                                   R"(],"onSend":[{}],"onResponse":[{}],"onError":[{}]})",
+                               send_object,
+                               json_ok),
+                     "r1");
+    EXPECT_EQ(ps.trace,
+              (labels{"handler",
+                      "preSerialization@root",
+                      "onError@root",
+                      "errorHandler@root",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onResponse@root"}));
+    auto const os = predict_step(error_app(R"({"preSerialization":[{}],"onSend":[)" + once +
+                                               R"(],"onResponse":[{}],"onError":[{}]})",
+                                           send_object,
+                                           json_ok),
                                  "r1");
-    EXPECT_EQ(ps.trace, (labels{"handler", "preSerialization@root", "onError@root", "errorHandler@root",
-                                "preSerialization@root", "onSend@root", "onResponse@root"}));
-    auto const os = predict_step(error_app(R"({"preSerialization":[{}],"onSend":[)" + once + R"(],"onResponse":[{}],"onError":[{}]})",
-                                           send_object, json_ok),
-                                 "r1");
-    EXPECT_EQ(os.trace, (labels{"handler", "preSerialization@root", "onSend@root", "onError@root",
-                                "errorHandler@root", "preSerialization@root", "onSend@root", "onResponse@root"}));
+    EXPECT_EQ(os.trace,
+              (labels{"handler",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onError@root",
+                      "errorHandler@root",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onResponse@root"}));
 }
 
 // lifecycle §4.5 row "onResponse": an onResponse failure changes nothing.
 TEST(ModelErrors, OnResponseFailureIsOnlyLogged) {
-    auto const p = predict_step(get_app(R"({"onResponse":[{"do":"throw"}],"onError":[{}]})", json_ok), "r1");
+    auto const p =
+        predict_step(get_app(R"({"onResponse":[{"do":"throw"}],"onError":[{}]})", json_ok), "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onResponse@root"}));
     EXPECT_EQ(p.status, 200);
 }
 
 // lifecycle §4.6: onSend always throws + custom object handler: onError twice, direct write.
 TEST(ModelErrors, OnSendAlwaysThrowsLoopProtection) {
-    auto const p = predict_step(error_app(R"({"preSerialization":[{}],"onSend":[{"do":"throw","error":{"message":"os"}}],"onResponse":[{}],"onError":[{}]})",
-                                          send_object, json_ok),
-                                "r1");
-    EXPECT_EQ(p.trace, (labels{"handler", "preSerialization@root", "onSend@root", "onError@root", "errorHandler@root",
-                               "preSerialization@root", "onSend@root", "onSend@root", "onError@root", "onResponse@root"}));
+    auto const p = predict_step(
+        error_app(
+            R"({"preSerialization":[{}],"onSend":[{"do":"throw","error":{"message":"os"}}],"onResponse":[{}],"onError":[{}]})",
+            send_object,
+            json_ok),
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"handler",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onError@root",
+                      "errorHandler@root",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onSend@root",
+                      "onError@root",
+                      "onResponse@root"}));
     EXPECT_EQ(p.status, 500);
     EXPECT_EQ(p.body_text, R"({"statusCode":500,"error":"Internal Server Error","message":"os"})");
     // default handler only: onSend✗, onError, onSend✗, onError, onResponse
-    auto const d = predict_step(get_app(R"({"onSend":[{"do":"throw"}],"onResponse":[{}],"onError":[{}]})", R"({"payload":{"kind":"string","value":"x"}})"), "r1");
-    EXPECT_EQ(d.trace, (labels{"handler", "onSend@root", "onError@root", "onSend@root", "onError@root", "onResponse@root"}));
+    auto const d =
+        predict_step(get_app(R"({"onSend":[{"do":"throw"}],"onResponse":[{}],"onError":[{}]})",
+                             R"({"payload":{"kind":"string","value":"x"}})"),
+                     "r1");
+    EXPECT_EQ(d.trace,
+              (labels{"handler",
+                      "onSend@root",
+                      "onError@root",
+                      "onSend@root",
+                      "onError@root",
+                      "onResponse@root"}));
 }
 
 // lifecycle §4.6: preSerialization always throws + custom handler sends object: default JSON of
 // the preSerialization error, which skips preSerialization but not onSend.
 TEST(ModelErrors, PreSerializationAlwaysThrows) {
-    auto const p = predict_step(error_app(R"({"preSerialization":[{"do":"throw","error":{"message":"ps"}}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})",
-                                          send_object, json_ok),
-                                "r1");
-    EXPECT_EQ(p.trace, (labels{"handler", "preSerialization@root", "onError@root", "errorHandler@root",
-                               "preSerialization@root", "onSend@root", "onResponse@root"}));
+    auto const p = predict_step(
+        error_app(
+            R"({"preSerialization":[{"do":"throw","error":{"message":"ps"}}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})",
+            send_object,
+            json_ok),
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"handler",
+                      "preSerialization@root",
+                      "onError@root",
+                      "errorHandler@root",
+                      "preSerialization@root",
+                      "onSend@root",
+                      "onResponse@root"}));
     EXPECT_EQ(p.body_text, R"({"statusCode":500,"error":"Internal Server Error","message":"ps"})");
 }
 
 // lifecycle §4.3: the chain climbs route scope -> parent -> root -> default, each once.
 TEST(ModelErrors, RethrowClimbsTheChain) {
-    auto const p = predict_step(R"({"app":{"errorHandler":{"do":"rethrow"},"plugins":[{"name":"child","errorHandler":{"do":"rethrow"},
+    auto const p = predict_step(
+        R"({"app":{"errorHandler":{"do":"rethrow"},"plugins":[{"name":"child","errorHandler":{"do":"rethrow"},
         "plugins":[{"name":"grand","errorHandler":{"style":"callback","do":"rethrow"},
         "routes":[{"method":"GET","url":"/x","handler":{"do":"throw","error":{"message":"orig","statusCode":418,"code":"E_X"}}}]}]}]},
-        "steps":[{"id":"r1","request":{"method":"GET","url":"/x"}}]})", "r1");
-    EXPECT_EQ(p.trace, (labels{"handler", "errorHandler@grand", "errorHandler@child", "errorHandler@root"}));
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/x"}}]})",
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"handler", "errorHandler@grand", "errorHandler@child", "errorHandler@root"}));
     EXPECT_EQ(p.status, 418);
-    EXPECT_EQ(p.body_text, R"({"statusCode":418,"code":"E_X","error":"I'm a Teapot","message":"orig"})");
+    EXPECT_EQ(p.body_text,
+              R"({"statusCode":418,"code":"E_X","error":"I'm a Teapot","message":"orig"})");
 }
 
-// lifecycle §4.3 (e16): a late root setErrorHandler is seen by a plain child, not by an awaited one.
+// lifecycle §4.3 (e16): a late root setErrorHandler is seen by a plain child, not by an awaited
+// one.
 TEST(ModelErrors, ErrorHandlerIsBoundAtSetErrorHandlerTime) {
-    std::string const tpl = R"({"app":{"plugins":[{"name":"c","await":AWAIT,"errorHandler":{"do":"rethrow"},
+    std::string const tpl =
+        R"({"app":{"plugins":[{"name":"c","await":AWAIT,"errorHandler":{"do":"rethrow"},
         "routes":[{"method":"GET","url":"/","handler":{"do":"throw"}}]}],
         "late":{"errorHandler":{"do":"send","payload":{"kind":"string","value":"late"}}}},
         "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
@@ -487,7 +688,8 @@ TEST(ModelErrors, ErrorHandlerIsBoundAtSetErrorHandlerTime) {
     plain.replace(plain.find("AWAIT"), 5, "false");
     std::string awaited = tpl;
     awaited.replace(awaited.find("AWAIT"), 5, "true");
-    EXPECT_EQ(predict_step(plain, "r1").trace, (labels{"handler", "errorHandler@c", "errorHandler@root"}));
+    EXPECT_EQ(predict_step(plain, "r1").trace,
+              (labels{"handler", "errorHandler@c", "errorHandler@root"}));
     EXPECT_EQ(predict_step(plain, "r1").body_text, "late");
     EXPECT_EQ(predict_step(awaited, "r1").trace, (labels{"handler", "errorHandler@c"}));
     EXPECT_EQ(predict_step(awaited, "r1").status, 500);
@@ -495,16 +697,21 @@ TEST(ModelErrors, ErrorHandlerIsBoundAtSetErrorHandlerTime) {
 
 // lifecycle §4.4: statusCode outside 400..599 is ignored (500).
 TEST(ModelErrors, DefaultHandlerStatus) {
-    EXPECT_EQ(predict_step(get_app("{}", R"({"do":"throw","error":{"statusCode":302}})"), "r1").status, 500);
-    EXPECT_EQ(predict_step(get_app("{}", R"({"do":"throw","error":{"statusCode":429}})"), "r1").status, 429);
+    EXPECT_EQ(
+        predict_step(get_app("{}", R"({"do":"throw","error":{"statusCode":302}})"), "r1").status,
+        500);
+    EXPECT_EQ(
+        predict_step(get_app("{}", R"({"do":"throw","error":{"statusCode":429}})"), "r1").status,
+        429);
 }
 
 // lifecycle §4.2: the first failing onError hook ends the onError chain; send inside onError
 // throws FST_ERR_SEND_INSIDE_ONERR (a failure of that hook) and the answer is unchanged.
 TEST(ModelErrors, OnErrorFailuresAreSwallowed) {
-    auto const p = predict_step(get_app(R"({"onError":[{"do":"send","payload":{"kind":"string","value":"no"}},{}]})",
-                                        R"({"do":"throw","error":{"statusCode":409}})"),
-                                "r1");
+    auto const p = predict_step(
+        get_app(R"({"onError":[{"do":"send","payload":{"kind":"string","value":"no"}},{}]})",
+                R"({"do":"throw","error":{"statusCode":409}})"),
+        "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onError@root#0"}));
     EXPECT_EQ(p.status, 409);
     EXPECT_FALSE(p.crash);
@@ -513,15 +720,22 @@ TEST(ModelErrors, OnErrorFailuresAreSwallowed) {
 //------------------------------------------------------------------------------
 // §7 client aborts, §8 timeouts
 
-std::string const abort_hooks = R"({"onRequest":[{}],"onRequestAbort":[{}],"preSerialization":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})";
+std::string const abort_hooks =
+    R"({"onRequest":[{}],"onRequestAbort":[{}],"preSerialization":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})";
 
 // lifecycle §7 "while the handler is running": onRequestAbort at once (after `end`); the handler's
 // value still passes preSerialization and onSend; no onResponse.
 TEST(ModelAborts, AbortWhileTheHandlerRuns) {
-    auto const p = predict_step(R"({"app":{"hooks":)" + abort_hooks + R"(,"routes":[{"method":"GET","url":"/","handler":
+    auto const p = predict_step(R"({"app":{"hooks":)" + abort_hooks +
+                                    R"(,"routes":[{"method":"GET","url":"/","handler":
         {"delayMs":150,"payload":{"kind":"json","value":{"a":1}}}}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"abortAfterMs":50}}]})",
                                 "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "handler", "onRequestAbort@root", "preSerialization@root", "onSend@root"}));
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "handler",
+                      "onRequestAbort@root",
+                      "preSerialization@root",
+                      "onSend@root"}));
     EXPECT_EQ(p.end_at, 2);
     EXPECT_TRUE(p.aborted);
     EXPECT_FALSE(p.status.has_value());
@@ -531,40 +745,53 @@ TEST(ModelAborts, AbortWhileTheHandlerRuns) {
 // Node's req.aborted is false once the body was read to its end, so an abort after a POST body
 // was parsed runs no onRequestAbort (checked against fastify 5.12.8 through the adapter).
 TEST(ModelAborts, AbortAfterTheBodyWasReadRunsNoOnRequestAbort) {
-    auto const p = predict_step(R"({"app":{"hooks":)" + abort_hooks + R"(,"routes":[{"method":"POST","url":"/","handler":
+    auto const p = predict_step(R"({"app":{"hooks":)" + abort_hooks +
+                                    R"(,"routes":[{"method":"POST","url":"/","handler":
         {"delayMs":150,"payload":{"kind":"json","value":{"a":1}}}}]},"steps":[{"id":"r1","request":{"method":"POST","url":"/",
         "headers":{"content-type":"application/json"},"body":"{\"x\":1}"},"client":{"abortAfterMs":50}}]})",
                                 "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "handler", "preSerialization@root", "onSend@root"}));
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root", "handler", "preSerialization@root", "onSend@root"}));
     EXPECT_TRUE(p.aborted);
 }
 
 // lifecycle §7 "during body upload": onError(ECONNRESET) before onRequestAbort, then the error
 // handler and onSend; the answer goes nowhere.
 TEST(ModelAborts, AbortDuringUpload) {
-    auto const p = predict_step(R"({"app":{"hooks":{"onRequest":[{}],"onRequestAbort":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]},
+    auto const p = predict_step(
+        R"({"app":{"hooks":{"onRequest":[{}],"onRequestAbort":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]},
         "errorHandler":{"do":"send","payload":{"kind":"string","value":"eh"}},
         "routes":[{"method":"POST","url":"/","handler":{}}]},"steps":[{"id":"r1","request":{"method":"POST","url":"/",
         "headers":{"content-type":"application/json"},"body":"{\"x\":1234567890}"},"client":{"abortAfterBodyBytes":4}}]})",
-                                "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "onError@root", "onRequestAbort@root", "errorHandler@root", "onSend@root"}));
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "onError@root",
+                      "onRequestAbort@root",
+                      "errorHandler@root",
+                      "onSend@root"}));
     EXPECT_EQ(p.end_at, 1);
     EXPECT_TRUE(p.aborted);
 }
 
 // spec §1.4 `reached`: an abort inside the request head never reaches Fastify.
 TEST(ModelAborts, AbortInsideTheHeadIsNotReached) {
-    auto const p = predict_step(R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
-        "steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"abortAfterRequestBytes":10}}]})", "r1");
+    auto const p = predict_step(
+        R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"abortAfterRequestBytes":10}}]})",
+        "r1");
     EXPECT_FALSE(p.reached);
     EXPECT_TRUE(p.trace.empty());
 }
 
-// lifecycle §7 "during a streamed response": the stream is destroyed, onRequestAbort, no onResponse.
+// lifecycle §7 "during a streamed response": the stream is destroyed, onRequestAbort, no
+// onResponse.
 TEST(ModelAborts, ClientStopsReadingAStream) {
-    auto const p = predict_step(R"({"app":{"hooks":{"onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}]},
+    auto const p =
+        predict_step(R"({"app":{"hooks":{"onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}]},
         "routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"stream","chunks":["aaaa","bbbb","cccc"],"chunkDelayMs":60}}}]},
-        "steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"abortAfterResponseBodyBytes":12}}]})", "r1");
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"abortAfterResponseBodyBytes":12}}]})",
+                     "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onSend@root", "onRequestAbort@root"}));
     EXPECT_TRUE(p.aborted);
     EXPECT_FALSE(p.complete);
@@ -573,11 +800,13 @@ TEST(ModelAborts, ClientStopsReadingAStream) {
 // lifecycle §8 connectionTimeout: onTimeout (reply not sent), onRequestAbort; no response; the
 // handler's value still reaches onSend; `end` is a server cut (not aborted).
 TEST(ModelTimeouts, ConnectionTimeoutWhileTheHandlerRuns) {
-    auto const p = predict_step(R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onTimeout":[{}],"onSend":[{}],
+    auto const p = predict_step(
+        R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onTimeout":[{}],"onSend":[{}],
         "onResponse":[{}],"onRequestAbort":[{}]},"routes":[{"method":"GET","url":"/","handler":{"delayMs":250,"payload":{"kind":"string","value":"late"}}},
         {"method":"GET","url":"/u","handler":{"delayMs":250}}]},
         "steps":[{"id":"r1","request":{"method":"GET","url":"/"},"client":{"expectNoResponse":true}},
-                 {"id":"r2","request":{"method":"GET","url":"/u"},"client":{"expectNoResponse":true}}]})", "r1");
+                 {"id":"r2","request":{"method":"GET","url":"/u"},"client":{"expectNoResponse":true}}]})",
+        "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onTimeout@root", "onRequestAbort@root", "onSend@root"}));
     EXPECT_EQ(p.end_at, 2);
     EXPECT_FALSE(p.aborted);
@@ -587,43 +816,59 @@ TEST(ModelTimeouts, ConnectionTimeoutWhileTheHandlerRuns) {
 // lifecycle §2.5 / §7: a handler resolving undefined after the socket died sends nothing
 // (wrap-thenable's socket guard, PR #6013).
 TEST(ModelTimeouts, UndefinedAfterTheSocketDiedSendsNothing) {
-    auto const p = predict_step(R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onTimeout":[{}],"onSend":[{}]},
+    auto const p = predict_step(
+        R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onTimeout":[{}],"onSend":[{}]},
         "routes":[{"method":"GET","url":"/","handler":{"delayMs":250}}]},
-        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})", "r1");
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})",
+        "r1");
     EXPECT_EQ(p.trace, (labels{"handler", "onTimeout@root"}));
 }
 
 // lifecycle §8 "during a stalled upload": onTimeout, onError(ECONNRESET), onRequestAbort, onSend.
 TEST(ModelTimeouts, ConnectionTimeoutDuringAStalledUpload) {
-    auto const p = predict_step(R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onRequest":[{}],"onTimeout":[{}],
+    auto const p = predict_step(
+        R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onRequest":[{}],"onTimeout":[{}],
         "onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}],"onError":[{}]},"routes":[{"method":"POST","url":"/","handler":{}}]},
         "steps":[{"id":"r1","request":{"method":"POST","url":"/","headers":{"content-type":"application/json"},
-        "body":"{\"x\":1234567890}"},"client":{"bytesPerWrite":115,"writeDelayMs":300}}]})", "r1");
-    EXPECT_EQ(p.trace, (labels{"onRequest@root", "onTimeout@root", "onError@root", "onRequestAbort@root", "onSend@root"}));
+        "body":"{\"x\":1234567890}"},"client":{"bytesPerWrite":115,"writeDelayMs":300}}]})",
+        "r1");
+    EXPECT_EQ(p.trace,
+              (labels{"onRequest@root",
+                      "onTimeout@root",
+                      "onError@root",
+                      "onRequestAbort@root",
+                      "onSend@root"}));
     EXPECT_TRUE(p.deterministic) << p.why;
 }
 
 //------------------------------------------------------------------------------
 // §2.1 before any hook, §9 closing, §10 not found
 
-// lifecycle §2.1 steps 1–2: a malformed request never reaches Fastify; a bad % escape is a 400 with no hooks.
+// lifecycle §2.1 steps 1–2: a malformed request never reaches Fastify; a bad % escape is a 400 with
+// no hooks.
 TEST(ModelHttp, ClientErrorsAndBadUrls) {
-    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
+    auto const sc = load(
+        R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
         "steps":[{"id":"m","raw":"GARBAGE\r\n\r\n"},{"id":"u","request":{"method":"GET","url":"/%zz"}}]})");
     auto const p = model::predict(sc);
     ASSERT_EQ(p.size(), 2u);
     EXPECT_FALSE(p[0].reached);
     EXPECT_EQ(p[0].status, 400);
-    EXPECT_EQ(p[0].body_text, R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
+    EXPECT_EQ(p[0].body_text,
+              R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
     EXPECT_TRUE(p[1].reached);
     EXPECT_TRUE(p[1].trace.empty());
     EXPECT_EQ(p[1].status, 400);
-    EXPECT_EQ(p[1].body_text, R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/%zz' is not a valid url component","statusCode":400})");
+    EXPECT_EQ(
+        p[1].body_text,
+        R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/%zz' is not a valid url component","statusCode":400})");
 }
 
-// lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over bodyLimit.
+// lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over
+// bodyLimit.
 TEST(ModelHttp, ContentTypeParsing) {
-    std::string const tpl = R"({"app":{"options":{"bodyLimit":10},"hooks":{"preValidation":[{}],"onError":[{}]},"routes":[{"method":"POST","url":"/","handler":{}}]},
+    std::string const tpl =
+        R"({"app":{"options":{"bodyLimit":10},"hooks":{"preValidation":[{}],"onError":[{}]},"routes":[{"method":"POST","url":"/","handler":{}}]},
         "steps":[{"id":"r1","request":{"method":"POST","url":"/","headers":{"content-type":"CT"},"body":"BODY"}}]})";
     auto make = [&](std::string const& ct, std::string const& body) {
         std::string s = tpl;
@@ -646,7 +891,8 @@ TEST(ModelHttp, ContentTypeParsing) {
 // lifecycle §10: not found runs the full pipeline with the hooks of the scope that set the
 // handler for the longest prefix; a prefixed plugin without one does not own its 404s; no 405.
 TEST(ModelHttp, NotFound) {
-    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}],"preSerialization":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}],
+    auto const sc = load(
+        R"({"app":{"hooks":{"onRequest":[{}],"preSerialization":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}],
         "plugins":[{"name":"v1","prefix":"/v1","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/a","handler":{}}]},
                    {"name":"v2","prefix":"/v2","hooks":{"onRequest":[{}]},"notFoundHandler":{"do":"send","status":404,"payload":{"kind":"string","value":"v2"}}}]},
         "steps":[{"id":"a","request":{"method":"GET","url":"/nope"}},{"id":"b","request":{"method":"GET","url":"/v1/nope"}},
@@ -654,7 +900,8 @@ TEST(ModelHttp, NotFound) {
     auto const p = model::predict(sc);
     ASSERT_EQ(p.size(), 4u);
     EXPECT_EQ(p[0].trace, (labels{"onRequest@root", "preSerialization@root"}));
-    EXPECT_EQ(p[0].body_text, R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
+    EXPECT_EQ(p[0].body_text,
+              R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
     EXPECT_EQ(p[1].trace, (labels{"onRequest@root", "preSerialization@root"}));
     EXPECT_EQ(p[2].trace, (labels{"onRequest@root", "onRequest@v2", "notFound@v2"}));
     EXPECT_EQ(p[2].body_text, "v2");
@@ -663,7 +910,8 @@ TEST(ModelHttp, NotFound) {
 
 // lifecycle §10 HEAD: a GET route answers HEAD with the same hooks and no body.
 TEST(ModelHttp, HeadOnAGetRoute) {
-    auto const sc = load(R"({"app":{"hooks":{"preSerialization":[{}],"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"json","value":{"a":1}}}}]},
+    auto const sc = load(
+        R"({"app":{"hooks":{"preSerialization":[{}],"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"json","value":{"a":1}}}}]},
         "steps":[{"id":"h","request":{"method":"HEAD","url":"/"}}]})");
     auto const p = model::predict(sc);
     EXPECT_EQ(p[0].trace, (labels{"handler", "preSerialization@root", "onSend@root"}));
@@ -675,7 +923,8 @@ TEST(ModelHttp, HeadOnAGetRoute) {
 // the raw 503 with no hooks (checked against fastify 5.12.8: the head is written slowly so that it
 // arrives during a 300 ms preClose hook).
 TEST(ModelHttp, ServiceUnavailableWhileClosing) {
-    auto const sc = load(R"({"app":{"hooks":{"preClose":[{"delayMs":300}],"onRequest":[{}],"onClose":[{}]},
+    auto const sc =
+        load(R"({"app":{"hooks":{"preClose":[{"delayMs":300}],"onRequest":[{}],"onClose":[{}]},
         "routes":[{"method":"GET","url":"/","handler":{}}]},
         "steps":[{"id":"r0","connection":"c1","request":{"method":"GET","url":"/"}},
         {"parallel":[{"close":true},{"id":"r1","connection":"c1","request":{"method":"GET","url":"/"},"client":{"bytesPerWrite":20,"writeDelayMs":30}}]}]})");
@@ -686,7 +935,9 @@ TEST(ModelHttp, ServiceUnavailableWhileClosing) {
     EXPECT_TRUE(p[2].trace.empty());
     EXPECT_EQ(p[2].status, 503);
     EXPECT_EQ(p[2].end_at, 0);
-    EXPECT_EQ(p[2].body_text, R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})");
+    EXPECT_EQ(
+        p[2].body_text,
+        R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})");
     EXPECT_TRUE(p[2].deterministic) << p[2].why;
 }
 
@@ -701,7 +952,8 @@ TEST(ModelHttp, RequestRacingCloseIsNotDeterministic) {
 
 // Node answers pipelined requests in order; both run at once (checked with plain Node 20).
 TEST(ModelHttp, PipelinedRequestsRunConcurrently) {
-    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}],"onResponse":[{}]},"routes":[{"method":"GET","url":"/slow","handler":{"delayMs":100}},
+    auto const sc = load(
+        R"({"app":{"hooks":{"onRequest":[{}],"onResponse":[{}]},"routes":[{"method":"GET","url":"/slow","handler":{"delayMs":100}},
         {"method":"GET","url":"/fast","handler":{}}]},
         "steps":[{"parallel":[{"id":"p1","connection":"c1","request":{"method":"GET","url":"/slow"}},
                               {"id":"p2","connection":"c1","request":{"method":"GET","url":"/fast"}}]}]})");
@@ -716,7 +968,8 @@ TEST(ModelHttp, PipelinedRequestsRunConcurrently) {
 
 // scenario-format §4: flags written and read by parallel requests close together are a race.
 TEST(ModelShared, FlagRaceBetweenParallelRequests) {
-    auto const sc = load(R"({"app":{"routes":[{"method":"GET","url":"/r","handler":{"when":{"flag":"f","is":true},"payload":{"kind":"string","value":"yes"}}},
+    auto const sc = load(
+        R"({"app":{"routes":[{"method":"GET","url":"/r","handler":{"when":{"flag":"f","is":true},"payload":{"kind":"string","value":"yes"}}},
         {"method":"GET","url":"/w","handler":{"set":{"flag":"f","value":true}}}]},
         "steps":[{"parallel":[{"id":"r","request":{"method":"GET","url":"/r"}},{"id":"w","request":{"method":"GET","url":"/w"}}]},
                  {"id":"later","request":{"method":"GET","url":"/r"}}]})");
@@ -730,9 +983,10 @@ TEST(ModelShared, FlagRaceBetweenParallelRequests) {
 
 // scenario-format §1.2 hijack: raw write, onResponse still runs (lifecycle §2.8, e15).
 TEST(ModelShared, HijackWritesRawAndOnResponseRuns) {
-    auto const p = predict_step(get_app(R"({"onRequest":[{}],"onSend":[{}],"onResponse":[{}]})",
-                                        R"({"do":"hijack","status":201,"payload":{"kind":"string","value":"raw"}})"),
-                                "r1");
+    auto const p = predict_step(
+        get_app(R"({"onRequest":[{}],"onSend":[{}],"onResponse":[{}]})",
+                R"({"do":"hijack","status":201,"payload":{"kind":"string","value":"raw"}})"),
+        "r1");
     EXPECT_EQ(p.trace, (labels{"onRequest@root", "handler", "onResponse@root"}));
     EXPECT_EQ(p.status, 201);
     EXPECT_EQ(p.body, model::body_class::hijacked);
@@ -760,7 +1014,8 @@ TEST(ModelAccepts, DisagreementsNameEachField) {
     scenario::expectation e;
     e.trace = labels{"handler", "onSend@root"};
     e.status = 500;
-    e.body = scenario::expected_body{scenario::body_match::json_value, scenario::json::parse(R"({"a": 1})"), ""};
+    e.body = scenario::expected_body{
+        scenario::body_match::json_value, scenario::json::parse(R"({"a": 1})"), ""};
     auto const d = model::disagreements(p, e);
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0], "trace: expected [handler, onSend@root], model [handler]");
@@ -862,9 +1117,9 @@ TEST(ModelCorpus, AgreesWithEveryScenario) {
         if (!predicted_crash && crash_documented)
             report += sc.id + ": the scenario documents a Fastify crash; the model predicts none\n";
     }
-    std::cout << "[ModelCorpus] " << scenarios << " scenarios, " << compared
-              << " steps compared, " << nondeterministic << " not deterministic, "
-              << skipped_divergence << " skipped (documented divergence)\n";
+    std::cout << "[ModelCorpus] " << scenarios << " scenarios, " << compared << " steps compared, "
+              << nondeterministic << " not deterministic, " << skipped_divergence
+              << " skipped (documented divergence)\n";
     EXPECT_TRUE(report.empty()) << report;
 }
 

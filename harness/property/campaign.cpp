@@ -7,9 +7,8 @@
 #include "harness/run/targets.hpp"
 #include "harness/scenario/load.hpp"
 
-#include <rapidcheck.h>
-
 #include <nlohmann/json.hpp>
+#include <rapidcheck.h>
 
 #include <chrono>
 #include <fstream>
@@ -70,7 +69,8 @@ struct callback_index {
         if (s.late) {
             add_hooks(s.late->hooks);
             if (s.late->error_handler)
-                by_label[s.late->error_handler->label] = {"errorHandler", s.late->error_handler->what};
+                by_label[s.late->error_handler->label] = {"errorHandler",
+                                                          s.late->error_handler->what};
         }
         for (auto const& p : s.plugins)
             add(p);
@@ -151,8 +151,7 @@ scenario::expectation expect_of(model::step_prediction const& p, step const& s) 
         e.complete = p.complete;
         if (p.body_text && p.complete) {
             scenario::expected_body b;
-            bool const json = p.content_type &&
-                              p.content_type->find("json") != std::string::npos &&
+            bool const json = p.content_type && p.content_type->find("json") != std::string::npos &&
                               nlohmann::json::accept(*p.body_text);
             if (json) {
                 b.how = scenario::body_match::json_value;
@@ -169,7 +168,8 @@ scenario::expectation expect_of(model::step_prediction const& p, step const& s) 
     return e;
 }
 
-void fill_expect(std::vector<step>& steps, std::map<std::string, model::step_prediction> const& by_id) {
+void fill_expect(std::vector<step>& steps,
+                 std::map<std::string, model::step_prediction> const& by_id) {
     for (step& s : steps) {
         if (s.kind == step_kind::parallel) {
             fill_expect(s.children, by_id);
@@ -309,7 +309,8 @@ std::string skip_reason(std::vector<model::step_prediction> const& predictions, 
 
 campaign_result run_campaign(campaign_options const& opts) {
     campaign_result r;
-    r.seed = opts.seed ? *opts.seed : std::random_device{}() * 4294967296ULL + std::random_device{}();
+    r.seed =
+        opts.seed ? *opts.seed : std::random_device{}() * 4294967296ULL + std::random_device{}();
     bool const in_process = opts.target == in_process_target;
 
     std::unique_ptr<run::runner> runner;
@@ -319,11 +320,12 @@ campaign_result run_campaign(campaign_options const& opts) {
             r.error = "target " + opts.target + ": " + describe(spec.error().front());
             return r;
         }
-        runner = std::make_unique<run::runner>(opts.target, run::process_factory(spec.value(), opts.runner, 0),
-                                               opts.runner);
+        runner = std::make_unique<run::runner>(
+            opts.target, run::process_factory(spec.value(), opts.runner, 0), opts.runner);
         auto started = runner->ensure_started();
         if (!started.has_value()) {
-            r.error = "target " + opts.target + " did not start: " + describe(started.error().front());
+            r.error =
+                "target " + opts.target + " did not start: " + describe(started.error().front());
             return r;
         }
     }
@@ -449,7 +451,8 @@ campaign_result run_campaign(campaign_options const& opts) {
         };
         while (prune(last_failure->application.root))
             ++r.shrinks;
-        auto relabelled = scenario::from_json(scenario::to_json(*last_failure), "<pruned>", "generated");
+        auto relabelled =
+            scenario::from_json(scenario::to_json(*last_failure), "<pruned>", "generated");
         if (relabelled.has_value()) {
             last_failure = std::move(relabelled).value();
             auto const outcomes = run_in_process(*last_failure, opts.faults);
@@ -462,15 +465,16 @@ campaign_result run_campaign(campaign_options const& opts) {
     }
     r.failure = last_lines;
     scenario::scenario ce = with_expectations(*last_failure);
-    std::string const name = "prop-" + safe_name(opts.target) + (opts.faults ? "-faults" : "") + "-" +
-                             std::to_string(r.seed);
+    std::string const name = "prop-" + safe_name(opts.target) + (opts.faults ? "-faults" : "") +
+                             "-" + std::to_string(r.seed);
     ce.id = name;
     ce.description = "counterexample from lifecheck prop (target " + opts.target + ", seed " +
-                     std::to_string(r.seed) + "): " + (last_lines.empty() ? "" : last_lines.front());
+                     std::to_string(r.seed) +
+                     "): " + (last_lines.empty() ? "" : last_lines.front());
     ce.tags = {"generated", "counterexample"};
     std::ostringstream repro;
-    repro << "lifecheck prop --target " << run::shell_quote(opts.target) << " --cases " << opts.cases
-          << " --seed " << r.seed << " --max-scopes " << opts.gen.max_scopes
+    repro << "lifecheck prop --target " << run::shell_quote(opts.target) << " --cases "
+          << opts.cases << " --seed " << r.seed << " --max-scopes " << opts.gen.max_scopes
           << (opts.gen.dialect == scenario::dialect::koa ? " --dialect koa" : "");
     if (opts.faults)
         repro << " --faults " << fault_names(opts.faults);

@@ -27,13 +27,13 @@ struct campaign_options {
     int cases = 100;                        // cases that must pass (discards not counted)
     std::optional<std::uint64_t> seed;      // nothing: a fresh random seed (reported)
     gen_options gen;
-    engine::fault_set faults = 0;           // seeded engine faults (in-process only)
-    bool check_invariants = true;           // also fail on I1–I6 findings
+    engine::fault_set faults = 0; // seeded engine faults (in-process only)
+    bool check_invariants = true; // also fail on I1–I6 findings
     bool shrink = true;
     std::filesystem::path counterexample_dir = "reports/counterexamples";
     bool write_counterexample = true;
     std::function<void(std::string const&)> progress; // a one-line status now and then, or null
-    run::options runner;                    // socket targets: deadlines, log folder
+    run::options runner;                              // socket targets: deadlines, log folder
 };
 
 /// How often the callbacks of one phase ran with each outcome, over all cases.
@@ -46,19 +46,19 @@ struct phase_coverage {
 
 struct campaign_result {
     bool passed = false;
-    std::string error;            // the campaign could not run (bad target, gave up); "" if it ran
-    int cases = 0;                // cases judged (passed, plus the first failure)
-    int discarded = 0;            // cases skipped: a race, a hang or a crash the model predicts
+    std::string error; // the campaign could not run (bad target, gave up); "" if it ran
+    int cases = 0;     // cases judged (passed, plus the first failure)
+    int discarded = 0; // cases skipped: a race, a hang or a crash the model predicts
     std::map<std::string, int> discard_reasons;
-    int shrinks = 0;              // accepted shrink steps
+    int shrinks = 0; // accepted shrink steps
     std::uint64_t seed = 0;
-    std::set<std::string> traces; // distinct per-request traces seen
-    std::map<std::string, phase_coverage> coverage; // by phase ("onSend", "handler", ...)
+    std::set<std::string> traces;                     // distinct per-request traces seen
+    std::map<std::string, phase_coverage> coverage;   // by phase ("onSend", "handler", ...)
     std::optional<scenario::scenario> counterexample; // the shrunk failing case, expect filled
-    std::vector<std::string> failure;                // why it fails, one line each
-    std::filesystem::path written;                   // the counterexample file, if written
-    std::string replay_command;                      // lifecheck run ... FILE
-    std::string reproduce_command;                   // lifecheck prop ... --seed S
+    std::vector<std::string> failure;                 // why it fails, one line each
+    std::filesystem::path written;                    // the counterexample file, if written
+    std::string replay_command;                       // lifecheck run ... FILE
+    std::string reproduce_command;                    // lifecheck prop ... --seed S
 };
 
 /// Runs `opts.cases` generated cases on the target, comparing each step with model::predict:

@@ -28,7 +28,9 @@ enum class site { hook, handler, not_found, error_handler, app_hook };
 
 /// An integer in [lo, hi), uniform whatever the generation size (RapidCheck scales
 /// gen::inRange by size; list elements are generated at the list's small size); shrinks to lo.
-int uniform(int lo, int hi) { return *gen::resize(100, gen::inRange(lo, hi)); }
+int uniform(int lo, int hi) {
+    return *gen::resize(100, gen::inRange(lo, hi));
+}
 
 /// One of `options`, uniformly; shrinks towards the first.
 template <typename T>
@@ -52,7 +54,9 @@ T pick(std::vector<std::pair<int, T>> const& weighted) {
 }
 
 /// True one time in `one_in`; shrinks to false.
-bool chance(int one_in) { return uniform(0, one_in) == one_in - 1; }
+bool chance(int one_in) {
+    return uniform(0, one_in) == one_in - 1;
+}
 
 payload text_payload(std::string s) {
     payload p;
@@ -128,7 +132,8 @@ payload payload_of(bool raw_only) {
 std::vector<std::pair<int, verb>> verbs_at(site s, phase ph) {
     switch (s) {
     case site::hook: {
-        std::vector<std::pair<int, verb>> v{{10, verb::continue_}, {3, verb::throw_}, {1, verb::hang}};
+        std::vector<std::pair<int, verb>> v{
+            {10, verb::continue_}, {3, verb::throw_}, {1, verb::hang}};
         // reply.send() inside preSerialization or onSend starts the same hooks again: unbounded
         // recursion in Fastify (a stack overflow), modelled by neither side. onRequestAbort
         // and onTimeout have no reply to send. So replies come from the other phases only.
@@ -146,7 +151,11 @@ std::vector<std::pair<int, verb>> verbs_at(site s, phase ph) {
     }
     case site::handler:
     case site::not_found:
-        return {{8, verb::continue_}, {3, verb::throw_}, {3, verb::send}, {1, verb::hang}, {1, verb::hijack}};
+        return {{8, verb::continue_},
+                {3, verb::throw_},
+                {3, verb::send},
+                {1, verb::hang},
+                {1, verb::hijack}};
     case site::error_handler:
         return {{4, verb::send}, {2, verb::continue_}, {2, verb::throw_}, {2, verb::rethrow}};
     case site::app_hook:
@@ -253,7 +262,7 @@ struct route_spec {
 };
 
 struct scope_spec {
-    int parent = 0;          // index among the scopes before it (taken modulo their count)
+    int parent = 0; // index among the scopes before it (taken modulo their count)
     bool encapsulate = true;
     bool prefixed = true;
     bool await_register = false;
@@ -265,10 +274,10 @@ struct scope_spec {
 };
 
 struct request_gen {
-    int what = 0;       // 0 an existing route, 1 a missing url, 2 a route with a wrong method
-    int route = 0;      // which route (modulo the routes there are)
-    int prefix = 0;     // missing url: below which prefix (modulo)
-    bool post = false;  // missing url: POST instead of GET
+    int what = 0;      // 0 an existing route, 1 a missing url, 2 a route with a wrong method
+    int route = 0;     // which route (modulo the routes there are)
+    int prefix = 0;    // missing url: below which prefix (modulo)
+    bool post = false; // missing url: POST instead of GET
     bool bad_json = false;
     scenario::client_options client;
 };
@@ -402,7 +411,9 @@ struct route_ref {
     std::string path;
 };
 
-void place_hooks(scenario::scope& s, std::vector<hook_spec> const& hooks, scenario::late_entries& late) {
+void place_hooks(scenario::scope& s,
+                 std::vector<hook_spec> const& hooks,
+                 scenario::late_entries& late) {
     for (hook_spec const& h : hooks)
         add_hook(h.late ? late.hooks : s.hooks, h.ph, h.a);
 }
@@ -419,8 +430,9 @@ scenario::step build_request(request_gen const& g,
         st.request.url = r.path;
     } else {
         st.request.method = g.post ? "POST" : "GET";
-        st.request.url = prefixes[static_cast<std::size_t>(g.prefix % static_cast<int>(prefixes.size()))] +
-                         "/missing";
+        st.request.url =
+            prefixes[static_cast<std::size_t>(g.prefix % static_cast<int>(prefixes.size()))] +
+            "/missing";
     }
     if (st.request.method == "POST") {
         st.request.headers.emplace_back("content-type", "application/json");
@@ -445,6 +457,7 @@ scenario::scenario build(scope_spec const& root_spec,
         std::size_t parent = 0;
         std::string full_prefix;
     };
+
     std::vector<node> nodes(plugin_specs.size() + 1);
     std::vector<route_ref> routes;
     int route_counter = 1;
@@ -559,12 +572,13 @@ scenario::scenario generate(gen_options const& opts) {
     std::vector<hook_spec> app_hooks;
     bool close_at_end = false;
     if (opts.app_hooks && chance(6)) {
-        app_hooks = list_of(3, gen::exec([] {
-                                hook_spec h;
-                                h.ph = one_of<phase>({phase::on_ready, phase::pre_close, phase::on_close});
-                                h.a = action_at(site::app_hook, h.ph);
-                                return h;
-                            }));
+        app_hooks =
+            list_of(3, gen::exec([] {
+                        hook_spec h;
+                        h.ph = one_of<phase>({phase::on_ready, phase::pre_close, phase::on_close});
+                        h.a = action_at(site::app_hook, h.ph);
+                        return h;
+                    }));
         close_at_end = chance(2);
     }
     std::vector<step_gen> steps{*step_gen_of()};
@@ -598,12 +612,16 @@ rc::Gen<scenario::scenario> scenario_gen(gen_options opts) {
     return gen::exec([opts] { return generate(opts); });
 }
 
-std::string to_text(scenario::scenario const& sc) { return scenario::to_json(sc).dump(2) + "\n"; }
+std::string to_text(scenario::scenario const& sc) {
+    return scenario::to_json(sc).dump(2) + "\n";
+}
 
 } // namespace lifecheck::property
 
 namespace lifecheck::scenario {
 
-void showValue(scenario const& sc, std::ostream& os) { os << to_json(sc).dump(); }
+void showValue(scenario const& sc, std::ostream& os) {
+    os << to_json(sc).dump();
+}
 
 } // namespace lifecheck::scenario

@@ -12,10 +12,11 @@ namespace lifecheck::property {
 
 /// Bounds of the generated scenarios.
 struct gen_options {
-    int max_scopes = 4;        // 1..4: the root plus up to max_scopes-1 plugins
-    int max_steps = 4;         // top-level steps (a parallel group counts once)
-    bool app_hooks = true;     // onReady/preClose/onClose hooks and a final close step
-    scenario::dialect dialect = scenario::dialect::fastify; // koa: koa_generators.hpp (max_steps kept)
+    int max_scopes = 4;    // 1..4: the root plus up to max_scopes-1 plugins
+    int max_steps = 4;     // top-level steps (a parallel group counts once)
+    bool app_hooks = true; // onReady/preClose/onClose hooks and a final close step
+    scenario::dialect dialect =
+        scenario::dialect::fastify; // koa: koa_generators.hpp (max_steps kept)
 };
 
 /// A whole scenario (id "generated"): an app of 1..max_scopes nested scopes — prefixes,

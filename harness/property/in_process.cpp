@@ -27,7 +27,7 @@ constexpr double group_limit_ms = 30'000;
 
 /// One client socket: what the server wrote, and whether either side closed it.
 struct client_conn : net::wire {
-    std::string out;              // bytes the server wrote while the client was listening
+    std::string out; // bytes the server wrote while the client was listening
     bool server_closed = false;
     bool client_closed = false;
     std::shared_ptr<net::http_connection> conn;
@@ -50,9 +50,9 @@ struct client_conn : net::wire {
 struct sent_step {
     step const* s = nullptr;
     std::size_t conn = 0;
-    std::size_t first_event = 0;   // events before this step started (raw steps' made-up ids)
-    bool client_aborted = false;   // the client closed on purpose (an abort option)
-    std::string req_id;            // the id its events carry
+    std::size_t first_event = 0; // events before this step started (raw steps' made-up ids)
+    bool client_aborted = false; // the client closed on purpose (an abort option)
+    std::string req_id;          // the id its events carry
 };
 
 std::string lower(std::string s) {
@@ -80,7 +80,8 @@ std::string raw_request_id(std::string const& raw) {
 
 protocol::event to_protocol(engine::event const& e) {
     protocol::event p;
-    p.type = e.what == engine::event::kind::cb ? protocol::event_type::cb : protocol::event_type::end;
+    p.type =
+        e.what == engine::event::kind::cb ? protocol::event_type::cb : protocol::event_type::end;
     p.req = e.req;
     p.label = e.label;
     p.phase = e.phase;
@@ -97,7 +98,10 @@ public:
         opts_.connection_timeout_ms = sc.application.options.connection_timeout_ms;
         opts_.request_timeout_ms = sc.application.options.request_timeout_ms;
         srv_ = engine::make_server(
-            sc.application, sc.lang, loop_, [this](engine::event const& e) { events_.push_back(e); },
+            sc.application,
+            sc.lang,
+            loop_,
+            [this](engine::event const& e) { events_.push_back(e); },
             faults);
     }
 
@@ -206,7 +210,10 @@ private:
         std::string const wire =
             s.kind == step_kind::raw ? s.raw : scenario::wire_bytes(s.id, s.request);
         std::size_t const ci = connection_for(s);
-        sent_.push_back(sent_step{&s, ci, events_.size(), false,
+        sent_.push_back(sent_step{&s,
+                                  ci,
+                                  events_.size(),
+                                  false,
                                   s.kind == step_kind::raw ? raw_request_id(s.raw) : s.id});
         std::size_t const si = sent_.size() - 1;
         conn_state& c = *conns_[ci];
@@ -218,14 +225,14 @@ private:
         std::size_t const head_len = head_end == std::string::npos ? wire.size() : head_end + 4;
         std::size_t written = wire.size();
         if (opt.abort_after_request_bytes)
-            written = std::min<std::size_t>(static_cast<std::size_t>(*opt.abort_after_request_bytes),
-                                            wire.size());
+            written = std::min<std::size_t>(
+                static_cast<std::size_t>(*opt.abort_after_request_bytes), wire.size());
         if (opt.abort_after_body_bytes)
             written = std::min<std::size_t>(
                 head_len + static_cast<std::size_t>(*opt.abort_after_body_bytes), wire.size());
-        std::size_t const bpw =
-            opt.bytes_per_write && *opt.bytes_per_write > 0 ? static_cast<std::size_t>(*opt.bytes_per_write)
-                                                            : written;
+        std::size_t const bpw = opt.bytes_per_write && *opt.bytes_per_write > 0
+                                    ? static_cast<std::size_t>(*opt.bytes_per_write)
+                                    : written;
         double const wd = opt.write_delay_ms.value_or(0);
         double at = 0;
         for (std::size_t off = 0; off < written; off += std::max<std::size_t>(bpw, 1), at += wd) {
@@ -256,7 +263,8 @@ private:
                 auto const& o = sent_[si].s->client;
                 std::size_t limit = 0;
                 if (o.abort_after_response_bytes) {
-                    limit = response_start + static_cast<std::size_t>(*o.abort_after_response_bytes);
+                    limit =
+                        response_start + static_cast<std::size_t>(*o.abort_after_response_bytes);
                 } else {
                     auto const e = k.out.find("\r\n\r\n", response_start);
                     if (e == std::string::npos)
@@ -269,8 +277,8 @@ private:
                 client::response_parser p{head};
                 p.feed(std::string_view{k.out}.substr(response_start, limit - response_start));
                 if (p.done())
-                    return; // the whole response fit: nothing to abort
-                k.out.resize(limit); // the client read no further
+                    return;             // the whole response fit: nothing to abort
+                k.out.resize(limit);    // the client read no further
                 k.client_closed = true; // reads nothing more from now on
                 loop_.set_timeout(0, [this, ci, si] {
                     sent_[si].client_aborted = true;
@@ -343,8 +351,9 @@ private:
                 r.headers = p.headers();
                 r.body = p.body();
                 r.complete = p.done();
-                r.connection = c.server_closed || c.client_closed ? scenario::connection_fate::closed
-                                                                  : scenario::connection_fate::kept;
+                r.connection = c.server_closed || c.client_closed
+                                   ? scenario::connection_fate::closed
+                                   : scenario::connection_fate::kept;
                 r.client_aborted = ss.client_aborted;
                 o.observed.step = ss.s;
                 o.observed.req_id = ss.req_id.empty() ? ss.s->id : ss.req_id;
@@ -475,12 +484,15 @@ std::vector<std::string> compare_with_model(scenario::scenario const& sc,
         if (o.trace != p.trace)
             out.push_back(at + "trace: model " + join(p.trace) + ", engine " + join(o.trace));
         if (o.end_at != p.end_at)
-            out.push_back(at + "endAt: model " + opt_int(p.end_at) + ", engine " + opt_int(o.end_at));
+            out.push_back(at + "endAt: model " + opt_int(p.end_at) + ", engine " +
+                          opt_int(o.end_at));
         if (o.status != p.status)
-            out.push_back(at + "status: model " + opt_int(p.status) + ", engine " + opt_int(o.status));
+            out.push_back(at + "status: model " + opt_int(p.status) + ", engine " +
+                          opt_int(o.status));
         // a body cut short is compared by its completeness only: how much of a chunk the
         // client kept when it stopped reading is the model's estimate (D9 counts wire bytes)
-        if (p.status && o.got_response && p.body_text && p.complete && !same_body(*p.body_text, o.body))
+        if (p.status && o.got_response && p.body_text && p.complete &&
+            !same_body(*p.body_text, o.body))
             out.push_back(at + "body: model " + *p.body_text + ", engine " + o.body);
         if (p.status && o.got_response && p.complete != o.complete)
             out.push_back(at + "complete: model " + (p.complete ? "true" : "false") + ", engine " +

@@ -36,7 +36,8 @@ struct step_outcome {
 /// honoured on the virtual clock. Deterministic: the same input gives the same outcome.
 /// Returns one outcome per request/raw step, in model::predict's order. Never throws for a
 /// valid scenario.
-std::vector<step_outcome> run_in_process(scenario::scenario const& sc, engine::fault_set faults = 0);
+std::vector<step_outcome> run_in_process(scenario::scenario const& sc,
+                                         engine::fault_set faults = 0);
 
 /// Compares `outcomes` (from run_in_process, or built from any target's observations) with
 /// model::predict(sc): one line per disagreement ("step r1: trace differs: ..."); empty when

@@ -50,7 +50,8 @@ TEST(InProcess, ReportsTraceStatusBodyAndEnd) {
     EXPECT_EQ(out[0].body, R"({"ok":true})");
     EXPECT_TRUE(out[0].complete);
     EXPECT_FALSE(out[0].aborted);
-    EXPECT_TRUE(property::compare_with_model(sc, out).empty()) << join(property::compare_with_model(sc, out));
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
     EXPECT_TRUE(property::check(sc, out).empty());
 }
 
@@ -76,7 +77,8 @@ TEST(InProcess, ClientAbortAfterMsOnTheVirtualClock) {
     EXPECT_TRUE(out[0].aborted);
     EXPECT_FALSE(out[0].got_response);
     EXPECT_EQ(out[0].trace, (labels{"handler", "onRequestAbort@root"}));
-    EXPECT_TRUE(property::compare_with_model(sc, out).empty()) << join(property::compare_with_model(sc, out));
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
     EXPECT_TRUE(property::check(sc, out).empty());
 }
 
@@ -90,7 +92,8 @@ TEST(InProcess, ClientStopsReadingAfterResponseBodyBytes) {
     EXPECT_EQ(out[0].status, 200);
     EXPECT_FALSE(out[0].complete);
     EXPECT_TRUE(out[0].aborted);
-    EXPECT_TRUE(property::compare_with_model(sc, out).empty()) << join(property::compare_with_model(sc, out));
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
 }
 
 // Parallel requests pipelined on one connection answer in order; a keep-alive step reuses it.
@@ -108,7 +111,8 @@ TEST(InProcess, PipelinedParallelGroupAndKeepAlive) {
     EXPECT_EQ(out[2].body, "B");
     for (auto const& o : out)
         EXPECT_TRUE(o.complete) << o.step_id;
-    EXPECT_TRUE(property::compare_with_model(sc, out).empty()) << join(property::compare_with_model(sc, out));
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
 }
 
 // onReady callbacks belong to the first step; preClose/onClose to the close step.
@@ -122,7 +126,8 @@ TEST(InProcess, ApplicationHooksGoToFirstAndCloseSteps) {
     EXPECT_EQ(out[0].end_at, 2);
     EXPECT_EQ(out[1].step_id, "close");
     EXPECT_EQ(out[1].trace, (labels{"preClose@root", "onClose@root"}));
-    EXPECT_TRUE(property::compare_with_model(sc, out).empty()) << join(property::compare_with_model(sc, out));
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
 }
 
 } // namespace

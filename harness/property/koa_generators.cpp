@@ -33,7 +33,9 @@ T pick(std::vector<std::pair<int, T>> const& weighted) {
     return weighted.front().second;
 }
 
-bool one_in(int n) { return *gen::inRange(0, n) == n - 1; }
+bool one_in(int n) {
+    return *gen::inRange(0, n) == n - 1;
+}
 
 payload koa_payload(std::string const& label) {
     payload p;
@@ -51,7 +53,8 @@ payload koa_payload(std::string const& label) {
         break;
     case 3:
         p.kind = payload_kind::json_value;
-        p.value = *gen::element<scenario::json>(scenario::json(7), scenario::json(false), scenario::json("txt"));
+        p.value = *gen::element<scenario::json>(
+            scenario::json(7), scenario::json(false), scenario::json("txt"));
         break;
     case 4:
         p.kind = payload_kind::buffer;
@@ -87,9 +90,11 @@ struct gen_state {
 action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
     action a;
     if (one_in(5))
-        a.when = scenario::flag_condition{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+        a.when = scenario::flag_condition{*gen::element<std::string>("f1", "f2"),
+                                          *gen::arbitrary<bool>()};
     if (one_in(4))
-        a.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+        a.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"),
+                                          *gen::arbitrary<bool>()};
     int const delay = pick<int>({{6, -1}, {1, 0}, {2, 30}, {1, 80}});
     if (delay >= 0)
         a.delay_ms = delay;
@@ -160,8 +165,9 @@ scenario::scenario generate(koa_gen_options const& opts) {
     for (int i = 0; i < n; ++i) {
         scenario::middleware m;
         m.label = "m" + std::to_string(i);
-        m.next = pick<scenario::next_mode>(
-            {{8, scenario::next_mode::once}, {2, scenario::next_mode::never}, {1, scenario::next_mode::twice}});
+        m.next = pick<scenario::next_mode>({{8, scenario::next_mode::once},
+                                            {2, scenario::next_mode::never},
+                                            {1, scenario::next_mode::twice}});
         if (!one_in(3))
             m.before = koa_action(m.label, allow_hang, gs);
         if (one_in(2))
@@ -173,7 +179,8 @@ scenario::scenario generate(koa_gen_options const& opts) {
         if (one_in(4))
             l.when = scenario::flag_condition{"f1", *gen::arbitrary<bool>()};
         if (one_in(3))
-            l.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"), *gen::arbitrary<bool>()};
+            l.set = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"),
+                                              *gen::arbitrary<bool>()};
         if (l.set && one_in(3))
             l.delay_ms = 30;
         if (one_in(4)) {
@@ -185,7 +192,8 @@ scenario::scenario generate(koa_gen_options const& opts) {
     int const steps = *gen::inRange(1, opts.max_steps + 1);
     int id = 1;
     for (int k = 0; k < steps; ++k) {
-        int const kind = pick<int>({{6, 0}, {2, 1}, {1, 2}, {1, 3}}); // request, parallel, sleep, keep-alive
+        int const kind =
+            pick<int>({{6, 0}, {2, 1}, {1, 2}, {1, 3}}); // request, parallel, sleep, keep-alive
         if (kind == 2) {
             scenario::step s;
             s.kind = scenario::step_kind::sleep;

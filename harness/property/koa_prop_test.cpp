@@ -1,11 +1,10 @@
 // Koa-dialect properties, bounded for ctest: generated koa scenarios round-trip through the loader;
 // the reference engine's koa onion in-process agrees with the model (detail/koa.cpp); I1–I6 hold.
 // Big runs: `lifecheck prop --dialect koa` (in-process) and `--target koa` (real Koa 2).
-#include "harness/property/koa_generators.hpp"
-
 #include "harness/model/model.hpp"
 #include "harness/property/campaign.hpp"
 #include "harness/property/in_process.hpp"
+#include "harness/property/koa_generators.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>
@@ -84,8 +83,8 @@ TEST(KoaPropertySockets, DISABLED_RealKoaAgreesWithModel) {
     o.runner.log_dir = std::string{LIFECHECK_BINARY_DIR} + "/reports/logs";
     auto const r = property::run_campaign(o);
     ASSERT_TRUE(r.error.empty()) << r.error;
-    std::cout << "[KoaProperty] real koa: " << r.cases << " cases, " << r.discarded << " discarded, seed "
-              << r.seed << "\n";
+    std::cout << "[KoaProperty] real koa: " << r.cases << " cases, " << r.discarded
+              << " discarded, seed " << r.seed << "\n";
     for (auto const& [why, count] : r.discard_reasons)
         std::cout << "  discarded " << count << ": " << why << "\n";
     std::string why;

@@ -33,14 +33,16 @@ void expect_small_counterexample(engine::fault f) {
 #endif
     auto const r = hunt(f, 2000, 7);
     ASSERT_TRUE(r.error.empty()) << r.error;
-    ASSERT_FALSE(r.passed) << "the property did not find the planted bug in " << r.cases << " cases";
+    ASSERT_FALSE(r.passed) << "the property did not find the planted bug in " << r.cases
+                           << " cases";
     ASSERT_TRUE(r.counterexample.has_value());
     scenario::scenario const& ce = *r.counterexample;
     std::string const shown = property::to_text(ce) + join(r.failure);
     EXPECT_LE(property::count_scopes(ce.application.root), 2) << shown;
     EXPECT_LE(property::count_callbacks(ce.application.root), 3) << shown;
     // the shrunk case fails because of the fault, not because of anything else
-    EXPECT_FALSE(property::compare_with_model(ce, property::run_in_process(ce, static_cast<engine::fault_set>(f)))
+    EXPECT_FALSE(property::compare_with_model(
+                     ce, property::run_in_process(ce, static_cast<engine::fault_set>(f)))
                      .empty())
         << shown;
     EXPECT_TRUE(property::compare_with_model(ce, property::run_in_process(ce)).empty()) << shown;

@@ -4,7 +4,6 @@
 #include "harness/property/campaign.hpp"
 #include "harness/property/generators.hpp"
 #include "harness/property/in_process.hpp"
-
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>

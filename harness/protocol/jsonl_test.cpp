@@ -17,9 +17,10 @@ std::vector<std::string> drain(line_splitter& s) {
 }
 
 TEST(LineSplitter, SameLinesAtEverySplit) {
-    std::string const text = "{\"t\":\"hello\"}\r\n{\"t\":\"ready\",\"port\":1}\n\n{\"t\":\"closed\"}";
-    std::vector<std::string> const want = {"{\"t\":\"hello\"}", "{\"t\":\"ready\",\"port\":1}", "",
-                                           "{\"t\":\"closed\"}"};
+    std::string const text =
+        "{\"t\":\"hello\"}\r\n{\"t\":\"ready\",\"port\":1}\n\n{\"t\":\"closed\"}";
+    std::vector<std::string> const want = {
+        "{\"t\":\"hello\"}", "{\"t\":\"ready\",\"port\":1}", "", "{\"t\":\"closed\"}"};
     for (std::size_t cut = 0; cut <= text.size(); ++cut) {
         SCOPED_TRACE(::testing::Message() << "split at byte " << cut);
         line_splitter s;

@@ -23,7 +23,9 @@ diagnostic bad(std::string path, std::string expected, std::string got) {
     return diagnostic{"<target>", std::move(path), std::move(expected), std::move(got)};
 }
 
-std::string dump(json const& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(json const& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 /// A request id is a string; numbers are accepted (some targets count requests).
 bool read_req(json const& j, std::string& out) {
@@ -161,7 +163,11 @@ std::string encode(event const& e) {
         j = {{"t", "ready"}, {"port", e.port}};
         break;
     case event_type::cb:
-        j = {{"t", "cb"}, {"req", e.req}, {"label", e.label}, {"phase", e.phase}, {"scope", e.scope}};
+        j = {{"t", "cb"},
+             {"req", e.req},
+             {"label", e.label},
+             {"phase", e.phase},
+             {"scope", e.scope}};
         break;
     case event_type::end:
         j = {{"t", "end"}, {"req", e.req}, {"status", e.status}, {"aborted", e.aborted}};
@@ -179,9 +185,8 @@ std::string encode(event const& e) {
     return dump(j);
 }
 
-std::string load_command(std::string const& scenario_id,
-                         scenario::json const& app,
-                         scenario::dialect d) {
+std::string
+load_command(std::string const& scenario_id, scenario::json const& app, scenario::dialect d) {
     json const j = {{"cmd", "load"},
                     {"scenario", scenario_id},
                     {"app", app},
@@ -189,8 +194,12 @@ std::string load_command(std::string const& scenario_id,
     return dump(j);
 }
 
-std::string close_command() { return R"({"cmd":"close"})"; }
+std::string close_command() {
+    return R"({"cmd":"close"})";
+}
 
-std::string exit_command() { return R"({"cmd":"exit"})"; }
+std::string exit_command() {
+    return R"({"cmd":"exit"})";
+}
 
 } // namespace lifecheck::protocol

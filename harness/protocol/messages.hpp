@@ -15,20 +15,20 @@ enum class event_type { hello, ready, cb, end, unsupported, closed, other };
 /// One line a target wrote, decoded. Fields not used by `type` stay at their defaults.
 struct event {
     event_type type = event_type::other;
-    std::string req;          // cb, end: request id (`app` for application hooks)
-    std::string label;        // cb
-    std::string phase;        // cb
-    std::string scope;        // cb
-    int status = 0;           // end
-    bool aborted = false;     // end
-    int port = 0;             // ready
-    std::string what;         // unsupported
-    std::string target;       // hello
-    std::string version;      // hello
+    std::string req;                   // cb, end: request id (`app` for application hooks)
+    std::string label;                 // cb
+    std::string phase;                 // cb
+    std::string scope;                 // cb
+    int status = 0;                    // end
+    bool aborted = false;              // end
+    int port = 0;                      // ready
+    std::string what;                  // unsupported
+    std::string target;                // hello
+    std::string version;               // hello
     std::vector<std::string> dialects; // hello
     std::vector<std::string> features; // hello
-    double at_ms = 0;         // when the harness read it, ms since the scenario started
-    scenario::json raw;       // the whole line, for diagnostics and unknown fields
+    double at_ms = 0;                  // when the harness read it, ms since the scenario started
+    scenario::json raw;                // the whole line, for diagnostics and unknown fields
 };
 
 /// Decodes one line; a diagnostic (file "<target>") when it is not a protocol message.
@@ -38,9 +38,8 @@ result<event> parse_event(std::string_view line);
 std::string encode(event const& e);
 
 /// {"cmd":"load","scenario":ID,"app":APP,"dialect":D}
-std::string load_command(std::string const& scenario_id,
-                         scenario::json const& app,
-                         scenario::dialect d);
+std::string
+load_command(std::string const& scenario_id, scenario::json const& app, scenario::dialect d);
 
 std::string close_command();
 std::string exit_command();

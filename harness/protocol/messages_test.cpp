@@ -7,8 +7,8 @@ namespace lifecheck::protocol {
 namespace {
 
 TEST(Messages, ParsesCallbackEvent) {
-    auto const e =
-        parse_event(R"({"t":"cb","req":"r1","label":"onSend@root","phase":"onSend","scope":"root"})");
+    auto const e = parse_event(
+        R"({"t":"cb","req":"r1","label":"onSend@root","phase":"onSend","scope":"root"})");
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(e->type, event_type::cb);
     EXPECT_EQ(e->req, "r1");
@@ -67,6 +67,7 @@ TEST(Messages, BadLinesBecomeDiagnosticsNamingThePath) {
         char const* line;
         char const* path;
     };
+
     bad_case const cases[] = {
         {"not json", "$"},
         {"[1,2]", "$"},
@@ -113,7 +114,9 @@ TEST(Messages, EncodeRoundTrips) {
 TEST(Messages, CommandsAreOneLineOfJson) {
     scenario::json const app = {{"routes", scenario::json::array()}};
     std::string const load = load_command("fastify/hooks/x", app, scenario::dialect::fastify);
-    EXPECT_EQ(load, R"({"cmd":"load","scenario":"fastify/hooks/x","app":{"routes":[]},"dialect":"fastify"})");
+    EXPECT_EQ(
+        load,
+        R"({"cmd":"load","scenario":"fastify/hooks/x","app":{"routes":[]},"dialect":"fastify"})");
     EXPECT_EQ(load.find('\n'), std::string::npos);
     EXPECT_EQ(load_command("k", app, scenario::dialect::koa).find(R"("dialect":"koa")") !=
                   std::string::npos,

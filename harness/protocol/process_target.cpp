@@ -1,8 +1,7 @@
 // A target that is a child process: posix_spawn with pipes, a stdout reader thread, deadlines,
 // and a dead child turned into an exit status (spec §3, §4 I7) — never into a harness crash.
-#include "harness/protocol/target.hpp"
-
 #include "harness/protocol/jsonl.hpp"
+#include "harness/protocol/target.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -60,7 +59,9 @@ public:
         ignore_sigpipe();
         if (auto failed = spawn())
             return *failed;
-        reader_ = std::thread{[this] { read_loop(); }};
+        reader_ = std::thread{[this] {
+            read_loop();
+        }};
         auto const deadline = clock::now() + timeout;
         bool const got = log_.wait_until(
             [](std::vector<event> const& es) {
@@ -71,9 +72,9 @@ public:
             },
             deadline);
         if (!got) {
-            std::string const why = log_.dead() ? "the target " + exit_status() + " before hello"
-                                                : "no hello within " +
-                                                      std::to_string(timeout.count()) + " ms";
+            std::string const why =
+                log_.dead() ? "the target " + exit_status() + " before hello"
+                            : "no hello within " + std::to_string(timeout.count()) + " ms";
             return diagnostic{"<target>", "", "a hello line from " + describe_target(), why};
         }
         for (event const& e : log_.snapshot())
@@ -119,8 +120,8 @@ public:
             out.detail = settle_exit_status();
         } else {
             out.status = load_status::timed_out;
-            out.detail = "no ready or unsupported within " + std::to_string(timeout.count()) +
-                         " ms of load";
+            out.detail =
+                "no ready or unsupported within " + std::to_string(timeout.count()) + " ms of load";
         }
         return out;
     }
@@ -255,8 +256,8 @@ private:
         if (!opts_.pass_stderr) {
             std::string const err =
                 opts_.log_file.empty() ? std::string{"/dev/null"} : opts_.log_file.string();
-            posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err.c_str(),
-                                             O_WRONLY | O_CREAT | O_APPEND, 0644);
+            posix_spawn_file_actions_addopen(
+                &fa, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         }
         // Sockets of concurrent clients must not leak into the child either (an inherited
         // client socket keeps a connection open after the client closed it).
@@ -266,14 +267,15 @@ private:
         posix_spawnattr_init(&attr);
         sigset_t defaults;
         sigemptyset(&defaults);
-        sigaddset(&defaults, SIGPIPE); // the harness ignores SIGPIPE; the target must not inherit it
+        sigaddset(&defaults,
+                  SIGPIPE); // the harness ignores SIGPIPE; the target must not inherit it
         sigset_t none;
         sigemptyset(&none);
         posix_spawnattr_setsigdefault(&attr, &defaults);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setpgroup(&attr, 0); // its own group: stop() ends `sh -c` and children
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setflags(
+            &attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
         std::vector<char*> argv;
         for (std::string& a : opts_.argv)
@@ -288,7 +290,9 @@ private:
         if (rc != 0) {
             ::close(in_pipe[1]);
             ::close(out_pipe[0]);
-            return diagnostic{"<target>", "", "a target process from `" + opts_.argv[0] + "`",
+            return diagnostic{"<target>",
+                              "",
+                              "a target process from `" + opts_.argv[0] + "`",
                               std::string{"spawn failed: "} + std::strerror(rc)};
         }
         pid_ = pid;
@@ -298,8 +302,7 @@ private:
     }
 
     static diagnostic sys_failure(char const* what) {
-        return diagnostic{"<target>", "", std::string{"a working "} + what,
-                          std::strerror(errno)};
+        return diagnostic{"<target>", "", std::string{"a working "} + what, std::strerror(errno)};
     }
 
     /// Appends a header to the log so each start of the target is findable in it.
@@ -434,16 +437,16 @@ private:
 
     process_options opts_;
     pid_t pid_ = -1;
-    int in_fd_ = -1;                       // the target's stdin (we write)
-    int out_fd_ = -1;                      // the target's stdout (the reader reads)
+    int in_fd_ = -1;  // the target's stdin (we write)
+    int out_fd_ = -1; // the target's stdout (the reader reads)
     std::thread reader_;
     std::atomic<bool> stop_reader_{false};
     bool stopped_ = false;
     event_log log_;
     hello_info hello_;
-    std::size_t log_start_ = 0;            // where this start's part of the log file begins
-    std::mutex write_mu_;                  // guards in_fd_ writes
-    mutable std::mutex mu_;                // guards the fields below
+    std::size_t log_start_ = 0; // where this start's part of the log file begins
+    std::mutex write_mu_;       // guards in_fd_ writes
+    mutable std::mutex mu_;     // guards the fields below
     mutable bool reaped_ = false;
     mutable int wait_status_ = 0;
     bool eof_ = false;

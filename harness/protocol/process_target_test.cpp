@@ -4,14 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <string>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <string>
 
 namespace lifecheck::protocol {
 namespace {
@@ -222,11 +222,12 @@ TEST(ProcessTarget, StderrGoesToTheLogFile) {
 }
 
 TEST(ProcessTarget, AppEventsOfCloseAreCollected) {
-    auto t = shell(std::string{"printf '%s\\n' '"} + hello_line +
-                   "'; read line; printf '{\"t\":\"ready\",\"port\":1}\\n'; read line; "
-                   "printf '%s\\n' '{\"t\":\"cb\",\"req\":\"app\",\"label\":\"preClose@root\"}' "
-                   "'{\"t\":\"cb\",\"req\":\"app\",\"label\":\"onClose@root\"}' '{\"t\":\"closed\"}'; "
-                   "read line");
+    auto t =
+        shell(std::string{"printf '%s\\n' '"} + hello_line +
+              "'; read line; printf '{\"t\":\"ready\",\"port\":1}\\n'; read line; "
+              "printf '%s\\n' '{\"t\":\"cb\",\"req\":\"app\",\"label\":\"preClose@root\"}' "
+              "'{\"t\":\"cb\",\"req\":\"app\",\"label\":\"onClose@root\"}' '{\"t\":\"closed\"}'; "
+              "read line");
     ASSERT_TRUE(t->start(5s).has_value());
     ASSERT_EQ(t->load("x", scenario::json::object(), scenario::dialect::fastify, 5s).status,
               load_status::ready);

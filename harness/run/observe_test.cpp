@@ -55,9 +55,11 @@ TEST(Observe, FlattensParallelGroupsInOrder) {
 TEST(Observe, EventsGoToTheirStepAndOnReadyToTheFirst) {
     scenario::scenario sc;
     sc.steps = {request("r1"), request("r2")};
-    std::vector<protocol::event> const events = {
-        cb("app", "onReady@root", "onReady"), cb("r2", "handler"), cb("r1", "handler"),
-        end("r1"), end("r2")};
+    std::vector<protocol::event> const events = {cb("app", "onReady@root", "onReady"),
+                                                 cb("r2", "handler"),
+                                                 cb("r1", "handler"),
+                                                 end("r1"),
+                                                 end("r2")};
     std::map<std::string, check::response_observation> responses{{"r1", {}}, {"r2", {}}};
     auto const obs = observe(sc, events, responses, {}, {});
     ASSERT_EQ(obs.size(), 2u);
@@ -71,10 +73,14 @@ TEST(Observe, MadeUpIdsBelongToTheLatestRawStepStartedBefore) {
     scenario::scenario sc;
     sc.steps = {raw("x1"), request("r"), raw("x2")};
     std::vector<protocol::event> const events = {
-        cb("t1", "onRequest@root"), end("t1"),   // during x1
-        cb("r", "handler"), end("r"),            // r
-        cb("t2", "onRequest@root"), end("t2"),   // during x2
-        cb("t3", "onRequest@root"), end("t3")};  // also x2 (pipelined): its own observation
+        cb("t1", "onRequest@root"),
+        end("t1"), // during x1
+        cb("r", "handler"),
+        end("r"), // r
+        cb("t2", "onRequest@root"),
+        end("t2"), // during x2
+        cb("t3", "onRequest@root"),
+        end("t3")}; // also x2 (pipelined): its own observation
     std::vector<raw_window> const windows = {{&sc.steps[0], 0}, {&sc.steps[2], 4}};
     std::map<std::string, check::response_observation> responses{{"x1", {}}, {"r", {}}, {"x2", {}}};
     auto const obs = observe(sc, events, responses, windows, {});
@@ -91,8 +97,8 @@ TEST(Observe, MadeUpIdsBelongToTheLatestRawStepStartedBefore) {
 TEST(Observe, UnclaimedIdsGetTheirOwnObservation) {
     scenario::scenario sc;
     sc.steps = {request("r")};
-    std::vector<protocol::event> const events = {cb("stray", "onRequest@root"), cb("r", "handler"),
-                                                 end("r")};
+    std::vector<protocol::event> const events = {
+        cb("stray", "onRequest@root"), cb("r", "handler"), end("r")};
     std::map<std::string, check::response_observation> responses{{"r", {}}};
     auto const obs = observe(sc, events, responses, {}, {});
     ASSERT_EQ(obs.size(), 2u);
@@ -147,8 +153,8 @@ TEST(Observe, HungMeansCallbacksWithoutEndOrAClientThatGaveUp) {
 }
 
 TEST(Observe, UnendedListsRequestsWithCallbacksButNoEnd) {
-    std::vector<protocol::event> const events = {cb("a", "x"), cb("b", "x"), end("a"),
-                                                 cb("app", "onReady@root")};
+    std::vector<protocol::event> const events = {
+        cb("a", "x"), cb("b", "x"), end("a"), cb("app", "onReady@root")};
     EXPECT_EQ(unended(events), (std::vector<std::string>{"b"}));
 }
 

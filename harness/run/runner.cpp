@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <functional>
 #include <cctype>
+#include <cstdio>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -32,15 +32,15 @@ struct runner::scenario_run {
     clock::time_point const started = clock::now();
     check::run_facts facts;
     std::vector<std::string> warnings;
-    int port = 0;                              // where the loaded app listens
-    std::unique_ptr<client::raw_client> raw;   // named keep-alive connections live here
+    int port = 0;                            // where the loaded app listens
+    std::unique_ptr<client::raw_client> raw; // named keep-alive connections live here
     clock::time_point steps_done = started;
-    bool stopped = false;                      // we stopped the target: not a crash
+    bool stopped = false; // we stopped the target: not a crash
 
-    std::mutex mu;                             // guards the fields below (parallel steps)
-    clock::time_point last_sent = started;     // when the last request started
-    bool closed = false;                       // a close step ran
-    std::map<std::string, check::response_observation> responses;   // by step id
+    std::mutex mu;                         // guards the fields below (parallel steps)
+    clock::time_point last_sent = started; // when the last request started
+    bool closed = false;                   // a close step ran
+    std::map<std::string, check::response_observation> responses; // by step id
     std::vector<detail::raw_window> raw_windows;
     std::map<scenario::step const*, std::vector<protocol::event>> close_events;
 };
@@ -70,9 +70,14 @@ outcome runner::run(scenario::scenario const& sc) {
         out.result.target = target_text_;
         out.result.v = out.result.shown = check::verdict::error;
         out.result.harness_fault = true;
-        out.result.findings.push_back(
-            {"", "harness", "", std::string{"lifecheck fault while checking: "} + e.what(), "", "",
-             std::nullopt, ""});
+        out.result.findings.push_back({"",
+                                       "harness",
+                                       "",
+                                       std::string{"lifecheck fault while checking: "} + e.what(),
+                                       "",
+                                       "",
+                                       std::nullopt,
+                                       ""});
         return out;
     }
 }
@@ -180,9 +185,8 @@ void runner::run_parallel(scenario_run& r, scenario::step const& group) {
             singles.push_back(steps.front());
             continue;
         }
-        threads.emplace_back(guarded([this, &r, steps = steps, name = name] {
-            run_pipeline(r, steps, name);
-        }));
+        threads.emplace_back(
+            guarded([this, &r, steps = steps, name = name] { run_pipeline(r, steps, name); }));
     }
     for (scenario::step const* s : singles)
         threads.emplace_back(guarded([this, &r, s] { run_step(r, *s); }));
@@ -264,17 +268,18 @@ outcome runner::judge(scenario_run& r) {
         out.log_tail = target_->log_tail(4096);
     if (!r.facts.crash)
         for (check::request_observation const& o : observations)
-            if (detail::hung(o) && std::find(r.facts.hung_steps.begin(), r.facts.hung_steps.end(),
-                                             o.req_id) == r.facts.hung_steps.end())
+            if (detail::hung(o) &&
+                std::find(r.facts.hung_steps.begin(), r.facts.hung_steps.end(), o.req_id) ==
+                    r.facts.hung_steps.end())
                 r.facts.hung_steps.push_back(o.req_id);
     protocol::hello_info const h = hello();
     r.facts.target = h.target.empty() ? target_text_ : h.target;
     r.facts.target_version = h.version;
     r.facts.duration_ms =
         std::chrono::duration<double, std::milli>(clock::now() - r.started).count();
-    r.facts.replay_command = "lifecheck run --target " + shell_quote(target_text_) + " " +
-                             shell_quote(r.sc.file.empty() ? "scenarios/" + r.sc.id + ".json"
-                                                           : r.sc.file);
+    r.facts.replay_command =
+        "lifecheck run --target " + shell_quote(target_text_) + " " +
+        shell_quote(r.sc.file.empty() ? "scenarios/" + r.sc.id + ".json" : r.sc.file);
     out.result = check::evaluate(r.sc, observations, r.facts);
     out.warnings = std::move(r.warnings);
     if (target_)
@@ -291,7 +296,9 @@ runner::runner(std::string target_text, target_factory make, options opts)
     , make_{std::move(make)}
     , opts_{std::move(opts)} {}
 
-runner::~runner() { stop(); }
+runner::~runner() {
+    stop();
+}
 
 protocol::hello_info runner::hello() const {
     return target_ ? target_->hello() : protocol::hello_info{};
@@ -448,8 +455,8 @@ std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
             }
         }
     };
-    std::size_t const n = std::clamp<std::size_t>(static_cast<std::size_t>(std::max(jobs, 1)), 1,
-                                                  std::max<std::size_t>(scenarios.size(), 1));
+    std::size_t const n = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::max(jobs, 1)), 1, std::max<std::size_t>(scenarios.size(), 1));
     std::vector<std::thread> workers;
     for (std::size_t w = 1; w < n; ++w)
         workers.emplace_back(work, static_cast<int>(w));

@@ -23,12 +23,12 @@ constexpr auto default_deadline = milliseconds{5000};
 
 /// Runner settings.
 struct options {
-    milliseconds deadline = default_deadline; // per request: no `end` by then = hang
-    milliseconds start_timeout{20000};        // spawn → hello (node adapters start slowly)
-    milliseconds load_timeout{10000};         // load → ready | unsupported
+    milliseconds deadline = default_deadline;       // per request: no `end` by then = hang
+    milliseconds start_timeout{20000};              // spawn → hello (node adapters start slowly)
+    milliseconds load_timeout{10000};               // load → ready | unsupported
     std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
-    bool verbose = false;                     // target stderr passes through instead
-    bool raw_only = false;                    // every request step through raw_client (record)
+    bool verbose = false;                           // target stderr passes through instead
+    bool raw_only = false; // every request step through raw_client (record)
 };
 
 /// What one scenario run produced.

@@ -119,9 +119,8 @@ TEST(Runner, ReusesOneProcessAcrossScenarios) {
 
 TEST(Runner, TargetDyingMidScenarioIsCrashAndIsRestarted) {
     std::atomic<int> starts{0};
-    runner rn{"fake",
-              [&starts] { return fake(starts++ == 0 ? "die-on-request" : "ok")(); },
-              quick()};
+    runner rn{
+        "fake", [&starts] { return fake(starts++ == 0 ? "die-on-request" : "ok")(); }, quick()};
     auto const sc = parse(scenario_text(passing_steps));
     auto const crashed = rn.run(sc);
     EXPECT_EQ(crashed.result.v, check::verdict::crash) << findings_text(crashed.result);
@@ -157,8 +156,7 @@ TEST(Runner, RequestWithoutEndIsHang) {
 
 TEST(Runner, SilentLoadIsHangAndTheTargetIsReplaced) {
     std::atomic<int> starts{0};
-    runner rn{"fake", [&starts] { return fake(starts++ == 0 ? "silent-load" : "ok")(); },
-              quick()};
+    runner rn{"fake", [&starts] { return fake(starts++ == 0 ? "silent-load" : "ok")(); }, quick()};
     auto const sc = parse(scenario_text(passing_steps));
     auto const first = rn.run(sc);
     EXPECT_EQ(first.result.v, check::verdict::hang) << findings_text(first.result);
@@ -206,10 +204,10 @@ TEST(Runner, ParallelRawKeepAliveAndCloseSteps) {
 }
 
 TEST(Runner, FactoryThrowingIsAHarnessFault) {
-    runner rn{"broken", [] () -> std::unique_ptr<protocol::target> {
-                  throw std::runtime_error{"no targets today"};
-              },
-              quick()};
+    runner rn{
+        "broken",
+        []() -> std::unique_ptr<protocol::target> { throw std::runtime_error{"no targets today"}; },
+        quick()};
     auto const out = rn.run(parse(scenario_text(passing_steps)));
     EXPECT_EQ(out.result.v, check::verdict::error);
     EXPECT_TRUE(out.result.harness_fault);
@@ -241,7 +239,8 @@ TEST(Runner, QuietWindowFollowsD4) {
         "routes": [{"url": "/", "handler": {"payload": {"kind": "stream", "chunks": ["a", "b", "c"], "chunkDelayMs": 100}}}]},
         "steps": [{"sleepMs": 0}]})");
     EXPECT_EQ(quiet_window(sc.application), 400ms);
-    auto const slow = parse(R"({"description": "d", "app": {"hooks": {"onSend": [{"delayMs": 9000}]}},
+    auto const slow =
+        parse(R"({"description": "d", "app": {"hooks": {"onSend": [{"delayMs": 9000}]}},
         "steps": [{"sleepMs": 0}]})");
     EXPECT_EQ(quiet_window(slow.application), 3000ms);
 }

@@ -87,7 +87,8 @@ result<target_spec> resolve_target(std::string const& text, fs::path const& exe)
         return bad_target(text,
                           "a built lifecheck-reference (build the lifecheck-reference target or "
                           "set LIFECHECK_REFERENCE)",
-                          candidates.empty() ? "nothing found" : "no " + candidates.front().string());
+                          candidates.empty() ? "nothing found"
+                                             : "no " + candidates.front().string());
     }
     auto const at = text.find('@');
     std::string const name = text.substr(0, at);
@@ -105,8 +106,8 @@ result<target_spec> resolve_target(std::string const& text, fs::path const& exe)
             return spec;
         }
         if (name == "fastify" || name == "koa")
-            return bad_target(text, "the " + name + " adapter at " + adapter.string(),
-                              "no such file");
+            return bad_target(
+                text, "the " + name + " adapter at " + adapter.string(), "no such file");
     }
     return target_spec{text, {"/bin/sh", "-c", text}};
 }

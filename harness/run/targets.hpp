@@ -1,4 +1,5 @@
-// Turns a --target argument (reference, fastify@VERSION, or a command line) into a process to start.
+// Turns a --target argument (reference, fastify@VERSION, or a command line) into a process to
+// start.
 #pragma once
 
 #include "harness/common/result.hpp"

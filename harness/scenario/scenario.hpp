@@ -1,4 +1,5 @@
-// The scenario types of scenario-format.md v1.1 as plain structs: app, scope, action, payload, step.
+// The scenario types of scenario-format.md v1.1 as plain structs: app, scope, action, payload,
+// step.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -69,10 +70,10 @@ std::optional<payload_kind> parse_payload_kind(std::string const& name);
 /// PAYLOAD, spec §1.3. Fields not used by `kind` stay at their defaults.
 struct payload {
     payload_kind kind = payload_kind::empty;
-    json value;                           // json_value: the value to serialize
-    std::string bytes;                    // string: the text; buffer: the decoded bytes
-    std::vector<std::string> chunks;      // stream, webStream
-    int chunk_delay_ms = 0;               // stream, webStream: wait before every chunk after the first
+    json value;                      // json_value: the value to serialize
+    std::string bytes;               // string: the text; buffer: the decoded bytes
+    std::vector<std::string> chunks; // stream, webStream
+    int chunk_delay_ms = 0;          // stream, webStream: wait before every chunk after the first
     std::optional<int> fail_after_chunks; // stream, webStream: error after N chunks
     bool locked = false;                  // webStream: getReader() was called before send
     std::optional<int> status;            // response
@@ -132,9 +133,9 @@ struct late_entries {
 /// One scope: the app (name "root") or a plugin.
 struct scope {
     std::string name = "root";
-    std::string prefix;            // "" for none; ignored when !encapsulate
+    std::string prefix; // "" for none; ignored when !encapsulate
     bool encapsulate = true;
-    bool await_register = false;   // `await register(...)`
+    bool await_register = false; // `await register(...)`
     hook_map hooks;
     std::optional<action> error_handler;
     std::optional<action> not_found_handler;
@@ -168,10 +169,10 @@ struct koa_app {
 enum class dialect { fastify, koa };
 
 struct app {
-    scope root;           // dialect fastify
+    scope root; // dialect fastify
     app_options options;
-    koa_app koa;          // dialect koa
-    json source;          // the `app` object as written (sent to targets after labelling)
+    koa_app koa; // dialect koa
+    json source; // the `app` object as written (sent to targets after labelling)
 };
 
 struct request_spec {
@@ -233,15 +234,15 @@ enum class step_kind { request, raw, parallel, sleep, close };
 
 struct step {
     step_kind kind = step_kind::request;
-    std::string id;                   // request, raw
-    request_spec request;             // request
-    std::string raw;                  // raw: bytes sent as they are
+    std::string id;                        // request, raw
+    request_spec request;                  // request
+    std::string raw;                       // raw: bytes sent as they are
     std::optional<std::string> connection; // request: named keep-alive connection
-    client_options client;            // request, raw
+    client_options client;                 // request, raw
     std::optional<expectation> expect;
-    std::vector<step> children;       // parallel
-    int sleep_ms = 0;                 // sleep
-    std::string json_path;            // where the step is in the file, e.g. "$.steps[2]"
+    std::vector<step> children; // parallel
+    int sleep_ms = 0;           // sleep
+    std::string json_path;      // where the step is in the file, e.g. "$.steps[2]"
 };
 
 enum class divergence_class { framework_bug, doc_gap, deliberate };
@@ -250,15 +251,15 @@ char const* to_string(divergence_class c);
 
 /// `divergence`, spec §4: a documented difference of one target (decisions.md D3).
 struct divergence {
-    std::string target;  // "fastify" or "fastify@5.2.0": a target name, optionally a version prefix
+    std::string target; // "fastify" or "fastify@5.2.0": a target name, optionally a version prefix
     divergence_class cls = divergence_class::deliberate;
     std::string note;
     std::optional<std::string> result; // the result class the target shows instead ("crash"...)
 };
 
 struct scenario {
-    std::string id;          // path below scenarios/ without .json
-    std::string file;        // the file it was loaded from
+    std::string id;   // path below scenarios/ without .json
+    std::string file; // the file it was loaded from
     std::string description;
     dialect lang = dialect::fastify;
     std::vector<std::string> tags;

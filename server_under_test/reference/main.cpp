@@ -6,8 +6,8 @@
 #include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/net/listener.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,8 +15,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <istream>
@@ -106,7 +106,11 @@ void print_event(engine::event const& e) {
     bool const cb = e.what == engine::event::kind::cb;
     if (!plain(e.req) || (cb && (!plain(e.label) || !plain(e.phase) || !plain(e.scope)))) {
         if (cb)
-            print({{"t", "cb"}, {"req", e.req}, {"label", e.label}, {"phase", e.phase}, {"scope", e.scope}});
+            print({{"t", "cb"},
+                   {"req", e.req},
+                   {"label", e.label},
+                   {"phase", e.phase},
+                   {"scope", e.scope}});
         else
             print({{"t", "end"}, {"req", e.req}, {"status", e.status}, {"aborted", e.aborted}});
         return;
@@ -147,8 +151,13 @@ public:
                       {"version", version},
                       {"dialects", json::array({"fastify", "koa"})},
                       {"features",
-                       json::array({"streams", "webStreams", "responses", "aborts", "timeouts",
-                                    "hijack", "virtual-clock"})}};
+                       json::array({"streams",
+                                    "webStreams",
+                                    "responses",
+                                    "aborts",
+                                    "timeouts",
+                                    "hijack",
+                                    "virtual-clock"})}};
         print(hello);
         read();
     }
@@ -261,7 +270,8 @@ private:
     void retire(std::unique_ptr<loaded> app) {
         if (!app || app->ev->idle())
             return;
-        retired_.push_back({std::chrono::steady_clock::now() + std::chrono::minutes{1}, std::move(app)});
+        retired_.push_back(
+            {std::chrono::steady_clock::now() + std::chrono::minutes{1}, std::move(app)});
         if (retired_.size() == 1)
             reap_later();
     }
@@ -272,7 +282,8 @@ private:
             if (ec)
                 return;
             auto const now = std::chrono::steady_clock::now();
-            std::erase_if(retired_, [now](retired const& r) { return r.app->ev->idle() || now >= r.until; });
+            std::erase_if(retired_,
+                          [now](retired const& r) { return r.app->ev->idle() || now >= r.until; });
             if (!retired_.empty())
                 reap_later();
         });
@@ -284,10 +295,12 @@ private:
     engine::fault_set faults_;
     scenario::app app_;
     std::unique_ptr<loaded> current_;
+
     struct retired {
         std::chrono::steady_clock::time_point until;
         std::unique_ptr<loaded> app;
     };
+
     std::vector<retired> retired_; // closed, with timers still to run
     asio::steady_timer reaper_{io_};
 };
@@ -304,8 +317,11 @@ int serve_file(std::string const& file, unsigned short port, engine::fault_set f
     out.attach(&io);
     engine::loop ev;
     auto srv = engine::make_server(
-        sc.value().application, sc.value().lang, ev,
-        [](engine::event const& e) { print_event(e); }, faults);
+        sc.value().application,
+        sc.value().lang,
+        ev,
+        [](engine::event const& e) { print_event(e); },
+        faults);
     if (!srv) {
         std::cerr << "lifecheck-reference: " << file << ": this app cannot be served\n";
         return 2;
@@ -317,12 +333,12 @@ int serve_file(std::string const& file, unsigned short port, engine::fault_set f
     try {
         lis = std::make_unique<net::listener>(io, *srv, ev, opts, port);
     } catch (std::exception const& e) {
-        std::cerr << "lifecheck-reference: cannot listen on port " << port << ": " << e.what() << '\n';
+        std::cerr << "lifecheck-reference: cannot listen on port " << port << ": " << e.what()
+                  << '\n';
         return 2;
     }
-    srv->ready([&lis] {
-        std::cerr << "listening on http://127.0.0.1:" << lis->port() << std::endl;
-    });
+    srv->ready(
+        [&lis] { std::cerr << "listening on http://127.0.0.1:" << lis->port() << std::endl; });
     lis->pump();
     asio::signal_set stop{io, SIGINT, SIGTERM};
     stop.async_wait([&io](boost::system::error_code, int) { io.stop(); });
@@ -371,7 +387,8 @@ int main(int argc, char** argv) {
             char* end = nullptr;
             port = std::strtol(argv[++i], &end, 10);
             if (*end != '\0' || port < 0 || port > 65535) {
-                std::cerr << "lifecheck-reference: --port wants 0..65535, got '" << argv[i] << "'\n";
+                std::cerr << "lifecheck-reference: --port wants 0..65535, got '" << argv[i]
+                          << "'\n";
                 return 2;
             }
             continue;

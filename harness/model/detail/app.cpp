@@ -150,8 +150,8 @@ private:
         instance* level = not_found_level(self);
         std::string const prefix = self->prefix.empty() ? "/" : self->prefix;
         if (!level->can_set_not_found) {
-            m_.build_errors.push_back("Not found handler already set for Fastify instance with prefix: '" +
-                                      prefix + "'");
+            m_.build_errors.push_back(
+                "Not found handler already set for Fastify instance with prefix: '" + prefix + "'");
             return;
         }
         level->can_set_not_found = false;
@@ -198,9 +198,10 @@ private:
         std::string const& prefix = self->prefix;
         std::vector<std::string> urls;
         if (r.url == "/" && !prefix.empty() && method != "HEAD") {
-            urls.push_back(prefix);       // prefixTrailingSlash 'both'
+            urls.push_back(prefix); // prefixTrailingSlash 'both'
             urls.push_back(prefix + "/");
-        } else if (!r.url.empty() && r.url.front() == '/' && !prefix.empty() && prefix.back() == '/') {
+        } else if (!r.url.empty() && r.url.front() == '/' && !prefix.empty() &&
+                   prefix.back() == '/') {
             urls.push_back(prefix + r.url.substr(1));
         } else {
             urls.push_back(prefix + r.url);

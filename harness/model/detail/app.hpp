@@ -29,25 +29,25 @@ using hook_arrays = std::map<scenario::phase, std::vector<hook_fn>>;
 struct instance {
     std::string name;
     instance* parent = nullptr;
-    std::string prefix;                       // kRoutePrefix: the joined prefixes
-    bool not_found_level = false;             // created with a prefix (arrange404)
-    bool can_set_not_found = true;            // kCanSetNotFoundHandler of a level instance
-    hook_arrays hooks;                        // request hooks, in application order (§3.2)
+    std::string prefix;                             // kRoutePrefix: the joined prefixes
+    bool not_found_level = false;                   // created with a prefix (arrange404)
+    bool can_set_not_found = true;                  // kCanSetNotFoundHandler of a level instance
+    hook_arrays hooks;                              // request hooks, in application order (§3.2)
     std::vector<scenario::action const*> on_ready;  // own, not inherited (§3.4)
     std::vector<scenario::action const*> pre_close; // own, not inherited (§3.4)
-    std::shared_ptr<eh_node const> own_eh;    // set by this instance's setErrorHandler
-    std::vector<instance*> children;          // kChildren, in creation order
+    std::shared_ptr<eh_node const> own_eh;          // set by this instance's setErrorHandler
+    std::vector<instance*> children;                // kChildren, in creation order
 };
 
 /// What a request runs with: Fastify's route Context, or a not-found Context.
 struct context {
-    std::string method;                       // "GET", ... ("*" for not-found contexts)
-    std::string path;                         // full pattern: prefix + url
+    std::string method;                        // "GET", ... ("*" for not-found contexts)
+    std::string path;                          // full pattern: prefix + url
     scenario::action const* handler = nullptr; // null on a not-found context = basic404
     bool not_found = false;
-    bool auto_head = false;                   // exposeHeadRoutes copy of a GET route
-    std::string scope;                        // the instance that owns it (for diagnostics)
-    hook_arrays hooks;                        // final per-phase arrays (computed at preReady)
+    bool auto_head = false;                       // exposeHeadRoutes copy of a GET route
+    std::string scope;                            // the instance that owns it (for diagnostics)
+    hook_arrays hooks;                            // final per-phase arrays (computed at preReady)
     std::shared_ptr<eh_node const> error_handler; // the chain start captured for this context
 
     std::vector<hook_fn> const& hooks_of(scenario::phase p) const;
@@ -56,12 +56,12 @@ struct context {
 /// The loaded app.
 struct app_model {
     std::vector<std::unique_ptr<instance>> instances;
-    std::vector<std::unique_ptr<context>> routes;     // registration order, incl. auto HEAD
+    std::vector<std::unique_ptr<context>> routes; // registration order, incl. auto HEAD
     std::map<std::string, std::unique_ptr<context>> not_found; // by prefix; "/" always present
-    std::vector<scenario::action const*> on_ready;    // run order
-    std::vector<scenario::action const*> pre_close;   // run order
-    std::vector<scenario::action const*> on_close;    // run order (LIFO of registration)
-    std::vector<std::string> build_errors;            // the app would fail to load
+    std::vector<scenario::action const*> on_ready;             // run order
+    std::vector<scenario::action const*> pre_close;            // run order
+    std::vector<scenario::action const*> on_close;             // run order (LIFO of registration)
+    std::vector<std::string> build_errors;                     // the app would fail to load
 };
 
 /// Loads `a` the way Fastify + avvio would (scenario-format §1.1, lifecycle §3.2–§3.4, §4.3).

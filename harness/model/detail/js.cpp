@@ -18,12 +18,12 @@ js_value string_value(std::string s) {
     return v;
 }
 
-js_value error_value(std::string message,
-                     std::optional<int> status_code,
-                     std::optional<std::string> code) {
+js_value
+error_value(std::string message, std::optional<int> status_code, std::optional<std::string> code) {
     js_value v;
     v.type = js_type::error;
-    v.error = std::make_shared<js_error>(js_error{std::move(message), status_code, std::move(code)});
+    v.error =
+        std::make_shared<js_error>(js_error{std::move(message), status_code, std::move(code)});
     return v;
 }
 
@@ -187,7 +187,8 @@ void promise::resolve(js_value const& v) {
         auto self = shared_from_this();
         void* r = v.reply;
         loop_.microtask([self, r] {
-            self->loop_.adopt_reply(r, [self] { self->settle(state::fulfilled, undefined_value()); });
+            self->loop_.adopt_reply(r,
+                                    [self] { self->settle(state::fulfilled, undefined_value()); });
         });
         return;
     }
@@ -238,7 +239,8 @@ std::uint64_t event_loop::after(double delay_ms,
                                 std::function<void()> fn) {
     // Node clamps setTimeout(0) to 1 ms; the exact value only matters for race detection.
     double const d = delay_ms < 1 ? 1 : delay_ms;
-    std::uint64_t const id = at(now_ + d, std::move(owner), std::move(strand), std::move(what), std::move(fn));
+    std::uint64_t const id =
+        at(now_ + d, std::move(owner), std::move(strand), std::move(what), std::move(fn));
     for (auto& [key, t] : tasks_) {
         if (t.seq == id)
             t.timer_delay = d;

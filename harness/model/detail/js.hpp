@@ -29,12 +29,12 @@ struct js_error {
 
 /// A source stream (Node Readable or WHATWG ReadableStream) created from a PAYLOAD.
 struct stream_source {
-    bool web = false;                   // ReadableStream (true) or Node Readable
+    bool web = false; // ReadableStream (true) or Node Readable
     std::vector<std::string> chunks;
     int chunk_delay_ms = 0;
     std::optional<int> fail_after_chunks;
-    bool locked = false;                // getReader() was called (by the user or by Fastify)
-    bool disturbed = false;             // read() was called at least once
+    bool locked = false;    // getReader() was called (by the user or by Fastify)
+    bool disturbed = false; // read() was called at least once
 };
 
 /// A WHATWG Response object; `shared` instances are the same object across requests.
@@ -71,6 +71,7 @@ struct js_value {
     body_class origin = body_class::none;      // what the client will see if this is written
 
     bool is_undefined() const { return type == js_type::undefined; }
+
     bool is_nullish() const { return type == js_type::undefined || type == js_type::null; }
 };
 
@@ -110,6 +111,7 @@ public:
     void resolve(js_value const& v);
     void reject(js_value const& v);
     void then(on_value fulfilled, on_value rejected);
+
     bool settled() const { return state_ != state::pending; }
 
 private:
@@ -117,8 +119,8 @@ private:
     void settle(state s, js_value const& v);
 
     event_loop& loop_;
-    state state_ = state::pending; // pending until resolve/reject
-    js_value value_;               // the settled value
+    state state_ = state::pending;                         // pending until resolve/reject
+    js_value value_;                                       // the settled value
     std::vector<std::pair<on_value, on_value>> reactions_; // registered while pending
 };
 
@@ -131,9 +133,9 @@ using adopt_reply_fn = std::function<void(void* reply, std::function<void()> ful
 struct macrotask {
     double at = 0;
     std::uint64_t seq = 0;
-    std::string owner;  // the request (step id) it concerns; "" for none
-    std::string strand; // tasks of one strand never race with each other
-    std::string what;   // for explanations
+    std::string owner;                 // the request (step id) it concerns; "" for none
+    std::string strand;                // tasks of one strand never race with each other
+    std::string what;                  // for explanations
     std::optional<double> timer_delay; // setTimeout's delay: timers of one delay share a list
     std::function<void()> run;
 };
@@ -177,11 +179,14 @@ public:
     void drain();
 
     bool crashed() const { return crashed_; }
+
     std::string const& crash_reason() const { return crash_reason_; }
+
     std::string const& crash_owner() const { return crash_owner_; }
 
     /// Races found so far, per owner: a human-readable reason.
     std::map<std::string, std::string> const& races() const { return races_; }
+
     void mark_race(std::string const& owner, std::string const& why);
 
     /// The owner of the macrotask currently running ("" between tasks).
@@ -191,6 +196,7 @@ public:
 
     /// How a promise adopts a Reply thenable (set by the request model).
     adopt_reply_fn adopt_reply;
+
     void set_now(double t) {
         if (t > now_)
             now_ = t;
@@ -199,16 +205,16 @@ public:
 private:
     void run_guarded(std::function<void()> const& fn);
 
-    double now_ = 0;                                  // the virtual clock, in ms
-    std::uint64_t seq_ = 0;                           // FIFO order among equal times
+    double now_ = 0;                                              // the virtual clock, in ms
+    std::uint64_t seq_ = 0;                                       // FIFO order among equal times
     std::map<std::pair<double, std::uint64_t>, macrotask> tasks_; // pending timers / I/O
-    std::deque<std::function<void()>> ticks_;         // process.nextTick queue
-    std::deque<std::function<void()>> microtasks_;    // promise jobs
-    bool crashed_ = false;                            // an uncaught exception ended the process
+    std::deque<std::function<void()>> ticks_;                     // process.nextTick queue
+    std::deque<std::function<void()>> microtasks_;                // promise jobs
+    bool crashed_ = false; // an uncaught exception ended the process
     std::string crash_reason_;
     std::string crash_owner_;
     std::string current_owner_;
-    std::map<std::string, std::string> races_;        // owner -> first race found
+    std::map<std::string, std::string> races_; // owner -> first race found
 };
 
 } // namespace lifecheck::model::detail

@@ -167,8 +167,8 @@ js_value koa_error(action const& a) {
 
 /// How the client behaves for one request step (scenario-format §1.4 `client`).
 struct koa_client {
-    double head_at = 0;                // the request head is complete: Node emits 'request'
-    std::optional<double> close_at;    // the client closes its socket
+    double head_at = 0;             // the request head is complete: Node emits 'request'
+    std::optional<double> close_at; // the client closes its socket
 };
 
 class koa_request;
@@ -216,7 +216,8 @@ private:
         out_.reached = true;
         status_ = 404; // res.statusCode = 404
         auto p = dispatch(0);
-        p->then([this](js_value const&) { respond(); }, [this](js_value const& err) { onerror(err); });
+        p->then([this](js_value const&) { respond(); },
+                [this](js_value const& err) { onerror(err); });
     }
 
     // -- koa-compose ---------------------------------------------------------------------
@@ -239,29 +240,35 @@ private:
     void run_middleware(std::size_t i, promise_ptr done) {
         auto const& m = kw_.app.chain[i];
         trace(m.label + ":down");
-        on_value fail = [done](js_value const& e) { done->reject(e); };
+        on_value fail = [done](js_value const& e) {
+            done->reject(e);
+        };
         on_value up = [this, i, done, fail](js_value const&) {
             auto const& mw = kw_.app.chain[i];
             trace(mw.label + ":up");
             perform(mw.after ? &*mw.after : nullptr)
                 ->then([done](js_value const&) { done->resolve(undefined_value()); }, fail);
         };
-        perform(m.before ? &*m.before : nullptr)->then(
-            [this, i, up, fail](js_value const&) {
-                switch (kw_.app.chain[i].next) {
-                case scenario::next_mode::never:
-                    up(undefined_value());
-                    return;
-                case scenario::next_mode::once:
-                    dispatch(i + 1)->then(up, fail);
-                    return;
-                case scenario::next_mode::twice:
-                    dispatch(i + 1)->then(
-                        [this, i, up, fail](js_value const&) { dispatch(i + 1)->then(up, fail); }, fail);
-                    return;
-                }
-            },
-            fail);
+        perform(m.before ? &*m.before : nullptr)
+            ->then(
+                [this, i, up, fail](js_value const&) {
+                    switch (kw_.app.chain[i].next) {
+                    case scenario::next_mode::never:
+                        up(undefined_value());
+                        return;
+                    case scenario::next_mode::once:
+                        dispatch(i + 1)->then(up, fail);
+                        return;
+                    case scenario::next_mode::twice:
+                        dispatch(i + 1)->then(
+                            [this, i, up, fail](js_value const&) {
+                                dispatch(i + 1)->then(up, fail);
+                            },
+                            fail);
+                        return;
+                    }
+                },
+                fail);
     }
 
     /// The adapter's `perform`: when, delayMs, set, then the verb; an async function's promise.
@@ -321,7 +328,7 @@ private:
             } else if (pl.value.is_string()) {
                 v = string_value(pl.value.get<std::string>());
             } else {
-                v.type = pl.value.is_boolean() ? js_type::boolean
+                v.type = pl.value.is_boolean()  ? js_type::boolean
                          : pl.value.is_number() ? js_type::number
                                                 : js_type::object;
                 v.data = pl.value;
@@ -381,7 +388,8 @@ private:
         if (headers_sent_)
             return;
         if (code < 100 || code > 999)
-            throw js_exception{error_value("invalid status code: " + std::to_string(code), std::nullopt,
+            throw js_exception{error_value("invalid status code: " + std::to_string(code),
+                                           std::nullopt,
                                            std::string{"ERR_ASSERTION"})};
         explicit_status_ = true;
         status_ = code;
@@ -427,7 +435,8 @@ private:
         switch (val.type) {
         case js_type::string:
             if (set_type_now)
-                set_type(looks_like_html(val.bytes) ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
+                set_type(looks_like_html(val.bytes) ? "text/html; charset=utf-8"
+                                                    : "text/plain; charset=utf-8");
             set_length(val.bytes.size());
             return;
         case js_type::buffer:
@@ -522,7 +531,10 @@ private:
                 if (l.set && l.delay_ms) {
                     auto const flag = l.set->flag;
                     bool const value = l.set->value;
-                    w_.loop.after(*l.delay_ms, id_, "listener", "error listener set (delayMs)",
+                    w_.loop.after(*l.delay_ms,
+                                  id_,
+                                  "listener",
+                                  "error listener set (delayMs)",
                                   [this, flag, value] { w_.set_flag(flag, value, id_); });
                 } else if (l.set) {
                     w_.set_flag(l.set->flag, l.set->value, id_);
@@ -565,14 +577,17 @@ private:
         std::size_t const n = src->chunks.size();
         bool const fails = src->fail_after_chunks.has_value();
         std::size_t const total =
-            fails ? std::min<std::size_t>(static_cast<std::size_t>(std::max(0, *src->fail_after_chunks)), n) : n;
+            fails ? std::min<std::size_t>(
+                        static_cast<std::size_t>(std::max(0, *src->fail_after_chunks)), n)
+                  : n;
         if (k < total) {
             if (!headers_sent_)
                 write_head(true);
             deliver(src->chunks[k], false);
-            w_.loop.after(src->chunk_delay_ms, id_, "stream", "stream chunk or end", [this, src, k] {
-                stream_step(src, k + 1);
-            });
+            w_.loop.after(
+                src->chunk_delay_ms, id_, "stream", "stream chunk or end", [this, src, k] {
+                    stream_step(src, k + 1);
+                });
             return;
         }
         stream_destroyed_ = true;
@@ -641,8 +656,9 @@ private:
         if (!out_.reached || socket_closed_)
             return;
         if (response_done_at_ && w_.loop.now() - *response_done_at_ < event_loop::race_margin_ms)
-            w_.mark(id_, "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
-                             " ms of the response's end: whether it read the response first is a race");
+            w_.mark(id_,
+                    "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
+                        " ms of the response's end: whether it read the response first is a race");
         if (out_.body_complete)
             return; // an idle keep-alive socket closing after a complete response: nothing
         socket_closed_ = true;
@@ -661,16 +677,16 @@ private:
     koa_client plan_;
     request_outcome out_;
 
-    std::optional<std::size_t> index_; // koa-compose's `index` (-1 = nothing)
-    int status_ = 200;                 // res.statusCode
-    std::optional<std::string> status_message_; // res.statusMessage once ctx.status was set
-    bool explicit_status_ = false;     // response._explicitStatus
-    bool explicit_null_body_ = false;  // response._explicitNullBody
-    js_value body_;                    // response._body
+    std::optional<std::size_t> index_;           // koa-compose's `index` (-1 = nothing)
+    int status_ = 200;                           // res.statusCode
+    std::optional<std::string> status_message_;  // res.statusMessage once ctx.status was set
+    bool explicit_status_ = false;               // response._explicitStatus
+    bool explicit_null_body_ = false;            // response._explicitNullBody
+    js_value body_;                              // response._body
     std::map<std::string, std::string> headers_; // res headers, lower-case names
-    bool headers_sent_ = false;        // res.headersSent
-    bool writable_ended_ = false;      // res.writableEnded
-    bool socket_closed_ = false;       // the client closed its side (socket.writable false)
+    bool headers_sent_ = false;                  // res.headersSent
+    bool writable_ended_ = false;                // res.writableEnded
+    bool socket_closed_ = false;            // the client closed its side (socket.writable false)
     std::shared_ptr<stream_source> stream_; // the piped body
     bool stream_destroyed_ = false;
     std::optional<double> response_done_at_;
@@ -710,7 +726,8 @@ public:
             for (step const* c : group) {
                 leaves_.push_back(koa_leaf{c, g});
                 if (c->connection && ++on_connection[*c->connection] > 1)
-                    extra_nondet_[c->id] = "pipelined requests on one keep-alive connection (not modelled for koa)";
+                    extra_nondet_[c->id] =
+                        "pipelined requests on one keep-alive connection (not modelled for koa)";
                 if (refused.empty())
                     start_leaf(*c, t);
             }
@@ -742,7 +759,9 @@ private:
         client_wire const cw{wire, c, t};
         long long const head_len = cw.head_len;
         long long const total = cw.total;
-        auto time_of = [&cw](long long n) { return cw.time_of(n); };
+        auto time_of = [&cw](long long n) {
+            return cw.time_of(n);
+        };
         if (head_len > 16384 + 4) {
             extra_nondet_[s.id] = "request head larger than Node's limit (not modelled for koa)";
             return;
@@ -797,9 +816,11 @@ private:
             p.trace = kw_.w.traces[s.id];
             if (o.ended)
                 p.end_at = o.end_at;
-            // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes) closes
-            // without reading: whatever the server wrote meanwhile reaches no one (spec §1.4).
-            bool const reads = !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
+            // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes)
+            // closes without reading: whatever the server wrote meanwhile reaches no one (spec
+            // §1.4).
+            bool const reads =
+                !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
             if (o.got_head && reads) {
                 p.status = o.status;
                 p.content_type = o.content_type;

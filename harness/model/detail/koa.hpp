@@ -1,5 +1,6 @@
 // The koa dialect (scenario-format §1.5) on the model's event loop: koa-compose's onion, Koa 2's
-// respond() and ctx.onerror(), as real Koa 2.16.4 behind server_under_test/koa/adapter.mjs runs them.
+// respond() and ctx.onerror(), as real Koa 2.16.4 behind server_under_test/koa/adapter.mjs runs
+// them.
 #pragma once
 
 #include "harness/model/model.hpp"

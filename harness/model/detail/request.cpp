@@ -165,13 +165,13 @@ request_run::request_run(world& w, request_input in, context const* ctx, client_
 void request_run::schedule() {
     w_.loop.at(plan_.head_at, in_.id, "client", "request head arrives", [this] { arrive(); });
     if (plan_.body_at && (*plan_.body_at > plan_.head_at || plan_.body_own_event)) {
-        w_.loop.at(*plan_.body_at, in_.id, "client", "request body completes", [this] {
-            body_arrived();
-        });
+        w_.loop.at(
+            *plan_.body_at, in_.id, "client", "request body completes", [this] { body_arrived(); });
     }
     for (double at : plan_.body_writes) {
         if (at > plan_.head_at && (!plan_.body_at || at < *plan_.body_at))
-            w_.loop.at(at, in_.id, "client", "request body bytes arrive", [this] { touch_socket(); });
+            w_.loop.at(
+                at, in_.id, "client", "request body bytes arrive", [this] { touch_socket(); });
     }
     if (plan_.close_at) {
         w_.loop.at(*plan_.close_at, in_.id, "client", "client closes the connection", [this] {
@@ -246,8 +246,9 @@ void request_run::client_close() {
     if (!arrived_ || close_processed_)
         return;
     if (response_done_at_ && w_.loop.now() - *response_done_at_ < event_loop::race_margin_ms)
-        w_.mark(in_.id, "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
-                            " ms of the response's end: whether it read the response first is a race");
+        w_.mark(in_.id,
+                "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
+                    " ms of the response's end: whether it read the response first is a race");
     if (finished_ || res_closed_) {
         // lifecycle §7: closing an idle keep-alive socket after a complete response: nothing.
         return;
@@ -272,8 +273,9 @@ void request_run::destroy_socket_from_server() {
     // The handle's close callback is a later macrotask (as after a timeout, below): a 'finish'
     // already queued comes first, and the request then is no longer aborted by the close
     // (lifecheck prop, checked on Fastify 5.12.8).
-    w_.loop.after(0, in_.id, "socket-close", "socket close after destroy",
-                  [this] { socket_close_events(false); });
+    w_.loop.after(0, in_.id, "socket-close", "socket close after destroy", [this] {
+        socket_close_events(false);
+    });
 }
 
 void request_run::socket_close_events(bool by_client) {
@@ -363,8 +365,9 @@ void request_run::connection_timeout_fired() {
     socket_destroyed_ = true;
     if (!out_.body_complete)
         out_.reset = true;
-    w_.loop.after(0, in_.id, "socket-timeout", "socket close after timeout",
-                  [this] { socket_close_events(false); });
+    w_.loop.after(0, in_.id, "socket-timeout", "socket close after timeout", [this] {
+        socket_close_events(false);
+    });
     if (!ctx_->hooks_of(phase::on_timeout).empty())
         run_hooks(phase::on_timeout, true, [](maybe_error) {});
 }
@@ -421,7 +424,8 @@ void request_run::handle_request(maybe_error err) {
         handler();
         return;
     }
-    if (m == "DELETE" || m == "OPTIONS" || m == "PATCH" || m == "PUT" || m == "POST" || m == "QUERY") {
+    if (m == "DELETE" || m == "OPTIONS" || m == "PATCH" || m == "PUT" || m == "POST" ||
+        m == "QUERY") {
         auto const ct = request_header("content-type");
         if (!ct) {
             auto const cl = request_header("content-length");
@@ -464,7 +468,8 @@ void request_run::content_type_run(std::string const& media_type) {
     if (auto const cl = request_header("content-length")) {
         try {
             if (std::stoll(*cl) > limit) {
-                parser_done(fastify_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
+                parser_done(
+                    fastify_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
                 return;
             }
         } catch (...) {
@@ -487,15 +492,17 @@ void request_run::body_end() {
     }
     if (parser_json_) {
         if (bytes.empty()) {
-            parser_done(fastify_error("FST_ERR_CTP_EMPTY_JSON_BODY",
-                                      "Body cannot be empty when content-type is set to 'application/json'",
-                                      400));
+            parser_done(
+                fastify_error("FST_ERR_CTP_EMPTY_JSON_BODY",
+                              "Body cannot be empty when content-type is set to 'application/json'",
+                              400));
             return;
         }
         if (!json::accept(bytes)) {
-            parser_done(fastify_error("FST_ERR_CTP_INVALID_JSON_BODY",
-                                      "Body is not valid JSON but content-type is set to 'application/json'",
-                                      400));
+            parser_done(fastify_error(
+                "FST_ERR_CTP_INVALID_JSON_BODY",
+                "Body is not valid JSON but content-type is set to 'application/json'",
+                400));
             return;
         }
     }
@@ -526,7 +533,8 @@ void request_run::parser_done(maybe_error err) {
 void request_run::handler() {
     try {
         if (!ctx_->hooks_of(phase::pre_validation).empty())
-            run_hooks(phase::pre_validation, true, [this](maybe_error e) { pre_validation_callback(e); });
+            run_hooks(
+                phase::pre_validation, true, [this](maybe_error e) { pre_validation_callback(e); });
         else
             pre_validation_callback(std::nullopt);
     } catch (js_exception const& e) {
@@ -627,7 +635,8 @@ bool request_run::sent() {
     // its source ends, so reading reply.sent close to that moment is a race (§2.4, e21).
     if (stream_inflight_ && !writable_ended_ &&
         stream_end_at_ - w_.loop.now() < event_loop::race_margin_ms) {
-        w_.mark(in_.id, "reply.sent is read while a stream response is about to end (lifecycle §2.4)");
+        w_.mark(in_.id,
+                "reply.sent is read while a stream response is about to end (lifecycle §2.4)");
     }
     return hijacked_ || writable_ended_;
 }
@@ -648,9 +657,8 @@ void request_run::reply_then(std::function<void()> fulfilled) {
 void request_run::send(js_value v) {
     // Reply.prototype.send, lifecycle §2.6
     if (in_on_error_)
-        throw js_exception{fastify_error("FST_ERR_SEND_INSIDE_ONERR",
-                                         "You cannot use `send` inside the `onError` hook",
-                                         500)};
+        throw js_exception{fastify_error(
+            "FST_ERR_SEND_INSIDE_ONERR", "You cannot use `send` inside the `onError` hook", 500)};
     if (sent()) {
         note("FST_ERR_REP_ALREADY_SENT");
         return;
@@ -734,7 +742,8 @@ void request_run::pre_serialization_end(maybe_error err, js_value v) {
 
 void request_run::on_send_hook(js_value v) {
     if (!ctx_->hooks_of(phase::on_send).empty()) {
-        run_payload_hooks(phase::on_send, v, [this](maybe_error e, js_value p) { wrap_on_send_end(e, p); });
+        run_payload_hooks(
+            phase::on_send, v, [this](maybe_error e, js_value p) { wrap_on_send_end(e, p); });
     } else {
         on_send_end(v);
     }
@@ -766,9 +775,8 @@ void request_run::on_send_end(js_value v) {
         for (auto const& [name, value] : r->headers)
             set_reply_header(lower(name), value);
         if (r->body && r->body->disturbed)
-            throw js_exception{fastify_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
-                                             "Response.body is already consumed.",
-                                             500)};
+            throw js_exception{fastify_error(
+                "FST_ERR_REP_RESPONSE_BODY_CONSUMED", "Response.body is already consumed.", 500)};
         js_value body;
         if (r->body) {
             body.type = js_type::web_stream;
@@ -799,11 +807,10 @@ void request_run::on_send_end(js_value v) {
         return;
     }
     if (v.type != js_type::string && v.type != js_type::buffer) {
-        throw js_exception{fastify_error(
-            "FST_ERR_REP_INVALID_PAYLOAD_TYPE",
-            "Attempted to send payload of invalid type '" + typeof_name(v) +
-                "'. Expected a string or Buffer.",
-            500)};
+        throw js_exception{fastify_error("FST_ERR_REP_INVALID_PAYLOAD_TYPE",
+                                         "Attempted to send payload of invalid type '" +
+                                             typeof_name(v) + "'. Expected a string or Buffer.",
+                                         500)};
     }
     auto const cl = reply_header("content-length");
     std::string const len = std::to_string(v.bytes.size());
@@ -813,7 +820,8 @@ void request_run::on_send_end(js_value v) {
     body_class kind = v.origin;
     if (kind == body_class::none)
         kind = v.type == js_type::buffer ? body_class::binary : body_class::text;
-    res_end(method == "HEAD" ? std::string{} : v.bytes, method == "HEAD" ? body_class::empty : kind);
+    res_end(method == "HEAD" ? std::string{} : v.bytes,
+            method == "HEAD" ? body_class::empty : kind);
 }
 
 void request_run::res_end(std::string const& bytes, body_class kind) {
@@ -844,10 +852,10 @@ void request_run::send_stream(js_value v) {
     bool const web = v.type == js_type::web_stream;
     if (web) {
         if (src->locked)
-            throw js_exception{fastify_error(
-                "FST_ERR_REP_READABLE_STREAM_LOCKED",
-                "ReadableStream was locked. You should call releaseLock() method on reader before sending.",
-                500)};
+            throw js_exception{fastify_error("FST_ERR_REP_READABLE_STREAM_LOCKED",
+                                             "ReadableStream was locked. You should call "
+                                             "releaseLock() method on reader before sending.",
+                                             500)};
         src->locked = true; // payload.getReader()
         src->disturbed = true;
     }
@@ -855,9 +863,10 @@ void request_run::send_stream(js_value v) {
     stream_source_open_ = true;
     stream_src_ = src;
     std::size_t const n = src->chunks.size();
-    std::size_t const steps = src->fail_after_chunks
-                                  ? std::min<std::size_t>(static_cast<std::size_t>(*src->fail_after_chunks), n)
-                                  : n;
+    std::size_t const steps =
+        src->fail_after_chunks
+            ? std::min<std::size_t>(static_cast<std::size_t>(*src->fail_after_chunks), n)
+            : n;
     // The adapter's streams: the first chunk at the first read, then a timer of chunkDelayMs
     // (setTimeout, so at least 1 ms) before every later chunk, the end or the failure.
     double const step_ms = std::max(1, src->chunk_delay_ms);
@@ -892,7 +901,9 @@ void request_run::send_stream(js_value v) {
         });
     }
     // pipe()/reader.read(): the first chunk flows on a later tick.
-    auto first = [this, src, web] { stream_step(src, 0, web); };
+    auto first = [this, src, web] {
+        stream_step(src, 0, web);
+    };
     if (web)
         w_.loop.microtask(first);
     else
@@ -939,8 +950,11 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
     if (!writable_ended_) // after another send ended the response, writes go nowhere
         deliver_body(src->chunks[k], false);
     touch_socket();
-    auto next = [this, src, k, web] { stream_step(src, k + 1, web); };
-    stream_timer_ = w_.loop.after(src->chunk_delay_ms, in_.id, "stream", "stream chunk or end", next);
+    auto next = [this, src, k, web] {
+        stream_step(src, k + 1, web);
+    };
+    stream_timer_ =
+        w_.loop.after(src->chunk_delay_ms, in_.id, "stream", "stream chunk or end", next);
     if (web)
         web_read_pending_ = src.get(); // onRead asked the reader for the next chunk
 }
@@ -954,8 +968,9 @@ void request_run::stream_destroyed_early() {
     w_.loop.next_tick([this] {
         if (headers_sent_ || req_aborted_)
             return;
-        on_error_hook(error_value("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}),
-                      false);
+        on_error_hook(
+            error_value("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}),
+            false);
     });
 }
 
@@ -1162,7 +1177,9 @@ void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
     }
     hook_fn const h = st->fns[st->i++];
     call_result r;
-    auto done = [this, st](maybe_error e, js_value v) { payload_chain_next(st, e, v); };
+    auto done = [this, st](maybe_error e, js_value v) {
+        payload_chain_next(st, e, v);
+    };
     try {
         if (h.act == nullptr)
             r = invoke_head_on_send(st->payload, done);
@@ -1181,7 +1198,9 @@ void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
                     st->cb(e.value, st->payload);
                 }
             },
-            [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e, st->payload); });
+            [st](js_value const& e) {
+                st->cb(e.is_nullish() ? undefined_error() : e, st->payload);
+            });
     }
 }
 
@@ -1217,7 +1236,8 @@ void request_run::pre_parsing_next(std::shared_ptr<chain_state> st, maybe_error 
         r.p->then(
             [this, st](js_value const& v) {
                 if (!v.is_undefined())
-                    unsupported("a preParsing hook that resolves a non-stream (crashes Fastify, §2.3 e)");
+                    unsupported(
+                        "a preParsing hook that resolves a non-stream (crashes Fastify, §2.3 e)");
                 pre_parsing_next(st, std::nullopt);
             },
             [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e); });
@@ -1264,10 +1284,12 @@ request_run::call_result request_run::invoke(action const& a,
         }
         if (a.delay_ms) {
             action const* ap = &a;
-            w_.loop.after(*a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, p] {
-                // the sleep promise resolves here; `await` resumes one microtask later
-                w_.loop.microtask([this, ap, r, received, p] { async_body(*ap, r, received, p); });
-            });
+            w_.loop.after(
+                *a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, p] {
+                    // the sleep promise resolves here; `await` resumes one microtask later
+                    w_.loop.microtask(
+                        [this, ap, r, received, p] { async_body(*ap, r, received, p); });
+                });
         } else {
             async_body(a, r, received, p);
         }
@@ -1281,9 +1303,10 @@ request_run::call_result request_run::invoke(action const& a,
     }
     if (a.delay_ms) {
         action const* ap = &a;
-        w_.loop.after(*a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, done] {
-            callback_body(*ap, r, received, done, true); // a throw here is uncaught: a crash
-        });
+        w_.loop.after(
+            *a.delay_ms, in_.id, strand, a.label + " (delayMs)", [this, ap, r, received, done] {
+                callback_body(*ap, r, received, done, true); // a throw here is uncaught: a crash
+            });
         return call_result{};
     }
     call_result out;
@@ -1337,7 +1360,9 @@ js_value request_run::callback_body(action const& a,
                                     bool from_timer) {
     apply_set(a);
     // materialized only by the verbs that use it (a shared Response is made at its first send)
-    auto payload_of = [this, &a] { return a.body ? make_payload(*a.body) : undefined_value(); };
+    auto payload_of = [this, &a] {
+        return a.body ? make_payload(*a.body) : undefined_value();
+    };
     switch (a.what) {
     case verb::continue_:
         if (r == role::hook) {
@@ -1351,7 +1376,8 @@ js_value request_run::callback_body(action const& a,
         return payload_of(); // a callback error handler returns its payload
     case verb::throw_:
     case verb::rethrow: {
-        js_value const err = (a.what == verb::rethrow && r == role::error_handler) ? received : make_error(a);
+        js_value const err =
+            (a.what == verb::rethrow && r == role::error_handler) ? received : make_error(a);
         if (!from_timer)
             throw js_exception{err};
         if (r == role::hook)
@@ -1383,8 +1409,9 @@ js_value request_run::callback_body(action const& a,
     return undefined_value();
 }
 
-request_run::call_result request_run::invoke_head_on_send(js_value payload,
-                                                          std::function<void(maybe_error, js_value)> done) {
+request_run::call_result
+request_run::invoke_head_on_send(js_value payload,
+                                 std::function<void(maybe_error, js_value)> done) {
     // head-route.js headRouteOnSendHandler (untraced, callback style, done() synchronously)
     js_value null_value;
     null_value.type = js_type::null;
@@ -1395,7 +1422,8 @@ request_run::call_result request_run::invoke_head_on_send(js_value payload,
     } else if (payload.type == js_type::string || payload.type == js_type::buffer) {
         set_reply_header("content-length", std::to_string(payload.bytes.size()));
     } else {
-        throw js_exception{error_value("The \"string\" argument must be of type string or an instance of Buffer")};
+        throw js_exception{
+            error_value("The \"string\" argument must be of type string or an instance of Buffer")};
     }
     done(std::nullopt, null_value);
     return call_result{};
@@ -1416,7 +1444,8 @@ void request_run::hijack(action const& a) {
     if (a.body) {
         switch (a.body->kind) {
         case scenario::payload_kind::json_value:
-            bytes = a.body->value.is_string() ? a.body->value.get<std::string>() : json_stringify(a.body->value);
+            bytes = a.body->value.is_string() ? a.body->value.get<std::string>()
+                                              : json_stringify(a.body->value);
             break;
         case scenario::payload_kind::string:
         case scenario::payload_kind::buffer:
@@ -1457,7 +1486,7 @@ js_value request_run::make_payload(scenario::payload const& p) {
             v.type = js_type::null;
             v.origin = body_class::json;
         } else {
-            v.type = p.value.is_boolean() ? js_type::boolean
+            v.type = p.value.is_boolean()  ? js_type::boolean
                      : p.value.is_number() ? js_type::number
                                            : js_type::object;
             v.data = p.value;
@@ -1671,7 +1700,8 @@ void request_run::deliver_body(std::string const& bytes, bool last) {
         if (!out_.body_complete && pipeline_next_ != nullptr) {
             // The client reads the next pipelined response's bytes as the rest of this body
             // (a stream swapped in for a content-length reply): framing the model does not follow.
-            w_.mark(in_.id, "a body shorter than its content-length with a pipelined response after it");
+            w_.mark(in_.id,
+                    "a body shorter than its content-length with a pipelined response after it");
             for (request_run* n = pipeline_next_; n != nullptr; n = n->pipeline_next_)
                 w_.mark(n->in_.id, "a response before it on the connection was cut short");
         }
@@ -1687,8 +1717,9 @@ void request_run::check_client_read_limits() {
     if (plan_.close_after_response_bytes) {
         long long const n = *plan_.close_after_response_bytes;
         if (std::llabs(n - head_bytes_estimate_) < 48 && out_.got_head)
-            w_.mark(in_.id, "abortAfterResponseBytes is too close to the size of the response head, "
-                            "which the model only estimates");
+            w_.mark(in_.id,
+                    "abortAfterResponseBytes is too close to the size of the response head, "
+                    "which the model only estimates");
         hit = response_bytes_seen_ >= n;
         if (hit) {
             long long const body_allowed = std::max<long long>(0, n - head_bytes_estimate_);

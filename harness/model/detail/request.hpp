@@ -1,5 +1,6 @@
 // One request walking through the Fastify 5 lifecycle on the virtual event loop: the reply state
-// of lifecycle §1 and the phase functions of §2–§7, each named after the Fastify function it models.
+// of lifecycle §1 and the phase functions of §2–§7, each named after the Fastify function it
+// models.
 #pragma once
 
 #include "harness/model/detail/app.hpp"
@@ -21,7 +22,7 @@ namespace lifecheck::model::detail {
 /// find cross-request races (scenario-format §4: races need wide delay gaps).
 struct shared_access {
     double at = 0;
-    int epoch = 0;       // steps started together (a parallel group) share an epoch
+    int epoch = 0; // steps started together (a parallel group) share an epoch
     std::string owner;
     bool write = false;
     std::string value;
@@ -38,16 +39,18 @@ struct world {
     app_model const& app;
     scenario::app const& source;
     event_loop loop;
-    std::map<std::string, bool> flags;                                 // `set` / `when`
-    std::map<std::string, std::shared_ptr<response_object>> shared;    // `"shared": name`
-    std::map<std::string, std::vector<std::string>> traces;            // owner -> labels
-    bool closing = false;                                              // fastify.close() began
-    int epoch = 0;                                                     // current step group
-    std::map<std::string, std::vector<shared_access>> accesses;        // resource -> log
-    std::map<std::string, std::string> nondeterministic;               // owner -> reason
-    std::function<void()> on_request_end;                              // a request emitted `end`
+    std::map<std::string, bool> flags;                              // `set` / `when`
+    std::map<std::string, std::shared_ptr<response_object>> shared; // `"shared": name`
+    std::map<std::string, std::vector<std::string>> traces;         // owner -> labels
+    bool closing = false;                                           // fastify.close() began
+    int epoch = 0;                                                  // current step group
+    std::map<std::string, std::vector<shared_access>> accesses;     // resource -> log
+    std::map<std::string, std::string> nondeterministic;            // owner -> reason
+    std::function<void()> on_request_end;                           // a request emitted `end`
 
-    void trace(std::string const& owner, std::string const& label) { traces[owner].push_back(label); }
+    void trace(std::string const& owner, std::string const& label) {
+        traces[owner].push_back(label);
+    }
 
     /// Records an access and marks both owners when it races with another owner's access.
     void touch(std::string const& resource,
@@ -64,7 +67,7 @@ struct world {
 struct request_input {
     std::string id;
     std::string method = "GET";
-    std::string url = "/";       // as written (with query)
+    std::string url = "/"; // as written (with query)
     scenario::header_list headers;
     std::optional<std::string> body;
     bool chunked = false;
@@ -74,30 +77,30 @@ struct request_input {
 /// What the client and the `end` event saw, filled while the simulation runs.
 struct request_outcome {
     bool reached = false;
-    bool ended = false;              // the target emitted `end`
+    bool ended = false; // the target emitted `end`
     std::optional<int> end_at;
     bool end_aborted = false;
-    bool got_head = false;           // status line and headers arrived
+    bool got_head = false; // status line and headers arrived
     int status = 0;
     std::optional<std::string> content_type;
     std::string body;
-    bool body_complete = false;      // the whole body arrived
+    bool body_complete = false; // the whole body arrived
     body_class body_kind = body_class::none;
-    bool reset = false;              // the connection died under the response
+    bool reset = false; // the connection died under the response
     std::vector<std::string> notes;
     std::vector<std::string> unsupported;
 };
 
 /// How the client behaves (scenario `client` options resolved to times and byte counts).
 struct client_plan {
-    double start = 0;                          // when the first byte is written
-    std::optional<double> close_at;            // client closes the socket at this time
-    std::optional<long long> close_after_response_bytes;      // counted from the status line
+    double start = 0;                                    // when the first byte is written
+    std::optional<double> close_at;                      // client closes the socket at this time
+    std::optional<long long> close_after_response_bytes; // counted from the status line
     std::optional<long long> close_after_response_body_bytes; // counted from the first body byte
-    double head_at = 0;                        // the request head is complete
-    std::optional<double> body_at;             // the body is complete (nothing: never)
-    std::vector<double> body_writes;           // later writes of body bytes (socket activity)
-    bool body_own_event = false;               // the body comes in a read after the head's
+    double head_at = 0;                                       // the request head is complete
+    std::optional<double> body_at;   // the body is complete (nothing: never)
+    std::vector<double> body_writes; // later writes of body bytes (socket activity)
+    bool body_own_event = false;     // the body comes in a read after the head's
 };
 
 /// One request: owns its reply state and runs Fastify's request functions on the world's loop.
@@ -109,6 +112,7 @@ public:
     void schedule();
 
     request_outcome const& outcome() const { return out_; }
+
     std::string const& id() const { return in_.id; }
 
     /// How a promise adopts this reply as a thenable (Reply.prototype.then).
@@ -140,7 +144,8 @@ private:
     void client_close();
     void socket_close_events(bool by_client);
     void lose_queued_socket();
-    void abort_incoming(); // the socket died: req destroyed, its close (and onRequestAbort) a tick later
+    void
+    abort_incoming(); // the socket died: req destroyed, its close (and onRequestAbort) a tick later
     void destroy_socket_from_server();
     void connection_timeout_fired();
     void touch_socket();
@@ -206,7 +211,8 @@ private:
                            js_value received,
                            std::function<void(maybe_error, js_value)> const& done,
                            bool from_timer);
-    call_result invoke_head_on_send(js_value payload, std::function<void(maybe_error, js_value)> done);
+    call_result invoke_head_on_send(js_value payload,
+                                    std::function<void(maybe_error, js_value)> done);
     void apply_send(scenario::action const& a);
     void hijack(scenario::action const& a);
     js_value make_payload(scenario::payload const& p);
@@ -229,27 +235,27 @@ private:
 
     world& w_;
     request_input in_;
-    context const* ctx_;                // kRouteContext
+    context const* ctx_; // kRouteContext
     client_plan plan_;
     request_outcome out_;
-    std::string path_;                  // url without the query string
+    std::string path_; // url without the query string
 
     // Node IncomingMessage / ServerResponse / socket state
-    bool arrived_ = false;              // the 'request' event happened
-    bool body_in_ = false;              // every body byte has arrived
-    bool body_reading_ = false;         // the content-type parser listens for data/end/error
-    bool req_body_ended_ = false;       // req emitted 'end' (readableEnded)
-    bool req_aborted_ = false;          // req.aborted
+    bool arrived_ = false;        // the 'request' event happened
+    bool body_in_ = false;        // every body byte has arrived
+    bool body_reading_ = false;   // the content-type parser listens for data/end/error
+    bool req_body_ended_ = false; // req emitted 'end' (readableEnded)
+    bool req_aborted_ = false;    // req.aborted
     bool req_closed_ = false;
-    bool headers_sent_ = false;         // res.headersSent
-    bool head_buffered_ = false;        // HEAD: the head is stored (_header) but not flushed yet
-    bool writable_ended_ = false;       // res.writableEnded (end() was called)
-    bool finished_ = false;             // 'finish' emitted
-    bool res_closed_ = false;           // 'close' emitted (the target's `end`)
+    bool headers_sent_ = false;   // res.headersSent
+    bool head_buffered_ = false;  // HEAD: the head is stored (_header) but not flushed yet
+    bool writable_ended_ = false; // res.writableEnded (end() was called)
+    bool finished_ = false;       // 'finish' emitted
+    bool res_closed_ = false;     // 'close' emitted (the target's `end`)
     bool socket_destroyed_ = false;
-    bool client_gone_ = false;          // the client closed its side
+    bool client_gone_ = false;                // the client closed its side
     std::optional<std::uint64_t> idle_timer_; // connectionTimeout
-    long long response_bytes_seen_ = 0; // for abortAfterResponse*Bytes
+    long long response_bytes_seen_ = 0;       // for abortAfterResponse*Bytes
     long long response_body_bytes_seen_ = 0;
     std::vector<long long> chunk_sizes_; // data sizes of the chunks sent (chunked framing)
     bool response_chunked_ = false;
@@ -257,15 +263,15 @@ private:
     std::vector<std::function<void()>> finish_listeners_; // eos(res) waiting for finish/close
 
     // Fastify Reply state (lifecycle §1)
-    int status_ = 200;                  // res.statusCode
+    int status_ = 200;                    // res.statusCode
     scenario::header_list reply_headers_; // kReplyHeaders, lower-case names
-    bool hijacked_ = false;             // kReplyHijacked
-    bool is_error_ = false;             // kReplyIsError
-    bool in_on_error_ = false;          // kReplyIsRunningOnErrorHook
+    bool hijacked_ = false;               // kReplyHijacked
+    bool is_error_ = false;               // kReplyIsError
+    bool in_on_error_ = false;            // kReplyIsRunningOnErrorHook
     enum class eh_state { unset, at, final } eh_state_ = eh_state::unset; // kReplyNextErrorHandler
-    eh_node const* next_eh_ = nullptr;  // when `at`: the next handler (nullptr = past default)
-    bool has_on_response_ = false;      // setupResponseListeners ran
-    bool has_abort_listener_ = false;   // onRequestAbort hooks wired
+    eh_node const* next_eh_ = nullptr; // when `at`: the next handler (nullptr = past default)
+    bool has_on_response_ = false;     // setupResponseListeners ran
+    bool has_abort_listener_ = false;  // onRequestAbort hooks wired
 
     // an in-flight stream response (the model's fuzz window for reply.sent, §2.4)
     bool stream_inflight_ = false;
@@ -274,12 +280,12 @@ private:
     bool stream_source_open_ = false;
     std::optional<std::uint64_t> stream_timer_;
     stream_source const* web_read_pending_ = nullptr; // sendWebStream's reader.read() is waiting
-    bool close_processed_ = false;      // the socket's close events ran
-    bool parser_json_ = false;          // the JSON parser (else text/plain) reads the body
+    bool close_processed_ = false;                    // the socket's close events ran
+    bool parser_json_ = false; // the JSON parser (else text/plain) reads the body
     bool client_read_limit_hit_ = false;
     long long head_bytes_estimate_ = 0;
-    std::optional<double> response_done_at_; // the last body byte reached the client
-    int timer_seq_ = 0;                 // names strands of user timers
+    std::optional<double> response_done_at_;        // the last body byte reached the client
+    int timer_seq_ = 0;                             // names strands of user timers
     request_run* pipeline_prev_ = nullptr;          // the request before this one on the socket
     request_run* pipeline_next_ = nullptr;          // the request after this one on the socket
     std::vector<std::function<void()>> successors_; // held responses of later pipelined requests

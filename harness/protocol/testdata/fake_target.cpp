@@ -6,11 +6,6 @@
 // die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), garbage
 // (bad lines around valid ones). Every request: cb onRequest@root, cb handler, the response
 // `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -21,6 +16,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -88,16 +88,20 @@ void serve_connection(int fd) {
             id = "t" + std::to_string(++anonymous);
         if (mode == "die-on-request")
             std::_Exit(3);
-        emit(R"({"t":"cb","req":")" + id + R"(","label":"onRequest@root","phase":"onRequest","scope":"root"})");
+        emit(R"({"t":"cb","req":")" + id +
+             R"(","label":"onRequest@root","phase":"onRequest","scope":"root"})");
         if (mode == "hang-request")
             return; // never answers, never ends; the connection stays open
-        emit(R"({"t":"cb","req":")" + id + R"(","label":"handler","phase":"handler","scope":"root"})");
+        emit(R"({"t":"cb","req":")" + id +
+             R"(","label":"handler","phase":"handler","scope":"root"})");
         std::string const payload = R"({"ok":true})";
-        send_all(fd, "HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n"
-                     "content-length: " +
-                         std::to_string(payload.size()) + "\r\n\r\n" + payload);
+        send_all(fd,
+                 "HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n"
+                 "content-length: " +
+                     std::to_string(payload.size()) + "\r\n\r\n" + payload);
         emit(R"({"t":"end","req":")" + id + R"(","status":200,"aborted":false})");
-        emit(R"({"t":"cb","req":")" + id + R"(","label":"onResponse@root","phase":"onResponse","scope":"root"})");
+        emit(R"({"t":"cb","req":")" + id +
+             R"(","label":"onResponse@root","phase":"onResponse","scope":"root"})");
     }
     ::close(fd);
 }

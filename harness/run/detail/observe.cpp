@@ -64,12 +64,12 @@ std::vector<std::string> unended(std::vector<event> const& events) {
     return out;
 }
 
-std::vector<check::request_observation> observe(
-    scenario::scenario const& sc,
-    std::vector<event> const& events,
-    std::map<std::string, check::response_observation> const& responses,
-    std::vector<raw_window> const& raw_windows,
-    std::map<scenario::step const*, std::vector<event>> const& close_events) {
+std::vector<check::request_observation>
+observe(scenario::scenario const& sc,
+        std::vector<event> const& events,
+        std::map<std::string, check::response_observation> const& responses,
+        std::vector<raw_window> const& raw_windows,
+        std::map<scenario::step const*, std::vector<event>> const& close_events) {
     auto const steps = flatten(sc.steps);
     std::set<std::string> step_ids;
     for (scenario::step const* s : steps)

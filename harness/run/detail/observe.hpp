@@ -33,12 +33,12 @@ std::vector<std::string> unended(std::vector<protocol::event> const& events);
 /// of the first made-up id it owns (see raw_window); further ids it owns become unclaimed
 /// observations of their own, so each observation is one request. `onReady` callbacks (req
 /// `app`) go to the first observation (spec §1.4: they belong to the first step).
-std::vector<check::request_observation> observe(
-    scenario::scenario const& sc,
-    std::vector<protocol::event> const& events,
-    std::map<std::string, check::response_observation> const& responses,
-    std::vector<raw_window> const& raw_windows,
-    std::map<scenario::step const*, std::vector<protocol::event>> const& close_events);
+std::vector<check::request_observation>
+observe(scenario::scenario const& sc,
+        std::vector<protocol::event> const& events,
+        std::map<std::string, check::response_observation> const& responses,
+        std::vector<raw_window> const& raw_windows,
+        std::map<scenario::step const*, std::vector<protocol::event>> const& close_events);
 
 /// True when an observed request hung: callbacks without an `end`, or no sign of it at all and
 /// a client that gave up waiting (no abort, no expectNoResponse).

@@ -8,9 +8,13 @@ namespace lifecheck::engine {
 
 namespace {
 
-std::size_t index_of(phase p) { return static_cast<std::size_t>(p); }
+std::size_t index_of(phase p) {
+    return static_cast<std::size_t>(p);
+}
 
-bool is_request_phase(phase p) { return !scenario::is_application_phase(p); }
+bool is_request_phase(phase p) {
+    return !scenario::is_application_phase(p);
+}
 
 // lib/plugin-override.js buildRoutePrefix.
 std::string join_prefix(std::string const& outer, std::string inner) {
@@ -271,7 +275,9 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
     }
 }
 
-void built_app::set_not_found(instance& inst, scenario::action const* act, std::string const& scope) {
+void built_app::set_not_found(instance& inst,
+                              scenario::action const* act,
+                              std::string const& scope) {
     auto ctx = std::make_unique<context>();
     ctx->is_not_found = true;
     ctx->method = "*";

@@ -1,4 +1,5 @@
-// The app as Fastify builds it: per-route hook lists in application order, error-handler chains, 404s.
+// The app as Fastify builds it: per-route hook lists in application order, error-handler chains,
+// 404s.
 #pragma once
 
 #include "harness/scenario/scenario.hpp"
@@ -35,14 +36,15 @@ struct error_handler_node {
 
 /// A route context: what one request runs through (lib/context.js).
 struct context {
-    std::array<hook_list, phase_count> hooks;     // final lists per phase, route hooks last
+    std::array<hook_list, phase_count> hooks; // final lists per phase, route hooks last
     error_handler_node const* error_handler = nullptr;
-    scenario::action const* handler = nullptr;    // nullptr on a 404 context = the basic 404
+    scenario::action const* handler = nullptr; // nullptr on a 404 context = the basic 404
     std::string handler_scope;
     bool is_not_found = false;
-    std::string method;                           // "GET"..., "*" for 404 contexts
-    std::string path;                             // full path with prefix
-    bool head_of_get = false;                     // an automatic HEAD route
+    std::string method;       // "GET"..., "*" for 404 contexts
+    std::string path;         // full path with prefix
+    bool head_of_get = false; // an automatic HEAD route
+
     hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
 };
 
@@ -52,11 +54,11 @@ struct instance {
     std::string prefix;
     instance* parent = nullptr;
     std::vector<instance*> children;
-    std::array<hook_list, phase_count> hooks;     // request hooks (inherited copies + own)
-    std::vector<hook_fn> on_ready;                // application hooks: own only
+    std::array<hook_list, phase_count> hooks; // request hooks (inherited copies + own)
+    std::vector<hook_fn> on_ready;            // application hooks: own only
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
-    context* not_found = nullptr;                 // set by setNotFoundHandler here
+    context* not_found = nullptr;                          // set by setNotFoundHandler here
 
     /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
     error_handler_node const* error_handler() const;
@@ -99,15 +101,15 @@ private:
     std::vector<std::unique_ptr<instance>> instances_;
     std::vector<std::unique_ptr<error_handler_node>> handlers_;
     std::vector<std::unique_ptr<context>> contexts_;
-    std::vector<std::pair<context*, instance*>> route_owner_;   // for the preReady hook copy
+    std::vector<std::pair<context*, instance*>> route_owner_; // for the preReady hook copy
     std::vector<std::pair<context*, instance*>> not_found_owner_;
-    std::vector<std::pair<std::vector<std::pair<phase, std::vector<scenario::action>>> const*,
-                          context*>>
+    std::vector<
+        std::pair<std::vector<std::pair<phase, std::vector<scenario::action>>> const*, context*>>
         route_hooks_;
     std::vector<hook_fn> on_close_;
     instance* root_ = nullptr;
     error_handler_node const* default_handler_ = nullptr;
-    std::vector<context*> routes_;                               // in registration order
+    std::vector<context*> routes_;                                      // in registration order
     std::vector<std::pair<std::string, context*>> not_found_by_prefix_; // longest first
 };
 

@@ -1,4 +1,5 @@
-// Tests that the built app orders hooks and binds error handlers by application time (lifecycle §3.2, §4.3).
+// Tests that the built app orders hooks and binds error handlers by application time (lifecycle
+// §3.2, §4.3).
 #include "server_under_test/reference/engine/app.hpp"
 
 #include "server_under_test/reference/engine/test_support.hpp"
@@ -56,7 +57,7 @@ TEST(BuiltApp, ErrorHandlerChainIsBoundWhenSet) {
     EXPECT_EQ(lazy->scope, "lazy");
     ASSERT_NE(lazy->parent, nullptr);
     EXPECT_EQ(lazy->parent->scope, "root");
-    ASSERT_NE(lazy->parent->act, nullptr);  // the custom root handler
+    ASSERT_NE(lazy->parent->act, nullptr); // the custom root handler
     ASSERT_NE(eager->parent, nullptr);
     EXPECT_EQ(eager->parent->act, nullptr); // straight to Fastify's default handler
 }

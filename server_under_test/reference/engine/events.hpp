@@ -12,11 +12,11 @@ namespace lifecheck::engine {
 /// A traced event: a callback starting (`cb`) or the framework being done with a request (`end`).
 struct event {
     enum class kind { cb, end } what = kind::cb;
-    std::string req;   // request id, `app` for application hooks
-    std::string label; // cb
-    std::string phase; // cb: "onSend", "handler", "errorHandler", "notFound"
-    std::string scope; // cb
-    int status = 0;    // end
+    std::string req;      // request id, `app` for application hooks
+    std::string label;    // cb
+    std::string phase;    // cb: "onSend", "handler", "errorHandler", "notFound"
+    std::string scope;    // cb
+    int status = 0;       // end
     bool aborted = false; // end: the client closed before the response finished
 };
 
@@ -25,9 +25,9 @@ using event_sink = std::function<void(event const&)>;
 /// The parsed head of a request, as the transport hands it to the engine.
 struct request_head {
     std::string method;
-    std::string target;           // path and query as sent
+    std::string target;            // path and query as sent
     scenario::header_list headers; // names lower-cased, in order
-    bool has_body = false;        // content-length > 0 or chunked
+    bool has_body = false;         // content-length > 0 or chunked
     long long content_length = -1; // -1 when absent
     bool chunked = false;
 };

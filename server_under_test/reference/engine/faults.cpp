@@ -23,8 +23,8 @@ std::optional<fault_set> parse_faults(std::string const& names) {
     std::size_t pos = 0;
     while (pos <= names.size()) {
         auto comma = names.find(',', pos);
-        std::string name = names.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                        : comma - pos);
+        std::string name =
+            names.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
         if (!name.empty()) {
             bool found = false;
             for (auto const& [n, f] : all_faults())

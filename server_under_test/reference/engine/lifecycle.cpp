@@ -1,5 +1,5 @@
-// The Fastify 5 request lifecycle, following lib/route.js, hooks.js, handle-request.js, reply.js and
-// error-handler.js step by step, with Node's scheduling order on the engine's loop.
+// The Fastify 5 request lifecycle, following lib/route.js, hooks.js, handle-request.js, reply.js
+// and error-handler.js step by step, with Node's scheduling order on the engine's loop.
 #include "server_under_test/reference/engine/lifecycle.hpp"
 
 #include "server_under_test/reference/engine/koa_onion.hpp"
@@ -23,8 +23,8 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::shared_ptr<js_error> make_error(std::string message, std::optional<int> status,
-                                     std::optional<std::string> code) {
+std::shared_ptr<js_error>
+make_error(std::string message, std::optional<int> status, std::optional<std::string> code) {
     auto e = std::make_shared<js_error>();
     e->message = std::move(message);
     e->status_code = status;
@@ -48,19 +48,21 @@ std::string const* find_header(scenario::header_list const& h, std::string const
 /// Per-app state shared by every request: the built app, flags, shared Responses.
 struct shared_state {
     std::shared_ptr<compiled_app const> compiled; // shared read-only with other servers
-    scenario::app const* app = nullptr;  // compiled->app: owns the ACTIONs `built` points into
-    built_app const* built = nullptr;    // compiled->built
+    scenario::app const* app = nullptr; // compiled->app: owns the ACTIONs `built` points into
+    built_app const* built = nullptr;   // compiled->built
     loop* ev = nullptr;
     event_sink sink;
     fault_set faults = 0;
-    std::map<std::string, bool> flags;   // `set` / `when`
+    std::map<std::string, bool> flags; // `set` / `when`
     std::map<std::string, std::shared_ptr<response_obj>> shared_responses;
     bool closing = false;
     int auto_id = 0;
 
     event scratch; // reused by emit_cb: assigning into its strings keeps their capacity
 
-    void emit_cb(std::string const& req, std::string const& label, std::string const& phase,
+    void emit_cb(std::string const& req,
+                 std::string const& label,
+                 std::string const& phase,
                  std::string const& scope) {
         scratch.what = event::kind::cb;
         scratch.req = req;
@@ -210,10 +212,12 @@ public:
     void body_end() override;
     void finished() override;
     void closed(bool by_client) override;
+
     void closed_queued(bool by_client) override {
         queued_ = true;
         closed(by_client);
     }
+
     void timed_out() override;
 
     std::string const& id() const override { return id_; }
@@ -223,6 +227,7 @@ public:
 private:
     // --- Node's `res` --------------------------------------------------------------------
     bool sent() const { return hijacked_ || res_ended_; } // lib/reply.js `sent`
+
     void set_header(std::string name, std::string v);
     void remove_header(std::string const& name);
     void write_head();
@@ -241,13 +246,18 @@ private:
         value payload;
         chain_cb cb;
     };
+
     void run_chain(phase ph, guard g, value payload, chain_cb cb);
-    static void chain_next(std::shared_ptr<chain_state> const& s, std::shared_ptr<js_error> err,
+    static void chain_next(std::shared_ptr<chain_state> const& s,
+                           std::shared_ptr<js_error> err,
                            std::optional<value> np);
     void call_hook(std::shared_ptr<chain_state> const& s, hook_fn const& fn);
     /// A hook settles: a promise reaction (microtask) when `async`, else a direct `done` call.
-    static void settle(std::shared_ptr<chain_state> const& s, bool async, std::shared_ptr<js_error> err,
+    static void settle(std::shared_ptr<chain_state> const& s,
+                       bool async,
+                       std::shared_ptr<js_error> err,
                        std::optional<value> v);
+
     /// Runs `fn` now, or after the action's delayMs (an `await sleep(ms)` for async style).
     template <class F>
     void after_delay(action const& a, F&& fn) {
@@ -257,6 +267,7 @@ private:
         }
         after_timer(a, std::function<void()>{std::forward<F>(fn)});
     }
+
     void after_timer(action const& a, std::function<void()> fn);
 
     // --- the pipeline --------------------------------------------------------------------
@@ -298,31 +309,31 @@ private:
 
     std::shared_ptr<shared_state> st_;
     request_head head_;
-    exchange* out_;                          // the transport; writes stop once closed
+    exchange* out_; // the transport; writes stop once closed
     std::string id_;
     std::string path_;
     context const* ctx_ = nullptr;
 
     // reply state (lib/reply.js)
-    int status_ = 200;                       // res.statusCode
-    scenario::header_list headers_;          // kReplyHeaders: lower-case names, insertion order
+    int status_ = 200;              // res.statusCode
+    scenario::header_list headers_; // kReplyHeaders: lower-case names, insertion order
     bool hijacked_ = false;
-    bool is_error_ = false;                  // kReplyIsError
-    bool in_on_error_ = false;               // kReplyIsRunningOnErrorHook
-    bool catch_send_throw_ = false;          // a hook's reply.send() may throw to the hook itself
-    std::shared_ptr<js_error> send_throw_;   // what it threw (ERR_HTTP_HEADERS_SENT)
+    bool is_error_ = false;                // kReplyIsError
+    bool in_on_error_ = false;             // kReplyIsRunningOnErrorHook
+    bool catch_send_throw_ = false;        // a hook's reply.send() may throw to the hook itself
+    std::shared_ptr<js_error> send_throw_; // what it threw (ERR_HTTP_HEADERS_SENT)
     enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
     error_handler_node const* next_eh_ = nullptr; // when eh_ == node
 
     // res / socket state
     bool headers_sent_ = false;
-    bool res_ended_ = false;                 // res.writableEnded
-    bool finished_ = false;                  // 'finish' emitted
-    bool closed_ = false;                    // socket closed
-    bool aborted_ = false;                   // req.aborted
-    bool server_cut_ = false;                // we destroyed the socket
+    bool res_ended_ = false;  // res.writableEnded
+    bool finished_ = false;   // 'finish' emitted
+    bool closed_ = false;     // socket closed
+    bool aborted_ = false;    // req.aborted
+    bool server_cut_ = false; // we destroyed the socket
     bool end_emitted_ = false;
-    bool response_listeners_ = false;        // setupResponseListeners ran
+    bool response_listeners_ = false; // setupResponseListeners ran
     // eos(res) listeners in the order they were attached: reply.then() waiting on finish/close
     // and sendWebStream's (which cancels the reader when res closes first)
     std::vector<std::function<void()>> settle_waiters_;
@@ -333,10 +344,10 @@ private:
     // request body
     std::string body_;
     bool body_complete_ = false;
-    bool body_wanted_ = false;               // the content-type parser is reading
-    bool body_done_ = false;                 // the parser finished (ok or error)
-    bool req_ended_ = false;                 // the parser read the body to its end (readableEnded)
-    bool queued_ = false;                    // closed while its response waited behind another
+    bool body_wanted_ = false; // the content-type parser is reading
+    bool body_done_ = false;   // the parser finished (ok or error)
+    bool req_ended_ = false;   // the parser read the body to its end (readableEnded)
+    bool queued_ = false;      // closed while its response waited behind another
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -428,7 +439,8 @@ void request_impl::start() {
     if (!valid_percent_escapes(path_)) {
         // fastify.js onBadUrl: a direct 400 before routing, no hooks.
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
-                                 js_string_of_bytes(path_) + R"(' is not a valid url component","statusCode":400})";
+                                 js_string_of_bytes(path_) +
+                                 R"(' is not a valid url component","statusCode":400})";
         status_ = 400;
         headers_ = {{"Content-Type", "application/json"},
                     {"Content-Length", std::to_string(body.size())}};
@@ -442,7 +454,8 @@ void request_impl::start() {
             headers_ = {{"Connection", "close"},
                         {"Content-Type", "application/json"},
                         {"Content-Length", "80"}};
-            res_end(R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})");
+            res_end(
+                R"({"error":"Service Unavailable","message":"Service Unavailable","statusCode":503})");
             return;
         }
     }
@@ -647,7 +660,8 @@ void request_impl::call_handler() {
         value v;
         v.k = value::kind::json;
         v.js = scenario::json::object();
-        v.js["message"] = js_string_of_bytes("Route " + head_.method + ":" + head_.target + " not found");
+        v.js["message"] =
+            js_string_of_bytes("Route " + head_.method + ":" + head_.target + " not found");
         v.js["error"] = "Not Found";
         v.js["statusCode"] = 404;
         send(std::move(v));
@@ -679,7 +693,9 @@ void request_impl::call_handler() {
         case verb::continue_: {
             value v = a.body ? st.materialize(*a.body) : value{};
             if (async)
-                st.ev->microtask([self, v = std::move(v)]() mutable { self->wrap_thenable_resolved(std::move(v)); });
+                st.ev->microtask([self, v = std::move(v)]() mutable {
+                    self->wrap_thenable_resolved(std::move(v));
+                });
             else
                 self->send(std::move(v));
             break;
@@ -739,12 +755,11 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
         status_ = a.status.value_or(200);
         for (auto const& [k, v] : a.headers)
             set_header(k, v);
-        return fst_error("FST_ERR_SEND_INSIDE_ONERR",
-                         "You cannot use `send` inside the `onError` hook",
-                         500);
+        return fst_error(
+            "FST_ERR_SEND_INSIDE_ONERR", "You cannot use `send` inside the `onError` hook", 500);
     }
-    bool const serialized = a.body && a.body->kind == scenario::payload_kind::json_value &&
-                            !a.body->value.is_string();
+    bool const serialized =
+        a.body && a.body->kind == scenario::payload_kind::json_value && !a.body->value.is_string();
     catch_send_throw_ = ctx_->of(phase::on_send).empty() &&
                         (!serialized || ctx_->of(phase::pre_serialization).empty());
     do_send_verb(a);
@@ -787,8 +802,7 @@ void request_impl::hijack_write(action const& a) {
 void request_impl::wrap_thenable_resolved(value v) {
     if (hijacked_)
         return;
-    if (v.k != value::kind::undefined ||
-        (!sent() && !headers_sent_ && !aborted_ && !closed_)) {
+    if (v.k != value::kind::undefined || (!sent() && !headers_sent_ && !aborted_ && !closed_)) {
         send(std::move(v));
     }
 }
@@ -813,7 +827,8 @@ void request_impl::run_chain(phase ph, guard g, value payload, chain_cb cb) {
     chain_next(s, nullptr, std::nullopt);
 }
 
-void request_impl::chain_next(std::shared_ptr<chain_state> const& s, std::shared_ptr<js_error> err,
+void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
+                              std::shared_ptr<js_error> err,
                               std::optional<value> np) {
     request_impl& self = *s->self;
     hook_list const& hooks = self.ctx_->of(s->ph);
@@ -834,7 +849,9 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s, std::shared
     self.call_hook(s, fn);
 }
 
-void request_impl::settle(std::shared_ptr<chain_state> const& s, bool async, std::shared_ptr<js_error> err,
+void request_impl::settle(std::shared_ptr<chain_state> const& s,
+                          bool async,
+                          std::shared_ptr<js_error> err,
                           std::optional<value> v) {
     if (!async) {
         chain_next(s, std::move(err), std::move(v));
@@ -861,9 +878,13 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
         } else if (p.k == value::kind::string || p.k == value::kind::buffer) {
             set_header("content-length", std::to_string(p.bytes.size()));
         } else if (p.k != value::kind::stream) {
-            chain_next(s, make_error("The \"string\" argument must be of type string or an instance of Buffer",
-                                     std::nullopt, std::nullopt),
-                       std::nullopt);
+            chain_next(
+                s,
+                make_error(
+                    "The \"string\" argument must be of type string or an instance of Buffer",
+                    std::nullopt,
+                    std::nullopt),
+                std::nullopt);
             return;
         }
         value null_value;
@@ -889,8 +910,12 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
     }
     // `s` is captured by value: with a delay the action runs after this frame is gone.
     auto act = [s, &a, ph, async, ev] {
-        auto resolve = [&s, async](std::optional<value> v) { settle(s, async, nullptr, std::move(v)); };
-        auto reject = [&s, async](std::shared_ptr<js_error> e) { settle(s, async, std::move(e), std::nullopt); };
+        auto resolve = [&s, async](std::optional<value> v) {
+            settle(s, async, nullptr, std::move(v));
+        };
+        auto reject = [&s, async](std::shared_ptr<js_error> e) {
+            settle(s, async, std::move(e), std::nullopt);
+        };
         request_impl* self = s->self.get();
         auto& st = *self->st_;
         if (a.set)
@@ -942,9 +967,8 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
                 resolve(std::nullopt);
             } else if (async) {
                 // `return reply`: resolves once the response finished or the socket closed.
-                self->when_reply_settles([ev, s] {
-                    ev->microtask([s] { chain_next(s, nullptr, std::nullopt); });
-                });
+                self->when_reply_settles(
+                    [ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
             }
             break;
         case verb::hijack:
@@ -1070,9 +1094,8 @@ void request_impl::on_send_end(value p) {
         for (auto const& [k, v] : r.headers)
             set_header(k, v);
         if (r.body && r.body->disturbed) {
-            send_end_throw(fst_error("FST_ERR_REP_RESPONSE_BODY_CONSUMED",
-                                    "Response.body is already consumed.",
-                                    500));
+            send_end_throw(fst_error(
+                "FST_ERR_REP_RESPONSE_BODY_CONSUMED", "Response.body is already consumed.", 500));
             return;
         }
         if (!r.body) {
@@ -1112,9 +1135,9 @@ void request_impl::on_send_end(value p) {
     if (p.k == value::kind::stream) {
         if (p.stream->web && p.stream->locked) {
             send_end_throw(fst_error("FST_ERR_REP_READABLE_STREAM_LOCKED",
-                                    "ReadableStream was locked. You should call releaseLock() "
-                                    "method on reader before sending.",
-                                    500));
+                                     "ReadableStream was locked. You should call releaseLock() "
+                                     "method on reader before sending.",
+                                     500));
             return;
         }
         send_stream(p.stream);
@@ -1148,8 +1171,8 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     s->locked = true; // Fastify's reader is never released
     auto self = shared_from_this();
     std::size_t const n = s->chunks.size();
-    auto total = s->fail_after ? std::min<std::size_t>(static_cast<std::size_t>(*s->fail_after), n)
-                               : n;
+    auto total =
+        s->fail_after ? std::min<std::size_t>(static_cast<std::size_t>(*s->fail_after), n) : n;
     bool const fails = s->fail_after.has_value();
     auto step = std::make_shared<std::function<void(std::size_t)>>();
     std::weak_ptr<std::function<void(std::size_t)>> weak_step = step;
@@ -1308,7 +1331,8 @@ void request_impl::final_write(std::shared_ptr<js_error> err) {
     res_end(body);
 }
 
-void request_impl::call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err) {
+void request_impl::call_error_handler(error_handler_node const& node,
+                                      std::shared_ptr<js_error> err) {
     auto self = shared_from_this();
     action const& a = *node.act;
     if (has(st_->faults, fault::error_handler_status_500))
@@ -1447,7 +1471,8 @@ void request_impl::premature_close() {
     // (lifecheck fuzz lifecycle 03ea4f9d, Fastify 5.12.8: a PUT whose body was read).
     if (headers_sent_ || aborted_)
         return;
-    on_error_hook(make_error("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}));
+    on_error_hook(
+        make_error("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}));
 }
 
 void request_impl::on_close_listeners() {
@@ -1495,9 +1520,13 @@ server::server(std::shared_ptr<compiled_app const> c, loop& l, event_sink sink, 
 
 server::~server() = default;
 
-bool server::closing() const { return state_->closing; }
+bool server::closing() const {
+    return state_->closing;
+}
 
-loop& server::events_loop() { return *state_->ev; }
+loop& server::events_loop() {
+    return *state_->ev;
+}
 
 std::shared_ptr<request> server::begin(request_head head, exchange& out) {
     auto r = std::make_shared<request_impl>(state_, std::move(head), out);
@@ -1508,8 +1537,11 @@ std::shared_ptr<request> server::begin(request_head head, exchange& out) {
 namespace {
 
 /// Runs application hooks one after another (hooks.js hookRunnerApplication); stops at an error.
-void run_app_hooks(std::shared_ptr<shared_state> st, char const* phase_name,
-                   std::vector<hook_fn> hooks, std::size_t i, std::function<void(bool ok)> done) {
+void run_app_hooks(std::shared_ptr<shared_state> st,
+                   char const* phase_name,
+                   std::vector<hook_fn> hooks,
+                   std::size_t i,
+                   std::function<void(bool ok)> done) {
     if (i >= hooks.size()) {
         done(true);
         return;
@@ -1563,8 +1595,8 @@ void server::close(std::function<void(std::function<void()>)> drained, std::func
 
 namespace lifecheck::engine {
 
-std::unique_ptr<app_server> make_server(scenario::app const& a, scenario::dialect d, loop& l,
-                                        event_sink sink, fault_set faults) {
+std::unique_ptr<app_server> make_server(
+    scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults) {
     if (d == scenario::dialect::koa)
         return make_koa_server(a, l, std::move(sink));
     return std::make_unique<server>(a, l, std::move(sink), faults);

@@ -1,4 +1,5 @@
-// The Fastify 5 request lifecycle as a state machine on the engine's loop: hooks, handler, send, errors.
+// The Fastify 5 request lifecycle as a state machine on the engine's loop: hooks, handler, send,
+// errors.
 #pragma once
 
 #include "server_under_test/reference/engine/app.hpp"
@@ -23,6 +24,7 @@ struct compiled_app {
     scenario::app app;
     std::unique_ptr<built_app> built; // points into `app`
 };
+
 std::shared_ptr<compiled_app const> compile_app(scenario::app const& a, fault_set faults = {});
 
 /// What the transport needs from an app of any dialect (fastify here, koa in koa_onion.hpp).
@@ -85,9 +87,11 @@ public:
     virtual void finished() = 0;
     /// The connection closed before or after the response; `by_client` false for a server cut.
     virtual void closed(bool by_client) = 0;
+
     /// As closed(), for a pipelined request whose response still waits behind an earlier one:
     /// Node never assigned that response the socket, so it gets no 'close'.
     virtual void closed_queued(bool by_client) { closed(by_client); }
+
     /// The socket was idle for connectionTimeout (Node's socket `timeout`).
     virtual void timed_out() = 0;
     virtual std::string const& id() const = 0;
@@ -100,10 +104,7 @@ public:
 namespace lifecheck::engine {
 
 /// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp).
-std::unique_ptr<app_server> make_server(scenario::app const& a,
-                                        scenario::dialect d,
-                                        loop& l,
-                                        event_sink sink,
-                                        fault_set faults = {});
+std::unique_ptr<app_server> make_server(
+    scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults = {});
 
 } // namespace lifecheck::engine

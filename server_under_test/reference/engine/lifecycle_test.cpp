@@ -25,10 +25,17 @@ TEST(Lifecycle, AsyncHooksRunInPhaseOrder) {
     s.feed(c, get("r1", "/"));
     s.settle();
     EXPECT_EQ(trace(s.events(), "r1"),
-              (strings{"onRequest@root", "preParsing@root", "preValidation@root", "preHandler@root",
-                       "handler", "preSerialization@root", "onSend@root", "onResponse@root"}));
+              (strings{"onRequest@root",
+                       "preParsing@root",
+                       "preValidation@root",
+                       "preHandler@root",
+                       "handler",
+                       "preSerialization@root",
+                       "onSend@root",
+                       "onResponse@root"}));
     EXPECT_EQ(status_of(s.output(c)), 200);
-    EXPECT_NE(s.output(c).find("content-type: application/json; charset=utf-8\r\n"), std::string::npos);
+    EXPECT_NE(s.output(c).find("content-type: application/json; charset=utf-8\r\n"),
+              std::string::npos);
     EXPECT_EQ(body_of(s.output(c)), R"({"a":1})");
     ASSERT_EQ(ends(s.events(), "r1").size(), 1u);
     EXPECT_FALSE(ends(s.events(), "r1")[0].aborted);
@@ -45,7 +52,10 @@ TEST(Lifecycle, ErrorHandlerSendingObjectRunsPreSerializationWithStatus200) {
     s.feed(c, get("r1", "/"));
     s.settle();
     EXPECT_EQ(trace(s.events(), "r1"),
-              (strings{"handler", "onError@root", "errorHandler@root", "preSerialization@root",
+              (strings{"handler",
+                       "onError@root",
+                       "errorHandler@root",
+                       "preSerialization@root",
                        "onSend@root"}));
     EXPECT_EQ(status_of(s.output(c)), 200);
     EXPECT_EQ(body_of(s.output(c)), R"({"handled":true})");
@@ -63,12 +73,14 @@ TEST(Lifecycle, RethrowThroughScopesEndsInDefaultJson) {
     auto c = s.connect();
     s.feed(c, get("r1", "/x"));
     s.settle();
-    EXPECT_EQ(trace(s.events(), "r1"),
-              (strings{"handler", "errorHandler@b", "errorHandler@a", "errorHandler@root",
-                       "onSend@root"}));
+    EXPECT_EQ(
+        trace(s.events(), "r1"),
+        (strings{
+            "handler", "errorHandler@b", "errorHandler@a", "errorHandler@root", "onSend@root"}));
     EXPECT_EQ(status_of(s.output(c)), 500);
-    EXPECT_EQ(body_of(s.output(c)),
-              R"({"statusCode":500,"code":"E_DEEP","error":"Internal Server Error","message":"deep"})");
+    EXPECT_EQ(
+        body_of(s.output(c)),
+        R"({"statusCode":500,"code":"E_DEEP","error":"Internal Server Error","message":"deep"})");
 }
 
 // lifecycle §10: default 404 body, key order exact, full pipeline with root hooks.
@@ -79,7 +91,8 @@ TEST(Lifecycle, DefaultNotFoundRunsRootHooks) {
     auto c = s.connect();
     s.feed(c, get("r1", "/nope"));
     s.settle();
-    EXPECT_EQ(trace(s.events(), "r1"), (strings{"onRequest@root", "preHandler@root", "onSend@root"}));
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"onRequest@root", "preHandler@root", "onSend@root"}));
     EXPECT_EQ(status_of(s.output(c)), 404);
     EXPECT_EQ(body_of(s.output(c)),
               R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
@@ -112,7 +125,8 @@ TEST(Lifecycle, LockedWebStreamReachesErrorPath) {
     auto c = s.connect();
     s.feed(c, get("r1", "/"));
     s.settle();
-    EXPECT_EQ(trace(s.events(), "r1"), (strings{"handler", "onSend@root", "onError@root", "onSend@root"}));
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"handler", "onSend@root", "onError@root", "onSend@root"}));
     EXPECT_EQ(status_of(s.output(c)), 500);
     EXPECT_NE(body_of(s.output(c)).find("FST_ERR_REP_READABLE_STREAM_LOCKED"), std::string::npos);
 }
@@ -161,13 +175,15 @@ TEST(Lifecycle, SendThenContinueWithSyncReplyStopsSilently) {
 
 // Malformed HTTP gets Fastify's client-error 400 and the server stays up for the next client.
 TEST(Transport, MalformedRequestGets400AndServerStaysUp) {
-    net::in_memory_server s{app_from(R"({"routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
+    net::in_memory_server s{
+        app_from(R"({"routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
     auto bad = s.connect();
     s.feed(bad, "GARBAGE\r\n\r\n");
     s.settle();
     EXPECT_EQ(status_of(s.output(bad)), 400);
-    EXPECT_NE(s.output(bad).find(R"({"error":"Bad Request","message":"Client Error","statusCode":400})"),
-              std::string::npos);
+    EXPECT_NE(
+        s.output(bad).find(R"({"error":"Bad Request","message":"Client Error","statusCode":400})"),
+        std::string::npos);
     EXPECT_TRUE(s.server_closed(bad));
     auto good = s.connect();
     s.feed(good, get("ok", "/"));

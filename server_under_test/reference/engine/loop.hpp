@@ -53,12 +53,12 @@ public:
 private:
     using key = std::pair<double, std::uint64_t>; // (due, sequence): FIFO among equal times
 
-    double now_ = 0;                       // the clock
-    std::uint64_t seq_ = 0;                // insertion counter, also the timer id
-    std::deque<task> ticks_;               // process.nextTick queue
-    std::deque<task> micro_;               // promise microtasks
-    std::map<key, task> timers_;           // pending macrotasks by due time
-    std::map<timer_id, key> by_id_;        // for clear_timeout
+    double now_ = 0;                // the clock
+    std::uint64_t seq_ = 0;         // insertion counter, also the timer id
+    std::deque<task> ticks_;        // process.nextTick queue
+    std::deque<task> micro_;        // promise microtasks
+    std::map<key, task> timers_;    // pending macrotasks by due time
+    std::map<timer_id, key> by_id_; // for clear_timeout
 };
 
 } // namespace lifecheck::engine

@@ -22,6 +22,7 @@ template <class R, class... Args, std::size_t Capacity>
 class small_function<R(Args...), Capacity> {
 public:
     small_function() noexcept = default;
+
     small_function(std::nullptr_t) noexcept {}
 
     template <class F,
@@ -74,13 +75,14 @@ public:
 private:
     template <class T>
     struct is_std_function : std::false_type {};
+
     template <class S>
     struct is_std_function<std::function<S>> : std::true_type {};
 
     template <class D>
-    static constexpr bool fits = sizeof(D) <= Capacity &&
-                                 alignof(D) <= alignof(std::max_align_t) &&
-                                 std::is_nothrow_move_constructible_v<D>;
+    static constexpr bool
+        fits = sizeof(D) <= Capacity &&
+               alignof(D) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<D>;
 
     struct ops {
         R (*call)(void*, Args&&...);

@@ -13,8 +13,8 @@ namespace lifecheck::engine::test_support {
 
 /// Parses `{"app": ...}` text into an app with labels assigned; fails the test if invalid.
 inline scenario::app app_from(std::string const& app_json) {
-    std::string const doc = R"({"description":"t","app":)" + app_json +
-                            R"(,"steps":[{"sleepMs":0}]})";
+    std::string const doc =
+        R"({"description":"t","app":)" + app_json + R"(,"steps":[{"sleepMs":0}]})";
     auto sc = scenario::parse(doc, "<test>", "test");
     if (!sc.has_value()) {
         std::string why;
@@ -44,8 +44,10 @@ inline std::vector<event> ends(std::vector<event> const& events, std::string con
     return out;
 }
 
-inline std::string get(std::string const& id, std::string const& url, std::string const& method = "GET") {
-    return method + " " + url + " HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: " + id + "\r\n\r\n";
+inline std::string
+get(std::string const& id, std::string const& url, std::string const& method = "GET") {
+    return method + " " + url + " HTTP/1.1\r\nhost: 127.0.0.1\r\nx-lifecheck-req: " + id +
+           "\r\n\r\n";
 }
 
 /// Status code of the first response in `out`, or 0.

@@ -1,4 +1,5 @@
-// JavaScript values the lifecycle passes around: payloads, errors, Node and WHATWG streams, Responses.
+// JavaScript values the lifecycle passes around: payloads, errors, Node and WHATWG streams,
+// Responses.
 #pragma once
 
 #include "harness/scenario/scenario.hpp"
@@ -31,19 +32,19 @@ struct stream_obj {
 /// A WHATWG Response.
 struct response_obj {
     int status = 200;
-    scenario::header_list headers;       // lower-case names, sorted (Headers iterates sorted)
-    std::shared_ptr<stream_obj> body;    // null body when empty
+    scenario::header_list headers;    // lower-case names, sorted (Headers iterates sorted)
+    std::shared_ptr<stream_obj> body; // null body when empty
 };
 
 /// A value handed to reply.send or returned from a hook.
 struct value {
     enum class kind { undefined, null, string, buffer, json, error, stream, response };
     kind k = kind::undefined;
-    std::string bytes;                   // string, buffer
-    scenario::json js;                   // json
-    std::shared_ptr<js_error> err;       // error
-    std::shared_ptr<stream_obj> stream;  // stream (Node or web)
-    std::shared_ptr<response_obj> resp;  // response
+    std::string bytes;                  // string, buffer
+    scenario::json js;                  // json
+    std::shared_ptr<js_error> err;      // error
+    std::shared_ptr<stream_obj> stream; // stream (Node or web)
+    std::shared_ptr<response_obj> resp; // response
 
     static value undefined() { return {}; }
 

@@ -1,6 +1,7 @@
 // js_stringify against JSON.stringify, and small_function's ownership rules.
-#include "server_under_test/reference/engine/small_function.hpp"
 #include "server_under_test/reference/engine/values.hpp"
+
+#include "server_under_test/reference/engine/small_function.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,10 +19,11 @@ TEST(JsStringify, MatchesNodeJsonStringify) {
     auto const v = scenario::json::parse(
         R"({"a\"b\\":"x\u0001\n\t\b\f\r\u001f\u007f é ✓","n":-12,"u":1e21,"f":1.5,"z":-0.0,)"
         R"("big":12345678901234,"t":true,"nl":null,"arr":[1,"2",[]],"o":{}})");
-    EXPECT_EQ(js_stringify(v),
-              "{\"a\\\"b\\\\\":\"x\\u0001\\n\\t\\b\\f\\r\\u001f\x7f é ✓\",\"n\":-12,\"u\":1e+21,"
-              "\"f\":1.5,\"z\":0,\"big\":12345678901234,\"t\":true,\"nl\":null,\"arr\":[1,\"2\",[]],"
-              "\"o\":{}}");
+    EXPECT_EQ(
+        js_stringify(v),
+        "{\"a\\\"b\\\\\":\"x\\u0001\\n\\t\\b\\f\\r\\u001f\x7f é ✓\",\"n\":-12,\"u\":1e+21,"
+        "\"f\":1.5,\"z\":0,\"big\":12345678901234,\"t\":true,\"nl\":null,\"arr\":[1,\"2\",[]],"
+        "\"o\":{}}");
 }
 
 TEST(JsStringify, KeepsInsertionOrderAndUnsigned) {
@@ -34,7 +36,9 @@ TEST(JsStringify, KeepsInsertionOrderAndUnsigned) {
 TEST(SmallFunction, SmallCapturesStayInPlaceAndAreDestroyedOnce) {
     auto counter = std::make_shared<int>(0);
     {
-        small_function<void()> f = [counter] { ++*counter; };
+        small_function<void()> f = [counter] {
+            ++*counter;
+        };
         EXPECT_EQ(counter.use_count(), 2);
         small_function<void()> g = std::move(f);
         EXPECT_FALSE(static_cast<bool>(f));
@@ -50,7 +54,9 @@ TEST(SmallFunction, LargeCapturesGoToTheHeapAndStillWork) {
     auto counter = std::make_shared<int>(0);
     std::array<char, 200> big{};
     big[199] = 7;
-    small_function<int(int)> f = [counter, big](int x) { return x + big[199] + ++*counter; };
+    small_function<int(int)> f = [counter, big](int x) {
+        return x + big[199] + ++*counter;
+    };
     small_function<int(int)> g;
     g = std::move(f);
     EXPECT_EQ(g(1), 9);
@@ -66,7 +72,9 @@ TEST(SmallFunction, EmptyStdFunctionIsEmptyAndCallingItThrows) {
 }
 
 TEST(SmallFunction, ForwardsMoveOnlyArguments) {
-    small_function<int(std::unique_ptr<int>)> f = [](std::unique_ptr<int> p) { return *p; };
+    small_function<int(std::unique_ptr<int>)> f = [](std::unique_ptr<int> p) {
+        return *p;
+    };
     EXPECT_EQ(f(std::make_unique<int>(5)), 5);
 }
 

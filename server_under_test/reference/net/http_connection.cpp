@@ -62,7 +62,8 @@ bool head_has_obs_fold(std::string const& pending) {
     std::size_t const end = pending.find("\r\n\r\n", start);
     if (end == std::string::npos)
         return false;
-    for (std::size_t eol = pending.find("\r\n", start); eol < end; eol = pending.find("\r\n", eol + 2))
+    for (std::size_t eol = pending.find("\r\n", start); eol < end;
+         eol = pending.find("\r\n", eol + 2))
         if (pending[eol + 2] == ' ' || pending[eol + 2] == '\t')
             return true;
     return false;
@@ -82,10 +83,10 @@ struct http_connection::exchange_impl final : engine::exchange {
     bool head_written = false;
     bool ended = false;
     bool finished_reported = false;
-    bool dead = false;           // destroyed or connection closed
+    bool dead = false;            // destroyed or connection closed
     bool destroy_pending = false; // destroy() while queued: the socket dies once it is ours
-    std::string buffered;        // output waiting for the exchanges before it
-    std::string head;            // the written head, not on the wire until the first body bytes
+    std::string buffered;         // output waiting for the exchanges before it
+    std::string head;             // the written head, not on the wire until the first body bytes
 
     void emit(std::string_view bytes) {
         auto c = conn.lock();
@@ -109,15 +110,21 @@ struct http_connection::exchange_impl final : engine::exchange {
         if (head_written || dead)
             return;
         head_written = true;
-        no_body = method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
+        no_body =
+            method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
         bool has_length = false;
         bool has_connection = false;
         bool has_date = false;
         std::string& out = head;
         out.reserve(256);
-        out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status)).append("\r\n");
+        out.append("HTTP/1.1 ")
+            .append(std::to_string(status))
+            .append(" ")
+            .append(reason(status))
+            .append("\r\n");
         for (auto const& [k, v] : headers) {
-            if (boost::beast::iequals(k, "content-length") || boost::beast::iequals(k, "transfer-encoding"))
+            if (boost::beast::iequals(k, "content-length") ||
+                boost::beast::iequals(k, "transfer-encoding"))
                 has_length = true;
             if (boost::beast::iequals(k, "date"))
                 has_date = true;
@@ -247,9 +254,8 @@ private:
 
     void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
 
-    std::size_t on_chunk_body_impl(std::uint64_t,
-                                   string_view body,
-                                   boost::system::error_code&) override {
+    std::size_t
+    on_chunk_body_impl(std::uint64_t, string_view body, boost::system::error_code&) override {
         if (c_.receiving_ && c_.receiving_->req)
             c_.receiving_->req->body(std::string_view{body.data(), body.size()});
         return body.size();
@@ -277,7 +283,9 @@ http_connection::~http_connection() {
         loop_.clear_timeout(head_timer_);
 }
 
-bool http_connection::idle() const { return queue_.empty() && !parser_ && pending_.empty(); }
+bool http_connection::idle() const {
+    return queue_.empty() && !parser_ && pending_.empty();
+}
 
 void http_connection::feed(std::string_view data) {
     if (closed_)
@@ -349,8 +357,9 @@ void http_connection::start_request() {
     for (auto const& [k, v] : parser_->head.headers)
         if (k == "connection")
             conn_header = lower(v);
-    x->request_close = conn_header.find("close") != std::string::npos ||
-                       (parser_->version == 10 && conn_header.find("keep-alive") == std::string::npos);
+    x->request_close =
+        conn_header.find("close") != std::string::npos ||
+        (parser_->version == 10 && conn_header.find("keep-alive") == std::string::npos);
     queue_.push_back(x);
     receiving_ = x;
     if (head_timer_ != 0) {
@@ -406,7 +415,8 @@ void http_connection::client_error(int status) {
     if (status == 408)
         body = R"({"error":"Request Timeout","message":"Client Timeout","statusCode":408})";
     else if (status == 431)
-        body = R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})";
+        body =
+            R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})";
     else
         body = R"({"error":"Bad Request","message":"Client Error","statusCode":400})";
     std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) +
@@ -469,7 +479,9 @@ void http_connection::peer_closed() {
     out_.close(false);
 }
 
-void http_connection::flushed() { touch(); }
+void http_connection::flushed() {
+    touch();
+}
 
 void http_connection::close_if_idle() {
     if (idle())

@@ -1,4 +1,5 @@
-// One HTTP/1.1 connection without I/O: Beast parses the bytes fed in; responses leave through a wire.
+// One HTTP/1.1 connection without I/O: Beast parses the bytes fed in; responses leave through a
+// wire.
 #pragma once
 
 #include "server_under_test/reference/engine/lifecycle.hpp"
@@ -21,8 +22,8 @@ public:
 };
 
 struct connection_options {
-    int connection_timeout_ms = 0; // Fastify connectionTimeout: idle socket while processing
-    int request_timeout_ms = 0;    // Node requestTimeout: the head must arrive within this
+    int connection_timeout_ms = 0;        // Fastify connectionTimeout: idle socket while processing
+    int request_timeout_ms = 0;           // Node requestTimeout: the head must arrive within this
     std::size_t header_limit = 16 * 1024; // Node's --max-http-header-size
 };
 
@@ -59,23 +60,23 @@ private:
     class parser;
 
     void start_request();
-    void deliver(exchange_impl& x);     // write what the head-of-line exchange has buffered
+    void deliver(exchange_impl& x); // write what the head-of-line exchange has buffered
     void exchange_done(exchange_impl& x);
     void client_error(int status);
     void close_now(bool graceful);
-    void touch();                       // socket activity: re-arm the connection timeout
+    void touch(); // socket activity: re-arm the connection timeout
     void on_timeout();
 
     engine::app_server& srv_;
     engine::loop& loop_;
     wire& out_;
     connection_options opts_;
-    std::unique_ptr<parser> parser_;              // the message being parsed
-    std::string pending_;                         // bytes not consumed by the parser yet
+    std::unique_ptr<parser> parser_;                   // the message being parsed
+    std::string pending_;                              // bytes not consumed by the parser yet
     std::deque<std::shared_ptr<exchange_impl>> queue_; // in-flight exchanges, oldest first
-    std::shared_ptr<exchange_impl> receiving_;    // the exchange whose body is arriving
+    std::shared_ptr<exchange_impl> receiving_;         // the exchange whose body is arriving
     bool closed_ = false;
-    bool close_after_ = false;                    // close once the queue drains
+    bool close_after_ = false; // close once the queue drains
     bool head_timer_armed_ = false;
     engine::loop::timer_id idle_timer_ = 0;
     engine::loop::timer_id head_timer_ = 0;

@@ -18,17 +18,20 @@ struct in_memory_server::client final : wire {
     void close(bool) override { closed = true; }
 };
 
-in_memory_server::in_memory_server(scenario::app const& a, engine::fault_set faults,
-                                   connection_options opts, scenario::dialect d)
+in_memory_server::in_memory_server(scenario::app const& a,
+                                   engine::fault_set faults,
+                                   connection_options opts,
+                                   scenario::dialect d)
     : opts_{opts} {
     set_timeouts(a);
-    srv_ = engine::make_server(a, d, loop_, [this](engine::event const& e) { events_.push_back(e); },
-                               faults);
+    srv_ = engine::make_server(
+        a, d, loop_, [this](engine::event const& e) { events_.push_back(e); }, faults);
     LIFECHECK_ASSERT(srv_ != nullptr, "no engine for this dialect");
 }
 
 in_memory_server::in_memory_server(std::shared_ptr<engine::compiled_app const> app,
-                                   engine::fault_set faults, connection_options opts)
+                                   engine::fault_set faults,
+                                   connection_options opts)
     : opts_{opts} {
     LIFECHECK_ASSERT(app != nullptr, "no compiled app");
     set_timeouts(app->app);
@@ -67,9 +70,13 @@ void in_memory_server::client_close(std::size_t c) {
     loop_.run_due();
 }
 
-void in_memory_server::advance(double ms) { loop_.advance_to(loop_.now() + ms); }
+void in_memory_server::advance(double ms) {
+    loop_.advance_to(loop_.now() + ms);
+}
 
-void in_memory_server::settle(double limit_ms) { loop_.run_until_idle(loop_.now() + limit_ms); }
+void in_memory_server::settle(double limit_ms) {
+    loop_.run_until_idle(loop_.now() + limit_ms);
+}
 
 void in_memory_server::ready() {
     srv_->ready([] {});
@@ -87,8 +94,12 @@ void in_memory_server::close() {
     loop_.run_due();
 }
 
-std::string const& in_memory_server::output(std::size_t c) const { return clients_.at(c)->out; }
+std::string const& in_memory_server::output(std::size_t c) const {
+    return clients_.at(c)->out;
+}
 
-bool in_memory_server::server_closed(std::size_t c) const { return clients_.at(c)->closed; }
+bool in_memory_server::server_closed(std::size_t c) const {
+    return clients_.at(c)->closed;
+}
 
 } // namespace lifecheck::net

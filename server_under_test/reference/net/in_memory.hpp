@@ -13,13 +13,15 @@ namespace lifecheck::net {
 /// tests, property tests and fuzzers drive it byte by byte and millisecond by millisecond.
 class in_memory_server {
 public:
-    explicit in_memory_server(scenario::app const& a, engine::fault_set faults = 0,
+    explicit in_memory_server(scenario::app const& a,
+                              engine::fault_set faults = 0,
                               connection_options opts = {},
                               scenario::dialect d = scenario::dialect::fastify);
     /// A fastify-dialect server of an app compiled once (engine::compile_app) and shared: a new
     /// server then costs no app copy and no built_app (fuzz/http_bytes_fuzzer.cpp, one per
     /// input). `faults` must be the set the app was compiled with.
-    in_memory_server(std::shared_ptr<engine::compiled_app const> app, engine::fault_set faults = 0,
+    in_memory_server(std::shared_ptr<engine::compiled_app const> app,
+                     engine::fault_set faults = 0,
                      connection_options opts = {});
     ~in_memory_server();
 

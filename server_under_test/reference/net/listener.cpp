@@ -1,4 +1,5 @@
-// Asio sockets for the reference server: read into the connection, write what it sends, pump the loop.
+// Asio sockets for the reference server: read into the connection, write what it sends, pump the
+// loop.
 #include "server_under_test/reference/net/listener.hpp"
 
 #include <boost/asio/post.hpp>
@@ -21,14 +22,15 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
     tcp::socket sock;
     std::shared_ptr<http_connection> conn;
     std::array<char, 16 * 1024> buf{};
-    std::deque<std::string> outq;   // bytes waiting for the socket
+    std::deque<std::string> outq; // bytes waiting for the socket
     bool writing = false;
     bool close_after_write = false;
     bool closed = false;
 
     void start() {
         boost::system::error_code ignored;
-        sock.non_blocking(true, ignored); // for the synchronous first tries in send() and read_ready()
+        sock.non_blocking(true,
+                          ignored); // for the synchronous first tries in send() and read_ready()
         conn = std::make_shared<http_connection>(owner.srv_, *this, owner.opts_);
         read_ready();
     }
@@ -56,22 +58,24 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
 
     void read() {
         auto self = shared_from_this();
-        sock.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
-            if (self->closed)
-                return;
-            self->owner.sync_clock(); // timers the bytes start count from now, not the last pump
-            if (ec) {
-                // EOF or reset from the client: Node aborts the requests in flight.
-                self->closed = true;
-                self->conn->peer_closed();
+        sock.async_read_some(
+            asio::buffer(buf), [self](boost::system::error_code ec, std::size_t n) {
+                if (self->closed)
+                    return;
+                self->owner
+                    .sync_clock(); // timers the bytes start count from now, not the last pump
+                if (ec) {
+                    // EOF or reset from the client: Node aborts the requests in flight.
+                    self->closed = true;
+                    self->conn->peer_closed();
+                    self->owner.pump();
+                    self->owner.check_drained();
+                    return;
+                }
+                self->conn->feed(std::string_view{self->buf.data(), n});
                 self->owner.pump();
-                self->owner.check_drained();
-                return;
-            }
-            self->conn->feed(std::string_view{self->buf.data(), n});
-            self->owner.pump();
-            self->read();
-        });
+                self->read();
+            });
     }
 
     void send(std::string bytes) override {
@@ -115,20 +119,21 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
             return;
         writing = true;
         auto self = shared_from_this();
-        asio::async_write(sock, asio::buffer(outq.front()), [self](boost::system::error_code ec, std::size_t) {
-            self->writing = false;
-            if (!self->outq.empty())
-                self->outq.pop_front();
-            if (ec) {
-                self->outq.clear();
-                return;
-            }
-            if (!self->outq.empty()) {
-                self->flush();
-                return;
-            }
-            self->written();
-        });
+        asio::async_write(
+            sock, asio::buffer(outq.front()), [self](boost::system::error_code ec, std::size_t) {
+                self->writing = false;
+                if (!self->outq.empty())
+                    self->outq.pop_front();
+                if (ec) {
+                    self->outq.clear();
+                    return;
+                }
+                if (!self->outq.empty()) {
+                    self->flush();
+                    return;
+                }
+                self->written();
+            });
     }
 
     void close(bool graceful) override {
@@ -152,8 +157,11 @@ struct listener::session final : wire, std::enable_shared_from_this<session> {
     }
 };
 
-listener::listener(asio::io_context& io, engine::app_server& srv, engine::loop& ev,
-                   connection_options opts, unsigned short port)
+listener::listener(asio::io_context& io,
+                   engine::app_server& srv,
+                   engine::loop& ev,
+                   connection_options opts,
+                   unsigned short port)
     : io_{io}
     , srv_{srv}
     , ev_{ev}
@@ -176,7 +184,9 @@ listener::~listener() {
         }
 }
 
-unsigned short listener::port() const { return acceptor_.local_endpoint().port(); }
+unsigned short listener::port() const {
+    return acceptor_.local_endpoint().port();
+}
 
 void listener::accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket sock) {
@@ -224,10 +234,13 @@ void listener::take_pending() {
 }
 
 double listener::now_ms() const {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+        .count();
 }
 
-void listener::sync_clock() { ev_.advance_to(now_ms()); }
+void listener::sync_clock() {
+    ev_.advance_to(now_ms());
+}
 
 void listener::pump() {
     double const now = now_ms();

@@ -17,8 +17,11 @@ namespace lifecheck::net {
 /// Accepts connections for one app and keeps the engine's loop in step with real time.
 class listener {
 public:
-    listener(boost::asio::io_context& io, engine::app_server& srv, engine::loop& ev,
-             connection_options opts, unsigned short port = 0);
+    listener(boost::asio::io_context& io,
+             engine::app_server& srv,
+             engine::loop& ev,
+             connection_options opts,
+             unsigned short port = 0);
     ~listener();
 
     unsigned short port() const;
