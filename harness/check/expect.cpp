@@ -323,7 +323,7 @@ std::vector<finding> check_expect(scenario::expectation const& expect,
     check_body(expect, o, out);
     check_transport(expect, o, out);
     check_end(expect, o, out);
-    check_trace(expect, o, out); // spec §1.4 order: ... reached, trace, endAt
+    check_trace(expect, o, out); // scenario-format §1.4 order: ... reached, trace, endAt
     check_end_at(expect, o, out);
     return out;
 }

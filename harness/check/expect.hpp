@@ -1,4 +1,4 @@
-// Checks one request's observation against the `expect` fields of its step (spec §1.4).
+// Checks one request's observation against the `expect` fields of its step (scenario-format §1.4).
 #pragma once
 
 #include "harness/check/observation.hpp"

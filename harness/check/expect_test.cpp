@@ -1,4 +1,4 @@
-// Tests for check_expect: each expect field of spec §1.4, matching and mismatching.
+// Tests for check_expect: each expect field of scenario-format §1.4, matching and mismatching.
 #include "harness/check/expect.hpp"
 
 #include "harness/check/test_support.hpp"

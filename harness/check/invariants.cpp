@@ -1,4 +1,5 @@
-// I1–I6 of spec §4 on one request's events and response, worded as fastify-lifecycle.md §12 allows.
+// I1–I6 of scenario-format §4 on one request's events and response, worded as fastify-lifecycle.md
+// §12 allows.
 #include "harness/check/invariants.hpp"
 
 #include "harness/check/detail/app_index.hpp"
@@ -97,7 +98,7 @@ std::vector<callback> callbacks_of(request_observation const& o, context const& 
     return out;
 }
 
-/// spec §4 I2: the request-side phases in order; -1 for any other phase.
+/// scenario-format §4 I2: the request-side phases in order; -1 for any other phase.
 int request_rank(std::string const& phase) {
     if (phase == "onRequest")
         return 0;

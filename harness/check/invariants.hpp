@@ -1,4 +1,4 @@
-// The invariants of spec §4 (I1–I7), checked on every request of every target.
+// The invariants of scenario-format §4 (I1–I7), checked on every request of every target.
 #pragma once
 
 #include "harness/check/observation.hpp"

@@ -39,8 +39,8 @@ info_of(scenario::action const& a, std::string phase, std::string scope, std::st
             note_of(a)};
 }
 
-/// Walks a fastify scope tree the way the app is built (spec §1.1), recording scopes as they
-/// encapsulate (an `encapsulate: false` plugin acts in its parent) and every labelled ACTION.
+/// Walks a fastify scope tree the way the app is built (scenario-format §1.1), recording scopes as
+/// they encapsulate (an `encapsulate: false` plugin acts in its parent) and every labelled ACTION.
 struct walker {
     scenario_result& r;
 

@@ -8,7 +8,7 @@
 
 namespace lifecheck::check {
 
-/// A trace: callback labels in the order they started (spec §2).
+/// A trace: callback labels in the order they started (scenario-format §2).
 using trace_labels = std::vector<std::string>;
 
 /// Where two traces first differ, with both sides of that position.

@@ -130,7 +130,7 @@ step_record summarize(request_observation const& o) {
 
 verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings) {
     if (facts.invalid || facts.harness_fault)
-        return verdict::error; // spec §4: a harness fault is never blamed on the target
+        return verdict::error; // scenario-format §4: a harness fault is never blamed on the target
     if (facts.unsupported)
         return verdict::skip;
     if (facts.crash)

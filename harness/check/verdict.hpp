@@ -1,4 +1,5 @@
-// Scenario results: the verdict classes of spec §4, findings, and how a verdict is decided (D3).
+// Scenario results: the verdict classes of scenario-format §4, findings, and how a verdict is
+// decided (D3).
 #pragma once
 
 #include "harness/check/observation.hpp"
@@ -12,7 +13,7 @@
 
 namespace lifecheck::check {
 
-/// A scenario's result class, spec §4 (`divergence`: differs exactly as documented, D3).
+/// A scenario's result class, scenario-format §4 (`divergence`: differs exactly as documented, D3).
 enum class verdict { pass, fail, crash, hang, skip, error, divergence };
 
 /// The spelling used in reports and in a divergence entry's `result` ("pass", "crash", ...).
@@ -68,7 +69,7 @@ struct step_record {
 struct callback_info {
     std::string label;
     std::string phase; // "onSend", "handler", "errorHandler", "notFound"; koa "down", "up"
-    std::string scope; // the scope it acts in (spec §1.1; koa: the middleware's label)
+    std::string scope; // the scope it acts in (scenario-format §1.1; koa: the middleware's label)
     std::string route; // handlers and route-level hooks: "GET /v1/x" (full path), else ""
     std::string does;  // the verb: "continue", "throw", "send", ... (koa next "never": "stop")
     std::string note;  // the rest of the ACTION, e.g. "callback, delayMs 20, when ready=false"

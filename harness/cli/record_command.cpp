@@ -306,8 +306,9 @@ int record_command(std::vector<std::string> const& args) {
         }
         if (std::string const diff = first_difference(recordings[0], recordings[1], paths);
             !diff.empty()) {
-            std::cout << "unstable: " << f.file.string() << ": " << diff
-                      << "\n  not recorded; fix the race (fixed delays far apart, spec §4)\n";
+            std::cout
+                << "unstable: " << f.file.string() << ": " << diff
+                << "\n  not recorded; fix the race (fixed delays far apart, scenario-format §4)\n";
             code = std::max(code, exit_fail);
             continue;
         }

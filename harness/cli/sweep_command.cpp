@@ -21,7 +21,7 @@ constexpr char const* sweep_usage = R"(usage: lifecheck sweep FILE --step ID [op
 Replays request step ID of scenario FILE once per request byte offset N (0..length of the
 request's wire bytes): the client writes exactly N bytes, then closes its socket
 (abortAfterRequestBytes N). The steps before ID run as the scenario has them; the swept step's
-`expect` is dropped, so each offset is judged by the invariants (spec §4 I1-I7: one `end`, phase
+`expect` is dropped, so each offset is judged by the invariants (scenario-format §4 I1-I7: one `end`, phase
 order, onResponse at most once, the target stays alive) and by crash and hang detection.
 
 options:

@@ -345,7 +345,7 @@ check::response_observation raw_client::send(raw_request const& r,
     }
     write_request(*c, r, deadline, obs);
     if (o.abort_after_request_bytes || o.abort_after_body_bytes) {
-        c->close(); // spec §1.4: write only that many bytes, then close
+        c->close(); // scenario-format §1.4: write only that many bytes, then close
         obs.client_aborted = true;
         obs.connection = scenario::connection_fate::closed;
         return obs;

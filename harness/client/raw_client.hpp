@@ -1,5 +1,5 @@
 // A client on raw sockets (Asio): exact request bytes, aborts at byte offsets or times, slow
-// writes, pipelining and named keep-alive connections (spec §1.4, decisions.md D2).
+// writes, pipelining and named keep-alive connections (scenario-format §1.4, decisions.md D2).
 #pragma once
 
 #include "harness/check/observation.hpp"

@@ -74,7 +74,8 @@ check::response_observation scripted_client::send(std::string const& id,
     httplib::Request req;
     req.method = spec.method;
     req.path = spec.url;
-    req.headers.emplace("host", "127.0.0.1"); // spec §1.4; httplib adds its own otherwise
+    req.headers.emplace("host",
+                        "127.0.0.1"); // scenario-format §1.4; httplib adds its own otherwise
     req.headers.emplace("x-lifecheck-req", id);
     for (auto const& [name, value] : spec.headers)
         req.headers.emplace(name, value);

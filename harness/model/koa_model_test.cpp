@@ -1,4 +1,5 @@
-// Tests of the koa-dialect oracle (detail/koa.cpp) against Koa 2.16.4 + koa-compose (spec §1.5).
+// Tests of the koa-dialect oracle (detail/koa.cpp) against Koa 2.16.4 + koa-compose
+// (scenario-format §1.5).
 #include "harness/model/detail/koa.hpp"
 #include "harness/model/model.hpp"
 #include "harness/scenario/load.hpp"

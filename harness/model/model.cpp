@@ -376,7 +376,7 @@ private:
                 fixed_[s.id] = not_reached(s.id, std::nullopt, "");
                 return;
             case raw_parse::result::bad_request:
-                // lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
+                // fastify-lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
                 fixed_[s.id] = not_reached(
                     s.id,
                     400,
@@ -474,7 +474,7 @@ private:
 
         std::string const path = in.url.substr(0, in.url.find('?'));
         if (bad_url(path)) {
-            // lifecycle §2.1 step 2: 400 FST_ERR_BAD_URL, no hooks
+            // fastify-lifecycle §2.1 step 2: 400 FST_ERR_BAD_URL, no hooks
             step_prediction p;
             p.step_id = s.id;
             p.end_at = 0;
@@ -494,7 +494,7 @@ private:
             ctx = find_not_found(w_.app, path);
         auto run = std::make_unique<request_run>(w_, in, ctx, plan);
         if (s.connection) {
-            // a parallel group on one connection is pipelined (spec §1.4)
+            // a parallel group on one connection is pipelined (scenario-format §1.4)
             auto& last = last_on_connection_[*s.connection];
             if (last != nullptr)
                 run->pipeline_after(last);
@@ -666,7 +666,7 @@ private:
                 p.why = "step was not simulated";
             }
             if (!ready_given) {
-                // spec §1.4: onReady callbacks belong to the first step
+                // scenario-format §1.4: onReady callbacks belong to the first step
                 ready_given = true;
                 p.trace.insert(p.trace.begin(), ready_trace.begin(), ready_trace.end());
                 if (p.end_at)

@@ -17,7 +17,7 @@ enum class body_class {
     text,               // a string payload (text/plain unless the reply set another type)
     binary,             // a Buffer payload
     stream,             // a Node stream, web stream or Response body (chunked)
-    default_error_json, // Fastify's default error JSON (lifecycle §4.4)
+    default_error_json, // Fastify's default error JSON (fastify-lifecycle §4.4)
     fastify_raw, // written by Fastify outside the lifecycle: 503 on closing, 404/400 fallbacks
     hijacked,    // written by the user on reply.raw after reply.hijack()
 };
@@ -27,11 +27,11 @@ char const* to_string(body_class b);
 
 /// The model's prediction for one step (request, raw or close) of a scenario.
 struct step_prediction {
-    std::string step_id;                // the step's id; "close" for a close step without one
-    bool reached = true;                // the request reached Fastify (spec §1.4 `reached`)
-    std::vector<std::string> trace;     // callback labels in start order, incl. after `end`
-    std::optional<int> end_at;          // callbacks before `end`; nothing when no `end` is known
-    std::optional<int> status;          // status of the response the client received
+    std::string step_id;            // the step's id; "close" for a close step without one
+    bool reached = true;            // the request reached Fastify (scenario-format §1.4 `reached`)
+    std::vector<std::string> trace; // callback labels in start order, incl. after `end`
+    std::optional<int> end_at;      // callbacks before `end`; nothing when no `end` is known
+    std::optional<int> status;      // status of the response the client received
     body_class body = body_class::none; // what the client received
     std::optional<std::string>
         body_text; // the body bytes the client got (all of them iff complete)

@@ -54,7 +54,7 @@ std::string const json_ok = R"({"payload":{"kind":"json","value":{"ok":true}}})"
 //------------------------------------------------------------------------------
 // §2.2 phase order, §2.3 the hook runner
 
-// lifecycle §2.2 phase table: every request phase once, in order (POST with a JSON body).
+// fastify-lifecycle §2.2 phase table: every request phase once, in order (POST with a JSON body).
 TEST(ModelPhases, EveryPhaseRunsOnceInOrder) {
     auto const p =
         predict_step(R"({"app":{"hooks":{"onRequest":[{}],"preParsing":[{}],"preValidation":[{}],
@@ -78,8 +78,8 @@ TEST(ModelPhases, EveryPhaseRunsOnceInOrder) {
     EXPECT_EQ(p.content_type, "application/json; charset=utf-8");
 }
 
-// lifecycle §2.3 (b): a failing hook skips the rest of its phase; default handler answers (§4.5 row
-// 1).
+// fastify-lifecycle §2.3 (b): a failing hook skips the rest of its phase; default handler answers
+// (§4.5 row 1).
 TEST(ModelPhases, FailingHookSkipsTheRestOfItsPhase) {
     auto const p = predict_step(
         get_app(R"({"preHandler":[{"do":"throw","error":{"message":"no","statusCode":403}},{}],
@@ -93,7 +93,7 @@ TEST(ModelPhases, FailingHookSkipsTheRestOfItsPhase) {
     EXPECT_EQ(p.body, model::body_class::default_error_json);
 }
 
-// lifecycle §2.3 (b): callback style throws synchronously; with delayMs it calls done(err).
+// fastify-lifecycle §2.3 (b): callback style throws synchronously; with delayMs it calls done(err).
 TEST(ModelPhases, CallbackHookThrowSyncAndFromTimer) {
     for (std::string const delay : {"", R"("delayMs":20,)"}) {
         auto const p = predict_step(get_app(R"({"onRequest":[{"style":"callback",)" + delay +
@@ -106,7 +106,7 @@ TEST(ModelPhases, CallbackHookThrowSyncAndFromTimer) {
     }
 }
 
-// lifecycle §2.3 (d) + §2.4 "async: return reply.send(x)": the chain waits, then stops.
+// fastify-lifecycle §2.3 (d) + §2.4 "async: return reply.send(x)": the chain waits, then stops.
 TEST(ModelPhases, AsyncHookSendStopsTheChain) {
     auto const p = predict_step(
         get_app(
@@ -119,7 +119,7 @@ TEST(ModelPhases, AsyncHookSendStopsTheChain) {
     EXPECT_EQ(p.body_text, R"({"early":true})");
 }
 
-// lifecycle §2.2: route-level hooks run after every scope hook of the phase (§3.1).
+// fastify-lifecycle §2.2: route-level hooks run after every scope hook of the phase (§3.1).
 TEST(ModelPhases, RouteHooksRunAfterScopeHooks) {
     auto const p = predict_step(R"({"app":{"hooks":{"preHandler":[{}]},
         "routes":[{"method":"GET","url":"/","hooks":{"preHandler":[{},{}]},"handler":{}}],
@@ -143,7 +143,8 @@ std::string guide_app(std::string const& on_send, std::string const& handler) {
            handler + R"(}]},"steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})";
 }
 
-// lifecycle §2.4 row "callback: send, then done()", SYNC column: the rest is skipped silently.
+// fastify-lifecycle §2.4 row "callback: send, then done()", SYNC column: the rest is skipped
+// silently.
 TEST(ModelSendFromHook, SendThenDoneWithSyncReplyPathIsHarmless) {
     auto const p = predict_step(guide_app(R"({"style":"callback"})", json_ok), "r1");
     EXPECT_EQ(p.trace, (labels{"onRequest@root", "onSend@root", "onResponse@root"}));
@@ -152,8 +153,9 @@ TEST(ModelSendFromHook, SendThenDoneWithSyncReplyPathIsHarmless) {
     EXPECT_TRUE(p.deterministic) << p.why;
 }
 
-// lifecycle §2.4 e03: with an async onSend the lifecycle continues, onSend runs twice, and the
-// second write fails into onError + the error handler after onResponse; the client keeps the 503.
+// fastify-lifecycle §2.4 e03: with an async onSend the lifecycle continues, onSend runs twice, and
+// the second write fails into onError + the error handler after onResponse; the client keeps the
+// 503.
 TEST(ModelSendFromHook, SendThenDoneWithAsyncOnSendContinues) {
     auto const p = predict_step(guide_app(R"({"delayMs":100})", json_ok), "r1");
     EXPECT_EQ(p.trace,
@@ -172,8 +174,8 @@ TEST(ModelSendFromHook, SendThenDoneWithAsyncOnSendContinues) {
     EXPECT_TRUE(p.deterministic) << p.why; // both onSend timers share one Node timer list
 }
 
-// lifecycle §2.4 "handler delay 100": the handler's value comes after the first response ended:
-// only an ALREADY_SENT warning.
+// fastify-lifecycle §2.4 "handler delay 100": the handler's value comes after the first response
+// ended: only an ALREADY_SENT warning.
 TEST(ModelSendFromHook, LateHandlerValueOnlyWarns) {
     auto const p = predict_step(
         guide_app(R"({"delayMs":20})", R"({"delayMs":150,"payload":{"kind":"json","value":{}}})"),
@@ -190,9 +192,9 @@ TEST(ModelSendFromHook, LateHandlerValueOnlyWarns) {
     EXPECT_TRUE(p.deterministic) << p.why;
 }
 
-// lifecycle §1: "async onSend" without a delay still resolves a microtask later, so the hook
-// after the callback one starts before the first response ends; then the chain stops
-// (checked against fastify 5.12.8: onRequest, onSend, onRequest#1, onResponse).
+// fastify-lifecycle §1: "async onSend" without a delay still resolves a microtask later, so the
+// hook after the callback one starts before the first response ends; then the chain stops (checked
+// against fastify 5.12.8: onRequest, onSend, onRequest#1, onResponse).
 TEST(ModelSendFromHook, ZeroDelayAsyncOnSendIsDecidedByMicrotaskOrder) {
     auto const p = predict_step(
         get_app(
@@ -204,8 +206,8 @@ TEST(ModelSendFromHook, ZeroDelayAsyncOnSendIsDecidedByMicrotaskOrder) {
               (labels{"onRequest@root#0", "onSend@root", "onRequest@root#1", "onResponse@root"}));
 }
 
-// lifecycle §2.4 "Process crash" (e29) / §2.7: a callback onSend calling done() from a timer
-// meets ERR_HTTP_HEADERS_SENT of the second send: uncaught, Fastify dies.
+// fastify-lifecycle §2.4 "Process crash" (e29) / §2.7: a callback onSend calling done() from a
+// timer meets ERR_HTTP_HEADERS_SENT of the second send: uncaught, Fastify dies.
 TEST(ModelSendFromHook, DeferredCallbackOnSendCrashesOnTheSecondWrite) {
     auto const p = predict_step(guide_app(R"({"style":"callback","delayMs":20})", json_ok), "r1");
     EXPECT_TRUE(p.crash);
@@ -218,7 +220,7 @@ TEST(ModelSendFromHook, DeferredCallbackOnSendCrashesOnTheSecondWrite) {
         p.notes.end());
 }
 
-// lifecycle §2.4: two sends whose writes race within the timer jitter are not decided.
+// fastify-lifecycle §2.4: two sends whose writes race within the timer jitter are not decided.
 TEST(ModelSendFromHook, CloseRacesAreNotDeterministic) {
     auto const p = predict_step(
         guide_app(R"({"delayMs":40})", R"({"delayMs":35,"payload":{"kind":"json","value":{}}})"),
@@ -230,7 +232,8 @@ TEST(ModelSendFromHook, CloseRacesAreNotDeterministic) {
 //------------------------------------------------------------------------------
 // §2.5 the handler
 
-// lifecycle §2.5: an async handler resolving undefined gets an empty 200 (content-length 0).
+// fastify-lifecycle §2.5: an async handler resolving undefined gets an empty 200 (content-length
+// 0).
 TEST(ModelHandler, AsyncUndefinedSendsEmpty200) {
     auto const p = predict_step(get_app("{}", "{}"), "r1");
     EXPECT_EQ(p.status, 200);
@@ -239,7 +242,7 @@ TEST(ModelHandler, AsyncUndefinedSendsEmpty200) {
     EXPECT_FALSE(p.content_type.has_value());
 }
 
-// lifecycle §2.5: a sync handler returning undefined without sending hangs the request.
+// fastify-lifecycle §2.5: a sync handler returning undefined without sending hangs the request.
 TEST(ModelHandler, CallbackHandlerThatNeverSendsHangs) {
     auto const p = predict_step(get_app("{}", R"({"style":"callback","do":"hang"})"), "r1");
     EXPECT_TRUE(p.hangs);
@@ -247,7 +250,7 @@ TEST(ModelHandler, CallbackHandlerThatNeverSendsHangs) {
     EXPECT_FALSE(p.status.has_value());
 }
 
-// lifecycle §2.5 + scenario-format §1.2: `when` false returns without answering — an async
+// fastify-lifecycle §2.5 + scenario-format §1.2: `when` false returns without answering — an async
 // handler therefore gets the empty 200, a callback one hangs.
 TEST(ModelHandler, WhenFalseDependsOnStyle) {
     auto const a = predict_step(
@@ -260,7 +263,7 @@ TEST(ModelHandler, WhenFalseDependsOnStyle) {
     EXPECT_TRUE(c.hangs);
 }
 
-// lifecycle §2.5: `reply.send('first'); return 'second'` keeps the first (ALREADY_SENT).
+// fastify-lifecycle §2.5: `reply.send('first'); return 'second'` keeps the first (ALREADY_SENT).
 TEST(ModelHandler, SendThenReturnKeepsTheFirstResponse) {
     auto const p =
         predict_step(get_app(R"({"onSend":[{}]})",
@@ -281,7 +284,7 @@ struct payload_case {
     model::body_class kind;
 };
 
-// lifecycle §5 table: which payloads pass preSerialization, their bodies and content types.
+// fastify-lifecycle §5 table: which payloads pass preSerialization, their bodies and content types.
 TEST(ModelPayloads, KindsFollowTheSendClassification) {
     std::vector<payload_case> const cases = {
         {R"({"kind":"json","value":{"b":2,"a":[1,2.0]}})",
@@ -348,7 +351,7 @@ TEST(ModelPayloads, KindsFollowTheSendClassification) {
     }
 }
 
-// lifecycle §5: a string with a JSON content-type is sent verbatim (charset added), no
+// fastify-lifecycle §5: a string with a JSON content-type is sent verbatim (charset added), no
 // preSerialization.
 TEST(ModelPayloads, StringWithJsonContentType) {
     auto const p = predict_step(
@@ -361,8 +364,8 @@ TEST(ModelPayloads, StringWithJsonContentType) {
     EXPECT_EQ(p.body_text, R"({"a":1})");
 }
 
-// lifecycle §5: an object with a non-JSON content-type fails at write time: 500 through onSend
-// again.
+// fastify-lifecycle §5: an object with a non-JSON content-type fails at write time: 500 through
+// onSend again.
 TEST(ModelPayloads, ObjectWithTextContentTypeIs500) {
     auto const p = predict_step(
         get_app(
@@ -376,7 +379,7 @@ TEST(ModelPayloads, ObjectWithTextContentTypeIs500) {
         R"({"statusCode":500,"code":"FST_ERR_REP_INVALID_PAYLOAD_TYPE","error":"Internal Server Error","message":"Attempted to send payload of invalid type 'object'. Expected a string or Buffer."})");
 }
 
-// lifecycle §5 onSend replacement rules: null -> empty body; 204 drops the body.
+// fastify-lifecycle §5 onSend replacement rules: null -> empty body; 204 drops the body.
 TEST(ModelPayloads, OnSendReplacementAnd204) {
     auto const n = predict_step(
         get_app(R"({"onSend":[{"do":"replacePayload","payload":{"kind":"json","value":null}}]})",
@@ -396,8 +399,8 @@ TEST(ModelPayloads, OnSendReplacementAnd204) {
 //------------------------------------------------------------------------------
 // §2.7 / §6 streams, web streams, Response
 
-// lifecycle §6 row 1: a locked web stream is a 500 through onError, with async onSend hooks,
-// sync-callback ones and none; a callback onSend calling done() from a timer crashes (e27).
+// fastify-lifecycle §6 row 1: a locked web stream is a 500 through onError, with async onSend
+// hooks, sync-callback ones and none; a callback onSend calling done() from a timer crashes (e27).
 TEST(ModelStreams, LockedWebStream) {
     std::string const locked = R"({"payload":{"kind":"webStream","chunks":["a"],"locked":true}})";
     for (std::string const on_send : {R"([{}])", R"([{"style":"callback"}])", R"([])"}) {
@@ -414,8 +417,8 @@ TEST(ModelStreams, LockedWebStream) {
     EXPECT_TRUE(crash.crash);
 }
 
-// lifecycle §6: the same Response sent twice: 200 then 500 CONSUMED with the Response's headers
-// leaking.
+// fastify-lifecycle §6: the same Response sent twice: 200 then 500 CONSUMED with the Response's
+// headers leaking.
 TEST(ModelStreams, SharedResponseIsConsumedByTheFirstSend) {
     auto const sc = load(
         R"({"app":{"hooks":{"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"response",
@@ -432,8 +435,9 @@ TEST(ModelStreams, SharedResponseIsConsumedByTheFirstSend) {
         R"({"statusCode":500,"code":"FST_ERR_REP_RESPONSE_BODY_CONSUMED","error":"Internal Server Error","message":"Response.body is already consumed."})");
 }
 
-// lifecycle §6: a stream failing before its first byte takes the normal error path; after bytes
-// went out the socket is destroyed: truncated body, onRequestAbort, no onResponse, end not aborted.
+// fastify-lifecycle §6: a stream failing before its first byte takes the normal error path; after
+// bytes went out the socket is destroyed: truncated body, onRequestAbort, no onResponse, end not
+// aborted.
 TEST(ModelStreams, FailureBeforeAndAfterTheFirstByte) {
     std::string const hooks =
         R"({"onSend":[{}],"onResponse":[{}],"onRequestAbort":[{}],"onError":[{}]})";
@@ -461,7 +465,8 @@ TEST(ModelStreams, FailureBeforeAndAfterTheFirstByte) {
 //------------------------------------------------------------------------------
 // §3 hook order across scopes, application hooks
 
-// lifecycle §3.2 (e02): the order hooks were applied: R0, C0, F, G0, C1, R1, route#0, route#1.
+// fastify-lifecycle §3.2 (e02): the order hooks were applied: R0, C0, F, G0, C1, R1, route#0,
+// route#1.
 TEST(ModelScopes, HooksRunInApplicationOrder) {
     std::string const app =
         R"({"app":{"hooks":{"onRequest":[{}]},"plugins":[{"name":"child","hooks":{"onRequest":[{}]},
@@ -485,8 +490,8 @@ TEST(ModelScopes, HooksRunInApplicationOrder) {
     EXPECT_EQ(predict_step(awaited, "r1").trace, want);
 }
 
-// lifecycle §3.2 (e02 "E2d"): a fastify-plugin registered after an encapsulated sibling still
-// adds its hooks to that sibling; §3.3: its prefix is ignored.
+// fastify-lifecycle §3.2 (e02 "E2d"): a fastify-plugin registered after an encapsulated sibling
+// still adds its hooks to that sibling; §3.3: its prefix is ignored.
 TEST(ModelScopes, FastifyPluginReachesExistingSiblingsAndIgnoresPrefix) {
     auto const sc = load(
         R"({"app":{"plugins":[{"name":"sib","hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/s","handler":{}}]},
@@ -498,7 +503,7 @@ TEST(ModelScopes, FastifyPluginReachesExistingSiblingsAndIgnoresPrefix) {
     EXPECT_EQ(p[1].status, 200);
 }
 
-// lifecycle §3.4: onReady parent first (belongs to the first step), preClose parent first,
+// fastify-lifecycle §3.4: onReady parent first (belongs to the first step), preClose parent first,
 // onClose LIFO; the close step's trace.
 TEST(ModelScopes, ApplicationHooks) {
     auto const sc =
@@ -541,7 +546,7 @@ std::string const send_object =
 std::string const send_string =
     R"(,"errorHandler":{"do":"send","payload":{"kind":"string","value":"custom"}})";
 
-// lifecycle §4.5 row "handler": default / custom sends object / custom sends string.
+// fastify-lifecycle §4.5 row "handler": default / custom sends object / custom sends string.
 TEST(ModelErrors, HandlerThrowsTableRow) {
     std::string const thrower = R"({"do":"throw"})";
     auto const d = predict_step(error_app(all_reply_hooks, "", thrower), "r1");
@@ -564,7 +569,8 @@ TEST(ModelErrors, HandlerThrowsTableRow) {
         (labels{"handler", "onError@root", "errorHandler@root", "onSend@root", "onResponse@root"}));
 }
 
-// lifecycle §4.5 rows "preSerialization (once)" and "onSend (once)", custom handler sends object.
+// fastify-lifecycle §4.5 rows "preSerialization (once)" and "onSend (once)", custom handler sends
+// object.
 TEST(ModelErrors, ReplySideHookFailsOnce) {
     std::string const once =
         R"({"when":{"flag":"failed","is":false},"set":{"flag":"failed","value":true},"do":"throw"})";
@@ -598,7 +604,7 @@ TEST(ModelErrors, ReplySideHookFailsOnce) {
                       "onResponse@root"}));
 }
 
-// lifecycle §4.5 row "onResponse": an onResponse failure changes nothing.
+// fastify-lifecycle §4.5 row "onResponse": an onResponse failure changes nothing.
 TEST(ModelErrors, OnResponseFailureIsOnlyLogged) {
     auto const p =
         predict_step(get_app(R"({"onResponse":[{"do":"throw"}],"onError":[{}]})", json_ok), "r1");
@@ -606,7 +612,8 @@ TEST(ModelErrors, OnResponseFailureIsOnlyLogged) {
     EXPECT_EQ(p.status, 200);
 }
 
-// lifecycle §4.6: onSend always throws + custom object handler: onError twice, direct write.
+// fastify-lifecycle §4.6: onSend always throws + custom object handler: onError twice, direct
+// write.
 TEST(ModelErrors, OnSendAlwaysThrowsLoopProtection) {
     auto const p = predict_step(
         error_app(
@@ -641,8 +648,8 @@ TEST(ModelErrors, OnSendAlwaysThrowsLoopProtection) {
                       "onResponse@root"}));
 }
 
-// lifecycle §4.6: preSerialization always throws + custom handler sends object: default JSON of
-// the preSerialization error, which skips preSerialization but not onSend.
+// fastify-lifecycle §4.6: preSerialization always throws + custom handler sends object: default
+// JSON of the preSerialization error, which skips preSerialization but not onSend.
 TEST(ModelErrors, PreSerializationAlwaysThrows) {
     auto const p = predict_step(
         error_app(
@@ -661,7 +668,7 @@ TEST(ModelErrors, PreSerializationAlwaysThrows) {
     EXPECT_EQ(p.body_text, R"({"statusCode":500,"error":"Internal Server Error","message":"ps"})");
 }
 
-// lifecycle §4.3: the chain climbs route scope -> parent -> root -> default, each once.
+// fastify-lifecycle §4.3: the chain climbs route scope -> parent -> root -> default, each once.
 TEST(ModelErrors, RethrowClimbsTheChain) {
     auto const p = predict_step(
         R"({"app":{"errorHandler":{"do":"rethrow"},"plugins":[{"name":"child","errorHandler":{"do":"rethrow"},
@@ -676,8 +683,8 @@ TEST(ModelErrors, RethrowClimbsTheChain) {
               R"({"statusCode":418,"code":"E_X","error":"I'm a Teapot","message":"orig"})");
 }
 
-// lifecycle §4.3 (e16): a late root setErrorHandler is seen by a plain child, not by an awaited
-// one.
+// fastify-lifecycle §4.3 (e16): a late root setErrorHandler is seen by a plain child, not by an
+// awaited one.
 TEST(ModelErrors, ErrorHandlerIsBoundAtSetErrorHandlerTime) {
     std::string const tpl =
         R"({"app":{"plugins":[{"name":"c","await":AWAIT,"errorHandler":{"do":"rethrow"},
@@ -695,7 +702,7 @@ TEST(ModelErrors, ErrorHandlerIsBoundAtSetErrorHandlerTime) {
     EXPECT_EQ(predict_step(awaited, "r1").status, 500);
 }
 
-// lifecycle §4.4: statusCode outside 400..599 is ignored (500).
+// fastify-lifecycle §4.4: statusCode outside 400..599 is ignored (500).
 TEST(ModelErrors, DefaultHandlerStatus) {
     EXPECT_EQ(
         predict_step(get_app("{}", R"({"do":"throw","error":{"statusCode":302}})"), "r1").status,
@@ -705,8 +712,8 @@ TEST(ModelErrors, DefaultHandlerStatus) {
         429);
 }
 
-// lifecycle §4.2: the first failing onError hook ends the onError chain; send inside onError
-// throws FST_ERR_SEND_INSIDE_ONERR (a failure of that hook) and the answer is unchanged.
+// fastify-lifecycle §4.2: the first failing onError hook ends the onError chain; send inside
+// onError throws FST_ERR_SEND_INSIDE_ONERR (a failure of that hook) and the answer is unchanged.
 TEST(ModelErrors, OnErrorFailuresAreSwallowed) {
     auto const p = predict_step(
         get_app(R"({"onError":[{"do":"send","payload":{"kind":"string","value":"no"}},{}]})",
@@ -723,8 +730,8 @@ TEST(ModelErrors, OnErrorFailuresAreSwallowed) {
 std::string const abort_hooks =
     R"({"onRequest":[{}],"onRequestAbort":[{}],"preSerialization":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]})";
 
-// lifecycle §7 "while the handler is running": onRequestAbort at once (after `end`); the handler's
-// value still passes preSerialization and onSend; no onResponse.
+// fastify-lifecycle §7 "while the handler is running": onRequestAbort at once (after `end`); the
+// handler's value still passes preSerialization and onSend; no onResponse.
 TEST(ModelAborts, AbortWhileTheHandlerRuns) {
     auto const p = predict_step(R"({"app":{"hooks":)" + abort_hooks +
                                     R"(,"routes":[{"method":"GET","url":"/","handler":
@@ -755,8 +762,8 @@ TEST(ModelAborts, AbortAfterTheBodyWasReadRunsNoOnRequestAbort) {
     EXPECT_TRUE(p.aborted);
 }
 
-// lifecycle §7 "during body upload": onError(ECONNRESET) before onRequestAbort, then the error
-// handler and onSend; the answer goes nowhere.
+// fastify-lifecycle §7 "during body upload": onError(ECONNRESET) before onRequestAbort, then the
+// error handler and onSend; the answer goes nowhere.
 TEST(ModelAborts, AbortDuringUpload) {
     auto const p = predict_step(
         R"({"app":{"hooks":{"onRequest":[{}],"onRequestAbort":[{}],"onSend":[{}],"onResponse":[{}],"onError":[{}]},
@@ -774,7 +781,7 @@ TEST(ModelAborts, AbortDuringUpload) {
     EXPECT_TRUE(p.aborted);
 }
 
-// spec §1.4 `reached`: an abort inside the request head never reaches Fastify.
+// scenario-format §1.4 `reached`: an abort inside the request head never reaches Fastify.
 TEST(ModelAborts, AbortInsideTheHeadIsNotReached) {
     auto const p = predict_step(
         R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
@@ -784,7 +791,7 @@ TEST(ModelAborts, AbortInsideTheHeadIsNotReached) {
     EXPECT_TRUE(p.trace.empty());
 }
 
-// lifecycle §7 "during a streamed response": the stream is destroyed, onRequestAbort, no
+// fastify-lifecycle §7 "during a streamed response": the stream is destroyed, onRequestAbort, no
 // onResponse.
 TEST(ModelAborts, ClientStopsReadingAStream) {
     auto const p =
@@ -797,8 +804,8 @@ TEST(ModelAborts, ClientStopsReadingAStream) {
     EXPECT_FALSE(p.complete);
 }
 
-// lifecycle §8 connectionTimeout: onTimeout (reply not sent), onRequestAbort; no response; the
-// handler's value still reaches onSend; `end` is a server cut (not aborted).
+// fastify-lifecycle §8 connectionTimeout: onTimeout (reply not sent), onRequestAbort; no response;
+// the handler's value still reaches onSend; `end` is a server cut (not aborted).
 TEST(ModelTimeouts, ConnectionTimeoutWhileTheHandlerRuns) {
     auto const p = predict_step(
         R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onTimeout":[{}],"onSend":[{}],
@@ -813,7 +820,7 @@ TEST(ModelTimeouts, ConnectionTimeoutWhileTheHandlerRuns) {
     EXPECT_FALSE(p.status.has_value());
 }
 
-// lifecycle §2.5 / §7: a handler resolving undefined after the socket died sends nothing
+// fastify-lifecycle §2.5 / §7: a handler resolving undefined after the socket died sends nothing
 // (wrap-thenable's socket guard, PR #6013).
 TEST(ModelTimeouts, UndefinedAfterTheSocketDiedSendsNothing) {
     auto const p = predict_step(
@@ -824,7 +831,8 @@ TEST(ModelTimeouts, UndefinedAfterTheSocketDiedSendsNothing) {
     EXPECT_EQ(p.trace, (labels{"handler", "onTimeout@root"}));
 }
 
-// lifecycle §8 "during a stalled upload": onTimeout, onError(ECONNRESET), onRequestAbort, onSend.
+// fastify-lifecycle §8 "during a stalled upload": onTimeout, onError(ECONNRESET), onRequestAbort,
+// onSend.
 TEST(ModelTimeouts, ConnectionTimeoutDuringAStalledUpload) {
     auto const p = predict_step(
         R"({"app":{"options":{"connectionTimeoutMs":100},"hooks":{"onRequest":[{}],"onTimeout":[{}],
@@ -844,8 +852,8 @@ TEST(ModelTimeouts, ConnectionTimeoutDuringAStalledUpload) {
 //------------------------------------------------------------------------------
 // §2.1 before any hook, §9 closing, §10 not found
 
-// lifecycle §2.1 steps 1–2: a malformed request never reaches Fastify; a bad % escape is a 400 with
-// no hooks.
+// fastify-lifecycle §2.1 steps 1–2: a malformed request never reaches Fastify; a bad % escape is a
+// 400 with no hooks.
 TEST(ModelHttp, ClientErrorsAndBadUrls) {
     auto const sc = load(
         R"({"app":{"hooks":{"onRequest":[{}]},"routes":[{"method":"GET","url":"/","handler":{}}]},
@@ -864,7 +872,7 @@ TEST(ModelHttp, ClientErrorsAndBadUrls) {
         R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/%zz' is not a valid url component","statusCode":400})");
 }
 
-// lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over
+// fastify-lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over
 // bodyLimit.
 TEST(ModelHttp, ContentTypeParsing) {
     std::string const tpl =
@@ -888,7 +896,7 @@ TEST(ModelHttp, ContentTypeParsing) {
     EXPECT_EQ(ok.trace, (labels{"preValidation@root", "handler"}));
 }
 
-// lifecycle §10: not found runs the full pipeline with the hooks of the scope that set the
+// fastify-lifecycle §10: not found runs the full pipeline with the hooks of the scope that set the
 // handler for the longest prefix; a prefixed plugin without one does not own its 404s; no 405.
 TEST(ModelHttp, NotFound) {
     auto const sc = load(
@@ -908,7 +916,7 @@ TEST(ModelHttp, NotFound) {
     EXPECT_EQ(p[3].status, 404);
 }
 
-// lifecycle §10 HEAD: a GET route answers HEAD with the same hooks and no body.
+// fastify-lifecycle §10 HEAD: a GET route answers HEAD with the same hooks and no body.
 TEST(ModelHttp, HeadOnAGetRoute) {
     auto const sc = load(
         R"({"app":{"hooks":{"preSerialization":[{}],"onSend":[{}]},"routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"json","value":{"a":1}}}}]},
@@ -919,9 +927,9 @@ TEST(ModelHttp, HeadOnAGetRoute) {
     EXPECT_EQ(p[0].body_text, "");
 }
 
-// lifecycle §9 / §2.1 step 4: a request arriving on an open connection while close() runs gets
-// the raw 503 with no hooks (checked against fastify 5.12.8: the head is written slowly so that it
-// arrives during a 300 ms preClose hook).
+// fastify-lifecycle §9 / §2.1 step 4: a request arriving on an open connection while close() runs
+// gets the raw 503 with no hooks (checked against fastify 5.12.8: the head is written slowly so
+// that it arrives during a 300 ms preClose hook).
 TEST(ModelHttp, ServiceUnavailableWhileClosing) {
     auto const sc =
         load(R"({"app":{"hooks":{"preClose":[{"delayMs":300}],"onRequest":[{}],"onClose":[{}]},
@@ -941,7 +949,7 @@ TEST(ModelHttp, ServiceUnavailableWhileClosing) {
     EXPECT_TRUE(p[2].deterministic) << p[2].why;
 }
 
-// spec §1.4: a request racing the start of close() is not decided.
+// scenario-format §1.4: a request racing the start of close() is not decided.
 TEST(ModelHttp, RequestRacingCloseIsNotDeterministic) {
     auto const sc = load(R"({"app":{"routes":[{"method":"GET","url":"/","handler":{}}]},
         "steps":[{"parallel":[{"close":true},{"id":"r1","request":{"method":"GET","url":"/"}}]}]})");
@@ -981,7 +989,7 @@ TEST(ModelShared, FlagRaceBetweenParallelRequests) {
     EXPECT_EQ(p[2].body_text, "yes");
 }
 
-// scenario-format §1.2 hijack: raw write, onResponse still runs (lifecycle §2.8, e15).
+// scenario-format §1.2 hijack: raw write, onResponse still runs (fastify-lifecycle §2.8, e15).
 TEST(ModelShared, HijackWritesRawAndOnResponseRuns) {
     auto const p = predict_step(
         get_app(R"({"onRequest":[{}],"onSend":[{}],"onResponse":[{}]})",

@@ -23,7 +23,8 @@ using scenario::style;
 using scenario::verb;
 namespace gen = rc::gen;
 
-/// Where an ACTION sits: decides its verbs (spec §1.2 table; the loader enforces the same).
+/// Where an ACTION sits: decides its verbs (scenario-format §1.2 table; the loader enforces the
+/// same).
 enum class site { hook, handler, not_found, error_handler, app_hook };
 
 /// An integer in [lo, hi), uniform whatever the generation size (RapidCheck scales

@@ -387,8 +387,9 @@ private:
             if (it != by_step.end())
                 out.push_back(std::move(it->second));
         }
-        // spec §1.4: onReady callbacks belong to the first step that has a trace: a request,
-        // or a close step when none came before it (model::predict's and the runner's rule)
+        // scenario-format §1.4: onReady callbacks belong to the first step that has a trace: a
+        // request, or a close step when none came before it (model::predict's and the runner's
+        // rule)
         auto first_request = out.begin();
         if (first_request != out.end() && ready_events > 0) {
             std::vector<std::string> labels;

@@ -1,5 +1,6 @@
-// RapidCheck generators of koa-dialect scenarios (spec §1.5): middleware chains with down/up
-// ACTIONs, next() once/never/twice, flags, throws, bodies before/after next, the error listener.
+// RapidCheck generators of koa-dialect scenarios (scenario-format §1.5): middleware chains with
+// down/up ACTIONs, next() once/never/twice, flags, throws, bodies before/after next, the error
+// listener.
 #pragma once
 
 #include "harness/scenario/scenario.hpp"

@@ -1,4 +1,4 @@
-// Decodes and encodes the JSON-lines messages of the target protocol (spec §3).
+// Decodes and encodes the JSON-lines messages of the target protocol (scenario-format §3).
 #include "harness/protocol/messages.hpp"
 
 #include <cstddef>
@@ -144,7 +144,7 @@ result<event> parse_event(std::string_view line) {
         e.type = event_type::closed;
         return e;
     }
-    // Spec §3: consumers ignore what they do not know; the line is kept whole in `raw`.
+    // scenario-format §3: consumers ignore what they do not know; the line is kept whole in `raw`.
     e.type = event_type::other;
     return e;
 }

@@ -1,4 +1,5 @@
-// Messages of the JSON-lines target protocol, spec §3: hello, ready, cb, end, unsupported, closed.
+// Messages of the JSON-lines target protocol, scenario-format §3: hello, ready, cb, end,
+// unsupported, closed.
 #pragma once
 
 #include "harness/common/result.hpp"

@@ -1,5 +1,6 @@
 // A target that is a child process: posix_spawn with pipes, a stdout reader thread, deadlines,
-// and a dead child turned into an exit status (spec §3, §4 I7) — never into a harness crash.
+// and a dead child turned into an exit status (scenario-format §3, §4 I7) — never into a harness
+// crash.
 #include "harness/protocol/jsonl.hpp"
 #include "harness/protocol/target.hpp"
 

@@ -20,7 +20,7 @@ namespace lifecheck::protocol {
 using clock = std::chrono::steady_clock;
 using milliseconds = std::chrono::milliseconds;
 
-/// What a target said about itself in its first line (spec §3 `hello`).
+/// What a target said about itself in its first line (scenario-format §3 `hello`).
 struct hello_info {
     std::string target;                // "reference", "fastify", ...
     std::string version;               // the framework's version for adapters
@@ -146,8 +146,9 @@ struct process_options {
 /// argv that runs `line` through /bin/sh (a target given as a command line).
 std::vector<std::string> shell_command(std::string const& line);
 
-/// A target that is a child process speaking JSON lines on stdin/stdout (spec §3). The process
-/// gets its own process group; stdout is read by a thread; SIGPIPE is ignored in the harness.
+/// A target that is a child process speaking JSON lines on stdin/stdout (scenario-format §3). The
+/// process gets its own process group; stdout is read by a thread; SIGPIPE is ignored in the
+/// harness.
 std::unique_ptr<target> make_process_target(process_options opts);
 
 /// Ignores SIGPIPE for the whole harness (a dead target or peer must be an error code).

@@ -18,7 +18,7 @@ namespace lifecheck::run {
 
 using milliseconds = std::chrono::milliseconds;
 
-/// The default time a request has to get its `end` (spec §4 hang; --deadline).
+/// The default time a request has to get its `end` (scenario-format §4 hang; --deadline).
 constexpr auto default_deadline = milliseconds{5000};
 
 /// Runner settings.

@@ -37,9 +37,9 @@ std::vector<std::filesystem::path> collect_files(std::vector<std::filesystem::pa
 /// Finds the `scenarios` folder above `file` (for computing ids), or nothing.
 std::filesystem::path find_root(std::filesystem::path const& file);
 
-/// The id of `file` (spec §1): its path below `root` without `.json`, with forward slashes. An
-/// empty `root` means find_root(file). A file with no root or outside it gets its file name
-/// without `.json`. load_file uses this.
+/// The id of `file` (scenario-format §1): its path below `root` without `.json`, with forward
+/// slashes. An empty `root` means find_root(file). A file with no root or outside it gets its file
+/// name without `.json`. load_file uses this.
 std::string scenario_id(std::filesystem::path const& file, std::filesystem::path const& root = {});
 
 } // namespace lifecheck::scenario

@@ -401,7 +401,7 @@ TEST(LoadGood, ParseRejectsWhatItWouldNotRoundTrip) {
 }
 
 //------------------------------------------------------------------------------------------------
-// Wire bytes, spec §1.4.
+// Wire bytes, scenario-format §1.4.
 
 TEST(WireBytes, GetWithoutBodyHasNoContentLength) {
     request_spec r;

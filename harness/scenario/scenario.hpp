@@ -19,7 +19,7 @@ using json = nlohmann::ordered_json;
 /// Ordered header list: (name as written, value). Names compare case-insensitively.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// Hook phases, spec §1.1: ten request phases, then the three application phases.
+/// Hook phases, scenario-format §1.1: ten request phases, then the three application phases.
 enum class phase {
     on_request,
     pre_parsing,
@@ -47,7 +47,7 @@ bool is_application_phase(phase p);
 
 enum class style { async, callback };
 
-/// Verbs of an ACTION's `do`, spec §1.2.
+/// Verbs of an ACTION's `do`, scenario-format §1.2.
 enum class verb {
     continue_,
     throw_,
@@ -67,7 +67,7 @@ enum class payload_kind { json_value, string, buffer, empty, stream, web_stream,
 char const* to_string(payload_kind k);
 std::optional<payload_kind> parse_payload_kind(std::string const& name);
 
-/// PAYLOAD, spec §1.3. Fields not used by `kind` stay at their defaults.
+/// PAYLOAD, scenario-format §1.3. Fields not used by `kind` stay at their defaults.
 struct payload {
     payload_kind kind = payload_kind::empty;
     json value;                      // json_value: the value to serialize
@@ -99,7 +99,7 @@ struct error_spec {
     std::optional<std::string> code;
 };
 
-/// ACTION, spec §1.2: what one user callback does.
+/// ACTION, scenario-format §1.2: what one user callback does.
 struct action {
     std::string label; // filled by trace::assign_labels when the file gives none
     bool label_given = false;
@@ -124,7 +124,7 @@ struct route {
     hook_map hooks; // route-level hooks, run after every scope hook of the same phase
 };
 
-/// `late`: calls written after the scope's register() calls (spec §1.1 step 5).
+/// `late`: calls written after the scope's register() calls (scenario-format §1.1 step 5).
 struct late_entries {
     hook_map hooks;
     std::optional<action> error_handler;
@@ -153,7 +153,7 @@ struct app_options {
 
 enum class next_mode { once, never, twice };
 
-/// Koa dialect, spec §1.5.
+/// Koa dialect, scenario-format §1.5.
 struct middleware {
     std::string label;
     std::optional<action> before;
@@ -183,7 +183,7 @@ struct request_spec {
     bool chunked = false;
 };
 
-/// `client` options of a step (spec §1.4); at most one abort key is set.
+/// `client` options of a step (scenario-format §1.4); at most one abort key is set.
 struct client_options {
     std::optional<int> abort_after_ms;
     std::optional<long long> abort_after_request_bytes;
@@ -249,7 +249,7 @@ enum class divergence_class { framework_bug, doc_gap, deliberate };
 
 char const* to_string(divergence_class c);
 
-/// `divergence`, spec §4: a documented difference of one target (decisions.md D3).
+/// `divergence`, scenario-format §4: a documented difference of one target (decisions.md D3).
 struct divergence {
     std::string target; // "fastify" or "fastify@5.2.0": a target name, optionally a version prefix
     divergence_class cls = divergence_class::deliberate;
@@ -268,7 +268,7 @@ struct scenario {
     std::vector<divergence> divergences;
 };
 
-/// The wire bytes of a request step, spec §1.4: request line, host, x-lifecheck-req, the
+/// The wire bytes of a request step, scenario-format §1.4: request line, host, x-lifecheck-req, the
 /// step's headers in order, then content-length (or chunked framing).
 std::string wire_bytes(std::string const& id, request_spec const& req);
 

@@ -26,7 +26,7 @@ constexpr char const* all_verbs =
     "one of continue, throw, rethrow, send, sendThenContinue, hang, replacePayload, hijack";
 constexpr char const* all_kinds = "one of json, string, buffer, empty, stream, webStream, response";
 
-/// Where an ACTION sits; decides which verbs it may use (spec §1.2 table, §1.4, §1.5).
+/// Where an ACTION sits; decides which verbs it may use (scenario-format §1.2 table, §1.4, §1.5).
 enum class site {
     hook,          // a scope's request hook
     route_hook,    // a route-level request hook
@@ -470,7 +470,8 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     if (!object(v, path, "an ACTION object"))
         return a;
     if (s == site::koa_step)
-        // The middleware's own `label` names it in traces (spec §1.5): no second name here.
+        // The middleware's own `label` names it in traces (scenario-format §1.5): no second name
+        // here.
         only_keys(
             v,
             path,
@@ -761,7 +762,8 @@ scope reader::scope_of(json const& v,
     if (json const* x = member(v, "await"))
         s.await_register = boolean(*x, path + ".await").value_or(false);
 
-    // spec §1.1: an `encapsulate: false` plugin runs on its parent; its prefix is ignored.
+    // scenario-format §1.1: an `encapsulate: false` plugin runs on its parent; its prefix is
+    // ignored.
     std::string const prefix = root || s.encapsulate ? parent_prefix + s.prefix : parent_prefix;
 
     if (json const* x = member(v, "hooks"))
@@ -877,7 +879,7 @@ void reader::step_id(json const* v, std::string const& path, bool required, step
     }
     st.id = v->get<std::string>();
     if (st.id == "app") {
-        // spec §1.4: application hooks are traced with request id `app`.
+        // scenario-format §1.4: application hooks are traced with request id `app`.
         fail(at, "a request id other than app (reserved for application hooks)", shown(*v));
         return;
     }
@@ -936,7 +938,7 @@ client_options reader::client(json const& v, std::string const& path, step const
                "bytesPerWrite",
                "writeDelayMs",
                "expectNoResponse"});
-    std::optional<std::string> first_abort; // spec §1.4: at most one abort key
+    std::optional<std::string> first_abort; // scenario-format §1.4: at most one abort key
     auto abort_key = [&](char const* key) -> json const* {
         json const* x = member(v, key);
         if (x == nullptr)

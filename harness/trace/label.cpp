@@ -1,4 +1,5 @@
-// Default trace labels, spec §2 and decisions.md D1: PHASE@SCOPE#N, PHASE@route#N, handler, ...
+// Default trace labels, scenario-format §2 and decisions.md D1: PHASE@SCOPE#N, PHASE@route#N,
+// handler, ...
 #include "harness/trace/label.hpp"
 
 #include <map>
@@ -67,8 +68,8 @@ std::string hook_label(phase p, std::string const& scope, int index, int count) 
 
 void assign_labels(scenario::app& a, scenario::dialect d) {
     if (d == scenario::dialect::koa) {
-        // spec §1.5: a middleware is traced by its own label (LABEL:down / LABEL:up), which the
-        // loader requires; its before/after ACTIONs carry no label of their own.
+        // scenario-format §1.5: a middleware is traced by its own label (LABEL:down / LABEL:up),
+        // which the loader requires; its before/after ACTIONs carry no label of their own.
         if (a.koa.on_error)
             label_if_missing(*a.koa.on_error, "onError");
         return;

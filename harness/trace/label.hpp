@@ -1,4 +1,4 @@
-// Trace labels, spec §2: PHASE@SCOPE#N, handler, notFound@SCOPE, errorHandler@SCOPE.
+// Trace labels, scenario-format §2: PHASE@SCOPE#N, handler, notFound@SCOPE, errorHandler@SCOPE.
 #pragma once
 
 #include "harness/scenario/scenario.hpp"
@@ -11,7 +11,7 @@ namespace lifecheck::trace {
 /// that phase (`count` = how many, counting `hooks` then `late.hooks`).
 std::string hook_label(scenario::phase p, std::string const& scope, int index, int count);
 
-/// Fills in the default label of every ACTION of `a` whose file gives none (spec §2).
+/// Fills in the default label of every ACTION of `a` whose file gives none (scenario-format §2).
 /// Route-level hooks are "PHASE@route"; handlers "handler"; "notFound@S"; "errorHandler@S";
 /// koa middleware keep their `label` (the :down/:up suffix is added when traced).
 void assign_labels(scenario::app& a, scenario::dialect d);

@@ -1,4 +1,5 @@
-// Tests of default trace labels (spec §2, decisions.md D1), through the loader and directly.
+// Tests of default trace labels (scenario-format §2, decisions.md D1), through the loader and
+// directly.
 #include "harness/trace/label.hpp"
 
 #include "harness/scenario/load.hpp"

@@ -130,13 +130,13 @@ function log (msg) {
 }
 
 // An uncaught exception still kills the process (no 'uncaughtException' handler on purpose:
-// spec §4 I7 — a Fastify crash must show as `crash`); this only says why on stderr first.
+// scenario-format §4 I7 — a Fastify crash must show as `crash`); this only says why on stderr first.
 process.on('uncaughtExceptionMonitor', (err, origin) => {
   log(`process dies (${origin}): ${err?.code ? err.code + ': ' : ''}${err?.stack ?? err}`)
 })
 
 // ---------------------------------------------------------------------------------------------
-// The app description: validation (what this adapter can build) and default labels (spec §2)
+// The app description: validation (what this adapter can build) and default labels (scenario-format §2)
 
 const REQUEST_PHASES = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization',
   'onSend', 'onResponse', 'onError', 'onTimeout', 'onRequestAbort']
@@ -175,7 +175,7 @@ function checkKeys (obj, allowed, path) {
 }
 
 /**
- * Where a callback sits decides which verbs make sense (spec §1.2 table):
+ * Where a callback sits decides which verbs make sense (scenario-format §1.2 table):
  * site = 'hook' | 'routeHook' | 'appHook' | 'handler' | 'notFound' | 'errorHandler'.
  */
 function checkAction (a, site, phase, path) {
@@ -284,7 +284,7 @@ function checkApp (app) {
   if (app.options !== undefined) checkKeys(app.options, OPTION_KEYS, '$.app.options')
 }
 
-/** Default label of the i-th of n hooks of one phase (spec §2, decisions.md D1). */
+/** Default label of the i-th of n hooks of one phase (scenario-format §2, decisions.md D1). */
 function hookLabel (phase, owner, i, n) {
   return n > 1 ? `${phase}@${owner}#${i}` : `${phase}@${owner}`
 }
@@ -298,8 +298,8 @@ const PEER_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 
 class AppContext {
   constructor () {
-    this.flags = new Map() // spec §1.2 `set`/`when`; reset per load
-    this.shared = new Map() // spec §1.3 `shared`: name → the one Response instance
+    this.flags = new Map() // scenario-format §1.2 `set`/`when`; reset per load
+    this.shared = new Map() // scenario-format §1.3 `shared`: name → the one Response instance
     this.requests = new WeakMap() // raw IncomingMessage → { id, serverCut }
     this.autoId = 0
     this.muted = false // set when a `load` replaces this app: its late events are not reported
@@ -350,7 +350,7 @@ class AppContext {
 
   /**
    * Watches every request Node hands to the server, before Fastify sees it (also 404s, bad URLs and
-   * 503-while-closing), and reports `end` when `res` closes (spec §3; never from onResponse).
+   * 503-while-closing), and reports `end` when `res` closes (scenario-format §3; never from onResponse).
    */
   track (server) {
     server.prependListener('request', (req, res) => {
@@ -363,7 +363,7 @@ class AppContext {
       res.once('close', () => {
         sock[kLive].delete(rec)
         this.live.delete(rec)
-        // spec §3: aborted only when the client closed or reset its side before the response
+        // scenario-format §3: aborted only when the client closed or reset its side before the response
         // finished; Fastify destroying the socket (stream failing midway, connectionTimeout) is not.
         const aborted = !res.writableFinished && !rec.serverCut && sock[kPeerClosed] === true
         this.emit({ t: 'end', req: rec.id, status: res.statusCode, aborted })
@@ -392,7 +392,7 @@ class AppContext {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PAYLOAD (spec §1.3)
+// PAYLOAD (scenario-format §1.3)
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -466,7 +466,7 @@ function makeResponse (p, rec) {
     }
   }
   const response = new Response(body, { status: p.status ?? 200, headers: p.headers ?? {} })
-  // spec §1.3: a locked body = response.body.getReader() after construction
+  // scenario-format §1.3: a locked body = response.body.getReader() after construction
   if (lockBody) response.body.getReader()
   return response
 }
@@ -500,7 +500,7 @@ function materialize (ctx, p, request) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ACTION → the user callback Fastify gets (spec §1.2)
+// ACTION → the user callback Fastify gets (scenario-format §1.2)
 
 /** new Error(message ?? "boom") with statusCode = error.statusCode ?? status, and code. */
 function makeError (a) {
@@ -532,7 +532,7 @@ function withArity (fn, n) {
   return fn
 }
 
-/** Declared parameters of the async and the callback form of a hook (lifecycle §2.2, §3.4). */
+/** Declared parameters of the async and the callback form of a hook (fastify-lifecycle §2.2, §3.4). */
 const ASYNC_ARITY = {
   onRequest: 2, preValidation: 2, preHandler: 2, onResponse: 2, onTimeout: 2,
   preParsing: 3, preSerialization: 3, onSend: 3, onError: 3,
@@ -593,7 +593,7 @@ function makeRequestHook (ctx, phase, a, label, scope) {
         case 'hijack': doHijack(ctx, a, request, reply); done(); break
       }
     }
-    // spec §1.3: with delayMs, done/send come from a timer (this is what can crash Fastify, §2.7)
+    // scenario-format §1.3: with delayMs, done/send come from a timer (this is what can crash Fastify, §2.7)
     if (hasDelay) setTimeout(act, a.delayMs)
     else act()
   }
@@ -611,7 +611,7 @@ function makeAppHook (ctx, phase, a, label, scope) {
       if (hasDelay) await sleep(a.delayMs)
       ctx.applySet(a)
       if (verb === 'throw') throw makeError(a)
-      return undefined // a truthy value would count as an error (lifecycle §3.4)
+      return undefined // a truthy value would count as an error (fastify-lifecycle §3.4)
     }
     return withArity(hook, ASYNC_ARITY[phase])
   }
@@ -731,7 +731,7 @@ function makeErrorHandler (ctx, a, label, scope) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scopes (spec §1.1): hooks → setErrorHandler → setNotFoundHandler → routes → register → late
+// Scopes (scenario-format §1.1): hooks → setErrorHandler → setNotFoundHandler → routes → register → late
 
 /** Labels of every hook of a scope, per phase, counting `hooks` then `late.hooks` (decisions.md D1). */
 function scopeHookLabels (s, name) {
@@ -766,7 +766,7 @@ function addRoute (ctx, instance, r, name) {
     url: r.url,
     handler: makeHandler(ctx, 'handler', r.handler, r.handler.label ?? 'handler', name)
   }
-  // Route-level hooks run after every scope hook of the same phase (lifecycle §3.1).
+  // Route-level hooks run after every scope hook of the same phase (fastify-lifecycle §3.1).
   for (const [phase, list] of Object.entries(r.hooks ?? {})) {
     options[phase] = list.map((a, i) =>
       makeRequestHook(ctx, phase, a, a.label ?? hookLabel(phase, 'route', i, list.length), name))

@@ -2,7 +2,7 @@
 // lifecheck target adapter: builds scenario apps (dialect koa) on real Koa 2 and speaks the JSON-lines target protocol (scenario-format.md §3).
 //
 // Every middleware of a scenario becomes an ordinary `async (ctx, next) => {...}` written the way a
-// user would write it (spec §1.5); the adapter adds no middleware of its own. Request ids, `end`
+// user would write it (scenario-format §1.5); the adapter adds no middleware of its own. Request ids, `end`
 // events and abort detection come from the raw Node server ('request' event, res 'close').
 // Real Koa crashes are NOT caught: an uncaught exception kills this process, as in production.
 
@@ -112,13 +112,13 @@ function log (msg) {
   process.stderr.write(`lifecheck-koa: ${msg}\n`)
 }
 
-// No 'uncaughtException' handler on purpose (spec §4 I7); this only says why on stderr first.
+// No 'uncaughtException' handler on purpose (scenario-format §4 I7); this only says why on stderr first.
 process.on('uncaughtExceptionMonitor', (err, origin) => {
   log(`process dies (${origin}): ${err?.code ? err.code + ': ' : ''}${err?.stack ?? err}`)
 })
 
 // ---------------------------------------------------------------------------------------------
-// The app description (spec §1.5): what this adapter can build
+// The app description (scenario-format §1.5): what this adapter can build
 
 const VERBS = ['continue', 'throw', 'send', 'hang']
 const ACTION_KEYS = ['style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error']
@@ -199,7 +199,7 @@ const PEER_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 
 class AppContext {
   constructor () {
-    this.flags = new Map() // spec §1.2 `set`/`when`; reset per load
+    this.flags = new Map() // scenario-format §1.2 `set`/`when`; reset per load
     this.requests = new WeakMap() // raw IncomingMessage → { id, serverCut }
     this.autoId = 0
     this.muted = false // set when a `load` replaces this app: its late events are not reported
@@ -244,7 +244,7 @@ class AppContext {
 
   /**
    * Watches every request Node hands to the server, before Koa sees it, and reports `end` when
-   * `res` closes (spec §3; never from a middleware).
+   * `res` closes (scenario-format §3; never from a middleware).
    */
   track (server) {
     server.prependListener('request', (req, res) => {
@@ -257,7 +257,7 @@ class AppContext {
       res.once('close', () => {
         sock[kLive].delete(rec)
         this.live.delete(rec)
-        // spec §3: aborted only when the client closed or reset its side before the response
+        // scenario-format §3: aborted only when the client closed or reset its side before the response
         // finished; the server destroying the socket (a stream failing, a forced close) is not.
         const aborted = !res.writableFinished && !rec.serverCut && sock[kPeerClosed] === true
         this.emit({ t: 'end', req: rec.id, status: res.statusCode, aborted })
@@ -284,7 +284,7 @@ class AppContext {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PAYLOAD (spec §1.3) as the value assigned to ctx.body
+// PAYLOAD (scenario-format §1.3) as the value assigned to ctx.body
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -338,7 +338,7 @@ function materialize (p) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ACTION → what the middleware does in its `before` or `after` half (spec §1.2, §1.5)
+// ACTION → what the middleware does in its `before` or `after` half (scenario-format §1.2, §1.5)
 
 /** new Error(message ?? "boom") with status = error.statusCode ?? status (Koa reads err.status), and code. */
 function makeError (a) {
@@ -372,7 +372,7 @@ async function perform (app, a, ctx) {
 }
 
 /**
- * spec §1.5: traced `LABEL:down` when the middleware starts and `LABEL:up` when the code after the
+ * scenario-format §1.5: traced `LABEL:down` when the middleware starts and `LABEL:up` when the code after the
  * next() call(s) starts (for next: never, right after `before`); `after` runs in that upper half.
  */
 function makeMiddleware (app, m) {

@@ -1,4 +1,5 @@
-// lifecheck-reference: the reference server behind the JSON-lines target protocol (spec §3).
+// lifecheck-reference: the reference server behind the JSON-lines target protocol (scenario-format
+// §3).
 #include "harness/scenario/load.hpp"
 #include "harness/trace/label.hpp"
 #include "server_under_test/reference/engine/faults.hpp"
@@ -98,8 +99,8 @@ bool plain(std::string_view s) {
     return true;
 }
 
-/// Writes one engine event as a protocol line (spec §3); the common all-ASCII case without
-/// building a json object.
+/// Writes one engine event as a protocol line (scenario-format §3); the common all-ASCII case
+/// without building a json object.
 void print_event(engine::event const& e) {
     if (!tracing)
         return;

@@ -89,7 +89,8 @@ void app_index::add_scope(scenario::scope const& s,
                           std::string const& effective_parent,
                           std::string const& parent_prefix,
                           bool is_root) {
-    // spec §1.1: an `encapsulate: false` plugin runs on its parent and its prefix is ignored.
+    // scenario-format §1.1: an `encapsulate: false` plugin runs on its parent and its prefix is
+    // ignored.
     bool const encapsulates = is_root || s.encapsulate;
     std::string const effective = encapsulates ? s.name : effective_parent;
     std::string const prefix = encapsulates ? parent_prefix + s.prefix : parent_prefix;

@@ -16,10 +16,10 @@ enum class callback_kind { hook, handler, error_handler, not_found };
 struct indexed_action {
     scenario::action const* act = nullptr;
     callback_kind kind = callback_kind::hook;
-    std::optional<scenario::phase> phase;   // hooks only
-    std::string scope;                      // the declaring scope's name
-    std::string effective_scope;            // the encapsulating scope it acts in (spec §1.1: an
-                                            // `encapsulate: false` plugin acts in its parent)
+    std::optional<scenario::phase> phase; // hooks only
+    std::string scope;                    // the declaring scope's name
+    std::string effective_scope; // the encapsulating scope it acts in (scenario-format §1.1: an
+                                 // `encapsulate: false` plugin acts in its parent)
     scenario::route const* route = nullptr; // handlers and route-level hooks: their route
     std::string route_path;                 // the route's full URL (encapsulating prefixes + url)
 };

@@ -1,5 +1,6 @@
 // Plugin loading (avvio's queue order), hook application and error-handler capture, written as a
-// direct walk of scenario-format §1.1 steps 1–5 over the rules of lifecycle §3.2–§3.4 and §4.3.
+// direct walk of scenario-format §1.1 steps 1–5 over the rules of fastify-lifecycle §3.2–§3.4 and
+// §4.3.
 #include "harness/model/detail/app.hpp"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ bool is_request_phase(phase p) {
     return !scenario::is_application_phase(p);
 }
 
-/// lifecycle §3.3 / Fastify buildRoutePrefix: joins prefixes with exactly one '/'.
+/// fastify-lifecycle §3.3 / Fastify buildRoutePrefix: joins prefixes with exactly one '/'.
 std::string join_prefix(std::string const& base, std::string const& add) {
     if (add.empty())
         return base;

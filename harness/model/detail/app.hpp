@@ -11,8 +11,8 @@
 
 namespace lifecheck::model::detail {
 
-/// One node of an error-handler chain (lifecycle §4.3). `act == nullptr` is Fastify's default
-/// handler; its parent is the sentinel (nullptr), after which the fallback writer answers.
+/// One node of an error-handler chain (fastify-lifecycle §4.3). `act == nullptr` is Fastify's
+/// default handler; its parent is the sentinel (nullptr), after which the fallback writer answers.
 struct eh_node {
     scenario::action const* act = nullptr;
     std::shared_ptr<eh_node const> parent;
@@ -64,14 +64,15 @@ struct app_model {
     std::vector<std::string> build_errors;                     // the app would fail to load
 };
 
-/// Loads `a` the way Fastify + avvio would (scenario-format §1.1, lifecycle §3.2–§3.4, §4.3).
+/// Loads `a` the way Fastify + avvio would (scenario-format §1.1, fastify-lifecycle §3.2–§3.4,
+/// §4.3).
 app_model build_app(scenario::app const& a);
 
 /// The route matching `method` and `path` (no query string), or null (find-my-way rules:
 /// static segments before parameters before wildcards; no trailing-slash folding).
 context const* find_route(app_model const& m, std::string const& method, std::string const& path);
 
-/// The not-found context of the longest matching prefix (lifecycle §10).
+/// The not-found context of the longest matching prefix (fastify-lifecycle §10).
 context const* find_not_found(app_model const& m, std::string const& path);
 
 } // namespace lifecheck::model::detail

@@ -164,7 +164,7 @@ std::string status_text(int status) {
 }
 
 std::string default_error_json(int status, js_error const& e) {
-    // lifecycle §4.4: fast-json-stringify schema order statusCode, code, error, message; an
+    // fastify-lifecycle §4.4: fast-json-stringify schema order statusCode, code, error, message; an
     // undefined property (no code, unknown status text) is left out.
     std::string out = "{\"statusCode\":" + std::to_string(status);
     if (e.code)
@@ -183,7 +183,7 @@ void promise::resolve(js_value const& v) {
         return;
     if (v.type == js_type::reply) {
         // Resolving with a thenable: NewPromiseResolveThenableJob calls reply.then one
-        // microtask later; the promise settles when Reply.then calls back (lifecycle §2.5).
+        // microtask later; the promise settles when Reply.then calls back (fastify-lifecycle §2.5).
         auto self = shared_from_this();
         void* r = v.reply;
         loop_.microtask([self, r] {

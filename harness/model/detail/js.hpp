@@ -87,7 +87,8 @@ std::string json_stringify(json const& v);
 /// The reason phrase Node uses for `status` (http.STATUS_CODES), "" when unknown.
 std::string status_text(int status);
 
-/// Fastify's default error JSON, lifecycle §4.4: statusCode, code (when set), error, message.
+/// Fastify's default error JSON, fastify-lifecycle §4.4: statusCode, code (when set), error,
+/// message.
 std::string default_error_json(int status, js_error const& e);
 
 /// A synchronous JavaScript `throw` travelling up the simulated call stack. Only the model
@@ -145,7 +146,8 @@ struct macrotask {
 class event_loop {
 public:
     /// Two macrotasks of one owner, from different strands, closer than this are a race: real
-    /// timers and I/O jitter by a few milliseconds (spec §4: races need wide delay gaps).
+    /// timers and I/O jitter by a few milliseconds (scenario-format §4: races need wide delay
+    /// gaps).
     static constexpr double race_margin_ms = 20.0;
 
     double now() const { return now_; }

@@ -1,7 +1,7 @@
 // Fastify 5.12.8's request lifecycle as a walk over the virtual event loop. Each function models
 // the Fastify function named in its comment; every JavaScript try/catch that matters is a C++
 // try/catch of js_exception at the same place, so a write-time error surfaces exactly where
-// Fastify would see it (or nowhere: an uncaught exception is a crash, lifecycle §2.7).
+// Fastify would see it (or nowhere: an uncaught exception is a crash, fastify-lifecycle §2.7).
 #include "harness/model/detail/request.hpp"
 
 #include <algorithm>
@@ -200,7 +200,7 @@ void request_run::arrive() {
         body_in_ = true;
     touch_socket();
 
-    // lifecycle §2.1 step 4: closing. New connections are refused once server.close() ran;
+    // fastify-lifecycle §2.1 step 4: closing. New connections are refused once server.close() ran;
     // requests on connections that already exist get the 503 (or Connection: close).
     w_.touch("closing", in_.id, false, "");
     if (w_.closing) {
@@ -250,7 +250,8 @@ void request_run::client_close() {
                 "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
                     " ms of the response's end: whether it read the response first is a race");
     if (finished_ || res_closed_) {
-        // lifecycle §7: closing an idle keep-alive socket after a complete response: nothing.
+        // fastify-lifecycle §7: closing an idle keep-alive socket after a complete response:
+        // nothing.
         return;
     }
     socket_close_events(true);
@@ -301,7 +302,8 @@ void request_run::socket_close_events(bool by_client) {
     // The socket dies under the pipelined requests queued behind this response too.
     if (!res_closed_ && pipeline_next_ != nullptr)
         pipeline_next_->lose_queued_socket();
-    // onServerResponseClose: res 'close' now (the target's `end`), lifecycle §7 / spec §3.
+    // onServerResponseClose: res 'close' now (the target's `end`), fastify-lifecycle §7 /
+    // scenario-format §3.
     if (!res_closed_) {
         out_.end_aborted = by_client;
         emit_close();
@@ -357,7 +359,7 @@ void request_run::connection_timeout_fired() {
     idle_timer_.reset();
     if (finished_ || socket_destroyed_)
         return;
-    // lifecycle §8: Node destroys the socket (its listener runs first); Fastify's socket
+    // fastify-lifecycle §8: Node destroys the socket (its listener runs first); Fastify's socket
     // 'timeout' listener then runs the onTimeout hooks (reply.sent is false). The close events
     // (end, onRequestAbort) come from the handle's close callback, a later macrotask, so
     // onTimeout hooks that settle through microtasks all run first (checked against 5.12.8:
@@ -401,7 +403,7 @@ void request_run::run_pre_parsing(maybe_error err) {
 }
 
 void request_run::on_request_abort() {
-    // onRequestAbortHookRunner: no guard; failures are only logged (lifecycle §7).
+    // onRequestAbortHookRunner: no guard; failures are only logged (fastify-lifecycle §7).
     run_hooks(phase::on_request_abort, false, [this](maybe_error e) {
         if (e)
             note("onRequestAborted hook failed");
@@ -447,14 +449,14 @@ void request_run::handle_request(maybe_error err) {
         content_type_run(media_type_of(*ct));
         return;
     }
-    handler(); // other methods: straight on (lifecycle §10: no 405)
+    handler(); // other methods: straight on (fastify-lifecycle §10: no 405)
 }
 
 void request_run::content_type_run(std::string const& media_type) {
     bool const json_parser = media_type == "application/json";
     bool const text_parser = media_type == "text/plain";
     if (!json_parser && !text_parser) {
-        if (ctx_->not_found) { // lifecycle §10: no 415 on a 404 route
+        if (ctx_->not_found) { // fastify-lifecycle §10: no 415 on a 404 route
             handler();
             return;
         }
@@ -513,7 +515,7 @@ void request_run::body_error(js_value err) {
     if (!body_reading_)
         return;
     body_reading_ = false;
-    // rawBody onEnd(err): a status below 400 is forced to 400 (lifecycle §7).
+    // rawBody onEnd(err): a status below 400 is forced to 400 (fastify-lifecycle §7).
     if (err.error && (!err.error->status_code || *err.error->status_code < 400))
         err.error->status_code = 400;
     parser_done(err);
@@ -521,7 +523,7 @@ void request_run::body_error(js_value err) {
 
 void request_run::parser_done(maybe_error err) {
     if (err) {
-        // "We must close the connection as the client may send more data" (lifecycle §4.5)
+        // "We must close the connection as the client may send more data" (fastify-lifecycle §4.5)
         set_reply_header("connection", "close");
         is_error_ = true;
         send(*err);
@@ -581,11 +583,12 @@ void request_run::pre_handler_callback(maybe_error err) {
     if (r.thenable)
         wrap_thenable(r.p);
     else if (!r.value.is_undefined())
-        send(r.value); // lifecycle §2.5: even if the handler already sent (ALREADY_SENT warning)
+        send(r.value); // fastify-lifecycle §2.5: even if the handler already sent (ALREADY_SENT
+                       // warning)
 }
 
 void request_run::basic_404() {
-    // four-oh-four.js basic404, lifecycle §10: an object, so it passes preSerialization.
+    // four-oh-four.js basic404, fastify-lifecycle §10: an object, so it passes preSerialization.
     status_ = 404;
     js_value v;
     v.type = js_type::object;
@@ -598,7 +601,7 @@ void request_run::basic_404() {
 }
 
 void request_run::wrap_thenable(promise_ptr p) {
-    // wrap-thenable.js (lifecycle §2.5)
+    // wrap-thenable.js (fastify-lifecycle §2.5)
     p->then(
         [this](js_value const& v) {
             if (hijacked_)
@@ -631,12 +634,13 @@ void request_run::wrap_thenable(promise_ptr p) {
 // reply.js
 
 bool request_run::sent() {
-    // lifecycle §1: reply.sent := hijacked || res.writableEnded. A stream response ends when
-    // its source ends, so reading reply.sent close to that moment is a race (§2.4, e21).
+    // fastify-lifecycle §1: reply.sent := hijacked || res.writableEnded. A stream response ends
+    // when its source ends, so reading reply.sent close to that moment is a race (§2.4, e21).
     if (stream_inflight_ && !writable_ended_ &&
         stream_end_at_ - w_.loop.now() < event_loop::race_margin_ms) {
-        w_.mark(in_.id,
-                "reply.sent is read while a stream response is about to end (lifecycle §2.4)");
+        w_.mark(
+            in_.id,
+            "reply.sent is read while a stream response is about to end (fastify-lifecycle §2.4)");
     }
     return hijacked_ || writable_ended_;
 }
@@ -655,7 +659,7 @@ void request_run::reply_then(std::function<void()> fulfilled) {
 }
 
 void request_run::send(js_value v) {
-    // Reply.prototype.send, lifecycle §2.6
+    // Reply.prototype.send, fastify-lifecycle §2.6
     if (in_on_error_)
         throw js_exception{fastify_error(
             "FST_ERR_SEND_INSIDE_ONERR", "You cannot use `send` inside the `onError` hook", 500)};
@@ -768,7 +772,7 @@ void request_run::safe_write_head() {
 }
 
 void request_run::on_send_end(js_value v) {
-    // onSendEnd, lifecycle §2.7 (throws are write-time errors, caught or not by the caller)
+    // onSendEnd, fastify-lifecycle §2.7 (throws are write-time errors, caught or not by the caller)
     if (v.type == js_type::response) {
         auto const r = v.response;
         status_ = r->status;
@@ -829,7 +833,7 @@ void request_run::res_end(std::string const& bytes, body_class kind) {
         return; // Node: write after end is an 'error' event, not a throw
     writable_ended_ = true;
     if (socket_destroyed_)
-        return; // nothing reaches anyone; no 'finish' (lifecycle §2.8)
+        return; // nothing reaches anyone; no 'finish' (fastify-lifecycle §2.8)
     auto flush = [this, bytes, kind] {
         if (socket_destroyed_)
             return; // the socket died while this response was queued: no 'finish'
@@ -847,7 +851,7 @@ void request_run::res_end(std::string const& bytes, body_class kind) {
 }
 
 void request_run::send_stream(js_value v) {
-    // sendStream / sendWebStream (lifecycle §2.7 step 5, §6)
+    // sendStream / sendWebStream (fastify-lifecycle §2.7 step 5, §6)
     auto src = v.stream;
     bool const web = v.type == js_type::web_stream;
     if (web) {
@@ -979,8 +983,8 @@ void request_run::stream_failed(bool web) {
     stream_source_open_ = false;
     stream_inflight_ = false;
     auto err = error_value("stream failed");
-    // lifecycle §6: after the head went out the socket is destroyed (truncated body, no error
-    // handler, no onResponse, onRequestAbort fires); before it, the normal error path.
+    // fastify-lifecycle §6: after the head went out the socket is destroyed (truncated body, no
+    // error handler, no onResponse, onRequestAbort fires); before it, the normal error path.
     if (headers_sent_ || req_aborted_) {
         note("response terminated with an error with headers already sent");
         destroy_socket_from_server();
@@ -998,7 +1002,7 @@ void request_run::emit_finish() {
         idle_timer_.reset();
     }
     // 'finish' listeners in attach order: Node's resOnFinish (res 'close' on the next tick),
-    // Fastify's onResFinished (onResponse hooks, lifecycle §2.8), then eos waiters.
+    // Fastify's onResFinished (onResponse hooks, fastify-lifecycle §2.8), then eos waiters.
     w_.loop.next_tick([this] {
         req_closed_ = true; // the request closes with aborted === false
         emit_close();
@@ -1035,8 +1039,8 @@ void request_run::emit_close() {
 }
 
 void request_run::on_error_hook(js_value err, bool has_cb) {
-    // onErrorHook, lifecycle §4.2: onError runs while no handler was used yet, or again once
-    // the chain is exhausted.
+    // onErrorHook, fastify-lifecycle §4.2: onError runs while no handler was used yet, or again
+    // once the chain is exhausted.
     if (!ctx_->hooks_of(phase::on_error).empty() &&
         (eh_state_ == eh_state::unset || eh_state_ == eh_state::final)) {
         in_on_error_ = true;
@@ -1081,12 +1085,12 @@ void request_run::handle_error(js_value err, bool has_cb) {
         else if (!r.value.is_undefined())
             send(r.value);
     } catch (js_exception const& e) {
-        send(e.value); // not flagged: only an Error climbs the chain (lifecycle §4.3)
+        send(e.value); // not flagged: only an Error climbs the chain (fastify-lifecycle §4.3)
     }
 }
 
 void request_run::default_error_handler(js_value err) {
-    // setErrorHeaders, lifecycle §4.4
+    // setErrorHeaders, fastify-lifecycle §4.4
     int s = (status_ >= 400 && status_ <= 599) ? status_ : 500;
     if (err.error && err.error->status_code && *err.error->status_code >= 400 &&
         *err.error->status_code <= 599)
@@ -1103,10 +1107,10 @@ void request_run::fallback_error_handler(js_value err, bool through_on_send) {
     payload.origin = body_class::default_error_json;
     set_reply_header("content-length", std::to_string(payload.bytes.size()));
     if (through_on_send) {
-        on_send_hook(payload); // skips preSerialization, not onSend (lifecycle §4.4)
+        on_send_hook(payload); // skips preSerialization, not onSend (fastify-lifecycle §4.4)
         return;
     }
-    // the final writer: hooks bypassed (lifecycle §4.6)
+    // the final writer: hooks bypassed (fastify-lifecycle §4.6)
     if (headers_sent_ || socket_destroyed_) {
         destroy_socket_from_server();
         return;
@@ -1164,7 +1168,7 @@ void request_run::run_payload_hooks(phase ph, js_value payload, payload_cb cb) {
 void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
                                      maybe_error err,
                                      js_value np) {
-    // onSendHookRunner.next (no reply.sent guard: lifecycle §2.2 rows 8, 10)
+    // onSendHookRunner.next (no reply.sent guard: fastify-lifecycle §2.2 rows 8, 10)
     if (err) {
         st->cb(err, st->payload);
         return;

@@ -1,6 +1,6 @@
 // One request walking through the Fastify 5 lifecycle on the virtual event loop: the reply state
-// of lifecycle §1 and the phase functions of §2–§7, each named after the Fastify function it
-// models.
+// of fastify-lifecycle §1 and the phase functions of §2–§7, each named after the Fastify function
+// it models.
 #pragma once
 
 #include "harness/model/detail/app.hpp"
@@ -262,7 +262,7 @@ private:
     std::optional<long long> declared_length_; // content-length of an identity-framed body
     std::vector<std::function<void()>> finish_listeners_; // eos(res) waiting for finish/close
 
-    // Fastify Reply state (lifecycle §1)
+    // Fastify Reply state (fastify-lifecycle §1)
     int status_ = 200;                    // res.statusCode
     scenario::header_list reply_headers_; // kReplyHeaders, lower-case names
     bool hijacked_ = false;               // kReplyHijacked

@@ -1,4 +1,4 @@
-// Attribution of target events to scenario steps (spec §1.4: raw steps, app hooks).
+// Attribution of target events to scenario steps (scenario-format §1.4: raw steps, app hooks).
 #include "harness/run/detail/observe.hpp"
 
 #include <algorithm>
@@ -77,7 +77,7 @@ observe(scenario::scenario const& sc,
             step_ids.insert(s->id);
 
     // Made-up ids in order of first appearance, each owned by the latest raw step started
-    // before it appeared (spec §1.4), or by nobody.
+    // before it appeared (scenario-format §1.4), or by nobody.
     std::map<scenario::step const*, std::vector<std::string>> owned;
     std::vector<std::string> unclaimed;
     std::set<std::string> seen;

@@ -32,7 +32,7 @@ std::vector<std::string> unended(std::vector<protocol::event> const& events);
 /// A request step gets the events with its id. A raw step gets those with its id, or else those
 /// of the first made-up id it owns (see raw_window); further ids it owns become unclaimed
 /// observations of their own, so each observation is one request. `onReady` callbacks (req
-/// `app`) go to the first observation (spec §1.4: they belong to the first step).
+/// `app`) go to the first observation (scenario-format §1.4: they belong to the first step).
 std::vector<check::request_observation>
 observe(scenario::scenario const& sc,
         std::vector<protocol::event> const& events,

@@ -120,7 +120,7 @@ after(async () => {
 function sleep (ms) { return new Promise(resolve => setTimeout(resolve, ms)) }
 
 // ---------------------------------------------------------------------------------------------
-// A raw HTTP/1.1 client: writes the request as the harness does (spec §1.4) plus
+// A raw HTTP/1.1 client: writes the request as the harness does (scenario-format §1.4) plus
 // `connection: close`, reads until the socket closes, and tells whether the body was complete.
 
 function request (port, { method = 'GET', url = '/', id, headers = {}, body, bodyBytes, abortAfterMs } = {}) {
@@ -234,7 +234,7 @@ describe('protocol', () => {
     assert.equal(r.status, 200)
     assert.deepEqual(JSON.parse(r.body), { ok: true })
     await settle(t, 'r1')
-    // lifecycle §2.2 phase order; `end` follows res 'close', i.e. after onResponse started (D8).
+    // fastify-lifecycle §2.2 phase order; `end` follows res 'close', i.e. after onResponse started (D8).
     assert.deepEqual(t.of('r1').map(e => e.t === 'cb' ? e.label : `end:${e.status}:${e.aborted}`),
       ['onRequest@root', 'handler', 'onSend@root', 'onResponse@root', 'end:200:false'])
     const handlerCb = t.of('r1').find(e => e.label === 'handler')
@@ -360,7 +360,7 @@ describe('labels and registration order', () => {
     await t.stop()
   })
 
-  test('hooks run in the order they were applied, not by depth (lifecycle §3.2, probe e02)', async () => {
+  test('hooks run in the order they were applied, not by depth (fastify-lifecycle §3.2, probe e02)', async () => {
     const { t, port } = await started({
       hooks: { onRequest: [{ label: 'R0' }] },
       plugins: [{
@@ -417,7 +417,7 @@ describe('errors', () => {
     await t.stop()
   })
 
-  test('after `await register`, a root handler set later is not in the child chain (lifecycle §4.3, e16)', async () => {
+  test('after `await register`, a root handler set later is not in the child chain (fastify-lifecycle §4.3, e16)', async () => {
     const { t, port } = await started(chainApp(true))
     const r = await request(port, { id: 'e2', url: '/v1/x' })
     // the default handler answers with the error's statusCode
@@ -447,7 +447,7 @@ describe('aborts and server-side cuts', () => {
     await t.stop()
   })
 
-  test('a client closing during the body upload: aborted:true; onError runs before onRequestAbort (lifecycle §7)', async () => {
+  test('a client closing during the body upload: aborted:true; onError runs before onRequestAbort (fastify-lifecycle §7)', async () => {
     const { t, port } = await started({
       hooks: { onError: [{}], onRequestAbort: [{}], onSend: [{}] },
       errorHandler: { do: 'send', status: 500, payload: { kind: 'string', value: 'eh' } },
@@ -489,7 +489,7 @@ describe('aborts and server-side cuts', () => {
       routes: [{ method: 'GET', url: '/', handler: { do: 'hang' } }]
     })
     const r = await request(port, { id: 't1' })
-    assert.equal(r.status, undefined) // no response at all (lifecycle §8)
+    assert.equal(r.status, undefined) // no response at all (fastify-lifecycle §8)
     await settle(t, 't1')
     assert.deepEqual(t.ends('t1').map(e => e.aborted), [false])
     assert.deepEqual(t.trace('t1'), ['handler', 'onTimeout@root', 'onRequestAbort@root'])
@@ -515,7 +515,7 @@ describe('payloads', () => {
     const second = await request(port, { id: 'p2', url: '/r' })
     assert.equal(second.status, 500)
     assert.equal(JSON.parse(second.body).code, 'FST_ERR_REP_RESPONSE_BODY_CONSUMED')
-    assert.equal(second.headers['x-from-response'], 'yes') // lifecycle §6: Response headers leak
+    assert.equal(second.headers['x-from-response'], 'yes') // fastify-lifecycle §6: Response headers leak
     await settle(t, 'p2')
     assert.deepEqual(t.ends('p2').map(e => e.status), [500])
     await t.stop()
@@ -560,7 +560,7 @@ describe('payloads', () => {
     assert.equal(early.headers['retry-after'], '5000')
     assert.deepEqual(JSON.parse(early.body), { error: true, retryInMs: 5000 })
     await settle(t, 'g1')
-    // no async reply hook: the send completes synchronously and the rest is skipped (lifecycle §2.4)
+    // no async reply hook: the send completes synchronously and the rest is skipped (fastify-lifecycle §2.4)
     assert.deepEqual(t.trace('g1'), ['onRequest@v1'])
     await request(port, { id: 'g2', url: '/webhook', method: 'POST', body: '' })
     const later = await request(port, { id: 'g3', url: '/v1' })
@@ -573,7 +573,7 @@ describe('payloads', () => {
 })
 
 describe('crashes are not caught', () => {
-  test('locked web stream + callback onSend calling done from a timer kills the process (lifecycle §2.7, e27)', async () => {
+  test('locked web stream + callback onSend calling done from a timer kills the process (fastify-lifecycle §2.7, e27)', async () => {
     const { t, port } = await started({
       hooks: { onSend: [{ style: 'callback', delayMs: 5 }] },
       routes: [{ method: 'GET', url: '/locked', handler: { do: 'send', payload: { kind: 'webStream', chunks: ['x'], locked: true } } }]

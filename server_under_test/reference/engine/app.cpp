@@ -118,8 +118,8 @@ built_app::built_app(scenario::app const& a, fault_set faults)
 }
 
 void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<queued>& queue) {
-    // spec §1.1 steps 1-5, each call with Fastify's timing: request hooks, routes and 404
-    // handlers are `after` callbacks; setErrorHandler and application hooks act at once.
+    // scenario-format §1.1 steps 1-5, each call with Fastify's timing: request hooks, routes and
+    // 404 handlers are `after` callbacks; setErrorHandler and application hooks act at once.
     auto add_hooks = [&](scenario::hook_map const& hooks) {
         for (auto const& [ph, actions] : hooks) {
             for (auto const& act : actions) {

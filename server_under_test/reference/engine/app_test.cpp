@@ -19,7 +19,7 @@ std::vector<std::string> labels(hook_list const& hooks) {
 
 } // namespace
 
-// lifecycle §3.2 (verified on fastify 5.12.8, probe e02): order follows application time.
+// fastify-lifecycle §3.2 (verified on fastify 5.12.8, probe e02): order follows application time.
 TEST(BuiltApp, HookOrderFollowsApplicationTimeNotTreeDepth) {
     auto const a = test_support::app_from(R"({
       "hooks": {"onRequest": [{"label": "R0"}]},
@@ -38,8 +38,8 @@ TEST(BuiltApp, HookOrderFollowsApplicationTimeNotTreeDepth) {
               (std::vector<std::string>{"R0", "C0", "F", "G0", "C1", "R1", "route#0", "route#1"}));
 }
 
-// lifecycle §4.3 (e16): a root handler set after register(child) is the child's parent; after
-// `await register(child)` it is not. (`await` loads everything queued before it too, so the
+// fastify-lifecycle §4.3 (e16): a root handler set after register(child) is the child's parent;
+// after `await register(child)` it is not. (`await` loads everything queued before it too, so the
 // awaited plugin comes first here.)
 TEST(BuiltApp, ErrorHandlerChainIsBoundWhenSet) {
     auto const a = test_support::app_from(R"({
@@ -62,7 +62,7 @@ TEST(BuiltApp, ErrorHandlerChainIsBoundWhenSet) {
     EXPECT_EQ(eager->parent->act, nullptr); // straight to Fastify's default handler
 }
 
-// lifecycle §10: a prefixed plugin without its own not-found handler does not own its 404s.
+// fastify-lifecycle §10: a prefixed plugin without its own not-found handler does not own its 404s.
 TEST(BuiltApp, NotFoundBelongsToTheLongestPrefixThatSetAHandler) {
     auto const a = test_support::app_from(R"({
       "plugins": [

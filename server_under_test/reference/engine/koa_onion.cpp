@@ -453,8 +453,8 @@ void koa_request::upper_half(std::size_t i, settle_fn k) {
     perform(m.after, [self, k](std::shared_ptr<js_error> err) { self->settle(k, err); });
 }
 
-/// One ACTION (spec §1.2 order): `when`, `delayMs` (a timer), `set`, then the verb. `k` runs as
-/// the reaction of `await perform(...)`; `hang` never calls it.
+/// One ACTION (scenario-format §1.2 order): `when`, `delayMs` (a timer), `set`, then the verb. `k`
+/// runs as the reaction of `await perform(...)`; `hang` never calls it.
 void koa_request::perform(std::optional<action> const& a, settle_fn k) {
     if (!a || !st_->holds(*a)) {
         settle(k, nullptr);
@@ -664,8 +664,8 @@ void koa_request::onerror(std::shared_ptr<js_error> const& err) {
     res_end(text);
 }
 
-/// The app's 'error' listener (spec §1.5 onError): traced, observes, may set a flag. Without one,
-/// Koa's own listener only logs.
+/// The app's 'error' listener (scenario-format §1.5 onError): traced, observes, may set a flag.
+/// Without one, Koa's own listener only logs.
 void koa_request::emit_error() {
     auto const& l = st_->app.koa.on_error;
     if (!l)
@@ -791,7 +791,8 @@ void koa_request::emit_end() {
     e.what = event::kind::end;
     e.req = id_;
     e.status = status_;
-    // spec §3: aborted only when the client closed its side before the response finished.
+    // scenario-format §3: aborted only when the client closed its side before the response
+    // finished.
     e.aborted = closed_ && !finished_ && !server_cut_;
     st_->sink(e);
 }

@@ -1,4 +1,5 @@
-// Koa's onion model (dialect koa, spec §1.5): middleware down, next(), middleware up, app errors.
+// Koa's onion model (dialect koa, scenario-format §1.5): middleware down, next(), middleware up,
+// app errors.
 #pragma once
 
 #include "server_under_test/reference/engine/lifecycle.hpp"

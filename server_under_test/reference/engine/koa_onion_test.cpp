@@ -107,7 +107,7 @@ TEST(KoaOnion, StatusWithoutBodySendsStatusText) {
     EXPECT_EQ(body_of(f.s.output(c)), "Unauthorized");
 }
 
-// spec §1.5: next: never short-circuits; the upper half still runs and is traced.
+// scenario-format §1.5: next: never short-circuits; the upper half still runs and is traced.
 TEST(KoaOnion, NextNeverSkipsDownstreamButRunsUpperHalf) {
     koa_fixture f{R"({"middleware": [
         {"label": "stop", "next": "never", "after": {"do": "send", "payload": {"kind": "string", "value": "up"}}},
@@ -193,7 +193,7 @@ TEST(KoaOnion, ThrowInUpperHalfReplacesTheDownstreamBody) {
     EXPECT_EQ(body_of(f.s.output(c)), "Bad Gateway");
 }
 
-// The ordering conflict of spec §1.5, with app flags: auth after the check never runs.
+// The ordering conflict of scenario-format §1.5, with app flags: auth after the check never runs.
 TEST(KoaOnion, MiddlewareOrderDecidesTheAuthCheck) {
     std::string const check =
         R"({"label": "check", "before": {"when": {"flag": "authed", "is": false}, "do": "throw", "status": 401}})";

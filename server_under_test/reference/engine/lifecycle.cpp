@@ -157,7 +157,7 @@ struct shared_state {
 
 namespace {
 
-/// What a JS `throw` in a user callback raises (spec §1.2 `throw`).
+/// What a JS `throw` in a user callback raises (scenario-format §1.2 `throw`).
 std::shared_ptr<js_error> thrown_by(action const& a) {
     std::optional<int> status = a.status;
     std::optional<std::string> code;
@@ -415,7 +415,8 @@ void request_impl::emit_end() {
     e.what = event::kind::end;
     e.req = id_;
     e.status = status_;
-    // spec §3: aborted only when the client closed its side before the response finished.
+    // scenario-format §3: aborted only when the client closed its side before the response
+    // finished.
     e.aborted = closed_ && !finished_ && !server_cut_;
     st_->sink(e);
 }
@@ -768,7 +769,7 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
 }
 
 void request_impl::do_send_verb(action const& a) {
-    // spec §1.2: reply.code(status ?? 200).headers(headers).send(payload)
+    // scenario-format §1.2: reply.code(status ?? 200).headers(headers).send(payload)
     status_ = a.status.value_or(200);
     for (auto const& [k, v] : a.headers)
         set_header(k, v);
@@ -1086,7 +1087,7 @@ void request_impl::on_send_hooks(value p) {
 
 void request_impl::on_send_end(value p) {
     // A write-time error is thrown here; in Fastify it reaches the error path through whichever
-    // try/catch is on the stack — or crashes the process from a timer (lifecycle §2.7). The
+    // try/catch is on the stack — or crashes the process from a timer (fastify-lifecycle §2.7). The
     // reference always takes the error path (docs/decisions.md D5).
     if (p.k == value::kind::response) {
         auto const& r = *p.resp;
@@ -1112,7 +1113,7 @@ void request_impl::on_send_end(value p) {
     // onSendEnd pipes a stream without safeWriteHead (only 1xx/204 write the head first)
     bool const piped = p.k == value::kind::stream && status_ >= 200 && status_ != 204;
     if (headers_sent_ && !piped) { // hijacked too: raw.writeHead sent them (lifecheck prop)
-        // A second send whose pipeline started before the first ended (lifecycle §4.7):
+        // A second send whose pipeline started before the first ended (fastify-lifecycle §4.7):
         // safeWriteHead throws ERR_HTTP_HEADERS_SENT, which takes the error path.
         auto err = make_error("Cannot write headers after they are sent to the client",
                               std::nullopt,
@@ -1166,7 +1167,7 @@ void request_impl::on_send_end(value p) {
 
 void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     // sendStream / sendWebStream: headers go out with the first chunk; an error before any
-    // byte takes the error path, after it the socket is destroyed (lifecycle §6).
+    // byte takes the error path, after it the socket is destroyed (fastify-lifecycle §6).
     s->disturbed = true;
     s->locked = true; // Fastify's reader is never released
     auto self = shared_from_this();

@@ -15,7 +15,7 @@ using test_support::status_of;
 using test_support::trace;
 using strings = std::vector<std::string>;
 
-// lifecycle §2.2 (e01): every phase in order; onResponse after the write.
+// fastify-lifecycle §2.2 (e01): every phase in order; onResponse after the write.
 TEST(Lifecycle, AsyncHooksRunInPhaseOrder) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"onRequest": [{}], "preParsing": [{}], "preValidation": [{}], "preHandler": [{}],
@@ -42,7 +42,8 @@ TEST(Lifecycle, AsyncHooksRunInPhaseOrder) {
     EXPECT_FALSE(s.server_closed(c)); // keep-alive
 }
 
-// lifecycle §4.3/§4.5: a custom handler starts at status 200; its object passes preSerialization.
+// fastify-lifecycle §4.3/§4.5: a custom handler starts at status 200; its object passes
+// preSerialization.
 TEST(Lifecycle, ErrorHandlerSendingObjectRunsPreSerializationWithStatus200) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"preSerialization": [{}], "onSend": [{}], "onError": [{}]},
@@ -61,7 +62,7 @@ TEST(Lifecycle, ErrorHandlerSendingObjectRunsPreSerializationWithStatus200) {
     EXPECT_EQ(body_of(s.output(c)), R"({"handled":true})");
 }
 
-// lifecycle §4.4/§4.5: the default handler's JSON skips preSerialization but not onSend.
+// fastify-lifecycle §4.4/§4.5: the default handler's JSON skips preSerialization but not onSend.
 TEST(Lifecycle, RethrowThroughScopesEndsInDefaultJson) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"preSerialization": [{}], "onSend": [{}]},
@@ -83,7 +84,7 @@ TEST(Lifecycle, RethrowThroughScopesEndsInDefaultJson) {
         R"({"statusCode":500,"code":"E_DEEP","error":"Internal Server Error","message":"deep"})");
 }
 
-// lifecycle §10: default 404 body, key order exact, full pipeline with root hooks.
+// fastify-lifecycle §10: default 404 body, key order exact, full pipeline with root hooks.
 TEST(Lifecycle, DefaultNotFoundRunsRootHooks) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"onRequest": [{}], "preHandler": [{}], "onSend": [{}]},
@@ -98,7 +99,8 @@ TEST(Lifecycle, DefaultNotFoundRunsRootHooks) {
               R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
 }
 
-// lifecycle §7: an abort never stops the handler; its value still passes preSerialization/onSend.
+// fastify-lifecycle §7: an abort never stops the handler; its value still passes
+// preSerialization/onSend.
 TEST(Lifecycle, AbortDuringDelayedHandler) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"preSerialization": [{}], "onSend": [{}], "onResponse": [{}], "onRequestAbort": [{}]},
@@ -116,7 +118,8 @@ TEST(Lifecycle, AbortDuringDelayedHandler) {
     EXPECT_TRUE(e[0].aborted);
 }
 
-// lifecycle §6 (e09): a locked ReadableStream reaches the error path as a 500, never a crash.
+// fastify-lifecycle §6 (e09): a locked ReadableStream reaches the error path as a 500, never a
+// crash.
 TEST(Lifecycle, LockedWebStreamReachesErrorPath) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"onSend": [{"style": "callback", "delayMs": 5}], "onError": [{}]},
@@ -150,13 +153,13 @@ TEST(Regression, Seed000SharedResponseResentThousandTimes) {
         s.settle();
         ASSERT_EQ(status_of(s.output(k)), 500) << id;
         ASSERT_NE(s.output(k).find("FST_ERR_REP_RESPONSE_BODY_CONSUMED"), std::string::npos) << id;
-        // lifecycle §6: the Response's headers leak into the 500.
+        // fastify-lifecycle §6: the Response's headers leak into the 500.
         ASSERT_NE(s.output(k).find("x-from-response: 1"), std::string::npos) << id;
         ASSERT_EQ(ends(s.events(), id).size(), 1u) << id;
     }
 }
 
-// lifecycle §2.4 (e03): send-then-continue is harmless without async reply hooks.
+// fastify-lifecycle §2.4 (e03): send-then-continue is harmless without async reply hooks.
 TEST(Lifecycle, SendThenContinueWithSyncReplyStopsSilently) {
     net::in_memory_server s{app_from(R"({
       "hooks": {"onRequest": [{"style": "callback", "do": "sendThenContinue", "status": 503,
