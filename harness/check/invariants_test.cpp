@@ -514,7 +514,10 @@ TEST(AppIndex, RouteMatching) {
     EXPECT_FALSE(route_matches("GET", "/items/:id", "GET", "/items/"));
     EXPECT_FALSE(route_matches("GET", "/items/:id", "POST", "/items/7"));
     EXPECT_TRUE(route_matches("GET", "/items/:id", "HEAD", "/items/7"));
-    EXPECT_TRUE(route_matches("GET", "/v1/", "GET", "/v1"));
+    // A "/" route under /v1 is registered as "/v1" and "/v1/" (scenario::route_paths); a path
+    // ending in '/' alone does not take the bare one (Fastify 5.12.8, ignoreTrailingSlash off).
+    EXPECT_FALSE(route_matches("GET", "/v1/", "GET", "/v1"));
+    EXPECT_TRUE(route_matches("GET", std::vector<std::string>{"/v1", "/v1/"}, "GET", "/v1"));
     EXPECT_TRUE(route_matches("GET", "/files/*", "GET", "/files/a/b"));
     EXPECT_FALSE(route_matches("GET", "/a", "GET", "/a/b"));
 }

@@ -1,8 +1,10 @@
 // What reports show of a scenario beside its verdict: scopes, callbacks and what each one does.
 #include "harness/check/detail/app_index.hpp"
 #include "harness/check/verdict.hpp"
+#include "harness/scenario/route_path.hpp"
 
 #include <string>
+#include <vector>
 
 namespace lifecheck::check {
 namespace {
@@ -56,7 +58,8 @@ struct walker {
                bool is_root) {
         bool const encapsulates = is_root || s.encapsulate;
         std::string const here = encapsulates ? s.name : parent;
-        std::string const prefix = encapsulates ? parent_prefix + s.prefix : parent_prefix;
+        std::string const prefix =
+            encapsulates ? scenario::join_prefix(parent_prefix, s.prefix) : parent_prefix;
         if (encapsulates)
             r.scopes.push_back({s.name, is_root ? "" : parent});
         hooks(s.hooks, here, "");
@@ -65,7 +68,9 @@ struct walker {
         if (s.not_found_handler)
             r.callbacks.push_back(info_of(*s.not_found_handler, "notFound", here, ""));
         for (scenario::route const& rt : s.routes) {
-            std::string const where = rt.method + " " + prefix + rt.url;
+            std::string where = rt.method;
+            for (std::string const& path : scenario::route_paths(prefix, rt.url, rt.method))
+                where += " " + path;
             r.callbacks.push_back(info_of(rt.handler, "handler", here, where));
             hooks(rt.hooks, here, where);
         }
@@ -140,8 +145,16 @@ find_callback(scenario_result const& r, std::string const& label, std::string co
             first = &c;
         if (c.route.empty() || url.empty())
             continue;
-        auto const at = c.route.find(' ');
-        if (detail::route_matches(c.route.substr(0, at), c.route.substr(at + 1), method, url))
+        // "GET /v1 /v1/": the method, then every full path of the route.
+        std::vector<std::string> paths;
+        std::size_t at = c.route.find(' ');
+        while (at != std::string::npos) {
+            std::size_t const next = c.route.find(' ', at + 1);
+            paths.push_back(
+                c.route.substr(at + 1, next == std::string::npos ? next : next - at - 1));
+            at = next;
+        }
+        if (detail::route_matches(c.route.substr(0, c.route.find(' ')), paths, method, url))
             return &c;
     }
     return first;

@@ -70,7 +70,8 @@ struct callback_info {
     std::string label;
     std::string phase; // "onSend", "handler", "errorHandler", "notFound"; koa "down", "up"
     std::string scope; // the scope it acts in (scenario-format §1.1; koa: the middleware's label)
-    std::string route; // handlers and route-level hooks: "GET /v1/x" (full path), else ""
+    std::string route; // handlers and route-level hooks: "GET /v1/x" (the method and each full
+                       // path: "/" under /v1 is "GET /v1 /v1/"), else ""
     std::string does;  // the verb: "continue", "throw", "send", ... (koa next "never": "stop")
     std::string note;  // the rest of the ACTION, e.g. "callback, delayMs 20, when ready=false"
 };

@@ -5,6 +5,7 @@
 #include "harness/scenario/detail/validate.hpp"
 
 #include "harness/scenario/detail/text.hpp"
+#include "harness/scenario/route_path.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -664,12 +665,16 @@ route reader::route_of(json const& v, std::string const& path, std::string const
         r.hooks = hooks(*x, path + ".hooks", true);
     if (method_ok && url_ok) {
         // Fastify refuses a second route with the same method and full path at startup.
-        std::string const key = r.method + " " + prefix + r.url;
-        auto const [it, fresh] = routes_.emplace(key, path);
-        if (!fresh)
-            fail(path,
-                 "a route not declared before (" + key + " is also at " + it->second + ")",
-                 shown(json(key)));
+        for (std::string const& full : route_paths(prefix, r.url, r.method)) {
+            std::string const key = r.method + " " + full;
+            auto const [it, fresh] = routes_.emplace(key, path);
+            if (!fresh) {
+                fail(path,
+                     "a route not declared before (" + key + " is also at " + it->second + ")",
+                     shown(json(key)));
+                break;
+            }
+        }
     }
     return r;
 }
@@ -764,7 +769,8 @@ scope reader::scope_of(json const& v,
 
     // scenario-format §1.1: an `encapsulate: false` plugin runs on its parent; its prefix is
     // ignored.
-    std::string const prefix = root || s.encapsulate ? parent_prefix + s.prefix : parent_prefix;
+    std::string const prefix =
+        root || s.encapsulate ? join_prefix(parent_prefix, s.prefix) : parent_prefix;
 
     if (json const* x = member(v, "hooks"))
         s.hooks = hooks(*x, path + ".hooks", false);

@@ -1,6 +1,8 @@
 // Builds the label → ACTION index and the encapsulation tree of a fastify-dialect app.
 #include "harness/check/detail/app_index.hpp"
 
+#include "harness/scenario/route_path.hpp"
+
 #include <cstddef>
 
 namespace lifecheck::check::detail {
@@ -50,12 +52,17 @@ bool route_matches(std::string const& method,
         method == request_method || (request_method == "HEAD" && method == "GET");
     if (!method_ok)
         return false;
-    std::string const url = request_url.substr(0, request_url.find('?'));
-    if (path_matches(path, url))
-        return true;
-    // Fastify registers a prefixed "/" route under the bare prefix too.
-    return path.size() > 1 && path.back() == '/' &&
-           path_matches(path.substr(0, path.size() - 1), url);
+    return path_matches(path, request_url.substr(0, request_url.find('?')));
+}
+
+bool route_matches(std::string const& method,
+                   std::vector<std::string> const& paths,
+                   std::string const& request_method,
+                   std::string const& request_url) {
+    for (std::string const& path : paths)
+        if (route_matches(method, path, request_method, request_url))
+            return true;
+    return false;
 }
 
 app_index::app_index(scenario::app const& a) {
@@ -75,7 +82,7 @@ void app_index::add(scenario::action const& a,
     entry.scope = where.scope;
     entry.effective_scope = where.effective;
     entry.route = where.route;
-    entry.route_path = where.route_path;
+    entry.route_paths = where.route_paths;
     by_label_.emplace(a.label, entry);
 }
 
@@ -93,19 +100,20 @@ void app_index::add_scope(scenario::scope const& s,
     // ignored.
     bool const encapsulates = is_root || s.encapsulate;
     std::string const effective = encapsulates ? s.name : effective_parent;
-    std::string const prefix = encapsulates ? parent_prefix + s.prefix : parent_prefix;
+    std::string const prefix =
+        encapsulates ? scenario::join_prefix(parent_prefix, s.prefix) : parent_prefix;
     effective_[s.name] = effective;
     if (encapsulates)
         parent_[s.name] = is_root ? std::string{} : effective_parent;
 
-    place const here{s.name, effective, nullptr, ""};
+    place const here{s.name, effective, nullptr, {}};
     add_hooks(s.hooks, here);
     if (s.error_handler)
         add(*s.error_handler, callback_kind::error_handler, std::nullopt, here);
     if (s.not_found_handler)
         add(*s.not_found_handler, callback_kind::not_found, std::nullopt, here);
     for (scenario::route const& r : s.routes) {
-        place const in_route{s.name, effective, &r, prefix + r.url};
+        place const in_route{s.name, effective, &r, scenario::route_paths(prefix, r.url, r.method)};
         add(r.handler, callback_kind::handler, std::nullopt, in_route);
         add_hooks(r.hooks, in_route);
     }
@@ -134,7 +142,7 @@ std::vector<indexed_action const*> app_index::find_for(std::string const& label,
         return all;
     std::vector<indexed_action const*> kept;
     for (indexed_action const* a : all)
-        if (!a->route || route_matches(a->route->method, a->route_path, method, url))
+        if (!a->route || route_matches(a->route->method, a->route_paths, method, url))
             kept.push_back(a);
     return kept.empty() ? all : kept;
 }
@@ -142,7 +150,7 @@ std::vector<indexed_action const*> app_index::find_for(std::string const& label,
 bool app_index::routes(std::string const& method, std::string const& url) const {
     for (auto const& [label, a] : by_label_)
         if (a.kind == callback_kind::handler && a.route &&
-            route_matches(a.route->method, a.route_path, method, url))
+            route_matches(a.route->method, a.route_paths, method, url))
             return true;
     return false;
 }

@@ -21,14 +21,22 @@ struct indexed_action {
     std::string effective_scope; // the encapsulating scope it acts in (scenario-format §1.1: an
                                  // `encapsulate: false` plugin acts in its parent)
     scenario::route const* route = nullptr; // handlers and route-level hooks: their route
-    std::string route_path;                 // the route's full URL (encapsulating prefixes + url)
+    std::vector<std::string> route_paths;   // the route's full paths (scenario::route_paths)
 };
 
 /// True when a request `method` and `url` (query ignored) would be routed to `method` and the
 /// full route path `path` (`:name` matches one segment, a trailing `*` the rest; HEAD also
-/// matches GET; a prefixed "/" route also answers the bare prefix).
+/// matches GET, i.e. the HEAD twin is taken to have the GET route's paths, which holds except
+/// for "prefix//" of a "/" route under a prefix ending in '/': scenario::head_route_paths).
 bool route_matches(std::string const& method,
                    std::string const& path,
+                   std::string const& request_method,
+                   std::string const& request_url);
+
+/// As above, for a route registered under several full paths (scenario::route_paths: "/" under
+/// the prefix "/v1" is "/v1" and "/v1/"): true when one of them matches.
+bool route_matches(std::string const& method,
+                   std::vector<std::string> const& paths,
                    std::string const& request_method,
                    std::string const& request_url);
 
@@ -63,7 +71,7 @@ private:
         std::string scope;
         std::string effective;
         scenario::route const* route = nullptr;
-        std::string route_path;
+        std::vector<std::string> route_paths;
     };
 
     void add_scope(scenario::scope const& s,

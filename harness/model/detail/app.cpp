@@ -3,6 +3,8 @@
 // §4.3.
 #include "harness/model/detail/app.hpp"
 
+#include "harness/scenario/route_path.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -23,17 +25,6 @@ namespace {
 
 bool is_request_phase(phase p) {
     return !scenario::is_application_phase(p);
-}
-
-/// fastify-lifecycle §3.3 / Fastify buildRoutePrefix: joins prefixes with exactly one '/'.
-std::string join_prefix(std::string const& base, std::string const& add) {
-    if (add.empty())
-        return base;
-    if (!base.empty() && base.back() == '/' && add.front() == '/')
-        return base + add.substr(1);
-    if (add.front() != '/' && (base.empty() || base.back() != '/'))
-        return base + "/" + add;
-    return base + add;
 }
 
 std::string upper(std::string s) {
@@ -149,7 +140,7 @@ private:
 
     void set_not_found_call(instance* self, action const* a, std::deque<queued>& q) {
         instance* level = not_found_level(self);
-        std::string const prefix = self->prefix.empty() ? "/" : self->prefix;
+        std::string const prefix = scenario::not_found_prefix(self->prefix);
         if (!level->can_set_not_found) {
             m_.build_errors.push_back(
                 "Not found handler already set for Fastify instance with prefix: '" + prefix + "'");
@@ -196,26 +187,13 @@ private:
 
     void register_route(instance* self, scenario::route const& r, std::deque<queued>& q) {
         std::string const method = upper(r.method);
-        std::string const& prefix = self->prefix;
-        std::vector<std::string> urls;
-        if (r.url == "/" && !prefix.empty() && method != "HEAD") {
-            urls.push_back(prefix); // prefixTrailingSlash 'both'
-            urls.push_back(prefix + "/");
-        } else if (!r.url.empty() && r.url.front() == '/' && !prefix.empty() &&
-                   prefix.back() == '/') {
-            urls.push_back(prefix + r.url.substr(1));
-        } else {
-            urls.push_back(prefix + r.url);
-        }
-        for (auto const& url : urls) {
-            bool has_head = false;
-            for (auto const& existing : m_.routes) {
-                if (existing->method == "HEAD" && existing->path == url)
-                    has_head = true;
-            }
+        // route.js: the paths of the route, then (exposeHeadRoutes, §10) those of its HEAD twin;
+        // add_route ignores a twin where a HEAD route exists, as Fastify ignores its own.
+        for (auto const& url : scenario::route_paths(self->prefix, r.url, method))
             add_route(self, r, method, url, false, q);
-            if (method == "GET" && !has_head)
-                add_route(self, r, "HEAD", url, true, q); // exposeHeadRoutes (§10)
+        if (method == "GET") {
+            for (auto const& url : scenario::head_route_paths(self->prefix, r.url))
+                add_route(self, r, "HEAD", url, true, q);
         }
     }
 
@@ -305,7 +283,7 @@ private:
         auto child = std::make_unique<instance>();
         child->name = p.name;
         child->parent = parent;
-        child->prefix = join_prefix(parent->prefix, p.prefix);
+        child->prefix = scenario::join_prefix(parent->prefix, p.prefix);
         child->not_found_level = !p.prefix.empty();
         for (auto const& [ph, list] : parent->hooks) {
             if (is_request_phase(ph))
@@ -429,17 +407,7 @@ context const* find_not_found(app_model const& m, std::string const& path) {
     context const* best = nullptr;
     std::size_t best_len = 0;
     for (auto const& [prefix, ctx] : m.not_found) {
-        bool matches = false;
-        if (prefix == "/") {
-            matches = true;
-        } else if (path == prefix) {
-            matches = true;
-        } else if (prefix.back() == '/') {
-            matches = path.compare(0, prefix.size(), prefix) == 0;
-        } else {
-            matches = path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-                      path[prefix.size()] == '/';
-        }
+        bool const matches = scenario::not_found_matches(prefix, path);
         if (matches && (best == nullptr || prefix.size() > best_len)) {
             best = ctx.get();
             best_len = prefix.size();

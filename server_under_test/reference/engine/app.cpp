@@ -16,17 +16,6 @@ bool is_request_phase(phase p) {
     return !scenario::is_application_phase(p);
 }
 
-// lib/plugin-override.js buildRoutePrefix.
-std::string join_prefix(std::string const& outer, std::string inner) {
-    if (inner.empty())
-        return outer;
-    if (!outer.empty() && outer.back() == '/' && inner.front() == '/')
-        inner.erase(0, 1);
-    else if (inner.front() != '/' && (outer.empty() || outer.back() != '/'))
-        inner.insert(0, "/");
-    return outer + inner;
-}
-
 std::vector<std::string> split_path(std::string const& path) {
     std::vector<std::string> out;
     std::string cur;
@@ -81,6 +70,63 @@ bool path_matches(std::string const& pattern, std::string const& path) {
             return false;
     }
     return !s_more;
+}
+
+// Fastify 5.12.8 lib/plugin-override.js:76-91 buildRoutePrefix(instancePrefix, pluginPrefix).
+std::string join_prefix(std::string const& outer, std::string const& inner) {
+    if (inner.empty())
+        return outer;
+    bool const outer_slash = !outer.empty() && outer.back() == '/';
+    if (outer_slash && inner.front() == '/')
+        return outer + inner.substr(1); // "avoid: '/first//second'"
+    if (!outer_slash && inner.front() != '/')
+        return outer + "/" + inner; // "avoid: '/firstsecond'"
+    return outer + inner;
+}
+
+std::vector<std::string> route_paths(std::string const& prefix,
+                                     std::string const& url,
+                                     std::string const& method,
+                                     bool head_twin) {
+    // Fastify 5.12.8 lib/route.js:251-280 route(), defaults prefixTrailingSlash 'both' and
+    // ignoreTrailingSlash false. `tails` are the `path`s addNewRoute() is called with; it
+    // registers `prefix + path`.
+    std::vector<std::string> tails;
+    if (url == "/" && !prefix.empty() && method != "HEAD") {
+        tails = {"", "/"}; // `addNewRoute({ path: '' })`, then `{ path, prefixing: true }`
+    } else if (!url.empty() && url[0] == '/' && !prefix.empty() && prefix.back() == '/') {
+        tails = {url.substr(1)}; // "'/prefix/' + '/route' gets registered as '/prefix/route'"
+    } else {
+        tails = {url};
+    }
+    std::vector<std::string> out;
+    for (std::string const& tail : tails) {
+        if (!head_twin) {
+            out.push_back(prefix + tail);
+            continue;
+        }
+        // The HEAD twin of a GET route (lib/route.js:457-459): `prepareRoute.call(this,
+        // { method: 'HEAD', url: path ... })` with each tail, routed again as a HEAD route;
+        // Fastify ignores the duplicates of its own routes (`/v1/` + "/": only "/v1/", the
+        // GET's "/v1//" has no twin).
+        for (std::string& p : route_paths(prefix, tail, "HEAD", false))
+            if (std::find(out.begin(), out.end(), p) == out.end())
+                out.push_back(std::move(p));
+    }
+    return out;
+}
+
+bool not_found_matches(std::string const& prefix, std::string const& path) {
+    // Fastify 5.12.8 lib/four-oh-four.js:149-157 _setNotFoundHandler: "/" replaces the root's
+    // 404 context; any other prefix owns `prefix + (prefix.endsWith('/') ? '*' : '/*')` and
+    // `prefix` (find-my-way's trailing '*' matches an empty rest too).
+    if (prefix == "/" || path == prefix)
+        return true;
+    std::string_view const p{path};
+    if (prefix.back() == '/')
+        return p.substr(0, prefix.size()) == prefix;
+    return p.size() > prefix.size() && p.substr(0, prefix.size()) == prefix &&
+           p[prefix.size()] == '/';
 }
 
 // One entry of an avvio queue: an `after` callback (hook, route, 404) or a plugin to load.
@@ -257,22 +303,11 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
     std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) {
         return static_cast<char>(std::toupper(c));
     });
-    std::vector<std::string> paths;
-    // lib/route.js: '/' under a prefix is registered as both '/prefix' and '/prefix/'.
-    if (r.url == "/" && !inst.prefix.empty()) {
-        paths.push_back(inst.prefix);
-        paths.push_back(inst.prefix + "/");
-    } else if (!r.url.empty() && r.url[0] == '/' && !inst.prefix.empty() &&
-               inst.prefix.back() == '/') {
-        paths.push_back(inst.prefix + r.url.substr(1));
-    } else {
-        paths.push_back(inst.prefix + r.url);
-    }
-    for (auto const& p : paths) {
+    for (auto const& p : route_paths(inst.prefix, r.url, method))
         make(p, method, false);
-        if (method == "GET")
+    if (method == "GET")
+        for (auto const& p : route_paths(inst.prefix, r.url, method, true))
             make(p, "HEAD", true); // exposeHeadRoutes (lib/head-route.js)
-    }
 }
 
 void built_app::set_not_found(instance& inst,
@@ -361,7 +396,7 @@ context const& built_app::route(std::string const& method, std::string const& pa
     if (best != nullptr)
         return *best;
     for (auto const& [prefix, ctx] : not_found_by_prefix_) {
-        if (prefix == "/" || path == prefix || path.rfind(prefix + "/", 0) == 0)
+        if (not_found_matches(prefix, path))
             return *ctx;
     }
     return *not_found_by_prefix_.back().second;

@@ -116,4 +116,20 @@ private:
 /// Matches a find-my-way style pattern ("/items/:id", "/files/*") against a path.
 bool path_matches(std::string const& pattern, std::string const& path);
 
+/// The prefix of a plugin registered with prefix `inner` on an instance with prefix `outer`:
+/// exactly one '/' between them (`"/a/"` + `"/b"` → `"/a/b"`; `""` leaves `outer`).
+std::string join_prefix(std::string const& outer, std::string const& inner);
+
+/// The full paths a route `url` with `method` is registered under on an instance with prefix
+/// `prefix`: "/" under "/v1" is "/v1" and "/v1/" (not for HEAD), "/x" under "/v1/" is "/v1/x".
+/// With `head_twin`, the paths of the HEAD route Fastify adds beside a GET route.
+std::vector<std::string> route_paths(std::string const& prefix,
+                                     std::string const& url,
+                                     std::string const& method,
+                                     bool head_twin = false);
+
+/// True when a request for `path` reaches the not-found handler set under `prefix` ("/" for an
+/// unprefixed scope): "/v1" takes "/v1" and "/v1/…", "/v1/" takes "/v1/…" but not "/v1".
+bool not_found_matches(std::string const& prefix, std::string const& path);
+
 } // namespace lifecheck::engine

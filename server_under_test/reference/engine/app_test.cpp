@@ -76,6 +76,57 @@ TEST(BuiltApp, NotFoundBelongsToTheLongestPrefixThatSetAHandler) {
     EXPECT_TRUE(app.route("POST", "/v2").is_not_found);
 }
 
+// fastify-lifecycle §10, lib/four-oh-four.js: a not-found handler under a prefix ending in '/'
+// owns "/v1/*" and "/v1/" (scenarios/fastify/scopes/not-found-under-slash-prefix.json).
+TEST(BuiltApp, NotFoundUnderPrefixEndingInSlashOwnsItsSubtree) {
+    auto const a = test_support::app_from(R"({
+      "notFoundHandler": {"label": "nf@root"},
+      "plugins": [
+        {"name": "v1", "prefix": "/v1/", "notFoundHandler": {"label": "nf@v1"}}]})");
+    built_app const app{a};
+    EXPECT_EQ(app.route("GET", "/v1/nope").handler->label, "nf@v1");
+    EXPECT_EQ(app.route("GET", "/v1/").handler->label, "nf@v1");
+    EXPECT_EQ(app.route("GET", "/v1").handler->label, "nf@root");
+    EXPECT_EQ(app.route("GET", "/v1x").handler->label, "nf@root");
+}
+
+// Fastify 5.12.8 probes (inject under nested register({prefix}), default options): the paths
+// that answer 200 for a route, and for the HEAD twin of a GET route.
+TEST(RoutePaths, FollowFastifyRouteJs) {
+    using paths = std::vector<std::string>;
+    EXPECT_EQ(join_prefix("", "/v1"), "/v1");
+    EXPECT_EQ(join_prefix("", "v1"), "/v1");
+    EXPECT_EQ(join_prefix("/a/", "/b"), "/a/b");
+    EXPECT_EQ(join_prefix("/a", "b/"), "/a/b/");
+    EXPECT_EQ(join_prefix("/a/", "/"), "/a/");
+    EXPECT_EQ(join_prefix("/a", ""), "/a");
+
+    EXPECT_EQ(route_paths("", "/", "GET"), (paths{"/"}));
+    EXPECT_EQ(route_paths("", "/x/", "GET"), (paths{"/x/"}));
+    EXPECT_EQ(route_paths("/v1", "/", "GET"), (paths{"/v1", "/v1/"}));
+    EXPECT_EQ(route_paths("/v1", "/", "HEAD"), (paths{"/v1/"}));
+    EXPECT_EQ(route_paths("/v1", "/x", "GET"), (paths{"/v1/x"}));
+    EXPECT_EQ(route_paths("/v1", "", "GET"), (paths{"/v1"}));
+    EXPECT_EQ(route_paths("/v1/", "/", "GET"), (paths{"/v1/", "/v1//"}));
+    EXPECT_EQ(route_paths("/v1/", "/x", "GET"), (paths{"/v1/x"}));
+    EXPECT_EQ(route_paths("/v1/", "", "GET"), (paths{"/v1/"}));
+    EXPECT_EQ(route_paths("/", "/", "GET"), (paths{"/", "//"}));
+
+    EXPECT_EQ(route_paths("/v1", "/", "GET", true), (paths{"/v1", "/v1/"}));
+    EXPECT_EQ(route_paths("/v1/", "/", "GET", true), (paths{"/v1/"})) << "no HEAD /v1//";
+    EXPECT_EQ(route_paths("/", "/", "GET", true), (paths{"/"}));
+    EXPECT_EQ(route_paths("/v1/", "/x", "GET", true), (paths{"/v1/x"}));
+
+    EXPECT_TRUE(not_found_matches("/", "/x"));
+    EXPECT_TRUE(not_found_matches("/v1", "/v1"));
+    EXPECT_TRUE(not_found_matches("/v1", "/v1/x"));
+    EXPECT_FALSE(not_found_matches("/v1", "/v1x"));
+    EXPECT_FALSE(not_found_matches("/v1/", "/v1"));
+    EXPECT_TRUE(not_found_matches("/v1/", "/v1/"));
+    EXPECT_TRUE(not_found_matches("/v1/", "/v1//"));
+    EXPECT_TRUE(not_found_matches("/v1/", "/v1/x/y"));
+}
+
 TEST(PathMatch, ParamsWildcardsAndStatics) {
     EXPECT_TRUE(path_matches("/items/:id", "/items/42"));
     EXPECT_FALSE(path_matches("/items/:id", "/items/"));
