@@ -2,8 +2,8 @@
 #include "harness/check/expect.hpp"
 
 #include "harness/check/trace_diff.hpp"
+#include "harness/common/text.hpp"
 
-#include <cctype>
 #include <cstddef>
 #include <string>
 
@@ -18,12 +18,6 @@ std::string clip(std::string const& s) {
     if (s.size() <= clip_at)
         return s;
     return s.substr(0, clip_at) + "... (" + std::to_string(s.size()) + " bytes)";
-}
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 std::string in_quotes(std::string const& s) {

@@ -2,11 +2,11 @@
 // step's `expect` — refusing when the two runs differ (an unstable scenario).
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
+#include "harness/common/text.hpp"
 #include "harness/report/report.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/scenario/load.hpp"
 
-#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -36,12 +36,6 @@ options:
 exit codes: 0 every file recorded, 1 some scenario unstable, crashed or hung, 2 invalid
 scenario or usage, 3 internal error
 )";
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::optional<std::string> header_of(check::step_record const& r, std::string const& name) {
     std::optional<std::string> out;

@@ -1,6 +1,8 @@
 // Incremental, truncation-tolerant parsing of HTTP/1.x responses (RFC 9112).
 #include "harness/client/response_parser.hpp"
 
+#include "harness/common/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -12,12 +14,6 @@ namespace {
 
 constexpr std::size_t max_head_bytes = 1024 * 1024;
 constexpr std::size_t max_line_bytes = 64 * 1024;
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))

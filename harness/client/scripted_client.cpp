@@ -1,21 +1,16 @@
 // Plain request steps through cpp-httplib, with the response read incrementally.
 #include "harness/client/scripted_client.hpp"
 
+#include "harness/common/text.hpp"
+
 #include <httplib.h>
 
-#include <cctype>
 #include <cstdint>
 
 namespace lifecheck::client {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::string lower(std::string v) {
-    for (char& c : v)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return v;
-}
 
 bool is_close(std::string const& v) {
     return lower(v).find("close") != std::string::npos;

@@ -1,10 +1,11 @@
 // Tests the scripted (cpp-httplib) client against a real httplib server on loopback.
 #include "harness/client/scripted_client.hpp"
 
+#include "harness/common/text.hpp"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <cctype>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -44,12 +45,6 @@ private:
     int port_ = 0;
     std::thread thread_;
 };
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string header(check::response_observation const& o, std::string const& name) {
     for (auto const& [n, v] : o.headers)

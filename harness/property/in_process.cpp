@@ -4,6 +4,7 @@
 
 #include "harness/check/invariants.hpp"
 #include "harness/client/response_parser.hpp"
+#include "harness/common/text.hpp"
 #include "harness/model/model.hpp"
 #include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/net/http_connection.hpp"
@@ -54,12 +55,6 @@ struct sent_step {
     bool client_aborted = false; // the client closed on purpose (an abort option)
     std::string req_id;          // the id its events carry
 };
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 /// The x-lifecheck-req header of raw bytes, or "".
 std::string raw_request_id(std::string const& raw) {

@@ -1,6 +1,7 @@
 // The HTML report: one self-contained page (inline CSS/JS/SVG) with lifecycle diagrams per step.
 #include "harness/report/html.hpp"
 
+#include "harness/common/text.hpp"
 #include "harness/report/junit.hpp"
 
 #include <algorithm>
@@ -577,13 +578,6 @@ std::string target_column(scenario_result const& r) {
 
 bool problem(verdict v) {
     return v == verdict::fail || v == verdict::crash || v == verdict::hang || v == verdict::error;
-}
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 std::string scenario_section(std::vector<scenario_result const*> const& rs) {

@@ -1,0 +1,16 @@
+// Tests the harness's text helpers.
+#include "harness/common/text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lifecheck {
+
+TEST(Lower, AsciiLettersOnly) {
+    EXPECT_EQ(lower("Content-Type"), "content-type");
+    EXPECT_EQ(lower("HEAD"), "head");
+    EXPECT_EQ(lower("x-1_Z@[`{"), "x-1_z@[`{");
+    EXPECT_EQ(lower("\xC3\x89t\xC3\xA9"), "\xC3\x89t\xC3\xA9") << "UTF-8 bytes stay as they are";
+    EXPECT_EQ(lower(""), "");
+}
+
+} // namespace lifecheck
