@@ -32,7 +32,7 @@ std::string join_labels(std::vector<std::string> const& t) {
 }
 
 finding make(request_observation const& o,
-             char const* kind,
+             finding_kind kind,
              std::string message,
              std::string expected,
              std::string actual) {
@@ -90,13 +90,17 @@ void check_status(scenario::expectation const& x,
         return;
     std::string const want = std::to_string(*x.status);
     if (!o.response.got_response) {
-        out.push_back(make(
-            o, "status", "status: expected " + want + ", got no response", want, "no response"));
+        out.push_back(make(o,
+                           finding_kind::status,
+                           "status: expected " + want + ", got no response",
+                           want,
+                           "no response"));
         return;
     }
     if (o.response.status != *x.status) {
         std::string const got = std::to_string(o.response.status);
-        out.push_back(make(o, "status", "status: expected " + want + ", got " + got, want, got));
+        out.push_back(
+            make(o, finding_kind::status, "status: expected " + want + ", got " + got, want, got));
     }
 }
 
@@ -116,7 +120,7 @@ void check_headers(scenario::expectation const& x,
         if (!h.value) {
             if (!values.empty())
                 out.push_back(make(o,
-                                   "headers",
+                                   finding_kind::headers,
                                    "header " + name + ": expected absent, got " + in_quotes(joined),
                                    "absent",
                                    joined));
@@ -125,7 +129,7 @@ void check_headers(scenario::expectation const& x,
         if (values.empty()) {
             std::string const want = *h.value == "*" ? "present" : in_quotes(*h.value);
             out.push_back(make(o,
-                               "headers",
+                               finding_kind::headers,
                                "header " + name + ": expected " + want + ", got absent",
                                *h.value,
                                "absent"));
@@ -138,7 +142,7 @@ void check_headers(scenario::expectation const& x,
             matched = matched || v == *h.value;
         if (!matched)
             out.push_back(make(o,
-                               "headers",
+                               finding_kind::headers,
                                "header " + name + ": expected " + in_quotes(*h.value) + ", got " +
                                    in_quotes(joined),
                                *h.value,
@@ -158,14 +162,14 @@ void check_body(scenario::expectation const& x,
         json const got = json::parse(body, nullptr, false);
         if (got.is_discarded()) {
             out.push_back(make(o,
-                               "body",
+                               finding_kind::body,
                                "body: expected JSON " + clip(want) +
                                    ", got text that is not JSON: " + in_quotes(body),
                                want,
                                body));
         } else if (!deep_equal(x.body->value, got)) {
             out.push_back(make(o,
-                               "body",
+                               finding_kind::body,
                                "body: expected JSON " + clip(want) + ", got " + clip(got.dump()),
                                want,
                                body));
@@ -176,7 +180,7 @@ void check_body(scenario::expectation const& x,
         if (body != x.body->text)
             out.push_back(
                 make(o,
-                     "body",
+                     finding_kind::body,
                      "body: expected " + in_quotes(x.body->text) + ", got " + in_quotes(body),
                      x.body->text,
                      body));
@@ -184,7 +188,7 @@ void check_body(scenario::expectation const& x,
     case scenario::body_match::contains:
         if (body.find(x.body->text) == std::string::npos)
             out.push_back(make(o,
-                               "body",
+                               finding_kind::body,
                                "body: expected to contain " + in_quotes(x.body->text) + ", got " +
                                    in_quotes(body),
                                x.body->text,
@@ -204,7 +208,7 @@ void check_transport(scenario::expectation const& x,
         std::string const why = o.response.complete ? "the body arrived in full"
                                                     : "the body was cut short or never came";
         out.push_back(make(o,
-                           "complete",
+                           finding_kind::complete,
                            "complete: expected " + yes_no(*x.complete) + ", got " +
                                yes_no(o.response.complete) + " (" + why + ")",
                            yes_no(*x.complete),
@@ -216,7 +220,7 @@ void check_transport(scenario::expectation const& x,
         std::string msg = "connection: expected " + want + ", got " + got;
         if (!o.response.client_error.empty())
             msg += " (" + o.response.client_error + ")";
-        out.push_back(make(o, "connection", msg, want, got));
+        out.push_back(make(o, finding_kind::connection, msg, want, got));
     }
 }
 
@@ -227,14 +231,14 @@ void check_end(scenario::expectation const& x,
     if (x.aborted) {
         if (!end)
             out.push_back(make(o,
-                               "aborted",
+                               finding_kind::aborted,
                                "aborted: expected " + yes_no(*x.aborted) +
                                    ", but the target sent no end event for this request",
                                yes_no(*x.aborted),
                                "no end"));
         else if (end->aborted != *x.aborted)
             out.push_back(make(o,
-                               "aborted",
+                               finding_kind::aborted,
                                "aborted: expected " + yes_no(*x.aborted) + ", the end event says " +
                                    yes_no(end->aborted),
                                yes_no(*x.aborted),
@@ -248,7 +252,7 @@ void check_end(scenario::expectation const& x,
         std::size_t const ends = count_events(o, protocol::event_type::end);
         if (!*x.reached && cbs + ends > 0)
             out.push_back(make(o,
-                               "reached",
+                               finding_kind::reached,
                                "reached: expected the request never to reach the framework, but "
                                "the target reported " +
                                    std::to_string(cbs) + " callback(s) and " +
@@ -258,7 +262,7 @@ void check_end(scenario::expectation const& x,
                                "true"));
         if (*x.reached && cbs + ends == 0)
             out.push_back(make(o,
-                               "reached",
+                               finding_kind::reached,
                                "reached: expected the request to reach the framework, but the "
                                "target reported no callback and no end for it",
                                "true",
@@ -274,14 +278,14 @@ void check_end_at(scenario::expectation const& x,
         auto const at = end_position(o);
         if (!at)
             out.push_back(make(o,
-                               "endAt",
+                               finding_kind::end_at,
                                "endAt: expected end after " + want +
                                    " callback(s), but the target sent no end event",
                                want,
                                "no end"));
         else if (*at != *x.end_at)
             out.push_back(make(o,
-                               "endAt",
+                               finding_kind::end_at,
                                "endAt: expected end after " + want +
                                    " callback(s), it came after " + std::to_string(*at),
                                want,
@@ -301,7 +305,8 @@ void check_trace(scenario::expectation const& x,
     std::string msg = "trace differs at position " + std::to_string(diff->position) +
                       ": expected " + (diff->expected ? *diff->expected : "no more callbacks") +
                       ", got " + (diff->actual ? *diff->actual : "no more callbacks");
-    finding f = make(o, "trace", std::move(msg), join_labels(*x.trace), join_labels(got));
+    finding f =
+        make(o, finding_kind::trace, std::move(msg), join_labels(*x.trace), join_labels(got));
     f.divergence = diff;
     f.detail = side_by_side(*x.trace, got);
     out.push_back(std::move(f));

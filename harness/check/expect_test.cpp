@@ -43,7 +43,7 @@ TEST(Expect, StatusMatchesAndMismatches) {
     x.status = 503;
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "status");
+    EXPECT_EQ(f[0].kind, finding_kind::status);
     EXPECT_EQ(f[0].step_id, "r1");
     EXPECT_EQ(f[0].expected, "503");
     EXPECT_EQ(f[0].actual, "200");
@@ -67,7 +67,7 @@ TEST(Expect, HeaderValueIsMatchedCaseInsensitivelyByName) {
     x.headers = {{"content-type", "text/plain"}};
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "headers");
+    EXPECT_EQ(f[0].kind, finding_kind::headers);
     EXPECT_EQ(f[0].actual, "application/json; charset=utf-8");
 }
 
@@ -115,7 +115,7 @@ TEST(Expect, JsonBodyIsDeepEqualIgnoringKeyOrder) {
     x.body->value = json::parse(R"({"n":[2,1],"ok":true})");
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "body");
+    EXPECT_EQ(f[0].kind, finding_kind::body);
 }
 
 TEST(Expect, JsonBodyMissingKeyIsMismatch) {
@@ -158,7 +158,7 @@ TEST(Expect, CompleteMatchesAndMismatches) {
     x.complete = false;
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "complete");
+    EXPECT_EQ(f[0].kind, finding_kind::complete);
     EXPECT_EQ(f[0].actual, "true");
 }
 
@@ -171,7 +171,7 @@ TEST(Expect, ConnectionFateMatchesAndMismatches) {
     o.response.client_error = "ECONNRESET";
     auto const f = check(x, o);
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "connection");
+    EXPECT_EQ(f[0].kind, finding_kind::connection);
     EXPECT_EQ(f[0].expected, "kept");
     EXPECT_EQ(f[0].actual, "reset");
     EXPECT_NE(f[0].message.find("ECONNRESET"), std::string::npos);
@@ -184,7 +184,7 @@ TEST(Expect, AbortedComesFromEndEvent) {
     x.aborted = true;
     auto f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "aborted");
+    EXPECT_EQ(f[0].kind, finding_kind::aborted);
     auto o = observed("r1", {cb("handler", "handler")});
     f = check(x, o);
     ASSERT_EQ(f.size(), 1u);
@@ -198,7 +198,7 @@ TEST(Expect, ReachedFalseNeedsNoEvents) {
     EXPECT_TRUE(check(x, o).empty());
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "reached");
+    EXPECT_EQ(f[0].kind, finding_kind::reached);
     o = observed("r1", {end(400)}, 400); // an end alone also means it reached the framework
     EXPECT_EQ(check(x, o).size(), 1u);
 }
@@ -223,7 +223,7 @@ TEST(Expect, TraceMismatchNamesPositionAndRendersDiff) {
         "onRequest@root", "preHandler@root", "handler", "onSend@root", "onResponse@root"};
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "trace");
+    EXPECT_EQ(f[0].kind, finding_kind::trace);
     ASSERT_TRUE(f[0].divergence);
     EXPECT_EQ(f[0].divergence->position, 1u);
     EXPECT_EQ(f[0].message, "trace differs at position 1: expected preHandler@root, got handler");
@@ -238,7 +238,7 @@ TEST(Expect, EndAtCountsCallbacksBeforeEnd) {
     x.end_at = 4;
     auto f = check(x, simple());
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[0].kind, "endAt");
+    EXPECT_EQ(f[0].kind, finding_kind::end_at);
     EXPECT_EQ(f[0].actual, "3");
     f = check(x, observed("r1", {cb("handler", "handler")}));
     ASSERT_EQ(f.size(), 1u);
@@ -252,9 +252,9 @@ TEST(Expect, SeveralMismatchesAreAllReported) {
     x.trace = std::vector<std::string>{};
     auto const f = check(x, simple());
     ASSERT_EQ(f.size(), 3u);
-    EXPECT_EQ(f[0].kind, "status");
-    EXPECT_EQ(f[1].kind, "complete");
-    EXPECT_EQ(f[2].kind, "trace");
+    EXPECT_EQ(f[0].kind, finding_kind::status);
+    EXPECT_EQ(f[1].kind, finding_kind::complete);
+    EXPECT_EQ(f[2].kind, finding_kind::trace);
 }
 
 TEST(Observation, TraceAndEndPosition) {

@@ -126,7 +126,7 @@ finding violation(request_observation const& o,
                   std::string actual) {
     finding f;
     f.step_id = o.req_id;
-    f.kind = "invariant";
+    f.kind = finding_kind::invariant;
     f.invariant_id = id;
     f.message = std::string{id} + ": " + std::move(message);
     f.expected = std::move(expected);
@@ -553,7 +553,7 @@ std::vector<finding> check_invariants(scenario::app const& app, request_observat
 
 finding target_died(std::string const& how) {
     finding f;
-    f.kind = "invariant";
+    f.kind = finding_kind::invariant;
     f.invariant_id = "I7";
     f.message = "I7: the target process died: " + how;
     f.expected = "the target stays alive";

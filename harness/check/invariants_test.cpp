@@ -163,7 +163,7 @@ TEST(InvariantI1, OnReadyOfARequestThatNeverReachedIsExempt) {
 TEST(InvariantI1, CallbacksWithoutEndBreakIt) {
     auto const f = run("/json", {cb("onRequest@root", "onRequest"), cb("handler", "handler")});
     ASSERT_EQ(ids(f), ids_t{"I1"});
-    EXPECT_EQ(f[0].kind, "invariant");
+    EXPECT_EQ(f[0].kind, finding_kind::invariant);
     EXPECT_EQ(f[0].step_id, "r1");
     EXPECT_EQ(f[0].message, "I1: 2 callback(s) ran but the target sent no end event");
 }
@@ -499,7 +499,7 @@ TEST(InvariantI6, OnRequestAbortTwiceBreaksIt) {
 TEST(InvariantI7, TargetDiedFinding) {
     finding const f = target_died("exit code 1 (uncaught FST_ERR_REP_READABLE_STREAM_LOCKED)");
     EXPECT_EQ(f.invariant_id, "I7");
-    EXPECT_EQ(f.kind, "invariant");
+    EXPECT_EQ(f.kind, finding_kind::invariant);
     EXPECT_TRUE(f.step_id.empty());
     EXPECT_EQ(f.message,
               "I7: the target process died: exit code 1 (uncaught "

@@ -21,6 +21,23 @@ constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
     {verdict::divergence, "divergence"},
 }};
 
+constexpr std::array<std::pair<finding_kind, char const*>, 14> finding_kind_names{{
+    {finding_kind::status, "status"},
+    {finding_kind::headers, "headers"},
+    {finding_kind::body, "body"},
+    {finding_kind::complete, "complete"},
+    {finding_kind::connection, "connection"},
+    {finding_kind::aborted, "aborted"},
+    {finding_kind::reached, "reached"},
+    {finding_kind::trace, "trace"},
+    {finding_kind::end_at, "endAt"},
+    {finding_kind::invariant, "invariant"},
+    {finding_kind::crash, "crash"},
+    {finding_kind::hang, "hang"},
+    {finding_kind::harness, "harness"},
+    {finding_kind::invalid, "invalid"},
+}};
+
 std::string client_text(scenario::client_options const& c) {
     std::string out;
     auto add = [&](char const* name, long long v) {
@@ -63,7 +80,7 @@ void describe_step(scenario::step const& s, step_record& r) {
     }
 }
 
-finding runner_finding(char const* kind, std::string step, std::string message) {
+finding runner_finding(finding_kind kind, std::string step, std::string message) {
     finding f;
     f.step_id = std::move(step);
     f.kind = kind;
@@ -85,6 +102,13 @@ char const* to_string(verdict v) {
         if (value == v)
             return name;
     return "error";
+}
+
+char const* to_string(finding_kind k) {
+    for (auto const& [value, name] : finding_kind_names)
+        if (value == k)
+            return name;
+    return "harness";
 }
 
 std::optional<verdict> parse_verdict(std::string const& name) {
@@ -176,7 +200,7 @@ std::optional<std::size_t> documented_divergence(std::vector<scenario::divergenc
 
 finding step_hung(std::string const& step_id) {
     return runner_finding(
-        "hang", step_id, "no end event for this request within the deadline (hang)");
+        finding_kind::hang, step_id, "no end event for this request within the deadline (hang)");
 }
 
 scenario_result evaluate(scenario::scenario const& sc,
@@ -197,10 +221,13 @@ scenario_result evaluate(scenario::scenario const& sc,
 
     // The runner's findings come first: they explain everything after them.
     if (facts.invalid)
-        r.findings.push_back(runner_finding("invalid", "", "invalid scenario: " + *facts.invalid));
+        r.findings.push_back(
+            runner_finding(finding_kind::invalid, "", "invalid scenario: " + *facts.invalid));
     if (facts.harness_fault)
-        r.findings.push_back(runner_finding(
-            "harness", "", "lifecheck fault (not the target's): " + *facts.harness_fault));
+        r.findings.push_back(
+            runner_finding(finding_kind::harness,
+                           "",
+                           "lifecheck fault (not the target's): " + *facts.harness_fault));
     if (facts.unsupported)
         r.skip_reason = "target does not support: " + *facts.unsupported;
     if (facts.crash)

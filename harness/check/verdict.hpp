@@ -22,14 +22,34 @@ char const* to_string(verdict v);
 /// Parses a verdict name; nothing for an unknown name.
 std::optional<verdict> parse_verdict(std::string const& name);
 
+/// What a finding compared: an expect field (scenario-format §1.4), an invariant (I1–I7), or
+/// what the runner saw (`harness`: a fault of lifecheck itself; `invalid`: the scenario).
+enum class finding_kind {
+    status,
+    headers,
+    body,
+    complete,
+    connection,
+    aborted,
+    reached,
+    trace,
+    end_at,
+    invariant,
+    crash,
+    hang,
+    harness,
+    invalid,
+};
+
+/// The spelling reports print: "status", ..., "endAt" for `end_at`, "invariant", "hang", ...
+char const* to_string(finding_kind k);
+
 /// One thing that went wrong, attributed to a step where it can be.
 ///
-/// `kind` names what was compared: an expect field ("status", "headers", "body", "complete",
-/// "connection", "aborted", "reached", "trace", "endAt"), "invariant" (then `invariant_id` is
-/// "I1".."I7"), or what the runner saw ("crash", "hang", "harness", "invalid").
+/// `kind` names what was compared; for finding_kind::invariant, `invariant_id` is "I1".."I7".
 struct finding {
     std::string step_id; // "" when it concerns the whole scenario (a crash)
-    std::string kind;
+    finding_kind kind = finding_kind::harness;
     std::string invariant_id; // "I1".."I7" for kind "invariant", else ""
     std::string message;      // one readable sentence
     std::string expected;     // what the scenario or the invariant wanted ("" when n/a)

@@ -92,8 +92,8 @@ TEST(Evaluate, FailNamesStepAndTraceDivergence) {
     scenario_result const r = evaluate(fx.sc, {fx.bad()}, on("reference"));
     EXPECT_EQ(r.v, verdict::fail);
     ASSERT_EQ(r.findings.size(), 2u);
-    EXPECT_EQ(r.findings[0].kind, "status");
-    EXPECT_EQ(r.findings[1].kind, "trace");
+    EXPECT_EQ(r.findings[0].kind, finding_kind::status);
+    EXPECT_EQ(r.findings[1].kind, finding_kind::trace);
     EXPECT_EQ(describe(r.findings[1]),
               "step r1: trace differs at position 1: expected onSend@root, got no more callbacks");
 }
@@ -129,7 +129,7 @@ TEST(Evaluate, HangReplacesTheI1Finding) {
     scenario_result const r = evaluate(fx.sc, {o}, f);
     EXPECT_EQ(r.v, verdict::hang);
     ASSERT_EQ(r.findings.size(), 1u);
-    EXPECT_EQ(r.findings[0].kind, "hang");
+    EXPECT_EQ(r.findings[0].kind, finding_kind::hang);
     EXPECT_EQ(r.findings[0].step_id, "r1");
 }
 
@@ -151,7 +151,7 @@ TEST(Evaluate, HarnessFaultIsErrorNotTheTargets) {
     scenario_result const r = evaluate(fx.sc, {fx.bad()}, f);
     EXPECT_EQ(r.v, verdict::error);
     EXPECT_TRUE(r.harness_fault);
-    EXPECT_EQ(r.findings[0].kind, "harness");
+    EXPECT_EQ(r.findings[0].kind, finding_kind::harness);
 }
 
 TEST(Evaluate, InvalidScenarioIsError) {
@@ -230,7 +230,7 @@ TEST(Evaluate, CloseStepIsExemptFromRequestInvariants) {
     o.events.pop_back();
     scenario_result const r = evaluate(fx.sc, {fx.good(), o}, on("reference"));
     ASSERT_EQ(r.findings.size(), 1u);
-    EXPECT_EQ(r.findings[0].kind, "trace");
+    EXPECT_EQ(r.findings[0].kind, finding_kind::trace);
 }
 
 } // namespace

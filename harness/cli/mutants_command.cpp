@@ -49,7 +49,8 @@ std::string first_finding(check::scenario_result const& r) {
     if (r.findings.empty())
         return check::to_string(r.v);
     check::finding const& f = r.findings.front();
-    std::string kind = f.kind == "invariant" ? f.invariant_id : f.kind;
+    std::string kind =
+        f.kind == check::finding_kind::invariant ? f.invariant_id : check::to_string(f.kind);
     return std::string{check::to_string(r.v)} + ", " + kind +
            (f.step_id.empty() ? "" : " at step " + f.step_id);
 }

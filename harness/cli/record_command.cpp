@@ -212,7 +212,8 @@ bool recordable(check::scenario_result const& r, std::string& why) {
         if (!r.skip_reason.empty())
             why += " (" + r.skip_reason + ")";
         for (check::finding const& f : r.findings)
-            if (f.kind == "crash" || f.kind == "hang" || f.kind == "harness" || f.kind == "invalid")
+            if (f.kind == check::finding_kind::crash || f.kind == check::finding_kind::hang ||
+                f.kind == check::finding_kind::harness || f.kind == check::finding_kind::invalid)
                 why += "\n  " + check::describe(f);
         return false;
     }

@@ -225,7 +225,7 @@ entry invalid_entry(loaded_file const& f, std::string const& target) {
     r.replay_command = "lifecheck validate " + run::shell_quote(r.file);
     for (diagnostic const& d : f.problems) {
         check::finding x;
-        x.kind = "invalid";
+        x.kind = check::finding_kind::invalid;
         x.message = describe(d);
         r.findings.push_back(std::move(x));
     }

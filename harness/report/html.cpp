@@ -415,7 +415,7 @@ std::string diagram_caption(scenario_result const& r,
                             std::size_t n) {
     std::string out;
     bool const hung = std::any_of(r.findings.begin(), r.findings.end(), [&](auto const& f) {
-        return f.kind == "hang" && f.step_id == s.id;
+        return f.kind == check::finding_kind::hang && f.step_id == s.id;
     });
     if (s.end_count == 0) {
         if (s.request != "close") // the close step's application hooks have no `end`
@@ -444,7 +444,7 @@ std::string diagram_caption(scenario_result const& r,
 
 check::finding const* trace_finding(scenario_result const& r, std::string const& step) {
     for (check::finding const& f : r.findings)
-        if (f.kind == "trace" && f.step_id == step && f.divergence)
+        if (f.kind == check::finding_kind::trace && f.step_id == step && f.divergence)
             return &f;
     return nullptr;
 }

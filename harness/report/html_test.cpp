@@ -130,7 +130,8 @@ TEST(HtmlReport, EscapesEverythingTheScenarioSays) {
     r.steps[0].headers.push_back({evil, evil});
     r.steps[0].body = evil;
     r.steps[0].trace.push_back(evil);
-    r.findings.push_back({"r1", "status", "", evil, evil, evil, std::nullopt, ""});
+    r.findings.push_back(
+        {"r1", check::finding_kind::status, "", evil, evil, evil, std::nullopt, ""});
     rep.run.command = evil;
     std::string const page = to_html(rep);
     EXPECT_EQ(occurrences(page, "<script"), 1u) << "only the page's own script";
@@ -262,7 +263,7 @@ TEST(HtmlReport, FullCorpusSizedRunStaysUnderFiveMegabytes) {
                 s.expected_trace = trace;
                 check::finding f;
                 f.step_id = s.id;
-                f.kind = "trace";
+                f.kind = check::finding_kind::trace;
                 f.divergence = check::first_divergence(trace, s.trace);
                 r.findings.push_back(f);
             }

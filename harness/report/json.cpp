@@ -28,7 +28,7 @@ json counts_of(tally const& t) {
 json finding_json(check::finding const& f) {
     json out = json::object();
     out["step"] = text_or_null(f.step_id);
-    out["kind"] = f.kind;
+    out["kind"] = check::to_string(f.kind);
     out["invariant"] = text_or_null(f.invariant_id);
     out["message"] = f.message;
     out["expected"] = bounded(f.expected);

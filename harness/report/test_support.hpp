@@ -87,20 +87,20 @@ inline run_report sample_run() {
     fail.steps.push_back(step("r1", 200, "{\"message\":\"<boom> & \\\"q\\\"\x01\xff\"}", got));
     check::finding status;
     status.step_id = "r1";
-    status.kind = "status";
+    status.kind = check::finding_kind::status;
     status.message = "status: expected 500, got 200";
     status.expected = "500";
     status.actual = "200";
     check::finding trace;
     trace.step_id = "r1";
-    trace.kind = "trace";
+    trace.kind = check::finding_kind::trace;
     trace.divergence = check::first_divergence(want, got);
     trace.message = "trace differs at position 4: expected errorHandler@root, got "
                     "preSerialization@root";
     trace.detail = check::side_by_side(want, got);
     check::finding i5;
     i5.step_id = "r1";
-    i5.kind = "invariant";
+    i5.kind = check::finding_kind::invariant;
     i5.invariant_id = "I5";
     i5.message = "I5: preSerialization@root (position 4) ran right after onError onError@root "
                  "(position 3), with no custom error handler: the default error reply must not "
@@ -117,7 +117,7 @@ inline run_report sample_run() {
     auto error = result("regressions/seed-001-client-bind", "reference", verdict::error, 1);
     error.harness_fault = true;
     error.findings.push_back(check::finding{"",
-                                            "harness",
+                                            check::finding_kind::harness,
                                             "",
                                             "lifecheck fault (not the target's): could not "
                                             "connect to 127.0.0.1:0",

@@ -71,7 +71,7 @@ outcome runner::run(scenario::scenario const& sc) {
         out.result.v = out.result.shown = check::verdict::error;
         out.result.harness_fault = true;
         out.result.findings.push_back({"",
-                                       "harness",
+                                       check::finding_kind::harness,
                                        "",
                                        std::string{"lifecheck fault while checking: "} + e.what(),
                                        "",

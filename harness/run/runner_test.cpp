@@ -93,7 +93,7 @@ TEST(Runner, WrongTraceFailsWithSideBySideDiff) {
     EXPECT_EQ(out.result.v, check::verdict::fail);
     bool found = false;
     for (auto const& f : out.result.findings)
-        if (f.kind == "trace") {
+        if (f.kind == check::finding_kind::trace) {
             found = true;
             EXPECT_EQ(f.step_id, "r1");
             ASSERT_TRUE(f.divergence.has_value());
@@ -150,7 +150,7 @@ TEST(Runner, RequestWithoutEndIsHang) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);
     bool named = false;
     for (auto const& f : out.result.findings)
-        named = named || (f.kind == "hang" && f.step_id == "r1");
+        named = named || (f.kind == check::finding_kind::hang && f.step_id == "r1");
     EXPECT_TRUE(named) << findings_text(out.result);
 }
 
