@@ -2,6 +2,7 @@
 #include "harness/report/html.hpp"
 
 #include "harness/common/text.hpp"
+#include "harness/report/assets.hpp" // generated from assets/report.css, report.js (CMakeLists.txt)
 #include "harness/report/junit.hpp"
 
 #include <algorithm>
@@ -723,125 +724,6 @@ std::string legend() {
     return o;
 }
 
-constexpr char const* page_css = R"CSS(
-:root{--fg:#1d2330;--mut:#5d6778;--bd:#d8dde6;--bg:#f6f7fa;
---pass:#2e7d32;--fail:#c62828;--crash:#8e1c5c;--hang:#e65100;--skip:#757575;--error:#6a1b9a;--divergence:#00838f}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg);margin:0;padding:16px 22px}
-h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:14px 0 6px;display:inline-block}
-code,pre{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,monospace}
-pre{background:#fff;border:1px solid var(--bd);border-radius:4px;padding:6px 8px;white-space:pre-wrap;word-break:break-all;margin:4px 0;max-height:240px;overflow:auto}
-.run{color:var(--mut);margin-bottom:8px}.run code{color:var(--fg);background:#fff;border:1px solid var(--bd);padding:1px 5px;border-radius:3px}
-.cards{display:flex;gap:8px;flex-wrap:wrap;margin:10px 0}
-.card{border:1px solid var(--bd);border-left:5px solid currentColor;background:#fff;border-radius:6px;padding:6px 14px;min-width:92px;cursor:pointer;text-align:left;font:inherit}
-.card .cn{display:block;font-size:22px;font-weight:600}.card .cl{font-size:12px;color:var(--mut)}
-.card.tot{border-left-color:var(--fg);cursor:default}
-.v-pass{color:var(--pass)}.v-fail{color:var(--fail)}.v-crash{color:var(--crash)}.v-hang{color:var(--hang)}.v-skip{color:var(--skip)}.v-error{color:var(--error)}.v-divergence{color:var(--divergence)}
-.b{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff;min-width:44px;text-align:center}
-.b.v-pass{background:var(--pass)}.b.v-fail{background:var(--fail)}.b.v-crash{background:var(--crash)}.b.v-hang{background:var(--hang)}.b.v-skip{background:var(--skip)}.b.v-error{background:var(--error)}.b.v-divergence{background:var(--divergence)}
-table{border-collapse:collapse;background:#fff}th,td{border:1px solid var(--bd);padding:2px 8px;text-align:left;vertical-align:top}
-.ct td{text-align:right}.ct td.z{color:#c3c8d0}.ct td.nz{font-weight:600}
-.pr{margin:4px 0;padding-left:18px}.pr li{margin:2px 0}
-.fl{position:sticky;top:0;z-index:5;background:var(--bg);border-bottom:1px solid var(--bd);padding:8px 0;margin:10px 0 8px;display:flex;gap:8px;flex-wrap:wrap;align-items:center}
-.fl label{font-weight:600;font-size:13px;margin-right:6px}.fl select,.fl input,.fl button{font:inherit;font-size:13px}
-#shown{color:var(--mut);margin-left:6px}
-.lg{display:flex;flex-wrap:wrap;gap:6px;align-items:center;font-size:12px;margin:0 0 10px}.lgt{color:var(--mut)}
-.sw{border:1.5px solid;border-radius:4px;padding:0 6px}
-.sc{background:#fff;border:1px solid var(--bd);border-radius:6px;margin:6px 0}
-.sc>details>summary{padding:6px 10px;cursor:pointer}
-.sc .id{font-weight:600;color:var(--fg);text-decoration:none;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px}
-.desc{color:var(--mut)}.tag{background:#eef1f6;border-radius:10px;padding:0 7px;font-size:11px;color:#3b4556}
-.cols{display:flex;gap:14px;padding:4px 10px 10px;overflow-x:auto;align-items:flex-start}
-.tc{flex:1 1 0;min-width:420px}.th{padding:4px 0;border-bottom:1px solid var(--bd);margin-bottom:6px}
-.ver,.dur{color:var(--mut);font-size:12px}
-.note{margin:4px 0;color:var(--mut)}
-.fd{margin:6px 0;font-size:13px;width:100%}.fd td{overflow-wrap:anywhere}.fd td:first-child{width:50%}
-.st{border-top:1px dashed var(--bd);padding:6px 0}.sh{margin-bottom:2px}.cl{color:var(--mut);font-size:12px}
-.rq summary,.rb summary,.tl summary{cursor:pointer;color:var(--mut);font-size:12px}
-.rs{margin:3px 0}.status{font-weight:700;font-size:15px}.status.off{color:var(--fail)}.status.none{color:var(--hang)}.exp{color:var(--fail);font-size:12px}
-.fate{color:var(--mut);font-size:12px;border:1px solid var(--bd);border-radius:3px;padding:0 5px}.fate.off{color:var(--fail)}
-.hd{font-size:12px;margin:4px 0}.hd th{font-weight:600}
-.dvg{margin:6px 0;padding:4px 8px;background:#fff4e5;border-left:4px solid #fb8c00;font-size:13px}
-.pair{display:flex;gap:12px;flex-wrap:wrap}figure{margin:6px 0;overflow-x:auto}figcaption{font-weight:600;font-size:12px;color:var(--mut)}
-.cap{font-size:12px;margin-top:2px}.mark{border-radius:3px;padding:0 6px;background:#eef1f6;color:#3b4556;margin-right:4px}
-.mark.abort,.mark.bad{background:#ffebee;color:var(--fail)}.mark.hang{background:#fff3e0;color:var(--hang)}
-.tt{font-size:12px;margin:4px 0}.tt tr.dv td{background:#ffe0b2;font-weight:700}
-.rp{font-size:12px;color:var(--mut);margin-top:6px}
-.cut{color:var(--hang)}.diff{font-size:12px}
-svg.dg{display:block;font:11px "DejaVu Sans",system-ui,sans-serif}
-.bd{stroke:#c5cdd9;stroke-width:1}.bd.d0{fill:#f3f5f9}.bd.d1{fill:#e8edf5}.bd.d2{fill:#dde5f0}.bd.d3{fill:#d2dcea}
-.bn{fill:#44506a;font-weight:600}.lt{fill:#44506a;font-weight:600;font-size:10.5px}.ln{stroke:#c9d0db;stroke-dasharray:3 3}
-.sq{stroke:#7d8799;stroke-width:1.2;fill:none;marker-mid:url(#lc-arr)}.hop{stroke:#d32f2f;stroke-width:2.4;fill:none;marker-end:url(#lc-hop)}
-.cb rect{stroke-width:1.6;width:120px;height:34px;rx:5px}.cb text{fill:#1d2330}.cb .w{font-size:10.5px;fill:#3b4556}.cb .n{font-weight:700}
-.c-continue rect,.sw.c-continue{fill:#e8f5e9;background:#e8f5e9;stroke:#43a047;border-color:#43a047}
-.c-throw rect,.sw.c-throw{fill:#ffebee;background:#ffebee;stroke:#e53935;border-color:#e53935}
-.c-rethrow rect,.sw.c-rethrow{fill:#fff3e0;background:#fff3e0;stroke:#ef6c00;border-color:#ef6c00}
-.c-send rect,.sw.c-send{fill:#e3f2fd;background:#e3f2fd;stroke:#1e88e5;border-color:#1e88e5}
-.c-sendThenContinue rect,.sw.c-sendThenContinue{fill:#ede7f6;background:#ede7f6;stroke:#5e35b1;border-color:#5e35b1}
-.c-hang rect,.sw.c-hang{fill:#fffde7;background:#fffde7;stroke:#f9a825;border-color:#f9a825}
-.c-replacePayload rect,.sw.c-replacePayload{fill:#e0f2f1;background:#e0f2f1;stroke:#00897b;border-color:#00897b}
-.c-hijack rect,.sw.c-hijack{fill:#eceff1;background:#eceff1;stroke:#455a64;border-color:#455a64}
-.c-unknown rect{fill:#fafafa;stroke:#9e9e9e}
-.cb.late rect{stroke-dasharray:4 3;opacity:.75}.sw.late{border-style:dashed;border-color:#7d8799}
-.cb.hl rect{stroke:#fb8c00;stroke-width:4}.sw.hlk{border:3px solid #fb8c00}
-.mk{fill:#d32f2f}.mkt{fill:#fff;font-weight:700;text-anchor:middle;font-size:10px}.miss{fill:#d32f2f;font-style:italic}
-.hidden{display:none!important}.focus #summary,.focus #filters{display:none}
-)CSS";
-
-constexpr char const* page_js = R"JS(
-(function(){
-'use strict';
-var secs=[].slice.call(document.querySelectorAll('section.sc'));
-var boxes=[].slice.call(document.querySelectorAll('#filters input[name=v]'));
-var tagSel=document.getElementById('f-tag'),tgtSel=document.getElementById('f-target'),q=document.getElementById('f-q');
-function split(s){return s?s.split('\n'):[];}
-function apply(){
-  var on={};boxes.forEach(function(b){on[b.value]=b.checked;});
-  var tag=tagSel.value,tgt=tgtSel.value,text=q.value.trim().toLowerCase(),n=0;
-  secs.forEach(function(s){
-    var any=false;
-    [].slice.call(s.querySelectorAll('.tc')).forEach(function(c){
-      var inTarget=!tgt||c.getAttribute('data-target')===tgt;
-      c.classList.toggle('hidden',!inTarget);
-      if(inTarget&&on[c.getAttribute('data-v')])any=true;
-    });
-    var ok=any&&(!tag||split(s.getAttribute('data-tags')).indexOf(tag)>=0)&&(!text||s.getAttribute('data-q').indexOf(text)>=0);
-    s.classList.toggle('hidden',!ok);if(ok)n++;
-  });
-  document.getElementById('shown').textContent='showing '+n+' of '+secs.length+' scenarios';
-}
-function reset(){boxes.forEach(function(b){b.checked=true;});tagSel.value='';tgtSel.value='';q.value='';apply();}
-function only(v){boxes.forEach(function(b){b.checked=b.value===v;});apply();}
-function goHash(){
-  var h=decodeURIComponent(location.hash.slice(1));if(h.indexOf('s-')!==0)return;
-  var el=document.getElementById(h);if(!el)return;
-  if(el.classList.contains('hidden'))reset();
-  var d=el.querySelector('details');if(d)d.open=true;
-  el.scrollIntoView();
-}
-boxes.forEach(function(b){b.addEventListener('change',apply);});
-tagSel.addEventListener('change',apply);tgtSel.addEventListener('change',apply);q.addEventListener('input',apply);
-[].slice.call(document.querySelectorAll('[data-only]')).forEach(function(c){c.addEventListener('click',function(){only(c.getAttribute('data-only'));});});
-[].slice.call(document.querySelectorAll('a[data-tag]')).forEach(function(a){a.addEventListener('click',function(e){e.preventDefault();tagSel.value=a.getAttribute('data-tag');apply();});});
-document.getElementById('f-reset').addEventListener('click',reset);
-function openAll(v){secs.forEach(function(s){if(!s.classList.contains('hidden'))s.querySelector('details').open=v;});}
-document.getElementById('f-open').addEventListener('click',function(){openAll(true);});
-document.getElementById('f-close').addEventListener('click',function(){openAll(false);});
-var p=new URLSearchParams(location.search);
-if(p.get('q')!==null)q.value=p.get('q');
-if(p.get('v')){var vs=p.get('v').split(',');boxes.forEach(function(b){b.checked=vs.indexOf(b.value)>=0;});}
-if(p.get('tag')!==null)tagSel.value=p.get('tag');
-if(p.get('target')!==null)tgtSel.value=p.get('target');
-apply();
-var only1=p.get('only');
-if(only1!==null){document.body.classList.add('focus');secs.forEach(function(s){var me=s.id==='s-'+only1;s.classList.toggle('hidden',!me);if(me)s.querySelector('details').open=true;});
-  document.getElementById('shown').textContent='showing '+secs.filter(function(s){return !s.classList.contains('hidden');}).length+' of '+secs.length+' scenarios';}
-if(p.get('q')!==null)secs.forEach(function(s){if(!s.classList.contains('hidden'))s.querySelector('details').open=true;});
-window.addEventListener('hashchange',goHash);goHash();
-document.body.setAttribute('data-ready','1');
-})();
-)JS";
-
 } // namespace
 
 std::string to_html(run_report const& r) {
@@ -854,7 +736,8 @@ std::string to_html(run_report const& r) {
                     "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                     "<title>lifecheck report " +
-                    esc(r.run.id) + "</title><style>" + page_css + "</style></head>\n<body>";
+                    esc(r.run.id) + "</title><style>" + assets::report_css +
+                    "</style></head>\n<body>";
     // Shared arrowheads for every diagram.
     o +=
         "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>"
@@ -899,7 +782,7 @@ std::string to_html(run_report const& r) {
         });
         o += scenario_section(rs);
     }
-    o += "</main>\n<script>" + std::string{page_js} + "</script></body></html>\n";
+    o += "</main>\n<script>" + std::string{assets::report_js} + "</script></body></html>\n";
     return o;
 }
 
