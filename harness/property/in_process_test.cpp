@@ -130,4 +130,24 @@ TEST(InProcess, ApplicationHooksGoToFirstAndCloseSteps) {
         << join(property::compare_with_model(sc, out));
 }
 
+// decisions.md D25: a raw step owns the ids the target makes up during it (the runner's rule);
+// a second request in its bytes is an outcome of its own, judged by invariants only.
+TEST(InProcess, RawStepOwnsMadeUpIdsAsTheRunnerRules) {
+    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}]},
+        "routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"string","value":"ok"}}}]},
+        "steps":[{"id":"r1","raw":"GET / HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n"},
+                 {"id":"r2","raw":"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n"}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].step_id, "r1");
+    EXPECT_EQ(out[0].trace, (labels{"onRequest@root", "handler"}));
+    EXPECT_EQ(out[0].body, "ok");
+    EXPECT_EQ(out[1].step_id, "r2");
+    EXPECT_TRUE(out[1].got_response);
+    EXPECT_TRUE(out[1].complete); // a raw HEAD: the response has no body, whatever it says
+    EXPECT_EQ(out[2].observed.step, nullptr);
+    EXPECT_EQ(out[2].trace, (labels{"onRequest@root", "handler"}));
+    EXPECT_TRUE(property::check(sc, out).empty());
+}
+
 } // namespace
