@@ -150,4 +150,22 @@ TEST(InProcess, RawStepOwnsMadeUpIdsAsTheRunnerRules) {
     EXPECT_TRUE(property::check(sc, out).empty());
 }
 
+// decisions.md D25, scenarios/regressions/fuzz-605ba8da-unknown-method-400.json: a raw step that
+// never reaches the app does not take the request a later raw step makes.
+TEST(InProcess, EarlierRawStepDoesNotTakeALaterOnesRequest) {
+    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}],"onResponse":[{}]},
+        "routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"json","value":{"ok":true}}}}]},
+        "steps":[{"id":"unknown","raw":"OPST /up HTTP/1.1\r\nhost: x\r\n\r\n"},
+                 {"id":"source","raw":"SOURCE / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].step_id, "unknown");
+    EXPECT_EQ(out[0].status, 400);
+    EXPECT_TRUE(out[0].trace.empty());
+    EXPECT_EQ(out[1].step_id, "source");
+    EXPECT_EQ(out[1].status, 404);
+    EXPECT_EQ(out[1].trace, (labels{"onRequest@root", "onResponse@root"}));
+    EXPECT_EQ(out[1].end_at, 2);
+}
+
 } // namespace
