@@ -150,47 +150,23 @@ using connection = raw_client::connection;
 /// What ended the reading of a response.
 enum class read_end { done, eof, reset, failed, timeout, abort };
 
-struct read_limits {
-    std::optional<std::size_t> total;          // abortAfterResponseBytes
-    std::optional<std::size_t> body;           // abortAfterResponseBodyBytes
-    std::optional<clock::time_point> abort_at; // abortAfterMs
-};
-
 std::string ms_text(milliseconds ms) {
     return std::to_string(ms.count()) + " ms";
 }
 
-std::size_t non_negative(long long v) {
-    return v < 0 ? 0 : static_cast<std::size_t>(v);
-}
-
+/// Reads one response as far as `reader` wants it; `abort_at` is abortAfterMs's moment.
 read_end read_response(connection& c,
-                       response_parser& p,
-                       read_limits const& lim,
+                       response_reader& reader,
+                       std::optional<clock::time_point> abort_at,
                        clock::time_point deadline,
                        milliseconds timeout,
                        std::string& error) {
-    std::size_t total = 0;
-    while (!p.done() && !p.broken()) {
-        std::size_t max = read_chunk;
-        if (lim.total) {
-            if (total >= *lim.total)
-                return read_end::abort;
-            max = std::min(max, *lim.total - total);
-        }
-        if (lim.body) {
-            if (p.head_done()) {
-                if (p.body_wire_bytes() >= *lim.body)
-                    return read_end::abort;
-                max = std::min(max, *lim.body - p.body_wire_bytes());
-            } else {
-                max = 1; // find the end of the head byte by byte: no body byte is read early
-            }
-        }
-        auto const until = lim.abort_at ? std::min(deadline, *lim.abort_at) : deadline;
-        auto [ec, data] = c.read_some(max, until);
+    response_parser& p = reader.parser();
+    while (std::size_t const want = reader.want()) {
+        auto const until = abort_at ? std::min(deadline, *abort_at) : deadline;
+        auto [ec, data] = c.read_some(std::min(want, read_chunk), until);
         if (ec == asio::error::timed_out) {
-            if (lim.abort_at && clock::now() >= *lim.abort_at)
+            if (abort_at && clock::now() >= *abort_at)
                 return read_end::abort;
             error = "timeout: no complete response within " + ms_text(timeout);
             return read_end::timeout;
@@ -210,11 +186,12 @@ read_end read_response(connection& c,
             error = "read: " + ec.message();
             return read_end::failed;
         }
-        std::size_t const used = p.feed(data);
-        total += used;
+        std::size_t const used = reader.take(data);
         if (used < data.size())
             c.unread(std::string_view{data}.substr(used));
     }
+    if (reader.cut())
+        return read_end::abort;
     if (p.broken()) {
         error = "not an HTTP response: " + p.error();
         return read_end::failed;
@@ -264,53 +241,29 @@ void note_error(check::response_observation& obs, std::string const& e) {
     obs.client_error = obs.client_error.empty() ? e : obs.client_error + "; " + e;
 }
 
-/// Writes the request, honouring abortAfterRequestBytes/abortAfterBodyBytes and the slow writer.
+/// Writes the request as its plan says (cut short, or slowly).
 bool write_request(connection& c,
                    raw_request const& r,
+                   client_plan const& plan,
                    clock::time_point deadline,
                    check::response_observation& obs) {
-    auto const& o = r.options;
-    std::size_t limit = r.bytes.size();
-    if (o.abort_after_request_bytes)
-        limit = std::min(limit, non_negative(*o.abort_after_request_bytes));
-    if (o.abort_after_body_bytes)
-        limit = std::min(limit, r.body_offset + non_negative(*o.abort_after_body_bytes));
-    std::size_t const step = o.bytes_per_write && *o.bytes_per_write > 0
-                                 ? static_cast<std::size_t>(*o.bytes_per_write)
-                                 : std::max<std::size_t>(limit, 1);
     std::string_view const bytes{r.bytes};
-    for (std::size_t off = 0; off < limit;) {
-        if (off > 0 && o.write_delay_ms && *o.write_delay_ms > 0)
-            std::this_thread::sleep_for(milliseconds{*o.write_delay_ms});
-        std::size_t const n = std::min(step, limit - off);
-        if (error_code const ec = c.write(bytes.substr(off, n), deadline)) {
+    std::size_t const total =
+        plan.writes.empty() ? 0 : plan.writes.back().offset + plan.writes.back().size;
+    for (planned_write const& w : plan.writes) {
+        if (w.pause_before > milliseconds{0})
+            std::this_thread::sleep_for(w.pause_before);
+        if (error_code const ec = c.write(bytes.substr(w.offset, w.size), deadline)) {
             note_error(obs,
-                       "write failed after " + std::to_string(off) + " of " +
-                           std::to_string(limit) + " bytes: " + ec.message());
+                       "write failed after " + std::to_string(w.offset) + " of " +
+                           std::to_string(total) + " bytes: " + ec.message());
             return false;
         }
-        off += n;
     }
     return true;
 }
 
 } // namespace
-
-raw_request make_raw_request(scenario::step const& s) {
-    raw_request r;
-    r.id = s.id;
-    r.options = s.client;
-    if (s.kind == scenario::step_kind::raw) {
-        r.bytes = s.raw;
-        r.head = r.bytes.compare(0, 5, "HEAD ") == 0;
-    } else {
-        r.bytes = scenario::wire_bytes(s.id, s.request);
-        r.head = s.request.method == "HEAD";
-    }
-    auto const blank = r.bytes.find("\r\n\r\n");
-    r.body_offset = blank == std::string::npos ? r.bytes.size() : blank + 4;
-    return r;
-}
 
 raw_client::raw_client(int port, client_timing timing)
     : port_{port}
@@ -335,7 +288,6 @@ check::response_observation raw_client::send(raw_request const& r,
     auto const c = open(name);
     std::lock_guard use{c->use};
     check::response_observation obs;
-    auto const& o = r.options;
     auto const deadline = clock::now() + timing_.response_timeout;
     if (!c->is_open()) {
         if (error_code const ec = c->connect(deadline)) {
@@ -343,25 +295,23 @@ check::response_observation raw_client::send(raw_request const& r,
             return obs;
         }
     }
-    write_request(*c, r, deadline, obs);
-    if (o.abort_after_request_bytes || o.abort_after_body_bytes) {
+    client_plan const plan = plan_of(r);
+    write_request(*c, r, plan, deadline, obs);
+    if (plan.close_after_writing) {
         c->close(); // scenario-format §1.4: write only that many bytes, then close
         obs.client_aborted = true;
         obs.connection = scenario::connection_fate::closed;
         return obs;
     }
 
-    read_limits lim;
-    if (o.abort_after_response_bytes)
-        lim.total = non_negative(*o.abort_after_response_bytes);
-    if (o.abort_after_response_body_bytes)
-        lim.body = non_negative(*o.abort_after_response_body_bytes);
-    if (o.abort_after_ms)
-        lim.abort_at = clock::now() + milliseconds{*o.abort_after_ms};
-
-    response_parser p{r.head};
+    std::optional<clock::time_point> abort_at;
+    if (plan.abort_after)
+        abort_at = clock::now() + *plan.abort_after;
+    response_reader reader{r};
     std::string error;
-    read_end const end = read_response(*c, p, lim, deadline, timing_.response_timeout, error);
+    read_end const end =
+        read_response(*c, reader, abort_at, deadline, timing_.response_timeout, error);
+    response_parser const& p = reader.parser();
     fill(obs, p);
     note_error(obs, error);
     if (end == read_end::abort) {
@@ -370,9 +320,9 @@ check::response_observation raw_client::send(raw_request const& r,
         obs.connection = scenario::connection_fate::closed;
     } else if (end == read_end::done) {
         obs.connection = observe_fate(*c, p.keep_alive(), timing_);
-        if (lim.abort_at && c->is_open()) {
+        if (abort_at && c->is_open()) {
             // The response beat abortAfterMs; the client still closes when it said it would.
-            std::this_thread::sleep_until(*lim.abort_at);
+            std::this_thread::sleep_until(*abort_at);
             c->close();
         }
     } else {
@@ -409,9 +359,11 @@ raw_client::pipeline(std::vector<raw_request> const& rs, std::optional<std::stri
             note_error(obs, "the connection closed before this pipelined response");
             continue;
         }
-        response_parser p{rs[i].head};
+        response_reader reader{rs[i].head}; // pipelined: read whole, no read limit (see pipeline())
+        response_parser const& p = reader.parser();
         std::string error;
-        read_end const end = read_response(*c, p, {}, deadline, timing_.response_timeout, error);
+        read_end const end =
+            read_response(*c, reader, std::nullopt, deadline, timing_.response_timeout, error);
         fill(obs, p);
         note_error(obs, error);
         if (end != read_end::done)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "harness/check/observation.hpp"
+#include "harness/client/client_plan.hpp"
 #include "harness/scenario/scenario.hpp"
 
 #include <chrono>
@@ -16,20 +17,6 @@
 
 namespace lifecheck::client {
 
-using milliseconds = std::chrono::milliseconds;
-
-/// One request as the raw client sends it.
-struct raw_request {
-    std::string id;              // the step id (for messages)
-    std::string bytes;           // exactly what goes on the wire
-    std::size_t body_offset = 0; // index of the first body byte (bytes.size() without a body)
-    bool head = false;           // a HEAD request: the response has no body
-    scenario::client_options options;
-};
-
-/// The raw request of a request step (scenario::wire_bytes) or of a raw step (its bytes).
-raw_request make_raw_request(scenario::step const& s);
-
 /// Waits of the raw client.
 struct client_timing {
     milliseconds response_timeout{5000}; // connect, write and the whole response
@@ -39,9 +26,11 @@ struct client_timing {
 
 /// Sends raw requests to 127.0.0.1:port and observes responses and connection fates.
 ///
-/// After a complete response the connection's fate is observed: `closed` (FIN), `reset`
-/// (ECONNRESET) or `kept` (still open after `keep_grace`). A step with an abort option closes
-/// the socket at that point and reports `client_aborted`. Calls on different connections may
+/// Each request is carried out as its client_plan says (writes, pauses, a close after writing
+/// or at abortAfterMs) and read as its response_reader says (read limits). After a complete
+/// response the connection's fate is observed: `closed` (FIN), `reset` (ECONNRESET) or `kept`
+/// (still open after `keep_grace`). A step with an abort option closes the socket at that
+/// point and reports `client_aborted`. Calls on different connections may
 /// run on different threads at once; a named connection serves one call at a time.
 class raw_client {
 public:

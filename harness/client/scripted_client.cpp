@@ -1,6 +1,7 @@
 // Plain request steps through cpp-httplib, with the response read incrementally.
 #include "harness/client/scripted_client.hpp"
 
+#include "harness/client/client_plan.hpp"
 #include "harness/common/text.hpp"
 
 #include <httplib.h>
@@ -36,8 +37,7 @@ std::string describe_error(httplib::Error e) {
 bool is_plain(scenario::step const& s) {
     if (s.kind != scenario::step_kind::request)
         return false;
-    auto const& c = s.client;
-    if (c.aborts() || c.bytes_per_write || c.write_delay_ms || c.expect_no_response)
+    if (!plain_client(s.client))
         return false;
     if (s.connection || s.request.chunked)
         return false;

@@ -1,20 +1,25 @@
-// Runs a scenario on the reference engine in memory: a client per connection on the engine's own
-// virtual clock, so aborts, pipelining and parallel groups happen at exact virtual times.
+// Runs a scenario on the reference engine in memory: the in-process step_driver (a client per
+// connection on the engine's own virtual clock, so aborts, pipelining and parallel groups happen
+// at exact virtual times), then the runner's own attribution of events to steps (run::observe).
 #include "harness/property/in_process.hpp"
 
 #include "harness/check/invariants.hpp"
-#include "harness/client/response_parser.hpp"
-#include "harness/common/text.hpp"
+#include "harness/client/client_plan.hpp"
 #include "harness/model/model.hpp"
+#include "harness/run/step_driver.hpp"
 #include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/net/http_connection.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace lifecheck::property {
@@ -47,31 +52,15 @@ struct client_conn : net::wire {
     void close(bool) override { server_closed = true; }
 };
 
-/// A request or raw step as sent: on which connection, where its response starts.
+/// A request or raw step as sent: on which connection, as which request, how it is read.
 struct sent_step {
     step const* s = nullptr;
     std::size_t conn = 0;
-    std::size_t first_event = 0; // events before this step started (raw steps' made-up ids)
+    client::raw_request req;     // bytes and options (client_plan.hpp)
+    bool reads = true;           // false: the client closes once written, reading nothing
     bool client_aborted = false; // the client closed on purpose (an abort option)
-    std::string req_id;          // the id its events carry
+    std::optional<client::response_reader> reader; // read limits, when the step has any
 };
-
-/// The x-lifecheck-req header of raw bytes, or "".
-std::string raw_request_id(std::string const& raw) {
-    auto const head_end = raw.find("\r\n\r\n");
-    std::string const head = lower(raw.substr(0, head_end));
-    auto const at = head.find("\r\nx-lifecheck-req:");
-    if (at == std::string::npos)
-        return "";
-    auto const start = at + std::string{"\r\nx-lifecheck-req:"}.size();
-    auto const stop = head.find("\r\n", start);
-    std::string v = raw.substr(start, stop == std::string::npos ? std::string::npos : stop - start);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-        v.erase(v.begin());
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-        v.pop_back();
-    return v;
-}
 
 protocol::event to_protocol(engine::event const& e) {
     protocol::event p;
@@ -86,7 +75,9 @@ protocol::event to_protocol(engine::event const& e) {
     return p;
 }
 
-class driver {
+/// The in-process step_driver: steps as bytes fed to net::http_connection, the response bytes
+/// it writes read back, on the engine's virtual clock.
+class driver final : public run::step_driver {
 public:
     driver(scenario::scenario const& sc, engine::fault_set faults)
         : sc_{sc} {
@@ -120,31 +111,32 @@ public:
     std::vector<step_outcome> run() {
         srv_->ready([] {});
         loop_.run_until_idle(loop_.now() + group_limit_ms);
-        std::size_t const ready_events = events_.size();
-        for (step const& s : sc_.steps) {
-            if (s.kind == step_kind::sleep) {
-                loop_.advance_to(loop_.now() + s.sleep_ms);
-                continue;
-            }
-            std::vector<step const*> group;
-            if (s.kind == step_kind::parallel)
-                for (step const& c : s.children)
-                    group.push_back(&c);
-            else
-                group.push_back(&s);
-            group_conns_.clear(); // a parallel group pipelines on the connections it opens
-            for (step const* c : group)
-                start(*c);
-            loop_.run_until_idle(loop_.now() + group_limit_ms);
-            // a plain client closes its socket once it has the whole response
-            for (auto& c : conns_)
-                if (!c->named && !c->client_closed && response_done(*c))
-                    client_close(*c);
-            loop_.run_until_idle(loop_.now() + group_limit_ms);
-            loop_.advance_to(loop_.now() + 1);
-        }
-        return assemble(ready_events);
+        auto const windows = run::drive_steps(sc_, *this);
+        return assemble(windows);
     }
+
+    void run_one(step const& s) override { run_together({&s}); }
+
+    void run_together(std::vector<step const*> const& group) override {
+        group_conns_.clear(); // a parallel group pipelines on the connections it opens
+        for (step const* c : group)
+            start(*c);
+        loop_.run_until_idle(loop_.now() + group_limit_ms);
+        // a plain client closes its socket once it has the whole response
+        for (auto& c : conns_)
+            if (!c->named && !c->client_closed && response_done(*c))
+                client_close(*c);
+        loop_.run_until_idle(loop_.now() + group_limit_ms);
+        loop_.advance_to(loop_.now() + 1);
+    }
+
+    void pause(std::chrono::milliseconds ms) override {
+        loop_.advance_to(loop_.now() + static_cast<double>(ms.count()));
+    }
+
+    std::size_t events_so_far() const override { return events_.size(); }
+
+    bool alive() const override { return true; }
 
 private:
     struct conn_state : client_conn {
@@ -156,16 +148,12 @@ private:
     bool response_done(conn_state const& c) const {
         std::size_t pos = 0;
         for (std::size_t i : c.steps) {
-            client::response_parser p{head_request(*sent_[i].s)};
+            client::response_parser p{sent_[i].req.head};
             pos += p.feed(std::string_view{c.out}.substr(pos));
             if (!p.done())
                 return false;
         }
         return true;
-    }
-
-    static bool head_request(step const& s) {
-        return s.kind == step_kind::request && lower(s.request.method) == "head";
     }
 
     std::size_t connection_for(step const& s) {
@@ -202,36 +190,25 @@ private:
             start_close(s);
             return;
         }
-        std::string const wire =
-            s.kind == step_kind::raw ? s.raw : scenario::wire_bytes(s.id, s.request);
         std::size_t const ci = connection_for(s);
-        sent_.push_back(sent_step{&s,
-                                  ci,
-                                  events_.size(),
-                                  false,
-                                  s.kind == step_kind::raw ? raw_request_id(s.raw) : s.id});
+        sent_step sent;
+        sent.s = &s;
+        sent.conn = ci;
+        sent.req = client::make_raw_request(s);
+        sent_.push_back(std::move(sent));
         std::size_t const si = sent_.size() - 1;
         conn_state& c = *conns_[ci];
         std::size_t const response_start = c.out.size();
         c.steps.push_back(si);
 
-        auto const& opt = s.client;
-        auto const head_end = wire.find("\r\n\r\n");
-        std::size_t const head_len = head_end == std::string::npos ? wire.size() : head_end + 4;
-        std::size_t written = wire.size();
-        if (opt.abort_after_request_bytes)
-            written = std::min<std::size_t>(
-                static_cast<std::size_t>(*opt.abort_after_request_bytes), wire.size());
-        if (opt.abort_after_body_bytes)
-            written = std::min<std::size_t>(
-                head_len + static_cast<std::size_t>(*opt.abort_after_body_bytes), wire.size());
-        std::size_t const bpw = opt.bytes_per_write && *opt.bytes_per_write > 0
-                                    ? static_cast<std::size_t>(*opt.bytes_per_write)
-                                    : written;
-        double const wd = opt.write_delay_ms.value_or(0);
+        // the client's writes, pauses and aborts: client_plan.hpp, as raw_client carries them out
+        client::raw_request const& req = sent_[si].req;
+        client::client_plan const plan = client::plan_of(req);
+        sent_[si].reads = !plan.close_after_writing;
         double at = 0;
-        for (std::size_t off = 0; off < written; off += std::max<std::size_t>(bpw, 1), at += wd) {
-            std::string chunk = wire.substr(off, std::min(bpw, written - off));
+        for (client::planned_write const& w : plan.writes) {
+            at += static_cast<double>(w.pause_before.count());
+            std::string chunk = req.bytes.substr(w.offset, w.size);
             loop_.set_timeout(at, [this, ci, chunk = std::move(chunk)] {
                 conn_state& k = *conns_[ci];
                 if (k.client_closed || k.server_closed)
@@ -240,49 +217,52 @@ private:
                 k.conn->flushed();
             });
         }
-        double const done_writing = written == 0 ? 0 : at - wd;
+        double const done_writing = at;
         auto abort_now = [this, ci, si] {
             if (conns_[ci]->client_closed || conns_[ci]->server_closed)
                 return;
             sent_[si].client_aborted = true;
             client_close(*conns_[ci]);
         };
-        if (opt.abort_after_request_bytes || opt.abort_after_body_bytes)
+        if (plan.close_after_writing)
             loop_.set_timeout(done_writing, abort_now);
-        if (opt.abort_after_ms)
-            loop_.set_timeout(done_writing + *opt.abort_after_ms, abort_now);
-        if (opt.abort_after_response_bytes || opt.abort_after_response_body_bytes) {
-            bool const head = head_request(s);
-            c.on_bytes = [this, ci, si, response_start, head] {
-                conn_state& k = *conns_[ci];
-                auto const& o = sent_[si].s->client;
-                std::size_t limit = 0;
-                if (o.abort_after_response_bytes) {
-                    limit =
-                        response_start + static_cast<std::size_t>(*o.abort_after_response_bytes);
-                } else {
-                    auto const e = k.out.find("\r\n\r\n", response_start);
-                    if (e == std::string::npos)
-                        return;
-                    limit = e + 4 + static_cast<std::size_t>(*o.abort_after_response_body_bytes);
-                }
-                if (k.out.size() < limit)
-                    return;
-                k.on_bytes = nullptr;
-                client::response_parser p{head};
-                p.feed(std::string_view{k.out}.substr(response_start, limit - response_start));
-                if (p.done())
-                    return;             // the whole response fit: nothing to abort
-                k.out.resize(limit);    // the client read no further
-                k.client_closed = true; // reads nothing more from now on
-                loop_.set_timeout(0, [this, ci, si] {
-                    sent_[si].client_aborted = true;
-                    conn_state& kk = *conns_[ci];
-                    if (!kk.server_closed)
-                        kk.conn->peer_closed();
-                });
+        if (plan.abort_after)
+            loop_.set_timeout(done_writing + static_cast<double>(plan.abort_after->count()),
+                              abort_now);
+        if (client::response_reader reader{req}; reader.limited()) {
+            sent_[si].reader.emplace(std::move(reader));
+            c.on_bytes = [this, ci, si, response_start] {
+                read_limited(ci, si, response_start);
             };
         }
+    }
+
+    /// The client reads step si's response as its reader allows; at the cut it reads nothing
+    /// more and closes (an abort).
+    void read_limited(std::size_t ci, std::size_t si, std::size_t response_start) {
+        conn_state& k = *conns_[ci];
+        client::response_reader& reader = *sent_[si].reader;
+        std::size_t at = response_start + reader.taken();
+        while (std::size_t const want = reader.want()) {
+            if (at >= k.out.size())
+                break;
+            std::size_t const n = std::min(want, k.out.size() - at);
+            std::size_t const used = reader.take(std::string_view{k.out}.substr(at, n));
+            at += used;
+            if (used < n)
+                break;
+        }
+        if (!reader.cut())
+            return;
+        k.on_bytes = nullptr;
+        k.out.resize(at);       // the client read no further
+        k.client_closed = true; // reads nothing more from now on
+        loop_.set_timeout(0, [this, ci, si] {
+            sent_[si].client_aborted = true;
+            conn_state& kk = *conns_[ci];
+            if (!kk.server_closed)
+                kk.conn->peer_closed();
+        });
     }
 
     void start_close(step const& s) {
@@ -299,49 +279,24 @@ private:
         });
     }
 
-    std::vector<step_outcome> assemble(std::size_t ready_events) {
-        std::vector<step_outcome> out;
-        std::set<std::string> claimed;
-        for (auto const& ss : sent_)
-            if (!ss.req_id.empty())
-                claimed.insert(ss.req_id);
-        // raw steps without an id own the first made-up id reported during their step
-        for (auto& ss : sent_) {
-            if (!ss.req_id.empty())
-                continue;
-            for (std::size_t i = ss.first_event; i < events_.size(); ++i) {
-                if (events_[i].req != "app" && claimed.count(events_[i].req) == 0) {
-                    ss.req_id = events_[i].req;
-                    claimed.insert(ss.req_id);
-                    break;
-                }
-            }
-        }
-        std::map<step const*, step_outcome> by_step;
+    /// The responses as the clients read them and the close steps' app events, grouped per step
+    /// by run::observe (the socket runner's rule), as step outcomes.
+    std::vector<step_outcome> assemble(std::vector<run::raw_window> const& windows) {
+        std::map<std::string, check::response_observation> responses;
         for (std::size_t ci = 0; ci < conns_.size(); ++ci) {
             conn_state const& c = *conns_[ci];
             std::size_t pos = 0;
             for (std::size_t si : c.steps) {
                 sent_step const& ss = sent_[si];
-                step_outcome o = events_of(ss.req_id);
-                o.step_id = ss.s->id;
-                client::response_parser p{head_request(*ss.s)};
+                client::response_parser p{ss.req.head};
                 // A client that aborts after writing closes without reading (the raw client's
                 // rule): what the server wrote meanwhile reaches no one.
-                auto const& co = ss.s->client;
-                if (!co.abort_after_request_bytes && !co.abort_after_body_bytes)
+                if (ss.reads)
                     pos += p.feed(std::string_view{c.out}.substr(pos));
                 if (!p.done() && c.server_closed && !c.client_closed)
                     p.finish_eof();
-                o.got_response = p.head_done();
-                if (o.got_response) {
-                    o.status = p.status();
-                    o.headers = p.headers();
-                    o.body = p.body();
-                }
-                o.complete = p.done();
-                auto& r = o.observed.response;
-                r.got_response = o.got_response;
+                check::response_observation& r = responses[ss.s->id];
+                r.got_response = p.head_done();
                 r.status = p.status();
                 r.headers = p.headers();
                 r.body = p.body();
@@ -350,77 +305,54 @@ private:
                                    ? scenario::connection_fate::closed
                                    : scenario::connection_fate::kept;
                 r.client_aborted = ss.client_aborted;
-                o.observed.step = ss.s;
-                o.observed.req_id = ss.req_id.empty() ? ss.s->id : ss.req_id;
-                by_step[ss.s] = std::move(o);
             }
         }
+        std::map<step const*, std::vector<protocol::event>> close_events;
         for (auto const& [s, first] : close_steps_) {
-            step_outcome o;
-            o.step_id = s->id.empty() ? std::string{"close"} : s->id;
+            auto& evs = close_events[s];
             for (std::size_t i = first; i < events_.size(); ++i)
-                if (events_[i].req == "app" && events_[i].what == engine::event::kind::cb) {
-                    o.trace.push_back(events_[i].label);
-                    o.observed.events.push_back(to_protocol(events_[i]));
-                }
-            o.observed.step = s;
-            o.observed.req_id = "app";
-            by_step[s] = std::move(o);
-        }
-        // document order, parallel children flattened (model::predict's order)
-        std::vector<step const*> order;
-        for (step const& s : sc_.steps) {
-            if (s.kind == step_kind::parallel) {
-                for (step const& c : s.children)
-                    order.push_back(&c);
-            } else if (s.kind != step_kind::sleep) {
-                order.push_back(&s);
-            }
-        }
-        for (step const* s : order) {
-            auto it = by_step.find(s);
-            if (it != by_step.end())
-                out.push_back(std::move(it->second));
-        }
-        // scenario-format §1.4: onReady callbacks belong to the first step that has a trace: a
-        // request, or a close step when none came before it (model::predict's and the runner's
-        // rule)
-        auto first_request = out.begin();
-        if (first_request != out.end() && ready_events > 0) {
-            std::vector<std::string> labels;
-            std::vector<protocol::event> evs;
-            for (std::size_t i = 0; i < ready_events; ++i)
-                if (events_[i].req == "app" && events_[i].what == engine::event::kind::cb) {
-                    labels.push_back(events_[i].label);
+                if (events_[i].req == "app" && events_[i].what == engine::event::kind::cb)
                     evs.push_back(to_protocol(events_[i]));
-                }
-            step_outcome& first = *first_request;
-            first.trace.insert(first.trace.begin(), labels.begin(), labels.end());
-            first.observed.events.insert(first.observed.events.begin(), evs.begin(), evs.end());
-            if (first.end_at)
-                *first.end_at += static_cast<int>(labels.size());
         }
+        std::vector<protocol::event> events;
+        for (engine::event const& e : events_)
+            events.push_back(to_protocol(e));
+        std::vector<step_outcome> out;
+        for (check::request_observation& o :
+             run::observe(sc_, events, responses, windows, close_events))
+            out.push_back(outcome_of(std::move(o)));
         return out;
     }
 
-    step_outcome events_of(std::string const& id) const {
-        step_outcome o;
-        if (id.empty())
-            return o;
+    /// A step's outcome from its observation: onReady callbacks (on the first step) included.
+    static step_outcome outcome_of(check::request_observation o) {
+        step_outcome out;
+        if (!o.step)
+            out.step_id = o.req_id; // a request no step claims: only invariants apply
+        else if (o.step->kind == step_kind::close && o.step->id.empty())
+            out.step_id = "close";
+        else
+            out.step_id = o.step->id;
         int cbs = 0;
-        for (engine::event const& e : events_) {
-            if (e.req != id)
-                continue;
-            o.observed.events.push_back(to_protocol(e));
-            if (e.what == engine::event::kind::cb) {
-                o.trace.push_back(e.label);
+        for (protocol::event const& e : o.events) {
+            if (e.type == protocol::event_type::cb) {
+                out.trace.push_back(e.label);
                 ++cbs;
-            } else if (!o.end_at) {
-                o.end_at = cbs;
-                o.aborted = e.aborted;
+            } else if (e.type == protocol::event_type::end && !out.end_at) {
+                out.end_at = cbs;
+                out.aborted = e.aborted;
             }
         }
-        return o;
+        auto const& r = o.response;
+        out.got_response = r.got_response;
+        if (r.got_response) {
+            out.status = r.status;
+            out.headers = r.headers;
+            out.body = r.body;
+        }
+        out.complete = r.complete;
+        out.observed = std::move(o);
+        return out;
     }
 
     scenario::scenario const& sc_;
@@ -432,7 +364,7 @@ private:
     std::map<std::string, std::size_t> named_;
     std::set<std::size_t> group_conns_; // connections the current step group opened
     std::vector<sent_step> sent_;
-    std::vector<std::pair<step const*, std::size_t>> close_steps_;
+    std::vector<std::pair<step const*, std::size_t>> close_steps_; // and the events before each
 };
 
 std::string join(std::vector<std::string> const& v) {

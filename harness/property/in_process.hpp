@@ -31,11 +31,14 @@ struct step_outcome {
 
 /// Runs every request, raw, parallel, sleep and close step of `sc` (a valid, labelled
 /// fastify-dialect scenario, e.g. from scenario::parse) on net::in_memory_server with the seeded
-/// `faults` (engine/faults.hpp). Steps run in order; parallel children start together; client
-/// aborts (abortAfterMs, abortAfterRequestBytes/BodyBytes/ResponseBytes/ResponseBodyBytes) are
-/// honoured on the virtual clock. Deterministic: the same input gives the same outcome.
-/// Returns one outcome per request/raw step, in model::predict's order. Never throws for a
-/// valid scenario.
+/// `faults` (engine/faults.hpp), through the one step walk and client plans the socket runner
+/// uses (run::drive_steps, client::plan_of: abortAfterMs, abortAfterRequestBytes/BodyBytes,
+/// abortAfterResponseBytes/ResponseBodyBytes, bytesPerWrite + writeDelayMs on the virtual clock).
+/// Steps run in order; parallel children start together. Events are grouped per step as the
+/// runner groups them (run::observe, decisions.md D25). Deterministic: the same input gives the
+/// same outcome. Returns one outcome per request/raw/close step, in model::predict's order, then
+/// one per request no step claims (step_id is its made-up id). Never throws for a valid
+/// scenario.
 std::vector<step_outcome> run_in_process(scenario::scenario const& sc,
                                          engine::fault_set faults = 0);
 

@@ -130,4 +130,42 @@ TEST(InProcess, ApplicationHooksGoToFirstAndCloseSteps) {
         << join(property::compare_with_model(sc, out));
 }
 
+// decisions.md D25: a raw step owns the ids the target makes up during it (the runner's rule);
+// a second request in its bytes is an outcome of its own, judged by invariants only.
+TEST(InProcess, RawStepOwnsMadeUpIdsAsTheRunnerRules) {
+    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}]},
+        "routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"string","value":"ok"}}}]},
+        "steps":[{"id":"r1","raw":"GET / HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n"},
+                 {"id":"r2","raw":"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n"}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].step_id, "r1");
+    EXPECT_EQ(out[0].trace, (labels{"onRequest@root", "handler"}));
+    EXPECT_EQ(out[0].body, "ok");
+    EXPECT_EQ(out[1].step_id, "r2");
+    EXPECT_TRUE(out[1].got_response);
+    EXPECT_TRUE(out[1].complete); // a raw HEAD: the response has no body, whatever it says
+    EXPECT_EQ(out[2].observed.step, nullptr);
+    EXPECT_EQ(out[2].trace, (labels{"onRequest@root", "handler"}));
+    EXPECT_TRUE(property::check(sc, out).empty());
+}
+
+// decisions.md D25, scenarios/regressions/fuzz-605ba8da-unknown-method-400.json: a raw step that
+// never reaches the app does not take the request a later raw step makes.
+TEST(InProcess, EarlierRawStepDoesNotTakeALaterOnesRequest) {
+    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}],"onResponse":[{}]},
+        "routes":[{"method":"GET","url":"/","handler":{"payload":{"kind":"json","value":{"ok":true}}}}]},
+        "steps":[{"id":"unknown","raw":"OPST /up HTTP/1.1\r\nhost: x\r\n\r\n"},
+                 {"id":"source","raw":"SOURCE / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].step_id, "unknown");
+    EXPECT_EQ(out[0].status, 400);
+    EXPECT_TRUE(out[0].trace.empty());
+    EXPECT_EQ(out[1].step_id, "source");
+    EXPECT_EQ(out[1].status, 404);
+    EXPECT_EQ(out[1].trace, (labels{"onRequest@root", "onResponse@root"}));
+    EXPECT_EQ(out[1].end_at, 2);
+}
+
 } // namespace

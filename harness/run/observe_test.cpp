@@ -1,9 +1,9 @@
 // Tests how target events are attributed to steps: ids, raw-step ownership, onReady, hangs.
-#include "harness/run/detail/observe.hpp"
+#include "harness/run/observe.hpp"
 
 #include <gtest/gtest.h>
 
-namespace lifecheck::run::detail {
+namespace lifecheck::run {
 namespace {
 
 protocol::event cb(std::string req, std::string label, std::string phase = "") {
@@ -159,4 +159,4 @@ TEST(Observe, UnendedListsRequestsWithCallbacksButNoEnd) {
 }
 
 } // namespace
-} // namespace lifecheck::run::detail
+} // namespace lifecheck::run

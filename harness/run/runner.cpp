@@ -2,9 +2,7 @@
 // app, run the steps, collect events until quiet (D4), close the app, then check and judge.
 #include "harness/run/runner.hpp"
 
-#include "harness/client/raw_client.hpp"
-#include "harness/client/scripted_client.hpp"
-#include "harness/run/detail/observe.hpp"
+#include "harness/run/socket_driver.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <algorithm>
@@ -32,17 +30,11 @@ struct runner::scenario_run {
     clock::time_point const started = clock::now();
     check::run_facts facts;
     std::vector<std::string> warnings;
-    int port = 0;                            // where the loaded app listens
-    std::unique_ptr<client::raw_client> raw; // named keep-alive connections live here
+    int port = 0;                          // where the loaded app listens
+    std::unique_ptr<socket_driver> driver; // carries out the steps; its connections live there
+    std::vector<raw_window> raw_windows;   // where raw steps started (observe)
     clock::time_point steps_done = started;
     bool stopped = false; // we stopped the target: not a crash
-
-    std::mutex mu;                         // guards the fields below (parallel steps)
-    clock::time_point last_sent = started; // when the last request started
-    bool closed = false;                   // a close step ran
-    std::map<std::string, check::response_observation> responses; // by step id
-    std::vector<detail::raw_window> raw_windows;
-    std::map<scenario::step const*, std::vector<protocol::event>> close_events;
 };
 
 //----------------------------------------------------------------------------------------------
@@ -112,114 +104,13 @@ bool runner::load_app(scenario_run& r) {
     return false;
 }
 
-// 3. The steps, in order; a dead target answers nothing more, so stop there.
+// 3. The steps, in order, through the socket step driver (step_driver.hpp: the same walk and
+// client plans as the in-process path); a dead target answers nothing more, so stop there.
 void runner::run_steps(scenario_run& r) {
-    client::client_timing timing;
-    timing.response_timeout = opts_.deadline;
-    r.raw = std::make_unique<client::raw_client>(r.port, timing);
-    for (scenario::step const& s : r.sc.steps) {
-        if (!target_->alive())
-            break;
-        run_step(r, s);
-    }
+    r.driver = std::make_unique<socket_driver>(
+        *target_, r.port, opts_.deadline, opts_.raw_only, r.facts, r.warnings);
+    r.raw_windows = drive_steps(r.sc, *r.driver);
     r.steps_done = clock::now();
-}
-
-void runner::run_step(scenario_run& r, scenario::step const& s) {
-    switch (s.kind) {
-    case scenario::step_kind::request:
-    case scenario::step_kind::raw:
-        run_request(r, s);
-        break;
-    case scenario::step_kind::parallel:
-        run_parallel(r, s);
-        break;
-    case scenario::step_kind::sleep:
-        std::this_thread::sleep_for(milliseconds{s.sleep_ms});
-        break;
-    case scenario::step_kind::close:
-        run_close(r, s);
-        break;
-    }
-}
-
-// 3a. One request: plain steps through httplib, everything else as exact bytes.
-void runner::run_request(scenario_run& r, scenario::step const& s) {
-    {
-        std::lock_guard lock{r.mu};
-        r.last_sent = clock::now();
-        if (s.kind == scenario::step_kind::raw)
-            r.raw_windows.push_back({&s, target_->events().size()});
-    }
-    check::response_observation obs =
-        client::is_plain(s) && !opts_.raw_only
-            ? client::scripted_client{r.port, opts_.deadline}.send(s.id, s.request)
-            : r.raw->send(client::make_raw_request(s), s.connection);
-    std::lock_guard lock{r.mu};
-    r.responses[s.id] = std::move(obs);
-}
-
-// 3b. A parallel group: a thread per child; children naming one connection are pipelined.
-void runner::run_parallel(scenario_run& r, scenario::step const& group) {
-    std::map<std::string, std::vector<scenario::step const*>> pipelines;
-    std::vector<scenario::step const*> singles;
-    for (scenario::step const& c : group.children) {
-        if (c.kind == scenario::step_kind::request && c.connection)
-            pipelines[*c.connection].push_back(&c);
-        else
-            singles.push_back(&c);
-    }
-    std::vector<std::thread> threads;
-    auto guarded = [&r](std::function<void()> fn) {
-        return [&r, fn = std::move(fn)] {
-            try {
-                fn();
-            } catch (std::exception const& e) {
-                std::lock_guard lock{r.mu};
-                r.facts.harness_fault = std::string{"exception in a parallel step: "} + e.what();
-            }
-        };
-    };
-    for (auto const& [name, steps] : pipelines) {
-        if (steps.size() == 1) {
-            singles.push_back(steps.front());
-            continue;
-        }
-        threads.emplace_back(
-            guarded([this, &r, steps = steps, name = name] { run_pipeline(r, steps, name); }));
-    }
-    for (scenario::step const* s : singles)
-        threads.emplace_back(guarded([this, &r, s] { run_step(r, *s); }));
-    for (std::thread& t : threads)
-        t.join();
-}
-
-void runner::run_pipeline(scenario_run& r,
-                          std::vector<scenario::step const*> const& steps,
-                          std::string const& connection) {
-    std::vector<client::raw_request> requests;
-    for (scenario::step const* s : steps)
-        requests.push_back(client::make_raw_request(*s));
-    {
-        std::lock_guard lock{r.mu};
-        r.last_sent = clock::now();
-    }
-    auto observed = r.raw->pipeline(requests, connection);
-    std::lock_guard lock{r.mu};
-    for (std::size_t i = 0; i < steps.size(); ++i)
-        r.responses[steps[i]->id] = std::move(observed[i]);
-}
-
-// 3c. close: preClose/onClose callbacks are this step's trace (req `app`).
-void runner::run_close(scenario_run& r, scenario::step const& s) {
-    auto const closed = target_->close(opts_.deadline);
-    std::lock_guard lock{r.mu};
-    r.closed = true;
-    r.close_events[&s] = closed.app_events;
-    if (closed.status == protocol::close_status::timed_out) {
-        r.facts.hung_steps.push_back("close");
-        r.warnings.push_back("close: " + closed.detail);
-    }
 }
 
 // 4. Collect until every request that reached the target has its end and the target has been
@@ -227,9 +118,10 @@ void runner::run_close(scenario_run& r, scenario::step const& s) {
 void runner::collect_events(scenario_run& r) {
     auto const& log = target_->events();
     auto const quiet = quiet_window(r.sc.application);
-    auto const deadline = std::max(r.last_sent + opts_.deadline, clock::now());
+    auto const last_sent = r.driver->last_sent().value_or(r.started);
+    auto const deadline = std::max(last_sent + opts_.deadline, clock::now());
     auto const all_ended = [](std::vector<protocol::event> const& es) {
-        return detail::unended(es).empty();
+        return unended(es).empty();
     };
     for (;;) {
         log.wait_until(all_ended, deadline);
@@ -241,9 +133,9 @@ void runner::collect_events(scenario_run& r) {
 
 // 5. Close what the scenario left open, so the next scenario starts clean.
 void runner::close_app(scenario_run& r) {
-    if (r.raw)
-        r.raw->close_all();
-    if (r.closed || !target_->alive())
+    if (r.driver)
+        r.driver->close_connections();
+    if ((r.driver && r.driver->closed()) || !target_->alive())
         return;
     auto const closed = target_->close(opts_.deadline);
     if (closed.status == protocol::close_status::timed_out)
@@ -257,7 +149,9 @@ outcome runner::judge(scenario_run& r) {
     if (target_)
         events = target_->events().snapshot();
     auto const observations =
-        detail::observe(r.sc, events, r.responses, r.raw_windows, r.close_events);
+        r.driver
+            ? observe(r.sc, events, r.driver->responses(), r.raw_windows, r.driver->close_events())
+            : observe(r.sc, events, {}, {}, {});
     if (target_ && !target_->alive() && !r.stopped && !r.facts.crash) {
         std::string how = target_->exit_status();
         if (!target_->log_file().empty())
@@ -268,7 +162,7 @@ outcome runner::judge(scenario_run& r) {
         out.log_tail = target_->log_tail(4096);
     if (!r.facts.crash)
         for (check::request_observation const& o : observations)
-            if (detail::hung(o) &&
+            if (hung(o) &&
                 std::find(r.facts.hung_steps.begin(), r.facts.hung_steps.end(), o.req_id) ==
                     r.facts.hung_steps.end())
                 r.facts.hung_steps.push_back(o.req_id);

@@ -80,13 +80,6 @@ private:
     bool start_target(scenario_run& r);
     bool load_app(scenario_run& r);
     void run_steps(scenario_run& r);
-    void run_step(scenario_run& r, scenario::step const& s);
-    void run_request(scenario_run& r, scenario::step const& s);
-    void run_parallel(scenario_run& r, scenario::step const& s);
-    void run_pipeline(scenario_run& r,
-                      std::vector<scenario::step const*> const& steps,
-                      std::string const& connection);
-    void run_close(scenario_run& r, scenario::step const& s);
     void collect_events(scenario_run& r);
     void close_app(scenario_run& r);
     outcome judge(scenario_run& r);

@@ -1,4 +1,5 @@
-// Groups a target's events into per-step observations: step ids, raw-step ownership, app hooks.
+// Groups a target's events into per-step observations: step ids, raw-step ownership (the one
+// raw-step id rule of both step drivers, decisions.md D25), app hooks.
 #pragma once
 
 #include "harness/check/observation.hpp"
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace lifecheck::run::detail {
+namespace lifecheck::run {
 
 /// Where a raw step started in the event log: request ids the target made up (no
 /// x-lifecheck-req) first reported at or after `first_event` belong to the latest such step.
@@ -44,4 +45,4 @@ observe(scenario::scenario const& sc,
 /// a client that gave up waiting (no abort, no expectNoResponse).
 bool hung(check::request_observation const& o);
 
-} // namespace lifecheck::run::detail
+} // namespace lifecheck::run

@@ -1,10 +1,10 @@
 // Attribution of target events to scenario steps (scenario-format §1.4: raw steps, app hooks).
-#include "harness/run/detail/observe.hpp"
+#include "harness/run/observe.hpp"
 
 #include <algorithm>
 #include <set>
 
-namespace lifecheck::run::detail {
+namespace lifecheck::run {
 namespace {
 
 using protocol::event;
@@ -166,4 +166,4 @@ bool hung(check::request_observation const& o) {
     return gave_up && !r.client_aborted && !o.step->client.expect_no_response;
 }
 
-} // namespace lifecheck::run::detail
+} // namespace lifecheck::run
