@@ -1,8 +1,13 @@
 // Tests the Node layer's `res` on a recording exchange: what reaches the transport, and when.
 #include "server_under_test/reference/engine/node_response.hpp"
 
+#include "server_under_test/reference/engine/lifecycle.hpp"
+#include "server_under_test/reference/net/http_connection.hpp"
+
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,7 +51,120 @@ struct fixture {
     node_response res{out, ev, sink, id};
 };
 
+/// `http.createServer((req, res) => handler(res))`: the Node layer alone behind the real
+/// transport, so a test sees the bytes Node's framing puts on the wire.
+struct bare_node_server final : app_server {
+    using handler_fn = std::function<void(node_response&)>;
+
+    struct bare_request final : request, std::enable_shared_from_this<bare_request> {
+        bare_request(exchange& out, loop& ev, event_sink const& sink)
+            : res{out, ev, sink, req_id} {}
+
+        std::string req_id = "r1";
+        node_response res;
+
+        void body(std::string_view) override {}
+
+        void body_end() override {}
+
+        void finished() override { res.on_finish(shared_from_this()); }
+
+        void closed(bool by_client) override {
+            if (res.on_close(by_client))
+                res.emit_end();
+        }
+
+        void timed_out() override { res.on_timeout(); }
+
+        std::string const& id() const override { return req_id; }
+
+        bool done() const override { return res.end_emitted(); }
+    };
+
+    loop ev;
+    std::vector<event> events;
+    event_sink sink = [this](event const& e) {
+        events.push_back(e);
+    };
+    handler_fn handler;
+
+    void ready(std::function<void()> done) override { done(); }
+
+    void close(std::function<void(std::function<void()>)> drained,
+               std::function<void()> done) override {
+        drained(std::move(done));
+    }
+
+    std::shared_ptr<request> begin(request_head, exchange& out) override {
+        auto r = std::make_shared<bare_request>(out, ev, sink);
+        handler(r->res);
+        return r;
+    }
+
+    bool closing() const override { return false; }
+
+    loop& events_loop() override { return ev; }
+};
+
+/// The bytes a bare Node server writes for one GET answered by `handler`.
+struct wire_capture final : net::wire {
+    std::string out;
+
+    void send(std::string bytes) override { out += bytes; }
+
+    void close(bool) override {}
+};
+
+std::string wire_of(bare_node_server::handler_fn handler, std::vector<event>* events = nullptr) {
+    bare_node_server srv;
+    srv.handler = std::move(handler);
+    wire_capture w;
+    auto conn = std::make_shared<net::http_connection>(srv, w, net::connection_options{});
+    conn->feed("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+    conn->flushed();
+    srv.ev.run_until_idle(1000);
+    if (events != nullptr)
+        *events = srv.events;
+    return w.out;
+}
+
+bool has(std::string const& s, std::string const& piece) {
+    return s.find(piece) != std::string::npos;
+}
+
 } // namespace
+
+// On the wire: writeHead with content-length frames the body as identity; without one, Node
+// frames it chunked (lib/_http_outgoing.js _storeHeader); `end` follows 'finish' on a tick.
+TEST(NodeResponse, WriteHeadWithOrWithoutContentLengthFramesTheWire) {
+    std::vector<event> events;
+    std::string const identity = wire_of(
+        [](node_response& res) {
+            res.write_head({{"content-length", "5"}});
+            res.end("hello");
+        },
+        &events);
+    EXPECT_TRUE(has(identity, "HTTP/1.1 200 OK\r\n")) << identity;
+    EXPECT_TRUE(has(identity, "content-length: 5\r\n")) << identity;
+    EXPECT_FALSE(has(identity, "Transfer-Encoding")) << identity;
+    EXPECT_EQ(identity.substr(identity.size() - 9), "\r\n\r\nhello");
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].what, event::kind::end);
+    EXPECT_FALSE(events[0].aborted);
+
+    std::string const chunked = wire_of([](node_response& res) {
+        res.write_head({});
+        res.write("a");
+        res.end("b");
+    });
+    EXPECT_TRUE(has(chunked, "Transfer-Encoding: chunked\r\n")) << chunked;
+    EXPECT_TRUE(has(chunked, "\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n")) << chunked;
+
+    // end(data) before any head: the implicit Content-Length gives identity framing.
+    std::string const implicit = wire_of([](node_response& res) { res.end("abc"); });
+    EXPECT_TRUE(has(implicit, "Content-Length: 3\r\n")) << implicit;
+    EXPECT_FALSE(has(implicit, "Transfer-Encoding")) << implicit;
+}
 
 // Node lib/_http_outgoing.js end → write_(fromEnd) → _contentLength: end(data) before the head
 // frames the body with Content-Length (the transport then writes identity framing).
