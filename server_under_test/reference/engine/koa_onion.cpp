@@ -7,6 +7,7 @@
 // server_under_test/koa/adapter.mjs uses (its README, "Mapping").
 #include "server_under_test/reference/engine/koa_onion.hpp"
 
+#include "server_under_test/reference/engine/node_response.hpp"
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <algorithm>
@@ -21,78 +22,22 @@ using scenario::payload_kind;
 using scenario::verb;
 
 std::optional<std::string> koa_status_text(int status) {
-    // statuses@1.5.0 (what koa 2.16.4 depends on): differs from Node's http.STATUS_CODES at
+    // statuses@1.5.0 (what koa 2.16.4 depends on) is Node's http.STATUS_CODES except at
     // 306 "(Unused)", 418 "I'm a teapot" and 425 "Unordered Collection".
-    static std::map<int, char const*> const texts = {
-        {100, "Continue"},
-        {101, "Switching Protocols"},
-        {102, "Processing"},
-        {103, "Early Hints"},
-        {200, "OK"},
-        {201, "Created"},
-        {202, "Accepted"},
-        {203, "Non-Authoritative Information"},
-        {204, "No Content"},
-        {205, "Reset Content"},
-        {206, "Partial Content"},
-        {207, "Multi-Status"},
-        {208, "Already Reported"},
-        {226, "IM Used"},
-        {300, "Multiple Choices"},
-        {301, "Moved Permanently"},
-        {302, "Found"},
-        {303, "See Other"},
-        {304, "Not Modified"},
-        {305, "Use Proxy"},
-        {306, "(Unused)"},
-        {307, "Temporary Redirect"},
-        {308, "Permanent Redirect"},
-        {400, "Bad Request"},
-        {401, "Unauthorized"},
-        {402, "Payment Required"},
-        {403, "Forbidden"},
-        {404, "Not Found"},
-        {405, "Method Not Allowed"},
-        {406, "Not Acceptable"},
-        {407, "Proxy Authentication Required"},
-        {408, "Request Timeout"},
-        {409, "Conflict"},
-        {410, "Gone"},
-        {411, "Length Required"},
-        {412, "Precondition Failed"},
-        {413, "Payload Too Large"},
-        {414, "URI Too Long"},
-        {415, "Unsupported Media Type"},
-        {416, "Range Not Satisfiable"},
-        {417, "Expectation Failed"},
-        {418, "I'm a teapot"},
-        {421, "Misdirected Request"},
-        {422, "Unprocessable Entity"},
-        {423, "Locked"},
-        {424, "Failed Dependency"},
-        {425, "Unordered Collection"},
-        {426, "Upgrade Required"},
-        {428, "Precondition Required"},
-        {429, "Too Many Requests"},
-        {431, "Request Header Fields Too Large"},
-        {451, "Unavailable For Legal Reasons"},
-        {500, "Internal Server Error"},
-        {501, "Not Implemented"},
-        {502, "Bad Gateway"},
-        {503, "Service Unavailable"},
-        {504, "Gateway Timeout"},
-        {505, "HTTP Version Not Supported"},
-        {506, "Variant Also Negotiates"},
-        {507, "Insufficient Storage"},
-        {508, "Loop Detected"},
-        {509, "Bandwidth Limit Exceeded"},
-        {510, "Not Extended"},
-        {511, "Network Authentication Required"},
-    };
-    auto it = texts.find(status);
-    if (it == texts.end())
+    switch (status) {
+    case 306:
+        return std::string{"(Unused)"};
+    case 418:
+        return std::string{"I'm a teapot"};
+    case 425:
+        return std::string{"Unordered Collection"};
+    default:
+        break;
+    }
+    std::string text = status_text(status);
+    if (text.empty())
         return std::nullopt;
-    return std::string{it->second};
+    return text;
 }
 
 namespace {
@@ -131,12 +76,6 @@ constexpr char const* type_text = "text/plain; charset=utf-8";
 constexpr char const* type_html = "text/html; charset=utf-8";
 constexpr char const* type_bin = "application/octet-stream";
 constexpr char const* type_json = "application/json; charset=utf-8";
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 /// statuses.empty: the codes whose responses Koa sends without a body.
 bool empty_status(int code) {
@@ -179,64 +118,28 @@ struct koa_state {
 /// The settlement of a promise handed to its reaction: null when fulfilled, else the rejection.
 using settle_fn = std::function<void(std::shared_ptr<js_error>)>;
 
-std::shared_ptr<js_error>
-make_error(std::string message, std::optional<int> status, std::optional<std::string> code) {
-    auto e = std::make_shared<js_error>();
-    e->message = std::move(message);
-    e->status_code = status;
-    e->code = std::move(code);
-    return e;
-}
-
-/// `throw`: new Error(message ?? "boom") with err.status = error.statusCode ?? status, and code.
-std::shared_ptr<js_error> thrown_by(action const& a) {
-    std::optional<int> status = a.status;
-    std::optional<std::string> code;
-    std::string message = "boom";
-    if (a.error) {
-        if (a.error->message)
-            message = *a.error->message;
-        if (a.error->status_code)
-            status = a.error->status_code;
-        code = a.error->code;
-    }
-    return make_error(std::move(message), status, std::move(code));
-}
-
 /// The value `ctx.body = ...` receives for a PAYLOAD: json → the value itself (a string value
 /// stays a string, null stays null), string, buffer, empty → null, stream → a Node Readable.
 value materialize(scenario::payload const& p) {
     value v;
     switch (p.kind) {
     case payload_kind::json_value:
-        if (p.value.is_null()) {
-            v.k = value::kind::null;
-            return v;
-        }
-        if (p.value.is_string())
-            return value::of_string(p.value.get<std::string>());
-        v.k = value::kind::json;
-        v.js = p.value;
+        if (!p.value.is_null())
+            return plain_value(p);
+        v.k = value::kind::null;
         return v;
     case payload_kind::string:
-        return value::of_string(p.bytes);
     case payload_kind::buffer:
-        v.k = value::kind::buffer;
-        v.bytes = p.bytes;
-        return v;
+        return plain_value(p);
     case payload_kind::empty:
         v.k = value::kind::null;
         return v;
     case payload_kind::stream:
     case payload_kind::web_stream: // refused by koa_unsupported
-    case payload_kind::response: {
+    case payload_kind::response:
         v.k = value::kind::stream;
-        v.stream = std::make_shared<stream_obj>();
-        v.stream->chunks = p.chunks;
-        v.stream->chunk_delay_ms = p.chunk_delay_ms;
-        v.stream->fail_after = p.fail_after_chunks;
+        v.stream = make_stream(p); // Koa reads its chunks, delay and failure only
         return v;
-    }
     }
     return v;
 }
@@ -279,7 +182,8 @@ public:
     koa_request(std::shared_ptr<koa_state> st, request_head head, exchange& out)
         : st_{std::move(st)}
         , head_{std::move(head)}
-        , out_{&out} {
+        , res_{out, *st_->ev, st_->sink, id_} {
+        res_.status_code(404); // handleRequest: res.statusCode = 404
         for (auto const& [k, v] : head_.headers)
             if (k == "x-lifecheck-req" && !v.empty()) {
                 id_ = v;
@@ -312,7 +216,7 @@ public:
 
     std::string const& id() const override { return id_; }
 
-    bool done() const override { return end_emitted_; }
+    bool done() const override { return res_.end_emitted(); }
 
 private:
     // --- koa-compose -------------------------------------------------------------------------
@@ -336,7 +240,7 @@ private:
     void koa_remove(std::string const& name);
     std::optional<std::size_t> body_length() const;
 
-    bool writable() const { return !res_ended_ && !closed_; }
+    bool writable() const { return res_.writable(); }
 
     // --- lib/application.js respond, lib/context.js onerror ----------------------------------
     void respond();
@@ -345,37 +249,20 @@ private:
     void pipe(std::shared_ptr<stream_obj> s);
     void stream_step(std::shared_ptr<stream_obj> const& s, std::size_t k);
 
-    // --- Node's res ------------------------------------------------------------------------------
-    std::string const* header(std::string const& lower_name) const;
-    void set_header(std::string const& name, std::string v);
-    void remove_header(std::string const& name);
-    void write_head();
-    void res_write(std::string_view data);
-    void res_end(std::string_view data = {});
-    void res_destroy();
-    void emit_end();
+    std::string const* header(std::string const& lower_name) const {
+        return res_.get_header(lower_name);
+    }
 
     std::shared_ptr<koa_state> st_;
     request_head head_;
-    exchange* out_; // the transport; not touched once the response ended or the socket closed
     std::string id_;
-    long index_ = -1; // koa-compose's "last called middleware #"
+    node_response res_; // Node's res and socket: status, headers, writes, finish/close
+    long index_ = -1;   // koa-compose's "last called middleware #"
 
     // ctx.response
-    int status_ = 404;                    // res.statusCode (handleRequest starts at 404)
-    bool explicit_status_ = false;        // response._explicitStatus
-    bool explicit_null_ = false;          // response._explicitNullBody
-    value body_;                          // response._body
-    scenario::header_list headers_;       // res headers: names as last set, in insertion order
-    bool removed_content_length_ = false; // res._removedContLen
-
-    // res / socket state
-    bool headers_sent_ = false;
-    bool res_ended_ = false; // res.writableEnded
-    bool finished_ = false;  // 'finish'
-    bool closed_ = false;    // the socket closed
-    bool server_cut_ = false;
-    bool end_emitted_ = false;
+    bool explicit_status_ = false; // response._explicitStatus
+    bool explicit_null_ = false;   // response._explicitNullBody
+    value body_;                   // response._body
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -499,10 +386,10 @@ void koa_request::send_verb(action const& a) {
 // lib/response.js
 
 void koa_request::set_status(int code) {
-    if (headers_sent_)
+    if (res_.headers_sent())
         return;
     explicit_status_ = true;
-    status_ = code;
+    res_.status_code(code);
     if (truthy(body_) && empty_status(code)) {
         value null_body;
         null_body.k = value::kind::null;
@@ -514,7 +401,7 @@ void koa_request::set_body(value v) {
     bool const had_body = !is_nullish(body_);
     body_ = v;
     if (is_nullish(v)) {
-        if (!empty_status(status_))
+        if (!empty_status(res_.status_code()))
             set_status(204);
         if (v.k == value::kind::null)
             explicit_null_ = true;
@@ -556,15 +443,15 @@ void koa_request::set_length(std::size_t n) {
 }
 
 void koa_request::koa_set(std::string const& name, std::string v) {
-    if (headers_sent_)
+    if (res_.headers_sent())
         return;
-    set_header(name, std::move(v));
+    res_.set_header(name, std::move(v));
 }
 
 void koa_request::koa_remove(std::string const& name) {
-    if (headers_sent_)
+    if (res_.headers_sent())
         return;
-    remove_header(name);
+    res_.remove_header(name);
 }
 
 /// The `length` getter: Content-Length when set, else the body's byte length (none for streams).
@@ -593,50 +480,50 @@ std::optional<std::size_t> koa_request::body_length() const {
 void koa_request::respond() {
     if (!writable())
         return;
-    int const code = status_;
+    int const code = res_.status_code();
     if (empty_status(code)) {
         value null_body;
         null_body.k = value::kind::null;
         set_body(null_body); // strips the body headers
-        res_end();
+        res_.end();
         return;
     }
     if (head_.method == "HEAD") {
-        if (!headers_sent_ && header("content-length") == nullptr)
+        if (!res_.headers_sent() && header("content-length") == nullptr)
             if (auto n = body_length())
                 set_length(*n);
-        res_end();
+        res_.end();
         return;
     }
     if (is_nullish(body_)) {
         if (explicit_null_) {
             koa_remove("content-type");
             koa_remove("transfer-encoding");
-            res_end();
+            res_.end();
             return;
         }
         // ctx.message || String(code)
         std::string const text = koa_status_text(code).value_or(std::to_string(code));
-        if (!headers_sent_) {
+        if (!res_.headers_sent()) {
             set_type(type_text);
             set_length(text.size());
         }
-        res_end(text);
+        res_.end(text);
         return;
     }
     switch (body_.k) {
     case value::kind::string:
     case value::kind::buffer:
-        res_end(body_.bytes);
+        res_.end(body_.bytes);
         return;
     case value::kind::stream:
         pipe(body_.stream);
         return;
     default: {
         std::string const text = js_stringify(body_.js);
-        if (!headers_sent_)
+        if (!res_.headers_sent())
             set_length(text.size());
-        res_end(text);
+        res_.end(text);
         return;
     }
     }
@@ -645,13 +532,13 @@ void koa_request::respond() {
 void koa_request::onerror(std::shared_ptr<js_error> const& err) {
     if (!err)
         return;
-    bool const header_sent = headers_sent_ || !writable();
+    bool const header_sent = res_.headers_sent() || !writable();
     emit_error(); // this.app.emit('error', err, this)
     if (header_sent)
         return;
     // Unset every header, then answer with the status text as text/plain.
-    while (!headers_.empty())
-        remove_header(headers_.front().first);
+    while (!res_.headers().empty())
+        res_.remove_header(res_.headers().front().first);
     set_type(type_text);
     std::optional<int> code = err->status_code;
     if (err->code && *err->code == "ENOENT")
@@ -661,7 +548,7 @@ void koa_request::onerror(std::shared_ptr<js_error> const& err) {
     std::string const text = *koa_status_text(*code); // err.expose is never set: the status text
     set_status(*code);
     set_length(text.size());
-    res_end(text);
+    res_.end(text);
 }
 
 /// The app's 'error' listener (scenario-format §1.5 onError): traced, observes, may set a flag.
@@ -691,142 +578,43 @@ void koa_request::pipe(std::shared_ptr<stream_obj> s) {
 }
 
 void koa_request::stream_step(std::shared_ptr<stream_obj> const& s, std::size_t k) {
-    if (closed_ || res_ended_)
+    if (!res_.writable())
         return; // Koa destroys the body stream once the response closes
     std::size_t total = s->chunks.size();
     if (s->fail_after)
         total = std::min(total, static_cast<std::size_t>(std::max(0, *s->fail_after)));
     auto self = shared_from_this();
     if (k < total) {
-        res_write(s->chunks[k]);
+        res_.write(s->chunks[k]);
         st_->ev->set_timeout(s->chunk_delay_ms, [self, s, k] { self->stream_step(s, k + 1); });
         return;
     }
     if (s->fail_after) {
         st_->ev->next_tick([self] {
-            if (!self->closed_)
+            if (!self->res_.closed())
                 self->onerror(make_error("stream failed", std::nullopt, std::nullopt));
         });
         return;
     }
-    st_->ev->next_tick([self] { self->res_end(); });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Node's res
-
-std::string const* koa_request::header(std::string const& lower_name) const {
-    for (auto const& [k, v] : headers_)
-        if (lower(k) == lower_name)
-            return &v;
-    return nullptr;
-}
-
-/// res.setHeader: a name already present keeps its position and takes the new spelling.
-void koa_request::set_header(std::string const& name, std::string v) {
-    std::string const key = lower(name);
-    for (auto& [k, old] : headers_)
-        if (lower(k) == key) {
-            k = name;
-            old = std::move(v);
-            return;
-        }
-    headers_.emplace_back(name, std::move(v));
-}
-
-void koa_request::remove_header(std::string const& name) {
-    std::string const key = lower(name);
-    if (key == "content-length")
-        removed_content_length_ = true;
-    headers_.erase(std::remove_if(headers_.begin(),
-                                  headers_.end(),
-                                  [&](auto const& h) { return lower(h.first) == key; }),
-                   headers_.end());
-}
-
-void koa_request::write_head() {
-    if (headers_sent_ || closed_)
-        return;
-    headers_sent_ = true;
-    out_->write_head(status_, headers_);
-}
-
-void koa_request::res_write(std::string_view data) {
-    if (closed_ || res_ended_)
-        return;
-    write_head();
-    out_->write(data);
-}
-
-void koa_request::res_end(std::string_view data) {
-    if (res_ended_)
-        return;
-    res_ended_ = true;
-    if (closed_)
-        return;
-    if (!headers_sent_ && !data.empty() && header("content-length") == nullptr &&
-        header("transfer-encoding") == nullptr && !removed_content_length_)
-        // Node's end(data) before the head: an implicit Content-Length.
-        headers_.emplace_back("Content-Length", std::to_string(data.size()));
-    write_head();
-    if (!data.empty())
-        out_->write(data);
-    out_->end();
-}
-
-void koa_request::res_destroy() {
-    // Node: a finished response has let go of its socket (res.detachSocket), so destroy() is
-    // a no-op; the transport's exchange for this request may already be gone.
-    if (closed_ || finished_)
-        return;
-    server_cut_ = true;
-    out_->destroy();
-}
-
-void koa_request::emit_end() {
-    if (end_emitted_)
-        return;
-    end_emitted_ = true;
-    event e;
-    e.what = event::kind::end;
-    e.req = id_;
-    e.status = status_;
-    // scenario-format §3: aborted only when the client closed its side before the response
-    // finished.
-    e.aborted = closed_ && !finished_ && !server_cut_;
-    st_->sink(e);
+    st_->ev->next_tick([self] { self->res_.end(); });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The socket's side (the same `end` rules as the Fastify dialect, decisions.md D8)
 
 void koa_request::finished() {
-    if (finished_ || closed_)
-        return;
-    finished_ = true;
-    // Node emits res 'close' on the nextTick after 'finish'.
-    auto self = shared_from_this();
-    st_->ev->next_tick([self] { self->emit_end(); });
+    res_.on_finish(shared_from_this());
 }
 
 void koa_request::closed(bool by_client) {
-    if (closed_)
-        return;
-    bool const response_done = finished_;
-    closed_ = true;
-    if (!by_client)
-        server_cut_ = true;
-    if (response_done)
-        return; // an idle keep-alive socket closing after the response
     // res 'close' now → `end`. Koa itself sees nothing: on-finished calls ctx.onerror(undefined)
     // for a plain close, and respond() later finds ctx.writable false.
-    emit_end();
+    if (res_.on_close(by_client))
+        res_.emit_end();
 }
 
 void koa_request::timed_out() {
-    if (closed_ || finished_)
-        return;
-    res_destroy(); // Node's default for an idle socket without a 'timeout' listener: destroy
+    res_.on_timeout(); // Node's default for an idle socket without a 'timeout' listener: destroy
 }
 
 /// A Koa app: no application hooks; closing waits for in-flight requests (server.close()).

@@ -8,29 +8,10 @@
 
 namespace lifecheck::engine {
 
-using test_support::body_of;
-using test_support::ends;
-using test_support::get;
-using test_support::status_of;
-using test_support::trace;
+using namespace test_support;
 using strings = std::vector<std::string>;
 
 namespace {
-
-/// Parses `{"middleware": [...], "onError": ...}` as a koa app, labels assigned.
-scenario::app koa_app(std::string const& app_json) {
-    std::string const doc =
-        R"({"description":"t","dialect":"koa","app":)" + app_json + R"(,"steps":[{"sleepMs":0}]})";
-    auto sc = scenario::parse(doc, "<test>", "test");
-    if (!sc.has_value()) {
-        std::string why;
-        for (auto const& d : sc.error())
-            why += describe(d) + "\n";
-        ADD_FAILURE() << why;
-        return {};
-    }
-    return sc.value().application;
-}
 
 /// An in-memory reference server running a koa app.
 struct koa_fixture {

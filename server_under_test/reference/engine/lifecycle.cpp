@@ -3,6 +3,7 @@
 #include "server_under_test/reference/engine/lifecycle.hpp"
 
 #include "server_under_test/reference/engine/koa_onion.hpp"
+#include "server_under_test/reference/engine/node_response.hpp"
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <algorithm>
@@ -16,21 +17,6 @@ using scenario::style;
 using scenario::verb;
 
 namespace {
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::shared_ptr<js_error>
-make_error(std::string message, std::optional<int> status, std::optional<std::string> code) {
-    auto e = std::make_shared<js_error>();
-    e->message = std::move(message);
-    e->status_code = status;
-    e->code = std::move(code);
-    return e;
-}
 
 std::shared_ptr<js_error> fst_error(char const* code, char const* message, int status) {
     return make_error(message, status, std::string{code});
@@ -82,17 +68,9 @@ struct shared_state {
         value v;
         switch (p.kind) {
         case payload_kind::json_value:
-            if (p.value.is_string())
-                return value::of_string(p.value.get<std::string>());
-            v.k = value::kind::json;
-            v.js = p.value;
-            return v;
         case payload_kind::string:
-            return value::of_string(p.bytes);
         case payload_kind::buffer:
-            v.k = value::kind::buffer;
-            v.bytes = p.bytes;
-            return v;
+            return plain_value(p);
         case payload_kind::empty:
             return v;
         case payload_kind::stream:
@@ -117,21 +95,11 @@ struct shared_state {
         return v;
     }
 
-    static std::shared_ptr<stream_obj> make_stream(scenario::payload const& p) {
-        auto s = std::make_shared<stream_obj>();
-        s->chunks = p.chunks;
-        s->chunk_delay_ms = p.chunk_delay_ms;
-        s->fail_after = p.fail_after_chunks;
-        s->web = p.kind == payload_kind::web_stream;
-        s->locked = p.locked;
-        return s;
-    }
-
     static std::shared_ptr<response_obj> make_response(scenario::payload const& p) {
         auto r = std::make_shared<response_obj>();
         r->status = p.status.value_or(200);
         for (auto const& [k, v] : p.headers)
-            r->headers.emplace_back(lower(k), v);
+            r->headers.emplace_back(ascii_lower(k), v);
         if (p.body) {
             if (p.body->kind == payload_kind::string) {
                 // new Response(string): a byte stream, content-type text/plain;charset=UTF-8.
@@ -157,21 +125,6 @@ struct shared_state {
 
 namespace {
 
-/// What a JS `throw` in a user callback raises (scenario-format §1.2 `throw`).
-std::shared_ptr<js_error> thrown_by(action const& a) {
-    std::optional<int> status = a.status;
-    std::optional<std::string> code;
-    std::string message = "boom";
-    if (a.error) {
-        if (a.error->message)
-            message = *a.error->message;
-        if (a.error->status_code)
-            status = a.error->status_code;
-        code = a.error->code;
-    }
-    return make_error(message, status, code);
-}
-
 /// Node's http.IncomingMessage destroyed by a reset: connResetException('aborted').
 std::shared_ptr<js_error> aborted_error() {
     return make_error("aborted", std::nullopt, std::string{"ECONNRESET"});
@@ -193,7 +146,7 @@ public:
     request_impl(std::shared_ptr<shared_state> st, request_head head, exchange& out)
         : st_{std::move(st)}
         , head_{std::move(head)}
-        , out_{&out} {
+        , res_{out, *st_->ev, st_->sink, id_} {
         if (auto const* rid = find_header(head_.headers, "x-lifecheck-req"))
             id_ = *rid;
         else
@@ -222,19 +175,20 @@ public:
 
     std::string const& id() const override { return id_; }
 
-    bool done() const override { return end_emitted_; }
+    bool done() const override { return res_.end_emitted(); }
 
 private:
     // --- Node's `res` --------------------------------------------------------------------
-    bool sent() const { return hijacked_ || res_ended_; } // lib/reply.js `sent`
+    bool sent() const { return hijacked_ || res_.writable_ended(); } // lib/reply.js `sent`
 
+    // reply[kReplyHeaders], which Fastify hands to res.writeHead with the reply's status
     void set_header(std::string name, std::string v);
     void remove_header(std::string const& name);
-    void write_head();
+
+    void write_head() { res_.write_head(headers_); }
+
     void res_write(std::string_view data);
     void res_end(std::string_view data = {});
-    void res_destroy();
-    void emit_end();
 
     // --- hooks ---------------------------------------------------------------------------
     struct chain_state {
@@ -271,6 +225,14 @@ private:
     void after_timer(action const& a, std::function<void()> fn);
 
     // --- the pipeline --------------------------------------------------------------------
+    using phase_done = void (request_impl::*)(std::shared_ptr<js_error>);
+    /// Runs phase `ph`'s hooks, then `next` with their error (now, with null, when none).
+    void run_phase(phase ph, guard g, phase_done next);
+    /// hookRunner's done for the next phase: true when the pipeline stops here (reply.sent, or
+    /// an error, which is sent as one).
+    bool phase_stops(std::shared_ptr<js_error> const& err);
+    /// reply[kReplyIsError] = true; reply.send(err).
+    void send_error(std::shared_ptr<js_error> err);
     void run_pre_parsing(std::shared_ptr<js_error> err);
     void handle_request(std::shared_ptr<js_error> err);
     void parse_body();
@@ -309,13 +271,12 @@ private:
 
     std::shared_ptr<shared_state> st_;
     request_head head_;
-    exchange* out_; // the transport; writes stop once closed
     std::string id_;
+    node_response res_; // Node's res and socket: status, writes, finish/close, `end`
     std::string path_;
     context const* ctx_ = nullptr;
 
-    // reply state (lib/reply.js)
-    int status_ = 200;              // res.statusCode
+    // reply state (lib/reply.js); the status is res.statusCode (res_)
     scenario::header_list headers_; // kReplyHeaders: lower-case names, insertion order
     bool hijacked_ = false;
     bool is_error_ = false;                // kReplyIsError
@@ -325,14 +286,8 @@ private:
     enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
     error_handler_node const* next_eh_ = nullptr; // when eh_ == node
 
-    // res / socket state
-    bool headers_sent_ = false;
-    bool res_ended_ = false;  // res.writableEnded
-    bool finished_ = false;   // 'finish' emitted
-    bool closed_ = false;     // socket closed
-    bool aborted_ = false;    // req.aborted
-    bool server_cut_ = false; // we destroyed the socket
-    bool end_emitted_ = false;
+    // req / listeners
+    bool aborted_ = false;            // req.aborted
     bool response_listeners_ = false; // setupResponseListeners ran
     // eos(res) listeners in the order they were attached: reply.then() waiting on finish/close
     // and sendWebStream's (which cancels the reader when res closes first)
@@ -354,7 +309,7 @@ private:
 // Node's res
 
 void request_impl::set_header(std::string name, std::string v) {
-    name = lower(std::move(name));
+    name = ascii_lower(std::move(name));
     for (auto& [k, old] : headers_)
         if (k == name) {
             old = std::move(v);
@@ -370,55 +325,18 @@ void request_impl::remove_header(std::string const& name) {
                    headers_.end());
 }
 
-void request_impl::write_head() {
-    if (headers_sent_)
-        return;
-    headers_sent_ = true; // Node stores _header even when the socket is gone (headersSent)
-    if (closed_)
-        return;
-    out_->write_head(status_, headers_);
-}
-
 void request_impl::res_write(std::string_view data) {
-    if (closed_ || res_ended_)
+    if (!res_.writable())
         return;
-    write_head();
-    out_->write(data);
+    write_head(); // sendStream: the reply's head goes out with the first chunk
+    res_.write(data);
 }
 
 void request_impl::res_end(std::string_view data) {
-    if (res_ended_)
+    if (res_.writable_ended())
         return;
-    res_ended_ = true;
-    write_head(); // end() runs _implicitHeader first, with or without a socket
-    if (closed_)
-        return;
-    if (!data.empty())
-        out_->write(data);
-    out_->end();
-}
-
-void request_impl::res_destroy() {
-    // Node: a finished response has let go of its socket (res.detachSocket), so destroy() is
-    // a no-op; the transport's exchange for this request may already be gone.
-    if (closed_ || finished_)
-        return;
-    server_cut_ = true;
-    out_->destroy();
-}
-
-void request_impl::emit_end() {
-    if (end_emitted_)
-        return;
-    end_emitted_ = true;
-    event e;
-    e.what = event::kind::end;
-    e.req = id_;
-    e.status = status_;
-    // scenario-format §3: aborted only when the client closed its side before the response
-    // finished.
-    e.aborted = closed_ && !finished_ && !server_cut_;
-    st_->sink(e);
+    write_head(); // onSendEnd: res.writeHead(statusCode, reply[kReplyHeaders]), then res.end
+    res_.end(data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,7 +360,7 @@ void request_impl::start() {
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
                                  js_string_of_bytes(path_) +
                                  R"(' is not a valid url component","statusCode":400})";
-        status_ = 400;
+        res_.status_code(400);
         headers_ = {{"Content-Type", "application/json"},
                     {"Content-Length", std::to_string(body.size())}};
         res_end(body);
@@ -451,7 +369,7 @@ void request_impl::start() {
     if (st_->closing) {
         set_header("connection", "close");
         if (st_->app->options.return503_on_closing) {
-            status_ = 503;
+            res_.status_code(503);
             headers_ = {{"Connection", "close"},
                         {"Content-Type", "application/json"},
                         {"Content-Length", "80"}};
@@ -462,43 +380,43 @@ void request_impl::start() {
     }
     if (!ctx_->of(phase::on_response).empty())
         response_listeners_ = true;
-    if (ctx_->of(phase::on_request).empty()) {
-        run_pre_parsing(nullptr);
+    run_phase(phase::on_request, guard::per_hook, &request_impl::run_pre_parsing);
+}
+
+void request_impl::run_phase(phase ph, guard g, phase_done next) {
+    if (ctx_->of(ph).empty()) {
+        (this->*next)(nullptr);
         return;
     }
     auto self = shared_from_this();
-    run_chain(phase::on_request, guard::per_hook, value{}, [self](auto err, value) {
-        self->run_pre_parsing(std::move(err));
-    });
+    run_chain(ph, g, value{}, [self, next](auto err, value) { ((*self).*next)(std::move(err)); });
+}
+
+bool request_impl::phase_stops(std::shared_ptr<js_error> const& err) {
+    if (sent())
+        return true;
+    if (err) {
+        send_error(err);
+        return true;
+    }
+    return false;
+}
+
+void request_impl::send_error(std::shared_ptr<js_error> err) {
+    is_error_ = true;
+    send(value::of_error(std::move(err)));
 }
 
 void request_impl::run_pre_parsing(std::shared_ptr<js_error> err) {
-    if (sent())
+    if (phase_stops(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(value::of_error(err));
-        return;
-    }
-    auto self = shared_from_this();
-    if (ctx_->of(phase::pre_parsing).empty()) {
-        handle_request(nullptr);
-        return;
-    }
-    run_chain(phase::pre_parsing, guard::pre_parsing, value{}, [self](auto e, value) {
-        self->handle_request(std::move(e));
-    });
+    run_phase(phase::pre_parsing, guard::pre_parsing, &request_impl::handle_request);
 }
 
 void request_impl::handle_request(std::shared_ptr<js_error> err) {
     // lib/handle-request.js
-    if (sent())
+    if (phase_stops(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(value::of_error(err));
-        return;
-    }
     std::string const& m = head_.method;
     if (m == "GET" || m == "HEAD" || m == "TRACE") {
         run_pre_validation();
@@ -515,12 +433,10 @@ void request_impl::handle_request(std::shared_ptr<js_error> err) {
             run_pre_validation(); // content-type-parser.js: a 404 route skips the parser
             return;
         }
-        is_error_ = true;
-        send(value::of_error(
-            fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415)));
+        send_error(fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415));
         return;
     }
-    std::string media = lower(*ct);
+    std::string media = ascii_lower(*ct);
     auto semi = media.find(';');
     if (semi != std::string::npos)
         media.resize(semi);
@@ -531,9 +447,7 @@ void request_impl::handle_request(std::shared_ptr<js_error> err) {
             run_pre_validation();
             return;
         }
-        is_error_ = true;
-        send(value::of_error(
-            fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415)));
+        send_error(fst_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415));
         return;
     }
     parse_body();
@@ -572,7 +486,7 @@ void request_impl::body_end() {
     body_complete_ = true;
     // Node: a req destroyed with its socket emits no 'end' (a parser that starts reading after
     // the close waits for ever; one reading at the close gets the 'aborted' error instead).
-    if (!body_wanted_ || body_done_ || closed_)
+    if (!body_wanted_ || body_done_ || res_.closed())
         return;
     body_done_ = true;
     req_ended_ = true;
@@ -583,7 +497,7 @@ void request_impl::body_end() {
         return;
     }
     std::string const* ct = find_header(head_.headers, "content-type");
-    if (ct != nullptr && lower(*ct).rfind("application/json", 0) == 0) {
+    if (ct != nullptr && ascii_lower(*ct).rfind("application/json", 0) == 0) {
         if (body_.empty()) {
             body_parsed(fst_error("FST_ERR_CTP_EMPTY_JSON_BODY",
                                   "Body cannot be empty when content-type is set to "
@@ -606,50 +520,25 @@ void request_impl::body_parsed(std::shared_ptr<js_error> err) {
     if (err) {
         // content-type-parser.js onDone: close the connection, the client may send more.
         set_header("connection", "close");
-        is_error_ = true;
-        send(value::of_error(err));
+        send_error(std::move(err));
         return;
     }
     run_pre_validation();
 }
 
 void request_impl::run_pre_validation() {
-    auto self = shared_from_this();
-    if (ctx_->of(phase::pre_validation).empty()) {
-        pre_validation_done(nullptr);
-        return;
-    }
-    run_chain(phase::pre_validation, guard::per_hook, value{}, [self](auto err, value) {
-        self->pre_validation_done(std::move(err));
-    });
+    run_phase(phase::pre_validation, guard::per_hook, &request_impl::pre_validation_done);
 }
 
 void request_impl::pre_validation_done(std::shared_ptr<js_error> err) {
-    if (sent())
+    if (phase_stops(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(value::of_error(err));
-        return;
-    }
-    auto self = shared_from_this();
-    if (ctx_->of(phase::pre_handler).empty()) {
-        pre_handler_done(nullptr);
-        return;
-    }
-    run_chain(phase::pre_handler, guard::per_hook, value{}, [self](auto e, value) {
-        self->pre_handler_done(std::move(e));
-    });
+    run_phase(phase::pre_handler, guard::per_hook, &request_impl::pre_handler_done);
 }
 
 void request_impl::pre_handler_done(std::shared_ptr<js_error> err) {
-    if (sent())
+    if (phase_stops(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(value::of_error(err));
-        return;
-    }
     call_handler();
 }
 
@@ -657,7 +546,7 @@ void request_impl::call_handler() {
     auto self = shared_from_this();
     if (ctx_->handler == nullptr) {
         // four-oh-four.js basic404: Fastify's own handler, not a user callback (not traced).
-        status_ = 404;
+        res_.status_code(404);
         value v;
         v.k = value::kind::json;
         v.js = scenario::json::object();
@@ -681,8 +570,7 @@ void request_impl::call_handler() {
         // A synchronous throw: handle-request.js catch → kReplyIsError, send(err).
         if (a.set)
             st_->flags[a.set->flag] = a.set->value;
-        is_error_ = true;
-        send(value::of_error(thrown_by(a)));
+        send_error(thrown_by(a));
         return;
     }
     auto act = [self, &a] {
@@ -753,7 +641,7 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
     if (in_on_error_) {
         // another lifecycle's onError hooks are running: reply.code().headers() apply, then
         // reply.send() throws FST_ERR_SEND_INSIDE_ONERR into this hook (lifecheck prop, 5.12.8)
-        status_ = a.status.value_or(200);
+        res_.status_code(a.status.value_or(200));
         for (auto const& [k, v] : a.headers)
             set_header(k, v);
         return fst_error(
@@ -770,7 +658,7 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
 
 void request_impl::do_send_verb(action const& a) {
     // scenario-format §1.2: reply.code(status ?? 200).headers(headers).send(payload)
-    status_ = a.status.value_or(200);
+    res_.status_code(a.status.value_or(200));
     for (auto const& [k, v] : a.headers)
         set_header(k, v);
     send(a.body ? st_->materialize(*a.body) : value{});
@@ -778,9 +666,9 @@ void request_impl::do_send_verb(action const& a) {
 
 void request_impl::hijack_write(action const& a) {
     hijacked_ = true;
-    if (headers_sent_)
+    if (res_.headers_sent())
         return; // raw.writeHead throws ERR_HTTP_HEADERS_SENT first: nothing is written
-    status_ = a.status.value_or(200);
+    res_.status_code(a.status.value_or(200));
     headers_.clear();
     for (auto const& [k, v] : a.headers)
         headers_.emplace_back(k, v);
@@ -792,18 +680,15 @@ void request_impl::hijack_write(action const& a) {
         else
             bytes = v.bytes;
     }
-    if (!headers_sent_ && !closed_) {
-        headers_sent_ = true;
-        out_->write_head(status_, headers_);
-    }
-    res_end(bytes);
+    res_end(bytes); // raw.writeHead(status, headers); raw.end(bytes)
 }
 
 // lib/wrap-thenable.js
 void request_impl::wrap_thenable_resolved(value v) {
     if (hijacked_)
         return;
-    if (v.k != value::kind::undefined || (!sent() && !headers_sent_ && !aborted_ && !closed_)) {
+    if (v.k != value::kind::undefined ||
+        (!sent() && !res_.headers_sent() && !aborted_ && !res_.closed())) {
         send(std::move(v));
     }
 }
@@ -811,8 +696,7 @@ void request_impl::wrap_thenable_resolved(value v) {
 void request_impl::wrap_thenable_rejected(std::shared_ptr<js_error> err) {
     if (sent())
         return; // logged: "Promise errored, but reply.sent = true was set"
-    is_error_ = true;
-    send(value::of_error(std::move(err)));
+    send_error(std::move(err));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -946,7 +830,7 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
                 // fails and the onError chain ends. The reply.code(status ?? 200).headers(...)
                 // before send() did run (lifecheck prop found it; Fastify 5.12.8 answers the
                 // error with that status).
-                self->status_ = a.status.value_or(200);
+                self->res_.status_code(a.status.value_or(200));
                 for (auto const& [k, v] : a.headers)
                     self->set_header(k, v);
                 reject(fst_error("FST_ERR_SEND_INSIDE_ONERR",
@@ -994,7 +878,7 @@ void request_impl::when_reply_settles(std::function<void()> fn) {
             fn();
             return;
         }
-        if (self->finished_ || self->closed_) {
+        if (self->res_.finished() || self->res_.closed()) {
             // eos(res) of a closed res calls back on a nextTick, after the microtasks queued
             // meanwhile (lifecheck prop, Fastify 5.12.8)
             self->st_->ev->next_tick(std::move(fn));
@@ -1037,7 +921,7 @@ void request_impl::send(value p) {
         on_send_hooks(std::move(p));
         return;
     }
-    std::string const ct_lower = ct ? lower(*ct) : std::string{};
+    std::string const ct_lower = ct ? ascii_lower(*ct) : std::string{};
     if (!ct || ct_lower.find("json") != std::string::npos) {
         if (!ct)
             set_header("content-type", "application/json; charset=utf-8");
@@ -1091,7 +975,7 @@ void request_impl::on_send_end(value p) {
     // reference always takes the error path (docs/decisions.md D5).
     if (p.k == value::kind::response) {
         auto const& r = *p.resp;
-        status_ = r.status;
+        res_.status_code(r.status);
         for (auto const& [k, v] : r.headers)
             set_header(k, v);
         if (r.body && r.body->disturbed) {
@@ -1111,8 +995,9 @@ void request_impl::on_send_end(value p) {
     }
     bool const head = head_.method == "HEAD";
     // onSendEnd pipes a stream without safeWriteHead (only 1xx/204 write the head first)
-    bool const piped = p.k == value::kind::stream && status_ >= 200 && status_ != 204;
-    if (headers_sent_ && !piped) { // hijacked too: raw.writeHead sent them (lifecheck prop)
+    int const status = res_.status_code();
+    bool const piped = p.k == value::kind::stream && status >= 200 && status != 204;
+    if (res_.headers_sent() && !piped) { // hijacked too: raw.writeHead sent them (lifecheck prop)
         // A second send whose pipeline started before the first ended (fastify-lifecycle §4.7):
         // safeWriteHead throws ERR_HTTP_HEADERS_SENT, which takes the error path.
         auto err = make_error("Cannot write headers after they are sent to the client",
@@ -1122,12 +1007,12 @@ void request_impl::on_send_end(value p) {
         return;
     }
     if (p.k == value::kind::undefined || p.k == value::kind::null) {
-        if (status_ >= 200 && status_ != 204 && status_ != 304 && !head)
+        if (status >= 200 && status != 204 && status != 304 && !head)
             set_header("content-length", "0");
         res_end();
         return;
     }
-    if ((status_ >= 100 && status_ < 200) || status_ == 204) {
+    if ((status >= 100 && status < 200) || status == 204) {
         remove_header("content-type");
         remove_header("content-length");
         res_end();
@@ -1180,26 +1065,26 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     *step = [self, s, total, fails, weak_step](std::size_t k) {
         if (self->web_read_pending_ == s.get())
             self->web_read_pending_ = nullptr;
-        if (self->closed_)
+        if (self->res_.closed())
             return; // eos(res): the source is destroyed with the socket
         if (k >= total && self->node_source_ == s.get())
             self->node_source_ = nullptr; // the source ends or fails now
         if (k < total) {
-            if (!self->headers_sent_ && self->head_.method == "HEAD") {
+            if (!self->res_.headers_sent() && self->head_.method == "HEAD") {
                 self->write_head();
             } else {
                 self->res_write(s->chunks[k]);
             }
         } else if (fails) {
-            if (self->headers_sent_ || self->aborted_)
-                self->res_destroy();
+            if (self->res_.headers_sent() || self->aborted_)
+                self->res_.destroy();
             else
                 self->on_error_hook(make_error("stream failed", std::nullopt, std::nullopt));
             return;
         } else {
             // Node: a response that ends before its implicit header went out gets
             // content-length for what end() carries (nothing), not chunked framing.
-            if (!self->headers_sent_ && !find_header(self->headers_, "content-length") &&
+            if (!self->res_.headers_sent() && !find_header(self->headers_, "content-length") &&
                 !find_header(self->headers_, "transfer-encoding"))
                 self->set_header("content-length", "0");
             self->res_end();
@@ -1214,7 +1099,7 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
             self->web_read_pending_ = s.get(); // onRead called reader.read() again
     };
     if (!s->web) {
-        if (closed_) {
+        if (res_.closed()) {
             // eos(res) of a closed res calls back on a nextTick and destroys the source, whose
             // 'close' (a premature close for eos(payload)) comes a tick later.
             loop* ev = st_->ev;
@@ -1223,12 +1108,12 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
             node_source_ = s.get();
         }
     }
-    if (s->web && !closed_ && !finished_) {
+    if (s->web && !res_.closed() && !res_.finished()) {
         // sendWebStream's eos(res): a close while reader.read() waits cancels the reader; the
         // read then settles with done and onRead calls res.end(), so reply.sent turns true
         // before a reply.then attached later resumes its hook chain (Fastify 5.12.8).
         settle_waiters_.push_back([self, src = s.get()] {
-            if (!self->closed_ || self->web_read_pending_ != src)
+            if (!self->res_.closed() || self->web_read_pending_ != src)
                 return;
             self->web_read_pending_ = nullptr;
             self->st_->ev->microtask([self] { self->res_end(); });
@@ -1300,20 +1185,21 @@ void request_impl::handle_error(std::shared_ptr<js_error> err) {
 
 void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
     // setErrorHeaders: status from res.statusCode if 4xx/5xx, else 500; err.statusCode wins.
-    int status = (status_ >= 400 && status_ <= 599) ? status_ : 500;
+    int const current = res_.status_code();
+    int status = (current >= 400 && current <= 599) ? current : 500;
     if (err->status_code && *err->status_code >= 400 && *err->status_code <= 599)
         status = *err->status_code;
-    status_ = status;
+    res_.status_code(status);
     send(value::of_error(err));
 }
 
 std::string request_impl::default_error_json(js_error const& err) const {
     scenario::json j = scenario::json::object();
-    j["statusCode"] = status_;
+    j["statusCode"] = res_.status_code();
     if (err.code)
         j["code"] = *err.code;
     // JSON.stringify drops `error: undefined` for a status Node has no text for (599).
-    if (auto text = status_text(status_); !text.empty())
+    if (auto text = status_text(res_.status_code()); !text.empty())
         j["error"] = text;
     j["message"] = err.message;
     return js_stringify(j);
@@ -1321,8 +1207,8 @@ std::string request_impl::default_error_json(js_error const& err) const {
 
 void request_impl::final_write(std::shared_ptr<js_error> err) {
     // handleError with FINAL: write the JSON directly, no hooks; destroy if headers went out.
-    if (headers_sent_ || closed_) {
-        res_destroy();
+    if (res_.headers_sent() || res_.closed()) {
+        res_.destroy();
         return;
     }
     if (find_header(headers_, "content-type") == nullptr)
@@ -1337,7 +1223,7 @@ void request_impl::call_error_handler(error_handler_node const& node,
     auto self = shared_from_this();
     action const& a = *node.act;
     if (has(st_->faults, fault::error_handler_status_500))
-        status_ = 500;
+        res_.status_code(500);
     st_->emit_cb(id_, a.label, "errorHandler", node.scope);
     loop* ev = st_->ev;
     bool const async = a.how == style::async;
@@ -1400,13 +1286,10 @@ void request_impl::call_error_handler(error_handler_node const& node,
 // The socket's side: finish, close, timeout
 
 void request_impl::finished() {
-    if (finished_ || closed_)
-        return;
-    finished_ = true;
     // Node: resOnFinish schedules res 'close' on nextTick before Fastify's 'finish' listener
     // runs onResponse; so `end` follows the first onResponse callback's synchronous part.
-    auto self = shared_from_this();
-    st_->ev->next_tick([self] { self->emit_end(); });
+    if (!res_.on_finish(shared_from_this()))
+        return;
     auto waiters = std::move(settle_waiters_);
     settle_waiters_.clear();
     for (auto& w : waiters)
@@ -1423,15 +1306,9 @@ void request_impl::run_on_response() {
 }
 
 void request_impl::closed(bool by_client) {
-    if (closed_)
-        return;
-    bool const response_done = finished_;
-    closed_ = true;
-    if (!by_client)
-        server_cut_ = true;
-    auto self = shared_from_this();
-    if (response_done)
+    if (!res_.on_close(by_client))
         return; // an idle keep-alive socket closing after the response: nothing
+    auto self = shared_from_this();
     // Node IncomingMessage._destroy: req.aborted only when the body was not read to its end.
     aborted_ = !req_ended_;
     // Node: abortIncoming → req.destroy (error/close on nextTick); res 'close' now → `end`.
@@ -1440,7 +1317,7 @@ void request_impl::closed(bool by_client) {
     bool const lose_end =
         body_wanted_ && !body_done_ && has(st_->faults, fault::lose_end_on_upload_abort);
     if (!queued_ && !lose_end)
-        emit_end();
+        res_.emit_end();
     auto waiters = std::move(settle_waiters_);
     settle_waiters_.clear();
     // eos(res) calls reply.then's fulfilled() inside res 'close'; each waiter queues the
@@ -1470,7 +1347,7 @@ void request_impl::premature_close() {
     // res.destroy() (nothing left to do on a closed res); else onErrorHook with Node's
     // ERR_STREAM_PREMATURE_CLOSE: onError hooks and error handlers run though nobody listens
     // (lifecheck fuzz lifecycle 03ea4f9d, Fastify 5.12.8: a PUT whose body was read).
-    if (headers_sent_ || aborted_)
+    if (res_.headers_sent() || aborted_)
         return;
     on_error_hook(
         make_error("Premature close", std::nullopt, std::string{"ERR_STREAM_PREMATURE_CLOSE"}));
@@ -1485,11 +1362,10 @@ void request_impl::on_close_listeners() {
 }
 
 void request_impl::timed_out() {
-    if (closed_ || finished_)
-        return;
     // Node's socketOnTimeout destroys the socket first; Fastify's listener then runs
     // onTimeout hooks (guarded by reply.sent); the close follows on the next turn.
-    res_destroy();
+    if (!res_.on_timeout())
+        return;
     if (!ctx_->of(phase::on_timeout).empty())
         run_chain(phase::on_timeout, guard::per_hook, value{}, [](auto, value) {});
 }

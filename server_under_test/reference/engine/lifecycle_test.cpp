@@ -7,12 +7,7 @@
 
 namespace lifecheck::engine {
 
-using test_support::app_from;
-using test_support::body_of;
-using test_support::ends;
-using test_support::get;
-using test_support::status_of;
-using test_support::trace;
+using namespace test_support;
 using strings = std::vector<std::string>;
 
 // fastify-lifecycle §2.2 (e01): every phase in order; onResponse after the write.

@@ -12,9 +12,10 @@
 namespace lifecheck::engine::test_support {
 
 /// Parses `{"app": ...}` text into an app with labels assigned; fails the test if invalid.
-inline scenario::app app_from(std::string const& app_json) {
-    std::string const doc =
-        R"({"description":"t","app":)" + app_json + R"(,"steps":[{"sleepMs":0}]})";
+/// `dialect_field` is empty (fastify) or a `"dialect":"koa",` member.
+inline scenario::app app_from(std::string const& app_json, std::string const& dialect_field = {}) {
+    std::string const doc = R"({"description":"t",)" + dialect_field + R"("app":)" + app_json +
+                            R"(,"steps":[{"sleepMs":0}]})";
     auto sc = scenario::parse(doc, "<test>", "test");
     if (!sc.has_value()) {
         std::string why;
@@ -24,6 +25,11 @@ inline scenario::app app_from(std::string const& app_json) {
         return {};
     }
     return sc.value().application;
+}
+
+/// Parses `{"middleware": [...], "onError": ...}` as a koa app, labels assigned.
+inline scenario::app koa_app(std::string const& app_json) {
+    return app_from(app_json, R"("dialect":"koa",)");
 }
 
 /// The labels of cb events for request `id`, in order.

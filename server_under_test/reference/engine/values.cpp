@@ -141,6 +141,59 @@ std::string js_string_of_bytes(std::string_view bytes) {
     return out;
 }
 
+value plain_value(scenario::payload const& p) {
+    value v;
+    switch (p.kind) {
+    case scenario::payload_kind::json_value:
+        if (p.value.is_string())
+            return value::of_string(p.value.get<std::string>());
+        v.k = value::kind::json;
+        v.js = p.value;
+        return v;
+    case scenario::payload_kind::string:
+        return value::of_string(p.bytes);
+    case scenario::payload_kind::buffer:
+        v.k = value::kind::buffer;
+        v.bytes = p.bytes;
+        return v;
+    default:
+        return v;
+    }
+}
+
+std::shared_ptr<stream_obj> make_stream(scenario::payload const& p) {
+    auto s = std::make_shared<stream_obj>();
+    s->chunks = p.chunks;
+    s->chunk_delay_ms = p.chunk_delay_ms;
+    s->fail_after = p.fail_after_chunks;
+    s->web = p.kind == scenario::payload_kind::web_stream;
+    s->locked = p.locked;
+    return s;
+}
+
+std::shared_ptr<js_error>
+make_error(std::string message, std::optional<int> status, std::optional<std::string> code) {
+    auto e = std::make_shared<js_error>();
+    e->message = std::move(message);
+    e->status_code = status;
+    e->code = std::move(code);
+    return e;
+}
+
+std::shared_ptr<js_error> thrown_by(scenario::action const& a) {
+    std::optional<int> status = a.status;
+    std::optional<std::string> code;
+    std::string message = "boom";
+    if (a.error) {
+        if (a.error->message)
+            message = *a.error->message;
+        if (a.error->status_code)
+            status = a.error->status_code;
+        code = a.error->code;
+    }
+    return make_error(std::move(message), status, std::move(code));
+}
+
 std::string status_text(int status) {
     static std::map<int, char const*> const texts = {
         {100, "Continue"},

@@ -19,6 +19,14 @@ struct js_error {
     std::optional<std::string> code; // err.code
 };
 
+/// A new `Error` with `message`, err.statusCode and err.code.
+std::shared_ptr<js_error>
+make_error(std::string message, std::optional<int> status, std::optional<std::string> code);
+
+/// What a JS `throw` in a user callback raises (scenario-format §1.2 `throw`): new Error(message
+/// ?? "boom") with statusCode = error.statusCode ?? status, and error.code.
+std::shared_ptr<js_error> thrown_by(scenario::action const& a);
+
 /// A Node Readable or a WHATWG ReadableStream made from a stream PAYLOAD.
 struct stream_obj {
     std::vector<std::string> chunks;
@@ -64,6 +72,13 @@ struct value {
 
     bool is_stream_like() const { return k == kind::stream || k == kind::response; }
 };
+
+/// The JS value of a json, string or buffer PAYLOAD: a JSON string is a JS string, any other
+/// JSON value (null too) stays JSON. Empty, stream and Response payloads are each dialect's.
+value plain_value(scenario::payload const& p);
+
+/// A fresh Node Readable or WHATWG ReadableStream for a stream PAYLOAD (locked as it says).
+std::shared_ptr<stream_obj> make_stream(scenario::payload const& p);
 
 /// JSON.stringify of a JSON value (key order kept, integral numbers without ".0").
 std::string js_stringify(scenario::json const& v);
