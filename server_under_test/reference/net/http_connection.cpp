@@ -429,53 +429,54 @@ void http_connection::client_error(int status) {
     close_now(true);
 }
 
-void http_connection::close_now(bool graceful) {
-    if (closed_)
-        return;
+void http_connection::mark_closed() {
     closed_ = true;
     if (idle_timer_ != 0) {
         loop_.clear_timeout(idle_timer_);
         idle_timer_ = 0;
     }
-    out_.close(graceful);
-    // The socket's 'close' reaches every request still in flight on a later turn.
-    auto pending = std::move(queue_);
+}
+
+template <class Notify>
+void http_connection::notify_closed(Notify notify) {
+    auto pending = std::make_shared<std::deque<std::shared_ptr<exchange_impl>>>(std::move(queue_));
     queue_.clear();
     bool queued = false; // every exchange after the first waits behind it (Node's state.outgoing)
-    for (auto& x : pending) {
+    for (auto& x : *pending) {
         x->dead = true;
-        if (x->req) {
-            auto req = x->req;
-            if (queued)
-                loop_.set_timeout(0, [req, pending] { req->closed_queued(false); });
-            else
-                loop_.set_timeout(0, [req, pending] { req->closed(false); });
-        }
+        if (x->req)
+            notify(x->req, queued, pending);
         queued = true;
     }
+}
+
+void http_connection::close_now(bool graceful) {
+    if (closed_)
+        return;
+    mark_closed();
+    out_.close(graceful);
+    // The socket's 'close' reaches every request still in flight on a later turn.
+    // NOTE: each deferred call keeps every in-flight exchange alive until it has run.
+    notify_closed([this](auto req, bool queued, auto const& pending) {
+        loop_.set_timeout(0, [req, queued, pending] {
+            if (queued)
+                req->closed_queued(false);
+            else
+                req->closed(false);
+        });
+    });
 }
 
 void http_connection::peer_closed() {
     if (closed_)
         return;
-    closed_ = true;
-    if (idle_timer_ != 0) {
-        loop_.clear_timeout(idle_timer_);
-        idle_timer_ = 0;
-    }
-    auto pending = std::move(queue_);
-    queue_.clear();
-    bool queued = false;
-    for (auto& x : pending) {
-        x->dead = true;
-        if (x->req) {
-            if (queued)
-                x->req->closed_queued(true);
-            else
-                x->req->closed(true);
-        }
-        queued = true;
-    }
+    mark_closed();
+    notify_closed([](auto req, bool queued, auto const&) {
+        if (queued)
+            req->closed_queued(true);
+        else
+            req->closed(true);
+    });
     out_.close(false);
 }
 

@@ -64,6 +64,11 @@ private:
     void exchange_done(exchange_impl& x);
     void client_error(int status);
     void close_now(bool graceful);
+    void mark_closed(); // no more reads, no idle timer
+    /// Takes the requests still in flight and calls `notify(req, queued, in_flight)` for each,
+    /// oldest first; `queued` is true behind the first (Node's state.outgoing).
+    template <class Notify>
+    void notify_closed(Notify notify);
     void touch(); // socket activity: re-arm the connection timeout
     void on_timeout();
 
