@@ -158,6 +158,161 @@ TEST(ScenarioSchema, AgreesWithTheLoaderOnEveryBadFile) {
         EXPECT_TRUE(fs::exists(bad_dir / name)) << name << " is listed but missing";
 }
 
+// One fault per case, each a rule the schema can express: the loader reports exactly one problem
+// and the schema rejects the file too. The bad files above mostly hold several faults each, so
+// they alone would not notice a schema rule going missing.
+struct single_fault {
+    char const* name;
+    std::string text;
+};
+
+std::string fastify_app(std::string const& app) {
+    return R"({"app":)" + app + R"(,"steps":[{"sleepMs":0}]})";
+}
+
+std::string with_steps(std::string const& steps) {
+    return R"({"app":{},"steps":)" + steps + "}";
+}
+
+std::string handler_payload(std::string const& payload) {
+    return fastify_app(R"({"routes":[{"url":"/","handler":{"do":"send","payload":)" + payload +
+                       "}}]}");
+}
+
+std::string koa_app(std::string const& app) {
+    return R"({"dialect":"koa","app":)" + app + R"(,"steps":[{"sleepMs":0}]})";
+}
+
+std::string request_step(std::string const& step_members) {
+    return with_steps(R"([{"id":"r1","request":{"url":"/"},)" + step_members + "}]");
+}
+
+std::vector<single_fault> const single_faults = {
+    {"unknown top-level key", R"({"app":{},"steps":[{"sleepMs":0}],"stepz":1})"},
+    {"$schema not a string", R"({"$schema":7,"app":{},"steps":[{"sleepMs":0}]})"},
+    {"dialect unknown", R"({"dialect":"express","app":{},"steps":[{"sleepMs":0}]})"},
+    {"description not a string", R"({"description":1,"app":{},"steps":[{"sleepMs":0}]})"},
+    {"empty tag", R"({"tags":[""],"app":{},"steps":[{"sleepMs":0}]})"},
+    {"no app", R"({"steps":[{"sleepMs":0}]})"},
+    {"empty steps", with_steps("[]")},
+    {"unknown app key", fastify_app(R"({"middleware":[]})")},
+    {"unknown option", fastify_app(R"({"options":{"timeout":1}})")},
+    {"negative bodyLimit", fastify_app(R"({"options":{"bodyLimit":-1}})")},
+    {"unknown phase", fastify_app(R"({"hooks":{"onRequst":[]}})")},
+    {"hooks not an array", fastify_app(R"({"hooks":{"onRequest":{}}})")},
+    {"unknown ACTION key", fastify_app(R"({"hooks":{"onRequest":[{"dealyMs":1}]}})")},
+    {"unknown verb", fastify_app(R"({"hooks":{"onRequest":[{"do":"sned"}]}})")},
+    {"rethrow in a hook", fastify_app(R"({"hooks":{"onRequest":[{"do":"rethrow"}]}})")},
+    {"replacePayload in onRequest",
+     fastify_app(R"({"hooks":{"onRequest":[{"do":"replacePayload"}]}})")},
+    {"send in onReady", fastify_app(R"({"hooks":{"onReady":[{"do":"send"}]}})")},
+    {"hijack in an error handler", fastify_app(R"({"errorHandler":{"do":"hijack"}})")},
+    {"sendThenContinue in a not-found handler",
+     fastify_app(R"({"notFoundHandler":{"do":"sendThenContinue"}})")},
+    {"replacePayload in a route handler",
+     fastify_app(R"({"routes":[{"url":"/","handler":{"do":"replacePayload"}}]})")},
+    {"application phase on a route",
+     fastify_app(R"({"routes":[{"url":"/","handler":{},"hooks":{"onClose":[]}}]})")},
+    {"style unknown", fastify_app(R"({"errorHandler":{"style":"sync"}})")},
+    {"empty label", fastify_app(R"({"errorHandler":{"label":""}})")},
+    {"negative delayMs", fastify_app(R"({"errorHandler":{"delayMs":-1}})")},
+    {"fractional delayMs", fastify_app(R"({"errorHandler":{"delayMs":1.5}})")},
+    {"delayMs beyond int32", fastify_app(R"({"errorHandler":{"delayMs":3000000000}})")},
+    {"status 600", fastify_app(R"({"errorHandler":{"do":"send","status":600}})")},
+    {"when without is", fastify_app(R"({"errorHandler":{"when":{"flag":"f"}}})")},
+    {"set value not a boolean", fastify_app(R"({"errorHandler":{"set":{"flag":"f","value":1}}})")},
+    {"unknown error key", fastify_app(R"({"errorHandler":{"error":{"msg":"x"}}})")},
+    {"empty error code", fastify_app(R"({"errorHandler":{"error":{"code":""}}})")},
+    {"header name not a token", fastify_app(R"({"errorHandler":{"headers":{"a b":"x"}}})")},
+    {"header value with CR LF", fastify_app(R"({"errorHandler":{"headers":{"a":"x\r\ny"}}})")},
+    {"header value a boolean", fastify_app(R"({"errorHandler":{"headers":{"a":true}}})")},
+    {"route method in lower case",
+     fastify_app(R"({"routes":[{"method":"get","url":"/","handler":{}}]})")},
+    {"route url without /", fastify_app(R"({"routes":[{"url":"x","handler":{}}]})")},
+    {"route without handler", fastify_app(R"({"routes":[{"url":"/"}]})")},
+    {"plugin without name", fastify_app(R"({"plugins":[{}]})")},
+    {"plugin named root", fastify_app(R"({"plugins":[{"name":"root"}]})")},
+    {"plugin name with a space", fastify_app(R"({"plugins":[{"name":"a b"}]})")},
+    {"prefix without /", fastify_app(R"({"plugins":[{"name":"p","prefix":"v1"}]})")},
+    {"options on a plugin", fastify_app(R"({"plugins":[{"name":"p","options":{}}]})")},
+    {"unknown late key", fastify_app(R"({"late":{"routes":[]}})")},
+    {"payload without kind", handler_payload(R"({"value":1})")},
+    {"payload kind unknown", handler_payload(R"({"kind":"text","value":"x"})")},
+    {"json payload without value", handler_payload(R"({"kind":"json"})")},
+    {"string payload with a number", handler_payload(R"({"kind":"string","value":1})")},
+    {"string payload with chunks", handler_payload(R"({"kind":"string","value":"x","chunks":[]})")},
+    {"base64 not canonical", handler_payload(R"({"kind":"buffer","base64":"AB=="})")},
+    {"base64 unpadded", handler_payload(R"({"kind":"buffer","base64":"AAE"})")},
+    {"stream payload locked", handler_payload(R"({"kind":"stream","locked":true})")},
+    {"stream chunk a number", handler_payload(R"({"kind":"stream","chunks":[1]})")},
+    {"response body json",
+     handler_payload(R"({"kind":"response","body":{"kind":"json","value":1}})")},
+    {"empty shared name", handler_payload(R"({"kind":"response","shared":""})")},
+    {"koa app with hooks", koa_app(R"({"hooks":{}})")},
+    {"koa middleware without label", koa_app(R"({"middleware":[{}]})")},
+    {"koa next thrice", koa_app(R"({"middleware":[{"label":"a","next":"thrice"}]})")},
+    {"koa ACTION with a label",
+     koa_app(R"({"middleware":[{"label":"a","before":{"label":"x"}}]})")},
+    {"koa callback style",
+     koa_app(R"({"middleware":[{"label":"a","after":{"style":"callback"}}]})")},
+    {"hijack in koa middleware",
+     koa_app(R"({"middleware":[{"label":"a","before":{"do":"hijack"}}]})")},
+    {"send in koa's onError", koa_app(R"({"onError":{"do":"send"}})")},
+    {"step of no kind", with_steps(R"([{"id":"r1"}])")},
+    {"step of two kinds", with_steps(R"([{"id":"r1","request":{},"raw":"x"}])")},
+    {"request step without id", with_steps(R"([{"request":{}}])")},
+    {"step id app", with_steps(R"([{"id":"app","request":{}}])")},
+    {"step id with a space", with_steps(R"([{"id":"a b","request":{}}])")},
+    {"empty connection name", request_step(R"("connection":"")")},
+    {"connection inside request", with_steps(R"([{"id":"r1","request":{"connection":"c"}}])")},
+    {"request method not a token", with_steps(R"([{"id":"r1","request":{"method":"GET /"}}])")},
+    {"request url with a space", with_steps(R"([{"id":"r1","request":{"url":"/a b"}}])")},
+    {"body and bodyBase64",
+     with_steps(R"([{"id":"r1","request":{"body":"x","bodyBase64":"eA=="}}])")},
+    {"chunked not a boolean", with_steps(R"([{"id":"r1","request":{"chunked":1}}])")},
+    {"two abort keys", request_step(R"("client":{"abortAfterMs":1,"abortAfterResponseBytes":2})")},
+    {"bytesPerWrite alone", request_step(R"("client":{"bytesPerWrite":1})")},
+    {"writeDelayMs alone", request_step(R"("client":{"writeDelayMs":1})")},
+    {"bytesPerWrite 0", request_step(R"("client":{"bytesPerWrite":0,"writeDelayMs":1})")},
+    {"abortAfterBodyBytes without a body", request_step(R"("client":{"abortAfterBodyBytes":1})")},
+    {"expectNoResponse with a status",
+     request_step(R"("client":{"expectNoResponse":true},"expect":{"status":200})")},
+    {"unknown expect key", request_step(R"("expect":{"stauts":200})")},
+    {"expect status 99", request_step(R"("expect":{"status":99})")},
+    {"expect header value true", request_step(R"("expect":{"headers":{"a":true}})")},
+    {"expect body with two keys", request_step(R"("expect":{"body":{"text":"a","json":1}})")},
+    {"expect connection open", request_step(R"("expect":{"connection":"open"})")},
+    {"expect trace not an array", request_step(R"("expect":{"trace":"handler"})")},
+    {"expect empty trace label", request_step(R"("expect":{"trace":[""]})")},
+    {"negative endAt", request_step(R"("expect":{"endAt":-1})")},
+    {"empty raw", with_steps(R"([{"raw":""}])")},
+    {"negative sleepMs", with_steps(R"([{"sleepMs":-1}])")},
+    {"empty parallel", with_steps(R"([{"parallel":[]}])")},
+    {"sleep inside parallel", with_steps(R"([{"parallel":[{"sleepMs":1}]}])")},
+    {"close false", with_steps(R"([{"close":false}])")},
+    {"close step expecting a status", with_steps(R"([{"close":true,"expect":{"status":200}}])")},
+    {"divergence target with a space",
+     R"({"app":{},"steps":[{"sleepMs":0}],"divergence":{"target":"fastify 5","class":"doc-gap","note":"n"}})"},
+    {"divergence without note",
+     R"({"app":{},"steps":[{"sleepMs":0}],"divergence":{"target":"fastify","class":"doc-gap"}})"},
+    {"divergence class unknown",
+     R"({"app":{},"steps":[{"sleepMs":0}],"divergence":{"target":"fastify","class":"bug","note":"n"}})"},
+    {"divergence result pass",
+     R"({"app":{},"steps":[{"sleepMs":0}],"divergence":{"target":"fastify","class":"doc-gap","note":"n","result":"pass"}})"},
+    {"empty divergence array", R"({"app":{},"steps":[{"sleepMs":0}],"divergence":[]})"},
+};
+
+TEST(ScenarioSchema, RejectsEverySingleFaultTheLoaderRejects) {
+    for (single_fault const& f : single_faults) {
+        SCOPED_TRACE(f.name);
+        auto const loaded = parse(f.text, "<single fault>", "single-fault");
+        ASSERT_FALSE(loaded.has_value()) << f.text;
+        EXPECT_EQ(loaded.error().size(), 1u) << "not a single fault: " << f.text;
+        EXPECT_NE(schema_errors(nlohmann::json::parse(f.text)), "")
+            << "the loader rejects this, the schema accepts it: " << f.text;
+    }
+}
+
 //------------------------------------------------------------------------------------------------
 // One table, many readers: the schema's lists against vocabulary.hpp.
 
