@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ clang clang-format-14 libclang-rt-14-dev pkg-config
           libboost-dev nlohmann-json3-dev libcpp-httplib-dev librapidcheck-dev
-          libgtest-dev libgmock-dev
+          libgtest-dev libgmock-dev libvalijson-dev
           chromium)   # headless, for the HTML report's browser test (label browser)
 missing=()
 for p in "${packages[@]}"; do

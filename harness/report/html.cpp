@@ -4,6 +4,7 @@
 #include "harness/common/text.hpp"
 #include "harness/report/assets.hpp" // generated from assets/report.css, report.js (CMakeLists.txt)
 #include "harness/report/junit.hpp"
+#include "harness/scenario/vocabulary.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -137,20 +138,12 @@ placed place_of(scenario_result const& r, std::string const& request, std::strin
     return guess(label);
 }
 
-/// What a box says the callback did (past tense), from its verb.
+/// What a box says the callback did (past tense), from its verb (scenario::verb_table).
 std::string did(std::string const& does) {
-    static std::map<std::string, std::string> const words{
-        {"continue", "continued"},
-        {"throw", "threw"},
-        {"rethrow", "rethrew"},
-        {"send", "sent"},
-        {"sendThenContinue", "sent + continued"},
-        {"hang", "hung"},
-        {"replacePayload", "replaced payload"},
-        {"hijack", "hijacked"},
-    };
-    auto const it = words.find(does);
-    return it == words.end() ? (does.empty() ? "?" : does) : it->second;
+    for (scenario::verb_entry const& v : scenario::verb_table)
+        if (does == v.name)
+            return v.past;
+    return does.empty() ? "?" : does;
 }
 
 /// Text that fits a box: at most `n` characters (code points), with an ellipsis when cut.
@@ -295,15 +288,7 @@ struct diagram_marks {
 };
 
 std::string css_class_of(std::string const& does) {
-    static std::set<std::string> const known{"continue",
-                                             "throw",
-                                             "rethrow",
-                                             "send",
-                                             "sendThenContinue",
-                                             "hang",
-                                             "replacePayload",
-                                             "hijack"};
-    return known.count(does) ? does : "unknown";
+    return scenario::parse_verb(does) ? does : "unknown";
 }
 
 /// One lifecycle diagram as inline SVG (markers come from the page's shared <defs>).
@@ -709,15 +694,8 @@ std::string filters(run_report const& r, std::vector<std::string> const& targets
 
 std::string legend() {
     std::string o = "<div class=\"lg\"><span class=\"lgt\">boxes:</span>";
-    for (char const* does : {"continue",
-                             "throw",
-                             "rethrow",
-                             "send",
-                             "sendThenContinue",
-                             "hang",
-                             "replacePayload",
-                             "hijack"})
-        o += std::string{"<span class=\"sw c-"} + does + "\">" + did(does) + "</span>";
+    for (scenario::verb_entry const& v : scenario::verb_table)
+        o += std::string{"<span class=\"sw c-"} + v.name + "\">" + v.past + "</span>";
     o += "<span class=\"sw late\">after end (dashed)</span><span class=\"sw hlk\">first "
          "divergence</span><span class=\"lgt\">bold red arrow: error handed to the parent "
          "scope's handler; bands: scopes, nested; columns: phases</span></div>";

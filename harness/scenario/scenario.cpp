@@ -1,64 +1,14 @@
 // Spellings of the scenario enums (file format and traces) and the wire bytes of a request step.
 #include "harness/scenario/scenario.hpp"
 
+#include "harness/scenario/vocabulary.hpp"
+
 #include <cctype>
 #include <cstddef>
 #include <cstdio>
 
 namespace lifecheck::scenario {
 namespace {
-
-struct phase_name {
-    phase value;
-    char const* name;
-};
-
-constexpr phase_name phase_names[] = {
-    {phase::on_request, "onRequest"},
-    {phase::pre_parsing, "preParsing"},
-    {phase::pre_validation, "preValidation"},
-    {phase::pre_handler, "preHandler"},
-    {phase::pre_serialization, "preSerialization"},
-    {phase::on_send, "onSend"},
-    {phase::on_response, "onResponse"},
-    {phase::on_error, "onError"},
-    {phase::on_timeout, "onTimeout"},
-    {phase::on_request_abort, "onRequestAbort"},
-    {phase::on_ready, "onReady"},
-    {phase::pre_close, "preClose"},
-    {phase::on_close, "onClose"},
-};
-
-struct verb_name {
-    verb value;
-    char const* name;
-};
-
-constexpr verb_name verb_names[] = {
-    {verb::continue_, "continue"},
-    {verb::throw_, "throw"},
-    {verb::rethrow, "rethrow"},
-    {verb::send, "send"},
-    {verb::send_then_continue, "sendThenContinue"},
-    {verb::hang, "hang"},
-    {verb::replace_payload, "replacePayload"},
-    {verb::hijack, "hijack"},
-};
-
-struct kind_name {
-    payload_kind value;
-    char const* name;
-};
-
-constexpr kind_name kind_names[] = {
-    {payload_kind::json_value, "json"},
-    {payload_kind::string, "string"},
-    {payload_kind::buffer, "buffer"},
-    {payload_kind::empty, "empty"},
-    {payload_kind::stream, "stream"},
-    {payload_kind::web_stream, "webStream"},
-    {payload_kind::response, "response"},
-};
 
 bool iequals(std::string const& a, char const* b) {
     std::size_t i = 0;
@@ -72,46 +22,49 @@ bool iequals(std::string const& a, char const* b) {
 } // namespace
 
 char const* to_string(phase p) {
-    for (auto const& n : phase_names)
+    for (auto const& n : phase_table)
         if (n.value == p)
             return n.name;
     return "?";
 }
 
 std::optional<phase> parse_phase(std::string const& name) {
-    for (auto const& n : phase_names)
+    for (auto const& n : phase_table)
         if (name == n.name)
             return n.value;
     return std::nullopt;
 }
 
 bool is_application_phase(phase p) {
-    return p == phase::on_ready || p == phase::pre_close || p == phase::on_close;
+    for (auto const& n : phase_table)
+        if (n.value == p)
+            return n.application;
+    return false;
 }
 
 char const* to_string(verb v) {
-    for (auto const& n : verb_names)
+    for (auto const& n : verb_table)
         if (n.value == v)
             return n.name;
     return "?";
 }
 
 std::optional<verb> parse_verb(std::string const& name) {
-    for (auto const& n : verb_names)
+    for (auto const& n : verb_table)
         if (name == n.name)
             return n.value;
     return std::nullopt;
 }
 
 char const* to_string(payload_kind k) {
-    for (auto const& n : kind_names)
+    for (auto const& n : payload_kind_table)
         if (n.value == k)
             return n.name;
     return "?";
 }
 
 std::optional<payload_kind> parse_payload_kind(std::string const& name) {
-    for (auto const& n : kind_names)
+    for (auto const& n : payload_kind_table)
         if (name == n.name)
             return n.value;
     return std::nullopt;

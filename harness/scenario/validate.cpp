@@ -6,13 +6,16 @@
 
 #include "harness/scenario/detail/text.hpp"
 #include "harness/scenario/route_path.hpp"
+#include "harness/scenario/vocabulary.hpp"
 
 #include <algorithm>
 #include <climits>
 #include <cstddef>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,10 +25,6 @@ namespace {
 constexpr long long max_int = INT_MAX;
 constexpr long long max_long = LLONG_MAX;
 constexpr std::size_t max_got = 60; // characters of a value shown in a diagnostic
-
-constexpr char const* all_verbs =
-    "one of continue, throw, rethrow, send, sendThenContinue, hang, replacePayload, hijack";
-constexpr char const* all_kinds = "one of json, string, buffer, empty, stream, webStream, response";
 
 /// Where an ACTION sits; decides which verbs it may use (scenario-format §1.2 table, §1.4, §1.5).
 enum class site {
@@ -46,6 +45,38 @@ std::string join(std::vector<std::string> const& parts) {
             out += ", ";
         out += parts[i];
     }
+    return out;
+}
+
+/// "a, b, c": the names of `table`'s rows (the `name` of each, or what `name_of` picks).
+template <typename Table, typename NameOf>
+std::string names_of(Table const& table, NameOf name_of) {
+    std::vector<std::string> names;
+    for (auto const& row : table)
+        names.emplace_back(name_of(row));
+    return join(names);
+}
+
+template <typename Table>
+std::string names_of(Table const& table) {
+    return names_of(table, [](auto const& row) { return row.name; });
+}
+
+// scenario-format §1.2, §1.3: the full lists, for a verb or kind that is not one at all.
+std::string all_verbs() {
+    return "one of " + names_of(verb_table);
+}
+
+std::string all_kinds() {
+    return "one of " + names_of(payload_kind_table);
+}
+
+/// The keys of an ACTION (§1.2); koa middleware's before/after take no `label` (§1.5).
+std::vector<char const*> action_keys(bool koa) {
+    std::vector<char const*> out;
+    for (action_key_entry const& k : action_key_table)
+        if (k.koa || !koa)
+            out.push_back(k.name);
     return out;
 }
 
@@ -106,45 +137,41 @@ json const* member(json const& obj, char const* key) {
 
 std::string phase_list(bool request_only) {
     std::vector<std::string> names;
-    for (int i = 0; i <= static_cast<int>(phase::on_close); ++i) {
-        auto const p = static_cast<phase>(i);
-        if (!request_only || !is_application_phase(p))
-            names.emplace_back(to_string(p));
-    }
+    for (phase_entry const& p : phase_table)
+        if (!request_only || !p.application)
+            names.emplace_back(p.name);
     return join(names);
 }
 
-std::vector<verb> allowed_verbs(site s, std::optional<phase> ph) {
+/// The vocabulary's verb_site bits that `s` (in phase `ph`, for hooks) takes verbs from.
+unsigned site_bits(site s, std::optional<phase> ph) {
     switch (s) {
     case site::hook:
     case site::route_hook:
-        if (ph == phase::on_send)
-            return {verb::continue_,
-                    verb::throw_,
-                    verb::send,
-                    verb::send_then_continue,
-                    verb::hang,
-                    verb::replace_payload,
-                    verb::hijack};
-        return {verb::continue_,
-                verb::throw_,
-                verb::send,
-                verb::send_then_continue,
-                verb::hang,
-                verb::hijack};
+        return ph == phase::on_send ? verb_site::hook | verb_site::on_send_hook : verb_site::hook;
     case site::app_hook:
-        return {verb::continue_, verb::throw_};
+        return verb_site::app_hook;
     case site::handler:
     case site::not_found:
-        return {verb::continue_, verb::throw_, verb::send, verb::hang, verb::hijack};
+        return verb_site::handler;
     case site::error_handler:
-        return {verb::continue_, verb::throw_, verb::rethrow, verb::send};
+        return verb_site::error_handler;
     case site::koa_step:
-        return {verb::continue_, verb::throw_, verb::send, verb::hang};
+        return verb_site::koa_step;
     case site::koa_on_error:
-        return {verb::continue_};
+        return verb_site::koa_on_error;
     }
-    return {};
+    return 0;
+}
+
+/// The verbs `s` may use, in verb_table order.
+std::vector<verb> allowed_verbs(site s, std::optional<phase> ph) {
+    unsigned const bits = site_bits(s, ph);
+    std::vector<verb> out;
+    for (verb_entry const& v : verb_table)
+        if ((v.sites & bits) != 0)
+            out.push_back(v.value);
+    return out;
 }
 
 std::string site_name(site s, std::optional<phase> ph) {
@@ -203,9 +230,21 @@ private:
     void only_keys(json const& obj,
                    std::string const& path,
                    char const* of_what,
-                   std::initializer_list<char const*> allowed) {
+                   std::initializer_list<char const*> allowed,
+                   char const* unlisted = nullptr) {
+        only_keys(
+            obj, path, of_what, std::vector<char const*>(allowed.begin(), allowed.end()), unlisted);
+    }
+
+    /// Records every key of `obj` not in `allowed` (nor `unlisted`, a key accepted but not
+    /// named in the diagnostic's list).
+    void only_keys(json const& obj,
+                   std::string const& path,
+                   char const* of_what,
+                   std::vector<char const*> const& allowed,
+                   char const* unlisted = nullptr) {
         for (auto it = obj.begin(); it != obj.end(); ++it) {
-            bool known = false;
+            bool known = unlisted != nullptr && it.key() == unlisted;
             for (char const* k : allowed)
                 known = known || it.key() == k;
             if (known)
@@ -343,14 +382,14 @@ reader::payload_of(json const& v, std::string const& path, bool response_body) {
     payload p;
     json const* kind_value = member(v, "kind");
     if (kind_value == nullptr) {
-        missing(path + ".kind", std::string{"a payload kind: "} + all_kinds);
+        missing(path + ".kind", std::string{"a payload kind: "} + all_kinds());
         return std::nullopt;
     }
     std::optional<payload_kind> kind;
     if (kind_value->is_string())
         kind = parse_payload_kind(kind_value->get<std::string>());
     if (!kind) {
-        fail(path + ".kind", std::string{"a payload kind: "} + all_kinds, shown(*kind_value));
+        fail(path + ".kind", std::string{"a payload kind: "} + all_kinds(), shown(*kind_value));
         return std::nullopt;
     }
     p.kind = *kind;
@@ -452,7 +491,7 @@ reader::verb_of(json const& v, std::string const& path, site s, std::optional<ph
     if (v.is_string())
         what = parse_verb(v.get<std::string>());
     if (!what) {
-        fail(path, all_verbs, shown(v));
+        fail(path, all_verbs(), shown(v));
         return std::nullopt;
     }
     std::vector<verb> const allowed = allowed_verbs(s, ph);
@@ -473,25 +512,12 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     if (s == site::koa_step)
         // The middleware's own `label` names it in traces (scenario-format §1.5): no second name
         // here.
-        only_keys(
-            v,
-            path,
-            "an ACTION of koa middleware (named by the middleware's label)",
-            {"style", "delayMs", "when", "set", "do", "status", "headers", "payload", "error"});
-    else
         only_keys(v,
                   path,
-                  "an ACTION",
-                  {"label",
-                   "style",
-                   "delayMs",
-                   "when",
-                   "set",
-                   "do",
-                   "status",
-                   "headers",
-                   "payload",
-                   "error"});
+                  "an ACTION of koa middleware (named by the middleware's label)",
+                  action_keys(true));
+    else
+        only_keys(v, path, "an ACTION", action_keys(false));
     if (json const* x = member(v, "label")) {
         if (auto l = name(*x, path + ".label", "a non-empty label string")) {
             a.label = *l;
@@ -501,13 +527,16 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     if (json const* x = member(v, "style")) {
         std::string const st = x->is_string() ? x->get<std::string>() : "";
         bool const koa = s == site::koa_step || s == site::koa_on_error;
-        if (st == "async")
-            a.how = style::async;
-        else if (st == "callback" && !koa)
-            a.how = style::callback;
+        std::optional<style> how;
+        for (style_entry const& row : style_table)
+            if (st == row.name)
+                how = row.value;
+        if (how && (*how == style::async || !koa))
+            a.how = *how;
         else
             fail(path + ".style",
-                 koa ? "async (koa middleware are async functions)" : "one of async, callback",
+                 koa ? "async (koa middleware are async functions)"
+                     : "one of " + names_of(style_table),
                  shown(*x));
     }
     if (json const* x = member(v, "delayMs"))
@@ -686,7 +715,7 @@ app_options reader::options(json const& v, std::string const& path) {
     only_keys(v,
               path,
               "options",
-              {"connectionTimeoutMs", "requestTimeoutMs", "bodyLimit", "return503OnClosing"});
+              std::vector<char const*>(std::begin(app_option_table), std::end(app_option_table)));
     if (json const* x = member(v, "connectionTimeoutMs"))
         o.connection_timeout_ms = int32(*x, path + ".connectionTimeoutMs", 0, max_int).value_or(0);
     if (json const* x = member(v, "requestTimeoutMs"))
@@ -852,14 +881,14 @@ koa_app reader::koa(json const& v, std::string const& path) {
                     mw.before = action_of(*b, at + ".before", site::koa_step, std::nullopt);
                 if (json const* n = member(m, "next")) {
                     std::string const s = n->is_string() ? n->get<std::string>() : "";
-                    if (s == "once")
-                        mw.next = next_mode::once;
-                    else if (s == "never")
-                        mw.next = next_mode::never;
-                    else if (s == "twice")
-                        mw.next = next_mode::twice;
-                    else
-                        fail(at + ".next", "one of once, never, twice", shown(*n));
+                    bool known = false;
+                    for (next_mode_entry const& row : next_mode_table)
+                        if (s == row.name) {
+                            mw.next = row.value;
+                            known = true;
+                        }
+                    if (!known)
+                        fail(at + ".next", "one of " + names_of(next_mode_table), shown(*n));
                 }
                 if (json const* a = member(m, "after"))
                     mw.after = action_of(*a, at + ".after", site::koa_step, std::nullopt);
@@ -933,17 +962,10 @@ client_options reader::client(json const& v, std::string const& path, step const
     client_options c;
     if (!object(v, path, "a client object"))
         return c;
-    only_keys(v,
-              path,
-              "client",
-              {"abortAfterMs",
-               "abortAfterRequestBytes",
-               "abortAfterBodyBytes",
-               "abortAfterResponseBytes",
-               "abortAfterResponseBodyBytes",
-               "bytesPerWrite",
-               "writeDelayMs",
-               "expectNoResponse"});
+    std::vector<char const*> keys;
+    for (client_option_entry const& o : client_option_table)
+        keys.push_back(o.name);
+    only_keys(v, path, "client", keys);
     std::optional<std::string> first_abort; // scenario-format §1.4: at most one abort key
     auto abort_key = [&](char const* key) -> json const* {
         json const* x = member(v, key);
@@ -1122,12 +1144,13 @@ step reader::step_of(json const& v, std::string const& path, bool in_parallel) {
     if (!object(v, path, "a step object"))
         return st;
     std::vector<std::string> kinds;
-    for (char const* k : {"request", "raw", "parallel", "sleepMs", "close"})
-        if (member(v, k) != nullptr)
-            kinds.emplace_back(k);
+    for (step_kind_entry const& k : step_kind_table)
+        if (member(v, k.key) != nullptr)
+            kinds.emplace_back(k.key);
     if (kinds.size() != 1) {
         fail(path,
-             "a step with exactly one of request, raw, parallel, sleepMs, close",
+             "a step with exactly one of " +
+                 names_of(step_kind_table, [](step_kind_entry const& k) { return k.key; }),
              kinds.empty() ? shown(v) : "keys " + join(kinds));
         return st;
     }
@@ -1278,8 +1301,16 @@ scenario reader::read(json const& doc) {
     scenario s;
     if (!object(doc, "$", "a scenario object"))
         return s;
-    only_keys(
-        doc, "$", "a scenario", {"description", "dialect", "tags", "app", "steps", "divergence"});
+    // scenario-format "Versions" (v1.2): `$schema` names the JSON Schema the file follows, for
+    // editors; the loader only checks that it is a string. It stays out of the list of keys, so
+    // the diagnostics for v1.1 files are unchanged.
+    only_keys(doc,
+              "$",
+              "a scenario",
+              {"description", "dialect", "tags", "app", "steps", "divergence"},
+              "$schema");
+    if (json const* x = member(doc, "$schema"))
+        text(*x, member_path("$", "$schema"), "a string: the path or URL of scenario.schema.json");
     if (json const* x = member(doc, "description"))
         s.description = text(*x, "$.description").value_or("");
     if (json const* x = member(doc, "dialect")) {

@@ -1,0 +1,215 @@
+// The scenario vocabulary declared once: verbs and where each may be used, hook phases, payload
+// kinds, step kinds, ACTION keys and option names (scenario-format.md §1.1–§1.5).
+//
+// One table, many readers (style B.13 item 3): the loader (validate.cpp, scenario.cpp) reads it,
+// the HTML report's legend (harness/report/html.cpp) shows it, and schema_test.cpp checks that
+// docs/schema/scenario.schema.json and docs/scenario-format.md list exactly these names. A new
+// verb is one row here plus its semantics in the engine, the model and the adapters.
+#pragma once
+
+#include "harness/scenario/scenario.hpp"
+
+#include <cstddef>
+#include <iterator>
+
+namespace lifecheck::scenario {
+
+/// Places an ACTION can sit, as bits: which verbs each place takes (scenario-format §1.2 table,
+/// §1.4 for application hooks, §1.5 for koa).
+namespace verb_site {
+constexpr unsigned hook = 1u << 0;          // a request hook of a scope or a route, any phase
+constexpr unsigned on_send_hook = 1u << 1;  // a request hook in the onSend phase only
+constexpr unsigned app_hook = 1u << 2;      // onReady, preClose, onClose
+constexpr unsigned handler = 1u << 3;       // a route handler or a notFoundHandler
+constexpr unsigned error_handler = 1u << 4; // an errorHandler (scope or late)
+constexpr unsigned koa_step = 1u << 5;      // `before` / `after` of a koa middleware
+constexpr unsigned koa_on_error = 1u << 6;  // the koa app's onError listener (it only observes)
+} // namespace verb_site
+
+/// One verb of an ACTION's `do`.
+struct verb_entry {
+    verb value;
+    char const* name; // as written in scenario files and the report's `does`
+    char const* past; // what a report box says the callback did
+    unsigned sites;   // verb_site bits: where the verb may be used
+};
+
+/// Every verb, in the order of the §1.2 table (diagnostics list allowed verbs in this order).
+inline constexpr verb_entry verb_table[] = {
+    {verb::continue_,
+     "continue",
+     "continued",
+     verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler |
+         verb_site::koa_step | verb_site::koa_on_error},
+    {verb::throw_,
+     "throw",
+     "threw",
+     verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler |
+         verb_site::koa_step},
+    {verb::rethrow, "rethrow", "rethrew", verb_site::error_handler},
+    {verb::send,
+     "send",
+     "sent",
+     verb_site::hook | verb_site::handler | verb_site::error_handler | verb_site::koa_step},
+    {verb::send_then_continue, "sendThenContinue", "sent + continued", verb_site::hook},
+    {verb::hang, "hang", "hung", verb_site::hook | verb_site::handler | verb_site::koa_step},
+    {verb::replace_payload, "replacePayload", "replaced payload", verb_site::on_send_hook},
+    {verb::hijack, "hijack", "hijacked", verb_site::hook | verb_site::handler},
+};
+
+/// One hook phase.
+struct phase_entry {
+    phase value;
+    char const* name;
+    bool application; // onReady, preClose, onClose: traced with request id `app`, not per route
+};
+
+/// Every hook phase: the ten request phases, then the three application phases (§1.1).
+inline constexpr phase_entry phase_table[] = {
+    {phase::on_request, "onRequest", false},
+    {phase::pre_parsing, "preParsing", false},
+    {phase::pre_validation, "preValidation", false},
+    {phase::pre_handler, "preHandler", false},
+    {phase::pre_serialization, "preSerialization", false},
+    {phase::on_send, "onSend", false},
+    {phase::on_response, "onResponse", false},
+    {phase::on_error, "onError", false},
+    {phase::on_timeout, "onTimeout", false},
+    {phase::on_request_abort, "onRequestAbort", false},
+    {phase::on_ready, "onReady", true},
+    {phase::pre_close, "preClose", true},
+    {phase::on_close, "onClose", true},
+};
+
+/// One PAYLOAD kind.
+struct payload_kind_entry {
+    payload_kind value;
+    char const* name;
+};
+
+/// Every PAYLOAD kind, in the order of the §1.3 table.
+inline constexpr payload_kind_entry payload_kind_table[] = {
+    {payload_kind::json_value, "json"},
+    {payload_kind::string, "string"},
+    {payload_kind::buffer, "buffer"},
+    {payload_kind::empty, "empty"},
+    {payload_kind::stream, "stream"},
+    {payload_kind::web_stream, "webStream"},
+    {payload_kind::response, "response"},
+};
+
+/// One step kind: the key that makes a step that kind (§1.4; a step has exactly one).
+struct step_kind_entry {
+    step_kind value;
+    char const* key;
+};
+
+inline constexpr step_kind_entry step_kind_table[] = {
+    {step_kind::request, "request"},
+    {step_kind::raw, "raw"},
+    {step_kind::parallel, "parallel"},
+    {step_kind::sleep, "sleepMs"},
+    {step_kind::close, "close"},
+};
+
+/// One key of an ACTION object (§1.2).
+struct action_key_entry {
+    char const* name;
+    bool koa; // also a key of a koa middleware's before/after (the middleware's label names those)
+};
+
+inline constexpr action_key_entry action_key_table[] = {
+    {"label", false},
+    {"style", true},
+    {"delayMs", true},
+    {"when", true},
+    {"set", true},
+    {"do", true},
+    {"status", true},
+    {"headers", true},
+    {"payload", true},
+    {"error", true},
+};
+
+/// One ACTION `style` (§1.2); koa middleware are async only (§1.5).
+struct style_entry {
+    style value;
+    char const* name;
+};
+
+inline constexpr style_entry style_table[] = {
+    {style::async, "async"},
+    {style::callback, "callback"},
+};
+
+/// One key of a step's `client` object (§1.4).
+struct client_option_entry {
+    char const* name;
+    bool abort; // an abort key: at most one per step
+};
+
+inline constexpr client_option_entry client_option_table[] = {
+    {"abortAfterMs", true},
+    {"abortAfterRequestBytes", true},
+    {"abortAfterBodyBytes", true},
+    {"abortAfterResponseBytes", true},
+    {"abortAfterResponseBodyBytes", true},
+    {"bytesPerWrite", false},
+    {"writeDelayMs", false},
+    {"expectNoResponse", false},
+};
+
+/// Keys of a fastify app's `options` (§1.1).
+inline constexpr char const* app_option_table[] = {
+    "connectionTimeoutMs",
+    "requestTimeoutMs",
+    "bodyLimit",
+    "return503OnClosing",
+};
+
+/// One `next` mode of a koa middleware (§1.5).
+struct next_mode_entry {
+    next_mode value;
+    char const* name;
+};
+
+inline constexpr next_mode_entry next_mode_table[] = {
+    {next_mode::once, "once"},
+    {next_mode::never, "never"},
+    {next_mode::twice, "twice"},
+};
+
+namespace detail {
+
+/// True when `table` lists every enumerator once, in declaration order (row i holds value i).
+template <typename Table, std::size_t N>
+constexpr bool in_enum_order(Table const (&table)[N]) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (static_cast<std::size_t>(table[i].value) != i)
+            return false;
+    return true;
+}
+
+} // namespace detail
+
+static_assert(detail::in_enum_order(verb_table) &&
+                  std::size(verb_table) == static_cast<std::size_t>(verb::hijack) + 1,
+              "verb_table: one row per verb, in enum order");
+static_assert(detail::in_enum_order(phase_table) &&
+                  std::size(phase_table) == static_cast<std::size_t>(phase::on_close) + 1,
+              "phase_table: one row per phase, in enum order");
+static_assert(detail::in_enum_order(payload_kind_table) &&
+                  std::size(payload_kind_table) ==
+                      static_cast<std::size_t>(payload_kind::response) + 1,
+              "payload_kind_table: one row per kind, in enum order");
+static_assert(detail::in_enum_order(step_kind_table) &&
+                  std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,
+              "step_kind_table: one row per step kind, in enum order");
+static_assert(detail::in_enum_order(style_table) &&
+                  std::size(style_table) == static_cast<std::size_t>(style::callback) + 1,
+              "style_table: one row per style, in enum order");
+static_assert(detail::in_enum_order(next_mode_table) &&
+                  std::size(next_mode_table) == static_cast<std::size_t>(next_mode::twice) + 1,
+              "next_mode_table: one row per mode, in enum order");
+
+} // namespace lifecheck::scenario
