@@ -1,5 +1,5 @@
-// Strict loader for scenario files (spec v1.1): every problem is a diagnostic with file and JSON
-// path.
+// Strict loader for scenario files (scenario-format.md v1.2): every problem is a diagnostic with
+// file and JSON path.
 #pragma once
 
 #include "harness/common/result.hpp"

@@ -1,4 +1,5 @@
-// Reads a parsed scenario document into the structs, collecting every problem (spec v1.1, strict).
+// Reads a parsed scenario document into the structs, collecting every problem (scenario-format.md
+// v1.2, strict).
 #pragma once
 
 #include "harness/common/diagnostic.hpp"
