@@ -586,15 +586,6 @@ private:
     void start_leaf(step const& s, double t) {
         if (s.kind == step_kind::close)
             return; // server.close(): no callbacks in the koa dialect
-        if (s.kind == step_kind::raw) {
-            extra_nondet_[s.id] = "raw steps are not modelled for koa";
-            return;
-        }
-        if (s.connection && !pipelined_.insert({kw_.w.epoch, *s.connection}).second)
-            extra_nondet_[s.id] =
-                "pipelined requests on one keep-alive connection (not modelled for koa)";
-        if (s.client.abort_after_response_bytes || s.client.abort_after_response_body_bytes)
-            extra_nondet_[s.id] = "abortAfterResponse*Bytes is not modelled for koa";
         raw_parse const parsed = parse_step(s);
         switch (parsed.what) {
         case raw_parse::result::incomplete_head:
@@ -666,7 +657,6 @@ private:
     std::map<std::string, std::unique_ptr<koa_request>> runs_;
     std::set<std::string> not_reached_;
     std::map<std::string, std::string> extra_nondet_;
-    std::set<std::pair<int, std::string>> pipelined_; // (step group, connection) seen
 };
 
 } // namespace
