@@ -2,6 +2,7 @@
 // (scenario-format §1.5).
 #include "harness/model/detail/koa.hpp"
 #include "harness/model/model.hpp"
+#include "harness/model/test_support.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>
@@ -230,16 +231,6 @@ TEST(KoaModel, ResponseReadLimitCutsAStream) {
     EXPECT_EQ(p.end_at, 2);
 }
 
-void collect_expected(std::vector<scenario::step> const& steps,
-                      std::map<std::string, scenario::step const*>& out) {
-    for (auto const& s : steps) {
-        if (s.kind == scenario::step_kind::parallel)
-            collect_expected(s.children, out);
-        else if (s.kind == scenario::step_kind::request || s.kind == scenario::step_kind::raw)
-            out[s.id] = &s;
-    }
-}
-
 /// Every koa scenario (recorded from real Koa 2.16.4) is predicted deterministically and agrees:
 /// trace, endAt, status, body, aborted, complete, and the content-type when the file expects one.
 TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
@@ -259,7 +250,7 @@ TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
             continue;
         ++scenarios;
         std::map<std::string, scenario::step const*> steps;
-        collect_expected(sc.steps, steps);
+        model::test_support::collect_expected(sc.steps, steps);
         for (auto const& p : model::predict(sc)) {
             auto const it = steps.find(p.step_id);
             if (it == steps.end() || !it->second->expect)

@@ -219,14 +219,22 @@ void request_run::route_handler() {
     has_abort_listener_ = !ctx_->hooks_of(phase::on_request_abort).empty();
 }
 
-void request_run::run_pre_parsing(maybe_error err) {
+bool request_run::phase_ends(maybe_error const& err) {
+    // The head of every phase callback (route.js, handle-request.js): nothing more once the reply
+    // was sent; an error from the phase's hooks becomes the error reply.
     if (sent())
-        return;
+        return true;
     if (err) {
         is_error_ = true;
         send(*err);
-        return;
+        return true;
     }
+    return false;
+}
+
+void request_run::run_pre_parsing(maybe_error err) {
+    if (phase_ends(err))
+        return;
     if (!ctx_->hooks_of(phase::pre_parsing).empty())
         run_pre_parsing_hooks([this](maybe_error e) { handle_request(e); });
     else
@@ -245,13 +253,8 @@ void request_run::on_request_abort() {
 // handle-request.js and content-type-parser.js
 
 void request_run::handle_request(maybe_error err) {
-    if (sent())
+    if (phase_ends(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
     std::string const m = ascii_upper(in_.method);
     if (m == "GET" || m == "HEAD" || m == "TRACE") {
         handler();
@@ -376,13 +379,8 @@ void request_run::handler() {
 }
 
 void request_run::pre_validation_callback(maybe_error err) {
-    if (sent())
+    if (phase_ends(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
     // validationCompleted: scenarios carry no schemas, so validation always passes.
     if (!ctx_->hooks_of(phase::pre_handler).empty())
         run_hooks(phase::pre_handler, true, [this](maybe_error e) { pre_handler_callback(e); });
@@ -391,14 +389,8 @@ void request_run::pre_validation_callback(maybe_error err) {
 }
 
 void request_run::pre_handler_callback(maybe_error err) {
-    if (sent())
+    if (phase_ends(err)) // preHandlerCallbackInner
         return;
-    // preHandlerCallbackInner
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
     call_result r;
     try {
         if (ctx_->handler == nullptr) {

@@ -65,6 +65,7 @@ private:
     abort_incoming(); // the socket died: req destroyed, its close (and onRequestAbort) a tick later
 
     // -- route.js ---------------------------------------------------------------------
+    bool phase_ends(maybe_error const& err); // reply sent, or `err` sent as the error reply
     void route_handler();
     void run_pre_parsing(maybe_error err);
     void on_request_abort();
