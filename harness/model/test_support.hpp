@@ -1,5 +1,4 @@
-// Test helpers for the model's tests: the scenario steps whose `expect` a prediction is compared
-// with.
+// Test helpers for the model's tests: which scenario steps a prediction is compared with.
 #pragma once
 
 #include "harness/scenario/scenario.hpp"

@@ -1,6 +1,4 @@
-// The model's Node layer: race bookkeeping, the client plan, Node's parser for raw steps, one
-// request's Node objects and the outcome-to-prediction step, shared by the fastify and koa
-// dialects.
+// The model's Node layer, shared by the fastify and koa dialects (see node.hpp).
 #include "harness/model/detail/node.hpp"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
-// The model's Node layer under both dialects: shared request state and its race bookkeeping, the
-// client plan (writes, pauses, aborts, read limits), Node's HTTP parser for raw steps, one
-// request's IncomingMessage/ServerResponse/socket as the client sees it, and the
-// outcome-to-prediction step.
+// The model's Node layer under both dialects: what Node does for a request whatever the framework.
+// Shared request state and its race bookkeeping, the client plan (writes, pauses, aborts, read
+// limits), Node's HTTP parser for a step, one request's IncomingMessage/ServerResponse/socket as
+// the client sees it, and the outcome-to-prediction step.
 #pragma once
 
 #include "harness/model/detail/js.hpp"
@@ -45,6 +45,7 @@ struct node_world {
     std::map<std::string, std::string> nondeterministic;        // owner -> reason
     std::function<void()> on_request_end;                       // a request emitted `end`
 
+    /// Appends `label` to `owner`'s trace.
     void trace(std::string const& owner, std::string const& label) {
         traces[owner].push_back(label);
     }
@@ -234,8 +235,10 @@ public:
     /// Schedules the client's I/O events (arrival, body, close) on the loop.
     void schedule();
 
+    /// What the client and the `end` event saw so far.
     request_outcome const& outcome() const { return out_; }
 
+    /// The step id (the trace owner).
     std::string const& id() const { return in_.id; }
 
     /// Pipelining: `prev` was written before this request on the same connection; Node answers
@@ -267,30 +270,35 @@ protected:
     virtual void on_socket_timeout() {}
 
     // -- client / socket events ----------------------------------------------------------
-    void arrive();
-    void client_close();
+    void arrive();       // the head was parsed: 'request'
+    void client_close(); // the client closes its socket (a plan event or a read limit)
+    /// socketOnClose: res 'close' (the target's `end`, aborted when `by_client`), the queued
+    /// pipelined requests lose the socket, abortIncoming.
     void socket_close_events(bool by_client);
-    void socket_gone(); // the socket's close ran: no more I/O, an unfinished response is cut
-    void lose_queued_socket();
-    void destroy_socket_from_server();
+    void socket_gone();        // the socket's close ran: no more I/O, an unfinished response is cut
+    void lose_queued_socket(); // a queued pipelined request's socket died under it
+    void destroy_socket_from_server(); // res.destroy() (waits for the socket when queued)
     /// The server destroys the socket; its close events come from the handle's close callback.
     void destroy_socket(char const* strand, char const* what);
-    void connection_timeout_fired();
-    void touch_socket();
+    void connection_timeout_fired(); // server.setTimeout fired: destroy, then on_socket_timeout
+    void touch_socket();             // socket activity restarts the idle timer
 
     // -- ServerResponse ------------------------------------------------------------------
     /// True while an earlier pipelined response still owns the socket (state.outgoing).
     bool queued() const { return pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_; }
 
+    /// The status line and headers reach the client (held while queued); Node adds date,
+    /// connection, keep-alive and framing.
     void deliver_head(int status, scenario::header_list const& headers, bool chunked);
+    /// Body bytes reach the client (chunked framing, content-length, HEAD/204/304 drop them).
     void deliver_body(std::string const& bytes, bool last);
     /// res.end(bytes): the last body bytes, then 'finish' and 'close' (held while queued).
     void res_end(std::string const& bytes, body_class kind);
-    void emit_finish();
-    void emit_close();
-    void check_client_read_limits();
-    void note(std::string const& n);
-    void unsupported(std::string const& what);
+    void emit_finish();              // 'finish': resOnFinish, on_finish, eos waiters
+    void emit_close();               // res 'close': the target's `end`; the next queued response
+    void check_client_read_limits(); // abortAfterResponse[Body]Bytes: the client stops and closes
+    void note(std::string const& n); // a note on the prediction (once)
+    void unsupported(std::string const& what); // what the model does not follow (not deterministic)
 
     node_world& node_;
     request_input in_;
