@@ -404,6 +404,9 @@ private:
             if (explicit_null_body_) {
                 remove_header("content-type");
                 remove_header("transfer-encoding");
+                // the null body removed Content-Length too: no framing at all (prop --target koa
+                // --dialect koa --seed 2, after 901 cases: the pipelined request behind it hangs)
+                closes_connection_after_response();
                 end_response("", body_class::empty);
                 return;
             }

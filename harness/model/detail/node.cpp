@@ -696,6 +696,13 @@ void node_exchange::check_client_read_limits() {
         });
 }
 
+void node_exchange::closes_connection_after_response() {
+    for (node_exchange* n = pipeline_next_; n != nullptr; n = n->pipeline_next_)
+        node_.mark(n->in_.id,
+                   "a response before it on the connection has no framing: Node closes the "
+                   "connection after it (not modelled)");
+}
+
 void node_exchange::note(std::string const& n) {
     if (std::find(out_.notes.begin(), out_.notes.end(), n) == out_.notes.end())
         out_.notes.push_back(n);

@@ -297,7 +297,11 @@ protected:
     void emit_finish();              // 'finish': resOnFinish, on_finish, eos waiters
     void emit_close();               // res 'close': the target's `end`; the next queued response
     void check_client_read_limits(); // abortAfterResponse[Body]Bytes: the client stops and closes
-    void note(std::string const& n); // a note on the prediction (once)
+    /// Node's _storeHeader with Content-Length and Transfer-Encoding both removed: the body runs
+    /// to the connection's end (`_last`), so the socket closes after this response and the
+    /// requests pipelined behind it are lost; the model does not follow them (not deterministic).
+    void closes_connection_after_response();
+    void note(std::string const& n);           // a note on the prediction (once)
     void unsupported(std::string const& what); // what the model does not follow (not deterministic)
 
     node_world& node_;
