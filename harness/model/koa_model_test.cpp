@@ -2,6 +2,7 @@
 // (scenario-format §1.5).
 #include "harness/model/detail/koa.hpp"
 #include "harness/model/model.hpp"
+#include "harness/model/test_support.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>
@@ -171,14 +172,63 @@ TEST(KoaModel, StatusTextIsTheStatusesPackage) {
     EXPECT_EQ(model::detail::koa_status_text(299), "");
 }
 
-void collect_expected(std::vector<scenario::step> const& steps,
-                      std::map<std::string, scenario::step const*>& out) {
-    for (auto const& s : steps) {
-        if (s.kind == scenario::step_kind::parallel)
-            collect_expected(s.children, out);
-        else if (s.kind == scenario::step_kind::request || s.kind == scenario::step_kind::raw)
-            out[s.id] = &s;
+/// Predicts every step of a koa scenario given as JSON text.
+std::vector<model::step_prediction> koa_steps(std::string const& text) {
+    auto r = scenario::parse(text, "koa_model_test.json", "koa_model_test");
+    if (!r.has_value()) {
+        ADD_FAILURE() << "scenario does not load: " << r.error().front().json_path << ": "
+                      << r.error().front().expected;
+        return {};
     }
+    return model::predict(r.value());
+}
+
+// Node lib/_http_server.js parserOnIncoming: a pipelined request runs at once, its response
+// waits in state.outgoing until the one before it finished
+// (scenarios/koa/node/pipelined-two-streams-in-order.json).
+TEST(KoaModel, PipelinedResponsesArriveInOrder) {
+    auto const ps = koa_steps(
+        R"({"dialect":"koa","app":{"middleware":[{"label":"s","before":{"do":"send","payload":{"kind":"stream","chunks":["a","b"],"chunkDelayMs":30}}}]},
+            "steps":[{"parallel":[{"id":"p1","request":{"method":"GET","url":"/"},"connection":"c"},
+                                  {"id":"p2","request":{"method":"GET","url":"/"},"connection":"c"}]}]})");
+    ASSERT_EQ(ps.size(), 2U);
+    for (auto const& p : ps) {
+        ASSERT_TRUE(p.deterministic) << p.step_id << ": " << p.why;
+        EXPECT_EQ(p.trace, (labels{"s:down", "s:up"}));
+        EXPECT_EQ(p.body_text, "ab");
+        EXPECT_TRUE(p.complete);
+        EXPECT_FALSE(p.aborted);
+    }
+}
+
+// A raw step is parsed as Node's parser does; Koa never reads the body
+// (scenarios/koa/node/raw-post-body-never-read.json).
+TEST(KoaModel, RawStepReachesKoa) {
+    auto const ps = koa_steps(
+        R"({"dialect":"koa","app":{"middleware":[{"label":"h","before":{"do":"send","payload":{"kind":"string","value":"hi"}}}]},
+            "steps":[{"id":"r1","raw":"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"},
+                     {"id":"r2","raw":"GET / HTTP/1.1\r\nHost: a\r\n"}]})");
+    ASSERT_EQ(ps.size(), 2U);
+    ASSERT_TRUE(ps[0].deterministic) << ps[0].why;
+    EXPECT_EQ(ps[0].trace, (labels{"h:down", "h:up"}));
+    EXPECT_EQ(ps[0].status, 200);
+    EXPECT_EQ(ps[0].body_text, "hi");
+    EXPECT_FALSE(ps[1].reached); // the head never ends
+}
+
+// The client stops reading after n body bytes of a slow stream and closes: end aborted, the
+// body is what the first n wire bytes carried
+// (scenarios/koa/node/abort-after-response-body-bytes-slow-stream.json).
+TEST(KoaModel, ResponseReadLimitCutsAStream) {
+    auto const p = koa_step(
+        R"({"middleware":[{"label":"s","before":{"do":"send","payload":{"kind":"stream","chunks":["aaaa","bbbb"],"chunkDelayMs":200}}}]})",
+        R"({"method":"GET","url":"/"})",
+        R"({"abortAfterResponseBodyBytes":9})");
+    ASSERT_TRUE(p.deterministic) << p.why;
+    EXPECT_EQ(p.body_text, "aaaa");
+    EXPECT_FALSE(p.complete);
+    EXPECT_TRUE(p.aborted);
+    EXPECT_EQ(p.end_at, 2);
 }
 
 /// Every koa scenario (recorded from real Koa 2.16.4) is predicted deterministically and agrees:
@@ -200,7 +250,7 @@ TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
             continue;
         ++scenarios;
         std::map<std::string, scenario::step const*> steps;
-        collect_expected(sc.steps, steps);
+        model::test_support::collect_expected(sc.steps, steps);
         for (auto const& p : model::predict(sc)) {
             auto const it = steps.find(p.step_id);
             if (it == steps.end() || !it->second->expect)

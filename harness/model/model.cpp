@@ -49,21 +49,12 @@ char const* to_string(body_class b) {
 
 namespace {
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string join(std::vector<std::string> const& v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i)
-            out += ", ";
-        out += v[i];
-    }
-    return out + "]";
-}
+// Fastify's clientErrorHandler (fastify-lifecycle §2.1 step 1): what it writes for a request
+// Node's parser rejects, and for a head over Node's 16 KiB limit.
+char const* const bad_request_json =
+    R"({"error":"Bad Request","message":"Client Error","statusCode":400})";
+char const* const header_overflow_json =
+    R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})";
 
 /// find-my-way's decode check: a '%' must start a valid escape and the bytes must be UTF-8.
 bool bad_url(std::string const& path) {
@@ -98,12 +89,6 @@ bool bad_url(std::string const& path) {
     return false;
 }
 
-/// A leaf step (request, raw or close) in document order.
-struct leaf {
-    step const* s = nullptr;
-    std::size_t group = 0; // index of the top-level step it belongs to
-};
-
 /// A plain request with a body: httplib writes its head and body apart, so the server may read
 /// the body in the head's read or in a later one (see predict()). Raw steps and steps with
 /// client options go through the raw client, which writes all bytes at once.
@@ -112,141 +97,6 @@ bool body_may_come_later(step const& s) {
     return s.kind == step_kind::request && s.request.body && !s.request.body->empty() &&
            !c.aborts() && !c.bytes_per_write && !c.write_delay_ms && !s.connection &&
            !s.request.chunked;
-}
-
-void collect_leaves(std::vector<step> const& steps, std::vector<leaf>& out) {
-    for (std::size_t g = 0; g < steps.size(); ++g) {
-        step const& s = steps[g];
-        if (s.kind == step_kind::parallel) {
-            for (auto const& c : s.children) {
-                if (c.kind == step_kind::request || c.kind == step_kind::raw ||
-                    c.kind == step_kind::close)
-                    out.push_back(leaf{&c, g});
-            }
-        } else if (s.kind != step_kind::sleep) {
-            out.push_back(leaf{&s, g});
-        }
-    }
-}
-
-std::string close_owner(step const& s) {
-    return s.id.empty() ? std::string{"close"} : s.id;
-}
-
-/// A raw step parsed the way Node's HTTP parser sees it.
-struct raw_parse {
-    enum class result {
-        ok,
-        incomplete_head,
-        bad_request,
-        too_large,
-        unsupported
-    } what = result::ok;
-    request_input in;
-    std::size_t head_len = 0;
-    std::string why;
-};
-
-raw_parse parse_raw(std::string const& id, std::string const& bytes) {
-    raw_parse p;
-    p.in.id = id;
-    auto const head_end = bytes.find("\r\n\r\n");
-    if (head_end == std::string::npos) {
-        p.what = bytes.size() > 16384 ? raw_parse::result::too_large
-                                      : raw_parse::result::incomplete_head;
-        return p;
-    }
-    p.head_len = head_end + 4;
-    if (p.head_len > 16384 + 4) {
-        p.what = raw_parse::result::too_large;
-        return p;
-    }
-    std::istringstream lines{bytes.substr(0, head_end)};
-    std::string line;
-    std::getline(lines, line);
-    if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-    std::istringstream rl{line};
-    std::string method, target, version, extra;
-    rl >> method >> target >> version;
-    if (method.empty() || target.empty() || (version != "HTTP/1.1" && version != "HTTP/1.0") ||
-        (rl >> extra)) {
-        p.what = raw_parse::result::bad_request;
-        return p;
-    }
-    // llhttp knows exactly Node's http.METHODS (node 20); any other method is a parse error
-    // (HPE_INVALID_METHOD) that Fastify's client-error handler answers with 400 (checked on
-    // Fastify 5.12.8 with "OPST /up": 400, the lifecycle never starts).
-    static std::set<std::string> const node_methods{
-        "ACL",       "BIND",      "CHECKOUT", "CONNECT",  "COPY",   "DELETE",     "GET",
-        "HEAD",      "LINK",      "LOCK",     "M-SEARCH", "MERGE",  "MKACTIVITY", "MKCALENDAR",
-        "MKCOL",     "MOVE",      "NOTIFY",   "OPTIONS",  "PATCH",  "POST",       "PROPFIND",
-        "PROPPATCH", "PURGE",     "PUT",      "QUERY",    "REBIND", "REPORT",     "SEARCH",
-        "SOURCE",    "SUBSCRIBE", "TRACE",    "UNBIND",   "UNLINK", "UNLOCK",     "UNSUBSCRIBE"};
-    if (node_methods.count(method) == 0) {
-        p.what = raw_parse::result::bad_request;
-        return p;
-    }
-    // llhttp accepts only visible ASCII in the request target: a byte >= 0x80 is a parse error
-    // (HPE_INVALID_URL), answered by Fastify's client-error handler (checked against 5.12.8).
-    for (char c : target) {
-        if (static_cast<unsigned char>(c) >= 0x80) {
-            p.what = raw_parse::result::bad_request;
-            return p;
-        }
-    }
-    p.in.method = method;
-    p.in.url = target;
-    std::optional<long long> content_length;
-    while (std::getline(lines, line)) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        auto const colon = line.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            p.what = raw_parse::result::bad_request;
-            return p;
-        }
-        std::string name = line.substr(0, colon);
-        for (char c : name) {
-            if (std::isspace(static_cast<unsigned char>(c))) {
-                p.what = raw_parse::result::bad_request;
-                return p;
-            }
-        }
-        std::string value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-            value.erase(value.begin());
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-            value.pop_back();
-        if (lower(name) == "content-length") {
-            try {
-                content_length = std::stoll(value);
-            } catch (...) {
-                p.what = raw_parse::result::bad_request;
-                return p;
-            }
-        }
-        if (lower(name) == "transfer-encoding") {
-            p.what = raw_parse::result::unsupported;
-            p.why = "raw request with transfer-encoding";
-            return p;
-        }
-        p.in.headers.emplace_back(name, value);
-    }
-    std::string const rest = bytes.substr(p.head_len);
-    if (content_length) {
-        p.in.body = rest.substr(0,
-                                static_cast<std::size_t>(std::min<long long>(
-                                    *content_length, static_cast<long long>(rest.size()))));
-        if (static_cast<long long>(rest.size()) > *content_length) {
-            p.what = raw_parse::result::unsupported;
-            p.why = "raw step with more than one request (pipelining)";
-        }
-    } else if (!rest.empty()) {
-        p.what = raw_parse::result::unsupported;
-        p.why = "raw step with more than one request (pipelining)";
-    }
-    return p;
 }
 
 /// Runs application hooks (onReady, preClose, onClose) one after another on the loop.
@@ -316,35 +166,15 @@ public:
             return everything_unsupported("an onReady hook throws: ready() rejects and the app "
                                           "never listens (adapter-defined)");
         }
-        for (std::size_t g = 0; g < sc_.steps.size(); ++g) {
-            step const& s = sc_.steps[g];
-            if (w_.loop.crashed())
-                break;
-            w_.epoch = static_cast<int>(g);
-            if (s.kind == step_kind::sleep) {
-                t += s.sleep_ms;
-                continue;
-            }
-            w_.loop.set_now(t);
-            std::vector<step const*> group;
-            if (s.kind == step_kind::parallel) {
-                for (auto const& c : s.children)
-                    group.push_back(&c);
-            } else {
-                group.push_back(&s);
-            }
-            last_on_connection_.clear();
-            for (step const* c : group)
-                start_leaf(*c, t);
-            w_.loop.run();
-            if (w_.loop.crashed())
-                crash_group_ = g;
-            for (step const* c : group) {
-                if (c->connection)
-                    connections_used_.insert(*c->connection);
-            }
-            t = std::max(t, w_.loop.now()) + 1;
-        }
+        groups_.run(
+            sc_.steps,
+            t,
+            [this](step const& s, double at) { start_leaf(s, at); },
+            [this] { return w_.loop.crashed(); },
+            [this](std::size_t g) {
+                if (w_.loop.crashed())
+                    crash_group_ = g;
+            });
         return assemble();
     }
 
@@ -366,111 +196,50 @@ private:
             start_close(s, t);
             return;
         }
-        request_input in;
-        std::string wire;
-        if (s.kind == step_kind::raw) {
-            raw_parse const p = parse_raw(s.id, s.raw);
-            wire = s.raw;
-            switch (p.what) {
-            case raw_parse::result::incomplete_head:
-                fixed_[s.id] = not_reached(s.id, std::nullopt, "");
-                return;
-            case raw_parse::result::bad_request:
-                // fastify-lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
-                fixed_[s.id] = not_reached(
-                    s.id,
-                    400,
-                    R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
-                return;
-            case raw_parse::result::too_large:
-                fixed_[s.id] = not_reached(
-                    s.id,
-                    431,
-                    R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})");
-                return;
-            case raw_parse::result::unsupported:
-                extra_nondet_[s.id] = p.why;
-                break;
-            case raw_parse::result::ok:
-                break;
-            }
-            in = p.in;
-        } else {
-            in.id = s.id;
-            in.method = s.request.method;
-            in.url = s.request.url;
-            in.headers = s.request.headers;
-            in.body = s.request.body;
-            in.chunked = s.request.chunked;
-            wire = scenario::wire_bytes(s.id, s.request);
-            for (char c : in.url)
-                if (static_cast<unsigned char>(c) >= 0x80) { // llhttp: HPE_INVALID_URL
-                    fixed_[s.id] = not_reached(
-                        s.id,
-                        400,
-                        R"({"error":"Bad Request","message":"Client Error","statusCode":400})");
-                    return;
-                }
+        raw_parse parsed = parse_step(s);
+        switch (parsed.what) {
+        case raw_parse::result::incomplete_head:
+            fixed_[s.id] = not_reached(s.id, std::nullopt, "");
+            return;
+        case raw_parse::result::bad_request:
+            // fastify-lifecycle §2.1 step 1: Fastify's clientErrorHandler, no hooks
+            fixed_[s.id] = not_reached(s.id, 400, bad_request_json);
+            return;
+        case raw_parse::result::too_large:
+            fixed_[s.id] = not_reached(s.id, 431, header_overflow_json);
+            return;
+        case raw_parse::result::ok:
+            break;
         }
-        in.on_existing_connection = s.connection && connections_used_.count(*s.connection) > 0;
+        if (parsed.not_decided)
+            extra_nondet_[s.id] = *parsed.not_decided;
+        request_input& in = parsed.in;
+        std::string const& wire = parsed.wire;
+        in.on_existing_connection = groups_.on_existing_connection(s);
 
         // client plan: byte offsets to times (scenario-format §1.4 `client`)
-        client_plan plan;
-        auto const& c = s.client;
-        detail::client_wire const cw{wire, c, t};
-        long long const head_len = cw.head_len;
-        long long const total = cw.total;
-        long long const bpw = cw.bpw;
-        double const wd = cw.wd;
-        auto time_of = [&cw](long long n) {
-            return cw.time_of(n);
-        };
-        if (head_len > 16384 + 4) {
-            fixed_[s.id] = not_reached(
-                s.id,
-                431,
-                R"({"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431})");
+        auto const& o = w_.source.options;
+        client_schedule const cs =
+            plan_client(s.client,
+                        wire,
+                        t,
+                        server_facts{o.connection_timeout_ms,
+                                     o.request_timeout_ms,
+                                     true,
+                                     split_bodies_ && body_may_come_later(s)});
+        switch (cs.what) {
+        case client_schedule::verdict::head_too_large:
+            fixed_[s.id] = not_reached(s.id, 431, header_overflow_json);
             return;
-        }
-        long long written = total;
-        if (c.abort_after_request_bytes)
-            written = std::min(*c.abort_after_request_bytes, total);
-        if (c.abort_after_body_bytes)
-            written = std::min(head_len + *c.abort_after_body_bytes, total);
-        if (written < head_len) {
+        case client_schedule::verdict::aborted_in_head:
             fixed_[s.id] = not_reached(s.id, std::nullopt, ""); // abort inside the request head
             return;
+        case client_schedule::verdict::ok:
+            break;
         }
-        plan.start = t;
-        plan.head_at = time_of(head_len);
-        if (written == total)
-            plan.body_at = time_of(total);
-        plan.body_own_event = split_bodies_ && body_may_come_later(s) && written == total;
-        if (c.abort_after_request_bytes || c.abort_after_body_bytes)
-            plan.close_at = time_of(written);
-        if (c.abort_after_ms)
-            plan.close_at = time_of(total) + *c.abort_after_ms;
-        plan.close_after_response_bytes = c.abort_after_response_bytes;
-        plan.close_after_response_body_bytes = c.abort_after_response_body_bytes;
-        if (bpw > 0 && wd > 0) {
-            // every write restarts the socket's idle timer (only connectionTimeout cares)
-            for (long long n = head_len + 1; w_.source.options.connection_timeout_ms > 0 &&
-                                             n <= written && plan.body_writes.size() < 10000;
-                 n += bpw)
-                plan.body_writes.push_back(time_of(n));
-            if (w_.source.options.connection_timeout_ms > 0 &&
-                std::fabs(wd - w_.source.options.connection_timeout_ms) <
-                    detail::event_loop::race_margin_ms)
-                extra_nondet_[s.id] = "writeDelayMs is too close to connectionTimeoutMs";
-            if (w_.source.options.connection_timeout_ms > 0 && time_of(head_len) > t &&
-                wd >= w_.source.options.connection_timeout_ms)
-                extra_nondet_[s.id] =
-                    "the request head is written slower than connectionTimeoutMs "
-                    "(Node's handling of an idle socket before a request is not modelled)";
-        }
-        if (w_.source.options.request_timeout_ms > 0 && bpw > 0)
-            extra_nondet_[s.id] =
-                "requestTimeout with a slow writer is Node-version dependent (§8)";
+        client_plan const plan = cs.plan;
+        if (cs.not_decided)
+            extra_nondet_[s.id] = *cs.not_decided;
 
         std::string const path = in.url.substr(0, in.url.find('?'));
         if (bad_url(path)) {
@@ -493,13 +262,7 @@ private:
         if (ctx == nullptr)
             ctx = find_not_found(w_.app, path);
         auto run = std::make_unique<request_run>(w_, in, ctx, plan);
-        if (s.connection) {
-            // a parallel group on one connection is pipelined (scenario-format §1.4)
-            auto& last = last_on_connection_[*s.connection];
-            if (last != nullptr)
-                run->pipeline_after(last);
-            last = run.get();
-        }
+        groups_.attach(s, *run);
         run->schedule();
         runs_[s.id] = std::move(run);
     }
@@ -574,21 +337,7 @@ private:
     }
 
     void finish_determinism(step_prediction& p, std::string const& owner) {
-        std::vector<std::string> reasons;
-        auto const& races = w_.loop.races();
-        if (auto it = races.find(owner); it != races.end())
-            reasons.push_back("timing race: " + it->second);
-        if (auto it = races.find("*"); it != races.end())
-            reasons.push_back(it->second);
-        if (auto it = w_.nondeterministic.find(owner); it != w_.nondeterministic.end())
-            reasons.push_back(it->second);
-        if (auto it = extra_nondet_.find(owner); it != extra_nondet_.end())
-            reasons.push_back(it->second);
-        if (!reasons.empty()) {
-            p.deterministic = false;
-            for (auto const& r : reasons)
-                p.why += (p.why.empty() ? "" : "; ") + r;
-        }
+        detail::finish_determinism(p, w_, owner, extra_nondet_);
     }
 
     std::vector<step_prediction> assemble() {
@@ -631,35 +380,7 @@ private:
             if (auto it = fixed_.find(s.id); it != fixed_.end()) {
                 p = it->second;
             } else if (auto rit = runs_.find(s.id); rit != runs_.end()) {
-                request_outcome const& o = rit->second->outcome();
-                p.step_id = s.id;
-                p.reached = o.reached;
-                p.trace = w_.traces[s.id];
-                if (o.ended)
-                    p.end_at = o.end_at;
-                // A client that aborts after writing (abortAfterRequestBytes/abortAfterBodyBytes)
-                // closes without reading: whatever the server wrote meanwhile reaches no one (spec
-                // §1.4).
-                bool const reads =
-                    !s.client.abort_after_request_bytes && !s.client.abort_after_body_bytes;
-                if (o.got_head && reads) {
-                    p.status = o.status;
-                    p.content_type = o.content_type;
-                    p.body = o.body_kind == body_class::none ? body_class::empty : o.body_kind;
-                    p.complete = o.body_complete;
-                    p.body_text = o.body; // what arrived; `complete` says whether it is all
-                    if (p.body == body_class::empty && o.body_complete && !o.body.empty())
-                        p.body = body_class::text;
-                } else {
-                    p.complete = false;
-                }
-                p.aborted = o.end_aborted;
-                p.hangs = o.reached && !o.ended && !w_.loop.crashed();
-                p.notes = o.notes;
-                if (!o.unsupported.empty()) {
-                    p.deterministic = false;
-                    p.why = "not modelled: " + join(o.unsupported);
-                }
+                p = predict_request(s, rit->second->outcome(), w_.traces[s.id], w_.loop.crashed());
             } else {
                 p.step_id = s.id;
                 p.deterministic = false;
@@ -688,11 +409,10 @@ private:
     bool split_bodies_ = false;
     std::vector<leaf> leaves_;
     std::map<std::string, std::unique_ptr<request_run>> runs_;
-    std::map<std::string, step_prediction> fixed_;           // decided without the lifecycle
-    std::map<std::string, std::string> extra_nondet_;        // step id -> reason
-    std::set<std::string> connections_used_;                 // keep-alive connections opened so far
-    std::map<std::string, request_run*> last_on_connection_; // within the current step group
-    std::optional<std::size_t> crash_group_;                 // the top-level step that crashed
+    std::map<std::string, step_prediction> fixed_;    // decided without the lifecycle
+    std::map<std::string, std::string> extra_nondet_; // step id -> reason
+    step_groups groups_{w_};                 // the step groups and their keep-alive connections
+    std::optional<std::size_t> crash_group_; // the top-level step that crashed
     bool ready_failed_ = false;
     std::string close_owner_ = "close";
     bool pre_close_done_ = false;
@@ -739,7 +459,7 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
                 step_prediction p;
                 p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
                 p.deterministic = false;
-                p.why = "the app fails to load: " + join(m.build_errors);
+                p.why = "the app fails to load: " + bracket_list(m.build_errors);
                 out.push_back(p);
             }
             return out;
@@ -801,7 +521,8 @@ std::vector<std::string> disagreements(step_prediction const& p, scenario::expec
         out.push_back(std::string{"reached: expected "} + (*e.reached ? "true" : "false") +
                       ", model " + (p.reached ? "true" : "false"));
     if (e.trace && *e.trace != p.trace)
-        out.push_back("trace: expected " + join(*e.trace) + ", model " + join(p.trace));
+        out.push_back("trace: expected " + bracket_list(*e.trace) + ", model " +
+                      bracket_list(p.trace));
     if (e.end_at && (!p.end_at || *p.end_at != *e.end_at))
         out.push_back("endAt: expected " + std::to_string(*e.end_at) + ", model " +
                       (p.end_at ? std::to_string(*p.end_at) : std::string{"none"}));

@@ -1,6 +1,7 @@
 // Tests of the oracle against the behaviour fastify-lifecycle.md documents for Fastify 5.12.8.
 #include "harness/model/model.hpp"
 
+#include "harness/model/test_support.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <gtest/gtest.h>
@@ -1060,18 +1061,6 @@ bool names_fastify_5_12_8(scenario::divergence const& d) {
     return std::string{"5.12.8"}.compare(0, version.size(), version) == 0;
 }
 
-void collect_expected(std::vector<scenario::step> const& steps,
-                      std::map<std::string, scenario::step const*>& out) {
-    for (auto const& s : steps) {
-        if (s.kind == scenario::step_kind::parallel)
-            collect_expected(s.children, out);
-        else if (s.kind == scenario::step_kind::close)
-            out[s.id.empty() ? "close" : s.id] = &s;
-        else if (s.kind == scenario::step_kind::request || s.kind == scenario::step_kind::raw)
-            out[s.id] = &s;
-    }
-}
-
 TEST(ModelCorpus, AgreesWithEveryScenario) {
     namespace fs = std::filesystem;
     fs::path const root = fs::path{LIFECHECK_SOURCE_DIR} / "scenarios";
@@ -1101,7 +1090,7 @@ TEST(ModelCorpus, AgreesWithEveryScenario) {
                 other_divergence = true;
         }
         std::map<std::string, scenario::step const*> steps;
-        collect_expected(sc.steps, steps);
+        model::test_support::collect_expected(sc.steps, steps);
         bool predicted_crash = false;
         for (auto const& p : model::predict(sc)) {
             predicted_crash = predicted_crash || p.crash;

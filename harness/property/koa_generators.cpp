@@ -85,6 +85,7 @@ payload koa_payload(std::string const& label) {
 /// its first chunk): every request of the case then gets a client abort, so each has an `end`.
 struct gen_state {
     bool may_hang = false;
+    bool empty_status = false; // some ACTION answers 204 or 205 (a send or a throw)
 };
 
 action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
@@ -105,6 +106,7 @@ action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
         // no 304: the scripted client waits for a body on a 304 without framing headers
         if (!one_in(4))
             a.status = *gen::element(200, 201, 202, 204, 205, 299, 400, 401, 404, 418, 500, 503);
+        st.empty_status = st.empty_status || a.status == 204 || a.status == 205;
         if (one_in(5))
             a.headers.emplace_back("x-" + label, "1");
         if (one_in(6))
@@ -119,6 +121,7 @@ action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
         a.what = verb::throw_;
         if (one_in(2))
             a.status = *gen::element(400, 401, 403, 404, 418, 500, 503, 599, 204, 302);
+        st.empty_status = st.empty_status || a.status == 204;
         if (one_in(5)) {
             scenario::error_spec e;
             e.message = label + " failed";
@@ -139,7 +142,7 @@ action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
     return a;
 }
 
-scenario::step koa_request(int id, bool may_abort, bool must_abort) {
+scenario::step koa_request(int id, bool may_abort, bool must_abort, bool read_limit = true) {
     scenario::step st;
     st.kind = scenario::step_kind::request;
     st.id = "r" + std::to_string(id);
@@ -151,6 +154,20 @@ scenario::step koa_request(int id, bool may_abort, bool must_abort) {
     }
     if (must_abort || (may_abort && one_in(6)))
         st.client.abort_after_ms = *gen::element(40, 150);
+    else if (may_abort && read_limit && one_in(8)) // the client stops reading (scenarios/koa/node/)
+        st.client.abort_after_response_body_bytes = *gen::element<long long>(2, 6, 40);
+    return st;
+}
+
+/// A raw step: one request written by hand (a GET with a query, or a POST with a body Koa
+/// never reads).
+scenario::step koa_raw(int id) {
+    scenario::step st;
+    st.kind = scenario::step_kind::raw;
+    st.id = "r" + std::to_string(id);
+    st.raw = one_in(2) ? std::string{"GET /x?q=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"}
+                       : std::string{"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                                     "text/plain\r\nContent-Length: 3\r\n\r\nabc"};
     return st;
 }
 
@@ -192,8 +209,24 @@ scenario::scenario generate(koa_gen_options const& opts) {
     int const steps = *gen::inRange(1, opts.max_steps + 1);
     int id = 1;
     for (int k = 0; k < steps; ++k) {
-        int const kind =
-            pick<int>({{6, 0}, {2, 1}, {1, 2}, {1, 3}}); // request, parallel, sleep, keep-alive
+        // request, parallel, sleep, keep-alive, pipelined pair, raw
+        int kind = pick<int>({{6, 0}, {2, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}});
+        if ((kind == 4 || kind == 5) && gs.may_hang)
+            kind = 0; // a request that may hang needs a client abort; these steps have none
+        if (kind == 5) {
+            sc.steps.push_back(koa_raw(id++));
+            continue;
+        }
+        if (kind == 4) {
+            scenario::step group;
+            group.kind = scenario::step_kind::parallel;
+            for (int i = 0; i < 2; ++i) {
+                group.children.push_back(koa_request(id++, false, false));
+                group.children.back().connection = "p" + std::to_string(k);
+            }
+            sc.steps.push_back(std::move(group));
+            continue;
+        }
         if (kind == 2) {
             scenario::step s;
             s.kind = scenario::step_kind::sleep;
@@ -205,11 +238,11 @@ scenario::scenario generate(koa_gen_options const& opts) {
             scenario::step group;
             group.kind = scenario::step_kind::parallel;
             for (int i = 0; i < 2; ++i)
-                group.children.push_back(koa_request(id++, true, gs.may_hang));
+                group.children.push_back(koa_request(id++, true, gs.may_hang, !gs.empty_status));
             sc.steps.push_back(std::move(group));
             continue;
         }
-        scenario::step s = koa_request(id++, kind == 0, gs.may_hang);
+        scenario::step s = koa_request(id++, kind == 0, gs.may_hang, !gs.empty_status);
         if (kind == 3)
             s.connection = "k";
         sc.steps.push_back(std::move(s));

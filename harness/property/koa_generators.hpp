@@ -20,9 +20,11 @@ struct koa_gen_options {
 /// buffer, empty, stream, some failing —, throw with and without a status, rarely hang; `when`
 /// and `set` on two shared flags; delays of 0, 30 or 80 ms), `next` once, never or twice, and an
 /// optional `onError` listener (some with `when`/`set`); then 1..max_steps steps: GET, HEAD and
-/// POST requests, client aborts after 40 or 150 ms, parallel pairs, sleeps and a keep-alive
-/// connection. Written with scenario::to_json and loaded back, so it is labelled and valid; a
-/// generator bug that makes an invalid file throws std::logic_error with the diagnostics.
+/// POST requests, client aborts after 40 or 150 ms, `abortAfterResponseBodyBytes` (not with a
+/// 204/205 ACTION: the reference reports such a response incomplete, real Koa and the model
+/// complete), parallel pairs, pipelined pairs, raw steps, sleeps and a keep-alive connection.
+/// Written with scenario::to_json and loaded back, so it is labelled and valid; a generator bug
+/// that makes an invalid file throws std::logic_error with the diagnostics.
 rc::Gen<scenario::scenario> koa_scenario_gen(koa_gen_options opts = {});
 
 } // namespace lifecheck::property

@@ -17,18 +17,6 @@ using scenario::verb;
 
 namespace {
 
-std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string upper(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
-}
-
 std::string trim(std::string const& s) {
     std::size_t b = 0;
     std::size_t e = s.size();
@@ -41,11 +29,11 @@ std::string trim(std::string const& s) {
 
 /// The media type of a content-type value: "application/json; charset=x" -> "application/json".
 std::string media_type_of(std::string const& ct) {
-    return lower(trim(ct.substr(0, ct.find(';'))));
+    return ascii_lower(trim(ct.substr(0, ct.find(';'))));
 }
 
 bool has_charset(std::string const& ct) {
-    return lower(ct).find("charset") != std::string::npos;
+    return ascii_lower(ct).find("charset") != std::string::npos;
 }
 
 /// Fastify content-type.js: "type/subtype" made of token characters, else invalid (415).
@@ -90,49 +78,6 @@ std::string typeof_name(js_value const& v) {
 } // namespace
 
 //------------------------------------------------------------------------------
-// world
-
-void world::touch(std::string const& resource,
-                  std::string const& owner,
-                  bool write,
-                  std::string const& value) {
-    double const now = loop.now();
-    auto& log = accesses[resource];
-    for (auto const& a : log) {
-        if (a.epoch != epoch || a.owner == owner)
-            continue;
-        if (!a.write && !write)
-            continue;
-        if (a.write && write && a.value == value)
-            continue;
-        if (std::fabs(a.at - now) < event_loop::race_margin_ms) {
-            std::string const why = "'" + resource + "' is used by " + a.owner + " and " + owner +
-                                    " within " + std::to_string(int(event_loop::race_margin_ms)) +
-                                    " ms of each other";
-            mark(owner, why);
-            mark(a.owner, why);
-        }
-    }
-    log.push_back(shared_access{now, epoch, owner, write, value});
-}
-
-bool world::flag(std::string const& name, std::string const& owner) {
-    touch("flag " + name, owner, false, "");
-    auto const it = flags.find(name);
-    return it != flags.end() && it->second;
-}
-
-void world::set_flag(std::string const& name, bool value, std::string const& owner) {
-    touch("flag " + name, owner, true, value ? "true" : "false");
-    flags[name] = value;
-}
-
-void world::mark(std::string const& owner, std::string const& why) {
-    if (!owner.empty())
-        nondeterministic.emplace(owner, why);
-}
-
-//------------------------------------------------------------------------------
 // hook-runner states
 
 struct request_run::chain_state {
@@ -155,46 +100,13 @@ struct request_run::payload_chain_state {
 // construction and client events
 
 request_run::request_run(world& w, request_input in, context const* ctx, client_plan plan)
-    : w_{w}
-    , in_{std::move(in)}
-    , ctx_{ctx}
-    , plan_{plan} {
+    : node_exchange{w, std::move(in), plan, w.source.options.connection_timeout_ms}
+    , w_{w}
+    , ctx_{ctx} {
     path_ = in_.url.substr(0, in_.url.find('?'));
 }
 
-void request_run::schedule() {
-    w_.loop.at(plan_.head_at, in_.id, "client", "request head arrives", [this] { arrive(); });
-    if (plan_.body_at && (*plan_.body_at > plan_.head_at || plan_.body_own_event)) {
-        w_.loop.at(
-            *plan_.body_at, in_.id, "client", "request body completes", [this] { body_arrived(); });
-    }
-    for (double at : plan_.body_writes) {
-        if (at > plan_.head_at && (!plan_.body_at || at < *plan_.body_at))
-            w_.loop.at(
-                at, in_.id, "client", "request body bytes arrive", [this] { touch_socket(); });
-    }
-    if (plan_.close_at) {
-        w_.loop.at(*plan_.close_at, in_.id, "client", "client closes the connection", [this] {
-            client_close();
-        });
-    }
-}
-
-void request_run::touch_socket() {
-    // Node server.setTimeout (connectionTimeout): the idle timer restarts on socket activity.
-    int const ms = w_.source.options.connection_timeout_ms;
-    if (ms <= 0 || socket_destroyed_ || finished_)
-        return;
-    if (idle_timer_)
-        w_.loop.cancel(*idle_timer_);
-    idle_timer_ = w_.loop.after(ms, in_.id, "socket-timeout", "connectionTimeout fires", [this] {
-        connection_timeout_fired();
-    });
-}
-
-void request_run::arrive() {
-    arrived_ = true;
-    out_.reached = true;
+void request_run::on_request() {
     bool const has_body = (in_.body && !in_.body->empty()) || in_.chunked;
     if (!has_body || (plan_.body_at && *plan_.body_at <= w_.loop.now() && !plan_.body_own_event))
         body_in_ = true;
@@ -230,7 +142,7 @@ void request_run::arrive() {
     route_handler();
 }
 
-void request_run::body_arrived() {
+void request_run::on_body_arrived() {
     body_in_ = true;
     touch_socket();
     if (body_reading_) {
@@ -239,57 +151,7 @@ void request_run::body_arrived() {
     }
 }
 
-void request_run::client_close() {
-    if (client_gone_)
-        return;
-    client_gone_ = true;
-    if (!arrived_ || close_processed_)
-        return;
-    if (response_done_at_ && w_.loop.now() - *response_done_at_ < event_loop::race_margin_ms)
-        w_.mark(in_.id,
-                "the client closes within " + std::to_string(int(event_loop::race_margin_ms)) +
-                    " ms of the response's end: whether it read the response first is a race");
-    if (finished_ || res_closed_) {
-        // fastify-lifecycle §7: closing an idle keep-alive socket after a complete response:
-        // nothing.
-        return;
-    }
-    socket_close_events(true);
-}
-
-void request_run::destroy_socket_from_server() {
-    // res.destroy(): the socket closes; its 'close' listeners run on the next tick.
-    if (socket_destroyed_)
-        return;
-    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
-        // A queued pipelined response has no socket yet: Node's res.destroy() waits for
-        // 'socket' and destroys it then, before this response's buffered output is flushed.
-        auto& held = pipeline_prev_->successors_;
-        held.insert(held.begin(), [this] { destroy_socket_from_server(); });
-        return;
-    }
-    socket_destroyed_ = true;
-    if (!out_.body_complete)
-        out_.reset = true;
-    // The handle's close callback is a later macrotask (as after a timeout, below): a 'finish'
-    // already queued comes first, and the request then is no longer aborted by the close
-    // (lifecheck prop, checked on Fastify 5.12.8).
-    w_.loop.after(0, in_.id, "socket-close", "socket close after destroy", [this] {
-        socket_close_events(false);
-    });
-}
-
-void request_run::socket_close_events(bool by_client) {
-    if (close_processed_)
-        return;
-    close_processed_ = true;
-    socket_destroyed_ = true;
-    if (idle_timer_) {
-        w_.loop.cancel(*idle_timer_);
-        idle_timer_.reset();
-    }
-    if (!out_.body_complete && out_.got_head)
-        out_.reset = true;
+bool request_run::on_socket_closing() {
     // eos(res) in sendStream/sendWebStream: the source is destroyed when res closes first.
     bool const was_open = stream_source_open_;
     if (stream_source_open_) {
@@ -298,44 +160,15 @@ void request_run::socket_close_events(bool by_client) {
         if (stream_timer_)
             w_.loop.cancel(*stream_timer_);
     }
-    bool const node_stream_destroyed = was_open && stream_src_ && !stream_src_->web;
-    // The socket dies under the pipelined requests queued behind this response too.
-    if (!res_closed_ && pipeline_next_ != nullptr)
-        pipeline_next_->lose_queued_socket();
-    // onServerResponseClose: res 'close' now (the target's `end`), fastify-lifecycle §7 /
-    // scenario-format §3.
-    if (!res_closed_) {
-        out_.end_aborted = by_client;
-        emit_close();
-    }
+    return was_open && stream_src_ && !stream_src_->web;
+}
+
+void request_run::on_request_destroyed(bool source_destroyed) {
     abort_incoming();
     // Node's socketOnClose ran abortIncoming before res 'close' (whose eos(res) destroyed the
     // source), so the request's close tick comes before the source's.
-    if (node_stream_destroyed)
+    if (source_destroyed)
         stream_destroyed_early();
-}
-
-void request_run::lose_queued_socket() {
-    // Node socketOnClose → abortIncoming destroys every queued pipelined request; their
-    // responses were never assigned the socket, so they get no 'close' (no `end`: the target
-    // reports none) and reach no one (lifecheck prop, checked on Fastify 5.12.8).
-    if (close_processed_)
-        return;
-    if (!arrived_) {
-        w_.mark(in_.id, "the connection died before this pipelined request was parsed");
-        return;
-    }
-    close_processed_ = true;
-    socket_destroyed_ = true;
-    if (!out_.body_complete && out_.got_head)
-        out_.reset = true;
-    if (idle_timer_) {
-        w_.loop.cancel(*idle_timer_);
-        idle_timer_.reset();
-    }
-    if (pipeline_next_ != nullptr)
-        pipeline_next_->lose_queued_socket();
-    abort_incoming();
 }
 
 void request_run::abort_incoming() {
@@ -355,23 +188,21 @@ void request_run::abort_incoming() {
     }
 }
 
-void request_run::connection_timeout_fired() {
-    idle_timer_.reset();
-    if (finished_ || socket_destroyed_)
-        return;
-    // fastify-lifecycle §8: Node destroys the socket (its listener runs first); Fastify's socket
-    // 'timeout' listener then runs the onTimeout hooks (reply.sent is false). The close events
-    // (end, onRequestAbort) come from the handle's close callback, a later macrotask, so
-    // onTimeout hooks that settle through microtasks all run first (checked against 5.12.8:
-    // an async root hook, then a callback child hook, then onRequestAbort).
-    socket_destroyed_ = true;
-    if (!out_.body_complete)
-        out_.reset = true;
-    w_.loop.after(0, in_.id, "socket-timeout", "socket close after timeout", [this] {
-        socket_close_events(false);
-    });
+void request_run::on_socket_timeout() {
+    // fastify-lifecycle §8: Fastify's socket 'timeout' listener runs the onTimeout hooks
+    // (reply.sent is false).
     if (!ctx_->hooks_of(phase::on_timeout).empty())
         run_hooks(phase::on_timeout, true, [](maybe_error) {});
+}
+
+void request_run::on_finish() {
+    // Fastify's onResFinished: onResponse hooks (fastify-lifecycle §2.8)
+    if (has_on_response_) {
+        run_hooks(phase::on_response, false, [this](maybe_error e) {
+            if (e)
+                note("onResponse hook failed: request errored");
+        });
+    }
 }
 
 //------------------------------------------------------------------------------
@@ -388,14 +219,22 @@ void request_run::route_handler() {
     has_abort_listener_ = !ctx_->hooks_of(phase::on_request_abort).empty();
 }
 
-void request_run::run_pre_parsing(maybe_error err) {
+bool request_run::phase_ends(maybe_error const& err) {
+    // The head of every phase callback (route.js, handle-request.js): nothing more once the reply
+    // was sent; an error from the phase's hooks becomes the error reply.
     if (sent())
-        return;
+        return true;
     if (err) {
         is_error_ = true;
         send(*err);
-        return;
+        return true;
     }
+    return false;
+}
+
+void request_run::run_pre_parsing(maybe_error err) {
+    if (phase_ends(err))
+        return;
     if (!ctx_->hooks_of(phase::pre_parsing).empty())
         run_pre_parsing_hooks([this](maybe_error e) { handle_request(e); });
     else
@@ -414,14 +253,9 @@ void request_run::on_request_abort() {
 // handle-request.js and content-type-parser.js
 
 void request_run::handle_request(maybe_error err) {
-    if (sent())
+    if (phase_ends(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
-    std::string const m = upper(in_.method);
+    std::string const m = ascii_upper(in_.method);
     if (m == "GET" || m == "HEAD" || m == "TRACE") {
         handler();
         return;
@@ -545,13 +379,8 @@ void request_run::handler() {
 }
 
 void request_run::pre_validation_callback(maybe_error err) {
-    if (sent())
+    if (phase_ends(err))
         return;
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
     // validationCompleted: scenarios carry no schemas, so validation always passes.
     if (!ctx_->hooks_of(phase::pre_handler).empty())
         run_hooks(phase::pre_handler, true, [this](maybe_error e) { pre_handler_callback(e); });
@@ -560,14 +389,8 @@ void request_run::pre_validation_callback(maybe_error err) {
 }
 
 void request_run::pre_handler_callback(maybe_error err) {
-    if (sent())
+    if (phase_ends(err)) // preHandlerCallbackInner
         return;
-    // preHandlerCallbackInner
-    if (err) {
-        is_error_ = true;
-        send(*err);
-        return;
-    }
     call_result r;
     try {
         if (ctx_->handler == nullptr) {
@@ -593,7 +416,7 @@ void request_run::basic_404() {
     js_value v;
     v.type = js_type::object;
     v.data = json::object();
-    v.data["message"] = "Route " + upper(in_.method) + ":" + in_.url + " not found";
+    v.data["message"] = "Route " + ascii_upper(in_.method) + ":" + in_.url + " not found";
     v.data["error"] = "Not Found";
     v.data["statusCode"] = 404;
     v.origin = body_class::json;
@@ -777,7 +600,7 @@ void request_run::on_send_end(js_value v) {
         auto const r = v.response;
         status_ = r->status;
         for (auto const& [name, value] : r->headers)
-            set_reply_header(lower(name), value);
+            set_reply_header(ascii_lower(name), value);
         if (r->body && r->body->disturbed)
             throw js_exception{fastify_error(
                 "FST_ERR_REP_RESPONSE_BODY_CONSUMED", "Response.body is already consumed.", 500)};
@@ -791,7 +614,7 @@ void request_run::on_send_end(js_value v) {
         }
         v = body;
     }
-    std::string const method = upper(in_.method);
+    std::string const method = ascii_upper(in_.method);
     if (v.is_nullish()) {
         if (status_ >= 200 && status_ != 204 && status_ != 304 && method != "HEAD")
             set_reply_header("content-length", "0");
@@ -826,28 +649,6 @@ void request_run::on_send_end(js_value v) {
         kind = v.type == js_type::buffer ? body_class::binary : body_class::text;
     res_end(method == "HEAD" ? std::string{} : v.bytes,
             method == "HEAD" ? body_class::empty : kind);
-}
-
-void request_run::res_end(std::string const& bytes, body_class kind) {
-    if (writable_ended_)
-        return; // Node: write after end is an 'error' event, not a throw
-    writable_ended_ = true;
-    if (socket_destroyed_)
-        return; // nothing reaches anyone; no 'finish' (fastify-lifecycle §2.8)
-    auto flush = [this, bytes, kind] {
-        if (socket_destroyed_)
-            return; // the socket died while this response was queued: no 'finish'
-        if (out_.got_head && out_.body_kind == body_class::none)
-            out_.body_kind = kind;
-        deliver_body(bytes, true);
-        // 'finish' once the bytes are handed to the socket: the write callback runs on a tick.
-        w_.loop.next_tick([this] { emit_finish(); });
-    };
-    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
-        pipeline_prev_->successors_.push_back(flush); // Node's state.outgoing queue
-        return;
-    }
-    flush();
 }
 
 void request_run::send_stream(js_value v) {
@@ -938,7 +739,7 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         res_end("", body_class::stream);
         return;
     }
-    if (!headers_sent_ && upper(in_.method) == "HEAD") {
+    if (!headers_sent_ && ascii_upper(in_.method) == "HEAD") {
         // Node: a HEAD response ignores write(); _implicitHeader stores the head (headersSent
         // is true) but nothing reaches the socket before end() (a failure destroys it unsent)
         headers_sent_ = true;
@@ -991,51 +792,6 @@ void request_run::stream_failed(bool web) {
         return;
     }
     on_error_hook(err, false);
-}
-
-void request_run::emit_finish() {
-    if (finished_)
-        return;
-    finished_ = true;
-    if (idle_timer_) {
-        w_.loop.cancel(*idle_timer_);
-        idle_timer_.reset();
-    }
-    // 'finish' listeners in attach order: Node's resOnFinish (res 'close' on the next tick),
-    // Fastify's onResFinished (onResponse hooks, fastify-lifecycle §2.8), then eos waiters.
-    w_.loop.next_tick([this] {
-        req_closed_ = true; // the request closes with aborted === false
-        emit_close();
-    });
-    if (has_on_response_) {
-        run_hooks(phase::on_response, false, [this](maybe_error e) {
-            if (e)
-                note("onResponse hook failed: request errored");
-        });
-    }
-    auto listeners = std::move(finish_listeners_);
-    finish_listeners_.clear();
-    for (auto& f : listeners)
-        f();
-}
-
-void request_run::emit_close() {
-    if (res_closed_)
-        return;
-    res_closed_ = true;
-    out_.ended = true;
-    out_.end_at = static_cast<int>(w_.traces[in_.id].size());
-    auto listeners = std::move(finish_listeners_); // eos: premature close resolves too
-    finish_listeners_.clear();
-    for (auto& f : listeners)
-        f();
-    // resOnFinish assigned the socket to the next queued (pipelined) response
-    auto held = std::move(successors_);
-    successors_.clear();
-    for (auto& f : held)
-        f();
-    if (w_.on_request_end)
-        w_.on_request_end();
 }
 
 void request_run::on_error_hook(js_value err, bool has_cb) {
@@ -1437,7 +1193,7 @@ void request_run::apply_send(action const& a) {
     // reply.code(status ?? 200).headers(headers).send(payload) (scenario-format §1.2)
     status_ = a.status.value_or(200);
     for (auto const& [name, value] : a.headers)
-        set_reply_header(lower(name), value);
+        set_reply_header(ascii_lower(name), value);
     send(a.body ? make_payload(*a.body) : undefined_value());
 }
 
@@ -1472,7 +1228,7 @@ void request_run::hijack(action const& a) {
     // chunked (HTTP/1.1), which abortAfterResponseBodyBytes counts (lifecheck prop, Fastify 5.12.8)
     bool has_length = false;
     for (auto const& [k, v] : a.headers)
-        if (lower(k) == "content-length")
+        if (ascii_lower(k) == "content-length")
             has_length = true;
     bool const chunked = !has_length && status_ != 204 && status_ != 304 && status_ >= 200;
     deliver_head(status_, a.headers, chunked);
@@ -1553,7 +1309,7 @@ js_value request_run::make_payload(scenario::payload const& p) {
                     s->chunks.push_back(text);
                 bool has_ct = false;
                 for (auto const& h : r->headers)
-                    has_ct = has_ct || lower(h.first) == "content-type";
+                    has_ct = has_ct || ascii_lower(h.first) == "content-type";
                 // new Response(string) adds text/plain;charset=UTF-8; a Buffer body adds nothing
                 if (!has_ct && p.body->kind != scenario::payload_kind::buffer)
                     r->headers.emplace_back("content-type", "text/plain;charset=UTF-8");
@@ -1590,7 +1346,7 @@ js_value request_run::make_error(action const& a) {
 // helpers
 
 std::optional<std::string> request_run::reply_header(std::string const& name) const {
-    std::string const n = lower(name);
+    std::string const n = ascii_lower(name);
     for (auto const& [k, v] : reply_headers_) {
         if (k == n)
             return v;
@@ -1599,7 +1355,7 @@ std::optional<std::string> request_run::reply_header(std::string const& name) co
 }
 
 void request_run::set_reply_header(std::string const& name, std::string const& value) {
-    std::string const n = lower(name);
+    std::string const n = ascii_lower(name);
     for (auto& [k, v] : reply_headers_) {
         if (k == n) {
             v = value;
@@ -1610,7 +1366,7 @@ void request_run::set_reply_header(std::string const& name, std::string const& v
 }
 
 void request_run::remove_reply_header(std::string const& name) {
-    std::string const n = lower(name);
+    std::string const n = ascii_lower(name);
     reply_headers_.erase(std::remove_if(reply_headers_.begin(),
                                         reply_headers_.end(),
                                         [&](auto const& h) { return h.first == n; }),
@@ -1618,9 +1374,9 @@ void request_run::remove_reply_header(std::string const& name) {
 }
 
 std::optional<std::string> request_run::request_header(std::string const& name) const {
-    std::string const n = lower(name);
+    std::string const n = ascii_lower(name);
     for (auto const& [k, v] : in_.headers) {
-        if (lower(k) == n)
+        if (ascii_lower(k) == n)
             return v;
     }
     if (n == "content-length" && in_.body && !in_.chunked)
@@ -1628,159 +1384,6 @@ std::optional<std::string> request_run::request_header(std::string const& name) 
     if (n == "transfer-encoding" && in_.chunked)
         return std::string{"chunked"};
     return std::nullopt;
-}
-
-void request_run::deliver_head(int status, scenario::header_list const& headers, bool chunked) {
-    if (socket_destroyed_ || client_gone_)
-        return;
-    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
-        // Node's state.outgoing: a pipelined response gets the socket only once the response
-        // before it closed; until then its head and body stay in its own buffer.
-        pipeline_prev_->successors_.push_back(
-            [this, status, headers, chunked] { deliver_head(status, headers, chunked); });
-        return;
-    }
-    out_.got_head = true;
-    out_.status = status;
-    for (auto const& [k, v] : headers) {
-        if (lower(k) == "content-type")
-            out_.content_type = v;
-    }
-    if (lower(in_.method) == "head")
-        chunked = false; // Node: no body, so no chunked framing (_hasBody false)
-    response_chunked_ = chunked;
-    declared_length_.reset();
-    if (!chunked && lower(in_.method) != "head" && status != 204 && status != 304) {
-        for (auto const& [k, v] : headers) {
-            if (lower(k) == "content-length") {
-                try {
-                    declared_length_ = std::stoll(v);
-                } catch (std::exception const&) {
-                    declared_length_.reset();
-                }
-            }
-        }
-    }
-    // status line + headers + what Node adds (date, connection, keep-alive, framing)
-    long long size = 9 + 3 + 1 + static_cast<long long>(status_text(status).size()) + 2;
-    for (auto const& [k, v] : headers)
-        size += static_cast<long long>(k.size() + v.size() + 4);
-    size += 37 + 24 + 24 + (chunked ? 28 : 0) + 2;
-    head_bytes_estimate_ = size;
-    response_bytes_seen_ += size;
-    check_client_read_limits();
-}
-
-void request_run::deliver_body(std::string const& bytes, bool last) {
-    if (socket_destroyed_ || client_gone_)
-        return;
-    if (pipeline_prev_ != nullptr && !pipeline_prev_->res_closed_) {
-        pipeline_prev_->successors_.push_back([this, bytes, last] { deliver_body(bytes, last); });
-        return; // held behind the previous pipelined response, like the head
-    }
-    // Node discards every body write of a HEAD response (_hasBody false), whatever wrote it:
-    // reply.send, the default error reply, a stream, raw.end after hijack.
-    bool const head = lower(in_.method) == "head";
-    if (!head)
-        out_.body += bytes;
-    long long framed = head ? 0 : static_cast<long long>(bytes.size());
-    if (response_chunked_ && !head) {
-        if (!bytes.empty()) {
-            char hex[32];
-            std::snprintf(hex, sizeof hex, "%zx", bytes.size());
-            framed += static_cast<long long>(std::string{hex}.size()) + 4;
-            chunk_sizes_.push_back(static_cast<long long>(bytes.size()));
-        }
-        if (last)
-            framed += 5; // 0\r\n\r\n
-    }
-    response_bytes_seen_ += framed;
-    response_body_bytes_seen_ += framed;
-    if (declared_length_ && static_cast<long long>(out_.body.size()) > *declared_length_)
-        out_.body.resize(static_cast<std::size_t>(*declared_length_)); // the client reads no more
-    if (last) {
-        out_.body_complete =
-            !declared_length_ || static_cast<long long>(out_.body.size()) >= *declared_length_;
-        if (!out_.body_complete && pipeline_next_ != nullptr) {
-            // The client reads the next pipelined response's bytes as the rest of this body
-            // (a stream swapped in for a content-length reply): framing the model does not follow.
-            w_.mark(in_.id,
-                    "a body shorter than its content-length with a pipelined response after it");
-            for (request_run* n = pipeline_next_; n != nullptr; n = n->pipeline_next_)
-                w_.mark(n->in_.id, "a response before it on the connection was cut short");
-        }
-        response_done_at_ = w_.loop.now();
-    }
-    check_client_read_limits();
-}
-
-void request_run::check_client_read_limits() {
-    if (client_read_limit_hit_)
-        return;
-    bool hit = false;
-    if (plan_.close_after_response_bytes) {
-        long long const n = *plan_.close_after_response_bytes;
-        if (std::llabs(n - head_bytes_estimate_) < 48 && out_.got_head)
-            w_.mark(in_.id,
-                    "abortAfterResponseBytes is too close to the size of the response head, "
-                    "which the model only estimates");
-        hit = response_bytes_seen_ >= n;
-        if (hit) {
-            long long const body_allowed = std::max<long long>(0, n - head_bytes_estimate_);
-            if (static_cast<long long>(out_.body.size()) > body_allowed) {
-                out_.body.resize(static_cast<std::size_t>(body_allowed));
-                out_.body_complete = false;
-            }
-        }
-    }
-    if (plan_.close_after_response_body_bytes && out_.got_head) {
-        long long const n = *plan_.close_after_response_body_bytes;
-        if (response_body_bytes_seen_ >= n) {
-            hit = true;
-            if (static_cast<long long>(out_.body.size()) > n && !response_chunked_) {
-                out_.body.resize(static_cast<std::size_t>(n));
-                out_.body_complete = false;
-            } else if (response_chunked_ && response_body_bytes_seen_ > n) {
-                out_.body_complete = false;
-                // the client decodes what the first n wire bytes carry: a chunk's data as it
-                // arrives, none of a chunk whose size line was cut (harness response_parser)
-                long long wire = 0;
-                std::size_t keep = 0;
-                for (long long m : chunk_sizes_) {
-                    char hex[32];
-                    std::snprintf(hex, sizeof hex, "%llx", m);
-                    wire += static_cast<long long>(std::string{hex}.size()) + 2;
-                    if (wire >= n)
-                        break;
-                    keep += static_cast<std::size_t>(std::min(m, n - wire));
-                    wire += m + 2;
-                    if (wire >= n)
-                        break;
-                }
-                if (out_.body.size() > keep)
-                    out_.body.resize(keep);
-            }
-        }
-    }
-    if (!hit)
-        return;
-    client_read_limit_hit_ = true;
-    if (out_.body_complete)
-        return; // everything arrived before the client stopped reading
-    note("the client stops reading and closes");
-    w_.loop.at(w_.loop.now(), in_.id, "client", "client closes after reading enough bytes", [this] {
-        client_close();
-    });
-}
-
-void request_run::note(std::string const& n) {
-    if (std::find(out_.notes.begin(), out_.notes.end(), n) == out_.notes.end())
-        out_.notes.push_back(n);
-}
-
-void request_run::unsupported(std::string const& what) {
-    if (std::find(out_.unsupported.begin(), out_.unsupported.end(), what) == out_.unsupported.end())
-        out_.unsupported.push_back(what);
 }
 
 } // namespace lifecheck::model::detail

@@ -5,6 +5,7 @@
 
 #include "harness/model/detail/app.hpp"
 #include "harness/model/detail/js.hpp"
+#include "harness/model/detail/node.hpp"
 #include "harness/model/model.hpp"
 #include "harness/scenario/scenario.hpp"
 
@@ -18,112 +19,27 @@
 
 namespace lifecheck::model::detail {
 
-/// Accesses to state that several requests share (flags, shared Responses, `closing`), kept to
-/// find cross-request races (scenario-format §4: races need wide delay gaps).
-struct shared_access {
-    double at = 0;
-    int epoch = 0; // steps started together (a parallel group) share an epoch
-    std::string owner;
-    bool write = false;
-    std::string value;
-};
-
-class request_run;
-
-/// Everything the requests of one scenario share: the app, the loop, flags, shared Responses.
-struct world {
+/// Everything the requests of one Fastify scenario share: the Node layer's world plus the app,
+/// shared Responses and the closing state.
+struct world : node_world {
     world(app_model const& m, scenario::app const& a)
         : app{m}
         , source{a} {}
 
     app_model const& app;
     scenario::app const& source;
-    event_loop loop;
-    std::map<std::string, bool> flags;                              // `set` / `when`
     std::map<std::string, std::shared_ptr<response_object>> shared; // `"shared": name`
-    std::map<std::string, std::vector<std::string>> traces;         // owner -> labels
     bool closing = false;                                           // fastify.close() began
-    int epoch = 0;                                                  // current step group
-    std::map<std::string, std::vector<shared_access>> accesses;     // resource -> log
-    std::map<std::string, std::string> nondeterministic;            // owner -> reason
-    std::function<void()> on_request_end;                           // a request emitted `end`
-
-    void trace(std::string const& owner, std::string const& label) {
-        traces[owner].push_back(label);
-    }
-
-    /// Records an access and marks both owners when it races with another owner's access.
-    void touch(std::string const& resource,
-               std::string const& owner,
-               bool write,
-               std::string const& value);
-
-    bool flag(std::string const& name, std::string const& owner);
-    void set_flag(std::string const& name, bool value, std::string const& owner);
-    void mark(std::string const& owner, std::string const& why);
 };
 
-/// The request as it reaches the server (from a request step or a parsed raw step).
-struct request_input {
-    std::string id;
-    std::string method = "GET";
-    std::string url = "/"; // as written (with query)
-    scenario::header_list headers;
-    std::optional<std::string> body;
-    bool chunked = false;
-    bool on_existing_connection = false; // a keep-alive connection opened by an earlier step
-};
-
-/// What the client and the `end` event saw, filled while the simulation runs.
-struct request_outcome {
-    bool reached = false;
-    bool ended = false; // the target emitted `end`
-    std::optional<int> end_at;
-    bool end_aborted = false;
-    bool got_head = false; // status line and headers arrived
-    int status = 0;
-    std::optional<std::string> content_type;
-    std::string body;
-    bool body_complete = false; // the whole body arrived
-    body_class body_kind = body_class::none;
-    bool reset = false; // the connection died under the response
-    std::vector<std::string> notes;
-    std::vector<std::string> unsupported;
-};
-
-/// How the client behaves (scenario `client` options resolved to times and byte counts).
-struct client_plan {
-    double start = 0;                                    // when the first byte is written
-    std::optional<double> close_at;                      // client closes the socket at this time
-    std::optional<long long> close_after_response_bytes; // counted from the status line
-    std::optional<long long> close_after_response_body_bytes; // counted from the first body byte
-    double head_at = 0;                                       // the request head is complete
-    std::optional<double> body_at;   // the body is complete (nothing: never)
-    std::vector<double> body_writes; // later writes of body bytes (socket activity)
-    bool body_own_event = false;     // the body comes in a read after the head's
-};
-
-/// One request: owns its reply state and runs Fastify's request functions on the world's loop.
-class request_run {
+/// One request: owns its reply state and runs Fastify's request functions on the world's loop,
+/// over the Node layer's request/response/socket (node_exchange).
+class request_run : public node_exchange {
 public:
     request_run(world& w, request_input in, context const* ctx, client_plan plan);
 
-    /// Schedules the client's I/O events (arrival, body, close) on the loop.
-    void schedule();
-
-    request_outcome const& outcome() const { return out_; }
-
-    std::string const& id() const { return in_.id; }
-
     /// How a promise adopts this reply as a thenable (Reply.prototype.then).
     void reply_then(std::function<void()> fulfilled);
-
-    /// Pipelining: `prev` was written before this request on the same connection; Node answers
-    /// both at once but holds this response until `prev`'s has finished.
-    void pipeline_after(request_run* prev) {
-        pipeline_prev_ = prev;
-        prev->pipeline_next_ = this;
-    }
 
 private:
     using maybe_error = std::optional<js_value>;
@@ -138,19 +54,18 @@ private:
 
     enum class role { hook, handler, error_handler };
 
-    // -- client / socket events --------------------------------------------------------
-    void arrive();
-    void body_arrived();
-    void client_close();
-    void socket_close_events(bool by_client);
-    void lose_queued_socket();
+    // -- Node events (node_exchange hooks) ----------------------------------------------
+    void on_request() override; // Node 'request': fastify.js handler
+    void on_body_arrived() override;
+    void on_finish() override; // onResFinished: onResponse hooks
+    bool on_socket_closing() override;
+    void on_request_destroyed(bool source_destroyed) override;
+    void on_socket_timeout() override; // onTimeout hooks
     void
     abort_incoming(); // the socket died: req destroyed, its close (and onRequestAbort) a tick later
-    void destroy_socket_from_server();
-    void connection_timeout_fired();
-    void touch_socket();
 
     // -- route.js ---------------------------------------------------------------------
+    bool phase_ends(maybe_error const& err); // reply sent, or `err` sent as the error reply
     void route_handler();
     void run_pre_parsing(maybe_error err);
     void on_request_abort();
@@ -176,13 +91,10 @@ private:
     void wrap_on_send_end(maybe_error err, js_value v);
     void on_send_end(js_value v);
     void safe_write_head();
-    void res_end(std::string const& bytes, body_class kind);
     void send_stream(js_value v);
     void stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web);
     void stream_failed(bool web);
     void stream_destroyed_early();
-    void emit_finish();
-    void emit_close();
     void on_error_hook(js_value err, bool has_cb);
 
     // -- error-handler.js -------------------------------------------------------------
@@ -226,41 +138,18 @@ private:
     void set_reply_header(std::string const& name, std::string const& value);
     void remove_reply_header(std::string const& name);
     std::optional<std::string> request_header(std::string const& name) const;
-    void deliver_head(int status, scenario::header_list const& headers, bool chunked);
-    void deliver_body(std::string const& bytes, bool last);
-    void note(std::string const& n);
-    void unsupported(std::string const& what);
-    void check_client_read_limits();
     js_value reply_value();
 
     world& w_;
-    request_input in_;
     context const* ctx_; // kRouteContext
-    client_plan plan_;
-    request_outcome out_;
-    std::string path_; // url without the query string
+    std::string path_;   // url without the query string
 
-    // Node IncomingMessage / ServerResponse / socket state
-    bool arrived_ = false;        // the 'request' event happened
+    // Node IncomingMessage state the body parser and onRequestAbort read
     bool body_in_ = false;        // every body byte has arrived
     bool body_reading_ = false;   // the content-type parser listens for data/end/error
     bool req_body_ended_ = false; // req emitted 'end' (readableEnded)
     bool req_aborted_ = false;    // req.aborted
-    bool req_closed_ = false;
-    bool headers_sent_ = false;   // res.headersSent
     bool head_buffered_ = false;  // HEAD: the head is stored (_header) but not flushed yet
-    bool writable_ended_ = false; // res.writableEnded (end() was called)
-    bool finished_ = false;       // 'finish' emitted
-    bool res_closed_ = false;     // 'close' emitted (the target's `end`)
-    bool socket_destroyed_ = false;
-    bool client_gone_ = false;                // the client closed its side
-    std::optional<std::uint64_t> idle_timer_; // connectionTimeout
-    long long response_bytes_seen_ = 0;       // for abortAfterResponse*Bytes
-    long long response_body_bytes_seen_ = 0;
-    std::vector<long long> chunk_sizes_; // data sizes of the chunks sent (chunked framing)
-    bool response_chunked_ = false;
-    std::optional<long long> declared_length_; // content-length of an identity-framed body
-    std::vector<std::function<void()>> finish_listeners_; // eos(res) waiting for finish/close
 
     // Fastify Reply state (fastify-lifecycle §1)
     int status_ = 200;                    // res.statusCode
@@ -280,41 +169,8 @@ private:
     bool stream_source_open_ = false;
     std::optional<std::uint64_t> stream_timer_;
     stream_source const* web_read_pending_ = nullptr; // sendWebStream's reader.read() is waiting
-    bool close_processed_ = false;                    // the socket's close events ran
     bool parser_json_ = false; // the JSON parser (else text/plain) reads the body
-    bool client_read_limit_hit_ = false;
-    long long head_bytes_estimate_ = 0;
-    std::optional<double> response_done_at_;        // the last body byte reached the client
-    int timer_seq_ = 0;                             // names strands of user timers
-    request_run* pipeline_prev_ = nullptr;          // the request before this one on the socket
-    request_run* pipeline_next_ = nullptr;          // the request after this one on the socket
-    std::vector<std::function<void()>> successors_; // held responses of later pipelined requests
-};
-
-/// How a client writes a request's wire bytes (scenario-format §1.4 `client`): the head's length,
-/// the total, and when byte N has been written when the client sends `bytesPerWrite` bytes every
-/// `writeDelayMs` from `start`. Shared by the fastify and koa drivers.
-struct client_wire {
-    long long head_len = 0;
-    long long total = 0;
-    long long bpw = 0;
-    double wd = 0;
-    double start = 0;
-
-    client_wire(std::string const& wire, scenario::client_options const& c, double t)
-        : total{static_cast<long long>(wire.size())}
-        , bpw{c.bytes_per_write.value_or(0)}
-        , wd{static_cast<double>(c.write_delay_ms.value_or(0))}
-        , start{t} {
-        std::size_t const head_end = wire.find("\r\n\r\n");
-        head_len = head_end == std::string::npos ? total : static_cast<long long>(head_end + 4);
-    }
-
-    double time_of(long long n) const {
-        if (bpw <= 0 || n <= 0)
-            return start;
-        return start + static_cast<double>((n + bpw - 1) / bpw - 1) * wd;
-    }
+    int timer_seq_ = 0;        // names strands of user timers
 };
 
 } // namespace lifecheck::model::detail
