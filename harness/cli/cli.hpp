@@ -1,4 +1,4 @@
-// The lifecheck command line: subcommands run, validate, serve and record (each with --help).
+// The lifecheck command line: the subcommands (the command table in options.hpp lists them).
 #pragma once
 
 #include <string>
