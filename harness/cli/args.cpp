@@ -100,12 +100,12 @@ bool report_invalid(std::string_view command, std::vector<loaded_file> const& fi
 }
 
 std::optional<std::vector<run::target_spec>>
-resolve_targets(std::string_view command, std::vector<std::string> const& texts, int& exit) {
+resolve_targets(std::string_view command, std::vector<std::string> const& texts) {
     std::vector<run::target_spec> specs;
     for (std::string const& t : texts) {
         auto spec = run::resolve_target(t, run::self_exe());
         if (!spec) {
-            exit = usage_error(command, "unknown target: " + describe(spec.error().front()));
+            usage_error(command, "unknown target: " + describe(spec.error().front()));
             return std::nullopt;
         }
         specs.push_back(std::move(spec.value()));
@@ -122,6 +122,21 @@ start_target(std::string_view command, std::string const& name, run::runner& rn)
         return std::nullopt;
     }
     return std::move(hello.value());
+}
+
+std::optional<std::vector<protocol::hello_info>>
+hellos_of(std::string_view command,
+          std::vector<run::target_spec> const& specs,
+          run::options const& opts) {
+    std::vector<protocol::hello_info> out;
+    for (run::target_spec const& spec : specs) {
+        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
+        auto hello = start_target(command, spec.text, probe);
+        if (!hello)
+            return std::nullopt;
+        out.push_back(std::move(*hello));
+    }
+    return out;
 }
 
 std::string indent(std::string const& text, std::size_t n) {

@@ -53,14 +53,19 @@ std::vector<loaded_file> select_scenarios(selection const& s);
 bool report_invalid(std::string_view command, std::vector<loaded_file> const& files);
 
 /// Resolves target names (scenario-format targets or command lines); on an unknown one
-/// reports a usage error and returns nothing, with `exit` set.
-std::optional<std::vector<run::target_spec>>
-resolve_targets(std::string_view command, std::vector<std::string> const& texts, int& exit);
+/// reports a usage error and returns nothing (exit 2).
+std::optional<std::vector<run::target_spec>> resolve_targets(std::string_view command,
+                                                             std::vector<std::string> const& texts);
 
 /// Starts the runner's target (if it is not running) for its hello; on failure prints
 /// "lifecheck COMMAND: cannot start target ..." and returns nothing (a usage problem: exit 2).
 std::optional<protocol::hello_info>
 start_target(std::string_view command, std::string const& name, run::runner& rn);
+
+/// Starts each target once (a probe, stopped again) for its hello, before anything runs; on
+/// the first that cannot start prints as start_target does and returns nothing (exit 2).
+std::optional<std::vector<protocol::hello_info>> hellos_of(
+    std::string_view command, std::vector<run::target_spec> const& specs, run::options const& opts);
 
 /// Expands PATHs (files and folders) and loads every scenario file. Paths that do not exist
 /// become problems of their own.

@@ -63,24 +63,20 @@ std::vector<std::string> differences(check::scenario_result const& a,
 
 } // namespace
 
-int changelog_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("changelog", args, exit);
-    if (!p)
-        return exit;
-    std::string const from = p->text("--from");
-    std::string const to = p->text("--to");
+int changelog_command(parsed_args const& p) {
+    std::string const from = p.text("--from");
+    std::string const to = p.text("--to");
     if (from.empty() || to.empty())
         return usage_error("changelog", "both --from and --to are needed");
-    std::vector<std::string> paths = p->operands;
+    std::vector<std::string> paths = p.operands;
     if (paths.empty())
         paths.push_back((run::source_dir(run::self_exe()) / "scenarios").string());
 
-    auto const specs = resolve_targets("changelog", {from, to}, exit);
+    auto const specs = resolve_targets("changelog", {from, to});
     if (!specs)
-        return exit;
+        return exit_usage;
 
-    std::vector<loaded_file> files = select_scenarios(selection_of(*p, paths));
+    std::vector<loaded_file> files = select_scenarios(selection_of(p, paths));
     if (report_invalid("changelog", files))
         return exit_usage;
     std::vector<scenario::scenario> scenarios;
@@ -92,20 +88,17 @@ int changelog_command(std::vector<std::string> const& args) {
         return exit_usage;
     }
 
-    run::options opts;
-    opts.deadline =
-        run::milliseconds{p->count("--deadline").value_or(run::default_deadline.count())};
-    opts.log_dir = p->text("--logs", "reports/logs");
-    int const jobs = static_cast<int>(p->count("--jobs").value_or(2));
-    std::vector<std::vector<run::outcome>> results;
+    run::options opts = runner_options(p);
+    opts.log_dir = p.text("--logs", "reports/logs");
+    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    auto const hellos = hellos_of("changelog", *specs, opts);
+    if (!hellos)
+        return exit_usage;
     std::vector<std::string> versions;
+    for (protocol::hello_info const& hello : *hellos)
+        versions.push_back(hello.target + " " + hello.version);
+    std::vector<std::vector<run::outcome>> results;
     for (run::target_spec const& spec : *specs) {
-        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
-        auto const hello = start_target("changelog", spec.text, probe);
-        if (!hello)
-            return exit_usage;
-        versions.push_back(hello->target + " " + hello->version);
-        probe.stop();
         std::size_t done = 0;
         results.push_back(
             run::run_all(scenarios, spec, opts, jobs, [&](std::size_t, run::outcome const&) {

@@ -206,9 +206,13 @@ int main(std::vector<std::string> const& args) {
             std::cout << "lifecheck " << report::lifecheck_version() << '\n';
             return exit_pass;
         }
-        for (command_spec const& c : command_table())
-            if (c.name == command)
-                return c.run(rest);
+        for (command_spec const& c : command_table()) {
+            if (c.name != command)
+                continue;
+            int exit = exit_pass;
+            auto const p = parse_args(c.name, rest, exit);
+            return p ? c.run(*p) : exit;
+        }
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';
         return exit_internal;

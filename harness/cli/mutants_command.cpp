@@ -31,25 +31,19 @@ std::string first_finding(check::scenario_result const& r) {
 
 } // namespace
 
-int mutants_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("mutants", args, exit);
-    if (!p)
-        return exit;
-    int const cases = static_cast<int>(p->count("--cases").value_or(2000));
-    std::uint64_t const seed = p->seed("--seed").value_or(1);
-    std::vector<std::string> corpus = p->all("--corpus");
-    bool const with_corpus = !p->has("--no-corpus");
+int mutants_command(parsed_args const& p) {
+    int const cases = static_cast<int>(p.count("--cases").value_or(2000));
+    std::uint64_t const seed = p.seed("--seed").value_or(1);
+    std::vector<std::string> corpus = p.all("--corpus");
+    bool const with_corpus = !p.has("--no-corpus");
     std::set<std::string> only;
-    for (std::string const& name : p->all("--fault")) {
+    for (std::string const& name : p.all("--fault")) {
         if (!engine::parse_faults(name))
             return usage_error("mutants", "unknown fault " + name);
         only.insert(name);
     }
-    int const jobs = static_cast<int>(p->count("--jobs").value_or(2));
-    run::options ropts;
-    if (auto const ms = p->count("--deadline"))
-        ropts.deadline = std::chrono::milliseconds{*ms};
+    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    run::options const ropts = runner_options(p);
 #ifndef LIFECHECK_FAULTS
     std::cerr << "lifecheck mutants: this build has no seeded faults (LIFECHECK_FAULTS=OFF)\n";
     return exit_usage;
@@ -66,7 +60,7 @@ int mutants_command(std::vector<std::string> const& args) {
     if (with_corpus) {
         if (corpus.empty())
             corpus.push_back((run::source_dir(run::self_exe()) / "scenarios" / "fastify").string());
-        std::vector<loaded_file> files = select_scenarios(selection_of(*p, corpus));
+        std::vector<loaded_file> files = select_scenarios(selection_of(p, corpus));
         if (report_invalid("mutants", files))
             return exit_usage;
         for (loaded_file& f : files)

@@ -4,6 +4,7 @@
 
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
+#include "harness/run/runner.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -293,7 +294,14 @@ std::vector<option_spec> const& option_table() {
          0,
          0,
          "pass the targets' stderr through (default: into logs/ beside the reports)",
-         {{"run", "", ""}, {"record", "", ""}, {"serve", "", ""}, {"prop", "", ""}}},
+         {{"run", "", ""},
+          {"record", "", ""},
+          {"serve", "", ""},
+          {"repro", "", ""},
+          {"changelog", "", ""},
+          {"sweep", "", ""},
+          {"prop", "", ""},
+          {"mutants", "", ""}}},
     };
     return table;
 }
@@ -473,10 +481,19 @@ std::optional<bool> parsed_args::last_of(std::string_view yes, std::string_view 
     return std::nullopt;
 }
 
+run::options runner_options(parsed_args const& p) {
+    run::options o;
+    if (auto const ms = p.count("--deadline"))
+        o.deadline = run::milliseconds{*ms};
+    o.verbose = p.has("--verbose");
+    return o;
+}
+
 std::optional<parsed_args>
 parse_args(std::string_view command, std::vector<std::string> const& args, int& exit) {
     command_spec const* c = find_command(command);
     parsed_args p;
+    p.given = args;
     auto fail = [&](std::string const& problem) {
         exit = usage_error(command, problem);
         return std::nullopt;

@@ -8,7 +8,13 @@
 #include <string_view>
 #include <vector>
 
+namespace lifecheck::run {
+struct options;
+}
+
 namespace lifecheck::cli {
+
+class parsed_args;
 
 /// What an option's value is; the parser checks counts and seeds before a command sees them.
 enum class value_kind {
@@ -52,7 +58,7 @@ struct command_spec {
     std::size_t max_operands = 0;
     std::string_view operand; // "FILE" in "one FILE only"
     std::string_view missing; // the usage error when operands are missing
-    int (*run)(std::vector<std::string> const& args) = nullptr;
+    int (*run)(parsed_args const& args) = nullptr;
 };
 
 /// Every command, in `lifecheck --help` order.
@@ -84,6 +90,7 @@ public:
     std::optional<bool> last_of(std::string_view yes, std::string_view no) const;
 
     std::vector<std::string> operands;
+    std::vector<std::string> given; // the command line as given (for the commands it repeats)
 
 private:
     friend std::optional<parsed_args>
@@ -91,6 +98,9 @@ private:
     std::map<std::string, std::vector<std::string>, std::less<>> values_;
     std::vector<std::string> order_; // option names as given, for last_of
 };
+
+/// The runner options the shared options set: --deadline and --verbose (decisions.md D25).
+run::options runner_options(parsed_args const& p);
 
 /// Parses ARGS for COMMAND. Nothing when the command is done: --help printed (exit 0) or a
 /// usage error reported (exit 2); `exit` then holds the code.

@@ -41,34 +41,28 @@ void print_summary(property::campaign_result const& r, property::campaign_option
 
 } // namespace
 
-int prop_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("prop", args, exit);
-    if (!p)
-        return exit;
+int prop_command(parsed_args const& p) {
     property::campaign_options o;
-    o.cases = static_cast<int>(p->count("--cases").value_or(1000));
-    o.target = p->text("--target", o.target);
-    o.seed = p->seed("--seed");
-    o.gen.max_scopes = static_cast<int>(p->count("--max-scopes").value_or(o.gen.max_scopes));
-    if (p->has("--dialect")) {
-        std::string const d = p->text("--dialect");
+    o.cases = static_cast<int>(p.count("--cases").value_or(1000));
+    o.target = p.text("--target", o.target);
+    o.seed = p.seed("--seed");
+    o.gen.max_scopes = static_cast<int>(p.count("--max-scopes").value_or(o.gen.max_scopes));
+    if (p.has("--dialect")) {
+        std::string const d = p.text("--dialect");
         if (d != "fastify" && d != "koa")
             return usage_error("prop", "--dialect wants fastify or koa, got " + d);
         o.gen.dialect = d == "koa" ? scenario::dialect::koa : scenario::dialect::fastify;
     }
-    if (p->has("--faults")) {
-        auto f = engine::parse_faults(p->text("--faults"));
+    if (p.has("--faults")) {
+        auto f = engine::parse_faults(p.text("--faults"));
         if (!f)
-            return usage_error("prop", "unknown fault in --faults " + p->text("--faults"));
+            return usage_error("prop", "unknown fault in --faults " + p.text("--faults"));
         o.faults = *f;
     }
-    o.counterexample_dir = p->text("--out", o.counterexample_dir.string());
-    if (auto const ms = p->count("--deadline"))
-        o.runner.deadline = std::chrono::milliseconds{*ms};
-    o.shrink = !p->has("--no-shrink");
-    o.runner.verbose = p->has("--verbose");
-    std::optional<bool> const progress = p->last_of("--progress", "--no-progress");
+    o.counterexample_dir = p.text("--out", o.counterexample_dir.string());
+    o.runner = runner_options(p);
+    o.shrink = !p.has("--no-shrink");
+    std::optional<bool> const progress = p.last_of("--progress", "--no-progress");
     if (o.faults != 0 && o.target != property::in_process_target)
         return usage_error("prop",
                            "--faults applies to --target in-process; for a socket target use "

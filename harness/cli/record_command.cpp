@@ -208,26 +208,19 @@ bool recordable(check::scenario_result const& r, std::string& why) {
 
 } // namespace
 
-int record_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("record", args, exit);
-    if (!p)
-        return exit;
-    run::options opts;
+int record_command(parsed_args const& p) {
+    run::options opts = runner_options(p);
     opts.raw_only = true; // exact bytes and real connection fates, as later runs will see them
-    opts.verbose = p->has("--verbose");
-    opts.deadline =
-        run::milliseconds{p->count("--deadline").value_or(run::default_deadline.count())};
-    auto const specs = resolve_targets("record", {p->text("--target", "fastify")}, exit);
+    auto const specs = resolve_targets("record", {p.text("--target", "fastify")});
     if (!specs)
-        return exit;
+        return exit_usage;
     run::target_spec const* spec = &specs->front();
 
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     if (!start_target("record", spec->text, rn))
         return exit_usage;
     int code = exit_pass;
-    for (loaded_file const& f : select_scenarios(selection_of(*p, p->operands))) {
+    for (loaded_file const& f : select_scenarios(selection_of(p, p.operands))) {
         if (report_invalid("record", {f})) {
             code = std::max(code, exit_usage);
             continue;

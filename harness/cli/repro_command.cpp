@@ -33,24 +33,19 @@ struct repro_args {
     run::options opts;
 };
 
-std::optional<int> parse(std::vector<std::string> const& args, repro_args& a) {
-    int exit = exit_pass;
-    auto const p = parse_args("repro", args, exit);
-    if (!p)
-        return exit;
-    a.artifact = p->operands.front();
-    if (p->has("--fuzzer")) {
-        a.fuzzer = fuzz::parse_target(p->text("--fuzzer"));
+std::optional<int> parse(parsed_args const& p, repro_args& a) {
+    a.artifact = p.operands.front();
+    if (p.has("--fuzzer")) {
+        a.fuzzer = fuzz::parse_target(p.text("--fuzzer"));
         if (!a.fuzzer)
-            return usage_error("repro", "unknown fuzzer " + p->text("--fuzzer"));
+            return usage_error("repro", "unknown fuzzer " + p.text("--fuzzer"));
     }
-    a.targets = p->all("--target");
-    a.out = p->text("--out", a.out.string());
-    if (p->has("--fuzz-binary"))
-        a.fuzz_binary = fs::path{p->text("--fuzz-binary")};
-    a.minimize = !p->has("--no-minimize");
-    if (auto const ms = p->count("--deadline"))
-        a.opts.deadline = run::milliseconds{*ms};
+    a.targets = p.all("--target");
+    a.out = p.text("--out", a.out.string());
+    if (p.has("--fuzz-binary"))
+        a.fuzz_binary = fs::path{p.text("--fuzz-binary")};
+    a.minimize = !p.has("--no-minimize");
+    a.opts = runner_options(p);
     if (!a.fuzzer)
         for (auto const& part : a.artifact.parent_path())
             if (auto k = fuzz::parse_target(part.string()))
@@ -262,7 +257,7 @@ std::string fenced(std::string const& text) {
 
 } // namespace
 
-int repro_command(std::vector<std::string> const& args) {
+int repro_command(parsed_args const& args) {
     repro_args a;
     if (auto const code = parse(args, a))
         return *code;
@@ -404,10 +399,9 @@ int repro_command(std::vector<std::string> const& args) {
             if (t != "reference")
                 targets.push_back(t);
         md << "\n## Replay over sockets\n\n";
-        int exit = exit_pass;
-        auto const specs = resolve_targets("repro", targets, exit);
+        auto const specs = resolve_targets("repro", targets);
         if (!specs)
-            return exit;
+            return exit_usage;
         for (std::size_t k = 0; k < targets.size(); ++k) {
             std::string const& t = targets[k];
             auto const* spec = &(*specs)[k];

@@ -206,52 +206,43 @@ std::string joined_command(std::vector<std::string> const& args) {
 
 } // namespace
 
-int run_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("run", args, exit);
-    if (!p)
-        return exit;
-    std::vector<std::string> targets = p->all("--target");
+int run_command(parsed_args const& p) {
+    std::vector<std::string> targets = p.all("--target");
     if (targets.empty())
         targets.push_back("reference");
-    std::string const json_file = p->text("--json", "reports/results.json");
+    std::string const json_file = p.text("--json", "reports/results.json");
     std::string const html_file =
-        p->text("--html", (std::filesystem::path{json_file}.parent_path() / "index.html").string());
+        p.text("--html", (std::filesystem::path{json_file}.parent_path() / "index.html").string());
 
     // Targets first: a target that cannot start is a usage problem, reported before any run.
-    auto const specs = resolve_targets("run", targets, exit);
+    auto const specs = resolve_targets("run", targets);
     if (!specs)
-        return exit;
+        return exit_usage;
 
-    std::vector<loaded_file> const files = select_scenarios(selection_of(*p, p->operands));
+    std::vector<loaded_file> const files = select_scenarios(selection_of(p, p.operands));
     if (files.empty()) {
         std::cerr << "lifecheck run: no scenario files"
-                  << (p->has("--filter") ? " match the filters" : " in the given paths") << '\n';
+                  << (p.has("--filter") ? " match the filters" : " in the given paths") << '\n';
         return exit_usage;
     }
 
-    run::options opts;
-    opts.deadline =
-        run::milliseconds{p->count("--deadline").value_or(run::default_deadline.count())};
-    opts.verbose = p->has("--verbose");
+    run::options opts = runner_options(p);
     opts.log_dir = std::filesystem::path{json_file}.parent_path() / "logs";
 
+    auto const hellos = hellos_of("run", *specs, opts);
+    if (!hellos)
+        return exit_usage;
     std::vector<report::target_info> infos;
-    for (run::target_spec const& spec : *specs) {
-        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
-        auto const hello = start_target("run", spec.text, probe);
-        if (!hello)
-            return exit_usage;
-        infos.push_back({spec.text, hello->version});
-    }
+    for (std::size_t t = 0; t < specs->size(); ++t)
+        infos.push_back({(*specs)[t].text, (*hellos)[t].version});
 
-    std::uint64_t const seed = p->seed("--seed").value_or(std::random_device{}());
+    std::uint64_t const seed = p.seed("--seed").value_or(std::random_device{}());
     char suffix[8];
     std::snprintf(suffix, sizeof suffix, "%04x", static_cast<unsigned>(seed & 0xffff));
     report::run_report rep;
     rep.run.id = utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
     rep.run.seed = seed;
-    rep.run.command = joined_command(args);
+    rep.run.command = joined_command(p.given);
     rep.run.targets = infos;
     rep.run.started = utc_now("%Y-%m-%dT%H:%M:%SZ");
     auto const run_started = std::chrono::steady_clock::now();
@@ -264,7 +255,7 @@ int run_command(std::vector<std::string> const& args) {
 
     bool const multi = specs->size() > 1;
     bool const terminal = progress_line::stderr_is_terminal();
-    progress_line progress{p->last_of("--progress", "--no-progress").value_or(terminal),
+    progress_line progress{p.last_of("--progress", "--no-progress").value_or(terminal),
                            files.size() * specs->size(),
                            terminal};
     std::vector<std::vector<entry>> by_target;
@@ -308,7 +299,7 @@ int run_command(std::vector<std::string> const& args) {
         run::run_all(runnable,
                      spec,
                      opts,
-                     static_cast<int>(p->count("--jobs").value_or(1)),
+                     static_cast<int>(p.count("--jobs").value_or(1)),
                      on_done,
                      [&](std::size_t k) { progress.started(spec.text, runnable[k].id); });
         flush();
@@ -337,7 +328,7 @@ int run_command(std::vector<std::string> const& args) {
               << t.of(verdict::divergence) << " divergences\n";
 
     int code = exit_pass;
-    auto const junit = report::write_junit(p->text("--junit", "reports/junit.xml"), rep);
+    auto const junit = report::write_junit(p.text("--junit", "reports/junit.xml"), rep);
     auto const json = report::write_json(json_file, rep);
     auto const html = report::write_html(html_file, rep);
     if (junit && json && html) {

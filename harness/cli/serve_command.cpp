@@ -91,15 +91,10 @@ std::size_t print_events(protocol::target const& t, std::size_t from) {
 
 } // namespace
 
-int serve_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("serve", args, exit);
-    if (!p)
-        return exit;
-    std::string const file = p->operands.front();
-    std::optional<long long> const port = p->count("--port");
-    bool const verbose = p->has("--verbose");
-    bool const print_load = p->has("--print-load");
+int serve_command(parsed_args const& p) {
+    std::string const file = p.operands.front();
+    std::optional<long long> const port = p.count("--port");
+    bool const print_load = p.has("--print-load");
 
     auto const sc = scenario::load_file(file);
     if (!sc) {
@@ -113,9 +108,9 @@ int serve_command(std::vector<std::string> const& args) {
                   << '\n';
         return exit_pass;
     }
-    auto const specs = resolve_targets("serve", {p->text("--target", "reference")}, exit);
+    auto const specs = resolve_targets("serve", {p.text("--target", "reference")});
     if (!specs)
-        return exit;
+        return exit_usage;
     run::target_spec const* spec = &specs->front();
 
     // Ctrl-C and SIGTERM are waited for, not handled: block them before any thread starts.
@@ -125,8 +120,7 @@ int serve_command(std::vector<std::string> const& args) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    run::options opts;
-    opts.verbose = verbose;
+    run::options const opts = runner_options(p);
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     protocol::target* t = rn.target();
     if (!t) {

@@ -24,34 +24,30 @@ struct sweep_args {
     std::optional<long long> to;
     long long stride = 1;
     int jobs = 2;
-    run::milliseconds deadline = run::default_deadline;
+    run::options opts;
     std::string junit;
     std::string json;
 };
 
-std::optional<int> parse(std::vector<std::string> const& args, sweep_args& a) {
-    int exit = exit_pass;
-    auto const p = parse_args("sweep", args, exit);
-    if (!p)
-        return exit;
+std::optional<int> parse(parsed_args const& p, sweep_args& a) {
     // sweep's --from/--to are byte offsets (decisions.md D25)
     for (char const* name : {"--from", "--to"})
-        if (p->has(name) && !p->count(name))
+        if (p.has(name) && !p.count(name))
             return usage_error("sweep",
-                               std::string{name} + " wants a number from 0, got \"" +
-                                   p->text(name) + "\"");
-    a.file = p->operands.front();
-    a.step = p->text("--step");
+                               std::string{name} + " wants a number from 0, got \"" + p.text(name) +
+                                   "\"");
+    a.file = p.operands.front();
+    a.step = p.text("--step");
     if (a.step.empty())
         return usage_error("sweep", "--step ID is required");
-    a.target = p->text("--target", "reference");
-    a.from = p->count("--from").value_or(0);
-    a.to = p->count("--to");
-    a.stride = p->count("--stride").value_or(1);
-    a.jobs = static_cast<int>(p->count("--jobs").value_or(2));
-    a.deadline = run::milliseconds{p->count("--deadline").value_or(run::default_deadline.count())};
-    a.junit = p->text("--junit", "reports/sweep/junit.xml");
-    a.json = p->text("--json", "reports/sweep/results.json");
+    a.target = p.text("--target", "reference");
+    a.from = p.count("--from").value_or(0);
+    a.to = p.count("--to");
+    a.stride = p.count("--stride").value_or(1);
+    a.jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    a.opts = runner_options(p);
+    a.junit = p.text("--junit", "reports/sweep/junit.xml");
+    a.json = p.text("--json", "reports/sweep/results.json");
     return std::nullopt;
 }
 
@@ -88,7 +84,7 @@ std::string progress_line(std::size_t done,
 
 } // namespace
 
-int sweep_command(std::vector<std::string> const& args) {
+int sweep_command(parsed_args const& args) {
     sweep_args a;
     if (auto const code = parse(args, a))
         return *code;
@@ -116,10 +112,9 @@ int sweep_command(std::vector<std::string> const& args) {
         return exit_usage;
     }
 
-    int exit = exit_pass;
-    auto const specs = resolve_targets("sweep", {a.target}, exit);
+    auto const specs = resolve_targets("sweep", {a.target});
     if (!specs)
-        return exit;
+        return exit_usage;
     run::target_spec const* spec = &specs->front();
 
     std::vector<scenario::scenario> variants;
@@ -143,8 +138,7 @@ int sweep_command(std::vector<std::string> const& args) {
     std::cout << ", target " << a.target << '\n';
     std::cout.flush();
 
-    run::options opts;
-    opts.deadline = a.deadline;
+    run::options opts = a.opts;
     opts.log_dir = std::filesystem::path{a.json}.parent_path() / "logs";
     bool const tty = isatty(STDERR_FILENO) != 0;
     auto const started = std::chrono::steady_clock::now();

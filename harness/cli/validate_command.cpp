@@ -6,12 +6,8 @@
 
 namespace lifecheck::cli {
 
-int validate_command(std::vector<std::string> const& args) {
-    int exit = exit_pass;
-    auto const p = parse_args("validate", args, exit);
-    if (!p)
-        return exit;
-    auto const files = select_scenarios(selection_of(*p, p->operands));
+int validate_command(parsed_args const& p) {
+    auto const files = select_scenarios(selection_of(p, p.operands));
     std::size_t invalid = 0;
     for (loaded_file const& f : files) {
         if (f.sc)
