@@ -3,6 +3,7 @@
 #include "harness/cli/cli.hpp"
 
 #include "harness/cli/options.hpp"
+#include "harness/cli/test_shell.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -50,22 +51,10 @@ TEST(GlobMatch, PlainPatternSelectsIdOrFolder) {
 //----------------------------------------------------------------------------------------------
 // The executable.
 
-struct ran {
-    int code = -1;
-    std::string out;
-};
+using test::ran;
 
 ran run_cli(std::string const& args) {
-    std::string const cmd = std::string{LIFECHECK_EXE} + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ran r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    int const status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::shell(std::string{LIFECHECK_EXE} + " " + args);
 }
 
 std::string fake_target(std::string const& mode = "ok") {
