@@ -1,4 +1,5 @@
-// Option parsing, usage errors, scenario loading and glob matching for the subcommands.
+// The scenario-selection path (load, filter, exclude, diagnostics), target resolution and glob
+// matching for the subcommands.
 #include "harness/cli/args.hpp"
 
 #include "harness/cli/cli.hpp"
@@ -12,33 +13,6 @@ namespace lifecheck::cli {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> option_value(std::vector<std::string> const& args,
-                                        std::size_t& i,
-                                        std::string const& name,
-                                        std::string& error) {
-    std::string const& a = args[i];
-    if (a.compare(0, name.size() + 1, name + "=") == 0)
-        return a.substr(name.size() + 1);
-    if (a != name)
-        return std::nullopt;
-    if (i + 1 >= args.size()) {
-        error = name + " needs a value";
-        return std::nullopt;
-    }
-    return args[++i];
-}
-
-bool take_option(std::vector<std::string> const& args,
-                 std::size_t& i,
-                 std::string const& name,
-                 std::string& value,
-                 std::string& error) {
-    auto const got = option_value(args, i, name, error);
-    if (got)
-        value = *got;
-    return got.has_value();
-}
-
 std::optional<long long> parse_count(std::string const& text) {
     if (text.empty() || text.size() > 12)
         return std::nullopt;
@@ -46,11 +20,6 @@ std::optional<long long> parse_count(std::string const& text) {
         if (c < '0' || c > '9')
             return std::nullopt;
     return std::atoll(text.c_str());
-}
-
-int usage_error(std::string const& command, std::string const& problem, char const* usage) {
-    std::cerr << "lifecheck " << command << ": " << problem << "\n\n" << usage;
-    return exit_usage;
 }
 
 std::vector<loaded_file> load_paths(std::vector<std::string> const& paths) {
@@ -85,6 +54,87 @@ std::vector<loaded_file> load_paths(std::vector<std::string> const& paths) {
             lf.problems = sc.error();
         }
         out.push_back(std::move(lf));
+    }
+    return out;
+}
+
+selection selection_of(parsed_args const& p, std::vector<std::string> paths) {
+    selection s;
+    s.paths = std::move(paths);
+    s.filters = p.all("--filter");
+    for (std::string const& v : p.all("--exclude")) {
+        auto const eq = v.find('=');
+        std::string const pattern = v.substr(0, eq);
+        std::string reason = eq == std::string::npos ? "" : v.substr(eq + 1);
+        if (reason.empty())
+            reason = "excluded by --exclude " + pattern;
+        s.excludes.emplace_back(pattern, reason);
+    }
+    return s;
+}
+
+std::vector<loaded_file> select_scenarios(selection const& s) {
+    std::vector<loaded_file> out;
+    for (loaded_file& f : load_paths(s.paths)) {
+        bool keep = s.filters.empty();
+        for (std::string const& pattern : s.filters)
+            keep = keep || glob_match(pattern, f.id);
+        if (!keep)
+            continue;
+        for (auto const& [pattern, reason] : s.excludes)
+            if (f.excluded.empty() && glob_match(pattern, f.id))
+                f.excluded = reason;
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+bool report_invalid(std::string_view command, std::vector<loaded_file> const& files) {
+    bool invalid = false;
+    for (loaded_file const& f : files) {
+        invalid = invalid || !f.sc;
+        for (diagnostic const& d : f.problems)
+            std::cerr << "lifecheck " << command << ": " << describe(d) << '\n';
+    }
+    return invalid;
+}
+
+std::optional<std::vector<run::target_spec>>
+resolve_targets(std::string_view command, std::vector<std::string> const& texts) {
+    std::vector<run::target_spec> specs;
+    for (std::string const& t : texts) {
+        auto spec = run::resolve_target(t, run::self_exe());
+        if (!spec) {
+            usage_error(command, "unknown target: " + describe(spec.error().front()));
+            return std::nullopt;
+        }
+        specs.push_back(std::move(spec.value()));
+    }
+    return specs;
+}
+
+std::optional<protocol::hello_info>
+start_target(std::string_view command, std::string const& name, run::runner& rn) {
+    auto hello = rn.ensure_started();
+    if (!hello) {
+        std::cerr << "lifecheck " << command << ": cannot start target " << name << ": "
+                  << describe(hello.error().front()) << '\n';
+        return std::nullopt;
+    }
+    return std::move(hello.value());
+}
+
+std::optional<std::vector<protocol::hello_info>>
+hellos_of(std::string_view command,
+          std::vector<run::target_spec> const& specs,
+          run::options const& opts) {
+    std::vector<protocol::hello_info> out;
+    for (run::target_spec const& spec : specs) {
+        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
+        auto hello = start_target(command, spec.text, probe);
+        if (!hello)
+            return std::nullopt;
+        out.push_back(std::move(*hello));
     }
     return out;
 }

@@ -1,12 +1,17 @@
-// Small helpers shared by the subcommands: option parsing, usage errors, loading scenarios.
+// Helpers shared by the subcommands: the scenario-selection path (load, filter, exclude,
+// diagnostics) and target resolution.
 #pragma once
 
+#include "harness/cli/options.hpp"
 #include "harness/common/result.hpp"
+#include "harness/run/runner.hpp"
 #include "harness/scenario/scenario.hpp"
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lifecheck::cli {
@@ -17,25 +22,8 @@ constexpr int exit_fail = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_internal = 3;
 
-/// Reads `--name VALUE` or `--name=VALUE` at args[i] (advancing i past a separate value).
-/// Nothing when args[i] is another option; `error` is set when the value is missing.
-std::optional<std::string> option_value(std::vector<std::string> const& args,
-                                        std::size_t& i,
-                                        std::string const& name,
-                                        std::string& error);
-
-/// option_value for a parse loop: true when args[i] is `name`, its value then in `value`.
-bool take_option(std::vector<std::string> const& args,
-                 std::size_t& i,
-                 std::string const& name,
-                 std::string& value,
-                 std::string& error);
-
 /// Parses a non-negative integer option value; nothing when it is not one.
 std::optional<long long> parse_count(std::string const& text);
-
-/// Prints "lifecheck COMMAND: PROBLEM" and the usage to stderr; returns exit_usage.
-int usage_error(std::string const& command, std::string const& problem, char const* usage);
 
 /// A scenario file that loaded, or the diagnostics of one that did not.
 struct loaded_file {
@@ -43,7 +31,41 @@ struct loaded_file {
     std::string id;                       // the scenario id (also for files that failed)
     std::optional<scenario::scenario> sc; // empty when invalid
     diagnostics problems;
+    std::string excluded; // the --exclude reason; "" when the file is not excluded
 };
+
+/// Which scenarios a command works on: PATHs, --filter and --exclude.
+struct selection {
+    std::vector<std::string> paths;
+    std::vector<std::string> filters;
+    std::vector<std::pair<std::string, std::string>> excludes; // pattern, reason
+};
+
+/// The selection a command line names: its --filter and --exclude with the given paths.
+selection selection_of(parsed_args const& p, std::vector<std::string> paths);
+
+/// Loads the selection's paths, keeps the files a --filter matches (all when there is none)
+/// and marks those an --exclude matches. Invalid files stay, with their diagnostics.
+std::vector<loaded_file> select_scenarios(selection const& s);
+
+/// Prints the diagnostics of every invalid file as "lifecheck COMMAND: ..." on stderr;
+/// returns whether there was one.
+bool report_invalid(std::string_view command, std::vector<loaded_file> const& files);
+
+/// Resolves target names (scenario-format targets or command lines); on an unknown one
+/// reports a usage error and returns nothing (exit 2).
+std::optional<std::vector<run::target_spec>> resolve_targets(std::string_view command,
+                                                             std::vector<std::string> const& texts);
+
+/// Starts the runner's target (if it is not running) for its hello; on failure prints
+/// "lifecheck COMMAND: cannot start target ..." and returns nothing (a usage problem: exit 2).
+std::optional<protocol::hello_info>
+start_target(std::string_view command, std::string const& name, run::runner& rn);
+
+/// Starts each target once (a probe, stopped again) for its hello, before anything runs; on
+/// the first that cannot start prints as start_target does and returns nothing (exit 2).
+std::optional<std::vector<protocol::hello_info>> hellos_of(
+    std::string_view command, std::vector<run::target_spec> const& specs, run::options const& opts);
 
 /// Expands PATHs (files and folders) and loads every scenario file. Paths that do not exist
 /// become problems of their own.

@@ -12,84 +12,6 @@ namespace {
 
 using check::verdict;
 
-constexpr char const* changelog_usage =
-    R"(usage: lifecheck changelog --from TARGET --to TARGET [options] [PATH...]
-
-Runs the scenarios (default: the repository's scenarios/ folder) on two targets, usually two
-releases of one framework (fastify@5.2.0 and fastify@5.12.8), and lists every scenario whose
-result class, status, trace or body changed between them, step by step.
-
-options:
-  --from TARGET        the older target (fastify@VERSION, reference, koa or a command line)
-  --to TARGET          the newer target
-  --filter GLOB        only scenarios whose id matches (repeatable; as in `lifecheck run`)
-  -j N, --jobs N       scenarios at once per target (default 2)
-  --deadline MS        time a request has to get its end before it is a hang (default 5000)
-  --logs DIR           where target stderr goes (default reports/logs)
-  -h, --help           show this help
-
-exit codes: 0 nothing changed, 1 some scenario changed, 2 usage or invalid scenarios,
-3 internal error
-)";
-
-struct changelog_args {
-    std::string from;
-    std::string to;
-    std::vector<std::string> filters;
-    std::vector<std::string> paths;
-    int jobs = 2;
-    run::milliseconds deadline = run::default_deadline;
-    std::string logs = "reports/logs";
-};
-
-std::optional<int> parse(std::vector<std::string> const& args, changelog_args& a) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string const& arg = args[i];
-        std::string err;
-        std::string v;
-        auto take = [&](char const* name) {
-            return take_option(args, i, name, v, err);
-        };
-        if (arg == "-h" || arg == "--help") {
-            std::cout << changelog_usage;
-            return exit_pass;
-        }
-        if (take("--from")) {
-            a.from = v;
-        } else if (take("--to")) {
-            a.to = v;
-        } else if (take("--filter")) {
-            a.filters.push_back(v);
-        } else if (take("-j") || take("--jobs")) {
-            auto const n = parse_count(v);
-            if (!n || *n < 1 || *n > 64)
-                return usage_error(
-                    "changelog", "-j wants 1..64, got \"" + v + "\"", changelog_usage);
-            a.jobs = static_cast<int>(*n);
-        } else if (take("--deadline")) {
-            auto const n = parse_count(v);
-            if (!n || *n < 1)
-                return usage_error("changelog",
-                                   "--deadline wants milliseconds, got \"" + v + "\"",
-                                   changelog_usage);
-            a.deadline = run::milliseconds{*n};
-        } else if (take("--logs")) {
-            a.logs = v;
-        } else if (!err.empty()) {
-            return usage_error("changelog", err, changelog_usage);
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            return usage_error("changelog", "unknown option " + arg, changelog_usage);
-        } else {
-            a.paths.push_back(arg);
-        }
-        if (!err.empty())
-            return usage_error("changelog", err, changelog_usage);
-    }
-    if (a.from.empty() || a.to.empty())
-        return usage_error("changelog", "both --from and --to are needed", changelog_usage);
-    return std::nullopt;
-}
-
 std::string quoted_body(std::string const& body) {
     std::string out = "\"";
     for (char c : report::utf8_prefix(body, 80)) {
@@ -141,63 +63,45 @@ std::vector<std::string> differences(check::scenario_result const& a,
 
 } // namespace
 
-int changelog_command(std::vector<std::string> const& args) {
-    changelog_args a;
-    if (auto const code = parse(args, a))
-        return *code;
-    if (a.paths.empty())
-        a.paths.push_back((run::source_dir(run::self_exe()) / "scenarios").string());
+int changelog_command(parsed_args const& p) {
+    std::string const from = p.text("--from");
+    std::string const to = p.text("--to");
+    if (from.empty() || to.empty())
+        return usage_error("changelog", "both --from and --to are needed");
+    std::vector<std::string> paths = p.operands;
+    if (paths.empty())
+        paths.push_back((run::source_dir(run::self_exe()) / "scenarios").string());
 
-    std::vector<run::target_spec> specs;
-    for (std::string const& t : {a.from, a.to}) {
-        auto spec = run::resolve_target(t, run::self_exe());
-        if (!spec)
-            return usage_error(
-                "changelog", "unknown target: " + describe(spec.error().front()), changelog_usage);
-        specs.push_back(std::move(spec.value()));
-    }
-
-    std::vector<scenario::scenario> scenarios;
-    bool invalid = false;
-    for (loaded_file& f : load_paths(a.paths)) {
-        bool keep = a.filters.empty();
-        for (std::string const& pattern : a.filters)
-            keep = keep || glob_match(pattern, f.id);
-        if (!keep)
-            continue;
-        if (!f.sc) {
-            invalid = true;
-            for (diagnostic const& d : f.problems)
-                std::cerr << "lifecheck changelog: " << describe(d) << '\n';
-            continue;
-        }
-        scenarios.push_back(std::move(*f.sc));
-    }
-    if (invalid)
+    auto const specs = resolve_targets("changelog", {from, to});
+    if (!specs)
         return exit_usage;
+
+    std::vector<loaded_file> files = select_scenarios(selection_of(p, paths));
+    if (report_invalid("changelog", files))
+        return exit_usage;
+    std::vector<scenario::scenario> scenarios;
+    for (loaded_file& f : files)
+        if (f.excluded.empty())
+            scenarios.push_back(std::move(*f.sc));
     if (scenarios.empty()) {
         std::cerr << "lifecheck changelog: no scenarios to run\n";
         return exit_usage;
     }
 
-    run::options opts;
-    opts.deadline = a.deadline;
-    opts.log_dir = a.logs;
-    std::vector<std::vector<run::outcome>> results;
+    run::options opts = runner_options(p);
+    opts.log_dir = p.text("--logs", "reports/logs");
+    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    auto const hellos = hellos_of("changelog", *specs, opts);
+    if (!hellos)
+        return exit_usage;
     std::vector<std::string> versions;
-    for (run::target_spec const& spec : specs) {
-        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
-        auto const hello = probe.ensure_started();
-        if (!hello) {
-            std::cerr << "lifecheck changelog: cannot start target " << spec.text << ": "
-                      << describe(hello.error().front()) << '\n';
-            return exit_usage;
-        }
-        versions.push_back(hello->target + " " + hello->version);
-        probe.stop();
+    for (protocol::hello_info const& hello : *hellos)
+        versions.push_back(hello.target + " " + hello.version);
+    std::vector<std::vector<run::outcome>> results;
+    for (run::target_spec const& spec : *specs) {
         std::size_t done = 0;
         results.push_back(
-            run::run_all(scenarios, spec, opts, a.jobs, [&](std::size_t, run::outcome const&) {
+            run::run_all(scenarios, spec, opts, jobs, [&](std::size_t, run::outcome const&) {
                 ++done;
                 std::cerr << "\r[" << spec.text << "] " << done << "/" << scenarios.size()
                           << std::flush;
@@ -205,8 +109,8 @@ int changelog_command(std::vector<std::string> const& args) {
         std::cerr << '\n';
     }
 
-    std::cout << "lifecheck " << report::lifecheck_version() << " changelog: " << a.from << " ("
-              << versions[0] << ") -> " << a.to << " (" << versions[1] << "), " << scenarios.size()
+    std::cout << "lifecheck " << report::lifecheck_version() << " changelog: " << from << " ("
+              << versions[0] << ") -> " << to << " (" << versions[1] << "), " << scenarios.size()
               << " scenarios\n\n";
     std::size_t changed = 0;
     for (std::size_t i = 0; i < scenarios.size(); ++i) {
@@ -219,8 +123,8 @@ int changelog_command(std::vector<std::string> const& args) {
             std::cout << "        " << line << '\n';
     }
     std::cout << '\n'
-              << changed << " of " << scenarios.size() << " scenarios changed between " << a.from
-              << " and " << a.to << '\n';
+              << changed << " of " << scenarios.size() << " scenarios changed between " << from
+              << " and " << to << '\n';
     return changed == 0 ? exit_pass : exit_fail;
 }
 

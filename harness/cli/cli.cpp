@@ -1,82 +1,223 @@
-// Dispatches `lifecheck COMMAND ...` to the subcommands; --help and --version.
+// Dispatches `lifecheck COMMAND ...` to the subcommands through the command table; --help and
+// --version.
 #include "harness/cli/cli.hpp"
 
 #include "harness/cli/args.hpp"
+#include "harness/cli/options.hpp"
 #include "harness/protocol/target.hpp"
 #include "harness/report/report.hpp"
 
 #include <exception>
 #include <iostream>
+#include <limits>
 
 namespace lifecheck::cli {
-namespace {
 
-constexpr char const* main_usage = R"(usage: lifecheck COMMAND [options] ...
+std::vector<command_spec> const& command_table() {
+    constexpr std::size_t many = std::numeric_limits<std::size_t>::max();
+    static std::vector<command_spec> const table{
+        {"run",
+         "[options] PATH...",
+         "run scenarios against one or more targets; JUnit, JSON and HTML reports",
+         R"(Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
+more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
+Each failure prints its findings, the side-by-side trace diff and the command that replays it.
+)",
+         R"(lifecheck run scenarios/
+lifecheck run --target fastify scenarios/fastify/errors
+lifecheck run --target reference --target fastify scenarios/
+lifecheck run --filter 'fastify/streams/*' --exclude 'fastify/timeouts/**=slow' -j 2 scenarios/
+)",
+         R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
+crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
+)",
+         1,
+         many,
+         "PATH",
+         "no scenario files or folders given",
+         run_command},
+        {"validate",
+         "[options] PATH...",
+         "load scenario files and print every problem; run nothing",
+         R"(Loads scenario files (PATH: files or folders, searched recursively for *.json) with the strict
+loader and prints every problem as `file: $.path: expected X, got Y`. Nothing is run.
+)",
+         "lifecheck validate scenarios/\n",
+         "0 all files valid, 2 some file is invalid (or no files, or a usage error)\n",
+         1,
+         many,
+         "PATH",
+         "no scenario files or folders given",
+         validate_command},
+        {"serve",
+         "FILE [options]",
+         "load one scenario's app into a target and print its events (for curl)",
+         R"(Starts the target, loads the app of scenario FILE, prints `listening on http://127.0.0.1:PORT`
+and then every event the target reports, one JSON line each, until Ctrl-C. For poking the app
+with curl: curl -H 'x-lifecheck-req: r1' http://127.0.0.1:PORT/...
+)",
+         "lifecheck serve scenarios/fastify/readiness/delay-accepting-requests-guide.json\n",
+         "0 stopped by Ctrl-C, 1 the target died, 2 invalid scenario or usage\n",
+         1,
+         1,
+         "scenario file",
+         "no scenario file given",
+         serve_command},
+        {"record",
+         "[options] FILE...",
+         "run scenarios on a target and write what it did into their `expect`",
+         R"(Runs each scenario's steps against target T (fastify, fastify@VERSION, reference or a command
+line) twice and writes what it observed into every step's `expect`: status, the headers that
+matter (content-type, retry-after and any header the expect already lists), body (json when
+the content-type is JSON, else text), complete, connection, aborted, trace and endAt (or
+`reached: false`). The rest of the file keeps its keys and their order. A scenario whose two
+runs differ is unstable and is not written; nor is one on which the target crashed or hung.
+)",
+         "lifecheck record --target fastify scenarios/fastify/hooks/new-case.json\n",
+         R"(0 every file recorded, 1 some scenario unstable, crashed or hung, 2 invalid
+scenario or usage, 3 internal error
+)",
+         1,
+         many,
+         "FILE",
+         "no scenario files given",
+         record_command},
+        {"repro",
+         "ARTIFACT [options]",
+         "turn a fuzz crash artifact into a scenario, replay it, write a report",
+         R"(Turns a crash artifact of a fuzz target (fuzz/README.md) into a scenario file, replays it over
+sockets against the reference server (and every --target), and writes a report: what crashed,
+the minimal scenario, the commands to rerun. Where the libFuzzer binary is found, the artifact
+is first minimized with -minimize_crash=1 and re-run to capture the crash message.
 
-lifecheck checks web-framework request lifecycles: it runs scenario files against targets
-(the reference server, real Fastify through its adapter, any program that speaks the target
-protocol) and compares responses, callback traces and invariants.
-
-commands:
-  run PATH...        run scenarios against one or more targets; JUnit and JSON reports
-  validate PATH...   load scenario files and print every problem; run nothing
-  serve FILE         load one scenario's app into a target and print its events (for curl)
-  record FILE...     run scenarios on a target and write what it did into their `expect`
-  repro ARTIFACT     turn a fuzz crash artifact into a scenario, replay it, write a report
-  changelog          run scenarios on two releases (--from/--to) and list what changed
-  sweep FILE         abort one request step at every byte offset; check invariants at each
-  prop               generated scenarios vs the model (RapidCheck); shrunk counterexamples
-  mutants            seeded engine faults vs the corpus and the property: mutation score
-
-options:
-  -h, --help         show this help (COMMAND --help: that command's help)
-  --version          print the version
-
-exit codes: 0 all pass, 1 some fail/crash/hang, 2 invalid input or usage, 3 internal error
-)";
-
-} // namespace
+How an artifact becomes a scenario (fuzz/decode.hpp decodes it exactly as the fuzzer did):
+  http_bytes       the bytes become one `raw` step against the fuzzer's fixed app
+  lifecycle        the bytes decode to the app + steps; `expect` is filled from the model
+  scenario_loader  the bytes are a scenario file (run) or a loader input (`lifecheck validate`)
+)",
+         "lifecheck repro build/fuzz/fuzz/artifacts/lifecycle/crash-...\n",
+         R"(0 the scenario passes everywhere (not reproduced), 1 reproduced (some target
+fails, crashes or hangs, or the loader input crashes `lifecheck validate`), 2 usage error or
+unreadable artifact, 3 internal error
+)",
+         1,
+         1,
+         "ARTIFACT",
+         "no ARTIFACT given",
+         repro_command},
+        {"changelog",
+         "--from TARGET --to TARGET [options] [PATH...]",
+         "run scenarios on two releases (--from/--to) and list what changed",
+         R"(Runs the scenarios (default: the repository's scenarios/ folder) on two targets, usually two
+releases of one framework (fastify@5.2.0 and fastify@5.12.8), and lists every scenario whose
+result class, status, trace or body changed between them, step by step.
+)",
+         "lifecheck changelog --from fastify@5.10 --to fastify@5.11 scenarios/fastify/seeds\n",
+         R"(0 nothing changed, 1 some scenario changed, 2 usage or invalid scenarios,
+3 internal error
+)",
+         0,
+         many,
+         "PATH",
+         "",
+         changelog_command},
+        {"sweep",
+         "FILE --step ID [options]",
+         "abort one request step at every byte offset; check invariants at each",
+         R"(Replays request step ID of scenario FILE once per request byte offset N (0..length of the
+request's wire bytes): the client writes exactly N bytes, then closes its socket
+(abortAfterRequestBytes N). The steps before ID run as the scenario has them; the swept step's
+`expect` is dropped, so each offset is judged by the invariants (scenario-format §4 I1-I7: one
+`end`, phase order, onResponse at most once, the target stays alive) and by crash and hang
+detection. Each offset is reported as scenario "ID@N"; only offsets that fail are printed in
+full.
+)",
+         "lifecheck sweep scenarios/fastify/aborts/sweep-post-200-bytes.json --step p1\n",
+         R"(0 no offset broke an invariant, 1 some offset failed, crashed or hung,
+2 usage or invalid scenario, 3 internal error
+)",
+         1,
+         1,
+         "scenario FILE",
+         "no scenario FILE given",
+         sweep_command},
+        {"prop",
+         "[options]",
+         "generated scenarios vs the model (RapidCheck); shrunk counterexamples",
+         R"(Generates fastify-dialect scenarios (RapidCheck: apps of nested scopes, hooks with every verb,
+error handlers, routes, payloads; requests, aborts, parallel groups, flags), runs each on a
+target and compares every step with the model's prediction (trace, endAt, status, body,
+complete, aborted) and with invariants I1-I7. A failing case is shrunk to a minimal one and
+written as an ordinary scenario file (expect filled from the model) that `lifecheck run`
+replays. Cases whose outcome the model cannot decide (a race within 20 ms), and over sockets
+cases where it predicts a hang or a Fastify crash, are discarded and counted.
+)",
+         R"(lifecheck prop --cases 10000
+lifecheck prop --target reference --cases 1000
+lifecheck prop --target fastify --cases 300
+)",
+         R"(0 every case agreed with the model, 1 a counterexample was found, 2 usage,
+3 the campaign could not run (the target did not start, too many discarded cases, internal
+error)
+)",
+         0,
+         0,
+         "",
+         "",
+         prop_command},
+        {"mutants",
+         "[options]",
+         "seeded engine faults vs the corpus and the property: mutation score",
+         R"(Proves the checks are not vacuous. For each seeded fault of the reference engine
+(engine/faults.hpp; builds with LIFECHECK_FAULTS): runs the scripted corpus against
+`lifecheck-reference --faults F` over sockets, and the property (generated cases, engine
+in-process == model, I1-I7) with the fault. A fault is killed when a corpus scenario that
+passes on the clean reference fails, crashes or hangs with it, or when the property finds a
+counterexample. Prints who kills each fault (scenario and finding, or the shrunk
+counterexample's first disagreement) and the mutation score.
+)",
+         "lifecheck mutants\nlifecheck mutants --no-corpus --fault onresponse-twice --cases 500\n",
+         R"(0 every fault killed, 1 some fault survived, 2 usage or invalid scenarios,
+3 internal error (the reference did not start, the clean corpus run failed to run)
+)",
+         0,
+         0,
+         "",
+         "",
+         mutants_command},
+    };
+    return table;
+}
 
 int main(std::vector<std::string> const& args) {
     protocol::ignore_sigpipe(); // a dead target or peer is an error code, never a signal
     if (args.empty()) {
-        std::cerr << main_usage;
+        std::cerr << main_help();
         return exit_usage;
     }
     std::string const& command = args.front();
     std::vector<std::string> const rest(args.begin() + 1, args.end());
     try {
         if (command == "-h" || command == "--help" || command == "help") {
-            std::cout << main_usage;
+            std::cout << main_help();
             return exit_pass;
         }
         if (command == "--version" || command == "version") {
             std::cout << "lifecheck " << report::lifecheck_version() << '\n';
             return exit_pass;
         }
-        if (command == "run")
-            return run_command(rest);
-        if (command == "validate")
-            return validate_command(rest);
-        if (command == "serve")
-            return serve_command(rest);
-        if (command == "record")
-            return record_command(rest);
-        if (command == "repro")
-            return repro_command(rest);
-        if (command == "changelog")
-            return changelog_command(rest);
-        if (command == "sweep")
-            return sweep_command(rest);
-        if (command == "prop")
-            return prop_command(rest);
-        if (command == "mutants")
-            return mutants_command(rest);
+        for (command_spec const& c : command_table()) {
+            if (c.name != command)
+                continue;
+            int exit = exit_pass;
+            auto const p = parse_args(c.name, rest, exit);
+            return p ? c.run(*p) : exit;
+        }
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';
         return exit_internal;
     }
-    std::cerr << "lifecheck: unknown command \"" << command << "\"\n\n" << main_usage;
+    std::cerr << "lifecheck: unknown command \"" << command << "\"\n\n" << main_help();
     return exit_usage;
 }
 

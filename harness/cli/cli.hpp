@@ -1,5 +1,7 @@
-// The lifecheck command line: subcommands run, validate, serve and record (each with --help).
+// The lifecheck command line: the subcommands (the command table in options.hpp lists them).
 #pragma once
+
+#include "harness/cli/options.hpp"
 
 #include <string>
 #include <string_view>
@@ -16,14 +18,14 @@ bool glob_match(std::string_view pattern, std::string_view id);
 /// 0 all pass, 1 some fail/crash/hang, 2 invalid input or usage, 3 internal error.
 int main(std::vector<std::string> const& args);
 
-int run_command(std::vector<std::string> const& args);
-int validate_command(std::vector<std::string> const& args);
-int serve_command(std::vector<std::string> const& args);
-int record_command(std::vector<std::string> const& args);
-int repro_command(std::vector<std::string> const& args);
-int changelog_command(std::vector<std::string> const& args);
-int sweep_command(std::vector<std::string> const& args);
-int prop_command(std::vector<std::string> const& args);
-int mutants_command(std::vector<std::string> const& args);
+int run_command(parsed_args const& args);
+int validate_command(parsed_args const& args);
+int serve_command(parsed_args const& args);
+int record_command(parsed_args const& args);
+int repro_command(parsed_args const& args);
+int changelog_command(parsed_args const& args);
+int sweep_command(parsed_args const& args);
+int prop_command(parsed_args const& args);
+int mutants_command(parsed_args const& args);
 
 } // namespace lifecheck::cli

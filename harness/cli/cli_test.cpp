@@ -2,6 +2,9 @@
 // target, plus the --filter/--exclude glob.
 #include "harness/cli/cli.hpp"
 
+#include "harness/cli/options.hpp"
+#include "harness/cli/test_shell.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -48,22 +51,10 @@ TEST(GlobMatch, PlainPatternSelectsIdOrFolder) {
 //----------------------------------------------------------------------------------------------
 // The executable.
 
-struct ran {
-    int code = -1;
-    std::string out;
-};
+using test::ran;
 
 ran run_cli(std::string const& args) {
-    std::string const cmd = std::string{LIFECHECK_EXE} + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ran r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    int const status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::shell(std::string{LIFECHECK_EXE} + " " + args);
 }
 
 std::string fake_target(std::string const& mode = "ok") {
@@ -129,6 +120,92 @@ TEST(Cli, VersionAndHelp) {
     EXPECT_EQ(run_cli("").code, 2);
     EXPECT_EQ(run_cli("run --no-such-option x").code, 2);
     EXPECT_EQ(run_cli("run").code, 2);
+}
+
+//----------------------------------------------------------------------------------------------
+// The option table: one declaration per option, the same meaning in every command.
+
+TEST(OptionTable, EveryOptionNamesKnownCommandsOnce) {
+    for (option_spec const& o : option_table()) {
+        EXPECT_FALSE(o.uses.empty()) << o.name;
+        for (option_use const& u : o.uses) {
+            int found = 0;
+            for (command_spec const& c : command_table())
+                found += c.name == u.command ? 1 : 0;
+            EXPECT_EQ(found, 1) << o.name << " names " << u.command;
+            int same = 0;
+            for (option_use const& v : o.uses)
+                same += v.command == u.command ? 1 : 0;
+            EXPECT_EQ(same, 1) << o.name << " lists " << u.command << " twice";
+        }
+    }
+}
+
+TEST(OptionTable, ParsesValuesFormsAndRanges) {
+    int exit = -1;
+    auto const p = parse_args("run",
+                              {"-j3",
+                               "--seed=18446744073709551615",
+                               "--filter",
+                               "a/*",
+                               "--filter=b",
+                               "--no-progress",
+                               "--progress",
+                               "x"},
+                              exit);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->count("--jobs"), 3);
+    EXPECT_EQ(p->seed("--seed"), 18446744073709551615ull);
+    EXPECT_EQ(p->all("--filter"), (std::vector<std::string>{"a/*", "b"}));
+    EXPECT_EQ(p->last_of("--progress", "--no-progress"), true);
+    EXPECT_EQ(p->operands, std::vector<std::string>{"x"});
+    EXPECT_FALSE(parse_args("run", {"-j", "0", "x"}, exit).has_value());
+    EXPECT_EQ(exit, 2);
+    EXPECT_FALSE(parse_args("run", {"-j999", "x"}, exit).has_value());
+    EXPECT_FALSE(parse_args("run", {"--seed", "-1", "x"}, exit).has_value());
+    EXPECT_FALSE(parse_args("run", {"x", "--deadline"}, exit).has_value());
+    EXPECT_FALSE(parse_args("run", {"--verbose=yes", "x"}, exit).has_value());
+    EXPECT_FALSE(parse_args("prop", {"stray"}, exit).has_value());
+}
+
+TEST(Cli, HelpListsEveryCommandAndEveryCommandHelpListsItsOptions) {
+    auto const h = run_cli("--help");
+    EXPECT_EQ(h.code, 0);
+    auto const bare = run_cli("");
+    EXPECT_EQ(bare.code, 2);
+    for (command_spec const& c : command_table()) {
+        std::string const name{c.name};
+        EXPECT_NE(h.out.find("\n  " + name + " "), std::string::npos) << name;
+        EXPECT_NE(bare.out.find("\n  " + name + " "), std::string::npos) << name;
+        auto const sub = run_cli(name + " --help");
+        EXPECT_EQ(sub.code, 0) << name;
+        EXPECT_EQ(sub.out.rfind("usage: lifecheck " + name, 0), 0u) << sub.out;
+        EXPECT_NE(sub.out.find("exit codes: 0 "), std::string::npos) << sub.out;
+        EXPECT_NE(sub.out.find("examples:\n  lifecheck " + name), std::string::npos) << sub.out;
+        for (option_spec const& o : option_table())
+            for (option_use const& u : o.uses)
+                if (u.command == c.name) {
+                    std::string const label{o.alias.empty() ? o.name : o.alias};
+                    EXPECT_NE(sub.out.find("\n  " + label + " "), std::string::npos)
+                        << name << " --help lacks " << o.name;
+                }
+    }
+}
+
+TEST(Cli, EveryCommandAcceptsJobsAndNamesAnUnknownOption) {
+    for (command_spec const& c : command_table()) {
+        std::string const name{c.name};
+        auto const help = run_cli(name + " -j 2 --help");
+        EXPECT_EQ(help.code, 0) << name << ": " << help.out;
+        auto const bad = run_cli(name + " -j 2 --no-such-option x");
+        EXPECT_EQ(bad.code, 2) << name;
+        EXPECT_NE(bad.out.find("lifecheck " + name + ": unknown option --no-such-option"),
+                  std::string::npos)
+            << bad.out;
+        auto const jobs = run_cli(name + " -j 0 x");
+        EXPECT_EQ(jobs.code, 2) << name;
+        EXPECT_NE(jobs.out.find("-j wants a number from 1 to 256"), std::string::npos) << jobs.out;
+    }
 }
 
 TEST_F(CliRun, ValidatePrintsDiagnosticsAndExits2) {

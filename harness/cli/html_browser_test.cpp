@@ -1,6 +1,8 @@
 // Renders the HTML report of a real `lifecheck run` (a pass, a failure, crashes and skips) in
 // headless Chromium: asserts on the DOM after the page's script ran, on the console, and writes
 // a screenshot of the failing scenario's diagram to <build>/reports/browser/.
+#include "harness/cli/test_shell.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -17,26 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ran {
-    int code = -1;
-    std::string out;
-};
-
-/// Runs a shell command; stdout in `out`, stderr to `err_file` (or with stdout when empty).
-ran shell(std::string const& cmd, fs::path const& err_file = {}) {
-    std::string const full = cmd + (err_file.empty() ? " 2>&1" : " 2>'" + err_file.string() + "'");
-    FILE* p = ::popen(full.c_str(), "r");
-    ran r;
-    if (!p)
-        return r;
-    char buf[8192];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    int const status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using lifecheck::cli::test::ran;
+using lifecheck::cli::test::shell;
 
 std::string slurp(fs::path const& f) {
     std::ifstream in{f, std::ios::binary};

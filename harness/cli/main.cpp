@@ -1,4 +1,4 @@
-// lifecheck: the command-line entry point (run, validate, serve, record).
+// lifecheck: the command-line entry point (every command: harness/cli/options.hpp).
 #include "harness/cli/cli.hpp"
 
 #include <string>

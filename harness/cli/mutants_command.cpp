@@ -14,31 +14,6 @@
 namespace lifecheck::cli {
 namespace {
 
-constexpr char const* mutants_usage = R"(usage: lifecheck mutants [options]
-
-Proves the checks are not vacuous. For each seeded fault of the reference engine
-(engine/faults.hpp; builds with LIFECHECK_FAULTS): runs the scripted corpus against
-`lifecheck-reference --faults F` over sockets, and the property (generated cases, engine
-in-process == model, I1-I7) with the fault. A fault is killed when a corpus scenario that
-passes on the clean reference fails, crashes or hangs with it, or when the property finds a
-counterexample. Prints who kills each fault (scenario and finding, or the shrunk
-counterexample's first disagreement) and the mutation score.
-
-options:
-  --cases N       property cases per fault (default 2000)
-  --seed S        the property's RapidCheck seed (default 1: the same cases every run)
-  --corpus PATH   scenario files or folder for the corpus part (default scenarios/fastify
-                  of the source tree)
-  --no-corpus     run the property part only
-  --fault NAME    only this fault (repeatable)
-  -j N            corpus scenarios at once (default 2)
-  --deadline MS   time a request has to get its end (default 5000)
-  -h, --help      show this help
-
-exit codes: 0 every fault killed, 1 some fault survived, 2 usage or invalid scenarios,
-3 internal error (the reference did not start, the clean corpus run failed to run)
-)";
-
 /// What killed a fault in the corpus: scenario id and its first finding.
 struct corpus_kill {
     std::string id;
@@ -57,64 +32,19 @@ std::string first_finding(check::scenario_result const& r) {
 
 } // namespace
 
-int mutants_command(std::vector<std::string> const& args) {
-    int cases = 2000;
-    std::uint64_t seed = 1;
-    std::vector<std::string> corpus;
-    bool with_corpus = true;
+int mutants_command(parsed_args const& p) {
+    int const cases = static_cast<int>(p.count("--cases").value_or(2000));
+    std::uint64_t const seed = p.seed("--seed").value_or(1);
+    std::vector<std::string> corpus = p.all("--corpus");
+    bool const with_corpus = !p.has("--no-corpus");
     std::set<std::string> only;
-    int jobs = 2;
-    run::options ropts;
-    std::string error;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string const& a = args[i];
-        std::optional<std::string> v;
-        auto takes = [&](char const* name) {
-            v = option_value(args, i, name, error);
-            return v.has_value();
-        };
-        if (a == "-h" || a == "--help") {
-            std::cout << mutants_usage;
-            return exit_pass;
-        }
-        if (takes("--cases")) {
-            auto n = parse_count(*v);
-            if (!n || *n < 1)
-                return usage_error(
-                    "mutants", "--cases wants a number from 1, got " + *v, mutants_usage);
-            cases = static_cast<int>(*n);
-        } else if (takes("--seed")) {
-            auto n = parse_count(*v);
-            if (!n)
-                return usage_error(
-                    "mutants", "--seed wants a non-negative integer, got " + *v, mutants_usage);
-            seed = static_cast<std::uint64_t>(*n);
-        } else if (takes("--corpus")) {
-            corpus.push_back(*v);
-        } else if (takes("--fault")) {
-            if (!engine::parse_faults(*v))
-                return usage_error("mutants", "unknown fault " + *v, mutants_usage);
-            only.insert(*v);
-        } else if (takes("-j")) {
-            auto n = parse_count(*v);
-            if (!n || *n < 1 || *n > 64)
-                return usage_error("mutants", "-j wants 1 to 64, got " + *v, mutants_usage);
-            jobs = static_cast<int>(*n);
-        } else if (takes("--deadline")) {
-            auto n = parse_count(*v);
-            if (!n || *n < 1)
-                return usage_error(
-                    "mutants", "--deadline wants milliseconds, got " + *v, mutants_usage);
-            ropts.deadline = std::chrono::milliseconds{*n};
-        } else if (a == "--no-corpus") {
-            with_corpus = false;
-        } else {
-            return usage_error(
-                "mutants", error.empty() ? "unknown argument " + a : error, mutants_usage);
-        }
-        if (!error.empty())
-            return usage_error("mutants", error, mutants_usage);
+    for (std::string const& name : p.all("--fault")) {
+        if (!engine::parse_faults(name))
+            return usage_error("mutants", "unknown fault " + name);
+        only.insert(name);
     }
+    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    run::options const ropts = runner_options(p);
 #ifndef LIFECHECK_FAULTS
     std::cerr << "lifecheck mutants: this build has no seeded faults (LIFECHECK_FAULTS=OFF)\n";
     return exit_usage;
@@ -131,19 +61,12 @@ int mutants_command(std::vector<std::string> const& args) {
     if (with_corpus) {
         if (corpus.empty())
             corpus.push_back((run::source_dir(run::self_exe()) / "scenarios" / "fastify").string());
-        bool invalid = false;
-        for (loaded_file& f : load_paths(corpus)) {
-            if (!f.sc) {
-                for (auto const& d : f.problems)
-                    std::cerr << describe(d) << "\n";
-                invalid = true;
-                continue;
-            }
-            if (f.sc->lang == scenario::dialect::fastify)
-                scenarios.push_back(std::move(*f.sc));
-        }
-        if (invalid)
+        std::vector<loaded_file> files = select_scenarios(selection_of(p, corpus));
+        if (report_invalid("mutants", files))
             return exit_usage;
+        for (loaded_file& f : files)
+            if (f.excluded.empty() && f.sc->lang == scenario::dialect::fastify)
+                scenarios.push_back(std::move(*f.sc));
         std::cerr << "[mutants] clean run: " << scenarios.size() << " scenarios on reference\n";
         auto const clean = run::run_all(scenarios, reference.value(), ropts, jobs);
         for (std::size_t k = 0; k < clean.size(); ++k)

@@ -18,25 +18,6 @@ namespace {
 
 using scenario::json;
 
-constexpr char const* record_usage = R"(usage: lifecheck record --target T FILE...
-
-Runs each scenario's steps against target T (fastify, fastify@VERSION, reference or a command
-line) twice and writes what it observed into every step's `expect`: status, the headers that
-matter (content-type, retry-after and any header the expect already lists), body (json when
-the content-type is JSON, else text), complete, connection, aborted, trace and endAt (or
-`reached: false`). The rest of the file keeps its keys and their order. A scenario whose two
-runs differ is unstable and is not written; nor is one on which the target crashed or hung.
-
-options:
-  --target T     the target to record from (default fastify)
-  --deadline MS  time a request has to get its end before it is a hang (default 5000)
-  --verbose      pass the target's stderr through (default: reports/logs/)
-  -h, --help     show this help
-
-exit codes: 0 every file recorded, 1 some scenario unstable, crashed or hung, 2 invalid
-scenario or usage, 3 internal error
-)";
-
 std::optional<std::string> header_of(check::step_record const& r, std::string const& name) {
     std::optional<std::string> out;
     for (auto const& [n, v] : r.headers)
@@ -222,60 +203,25 @@ bool recordable(check::scenario_result const& r, std::string& why) {
 
 } // namespace
 
-int record_command(std::vector<std::string> const& args) {
-    std::string target_text = "fastify";
-    std::vector<std::string> files;
-    run::options opts;
+int record_command(parsed_args const& p) {
+    run::options opts = runner_options(p);
     opts.raw_only = true; // exact bytes and real connection fates, as later runs will see them
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string err;
-        std::string v;
-        auto take = [&](char const* name) {
-            return take_option(args, i, name, v, err);
-        };
-        if (args[i] == "-h" || args[i] == "--help") {
-            std::cout << record_usage;
-            return exit_pass;
-        }
-        if (args[i] == "--verbose") {
-            opts.verbose = true;
-        } else if (take("--target")) {
-            target_text = v;
-        } else if (take("--deadline")) {
-            auto const n = parse_count(v);
-            if (!n || *n < 1)
-                return usage_error(
-                    "record", "--deadline wants milliseconds, got \"" + v + "\"", record_usage);
-            opts.deadline = run::milliseconds{*n};
-        } else if (!err.empty()) {
-            return usage_error("record", err, record_usage);
-        } else if (args[i].size() > 1 && args[i][0] == '-') {
-            return usage_error("record", "unknown option " + args[i], record_usage);
-        } else {
-            files.push_back(args[i]);
-        }
-    }
-    if (files.empty())
-        return usage_error("record", "no scenario files given", record_usage);
-    auto const spec = run::resolve_target(target_text, run::self_exe());
-    if (!spec)
-        return usage_error(
-            "record", "unknown target: " + describe(spec.error().front()), record_usage);
+    auto const specs = resolve_targets("record", {p.text("--target", "fastify")});
+    if (!specs)
+        return exit_usage;
+    run::target_spec const* spec = &specs->front();
 
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
-    if (auto const hello = rn.ensure_started(); !hello) {
-        std::cerr << "lifecheck record: cannot start target " << spec->text << ": "
-                  << describe(hello.error().front()) << '\n';
+    if (!start_target("record", spec->text, rn))
         return exit_usage;
-    }
     int code = exit_pass;
-    for (loaded_file const& f : load_paths(files)) {
-        if (!f.sc) {
-            for (diagnostic const& d : f.problems)
-                std::cerr << describe(d) << '\n';
+    for (loaded_file const& f : select_scenarios(selection_of(p, p.operands))) {
+        if (report_invalid("record", {f})) {
             code = std::max(code, exit_usage);
             continue;
         }
+        if (!f.excluded.empty())
+            continue;
         std::vector<json> recordings;
         std::string why;
         std::vector<std::string> paths;

@@ -23,34 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char const* repro_usage = R"(usage: lifecheck repro ARTIFACT [options]
-
-Turns a crash artifact of a fuzz target (fuzz/README.md) into a scenario file, replays it over
-sockets against the reference server (and every --target), and writes a report: what crashed,
-the minimal scenario, the commands to rerun. Where the libFuzzer binary is found, the artifact
-is first minimized with -minimize_crash=1 and re-run to capture the crash message.
-
-How an artifact becomes a scenario (fuzz/decode.hpp decodes it exactly as the fuzzer did):
-  http_bytes       the bytes become one `raw` step against the fuzzer's fixed app
-  lifecycle        the bytes decode to the app + steps; `expect` is filled from the model
-  scenario_loader  the bytes are a scenario file (run) or a loader input (`lifecheck validate`)
-
-options:
-  --fuzzer NAME      http_bytes | lifecycle | scenario_loader (also fuzz_http, fuzz_lifecycle,
-                     fuzz_scenario); default: a folder of that name in ARTIFACT's path
-  --target T         also replay on T (repeatable; the reference always runs first), e.g.
-                     --target fastify, or a command such as "lifecheck-reference --faults X"
-  --out DIR          where the scenario and report go (default reports/repro)
-  --fuzz-binary BIN  the libFuzzer binary (default: lifecheck_fuzz_NAME in build/fuzz/fuzz
-                     or beside this lifecheck, or $LIFECHECK_FUZZ_BIN_DIR)
-  --no-minimize      do not run -minimize_crash
-  -h, --help         show this help
-
-exit codes: 0 the scenario passes everywhere (not reproduced), 1 reproduced (some target
-fails, crashes or hangs, or the loader input crashes `lifecheck validate`), 2 usage error or
-unreadable artifact, 3 internal error
-)";
-
 struct repro_args {
     fs::path artifact;
     std::optional<fuzz::target_kind> fuzzer;
@@ -58,40 +30,22 @@ struct repro_args {
     fs::path out = "reports/repro";
     std::optional<fs::path> fuzz_binary;
     bool minimize = true;
+    run::options opts;
 };
 
-std::optional<int> parse_args(std::vector<std::string> const& args, repro_args& a) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string const& arg = args[i];
-        if (arg == "-h" || arg == "--help") {
-            std::cout << repro_usage;
-            return exit_pass;
-        }
-        std::string error;
-        if (auto v = option_value(args, i, "--fuzzer", error)) {
-            a.fuzzer = fuzz::parse_target(*v);
-            if (!a.fuzzer)
-                return usage_error("repro", "unknown fuzzer " + *v, repro_usage);
-        } else if (auto t = option_value(args, i, "--target", error)) {
-            a.targets.push_back(*t);
-        } else if (auto o = option_value(args, i, "--out", error)) {
-            a.out = *o;
-        } else if (auto b = option_value(args, i, "--fuzz-binary", error)) {
-            a.fuzz_binary = fs::path{*b};
-        } else if (arg == "--no-minimize") {
-            a.minimize = false;
-        } else if (!error.empty()) {
-            return usage_error("repro", error, repro_usage);
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            return usage_error("repro", "unknown option " + arg, repro_usage);
-        } else if (!a.artifact.empty()) {
-            return usage_error("repro", "one ARTIFACT only", repro_usage);
-        } else {
-            a.artifact = arg;
-        }
+std::optional<int> parse(parsed_args const& p, repro_args& a) {
+    a.artifact = p.operands.front();
+    if (p.has("--fuzzer")) {
+        a.fuzzer = fuzz::parse_target(p.text("--fuzzer"));
+        if (!a.fuzzer)
+            return usage_error("repro", "unknown fuzzer " + p.text("--fuzzer"));
     }
-    if (a.artifact.empty())
-        return usage_error("repro", "no ARTIFACT given", repro_usage);
+    a.targets = p.all("--target");
+    a.out = p.text("--out", a.out.string());
+    if (p.has("--fuzz-binary"))
+        a.fuzz_binary = fs::path{p.text("--fuzz-binary")};
+    a.minimize = !p.has("--no-minimize");
+    a.opts = runner_options(p);
     if (!a.fuzzer)
         for (auto const& part : a.artifact.parent_path())
             if (auto k = fuzz::parse_target(part.string()))
@@ -99,8 +53,7 @@ std::optional<int> parse_args(std::vector<std::string> const& args, repro_args& 
     if (!a.fuzzer)
         return usage_error("repro",
                            "cannot tell which fuzz target made " + a.artifact.string() +
-                               ": pass --fuzzer",
-                           repro_usage);
+                               ": pass --fuzzer");
     return std::nullopt;
 }
 
@@ -304,9 +257,9 @@ std::string fenced(std::string const& text) {
 
 } // namespace
 
-int repro_command(std::vector<std::string> const& args) {
+int repro_command(parsed_args const& args) {
     repro_args a;
-    if (auto const code = parse_args(args, a))
+    if (auto const code = parse(args, a))
         return *code;
     if (!fs::is_regular_file(a.artifact)) {
         std::cerr << "lifecheck repro: no such file: " << a.artifact.string() << '\n';
@@ -446,15 +399,15 @@ int repro_command(std::vector<std::string> const& args) {
             if (t != "reference")
                 targets.push_back(t);
         md << "\n## Replay over sockets\n\n";
-        for (std::string const& t : targets) {
-            auto spec = run::resolve_target(t, self);
-            if (!spec)
-                return usage_error(
-                    "repro", "unknown target: " + describe(spec.error().front()), repro_usage);
-            run::options opts;
+        auto const specs = resolve_targets("repro", targets);
+        if (!specs)
+            return exit_usage;
+        for (std::size_t k = 0; k < targets.size(); ++k) {
+            std::string const& t = targets[k];
+            auto const* spec = &(*specs)[k];
+            run::options opts = a.opts;
             opts.log_dir = a.out / "logs";
-            run::runner runner{
-                spec.value().text, run::process_factory(spec.value(), opts, 0), opts};
+            run::runner runner{spec->text, run::process_factory(*spec, opts, 0), opts};
             run::outcome const out = runner.run(sc.value());
             runner.stop();
             check::verdict const v = out.result.v;

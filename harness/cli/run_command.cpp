@@ -22,128 +22,12 @@ namespace {
 
 using check::verdict;
 
-constexpr char const* run_usage = R"(usage: lifecheck run [options] PATH...
-
-Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
-more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
-
-options:
-  --target T               reference (default), fastify, fastify@VERSION, or a command line
-                           that speaks the target protocol; repeat to compare targets
-  --filter GLOB            run only scenarios whose id matches (repeatable); * stays within a
-                           path segment, ** crosses segments, a plain id selects its folder
-  --exclude GLOB[=REASON]  report matching scenarios as skipped, with REASON (repeatable)
-  --junit FILE             JUnit XML report (default reports/junit.xml)
-  --json FILE              JSON report (default reports/results.json)
-  --html FILE              HTML report with lifecycle diagrams (default index.html beside
-                           the JSON report: reports/index.html)
-  -j N, --jobs N           run N scenarios at once, one target process each (default 1)
-  --deadline MS            time a request has to get its end before it is a hang (default 5000)
-  --seed N                 the run's seed (default: random); printed on the first line
-  --progress               show a progress line on stderr (default: only on a terminal)
-  --no-progress            never show the progress line
-  --verbose                pass the targets' stderr through (default: reports/logs/)
-  -h, --help               show this help
-
-Each failure prints its findings, the side-by-side trace diff and the command that replays it.
-Target logs (stderr) go to logs/ beside the JSON report.
-
-exit codes: 0 all passed (skips and documented divergences included), 1 some scenario failed,
-crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
-)";
-
-struct run_args {
-    std::vector<std::string> targets;
-    std::vector<std::string> filters;
-    std::vector<std::pair<std::string, std::string>> excludes; // pattern, reason
-    std::string junit = "reports/junit.xml";
-    std::string json = "reports/results.json";
-    std::string html; // "" = index.html beside the JSON report
-    int jobs = 1;
-    run::milliseconds deadline = run::default_deadline;
-    std::optional<std::uint64_t> seed;
-    std::optional<bool> progress; // nothing: when stderr is a terminal
-    bool verbose = false;
-    std::vector<std::string> paths;
-};
-
 /// What is printed and reported for one scenario on one target.
 struct entry {
     check::scenario_result result;
     std::vector<std::string> warnings;
     std::string log_tail;
 };
-
-std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string const& arg = args[i];
-        std::string err;
-        std::string v;
-        auto take = [&](char const* name) {
-            return take_option(args, i, name, v, err);
-        };
-        if (arg == "-h" || arg == "--help") {
-            std::cout << run_usage;
-            return exit_pass;
-        }
-        if (arg == "--progress") {
-            a.progress = true;
-        } else if (arg == "--no-progress") {
-            a.progress = false;
-        } else if (arg == "--verbose") {
-            a.verbose = true;
-        } else if (take("--target")) {
-            a.targets.push_back(v);
-        } else if (take("--filter")) {
-            a.filters.push_back(v);
-        } else if (take("--exclude")) {
-            auto const eq = v.find('=');
-            std::string const pattern = v.substr(0, eq);
-            std::string reason = eq == std::string::npos ? "" : v.substr(eq + 1);
-            if (reason.empty())
-                reason = "excluded by --exclude " + pattern;
-            a.excludes.emplace_back(pattern, reason);
-        } else if (take("--junit")) {
-            a.junit = v;
-        } else if (take("--json")) {
-            a.json = v;
-        } else if (take("--html")) {
-            a.html = v;
-        } else if (take("-j") || take("--jobs")) {
-            auto const n = parse_count(v);
-            if (!n || *n < 1 || *n > 256)
-                return usage_error(
-                    "run", "-j wants a number of jobs (1..256), got \"" + v + "\"", run_usage);
-            a.jobs = static_cast<int>(*n);
-        } else if (arg.size() > 2 && arg.compare(0, 2, "-j") == 0 && parse_count(arg.substr(2))) {
-            a.jobs = static_cast<int>(std::clamp(*parse_count(arg.substr(2)), 1LL, 256LL));
-        } else if (take("--deadline")) {
-            auto const n = parse_count(v);
-            if (!n || *n < 1)
-                return usage_error(
-                    "run", "--deadline wants milliseconds, got \"" + v + "\"", run_usage);
-            a.deadline = run::milliseconds{*n};
-        } else if (take("--seed")) {
-            auto const n = parse_count(v);
-            if (!n)
-                return usage_error("run", "--seed wants a number, got \"" + v + "\"", run_usage);
-            a.seed = static_cast<std::uint64_t>(*n);
-        } else if (!err.empty()) {
-            return usage_error("run", err, run_usage);
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            return usage_error("run", "unknown option " + arg, run_usage);
-        } else {
-            a.paths.push_back(arg);
-        }
-        if (!err.empty())
-            return usage_error("run", err, run_usage);
-    }
-    if (a.paths.empty())
-        return usage_error("run", "no scenario files or folders given", run_usage);
-    if (a.html.empty())
-        a.html = (std::filesystem::path{a.json}.parent_path() / "index.html").string();
-    return std::nullopt;
-}
 
 std::string utc_now(char const* format) {
     std::time_t const t = std::time(nullptr);
@@ -322,64 +206,43 @@ std::string joined_command(std::vector<std::string> const& args) {
 
 } // namespace
 
-int run_command(std::vector<std::string> const& args) {
-    run_args a;
-    if (auto const code = parse_args(args, a))
-        return *code;
-    if (a.targets.empty())
-        a.targets.push_back("reference");
+int run_command(parsed_args const& p) {
+    std::vector<std::string> targets = p.all("--target");
+    if (targets.empty())
+        targets.push_back("reference");
+    std::string const json_file = p.text("--json", "reports/results.json");
+    std::string const html_file =
+        p.text("--html", (std::filesystem::path{json_file}.parent_path() / "index.html").string());
 
     // Targets first: a target that cannot start is a usage problem, reported before any run.
-    std::vector<run::target_spec> specs;
-    for (std::string const& t : a.targets) {
-        auto spec = run::resolve_target(t, run::self_exe());
-        if (!spec)
-            return usage_error(
-                "run", "unknown target: " + describe(spec.error().front()), run_usage);
-        specs.push_back(std::move(spec.value()));
-    }
+    auto const specs = resolve_targets("run", targets);
+    if (!specs)
+        return exit_usage;
 
-    std::vector<loaded_file> files = load_paths(a.paths);
-    if (!a.filters.empty()) {
-        std::vector<loaded_file> kept;
-        for (loaded_file& f : files)
-            for (std::string const& pattern : a.filters)
-                if (glob_match(pattern, f.id)) {
-                    kept.push_back(std::move(f));
-                    break;
-                }
-        files = std::move(kept);
-    }
+    std::vector<loaded_file> const files = select_scenarios(selection_of(p, p.operands));
     if (files.empty()) {
         std::cerr << "lifecheck run: no scenario files"
-                  << (a.filters.empty() ? " in the given paths" : " match the filters") << '\n';
+                  << (p.has("--filter") ? " match the filters" : " in the given paths") << '\n';
         return exit_usage;
     }
 
-    run::options opts;
-    opts.deadline = a.deadline;
-    opts.verbose = a.verbose;
-    opts.log_dir = std::filesystem::path{a.json}.parent_path() / "logs";
+    run::options opts = runner_options(p);
+    opts.log_dir = std::filesystem::path{json_file}.parent_path() / "logs";
 
+    auto const hellos = hellos_of("run", *specs, opts);
+    if (!hellos)
+        return exit_usage;
     std::vector<report::target_info> infos;
-    for (run::target_spec const& spec : specs) {
-        run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
-        auto const hello = probe.ensure_started();
-        if (!hello) {
-            std::cerr << "lifecheck run: cannot start target " << spec.text << ": "
-                      << describe(hello.error().front()) << '\n';
-            return exit_usage;
-        }
-        infos.push_back({spec.text, hello->version});
-    }
+    for (std::size_t t = 0; t < specs->size(); ++t)
+        infos.push_back({(*specs)[t].text, (*hellos)[t].version});
 
-    std::uint64_t const seed = a.seed ? *a.seed : std::random_device{}();
+    std::uint64_t const seed = p.seed("--seed").value_or(std::random_device{}());
     char suffix[8];
     std::snprintf(suffix, sizeof suffix, "%04x", static_cast<unsigned>(seed & 0xffff));
     report::run_report rep;
     rep.run.id = utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
     rep.run.seed = seed;
-    rep.run.command = joined_command(args);
+    rep.run.command = joined_command(p.given);
     rep.run.targets = infos;
     rep.run.started = utc_now("%Y-%m-%dT%H:%M:%SZ");
     auto const run_started = std::chrono::steady_clock::now();
@@ -390,11 +253,13 @@ int run_command(std::vector<std::string> const& args) {
     std::cout << " \u2014 run " << rep.run.id << " seed " << seed << '\n';
     std::cout.flush();
 
-    bool const multi = specs.size() > 1;
+    bool const multi = specs->size() > 1;
     bool const terminal = progress_line::stderr_is_terminal();
-    progress_line progress{a.progress.value_or(terminal), files.size() * specs.size(), terminal};
+    progress_line progress{p.last_of("--progress", "--no-progress").value_or(terminal),
+                           files.size() * specs->size(),
+                           terminal};
     std::vector<std::vector<entry>> by_target;
-    for (run::target_spec const& spec : specs) {
+    for (run::target_spec const& spec : *specs) {
         // Slots in file order; invalid and excluded files are ready at once, the rest arrive
         // from the workers and are printed in order as soon as their turn comes.
         std::vector<std::optional<entry>> slots(files.size());
@@ -406,11 +271,8 @@ int run_command(std::vector<std::string> const& args) {
                 slots[i] = invalid_entry(f, spec.text);
                 continue;
             }
-            auto const ex = std::find_if(a.excludes.begin(), a.excludes.end(), [&](auto const& e) {
-                return glob_match(e.first, f.id);
-            });
-            if (ex != a.excludes.end()) {
-                slots[i] = skipped_entry(f, spec.text, ex->second);
+            if (!f.excluded.empty()) {
+                slots[i] = skipped_entry(f, spec.text, f.excluded);
                 continue;
             }
             runnable.push_back(*f.sc);
@@ -434,9 +296,12 @@ int run_command(std::vector<std::string> const& args) {
             slots[slot_of[k]] = std::move(e);
             flush();
         };
-        run::run_all(runnable, spec, opts, a.jobs, on_done, [&](std::size_t k) {
-            progress.started(spec.text, runnable[k].id);
-        });
+        run::run_all(runnable,
+                     spec,
+                     opts,
+                     static_cast<int>(p.count("--jobs").value_or(1)),
+                     on_done,
+                     [&](std::size_t k) { progress.started(spec.text, runnable[k].id); });
         flush();
         std::vector<entry> done;
         for (auto& s : slots)
@@ -446,7 +311,7 @@ int run_command(std::vector<std::string> const& args) {
 
     progress.stop();
     if (multi)
-        print_table(a.targets, by_target);
+        print_table(targets, by_target);
 
     for (auto const& entries : by_target)
         for (entry const& e : entries)
@@ -463,9 +328,9 @@ int run_command(std::vector<std::string> const& args) {
               << t.of(verdict::divergence) << " divergences\n";
 
     int code = exit_pass;
-    auto const junit = report::write_junit(a.junit, rep);
-    auto const json = report::write_json(a.json, rep);
-    auto const html = report::write_html(a.html, rep);
+    auto const junit = report::write_junit(p.text("--junit", "reports/junit.xml"), rep);
+    auto const json = report::write_json(json_file, rep);
+    auto const html = report::write_html(html_file, rep);
     if (junit && json && html) {
         std::cout << "reports: " << junit->string() << ", " << json->string() << ", "
                   << html->string() << '\n';

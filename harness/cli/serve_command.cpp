@@ -24,23 +24,6 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-constexpr char const* serve_usage = R"(usage: lifecheck serve FILE [--port N] [--target T]
-
-Starts the target, loads the app of scenario FILE, prints `listening on http://127.0.0.1:PORT`
-and then every event the target reports, one JSON line each, until Ctrl-C. For poking the app
-with curl: curl -H 'x-lifecheck-req: r1' http://127.0.0.1:PORT/...
-
-options:
-  --target T   reference (default), fastify[@VERSION] or a command line
-  --port N     listen on this port (a loopback relay to the target's own port)
-  --verbose    pass the target's stderr through (default: reports/logs/)
-  --print-load print the protocol's `load` line for FILE and exit (for driving a target by
-               hand or from a script: bench/throughput.sh)
-  -h, --help   show this help
-
-exit codes: 0 stopped by Ctrl-C, 1 the target died, 2 invalid scenario or usage
-)";
-
 /// Relays every connection on 127.0.0.1:listen_port to 127.0.0.1:target_port, byte for byte,
 /// half-closes included.
 class relay {
@@ -108,45 +91,10 @@ std::size_t print_events(protocol::target const& t, std::size_t from) {
 
 } // namespace
 
-int serve_command(std::vector<std::string> const& args) {
-    std::string file;
-    std::string target_text = "reference";
-    std::optional<long long> port;
-    bool verbose = false;
-    bool print_load = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string err;
-        std::string v;
-        auto take = [&](char const* name) {
-            return take_option(args, i, name, v, err);
-        };
-        if (args[i] == "-h" || args[i] == "--help") {
-            std::cout << serve_usage;
-            return exit_pass;
-        }
-        if (args[i] == "--verbose") {
-            verbose = true;
-        } else if (args[i] == "--print-load") {
-            print_load = true;
-        } else if (take("--target")) {
-            target_text = v;
-        } else if (take("--port")) {
-            port = parse_count(v);
-            if (!port || *port < 1 || *port > 65535)
-                return usage_error(
-                    "serve", "--port wants 1..65535, got \"" + v + "\"", serve_usage);
-        } else if (!err.empty()) {
-            return usage_error("serve", err, serve_usage);
-        } else if (args[i].size() > 1 && args[i][0] == '-') {
-            return usage_error("serve", "unknown option " + args[i], serve_usage);
-        } else if (file.empty()) {
-            file = args[i];
-        } else {
-            return usage_error("serve", "one scenario file only", serve_usage);
-        }
-    }
-    if (file.empty())
-        return usage_error("serve", "no scenario file given", serve_usage);
+int serve_command(parsed_args const& p) {
+    std::string const file = p.operands.front();
+    std::optional<long long> const port = p.count("--port");
+    bool const print_load = p.has("--print-load");
 
     auto const sc = scenario::load_file(file);
     if (!sc) {
@@ -160,10 +108,10 @@ int serve_command(std::vector<std::string> const& args) {
                   << '\n';
         return exit_pass;
     }
-    auto const spec = run::resolve_target(target_text, run::self_exe());
-    if (!spec)
-        return usage_error(
-            "serve", "unknown target: " + describe(spec.error().front()), serve_usage);
+    auto const specs = resolve_targets("serve", {p.text("--target", "reference")});
+    if (!specs)
+        return exit_usage;
+    run::target_spec const* spec = &specs->front();
 
     // Ctrl-C and SIGTERM are waited for, not handled: block them before any thread starts.
     sigset_t stop_signals;
@@ -172,8 +120,7 @@ int serve_command(std::vector<std::string> const& args) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    run::options opts;
-    opts.verbose = verbose;
+    run::options const opts = runner_options(p);
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     protocol::target* t = rn.target();
     if (!t) {

@@ -16,104 +16,38 @@ namespace {
 
 using check::verdict;
 
-constexpr char const* sweep_usage = R"(usage: lifecheck sweep FILE --step ID [options]
-
-Replays request step ID of scenario FILE once per request byte offset N (0..length of the
-request's wire bytes): the client writes exactly N bytes, then closes its socket
-(abortAfterRequestBytes N). The steps before ID run as the scenario has them; the swept step's
-`expect` is dropped, so each offset is judged by the invariants (scenario-format §4 I1-I7: one `end`, phase
-order, onResponse at most once, the target stays alive) and by crash and hang detection.
-
-options:
-  --step ID          the request step to sweep (required)
-  --target T         reference (default), fastify[@VERSION], koa or a command line
-  --from N           first offset (default 0)
-  --to N             last offset (default: the request's length in bytes)
-  --stride K         every K-th offset (default 1)
-  -j N, --jobs N     offsets at once, one target process each (default 2)
-  --deadline MS      time a request has to get its end before it is a hang (default 5000)
-  --junit FILE       JUnit XML report (default reports/sweep/junit.xml)
-  --json FILE        JSON report (default reports/sweep/results.json)
-  -h, --help         show this help
-
-Each offset is reported as scenario "ID@N"; only offsets that fail are printed in full.
-
-exit codes: 0 no offset broke an invariant, 1 some offset failed, crashed or hung,
-2 usage or invalid scenario, 3 internal error
-)";
-
 struct sweep_args {
     std::string file;
     std::string step;
-    std::string target = "reference";
+    std::string target;
     long long from = 0;
     std::optional<long long> to;
     long long stride = 1;
     int jobs = 2;
-    run::milliseconds deadline = run::default_deadline;
-    std::string junit = "reports/sweep/junit.xml";
-    std::string json = "reports/sweep/results.json";
+    run::options opts;
+    std::string junit;
+    std::string json;
 };
 
-std::optional<int> parse(std::vector<std::string> const& args, sweep_args& a) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string const& arg = args[i];
-        std::string err;
-        std::string v;
-        auto take = [&](char const* name) {
-            return take_option(args, i, name, v, err);
-        };
-        auto count = [&](char const* what, long long min) -> std::optional<long long> {
-            auto const n = parse_count(v);
-            if (!n || *n < min) {
-                err = std::string{what} + " wants a number >= " + std::to_string(min) + ", got \"" +
-                      v + "\"";
-                return std::nullopt;
-            }
-            return n;
-        };
-        if (arg == "-h" || arg == "--help") {
-            std::cout << sweep_usage;
-            return exit_pass;
-        }
-        if (take("--step")) {
-            a.step = v;
-        } else if (take("--target")) {
-            a.target = v;
-        } else if (take("--from")) {
-            if (auto n = count("--from", 0))
-                a.from = *n;
-        } else if (take("--to")) {
-            if (auto n = count("--to", 0))
-                a.to = *n;
-        } else if (take("--stride")) {
-            if (auto n = count("--stride", 1))
-                a.stride = *n;
-        } else if (take("-j") || take("--jobs")) {
-            if (auto n = count("-j", 1))
-                a.jobs = static_cast<int>(std::min(*n, 64LL));
-        } else if (take("--deadline")) {
-            if (auto n = count("--deadline", 1))
-                a.deadline = run::milliseconds{*n};
-        } else if (take("--junit")) {
-            a.junit = v;
-        } else if (take("--json")) {
-            a.json = v;
-        } else if (err.empty() && arg.size() > 1 && arg[0] == '-') {
-            return usage_error("sweep", "unknown option " + arg, sweep_usage);
-        } else if (err.empty()) {
-            if (!a.file.empty())
-                return usage_error(
-                    "sweep", "one scenario FILE only, got a second: " + arg, sweep_usage);
-            a.file = arg;
-        }
-        if (!err.empty())
-            return usage_error("sweep", err, sweep_usage);
-    }
-    if (a.file.empty())
-        return usage_error("sweep", "no scenario FILE given", sweep_usage);
+std::optional<int> parse(parsed_args const& p, sweep_args& a) {
+    // sweep's --from/--to are byte offsets (decisions.md D26)
+    for (char const* name : {"--from", "--to"})
+        if (p.has(name) && !p.count(name))
+            return usage_error("sweep",
+                               std::string{name} + " wants a number from 0, got \"" + p.text(name) +
+                                   "\"");
+    a.file = p.operands.front();
+    a.step = p.text("--step");
     if (a.step.empty())
-        return usage_error("sweep", "--step ID is required", sweep_usage);
+        return usage_error("sweep", "--step ID is required");
+    a.target = p.text("--target", "reference");
+    a.from = p.count("--from").value_or(0);
+    a.to = p.count("--to");
+    a.stride = p.count("--stride").value_or(1);
+    a.jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    a.opts = runner_options(p);
+    a.junit = p.text("--junit", "reports/sweep/junit.xml");
+    a.json = p.text("--json", "reports/sweep/results.json");
     return std::nullopt;
 }
 
@@ -150,16 +84,13 @@ std::string progress_line(std::size_t done,
 
 } // namespace
 
-int sweep_command(std::vector<std::string> const& args) {
+int sweep_command(parsed_args const& args) {
     sweep_args a;
     if (auto const code = parse(args, a))
         return *code;
 
-    auto files = load_paths({a.file});
-    if (files.size() != 1 || !files.front().sc) {
-        for (loaded_file const& f : files)
-            for (diagnostic const& d : f.problems)
-                std::cerr << "lifecheck sweep: " << describe(d) << '\n';
+    auto files = select_scenarios({{a.file}, {}, {}});
+    if (report_invalid("sweep", files) || files.size() != 1) {
         if (files.size() != 1)
             std::cerr << "lifecheck sweep: FILE must be one scenario file\n";
         return exit_usage;
@@ -181,10 +112,10 @@ int sweep_command(std::vector<std::string> const& args) {
         return exit_usage;
     }
 
-    auto spec = run::resolve_target(a.target, run::self_exe());
-    if (!spec)
-        return usage_error(
-            "sweep", "unknown target: " + describe(spec.error().front()), sweep_usage);
+    auto const specs = resolve_targets("sweep", {a.target});
+    if (!specs)
+        return exit_usage;
+    run::target_spec const* spec = &specs->front();
 
     std::vector<scenario::scenario> variants;
     std::vector<long long> offsets;
@@ -207,8 +138,7 @@ int sweep_command(std::vector<std::string> const& args) {
     std::cout << ", target " << a.target << '\n';
     std::cout.flush();
 
-    run::options opts;
-    opts.deadline = a.deadline;
+    run::options opts = a.opts;
     opts.log_dir = std::filesystem::path{a.json}.parent_path() / "logs";
     bool const tty = isatty(STDERR_FILENO) != 0;
     auto const started = std::chrono::steady_clock::now();
