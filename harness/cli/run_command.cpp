@@ -99,13 +99,20 @@ void print_entry(entry const& e, bool show_target) {
     std::cout.flush();
 }
 
-entry invalid_entry(loaded_file const& f, std::string const& target) {
+/// A result that no run produced: the scenario's id, file and target, and verdict `v`.
+entry unrun_entry(loaded_file const& f, std::string const& target, verdict v) {
     entry e;
     check::scenario_result& r = e.result;
     r.scenario_id = f.id;
     r.file = f.file.string();
     r.target = target;
-    r.v = r.shown = verdict::error;
+    r.v = r.shown = v;
+    return e;
+}
+
+entry invalid_entry(loaded_file const& f, std::string const& target) {
+    entry e = unrun_entry(f, target, verdict::error);
+    check::scenario_result& r = e.result;
     r.replay_command = "lifecheck validate " + run::shell_quote(r.file);
     for (diagnostic const& d : f.problems) {
         check::finding x;
@@ -117,12 +124,8 @@ entry invalid_entry(loaded_file const& f, std::string const& target) {
 }
 
 entry skipped_entry(loaded_file const& f, std::string const& target, std::string const& reason) {
-    entry e;
+    entry e = unrun_entry(f, target, verdict::skip);
     check::scenario_result& r = e.result;
-    r.scenario_id = f.id;
-    r.file = f.file.string();
-    r.target = target;
-    r.v = r.shown = verdict::skip;
     r.skip_reason = reason;
     if (f.sc)
         check::describe_scenario(*f.sc, r);

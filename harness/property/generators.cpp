@@ -591,18 +591,22 @@ scenario::scenario generate(gen_options const& opts) {
     scenario::json file = scenario::to_json(sc);
     bool seen_send_then_continue = false;
     keep_one_send_then_continue(file, seen_send_then_continue);
+    return load_generated(file, "the generator");
+}
+
+} // namespace
+
+scenario::scenario load_generated(scenario::json const& file, char const* generator) {
     auto loaded = scenario::from_json(file, "<generated>", "generated");
     if (!loaded.has_value()) {
-        std::string why = "the generator made an invalid scenario:";
+        std::string why = std::string{generator} + " made an invalid scenario:";
         for (auto const& d : loaded.error())
             why += "\n  " + describe(d);
-        why += "\n" + scenario::to_json(sc).dump(2);
+        why += "\n" + file.dump(2);
         throw std::logic_error(why);
     }
     return std::move(loaded).value();
 }
-
-} // namespace
 
 rc::Gen<scenario::scenario> scenario_gen(gen_options opts) {
     if (opts.dialect == scenario::dialect::koa) {

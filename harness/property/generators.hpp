@@ -34,6 +34,10 @@ struct gen_options {
 /// std::logic_error with the loader's diagnostics.
 rc::Gen<scenario::scenario> scenario_gen(gen_options opts = {});
 
+/// Loads a generated scenario file back (labels, validation: exactly what a file replays);
+/// an invalid one is a bug of `generator` and throws std::logic_error with the diagnostics.
+scenario::scenario load_generated(scenario::json const& file, char const* generator);
+
 /// The scenario as pretty JSON (what a counterexample file holds).
 std::string to_text(scenario::scenario const& sc);
 

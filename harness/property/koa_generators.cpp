@@ -2,6 +2,7 @@
 // shrinks towards fewer middleware, fewer steps and the first (simplest) option of each pick.
 #include "harness/property/koa_generators.hpp"
 
+#include "harness/property/generators.hpp"
 #include "harness/scenario/load.hpp"
 
 #include <stdexcept>
@@ -247,15 +248,7 @@ scenario::scenario generate(koa_gen_options const& opts) {
             s.connection = "k";
         sc.steps.push_back(std::move(s));
     }
-    auto loaded = scenario::from_json(scenario::to_json(sc), "<generated>", "generated");
-    if (!loaded.has_value()) {
-        std::string why = "the koa generator made an invalid scenario:";
-        for (auto const& d : loaded.error())
-            why += "\n  " + describe(d);
-        why += "\n" + scenario::to_json(sc).dump(2);
-        throw std::logic_error(why);
-    }
-    return std::move(loaded).value();
+    return load_generated(scenario::to_json(sc), "the koa generator");
 }
 
 } // namespace
