@@ -34,6 +34,19 @@ if(LIFECHECK_FUZZ)
         message(FATAL_ERROR "LIFECHECK_FUZZ needs clang (libFuzzer); configure with --preset fuzz")
     endif()
     target_compile_options(lifecheck_options INTERFACE -fsanitize=fuzzer-no-link)
+    # Without a sanitizer runtime nothing defines the __sanitizer_cov_* callbacks that the
+    # instrumented libraries call: executables other than the fuzzers (lifecheck-reference,
+    # lifecheck, lifecheck_fuzz_seeds) link libFuzzer's runtime without its main(). The fuzzers
+    # set LIFECHECK_FUZZER and link the whole of libFuzzer (-fsanitize=fuzzer).
+    if(NOT LIFECHECK_SANITIZE)
+        execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a
+                        OUTPUT_VARIABLE _fuzzer_no_main OUTPUT_STRIP_TRAILING_WHITESPACE)
+        if(NOT IS_ABSOLUTE "${_fuzzer_no_main}" OR NOT EXISTS "${_fuzzer_no_main}")
+            message(FATAL_ERROR "libclang_rt.fuzzer_no_main-x86_64.a not found: install libclang-rt-14-dev")
+        endif()
+        target_link_libraries(lifecheck_options INTERFACE
+            "$<$<AND:$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>,$<NOT:$<BOOL:$<TARGET_PROPERTY:LIFECHECK_FUZZER>>>>:${_fuzzer_no_main}>")
+    endif()
 endif()
 
 # lifecheck_add_library(NAME SOURCES... [LINKS ...]) — a module library with its lifecheck:: alias.
