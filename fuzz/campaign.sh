@@ -49,16 +49,23 @@ seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60); if (s < 1) exit 1; print
 if [[ ! -f $build/CMakeCache.txt ]]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIFECHECK_SANITIZE='address;undefined' -DLIFECHECK_FUZZ=ON -DLIFECHECK_BUILD_TESTS=OFF \
-        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null || exit 3
+        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null ||
+        { echo "campaign: configuring $build failed (output above)" >&2; exit 3; }
 fi
-cmake --build "$build" --target "lifecheck_fuzz_$target" -j2 || exit 3
+cmake --build "$build" --target "lifecheck_fuzz_$target" -j2 ||
+    { echo "campaign: building lifecheck_fuzz_$target in $build failed (output above)" >&2; exit 3; }
 bin=$build/fuzz/lifecheck_fuzz_$target
 
 # 2. Seeds: derived from scenarios/ (fuzz/make_seeds.sh), plus committed seeds and regressions.
 seeds=()
 case $target in
     scenario_loader) seeds+=("$root/scenarios") ;;
-    *) "$here/make_seeds.sh" --build "$build" "$target" >/dev/null || exit 3
+    *) if ! seed_out=$("$here/make_seeds.sh" --build "$build" "$target" 2>&1); then
+           printf '%s\n' "$seed_out" | tail -40 >&2
+           echo "campaign: making the $target seeds failed: fuzz/make_seeds.sh --build $build $target" \
+               "(builds and runs lifecheck_fuzz_seeds; its output is above)" >&2
+           exit 3
+       fi
        seeds+=("$build/fuzz/seeds/$target") ;;
 esac
 [[ -d $here/corpus/$target ]] && seeds+=("$here/corpus/$target")

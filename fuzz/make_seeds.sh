@@ -25,11 +25,18 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
     echo "make_seeds.sh: $build is not configured (cmake --preset fuzz, or pass --build)" >&2
     exit 2
 fi
-cmake --build "$build" --target lifecheck_fuzz_seeds -j2 >/dev/null
+if ! out=$(cmake --build "$build" --target lifecheck_fuzz_seeds -j2 2>&1); then
+    printf '%s\n' "$out" | tail -40 >&2
+    echo "make_seeds.sh: building lifecheck_fuzz_seeds in $build failed (output above)" >&2
+    exit 3
+fi
 for t in "${targets[@]}"; do
     case $t in
         http_bytes|lifecycle) ;;
         *) echo "make_seeds.sh: no derived seeds for '$t' (http_bytes, lifecycle)" >&2; exit 2 ;;
     esac
-    "$build/fuzz/lifecheck_fuzz_seeds" "$t" "$build/fuzz/seeds/$t" "$root/scenarios"
+    "$build/fuzz/lifecheck_fuzz_seeds" "$t" "$build/fuzz/seeds/$t" "$root/scenarios" || {
+        echo "make_seeds.sh: lifecheck_fuzz_seeds $t failed (exit $?, output above)" >&2
+        exit 3
+    }
 done
