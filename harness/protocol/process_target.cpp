@@ -220,6 +220,7 @@ public:
                 wait_exit(milliseconds{5000});
             }
         }
+        end_group();
         stop_reader_ = true;
         if (reader_.joinable())
             reader_.join();
@@ -426,6 +427,33 @@ private:
             std::this_thread::sleep_for(milliseconds{5});
         }
         return true;
+    }
+
+    /// True while a process of the target's group (the leader's pid) is left; zombies count
+    /// until their new parent reaps them.
+    bool group_alive() const { return ::kill(-pid_, 0) == 0 || errno == EPERM; }
+
+    bool wait_group_gone(milliseconds timeout) const {
+        auto const deadline = clock::now() + timeout;
+        while (group_alive()) {
+            if (clock::now() >= deadline)
+                return false;
+            std::this_thread::sleep_for(milliseconds{10});
+        }
+        return true;
+    }
+
+    /// Ends what the leader left in its group: the leader exited (on `exit`, or was killed), but
+    /// a shell's `cmd &` or a worker it started may live on, ignoring SIGTERM (issue 19). The
+    /// group's id stays reserved while any member lives, so the signal cannot reach a stranger.
+    void end_group() {
+        if (!group_alive())
+            return;
+        ::kill(-pid_, SIGTERM);
+        if (wait_group_gone(term_grace))
+            return;
+        ::kill(-pid_, SIGKILL);
+        wait_group_gone(milliseconds{1000}); // then only zombies waiting for init are left
     }
 
     void close_fd(int& fd) {

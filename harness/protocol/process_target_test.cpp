@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -236,6 +240,29 @@ TEST(ProcessTarget, AppEventsOfCloseAreCollected) {
     ASSERT_EQ(closed.app_events.size(), 2u);
     EXPECT_EQ(closed.app_events[0].label, "preClose@root");
     EXPECT_EQ(closed.app_events[1].label, "onClose@root");
+}
+
+// Issue 19: a shell that ignores SIGTERM and leaves a child behind; after stop() nothing of the
+// target's process group may be left (before the fix only the leader was reaped, and the
+// `sleep` lived on as an orphan after every run).
+TEST(ProcessTarget, StopEndsTheWholeProcessGroup) {
+    auto const pid_file = std::filesystem::path{::testing::TempDir()} / "lifecheck-pt-pgid";
+    std::filesystem::remove(pid_file);
+    auto t = shell("trap '' TERM; sleep 1000 & echo $$ > '" + pid_file.string() + "'; exec " +
+                   LIFECHECK_FAKE_TARGET);
+    ASSERT_TRUE(t->start(5s).has_value());
+    pid_t pgid = 0;
+    std::ifstream{pid_file} >> pgid;
+    ASSERT_GT(pgid, 0);
+    ASSERT_EQ(::kill(-pgid, 0), 0) << "the group is alive before stop()";
+    t->stop();
+    // An orphan killed by stop() is a zombie until init reaps it; give that a moment.
+    auto const deadline = clock::now() + 3s;
+    while (::kill(-pgid, 0) == 0 && clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(::kill(-pgid, 0), -1);
+    EXPECT_EQ(errno, ESRCH) << "a process of the target's group outlived stop()";
+    ::kill(-pgid, SIGKILL); // never leave the orphan behind, whatever the result
 }
 
 } // namespace
