@@ -192,6 +192,23 @@ TEST(ProcessTarget, GarbageLinesAreWarnings) {
     EXPECT_TRUE(t->take_warnings().empty());
 }
 
+// Issue 19: a line before hello that is not hello ends start() at once (it waited out the
+// whole start timeout before), quoting the line; the target's stderr stays in its log.
+TEST(ProcessTarget, OutputBeforeHelloFailsTheStartAtOnce) {
+    auto const log = std::filesystem::path{::testing::TempDir()} / "lifecheck-pt-banner.log";
+    std::filesystem::remove(log);
+    auto t = fake("banner", log);
+    auto const started = clock::now();
+    auto const hello = t->start(20s);
+    ASSERT_FALSE(hello.has_value());
+    EXPECT_LT(clock::now() - started, 3s);
+    std::string const got = hello.error().front().got;
+    EXPECT_NE(got.find("\"Server listening at http://127.0.0.1:3000\""), std::string::npos) << got;
+    EXPECT_NE(got.find("before hello"), std::string::npos) << got;
+    t->stop();
+    EXPECT_NE(t->log_tail(4096).find("fake: listening, logger on stdout"), std::string::npos);
+}
+
 TEST(ProcessTarget, ShellTargetExitingAfterReadyIsDied) {
     auto t = shell(std::string{"printf '%s\\n' '"} + hello_line +
                    "'; read line; printf '{\"t\":\"ready\",\"port\":1}\\n'; read line; exit 5");

@@ -33,6 +33,11 @@ void event_log::mark_dead() {
     cv_.notify_all();
 }
 
+void event_log::notify() const {
+    std::lock_guard lock{mu_}; // a waiter between its check and its wait must not miss this
+    cv_.notify_all();
+}
+
 bool event_log::dead() const {
     std::lock_guard lock{mu_};
     return dead_;

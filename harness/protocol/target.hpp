@@ -43,6 +43,9 @@ public:
 
     bool dead() const;
 
+    /// Wakes every waiter to check its predicate again (it reads state beyond the events).
+    void notify() const;
+
     /// A copy of the events from index `from` on.
     std::vector<event> snapshot(std::size_t from = 0) const;
 
