@@ -71,7 +71,6 @@ struct run_args {
 struct entry {
     check::scenario_result result;
     std::vector<std::string> warnings;
-    std::string log_tail;
 };
 
 std::optional<int> parse_args(std::vector<std::string> const& args, run_args& a) {
@@ -174,17 +173,6 @@ std::string label_of(verdict v) {
     return "?    ";
 }
 
-std::string last_lines(std::string const& text, std::size_t n) {
-    std::size_t end = text.size();
-    while (end > 0 && text[end - 1] == '\n')
-        --end;
-    std::size_t start = end;
-    for (std::size_t lines = 0; start > 0 && lines < n; --start)
-        if (text[start - 1] == '\n' && ++lines == n)
-            break;
-    return text.substr(start, end - start);
-}
-
 void print_entry(entry const& e, bool show_target) {
     check::scenario_result const& r = e.result;
     std::ostringstream line;
@@ -209,9 +197,6 @@ void print_entry(entry const& e, bool show_target) {
         }
         std::cout << indent("warning: " + w, 6);
     }
-    if (!e.log_tail.empty() && r.v == verdict::crash) // a documented crash stays one line
-        std::cout << indent("target stderr (last lines):\n" + indent(last_lines(e.log_tail, 15), 2),
-                            6);
     std::cout.flush();
 }
 
@@ -368,6 +353,8 @@ int run_command(std::vector<std::string> const& args) {
         if (!hello) {
             std::cerr << "lifecheck run: cannot start target " << spec.text << ": "
                       << describe(hello.error().front()) << '\n';
+            if (std::string const err = probe.target_stderr(); !err.empty())
+                std::cerr << indent("target stderr:\n" + indent(err, 2), 2);
             return exit_usage;
         }
         infos.push_back({spec.text, hello->version});
@@ -428,7 +415,7 @@ int run_command(std::vector<std::string> const& args) {
                 progress.finished(slot->result.v);
         flush();
         auto const on_done = [&](std::size_t k, run::outcome const& o) {
-            entry e{o.result, o.warnings, o.log_tail};
+            entry e{o.result, o.warnings};
             e.result.target = spec.text; // one name per --target, even for two fastify versions
             progress.finished(e.result.v);
             slots[slot_of[k]] = std::move(e);

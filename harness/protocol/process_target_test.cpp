@@ -242,6 +242,17 @@ TEST(ProcessTarget, StderrGoesToTheLogFile) {
     EXPECT_NE(t->log_tail(4096).find("oops from the target"), std::string::npos);
 }
 
+TEST(StderrExcerpt, KeepsTheFirstAndLastLinesAndCountsTheRest) {
+    std::string log;
+    for (int i = 1; i <= 30; ++i)
+        log += "line " + std::to_string(i) + "\n";
+    std::string const out = stderr_excerpt(log + "\n\n", 2, 3);
+    EXPECT_EQ(out, "line 1\nline 2\n... (25 lines)\nline 28\nline 29\nline 30\n");
+    EXPECT_EQ(stderr_excerpt("only\r\n"), "only\n");
+    EXPECT_EQ(stderr_excerpt(std::string(400, 'x')), std::string(300, 'x') + "...\n");
+    EXPECT_EQ(stderr_excerpt(""), "");
+}
+
 TEST(ProcessTarget, AppEventsOfCloseAreCollected) {
     auto t =
         shell(std::string{"printf '%s\\n' '"} + hello_line +

@@ -138,6 +138,11 @@ public:
     virtual void stop() = 0;
 };
 
+/// What to show of a target's stderr (its log tail) in a message or report: the first `head`
+/// and last `tail` lines (the first often names the problem, the last end a stack trace), the
+/// lines between counted, each line cut to 300 bytes; "" when the log holds no text.
+std::string stderr_excerpt(std::string const& log, std::size_t head = 5, std::size_t tail = 15);
+
 /// How to start a target process.
 struct process_options {
     std::vector<std::string> argv;  // argv[0] is searched in PATH

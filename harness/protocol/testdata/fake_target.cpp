@@ -164,8 +164,10 @@ int main(int argc, char** argv) {
         if (line.find(R"("cmd":"load")") != std::string::npos) {
             if (mode == "silent-load")
                 continue;
-            if (mode == "die-on-load")
+            if (mode == "die-on-load") {
+                std::fputs("fake: cannot load the app, dying\n", stderr);
                 return 7;
+            }
             if (mode == "killed-on-load")
                 std::raise(SIGKILL);
             if (mode == "unsupported") {
