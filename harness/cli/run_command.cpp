@@ -305,6 +305,40 @@ std::string joined_command(std::vector<std::string> const& args) {
     return out;
 }
 
+/// Issue 19: reports for a run whose target could not start, so CI shows why: every scenario
+/// is `crash` with the start failure and the target's stderr (invalid files stay `error`).
+void report_not_started(run_args const& a,
+                        std::vector<std::string> const& args,
+                        std::vector<loaded_file> const& files,
+                        std::string const& target,
+                        std::string const& why,
+                        std::string const& target_stderr) {
+    report::run_report rep;
+    rep.run.id = utc_now("%Y%m%dT%H%M%SZ") + "-0000";
+    rep.run.command = joined_command(args);
+    rep.run.targets = {{target, ""}};
+    rep.run.started = utc_now("%Y-%m-%dT%H:%M:%SZ");
+    for (loaded_file const& f : files) {
+        if (!f.sc) {
+            rep.results.push_back(invalid_entry(f, target).result);
+            continue;
+        }
+        check::run_facts facts;
+        facts.target = target;
+        facts.crash = "the target could not start: " + why;
+        facts.target_stderr = target_stderr;
+        facts.replay_command = "lifecheck run --target " + run::shell_quote(target) + " " +
+                               run::shell_quote(f.file.string());
+        rep.results.push_back(check::evaluate(*f.sc, {}, facts));
+    }
+    auto const junit = report::write_junit(a.junit, rep);
+    auto const json = report::write_json(a.json, rep);
+    auto const html = report::write_html(a.html, rep);
+    if (junit && json && html)
+        std::cerr << "reports: " << junit->string() << ", " << json->string() << ", "
+                  << html->string() << '\n';
+}
+
 } // namespace
 
 int run_command(std::vector<std::string> const& args) {
@@ -353,8 +387,10 @@ int run_command(std::vector<std::string> const& args) {
         if (!hello) {
             std::cerr << "lifecheck run: cannot start target " << spec.text << ": "
                       << describe(hello.error().front()) << '\n';
-            if (std::string const err = probe.target_stderr(); !err.empty())
+            std::string const err = probe.target_stderr();
+            if (!err.empty())
                 std::cerr << indent("target stderr:\n" + indent(err, 2), 2);
+            report_not_started(a, args, files, spec.text, describe(hello.error().front()), err);
             return exit_usage;
         }
         infos.push_back({spec.text, hello->version});
