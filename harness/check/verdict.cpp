@@ -230,8 +230,21 @@ scenario_result evaluate(scenario::scenario const& sc,
                            "lifecheck fault (not the target's): " + *facts.harness_fault));
     if (facts.unsupported)
         r.skip_reason = "target does not support: " + *facts.unsupported;
-    if (facts.crash)
+    if (facts.crash) {
         r.findings.push_back(target_died(*facts.crash));
+        if (!facts.target_stderr.empty()) { // issue 19: every report shows why it died
+            std::string& d = r.findings.back().detail;
+            d = "target stderr:\n";
+            for (std::size_t at = 0; at < facts.target_stderr.size();) {
+                std::size_t const nl = facts.target_stderr.find('\n', at);
+                std::size_t const end = nl == std::string::npos ? facts.target_stderr.size() : nl;
+                if (end > at)
+                    d += "  " + facts.target_stderr.substr(at, end - at);
+                d += '\n';
+                at = end + 1;
+            }
+        }
+    }
     for (std::string const& id : facts.hung_steps)
         r.findings.push_back(step_hung(id));
 

@@ -117,6 +117,7 @@ struct run_facts {
     std::optional<std::string> harness_fault; // lifecheck itself failed (error, not the target's)
     double duration_ms = 0;
     std::string replay_command; // "" = `lifecheck run --target T FILE`
+    std::string target_stderr;  // with `crash`: an excerpt of the target's stderr (its log)
 };
 
 /// The result of one scenario on one target: what reports are written from.

@@ -113,25 +113,32 @@ resolve_targets(std::string_view command, std::vector<std::string> const& texts)
     return specs;
 }
 
-std::optional<protocol::hello_info>
-start_target(std::string_view command, std::string const& name, run::runner& rn) {
+std::optional<protocol::hello_info> start_target(std::string_view command,
+                                                 std::string const& name,
+                                                 run::runner& rn,
+                                                 start_failure* failed) {
     auto hello = rn.ensure_started();
-    if (!hello) {
-        std::cerr << "lifecheck " << command << ": cannot start target " << name << ": "
-                  << describe(hello.error().front()) << '\n';
-        return std::nullopt;
-    }
-    return std::move(hello.value());
+    if (hello)
+        return std::move(hello.value());
+    std::string const why = describe(hello.error().front());
+    std::string const err = rn.target_stderr();
+    std::cerr << "lifecheck " << command << ": cannot start target " << name << ": " << why << '\n';
+    if (!err.empty())
+        std::cerr << indent("target stderr:\n" + indent(err, 2), 2);
+    if (failed)
+        *failed = {name, why, err};
+    return std::nullopt;
 }
 
 std::optional<std::vector<protocol::hello_info>>
 hellos_of(std::string_view command,
           std::vector<run::target_spec> const& specs,
-          run::options const& opts) {
+          run::options const& opts,
+          start_failure* failed) {
     std::vector<protocol::hello_info> out;
     for (run::target_spec const& spec : specs) {
         run::runner probe{spec.text, run::process_factory(spec, opts, 0), opts};
-        auto hello = start_target(command, spec.text, probe);
+        auto hello = start_target(command, spec.text, probe, failed);
         if (!hello)
             return std::nullopt;
         out.push_back(std::move(*hello));

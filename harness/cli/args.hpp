@@ -57,15 +57,29 @@ bool report_invalid(std::string_view command, std::vector<loaded_file> const& fi
 std::optional<std::vector<run::target_spec>> resolve_targets(std::string_view command,
                                                              std::vector<std::string> const& texts);
 
+/// Why a target did not start: the start error and the target's own stderr (bounded).
+struct start_failure {
+    std::string target;
+    std::string why;
+    std::string target_stderr;
+};
+
 /// Starts the runner's target (if it is not running) for its hello; on failure prints
-/// "lifecheck COMMAND: cannot start target ..." and returns nothing (a usage problem: exit 2).
-std::optional<protocol::hello_info>
-start_target(std::string_view command, std::string const& name, run::runner& rn);
+/// "lifecheck COMMAND: cannot start target ...: WHY" with the target's stderr under it, fills
+/// `failed` when given, and returns nothing (a usage problem: exit 2).
+std::optional<protocol::hello_info> start_target(std::string_view command,
+                                                 std::string const& name,
+                                                 run::runner& rn,
+                                                 start_failure* failed = nullptr);
 
 /// Starts each target once (a probe, stopped again) for its hello, before anything runs; on
-/// the first that cannot start prints as start_target does and returns nothing (exit 2).
-std::optional<std::vector<protocol::hello_info>> hellos_of(
-    std::string_view command, std::vector<run::target_spec> const& specs, run::options const& opts);
+/// the first that cannot start prints as start_target does, fills `failed` when given, and
+/// returns nothing (exit 2).
+std::optional<std::vector<protocol::hello_info>>
+hellos_of(std::string_view command,
+          std::vector<run::target_spec> const& specs,
+          run::options const& opts,
+          start_failure* failed = nullptr);
 
 /// Expands PATHs (files and folders) and loads every scenario file. Paths that do not exist
 /// become problems of their own.

@@ -303,6 +303,26 @@ TEST_F(CliRun, UnstartableTargetIsAUsageError) {
     EXPECT_NE(r.out.find("cannot start target"), std::string::npos) << r.out;
 }
 
+// Issue 19: a target that cannot start says why at once (the line it printed, its stderr), and
+// the reports CI reads carry the same text.
+TEST_F(CliRun, UnstartableTargetExplainsItselfInTheTerminalAndEveryReport) {
+    auto const f = scenario("test/pass", good_trace);
+    auto const r = run_cli("run --target " + fake_target("banner") + reports() + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("\"Server listening at http://127.0.0.1:3000\" before hello"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("fake: listening, logger on stdout"), std::string::npos) << r.out;
+    for (char const* file : {"junit.xml", "results.json", "index.html"}) {
+        std::ifstream in{dir_ / "out" / file};
+        std::stringstream text;
+        text << in.rdbuf();
+        EXPECT_NE(text.str().find("fake: listening, logger on stdout"), std::string::npos) << file;
+        EXPECT_NE(text.str().find("Server listening at http://127.0.0.1:3000"), std::string::npos)
+            << file;
+    }
+}
+
 TEST_F(CliRun, HtmlReportBesideJsonAndProgressLineOnlyWhenAsked) {
     scenario("test/pass", good_trace);
     std::string const run = "run --target " + fake_target() + reports();

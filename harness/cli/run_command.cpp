@@ -26,7 +26,6 @@ using check::verdict;
 struct entry {
     check::scenario_result result;
     std::vector<std::string> warnings;
-    std::string log_tail;
 };
 
 std::string utc_now(char const* format) {
@@ -58,17 +57,6 @@ std::string label_of(verdict v) {
     return "?    ";
 }
 
-std::string last_lines(std::string const& text, std::size_t n) {
-    std::size_t end = text.size();
-    while (end > 0 && text[end - 1] == '\n')
-        --end;
-    std::size_t start = end;
-    for (std::size_t lines = 0; start > 0 && lines < n; --start)
-        if (text[start - 1] == '\n' && ++lines == n)
-            break;
-    return text.substr(start, end - start);
-}
-
 void print_entry(entry const& e, bool show_target) {
     check::scenario_result const& r = e.result;
     std::ostringstream line;
@@ -93,9 +81,6 @@ void print_entry(entry const& e, bool show_target) {
         }
         std::cout << indent("warning: " + w, 6);
     }
-    if (!e.log_tail.empty() && r.v == verdict::crash) // a documented crash stays one line
-        std::cout << indent("target stderr (last lines):\n" + indent(last_lines(e.log_tail, 15), 2),
-                            6);
     std::cout.flush();
 }
 
@@ -207,6 +192,40 @@ std::string joined_command(std::vector<std::string> const& args) {
     return out;
 }
 
+/// Issue 19: reports for a run whose target could not start, so CI shows why: every scenario
+/// is `crash` with the start failure and the target's stderr (invalid files stay `error`).
+void report_not_started(std::string const& junit_file,
+                        std::string const& json_file,
+                        std::string const& html_file,
+                        std::vector<std::string> const& args,
+                        std::vector<loaded_file> const& files,
+                        start_failure const& failed) {
+    report::run_report rep;
+    rep.run.id = utc_now("%Y%m%dT%H%M%SZ") + "-0000";
+    rep.run.command = joined_command(args);
+    rep.run.targets = {{failed.target, ""}};
+    rep.run.started = utc_now("%Y-%m-%dT%H:%M:%SZ");
+    for (loaded_file const& f : files) {
+        if (!f.sc) {
+            rep.results.push_back(invalid_entry(f, failed.target).result);
+            continue;
+        }
+        check::run_facts facts;
+        facts.target = failed.target;
+        facts.crash = "the target could not start: " + failed.why;
+        facts.target_stderr = failed.target_stderr;
+        facts.replay_command = "lifecheck run --target " + run::shell_quote(failed.target) + " " +
+                               run::shell_quote(f.file.string());
+        rep.results.push_back(check::evaluate(*f.sc, {}, facts));
+    }
+    auto const junit = report::write_junit(junit_file, rep);
+    auto const json = report::write_json(json_file, rep);
+    auto const html = report::write_html(html_file, rep);
+    if (junit && json && html)
+        std::cerr << "reports: " << junit->string() << ", " << json->string() << ", "
+                  << html->string() << '\n';
+}
+
 } // namespace
 
 int run_command(parsed_args const& p) {
@@ -232,9 +251,17 @@ int run_command(parsed_args const& p) {
     run::options opts = runner_options(p);
     opts.log_dir = std::filesystem::path{json_file}.parent_path() / "logs";
 
-    auto const hellos = hellos_of("run", *specs, opts);
-    if (!hellos)
+    start_failure not_started;
+    auto const hellos = hellos_of("run", *specs, opts, &not_started);
+    if (!hellos) {
+        report_not_started(p.text("--junit", "reports/junit.xml"),
+                           json_file,
+                           html_file,
+                           p.given,
+                           files,
+                           not_started);
         return exit_usage;
+    }
     std::vector<report::target_info> infos;
     for (std::size_t t = 0; t < specs->size(); ++t)
         infos.push_back({(*specs)[t].text, (*hellos)[t].version});
@@ -293,7 +320,7 @@ int run_command(parsed_args const& p) {
                 progress.finished(slot->result.v);
         flush();
         auto const on_done = [&](std::size_t k, run::outcome const& o) {
-            entry e{o.result, o.warnings, o.log_tail};
+            entry e{o.result, o.warnings};
             e.result.target = spec.text; // one name per --target, even for two fastify versions
             progress.finished(e.result.v);
             slots[slot_of[k]] = std::move(e);

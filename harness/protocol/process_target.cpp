@@ -65,13 +65,20 @@ public:
         }};
         auto const deadline = clock::now() + timeout;
         bool const got = log_.wait_until(
-            [](std::vector<event> const& es) {
+            [this](std::vector<event> const& es) {
+                if (bad_first_line_)
+                    return true;
                 for (event const& e : es)
                     if (e.type == event_type::hello)
                         return true;
                 return false;
             },
             deadline);
+        if (bad_first_line_) {
+            std::lock_guard lock{mu_};
+            return diagnostic{
+                "<target>", "", "a hello line from " + describe_target(), first_line_};
+        }
         if (!got) {
             std::string const why =
                 log_.dead() ? "the target " + exit_status() + " before hello"
@@ -220,6 +227,7 @@ public:
                 wait_exit(milliseconds{5000});
             }
         }
+        end_group();
         stop_reader_ = true;
         if (reader_.joinable())
             reader_.join();
@@ -363,6 +371,8 @@ private:
             if (line->find_first_not_of(" \t") == std::string::npos)
                 continue;
             auto ev = parse_event(*line);
+            if (!said_hello_)
+                check_first_line(*line, ev);
             if (ev) {
                 log_.push(std::move(ev.value()));
                 continue;
@@ -371,6 +381,25 @@ private:
             for (diagnostic const& d : ev.error())
                 warnings_.push_back(describe_target() + ": " + describe(d));
         }
+    }
+
+    /// Scenario-format §3: the first line is `hello`. Anything else (a logger writing to stdout,
+    /// a banner) ends start() at once, quoting the line, instead of a silent wait for hello.
+    void check_first_line(std::string const& line, result<event> const& ev) {
+        if (ev && ev.value().type == event_type::hello) {
+            said_hello_ = true;
+            return;
+        }
+        std::string const quoted{line.size() > 200 ? line.substr(0, 200) + "..." : line};
+        {
+            std::lock_guard lock{mu_};
+            first_line_ = "\"" + quoted + "\" before hello (" +
+                          (ev ? "a protocol message out of turn" : "not a JSON protocol message") +
+                          "; stdout is for protocol lines only, logs go to stderr)";
+        }
+        said_hello_ = true; // only the first line decides
+        bad_first_line_ = true;
+        log_.notify();
     }
 
     bool send_line(std::string line) {
@@ -428,6 +457,33 @@ private:
         return true;
     }
 
+    /// True while a process of the target's group (the leader's pid) is left; zombies count
+    /// until their new parent reaps them.
+    bool group_alive() const { return ::kill(-pid_, 0) == 0 || errno == EPERM; }
+
+    bool wait_group_gone(milliseconds timeout) const {
+        auto const deadline = clock::now() + timeout;
+        while (group_alive()) {
+            if (clock::now() >= deadline)
+                return false;
+            std::this_thread::sleep_for(milliseconds{10});
+        }
+        return true;
+    }
+
+    /// Ends what the leader left in its group: the leader exited (on `exit`, or was killed), but
+    /// a shell's `cmd &` or a worker it started may live on, ignoring SIGTERM (issue 19). The
+    /// group's id stays reserved while any member lives, so the signal cannot reach a stranger.
+    void end_group() {
+        if (!group_alive())
+            return;
+        ::kill(-pid_, SIGTERM);
+        if (wait_group_gone(term_grace))
+            return;
+        ::kill(-pid_, SIGKILL);
+        wait_group_gone(milliseconds{1000}); // then only zombies waiting for init are left
+    }
+
     void close_fd(int& fd) {
         std::lock_guard lock{write_mu_};
         if (fd >= 0) {
@@ -452,6 +508,9 @@ private:
     mutable int wait_status_ = 0;
     bool eof_ = false;
     std::vector<std::string> warnings_;
+    std::string first_line_;                  // what was wrong with the first line, if anything
+    bool said_hello_ = false;                 // the reader saw the first line (reader thread only)
+    std::atomic<bool> bad_first_line_{false}; // the first line was not hello: start() fails
 };
 
 } // namespace

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -188,6 +192,23 @@ TEST(ProcessTarget, GarbageLinesAreWarnings) {
     EXPECT_TRUE(t->take_warnings().empty());
 }
 
+// Issue 19: a line before hello that is not hello ends start() at once (it waited out the
+// whole start timeout before), quoting the line; the target's stderr stays in its log.
+TEST(ProcessTarget, OutputBeforeHelloFailsTheStartAtOnce) {
+    auto const log = std::filesystem::path{::testing::TempDir()} / "lifecheck-pt-banner.log";
+    std::filesystem::remove(log);
+    auto t = fake("banner", log);
+    auto const started = clock::now();
+    auto const hello = t->start(20s);
+    ASSERT_FALSE(hello.has_value());
+    EXPECT_LT(clock::now() - started, 3s);
+    std::string const got = hello.error().front().got;
+    EXPECT_NE(got.find("\"Server listening at http://127.0.0.1:3000\""), std::string::npos) << got;
+    EXPECT_NE(got.find("before hello"), std::string::npos) << got;
+    t->stop();
+    EXPECT_NE(t->log_tail(4096).find("fake: listening, logger on stdout"), std::string::npos);
+}
+
 TEST(ProcessTarget, ShellTargetExitingAfterReadyIsDied) {
     auto t = shell(std::string{"printf '%s\\n' '"} + hello_line +
                    "'; read line; printf '{\"t\":\"ready\",\"port\":1}\\n'; read line; exit 5");
@@ -221,6 +242,17 @@ TEST(ProcessTarget, StderrGoesToTheLogFile) {
     EXPECT_NE(t->log_tail(4096).find("oops from the target"), std::string::npos);
 }
 
+TEST(StderrExcerpt, KeepsTheFirstAndLastLinesAndCountsTheRest) {
+    std::string log;
+    for (int i = 1; i <= 30; ++i)
+        log += "line " + std::to_string(i) + "\n";
+    std::string const out = stderr_excerpt(log + "\n\n", 2, 3);
+    EXPECT_EQ(out, "line 1\nline 2\n... (25 lines)\nline 28\nline 29\nline 30\n");
+    EXPECT_EQ(stderr_excerpt("only\r\n"), "only\n");
+    EXPECT_EQ(stderr_excerpt(std::string(400, 'x')), std::string(300, 'x') + "...\n");
+    EXPECT_EQ(stderr_excerpt(""), "");
+}
+
 TEST(ProcessTarget, AppEventsOfCloseAreCollected) {
     auto t =
         shell(std::string{"printf '%s\\n' '"} + hello_line +
@@ -236,6 +268,29 @@ TEST(ProcessTarget, AppEventsOfCloseAreCollected) {
     ASSERT_EQ(closed.app_events.size(), 2u);
     EXPECT_EQ(closed.app_events[0].label, "preClose@root");
     EXPECT_EQ(closed.app_events[1].label, "onClose@root");
+}
+
+// Issue 19: a shell that ignores SIGTERM and leaves a child behind; after stop() nothing of the
+// target's process group may be left (before the fix only the leader was reaped, and the
+// `sleep` lived on as an orphan after every run).
+TEST(ProcessTarget, StopEndsTheWholeProcessGroup) {
+    auto const pid_file = std::filesystem::path{::testing::TempDir()} / "lifecheck-pt-pgid";
+    std::filesystem::remove(pid_file);
+    auto t = shell("trap '' TERM; sleep 1000 & echo $$ > '" + pid_file.string() + "'; exec " +
+                   LIFECHECK_FAKE_TARGET);
+    ASSERT_TRUE(t->start(5s).has_value());
+    pid_t pgid = 0;
+    std::ifstream{pid_file} >> pgid;
+    ASSERT_GT(pgid, 0);
+    ASSERT_EQ(::kill(-pgid, 0), 0) << "the group is alive before stop()";
+    t->stop();
+    // An orphan killed by stop() is a zombie until init reaps it; give that a moment.
+    auto const deadline = clock::now() + 3s;
+    while (::kill(-pgid, 0) == 0 && clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(::kill(-pgid, 0), -1);
+    EXPECT_EQ(errno, ESRCH) << "a process of the target's group outlived stop()";
+    ::kill(-pgid, SIGKILL); // never leave the orphan behind, whatever the result
 }
 
 } // namespace

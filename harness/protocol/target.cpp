@@ -33,6 +33,39 @@ void event_log::mark_dead() {
     cv_.notify_all();
 }
 
+void event_log::notify() const {
+    std::lock_guard lock{mu_}; // a waiter between its check and its wait must not miss this
+    cv_.notify_all();
+}
+
+std::string stderr_excerpt(std::string const& log, std::size_t head, std::size_t tail) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < log.size()) {
+        std::size_t end = log.find('\n', start);
+        if (end == std::string::npos)
+            end = log.size();
+        std::string line = log.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        if (line.size() > 300)
+            line = line.substr(0, 300) + "...";
+        lines.push_back(std::move(line));
+        start = end + 1;
+    }
+    while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string::npos)
+        lines.pop_back();
+    std::string out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (i == head && lines.size() > head + tail + 1) { // never "(1 lines)" for one line
+            out += "... (" + std::to_string(lines.size() - head - tail) + " lines)\n";
+            i = lines.size() - tail;
+        }
+        out += lines[i] + '\n';
+    }
+    return out;
+}
+
 bool event_log::dead() const {
     std::lock_guard lock{mu_};
     return dead_;

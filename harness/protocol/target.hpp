@@ -43,6 +43,9 @@ public:
 
     bool dead() const;
 
+    /// Wakes every waiter to check its predicate again (it reads state beyond the events).
+    void notify() const;
+
     /// A copy of the events from index `from` on.
     std::vector<event> snapshot(std::size_t from = 0) const;
 
@@ -134,6 +137,11 @@ public:
     /// Sends `exit`, waits briefly, then terminates the process group. Idempotent.
     virtual void stop() = 0;
 };
+
+/// What to show of a target's stderr (its log tail) in a message or report: the first `head`
+/// and last `tail` lines (the first often names the problem, the last end a stack trace), the
+/// lines between counted, each line cut to 300 bytes; "" when the log holds no text.
+std::string stderr_excerpt(std::string const& log, std::size_t head = 5, std::size_t tail = 15);
 
 /// How to start a target process.
 struct process_options {

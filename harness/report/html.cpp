@@ -543,6 +543,10 @@ std::string findings_block(scenario_result const& r) {
     for (check::finding const& f : r.findings) {
         o += "<tr><td>" + esc(check::describe(f)) + "</td><td>" + esc_cut(f.expected, 512) +
              "</td><td>" + esc_cut(f.actual, 512) + "</td></tr>";
+        // A trace diff is drawn under its step; other detail (a crashed target's stderr) here.
+        if (!f.detail.empty() && f.kind != check::finding_kind::trace)
+            o += "<tr><td colspan=\"3\"><pre class=\"diff\">" + esc_cut(f.detail, 8192) +
+                 "</pre></td></tr>";
     }
     return o + "</table>";
 }

@@ -72,6 +72,12 @@ TEST(HtmlReport, MatchesGolden) {
     test_support::expect_golden("run.golden.html", to_html(html_run()));
 }
 
+// Issue 19: a crashed target's stderr (the crash finding's detail) is on the page.
+TEST(HtmlReport, ShowsACrashedTargetsStderr) {
+    std::string const page = to_html(test_support::sample_run());
+    EXPECT_NE(page.find("Error: Response body object locked &lt;&amp;&gt;"), std::string::npos);
+}
+
 TEST(HtmlReport, SummaryCountsAnchorsAndFilters) {
     std::string const page = to_html(html_run());
     EXPECT_NE(page.find(R"(id="n-pass">2<)"), std::string::npos);

@@ -335,6 +335,14 @@ TEST(JUnit, HostileTextStaysWellFormed) {
     EXPECT_FALSE(problem) << *problem;
 }
 
+// Issue 19: a crashed target's stderr is in the <error> text.
+TEST(JUnit, CrashCarriesTheTargetsStderr) {
+    std::string const xml = to_junit(test_support::sample_run());
+    EXPECT_NE(xml.find("target stderr:\n      Error: Response body object locked &lt;&amp;&gt;"),
+              std::string::npos)
+        << xml;
+}
+
 TEST(JUnit, MapsVerdictsToElements) {
     std::string const xml = to_junit(test_support::sample_run());
     EXPECT_NE(xml.find("<testcase classname=\"fastify.hooks\" name=\"on-request-order\" "

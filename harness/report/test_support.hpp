@@ -130,6 +130,8 @@ inline run_report sample_run() {
     auto crash = result("fastify/streams/locked-response-resend", "fastify", verdict::crash, 300);
     crash.findings.push_back(
         check::target_died("exit code 1 (uncaught FST_ERR_REP_READABLE_STREAM_LOCKED)"));
+    crash.findings.back().detail = "target stderr:\n  Error: Response body object locked <&>\n"
+                                   "      at onSendEnd (lib/reply.js:1)\n";
     rep.results.push_back(crash);
 
     auto skip = result("koa/middleware/next-twice", "fastify", verdict::skip, 0.5);

@@ -158,8 +158,8 @@ outcome runner::judge(scenario_run& r) {
             how += " (log: " + target_->log_file().string() + ")";
         r.facts.crash = how;
     }
-    if (r.facts.crash && target_)
-        out.log_tail = target_->log_tail(4096);
+    if (r.facts.crash)
+        r.facts.target_stderr = target_stderr();
     if (!r.facts.crash)
         for (check::request_observation const& o : observations)
             if (hung(o) &&
@@ -208,6 +208,10 @@ result<protocol::hello_info> runner::ensure_started() {
     if (!started)
         target_->stop(); // a silent target must not look alive next time
     return started;
+}
+
+std::string runner::target_stderr() const {
+    return target_ ? protocol::stderr_excerpt(target_->log_tail(8192)) : std::string{};
 }
 
 protocol::target* runner::target() {

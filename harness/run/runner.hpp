@@ -35,7 +35,6 @@ struct options {
 struct outcome {
     check::scenario_result result;
     std::vector<std::string> warnings; // target lines that were not messages, harness notes
-    std::string log_tail;              // the end of the target's stderr when it died
 };
 
 /// Makes a (not yet started) target; called again after a target died.
@@ -67,6 +66,10 @@ public:
 
     /// Starts the target if it is not running; a diagnostic when it cannot start.
     result<protocol::hello_info> ensure_started();
+
+    /// An excerpt of what the current target process wrote to stderr (protocol::stderr_excerpt
+    /// of its log), e.g. after ensure_started failed; "" when there is none or it passed through.
+    std::string target_stderr() const;
 
     /// The live target (started on demand), for `lifecheck serve`; null when it cannot start.
     protocol::target* target();

@@ -48,6 +48,8 @@ target_factory fake(std::string mode) {
         protocol::process_options o;
         o.argv = {LIFECHECK_FAKE_TARGET, "--mode", mode};
         o.name = "fake";
+        o.log_file =
+            std::filesystem::path{::testing::TempDir()} / ("lifecheck-runner-" + mode + ".log");
         return protocol::make_process_target(o);
     };
 }
@@ -140,6 +142,30 @@ TEST(Runner, CrashWhileLoadingIsCrash) {
     EXPECT_EQ(out.result.v, check::verdict::crash);
     EXPECT_NE(findings_text(out.result).find("SIGKILL"), std::string::npos)
         << findings_text(out.result);
+}
+
+// Issue 19: the target's stderr is in the crash finding, which every report shows.
+TEST(Runner, CrashFindingCarriesTheTargetsStderr) {
+    runner rn{"fake", fake("die-on-load"), quick()};
+    auto const out = rn.run(parse(scenario_text(passing_steps)));
+    EXPECT_EQ(out.result.v, check::verdict::crash);
+    EXPECT_NE(findings_text(out.result).find("fake: cannot load the app, dying"), std::string::npos)
+        << findings_text(out.result);
+}
+
+// Issue 19: a target that cannot start is a crash whose finding quotes the offending line and
+// carries the target's stderr; it fails at once, not after the start timeout.
+TEST(Runner, TargetThatCannotStartIsACrashWithItsStderr) {
+    runner rn{"fake", fake("banner"), quick()};
+    auto const started = std::chrono::steady_clock::now();
+    auto const out = rn.run(parse(scenario_text(passing_steps)));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 4s);
+    EXPECT_EQ(out.result.v, check::verdict::crash);
+    std::string const text = findings_text(out.result);
+    EXPECT_NE(text.find("could not start"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"Server listening at http://127.0.0.1:3000\""), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("fake: listening, logger on stdout"), std::string::npos) << text;
 }
 
 TEST(Runner, RequestWithoutEndIsHang) {

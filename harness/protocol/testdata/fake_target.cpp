@@ -4,7 +4,8 @@
 // Modes: ok (default), unsupported, no-hello, silent-load, die-on-load (exits 7),
 // killed-on-load (SIGKILL: sanitizers would catch a SIGSEGV and exit 1 instead),
 // die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), garbage
-// (bad lines around valid ones). Every request: cb onRequest@root, cb handler, the response
+// (bad lines after hello), banner (a log line on stdout and one on stderr, then no hello: not a
+// target). Every request: cb onRequest@root, cb handler, the response
 // `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
 #include <algorithm>
 #include <atomic>
@@ -146,18 +147,27 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::seconds{60});
         return 0;
     }
-    if (mode == "garbage")
-        emit("this is not json");
+    if (mode == "banner") {
+        std::fputs("fake: listening, logger on stdout\n", stderr);
+        emit("Server listening at http://127.0.0.1:3000");
+        for (std::string ignored; std::getline(std::cin, ignored);) {
+        }
+        return 0; // a server that is not a lifecheck target: never says hello
+    }
     emit(R"({"t":"hello","target":"fake","version":"1.2.3","dialects":["fastify"],"features":[]})");
-    if (mode == "garbage")
+    if (mode == "garbage") {
+        emit("this is not json");
         emit(R"({"t":"cb","label":"no request id"})");
+    }
     std::string line;
     while (std::getline(std::cin, line)) {
         if (line.find(R"("cmd":"load")") != std::string::npos) {
             if (mode == "silent-load")
                 continue;
-            if (mode == "die-on-load")
+            if (mode == "die-on-load") {
+                std::fputs("fake: cannot load the app, dying\n", stderr);
                 return 7;
+            }
             if (mode == "killed-on-load")
                 std::raise(SIGKILL);
             if (mode == "unsupported") {
