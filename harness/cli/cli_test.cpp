@@ -276,6 +276,19 @@ TEST_F(CliRun, FilterAndExclude) {
     EXPECT_NE(r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 1 skipped"), std::string::npos);
 }
 
+// Issue 19: `--target koa` on Fastify scenarios skipped everything and exited 0.
+TEST_F(CliRun, FailOnSkipTurnsAnAllSkippedRunIntoAFailure) {
+    scenario("test/one", good_trace);
+    std::string const args =
+        "run --target " + fake_target("unsupported") + reports() + (dir_ / "scenarios").string();
+    auto const lenient = run_cli(args);
+    EXPECT_EQ(lenient.code, 0) << lenient.out;
+    EXPECT_NE(lenient.out.find("SKIP  test/one"), std::string::npos) << lenient.out;
+    auto const strict = run_cli(args + " --fail-on-skip");
+    EXPECT_EQ(strict.code, 1) << strict.out;
+    EXPECT_NE(strict.out.find("SKIP  test/one"), std::string::npos) << strict.out;
+}
+
 TEST_F(CliRun, InvalidScenarioIsAnErrorAndExits2) {
     scenario("test/ok", good_trace);
     write("test/broken", R"({"description": "x", "app": {}, "steps": [{"sleepMs": "soon"}]})");

@@ -374,10 +374,12 @@ int run_command(parsed_args const& p) {
     bool invalid = false;
     bool harness_fault = false;
     bool failed = false;
+    bool const fail_on_skip = p.has("--fail-on-skip"); // CI: a target that runs nothing fails
     for (check::scenario_result const& r : rep.results) {
         harness_fault = harness_fault || r.harness_fault;
         invalid = invalid || (r.v == verdict::error && !r.harness_fault);
-        failed = failed || r.v == verdict::fail || r.v == verdict::crash || r.v == verdict::hang;
+        failed = failed || r.v == verdict::fail || r.v == verdict::crash || r.v == verdict::hang ||
+                 (fail_on_skip && r.v == verdict::skip);
     }
     if (harness_fault)
         return exit_internal;
