@@ -873,6 +873,26 @@ TEST(ModelHttp, ClientErrorsAndBadUrls) {
         R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/%zz' is not a valid url component","statusCode":400})");
 }
 
+// llhttp refuses a method at the first byte that no method it knows continues with, before the
+// head is complete (Node 20: "oooops!", "GEX", "GE /" get 400 at once; "G", "DESCRIB" and
+// "DESCRIBE /" wait). Fastify's test/reply-error.test.js "Should reply 400 on client error".
+TEST(ModelHttp, ImpossibleMethodPrefixIsAClientError) {
+    auto const sc = load(
+        R"({"app":{"routes":[{"method":"GET","url":"/","handler":{}}]},
+        "steps":[{"id":"a","raw":"oooops!"},{"id":"b","raw":"GEX"},{"id":"c","raw":"GE /"},
+                 {"id":"d","raw":"G"},{"id":"e","raw":"DESCRIBE /"}]})");
+    auto const p = model::predict(sc);
+    ASSERT_EQ(p.size(), 5u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(p[i].reached) << p[i].step_id;
+        EXPECT_EQ(p[i].status, 400) << p[i].step_id;
+    }
+    for (int i = 3; i < 5; ++i) {
+        EXPECT_FALSE(p[i].reached) << p[i].step_id;
+        EXPECT_FALSE(p[i].status.has_value()) << p[i].step_id;
+    }
+}
+
 // fastify-lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over
 // bodyLimit.
 TEST(ModelHttp, ContentTypeParsing) {
