@@ -342,20 +342,47 @@ void request_impl::res_end(std::string_view data) {
 // ---------------------------------------------------------------------------------------------
 // routeHandler (lib/route.js)
 
-bool valid_percent_escapes(std::string const& path) {
+/// find-my-way decodes the path with decodeURI, which throws (fastify.js onBadUrl) on a `%` not
+/// followed by two hex digits and on escaped octets that are not UTF-8 as RFC 3629 has it: no lone
+/// or continuation-first octet, no overlong form, no surrogate, nothing past U+10FFFF
+/// (fastify-lifecycle §2.1 step 2; scenarios/fastify/http/bad-url-invalid-utf8-400.json).
+bool decodable_path(std::string const& path) {
+    auto hex = [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return std::isdigit(u) ? u - '0' : (std::tolower(u) - 'a' + 10);
+    };
+    int owed = 0;                  // continuation octets the current sequence still needs
+    unsigned lo = 0x80, hi = 0xBF; // where the next continuation octet must lie
     for (std::size_t i = 0; i < path.size(); ++i) {
-        if (path[i] != '%')
+        if (path[i] != '%') {
+            if (owed != 0)
+                return false; // a sequence cut short by a literal character
             continue;
+        }
         if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
             !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
             return false;
+        auto const octet = static_cast<unsigned>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
         i += 2;
+        if (owed != 0) {
+            if (octet < lo || octet > hi)
+                return false;
+            lo = 0x80;
+            hi = 0xBF;
+            --owed;
+        } else if (octet >= 0x80) {
+            if (octet < 0xC2 || octet > 0xF4)
+                return false; // a continuation octet first, an overlong lead, or past U+10FFFF
+            owed = octet < 0xE0 ? 1 : octet < 0xF0 ? 2 : 3;
+            lo = octet == 0xE0 ? 0xA0 : octet == 0xF0 ? 0x90 : 0x80; // overlong 3- and 4-octet
+            hi = octet == 0xED ? 0x9F : octet == 0xF4 ? 0x8F : 0xBF; // surrogates, > U+10FFFF
+        }
     }
-    return true;
+    return owed == 0;
 }
 
 void request_impl::start() {
-    if (!valid_percent_escapes(path_)) {
+    if (!decodable_path(path_)) {
         // fastify.js onBadUrl: a direct 400 before routing, no hooks.
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
                                  js_string_of_bytes(path_) +
