@@ -1323,6 +1323,10 @@ js_value request_run::make_payload(scenario::payload const& p) {
         v.origin = body_class::stream;
         return v;
     }
+    case scenario::payload_kind::error: // v2 ops (scenario-format §1.6): the model has no ops yet
+        return error_value(p.error.message.value_or("boom"), p.error.status_code, p.error.code);
+    case scenario::payload_kind::undefined:
+        return undefined_value();
     }
     return v;
 }
