@@ -709,8 +709,9 @@ std::shared_ptr<js_error> bad_status(scenario::json const& n) {
     if (d >= 100 && d <= 599)
         return nullptr;
     std::string shown = n.dump(); // `code || String(code)`: JSON numbers print as JS does here
-    return fst_error(
-        "FST_ERR_BAD_STATUS_CODE", "Called reply with an invalid status code: " + shown, 500);
+    return make_error("Called reply with an invalid status code: " + shown,
+                      500,
+                      std::string{"FST_ERR_BAD_STATUS_CODE"});
 }
 
 /// The Error a throw raises; a non-Error value is refused before (fastify_unsupported), so an
