@@ -710,7 +710,7 @@ std::shared_ptr<js_error> bad_status(scenario::json const& n) {
         return nullptr;
     std::string shown = n.dump(); // `code || String(code)`: JSON numbers print as JS does here
     return fst_error(
-        "FST_ERR_BAD_STATUS_CODE", "Called reply with an invalid status code: " + shown, 500);
+        "FST_ERR_BAD_STATUS_CODE", ("Called reply with an invalid status code: " + shown).c_str(), 500);
 }
 
 /// The Error a throw raises; a non-Error value is refused before (fastify_unsupported), so an
