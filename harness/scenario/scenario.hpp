@@ -116,7 +116,6 @@ struct flag_assignment {
     bool value = false;
 };
 
-
 /// One operation of an ACTION's `ops` (scenario-format §1.6), named after the API call.
 enum class op_kind {
     code,          // reply.code(n)

@@ -679,8 +679,8 @@ std::optional<error_spec> reader::error_of(json const& v, std::string const& pat
 }
 
 /// `ops` of an ACTION, scenario-format §1.6.
-std::optional<std::vector<op>> reader::ops_of(
-    json const& v, std::string const& path, site s, std::optional<phase> ph, style how) {
+std::optional<std::vector<op>>
+reader::ops_of(json const& v, std::string const& path, site s, std::optional<phase> ph, style how) {
     if (!v.is_array()) {
         fail(path, "an array of operations ({\"code\": 201}, {\"send\": PAYLOAD}, ...)", shown(v));
         return std::nullopt;
@@ -715,7 +715,8 @@ std::optional<std::vector<op>> reader::ops_of(
             for (op_entry const& r : op_table)
                 if ((r.sites & bits) != 0 && !(r.reply && no_reply))
                     names.emplace_back(r.name);
-            fail(arg_path, "an operation allowed in " + site_name(s, ph) + ": " + join(names),
+            fail(arg_path,
+                 "an operation allowed in " + site_name(s, ph) + ": " + join(names),
                  shown(json(key)));
             continue;
         }
@@ -730,7 +731,8 @@ std::optional<std::vector<op>> reader::ops_of(
             if (arg.is_number())
                 o.code = arg;
             else
-                fail(arg_path, "a number (the status code; out-of-range values are allowed)",
+                fail(arg_path,
+                     "a number (the status code; out-of-range values are allowed)",
                      shown(arg));
             break;
         case op_kind::header:
@@ -784,7 +786,8 @@ std::optional<std::vector<op>> reader::ops_of(
             break;
         case op_kind::done:
             if (!callback) {
-                fail(arg_path, "done only in callback-style hooks (\"style\": \"callback\")",
+                fail(arg_path,
+                     "done only in callback-style hooks (\"style\": \"callback\")",
                      shown(x));
                 break;
             }

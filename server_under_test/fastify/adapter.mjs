@@ -551,21 +551,6 @@ function replyOp (ctx, k, v, request, reply) {
   return false
 }
 
-/** An async function's body: `await` sleeps; return/throw/hang end it; resolves undefined at the end. */
-async function runOpsAsync (ctx, ops, request, reply) {
-  for (const op of ops) {
-    const [k, v] = Object.entries(op)[0]
-    if (replyOp(ctx, k, v, request, reply)) continue
-    switch (k) {
-      case 'await': await sleep(v); break
-      case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
-      case 'throw': throw materialize(ctx, v, request)
-      case 'hang': return new Promise(() => {})
-    }
-  }
-  return undefined
-}
-
 /**
  * A callback-style function's body from op `i`: ops after an `await` run from a timer; `done`
  * calls the hook's done; `return` gives the function's (synchronous) return value.
@@ -606,7 +591,19 @@ function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
       const { request, reply } = args(argv)
       ctx.cb(request?.id ?? 'app', label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      return runOpsAsync(ctx, ops, request, reply)
+      // The ops run in this function's own body: user code is one async function, and a helper's
+      // promise returned from here would settle two microtasks later.
+      for (const op of ops) {
+        const [k, v] = Object.entries(op)[0]
+        if (replyOp(ctx, k, v, request, reply)) continue
+        switch (k) {
+          case 'await': await sleep(v); break
+          case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
+          case 'throw': throw materialize(ctx, v, request)
+          case 'hang': return new Promise(() => {})
+        }
+      }
+      return undefined
     }
   } else {
     fn = function (...argv) {

@@ -12,11 +12,11 @@
 namespace lifecheck::engine {
 
 using scenario::action;
-using scenario::payload_kind;
-using scenario::style;
 using scenario::done_with;
 using scenario::op;
 using scenario::op_kind;
+using scenario::payload_kind;
+using scenario::style;
 using scenario::verb;
 
 namespace {
@@ -264,12 +264,14 @@ private:
 
     // --- v2 ops (scenario-format §1.6) ---------------------------------------------------
     enum class ops_site { hook, handler, error_handler };
+
     struct ops_frame {
         std::shared_ptr<request_impl> self;
         action const* a = nullptr;
         ops_site at = ops_site::hook;
         std::shared_ptr<chain_state> chain; // hooks: the runner to continue
     };
+
     /// Runs ops from `i`; `sync` while still inside the call Fastify made (not from a timer).
     static void run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, bool sync);
     /// The function failed with `err`: an async rejection, a synchronous throw, or a throw from
@@ -592,7 +594,8 @@ void request_impl::call_handler() {
         return;
     }
     if (a.ops) {
-        run_ops(std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
+        run_ops(
+            std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
         return;
     }
     if (a.how == style::callback && a.what == verb::throw_ && !a.delay_ms) {
@@ -767,7 +770,9 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             st.flags[o.flag.flag] = o.flag.value;
             break;
         case op_kind::await_: {
-            auto next = [f, i, async] { run_ops(f, i + 1, false); };
+            auto next = [f, i, async] {
+                run_ops(f, i + 1, false);
+            };
             loop* ev = st.ev;
             if (async)
                 ev->set_timeout(o.ms, [ev, next] { ev->microtask(next); });
@@ -843,9 +848,14 @@ void request_impl::ops_resolve(ops_frame const& f, value v, bool reply) {
     if (f.at == ops_site::hook) {
         auto s = f.chain;
         if (reply) // `return reply`: resolves once the response finished or the socket closed
-            self.when_reply_settles([ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
+            self.when_reply_settles(
+                [ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
         else
-            settle(s, true, nullptr, v.k == value::kind::undefined ? std::nullopt : std::optional<value>{std::move(v)});
+            settle(s,
+                   true,
+                   nullptr,
+                   v.k == value::kind::undefined ? std::nullopt
+                                                 : std::optional<value>{std::move(v)});
         return;
     }
     auto self_ptr = f.self;
@@ -855,9 +865,8 @@ void request_impl::ops_resolve(ops_frame const& f, value v, bool reply) {
         });
         return;
     }
-    ev->microtask([self_ptr, v = std::move(v)]() mutable {
-        self_ptr->wrap_thenable_resolved(std::move(v));
-    });
+    ev->microtask(
+        [self_ptr, v = std::move(v)]() mutable { self_ptr->wrap_thenable_resolved(std::move(v)); });
 }
 
 void request_impl::do_send_verb(action const& a) {
@@ -1398,7 +1407,9 @@ void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
     int status = (current >= 400 && current <= 599) ? current : 500;
     for (auto const& [k, v] : err->headers)
         set_header(k, v);
-    auto in_range = [](std::optional<int> s) { return s && *s >= 400 && *s <= 599; };
+    auto in_range = [](std::optional<int> s) {
+        return s && *s >= 400 && *s <= 599;
+    };
     if (in_range(err->status_code))
         status = *err->status_code;
     else if (in_range(err->status))
@@ -1704,8 +1715,8 @@ ops_unsupported(action const& a, std::string const& where, std::optional<scenari
     for (std::size_t i = 0; i < a.ops->size(); ++i) {
         op const& o = (*a.ops)[i];
         std::string const at = where + ".ops[" + std::to_string(i) + "]";
-        bool const raises = o.kind == op_kind::throw_ ||
-                            (o.kind == op_kind::done && o.done == done_with::error);
+        bool const raises =
+            o.kind == op_kind::throw_ || (o.kind == op_kind::done && o.done == done_with::error);
         if (raises && o.body && o.body->kind != payload_kind::error)
             return at + ": throwing a non-Error value";
         bool const gives =
@@ -1721,7 +1732,8 @@ ops_unsupported(action const& a, std::string const& where, std::optional<scenari
 
 std::optional<std::string> scope_unsupported(scenario::scope const& s) {
     std::string const at = "scope " + s.name;
-    auto hooks = [&](scenario::hook_map const& m, std::string const& w) -> std::optional<std::string> {
+    auto hooks = [&](scenario::hook_map const& m,
+                     std::string const& w) -> std::optional<std::string> {
         for (auto const& [ph, list] : m)
             for (auto const& a : list)
                 if (auto why = ops_unsupported(a, w + " " + scenario::to_string(ph), ph))
@@ -1746,7 +1758,8 @@ std::optional<std::string> scope_unsupported(scenario::scope const& s) {
         if (auto why = hooks(s.late->hooks, at + " late"))
             return why;
         if (s.late->error_handler)
-            if (auto why = ops_unsupported(*s.late->error_handler, at + " late errorHandler", std::nullopt))
+            if (auto why = ops_unsupported(
+                    *s.late->error_handler, at + " late errorHandler", std::nullopt))
                 return why;
     }
     for (auto const& p : s.plugins)
