@@ -166,6 +166,13 @@ public:
 
     std::vector<step_prediction> run() {
         collect_leaves(sc_.steps, leaves_);
+        for (auto const* list : {&w_.app.on_ready, &w_.app.pre_close, &w_.app.on_close}) {
+            for (scenario::action const* a : *list) {
+                if (a->ops) // the reference answers `unsupported` for these too
+                    return everything_unsupported(
+                        "an application hook (onReady/preClose/onClose) with ops (§1.6)");
+            }
+        }
         start_app();
         w_.loop.run();
         double t = w_.loop.now();

@@ -593,6 +593,7 @@ void node_exchange::deliver_head(int status, scenario::header_list const& header
     }
     out_.got_head = true;
     out_.status = status;
+    out_.headers = headers;
     for (auto const& [k, v] : headers) {
         if (ascii_lower(k) == "content-type")
             out_.content_type = v;
@@ -774,6 +775,7 @@ step_prediction predict_request(step const& s,
     if (o.got_head && reads) {
         p.status = o.status;
         p.content_type = o.content_type;
+        p.headers = o.headers;
         p.body = o.body_kind == body_class::none ? body_class::empty : o.body_kind;
         p.complete = o.body_complete;
         p.body_text = o.body; // what arrived; `complete` says whether it is all
