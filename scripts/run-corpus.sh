@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, build, and run the scripted corpus against the reference server.
-# Reports: reports/junit.xml, reports/results.json, reports/index.html. Extra args go to `lifecheck run`.
+# Reports: reports/junit.xml, results.json, index.html, results.sarif. Extra args go to `lifecheck run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

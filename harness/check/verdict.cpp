@@ -88,6 +88,34 @@ finding runner_finding(finding_kind kind, std::string step, std::string message)
     return f;
 }
 
+/// Where a finding points in the file: the step with its id (parallel children included), and
+/// the expect field it compared when it compared one; "" when no step has the id.
+std::string json_path_of(std::vector<scenario::step> const& steps, finding const& f) {
+    if (f.step_id.empty())
+        return "";
+    for (scenario::step const& s : steps) {
+        if (s.id == f.step_id && s.kind != scenario::step_kind::parallel) {
+            switch (f.kind) {
+            case finding_kind::status:
+            case finding_kind::headers:
+            case finding_kind::body:
+            case finding_kind::complete:
+            case finding_kind::connection:
+            case finding_kind::aborted:
+            case finding_kind::reached:
+            case finding_kind::trace:
+            case finding_kind::end_at:
+                return s.json_path + ".expect." + to_string(f.kind);
+            default:
+                return s.json_path;
+            }
+        }
+        if (std::string in = json_path_of(s.children, f); !in.empty())
+            return in;
+    }
+    return "";
+}
+
 bool is_request_step(request_observation const& o) {
     if (o.req_id == "app")
         return false; // application hooks (onReady, preClose, onClose) have no request
@@ -269,6 +297,8 @@ scenario_result evaluate(scenario::scenario const& sc,
         }
     }
     r.findings.insert(r.findings.end(), checked.begin(), checked.end());
+    for (finding& f : r.findings)
+        f.json_path = json_path_of(sc.steps, f);
 
     r.shown = raw_verdict(facts, r.findings);
     r.v = r.shown;

@@ -55,7 +55,9 @@ struct finding {
     std::string expected;     // what the scenario or the invariant wanted ("" when n/a)
     std::string actual;       // what was observed ("" when n/a)
     std::optional<trace_divergence> divergence; // kind "trace": first diverging position
-    std::string detail; // multi-line extra text (the side-by-side trace diff), or ""
+    std::string detail;         // multi-line extra text (the side-by-side trace diff), or ""
+    std::string json_path = {}; // where it points in the scenario file: the expect field it
+                                // compared ($.steps[1].expect.trace), else its step; "" for none
 };
 
 /// "step r1: trace: ..." — one line naming the step, the kind and the message.

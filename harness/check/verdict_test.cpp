@@ -119,6 +119,34 @@ TEST(Evaluate, CrashComesFirstWithI7) {
     EXPECT_EQ(r.findings[0].invariant_id, "I7");
 }
 
+// Issue 19: CI annotations point at the line of what failed, found by its JSON path.
+TEST(Evaluate, FindingsNameWhereTheyPointInTheFile) {
+    fixture fx;
+    fx.sc.steps[0].json_path = "$.steps[0]";
+    run_facts f = on("reference");
+    f.crash = "exit code 1";
+    scenario_result const r = evaluate(fx.sc, {fx.bad()}, f);
+    ASSERT_GE(r.findings.size(), 3u);
+    EXPECT_EQ(r.findings[0].invariant_id, "I7");
+    EXPECT_EQ(r.findings[0].json_path, "") << "the target's death names no step";
+    bool status = false;
+    bool trace = false;
+    for (finding const& x : r.findings) {
+        if (x.kind == finding_kind::status) {
+            status = true;
+            EXPECT_EQ(x.json_path, "$.steps[0].expect.status");
+        }
+        if (x.kind == finding_kind::trace) {
+            trace = true;
+            EXPECT_EQ(x.json_path, "$.steps[0].expect.trace");
+        }
+        if (x.kind == finding_kind::invariant && !x.step_id.empty()) {
+            EXPECT_EQ(x.json_path, "$.steps[0]") << x.message;
+        }
+    }
+    EXPECT_TRUE(status && trace);
+}
+
 TEST(Evaluate, HangReplacesTheI1Finding) {
     fixture fx;
     fx.sc.steps[0].expect.reset();

@@ -90,7 +90,7 @@ int changelog_command(parsed_args const& p) {
 
     run::options opts = runner_options(p);
     opts.log_dir = p.text("--logs", "reports/logs");
-    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    int const jobs = jobs_of(p, 2);
     auto const hellos = hellos_of("changelog", *specs, opts);
     if (!hellos)
         return exit_usage;

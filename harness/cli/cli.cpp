@@ -18,20 +18,29 @@ std::vector<command_spec> const& command_table() {
     static std::vector<command_spec> const table{
         {"run",
          "[options] PATH...",
-         "run scenarios against one or more targets; JUnit, JSON and HTML reports",
+         "run scenarios against one or more targets; JUnit, JSON, HTML and SARIF reports",
          R"(Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
-more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
-Each failure prints its findings, the side-by-side trace diff and the command that replays it.
+more targets, checks responses, traces and invariants, and writes JUnit, JSON, HTML and SARIF
+reports. Each failure prints its findings, the side-by-side trace diff and the command that
+replays it. Files are shown relative to the current folder. Results print in file order
+whatever -j is. Verdicts are coloured on a terminal unless NO_COLOR is set (no-color.org).
+SIGINT or SIGTERM (Ctrl-C, a cancelled CI job) stops the run cleanly: the targets are stopped,
+the scenarios not run are reported skipped ("interrupted"), the reports are written.
 )",
          R"(lifecheck run scenarios/
 lifecheck run --target fastify scenarios/fastify/errors
 lifecheck run --target reference --target fastify scenarios/
 lifecheck run --filter 'fastify/streams/*' --exclude 'fastify/timeouts/**=slow' -j 2 scenarios/
+lifecheck run --list --tag errors -k abort scenarios/
+lifecheck run --format github --fail-fast -q scenarios/
+lifecheck run --rerun-failed
+lifecheck run --rerun-failed=old/results.json --target fastify
 )",
          R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
-crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
+crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck,
+130 / 143 stopped by SIGINT / SIGTERM (reports written, the rest skipped)
 )",
-         1,
+         0,
          many,
          "PATH",
          "no scenario files or folders given",

@@ -31,6 +31,28 @@ constexpr auto term_grace = milliseconds{1000}; // after SIGTERM, before SIGKILL
 constexpr auto reap_grace = milliseconds{500};  // stdout closed; wait this long for the exit
 constexpr int poll_ms = 50;                     // the reader checks for stop() this often
 
+/// The process groups of live targets, for signal_target_groups: a fixed table of atomics, so a
+/// signal handler can read it (0 = a free slot). More targets than slots are not remembered;
+/// stop() still ends them.
+std::atomic<pid_t> live_groups[1024];
+static_assert(std::atomic<pid_t>::is_always_lock_free, "read from a signal handler");
+
+void remember_group(pid_t group) {
+    for (std::atomic<pid_t>& slot : live_groups) {
+        pid_t free = 0;
+        if (slot.compare_exchange_strong(free, group))
+            return;
+    }
+}
+
+void forget_group(pid_t group) {
+    for (std::atomic<pid_t>& slot : live_groups) {
+        pid_t held = group;
+        if (slot.compare_exchange_strong(held, 0))
+            return;
+    }
+}
+
 std::string signal_name(int sig) {
     char const* abbrev = sigabbrev_np(sig);
     if (abbrev)
@@ -228,6 +250,7 @@ public:
             }
         }
         end_group();
+        forget_group(pid_);
         stop_reader_ = true;
         if (reader_.joinable())
             reader_.join();
@@ -305,6 +328,7 @@ private:
                               std::string{"spawn failed: "} + std::strerror(rc)};
         }
         pid_ = pid;
+        remember_group(pid);
         in_fd_ = in_pipe[1];
         out_fd_ = out_pipe[0];
         return std::nullopt;
@@ -514,6 +538,12 @@ private:
 };
 
 } // namespace
+
+void signal_target_groups(int sig) {
+    for (std::atomic<pid_t>& slot : live_groups)
+        if (pid_t const group = slot.load(); group > 0)
+            ::kill(-group, sig);
+}
 
 std::vector<std::string> shell_command(std::string const& line) {
     return {"/bin/sh", "-c", line};

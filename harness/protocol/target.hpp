@@ -162,4 +162,9 @@ std::unique_ptr<target> make_process_target(process_options opts);
 /// Ignores SIGPIPE for the whole harness (a dead target or peer must be an error code).
 void ignore_sigpipe();
 
+/// Sends `sig` to the process group of every target process started and not yet stopped. Only
+/// atomics and kill(2): safe to call from a signal handler (`lifecheck run` on SIGINT/SIGTERM
+/// ends its targets this way, then stops them as usual).
+void signal_target_groups(int sig);
+
 } // namespace lifecheck::protocol

@@ -119,6 +119,8 @@ json to_json(run_report const& r) {
     run["targets"] = targets;
     run["started"] = r.run.started;
     run["duration_ms"] = r.run.duration_ms;
+    if (!r.run.interrupted.empty())
+        run["interrupted"] = r.run.interrupted;
     doc["run"] = run;
 
     json summary = counts_of(count(r.results));

@@ -182,6 +182,17 @@ TEST(JsonReport, ConformsToSchema) {
     EXPECT_TRUE(errors.empty()) << joined(errors);
 }
 
+TEST(JsonReport, AnInterruptedRunSaysSoAndConformsToSchema) {
+    schema_validator v{load_schema()};
+    run_report rep = test_support::sample_run();
+    rep.run.interrupted = "SIGTERM";
+    json const doc = to_json(rep);
+    EXPECT_EQ(doc["run"]["interrupted"], "SIGTERM");
+    auto const errors = v.validate(doc);
+    EXPECT_TRUE(errors.empty()) << joined(errors);
+    EXPECT_FALSE(to_json(test_support::sample_run())["run"].contains("interrupted"));
+}
+
 TEST(JsonReport, EmptyRunConformsToSchema) {
     schema_validator v{load_schema()};
     auto const errors = v.validate(to_json(run_report{}));

@@ -30,6 +30,9 @@ struct run_info {
     std::string started;               // ISO 8601, UTC
     double duration_ms = 0;
     std::string lifecheck_version; // "" = this build's version (lifecheck_version())
+    std::string interrupted;       // "SIGINT"/"SIGTERM" when a signal cut the run short, else ""
+    std::filesystem::path source_root; // what SARIF and GitHub annotations name files relative
+                                       // to (source_root()); "" = the current directory
 };
 
 /// A finished run: what junit and json reports are written from.
@@ -63,6 +66,31 @@ std::vector<std::string> target_order(run_report const& r);
 /// A result's full failure text: every finding (`describe` + its side-by-side trace diff,
 /// indented), the divergence or skip note when there is one, then "replay: COMMAND".
 std::string failure_text(check::scenario_result const& r);
+
+/// True for the verdicts that fail a run: fail, crash, hang, error.
+bool is_failure(check::verdict v);
+
+/// The folder CI tools resolve file paths against: $GITHUB_WORKSPACE when set, else the nearest
+/// folder at or above the current one that holds `.git` (the repository), else the current one.
+std::filesystem::path source_root();
+
+/// `file` relative to `root` ("" = the current directory) when it lies below it, with forward
+/// slashes; otherwise absolute.
+std::string relative_to(std::string const& file, std::filesystem::path const& root);
+
+/// Where a result points in its scenario file.
+struct source_location {
+    std::string file; // relative_to(r.file, root)
+    int line = 1;     // 1-based
+};
+
+/// The file of `r` and the line of its first finding that names a place in it (the expect field
+/// it compared, else its step: scenario::line_of); line 1 when none does or the file cannot be
+/// read.
+source_location locate(check::scenario_result const& r, std::filesystem::path const& root);
+
+/// A result in a few words: "FAIL fastify/errors/x [reference]".
+std::string headline(check::scenario_result const& r);
 
 /// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
 std::string_view utf8_prefix(std::string_view s, std::size_t limit);

@@ -342,6 +342,8 @@ std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
     auto work = [&](int worker) {
         runner one{spec.text, process_factory(spec, opts, worker), opts};
         for (std::size_t i = next++; i < scenarios.size(); i = next++) {
+            if (opts.stop && opts.stop->load())
+                break;
             if (started) {
                 std::lock_guard lock{done_mu};
                 started(i);

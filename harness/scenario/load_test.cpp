@@ -584,5 +584,52 @@ TEST_F(ScenarioTree, IdIsThePathBelowTheRootWithoutExtension) {
     EXPECT_EQ(scenario_id(base_ / "scenarios/koa/../koa/z.json", base_ / "scenarios"), "koa/z");
 }
 
+//----------------------------------------------------------------------------------------------
+// line_of: where a JSON path starts in the text (for CI annotations).
+
+std::string const lines_text = R"({
+  "description": "a [tricky] \"one\", with {braces}",
+  "app": {"routes": [{"url": "/"}], "x-y": {"a": 1}},
+  "steps": [
+    { "id": "r0", "request": {"url": "/"} },
+    {
+      "id": "r1",
+      "request": {"url": "/"},
+      "expect": {
+        "status": 200,
+        "trace": ["handler",
+                  "onSend@root"]
+      }
+    },
+    {"parallel": [
+      {"id": "p1"},
+      {"id": "p2",
+       "expect": {"status": 404}}]}
+  ]
+})";
+
+TEST(LineOf, FindsMembersAndElements) {
+    EXPECT_EQ(line_of(lines_text, "$"), 1);
+    EXPECT_EQ(line_of(lines_text, "$.steps"), 4);
+    EXPECT_EQ(line_of(lines_text, "$.steps[0]"), 5);
+    EXPECT_EQ(line_of(lines_text, "$.steps[1]"), 6);
+    EXPECT_EQ(line_of(lines_text, "$.steps[1].expect"), 9);
+    EXPECT_EQ(line_of(lines_text, "$.steps[1].expect.trace"), 11);
+    EXPECT_EQ(line_of(lines_text, "$.steps[1].expect.trace[1]"), 12);
+    EXPECT_EQ(line_of(lines_text, "$.steps[2].parallel[1].expect.status"), 18);
+    EXPECT_EQ(line_of(lines_text, "$.app.routes[0].url"), 3);
+    EXPECT_EQ(line_of(lines_text, R"($.app["x-y"].a)"), 3);
+}
+
+TEST(LineOf, AMissingPartGivesTheDeepestPartThatIsThere) {
+    EXPECT_EQ(line_of(lines_text, "$.steps[1].expect.endAt"), 9);
+    EXPECT_EQ(line_of(lines_text, "$.steps[0].expect.trace"), 5);
+    EXPECT_EQ(line_of(lines_text, "$.steps[7]"), 4);
+    EXPECT_EQ(line_of(lines_text, "$.nothing"), 1);
+    EXPECT_EQ(line_of(lines_text, "not a path"), 1);
+    EXPECT_EQ(line_of("{ not json", "$.steps[0]"), 1);
+    EXPECT_EQ(line_of(lines_text, "line 7, column 3"), 7) << "a syntax error's place";
+}
+
 } // namespace
 } // namespace lifecheck::scenario

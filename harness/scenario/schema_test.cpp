@@ -2,6 +2,7 @@
 // validates; the schema and the loader reject the same bad files, except the semantic errors a
 // schema cannot express (listed below with the reason); the schema's enums and the lists in
 // docs/scenario-format.md name exactly what vocabulary.hpp declares, in the same order.
+#include "harness/common/json_schema_check.hpp"
 #include "harness/scenario/load.hpp"
 #include "harness/scenario/vocabulary.hpp"
 
@@ -12,16 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 namespace lifecheck::scenario {
 namespace {
@@ -46,33 +40,10 @@ json const& schema_doc() {
     return doc;
 }
 
-/// The schema compiled by valijson (draft 7).
-valijson::Schema const& compiled_schema() {
-    static std::unique_ptr<valijson::Schema> const schema = [] {
-        auto s = std::make_unique<valijson::Schema>();
-        nlohmann::json const doc = nlohmann::json::parse(read_text(schema_file));
-        valijson::SchemaParser parser{valijson::SchemaParser::kDraft7};
-        valijson::adapters::NlohmannJsonAdapter adapter{doc};
-        parser.populateSchema(adapter, *s);
-        return s;
-    }();
-    return *schema;
-}
-
 /// What the schema says about `doc`: "" when it validates, else one line per error.
 std::string schema_errors(nlohmann::json const& doc) {
-    valijson::Validator validator;
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter adapter{doc};
-    if (validator.validate(compiled_schema(), adapter, &results))
-        return "";
-    std::string out;
-    for (valijson::ValidationResults::Error const& e : results) {
-        for (std::string const& part : e.context)
-            out += part;
-        out += ": " + e.description + "\n";
-    }
-    return out.empty() ? "invalid\n" : out;
+    static test::json_schema const schema{schema_file};
+    return schema.errors(doc);
 }
 
 std::vector<fs::path> json_files_below(fs::path const& dir) {

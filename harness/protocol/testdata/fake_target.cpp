@@ -3,7 +3,8 @@
 //
 // Modes: ok (default), unsupported, no-hello, silent-load, die-on-load (exits 7),
 // killed-on-load (SIGKILL: sanitizers would catch a SIGSEGV and exit 1 instead),
-// die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), garbage
+// die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), hang-slow
+// (hang-request for URLs starting /slow, ok for the rest: a run with slow scenarios), garbage
 // (bad lines after hello), banner (a log line on stdout and one on stderr, then no hello: not a
 // target). Every request: cb onRequest@root, cb handler, the response
 // `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
@@ -91,7 +92,8 @@ void serve_connection(int fd) {
             std::_Exit(3);
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"onRequest@root","phase":"onRequest","scope":"root"})");
-        if (mode == "hang-request")
+        bool const slow = head.rfind("GET /slow", 0) == 0 || head.rfind("POST /slow", 0) == 0;
+        if (mode == "hang-request" || (mode == "hang-slow" && slow))
             return; // never answers, never ends; the connection stays open
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"handler","phase":"handler","scope":"root"})");
