@@ -243,7 +243,7 @@ TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
 }
 
 TEST_F(CliRun, FailureShowsFindingsDiffAndReplay) {
-    auto const f = scenario("test/fail", R"(["onRequest@root", "preHandler@root"])");
+    auto const f = scenario("test/fail", R"(["onRequest@root", "onResponse@root"])");
     auto const r = run_cli("run --target " + fake_target() + reports() + f.string());
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << r.out;
@@ -403,6 +403,44 @@ TEST_F(CliRun, RecordRefusesACrash) {
     std::stringstream after;
     after << in.rdbuf();
     EXPECT_EQ(after.str(), before);
+}
+
+// Issue 19: a route method real Fastify refuses at start. It used to pass validate; then
+// Fastify refused the app and the run reported a CRASH of the target.
+std::string const gett_scenario = R"({"description": "GETT",
+    "app": {"routes": [{"method": "GETT", "url": "/", "handler": {}}]},
+    "steps": [{"id": "r1", "request": {"url": "/"}}]})";
+
+TEST_F(CliRun, ScenarioErrorIsAnErrorOnRealFastifyNotACrash) {
+    auto const f = write("test/gett", gett_scenario);
+    auto const v = run_cli("validate " + f.string());
+    EXPECT_EQ(v.code, 2) << v.out;
+    EXPECT_NE(v.out.find(f.string() + ": $.app.routes[0].method: expected a route method "
+                                      "Fastify 5.12.8 accepts"),
+              std::string::npos)
+        << v.out;
+    EXPECT_NE(v.out.find("got \"GETT\" (did you mean \"GET\"?)"), std::string::npos) << v.out;
+    auto const r = run_cli("run --target fastify" + reports() + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("ERROR test/gett"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("CRASH"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 crashed, 0 hung, 0 skipped, 1 errors"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, RecordValidatesBeforeStartingTheTarget) {
+    auto const f = write("test/gett", gett_scenario);
+    fs::path const started = dir_ / "target-started";
+    std::string const target = "'touch " + started.string() + "; exec " +
+                               std::string{LIFECHECK_FAKE_TARGET} + " --mode ok'";
+    auto const r = run_cli("record --target " + target + " " + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(started)) << "a target was started for a file that cannot run";
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    EXPECT_EQ(after.str(), gett_scenario);
 }
 
 /// Reads from `fd` until `want` appears or 5 s pass.

@@ -211,17 +211,26 @@ int record_command(parsed_args const& p) {
         return exit_usage;
     run::target_spec const* spec = &specs->front();
 
+    // Issue 19: every file is validated before the target starts; a file that cannot run is a
+    // scenario error (exit 2), and with nothing left to record no target is started at all.
+    std::vector<loaded_file> const files = select_scenarios(selection_of(p, p.operands));
+    int code = report_invalid("record", files) ? exit_usage : exit_pass;
+    std::vector<loaded_file const*> runnable;
+    for (loaded_file const& f : files)
+        if (f.sc && f.excluded.empty())
+            runnable.push_back(&f);
+    if (files.empty()) {
+        std::cerr << "lifecheck record: no scenario files in the given paths\n";
+        return exit_usage;
+    }
+    if (runnable.empty())
+        return code;
+
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     if (!start_target("record", spec->text, rn))
         return exit_usage;
-    int code = exit_pass;
-    for (loaded_file const& f : select_scenarios(selection_of(p, p.operands))) {
-        if (report_invalid("record", {f})) {
-            code = std::max(code, exit_usage);
-            continue;
-        }
-        if (!f.excluded.empty())
-            continue;
+    for (loaded_file const* file : runnable) {
+        loaded_file const& f = *file;
         std::vector<json> recordings;
         std::string why;
         std::vector<std::string> paths;

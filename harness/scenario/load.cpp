@@ -225,9 +225,12 @@ result<scenario> from_json(json const& doc, std::string const& file, std::string
         scenario s = detail::read_scenario(doc, file, problems);
         if (!problems.empty())
             return problems;
+        trace::assign_labels(s.application, s.lang); // decisions.md D1
+        detail::check_trace_labels(s, file, problems);
+        if (!problems.empty())
+            return problems;
         s.id = id;
         s.file = file;
-        trace::assign_labels(s.application, s.lang); // decisions.md D1
         return s;
     } catch (std::exception const& e) {
         // The reader checks every type before it reads; reaching this is a loader bug, but it

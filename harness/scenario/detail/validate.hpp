@@ -1,5 +1,5 @@
 // Reads a parsed scenario document into the structs, collecting every problem (scenario-format.md
-// v1.2, strict).
+// v1.3, strict).
 #pragma once
 
 #include "harness/common/diagnostic.hpp"
@@ -19,6 +19,11 @@ constexpr int max_plugin_depth = 64;
 /// Reads `doc` as a scenario. Every problem is appended to `problems` (none are thrown); the
 /// returned scenario is only meaningful when none were added. Labels are not assigned here.
 scenario read_scenario(json const& doc, std::string const& file, diagnostics& problems);
+
+/// Records every label of an `expect.trace` that no callback of the labelled app is traced with
+/// (decisions.md D27): request and raw steps name request callbacks, a close step application
+/// hooks. Each diagnostic suggests the nearest label of the app.
+void check_trace_labels(scenario const& s, std::string const& file, diagnostics& problems);
 
 /// "$.a.b" for identifier-like keys, `$.a["content-type"]` for the others.
 std::string member_path(std::string const& base, std::string const& key);
