@@ -172,7 +172,6 @@ struct app {
     scope root; // dialect fastify
     app_options options;
     koa_app koa; // dialect koa
-    json source; // the `app` object as written (sent to targets after labelling)
 };
 
 struct request_spec {

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -237,9 +238,10 @@ std::string range_phrase(long long lo, long long hi) {
 
 class reader {
 public:
-    reader(std::string file, diagnostics& problems)
+    reader(std::string file, diagnostics& problems, bool owned)
         : file_{std::move(file)}
-        , problems_{problems} {}
+        , problems_{problems}
+        , owned_{owned} {}
 
     scenario read(json const& doc);
 
@@ -357,7 +359,7 @@ private:
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     hook_map hooks(json const& v, std::string const& path, bool route_level);
-    route route_of(json const& v, std::string const& path, std::string const& prefix);
+    route route_of(json const& v, std::size_t list, std::size_t index, std::string const& prefix);
     scope scope_of(json const& v,
                    std::string const& path,
                    bool root,
@@ -375,10 +377,19 @@ private:
 
     std::string file_;
     diagnostics& problems_;
+    bool owned_; // the document came from parse(): routes may be packed, and are freed once read
     std::map<std::string, std::string> scope_names_; // name → path of its first declaration
     std::map<std::string, std::string> step_ids_;    // id → path of the step that has it
-    std::map<std::string, std::string> routes_;      // "GET /v1/x" → path of the first route
-    std::optional<std::string> close_step_;          // path of the close step, once seen
+
+    /// Where a route was declared: route_lists_[list], element `index`.
+    struct route_site {
+        std::size_t list = 0;
+        std::size_t index = 0;
+    };
+
+    std::vector<std::string> route_lists_; // JSONPath of every `routes` array, in reading order
+    std::unordered_map<std::string, route_site> routes_; // "GET /v1/x" → the first such route
+    std::optional<std::string> close_step_;              // path of the close step, once seen
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -689,6 +700,7 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
                        : route_level             ? site::route_hook
                                                  : site::hook;
         std::vector<action> actions;
+        actions.reserve(it.value().size());
         for (std::size_t i = 0; i < it.value().size(); ++i)
             actions.push_back(action_of(it.value()[i], index_path(at, i), s, ph));
         out.emplace_back(*ph, std::move(actions));
@@ -696,7 +708,11 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
     return out;
 }
 
-route reader::route_of(json const& v, std::string const& path, std::string const& prefix) {
+route reader::route_of(json const& v,
+                       std::size_t list,
+                       std::size_t index,
+                       std::string const& prefix) {
+    std::string const path = index_path(route_lists_[list], index);
     route r;
     if (!object(v, path, "a route object"))
         return r;
@@ -750,10 +766,12 @@ route reader::route_of(json const& v, std::string const& path, std::string const
         // Fastify refuses a second route with the same method and full path at startup.
         for (std::string const& full : route_paths(prefix, r.url, r.method)) {
             std::string const key = r.method + " " + full;
-            auto const [it, fresh] = routes_.emplace(key, path);
+            auto const [it, fresh] = routes_.emplace(key, route_site{list, index});
             if (!fresh) {
+                std::string const first =
+                    index_path(route_lists_[it->second.list], it->second.index);
                 fail(path,
-                     "a route not declared before (" + key + " is also at " + it->second + ")",
+                     "a route not declared before (" + key + " is also at " + first + ")",
                      shown(json(key)));
                 break;
             }
@@ -866,8 +884,20 @@ scope reader::scope_of(json const& v,
         if (!x->is_array()) {
             fail(path + ".routes", "an array of routes", shown(*x));
         } else {
-            for (std::size_t i = 0; i < x->size(); ++i)
-                s.routes.push_back(route_of((*x)[i], index_path(path + ".routes", i), prefix));
+            s.routes.reserve(x->size()); // no moves of big route vectors while they grow
+            route_lists_.push_back(path + ".routes");
+            for (std::size_t i = 0; i < x->size(); ++i) {
+                json const& element = (*x)[i];
+                if (!owned_ || !element.is_binary()) {
+                    s.routes.push_back(route_of(element, route_lists_.size() - 1, i, prefix));
+                    continue;
+                }
+                // A route the parser packed (packed_route): unpack it for as long as it is read,
+                // then free it. The document was given to read_scenario as json&& (not const).
+                json const unpacked = json::from_msgpack(element.get_binary());
+                s.routes.push_back(route_of(unpacked, route_lists_.size() - 1, i, prefix));
+                const_cast<json&>(element) = nullptr;
+            }
         }
     }
     if (json const* x = member(v, "plugins")) {
@@ -1399,7 +1429,6 @@ scenario reader::read(json const& doc) {
         }
     }
     if (json const* x = member(doc, "app")) {
-        s.application.source = *x;
         if (s.lang == dialect::koa)
             s.application.koa = koa(*x, "$.app");
         else {
@@ -1416,6 +1445,7 @@ scenario reader::read(json const& doc) {
         if (!x->is_array() || x->empty()) {
             fail("$.steps", "a non-empty array of steps", shown(*x));
         } else {
+            s.steps.reserve(x->size());
             for (std::size_t i = 0; i < x->size(); ++i)
                 s.steps.push_back(step_of((*x)[i], index_path("$.steps", i), false));
         }
@@ -1459,7 +1489,12 @@ std::size_t depth_of(json const& v) {
 }
 
 scenario read_scenario(json const& doc, std::string const& file, diagnostics& problems) {
-    reader r{file, problems};
+    reader r{file, problems, false};
+    return r.read(doc);
+}
+
+scenario read_scenario(json&& doc, std::string const& file, diagnostics& problems) {
+    reader r{file, problems, true};
     return r.read(doc);
 }
 
