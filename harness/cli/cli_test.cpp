@@ -386,6 +386,37 @@ TEST_F(CliRun, RecordWritesObservedExpectations) {
     EXPECT_EQ(again.code, 0) << again.out;
 }
 
+TEST_F(CliRun, RecordChangesOnlyTheExpectPartsThatChanged) {
+    // Issue 19: record used to write the whole file back through dump(2).
+    std::string const before = R"({ "description": "unusual but valid formatting",
+  "app": {"hooks": {"onRequest": [{"do": "continue"}], "onResponse": [{"do": "continue"}]},
+          "routes": [{"method": "GET", "url": "/", "handler": {"do": "continue",
+                      "payload": {"kind": "json", "value": {"ok": true}}}}]},
+  "steps": [ { "id": "r1", "request": {"url": "/"},
+               "expect": { "status": 200, "headers": {"content-type": "application/json; charset=utf-8"},
+                           "body": {"json": {"ok": true}}, "complete": true, "connection": "kept",
+                           "trace": ["onRequest@root", "handler", "onResponse@root"],
+                           "endAt": 1, "aborted": false } },
+             { "id": "r2", "request": {"url": "/"} } ] }
+)";
+    auto const f = write("test/unusual", before);
+    auto const r = run_cli("record --target " + fake_target() + " " + f.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    std::string expected = before;
+    expected.replace(expected.find("\"endAt\": 1"), 10, "\"endAt\": 2");
+    expected.replace(expected.find(R"("request": {"url": "/"} } ])"),
+                     27,
+                     R"("request": {"url": "/"}, "expect": {"status": 200, "headers": )"
+                     R"({"content-type": "application/json; charset=utf-8"}, "body": {"json": )"
+                     R"({"ok": true}}, "complete": true, "connection": "kept", "aborted": )"
+                     R"(false, "trace": ["onRequest@root", "handler", "onResponse@root"], )"
+                     R"("endAt": 2} } ])");
+    EXPECT_EQ(after.str(), expected);
+}
+
 TEST_F(CliRun, RecordRefusesACrash) {
     auto const f = write("test/rec",
                          R"({"description": "d", )" + app +
