@@ -466,6 +466,23 @@ TEST(LoadBad, RouteMethodFastifyRefusesAtStartIsNamedWithTheNearestMethod) {
     }
 }
 
+TEST(LoadBad, HeadRouteAfterAGetRouteOfThePathIsRefusedAsFastifyDoes) {
+    // Fastify 5.12.8 (exposeHeadRoutes) adds a HEAD route beside every GET route; a HEAD route
+    // declared after it throws FST_ERR_DUPLICATED_ROUTE at start, one declared before is taken.
+    auto const ds = load_bad(with_app(R"({"routes": [{"url": "/x", "handler": {}}],
+        "plugins": [{"name": "v1", "prefix": "/v1", "routes": [{"url": "/", "handler": {}}]},
+                    {"name": "p", "routes": [{"method": "HEAD", "url": "/x", "handler": {}},
+                                             {"method": "HEAD", "url": "/v1", "handler": {}}]}]})"));
+    ASSERT_EQ(ds.size(), 2u) << describe_all(ds);
+    EXPECT_EQ(describe(ds[0]),
+              "<test>: $.app.plugins[1].routes[0]: expected a route not declared before (HEAD /x "
+              "is also at $.app.routes[0], the HEAD route Fastify adds for its GET), got "
+              "\"HEAD /x\"");
+    EXPECT_EQ(ds[1].json_path, "$.app.plugins[1].routes[1]");
+    load_ok(with_app(R"({"routes": [{"method": "HEAD", "url": "/x", "handler": {}},
+                                    {"url": "/x", "handler": {}}]})"));
+}
+
 /// One misspelled name and the name the diagnostic must suggest.
 struct misspelling {
     std::string text;

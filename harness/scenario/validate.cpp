@@ -385,6 +385,7 @@ private:
     struct route_site {
         std::size_t list = 0;
         std::size_t index = 0;
+        bool head_of_get = false; // the HEAD route Fastify adds beside that GET route
     };
 
     std::vector<std::string> route_lists_; // JSONPath of every `routes` array, in reading order
@@ -769,13 +770,19 @@ route reader::route_of(json const& v,
             auto const [it, fresh] = routes_.emplace(key, route_site{list, index});
             if (!fresh) {
                 std::string const first =
-                    index_path(route_lists_[it->second.list], it->second.index);
+                    index_path(route_lists_[it->second.list], it->second.index) +
+                    (it->second.head_of_get ? ", the HEAD route Fastify adds for its GET" : "");
                 fail(path,
                      "a route not declared before (" + key + " is also at " + first + ")",
                      shown(json(key)));
                 break;
             }
         }
+        // exposeHeadRoutes: a GET route brings a HEAD twin unless a HEAD route is already there;
+        // a HEAD route declared after it is refused at start (checked on Fastify 5.12.8).
+        if (r.method == "GET")
+            for (std::string const& full : head_route_paths(prefix, r.url))
+                routes_.emplace("HEAD " + full, route_site{list, index, true});
     }
     return r;
 }
