@@ -79,8 +79,11 @@ with curl: curl -H 'x-lifecheck-req: r1' http://127.0.0.1:PORT/...
 line) twice and writes what it observed into every step's `expect`: status, the headers that
 matter (content-type, retry-after and any header the expect already lists), body (json when
 the content-type is JSON, else text), complete, connection, aborted, trace and endAt (or
-`reached: false`). The rest of the file keeps its keys and their order. A scenario whose two
-runs differ is unstable and is not written; nor is one on which the target crashed or hung.
+`reached: false`). Only what changed is written: a value that stays keeps its bytes, a new or
+changed one is written in the layout around it, and the rest of the file is kept byte for byte.
+Every file is checked before the target starts; an invalid one is reported and not run. A
+scenario whose two runs differ is unstable and is not written; nor is one on which the target
+crashed or hung.
 )",
          "lifecheck record --target fastify scenarios/fastify/hooks/new-case.json\n",
          R"(0 every file recorded, 1 some scenario unstable, crashed or hung, 2 invalid

@@ -309,7 +309,7 @@ TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
 }
 
 TEST_F(CliRun, FailureShowsFindingsDiffAndReplay) {
-    auto const f = scenario("test/fail", R"(["onRequest@root", "preHandler@root"])");
+    auto const f = scenario("test/fail", R"(["onRequest@root", "onResponse@root"])");
     auto const r = run_cli("run --target " + fake_target() + reports() + f.string());
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << r.out;
@@ -452,6 +452,37 @@ TEST_F(CliRun, RecordWritesObservedExpectations) {
     EXPECT_EQ(again.code, 0) << again.out;
 }
 
+TEST_F(CliRun, RecordChangesOnlyTheExpectPartsThatChanged) {
+    // Issue 19: record used to write the whole file back through dump(2).
+    std::string const before = R"({ "description": "unusual but valid formatting",
+  "app": {"hooks": {"onRequest": [{"do": "continue"}], "onResponse": [{"do": "continue"}]},
+          "routes": [{"method": "GET", "url": "/", "handler": {"do": "continue",
+                      "payload": {"kind": "json", "value": {"ok": true}}}}]},
+  "steps": [ { "id": "r1", "request": {"url": "/"},
+               "expect": { "status": 200, "headers": {"content-type": "application/json; charset=utf-8"},
+                           "body": {"json": {"ok": true}}, "complete": true, "connection": "kept",
+                           "trace": ["onRequest@root", "handler", "onResponse@root"],
+                           "endAt": 1, "aborted": false } },
+             { "id": "r2", "request": {"url": "/"} } ] }
+)";
+    auto const f = write("test/unusual", before);
+    auto const r = run_cli("record --target " + fake_target() + " " + f.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    std::string expected = before;
+    expected.replace(expected.find("\"endAt\": 1"), 10, "\"endAt\": 2");
+    expected.replace(expected.find(R"("request": {"url": "/"} } ])"),
+                     27,
+                     R"("request": {"url": "/"}, "expect": {"status": 200, "headers": )"
+                     R"({"content-type": "application/json; charset=utf-8"}, "body": {"json": )"
+                     R"({"ok": true}}, "complete": true, "connection": "kept", "aborted": )"
+                     R"(false, "trace": ["onRequest@root", "handler", "onResponse@root"], )"
+                     R"("endAt": 2} } ])");
+    EXPECT_EQ(after.str(), expected);
+}
+
 TEST_F(CliRun, RecordRefusesACrash) {
     auto const f = write("test/rec",
                          R"({"description": "d", )" + app +
@@ -469,6 +500,44 @@ TEST_F(CliRun, RecordRefusesACrash) {
     std::stringstream after;
     after << in.rdbuf();
     EXPECT_EQ(after.str(), before);
+}
+
+// Issue 19: a route method real Fastify refuses at start. It used to pass validate; then
+// Fastify refused the app and the run reported a CRASH of the target.
+std::string const gett_scenario = R"({"description": "GETT",
+    "app": {"routes": [{"method": "GETT", "url": "/", "handler": {}}]},
+    "steps": [{"id": "r1", "request": {"url": "/"}}]})";
+
+TEST_F(CliRun, ScenarioErrorIsAnErrorOnRealFastifyNotACrash) {
+    auto const f = write("test/gett", gett_scenario);
+    auto const v = run_cli("validate " + f.string());
+    EXPECT_EQ(v.code, 2) << v.out;
+    EXPECT_NE(v.out.find(f.string() + ": $.app.routes[0].method: expected a route method "
+                                      "Fastify 5.12.8 accepts"),
+              std::string::npos)
+        << v.out;
+    EXPECT_NE(v.out.find("got \"GETT\" (did you mean \"GET\"?)"), std::string::npos) << v.out;
+    auto const r = run_cli("run --target fastify" + reports() + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("ERROR test/gett"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("CRASH"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 crashed, 0 hung, 0 skipped, 1 errors"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, RecordValidatesBeforeStartingTheTarget) {
+    auto const f = write("test/gett", gett_scenario);
+    fs::path const started = dir_ / "target-started";
+    std::string const target = "'touch " + started.string() + "; exec " +
+                               std::string{LIFECHECK_FAKE_TARGET} + " --mode ok'";
+    auto const r = run_cli("record --target " + target + " " + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(started)) << "a target was started for a file that cannot run";
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    EXPECT_EQ(after.str(), gett_scenario);
 }
 
 /// Reads from `fd` until `want` appears, the pipe closes or `limit` passes.

@@ -90,7 +90,7 @@ TEST(Runner, PassingScenarioOnFakeTarget) {
 TEST(Runner, WrongTraceFailsWithSideBySideDiff) {
     runner rn{"fake", fake("ok"), quick()};
     auto const sc = parse(scenario_text(R"([{"id": "r1", "request": {"url": "/"},
-        "expect": {"trace": ["onRequest@root", "preHandler@root", "handler"]}}])"));
+        "expect": {"trace": ["onRequest@root", "onResponse@root", "handler"]}}])"));
     auto const out = rn.run(sc);
     EXPECT_EQ(out.result.v, check::verdict::fail);
     bool found = false;

@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v1.2 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v1.3 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 
@@ -226,7 +226,6 @@ struct app {
     scope root; // dialect fastify
     app_options options;
     koa_app koa; // dialect koa
-    json source; // the `app` object as written (sent to targets after labelling)
 };
 
 struct request_spec {

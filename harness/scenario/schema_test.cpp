@@ -90,6 +90,8 @@ std::map<std::string, std::string> const semantic_only = {
      "endAt at most the length of trace: a number compared with a sibling array's length"},
     {"semantic-fail-after-chunks.json",
      "failAfterChunks at most the number of chunks: the same kind of comparison"},
+    {"semantic-impossible-trace-label.json",
+     "expected trace labels name callbacks of the app: labels are derived from the whole app"},
     {"semantic-koa-duplicate-label.json",
      "koa middleware labels unique: uniqueness of a field across array items"},
     {"semantic-ops.json",
@@ -201,8 +203,10 @@ std::vector<single_fault> const single_faults = {
     {"header name not a token", fastify_app(R"({"errorHandler":{"headers":{"a b":"x"}}})")},
     {"header value with CR LF", fastify_app(R"({"errorHandler":{"headers":{"a":"x\r\ny"}}})")},
     {"header value a boolean", fastify_app(R"({"errorHandler":{"headers":{"a":true}}})")},
-    {"route method in lower case",
-     fastify_app(R"({"routes":[{"method":"get","url":"/","handler":{}}]})")},
+    {"route method Fastify refuses",
+     fastify_app(R"({"routes":[{"method":"GETT","url":"/","handler":{}}]})")},
+    {"route method of Fastify 4 only",
+     fastify_app(R"({"routes":[{"method":"propfind","url":"/","handler":{}}]})")},
     {"route url without /", fastify_app(R"({"routes":[{"url":"x","handler":{}}]})")},
     {"route without handler", fastify_app(R"({"routes":[{"url":"/"}]})")},
     {"plugin without name", fastify_app(R"({"plugins":[{}]})")},
@@ -402,6 +406,21 @@ TEST(ScenarioSchema, PayloadKindsStepKindsAndKeysFollowTheVocabulary) {
               table_names(style_table));
     EXPECT_EQ(strings_of(def("middleware").at("properties").at("next").at("enum")),
               table_names(next_mode_table));
+}
+
+TEST(ScenarioSchema, RouteMethodsFollowTheVocabularyInAnyCase) {
+    // A route's method is one of route_method_table in any case (decisions.md D27): the pattern
+    // spells each name with a [Xx] class per letter.
+    std::string expected = "^(";
+    for (char const* m : route_method_table) {
+        if (expected.size() > 2)
+            expected += '|';
+        for (char const* c = m; *c != '\0'; ++c)
+            expected += std::string{"["} + *c + static_cast<char>(*c - 'A' + 'a') + "]";
+    }
+    expected += ")$";
+    EXPECT_EQ(def("route").at("properties").at("method").at("pattern").get<std::string>(),
+              expected);
 }
 
 TEST(ScenarioSchema, OptionNamesFollowTheVocabulary) {

@@ -1,5 +1,5 @@
 // The scenario vocabulary declared once: verbs and where each may be used, hook phases, payload
-// kinds, step kinds, ACTION keys and option names (scenario-format.md §1.1–§1.5).
+// kinds, step kinds, ACTION keys, route methods and option names (scenario-format.md §1.1–§1.5).
 //
 // One table, many readers (style B.13 item 3): the loader (validate.cpp, scenario.cpp) reads it,
 // the HTML report's legend (harness/report/html.cpp) shows it, and schema_test.cpp checks that
@@ -204,6 +204,21 @@ inline constexpr char const* app_option_table[] = {
     "requestTimeoutMs",
     "bodyLimit",
     "return503OnClosing",
+};
+
+/// Route methods real Fastify 5.12.8 accepts, in the order of its `supportedMethods`: a route's
+/// `method` is one of these in any case (Fastify upper-cases it, then refuses the rest at start
+/// with FST_ERR_ROUTE_METHOD_NOT_SUPPORTED; decisions.md D27). A request step may send any token.
+inline constexpr char const* route_method_table[] = {
+    "GET",
+    "HEAD",
+    "TRACE",
+    "DELETE",
+    "OPTIONS",
+    "PATCH",
+    "PUT",
+    "POST",
+    "QUERY",
 };
 
 /// One `next` mode of a koa middleware (§1.5).

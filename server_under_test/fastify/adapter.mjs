@@ -114,6 +114,12 @@ const selected = selectFastify(args.fastify)
 if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
 const Fastify = require(selected.alias)
 const MAJOR = Number(selected.version.split('.')[0])
+// The route methods this release routes (5.x: `supportedMethods`; 4.x: lib/httpMethods.js).
+// route() throws at start for any other, which would end the adapter: a method the selected
+// release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is reported unsupported instead,
+// so the scenario is skipped on that release, not a crash (issue 19, decisions.md D27).
+const ROUTE_METHODS = Fastify().supportedMethods ??
+  require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
 const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
 const fp = require(pluginAlias)
 
@@ -278,6 +284,11 @@ function checkScope (s, path, isRoot, names) {
       if (typeof r.url !== 'string') unsupported(`${rp}.url: expected a string`)
       if (r.method !== undefined && typeof r.method !== 'string' && !Array.isArray(r.method)) {
         unsupported(`${rp}.method: expected a string`)
+      }
+      for (const m of [r.method ?? 'GET'].flat()) {
+        if (typeof m === 'string' && !ROUTE_METHODS.includes(m.toUpperCase())) {
+          unsupported(`${rp}.method: fastify ${selected.version} does not route ${m} (it routes ${ROUTE_METHODS.join(', ')})`)
+        }
       }
       if (r.handler === undefined) unsupported(`${rp}.handler: missing`)
       checkAction(r.handler, 'handler', undefined, `${rp}.handler`)

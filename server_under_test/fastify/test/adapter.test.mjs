@@ -277,6 +277,25 @@ describe('protocol', () => {
     await t.stop()
   })
 
+  test('a route method the selected release does not route is unsupported, not a crash', async () => {
+    // Issue 19: route() throws at start for such a method, and that ended the adapter (CRASH).
+    // QUERY is routed from Fastify 5.11.0 on; 5.10.0 refuses it.
+    const query = { routes: [{ method: 'query', url: '/', handler: {} }] }
+    const old = new Target(['--fastify', '5.10.0'])
+    await old.hello()
+    const refused = await old.load(query)
+    assert.equal(refused.t, 'unsupported')
+    assert.match(refused.what, /\$\.app\.routes\[0\]\.method: fastify 5\.10\.0 does not route query/)
+    assert.equal((await old.load({ routes: [{ method: 'get', url: '/', handler: {} }] })).t, 'ready')
+    await old.stop()
+    assert.equal(old.exitInfo.code, 0)
+    const current = new Target()
+    await current.hello()
+    assert.equal((await current.load(query)).t, 'ready')
+    assert.equal((await current.load({ routes: [{ method: 'GETT', url: '/', handler: {} }] })).t, 'unsupported')
+    await current.stop()
+  })
+
   test('a load replaces the previous app; flags start unset again', async () => {
     const app = {
       routes: [
