@@ -1472,8 +1472,22 @@ void server::close(std::function<void(std::function<void()>)> drained, std::func
 
 namespace lifecheck::engine {
 
+std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d) {
+    if (d == scenario::dialect::koa)
+        return koa_unsupported(a);
+    auto const npm = scenario::npm_plugins_in(a.root);
+    if (npm.empty())
+        return std::nullopt;
+    std::string names;
+    for (scenario::npm_plugin const* p : npm)
+        names += (names.empty() ? "" : ", ") + p->name;
+    return "npmPlugins (" + names + "): real npm packages run on real Fastify only";
+}
+
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults) {
+    if (unsupported(a, d))
+        return nullptr;
     if (d == scenario::dialect::koa)
         return make_koa_server(a, l, std::move(sink));
     return std::make_unique<server>(a, l, std::move(sink), faults);

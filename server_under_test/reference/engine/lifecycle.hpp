@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lifecheck::engine {
@@ -103,7 +104,13 @@ public:
 
 namespace lifecheck::engine {
 
-/// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp).
+/// Why the reference cannot build this app, or nothing when it can: a koa app Koa 2 cannot
+/// express (koa_unsupported), or a fastify app with `npmPlugins` (real npm packages run on
+/// real Fastify only, scenario-format §1.1). The target answers `unsupported` with it.
+std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d);
+
+/// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp); null
+/// when unsupported() names a reason.
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults = {});
 
