@@ -29,6 +29,7 @@ struct options {
     std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
     bool verbose = false;                           // target stderr passes through instead
     bool raw_only = false; // every request step through raw_client (record)
+    check::checks checks = check::checks::expect_and_invariants; // run --with-plugin: invariants
 };
 
 /// What one scenario run produced.
