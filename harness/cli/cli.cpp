@@ -22,14 +22,21 @@ std::vector<command_spec> const& command_table() {
          R"(Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
 more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
 Each failure prints its findings, the side-by-side trace diff and the command that replays it.
+With --with-plugin, each scenario runs on the target without and then with an npm plugin at the
+root, and the plugin delta lists every scenario whose trace, status or invariants changed
+(docs/plugins.md).
 )",
          R"(lifecheck run scenarios/
 lifecheck run --target fastify scenarios/fastify/errors
 lifecheck run --target reference --target fastify scenarios/
 lifecheck run --filter 'fastify/streams/*' --exclude 'fastify/timeouts/**=slow' -j 2 scenarios/
+lifecheck run --target fastify --with-plugin '@fastify/cors:{"origin":"*"}' -j 2 scenarios/fastify
 )",
          R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
-crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
+crashed, hung or errored (with --with-plugin: the run without the plugin failed, or the run
+with it broke an invariant, crashed or hung; a changed trace or status alone is 0), 2 invalid
+scenarios or usage (a plugin that is not installed, or that the target refuses), 3 internal
+error of lifecheck
 )",
          1,
          many,
