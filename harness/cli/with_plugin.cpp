@@ -117,9 +117,10 @@ check_plugins(run::target_spec const& spec,
     case protocol::load_status::timed_out: {
         std::cerr << "lifecheck run: --with-plugin: target " << spec.text
                   << (loaded.status == protocol::load_status::died
-                          ? " died registering "
-                          : " did not answer the load registering ")
-                  << names << " (options it refuses?): " << loaded.detail << '\n';
+                          ? " could not start an app with "
+                          : " did not answer the load of an app with ")
+                  << names << " (options or a Fastify version the plugin refuses: its stderr says)"
+                  << ": " << loaded.detail << '\n';
         if (std::string const err = rn.target_stderr(); !err.empty())
             std::cerr << indent("target stderr:\n" + indent(err, 2), 2);
         return std::nullopt;
