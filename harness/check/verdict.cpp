@@ -21,7 +21,7 @@ constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
     {verdict::divergence, "divergence"},
 }};
 
-constexpr std::array<std::pair<finding_kind, char const*>, 14> finding_kind_names{{
+constexpr std::array<std::pair<finding_kind, char const*>, 15> finding_kind_names{{
     {finding_kind::status, "status"},
     {finding_kind::headers, "headers"},
     {finding_kind::body, "body"},
@@ -36,6 +36,7 @@ constexpr std::array<std::pair<finding_kind, char const*>, 14> finding_kind_name
     {finding_kind::hang, "hang"},
     {finding_kind::harness, "harness"},
     {finding_kind::invalid, "invalid"},
+    {finding_kind::load, "load"},
 }};
 
 std::string client_text(scenario::client_options const& c) {
@@ -181,7 +182,7 @@ step_record summarize(request_observation const& o) {
 }
 
 verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings) {
-    if (facts.invalid || facts.harness_fault)
+    if (facts.invalid || facts.harness_fault || facts.load_error)
         return verdict::error; // scenario-format §4: a harness fault is never blamed on the target
     if (facts.unsupported)
         return verdict::skip;
@@ -233,7 +234,8 @@ finding step_hung(std::string const& step_id) {
 
 scenario_result evaluate(scenario::scenario const& sc,
                          std::vector<request_observation> const& observations,
-                         run_facts const& facts) {
+                         run_facts const& facts,
+                         checks what) {
     scenario_result r;
     r.scenario_id = sc.id;
     r.file = sc.file;
@@ -256,6 +258,9 @@ scenario_result evaluate(scenario::scenario const& sc,
             runner_finding(finding_kind::harness,
                            "",
                            "lifecheck fault (not the target's): " + *facts.harness_fault));
+    if (facts.load_error)
+        r.findings.push_back(runner_finding(
+            finding_kind::load, "", "the target cannot build the app: " + *facts.load_error));
     if (facts.unsupported)
         r.skip_reason = "target does not support: " + *facts.unsupported;
     if (facts.crash) {
@@ -277,10 +282,10 @@ scenario_result evaluate(scenario::scenario const& sc,
         r.findings.push_back(step_hung(id));
 
     std::vector<finding> checked;
-    if (!facts.invalid && !facts.unsupported) {
+    if (!facts.invalid && !facts.unsupported && !facts.load_error) {
         for (request_observation const& o : observations) {
             r.steps.push_back(summarize(o));
-            if (o.step && o.step->expect) {
+            if (o.step && o.step->expect && what == checks::expect_and_invariants) {
                 auto found = check_expect(*o.step->expect, o);
                 checked.insert(checked.end(), found.begin(), found.end());
             }

@@ -26,6 +26,9 @@ replays it. Files are shown relative to the current folder. Results print in fil
 whatever -j is. Verdicts are coloured on a terminal unless NO_COLOR is set (no-color.org).
 SIGINT or SIGTERM (Ctrl-C, a cancelled CI job) stops the run cleanly: the targets are stopped,
 the scenarios not run are reported skipped ("interrupted"), the reports are written.
+With --with-plugin, each scenario runs on the target without and then with an npm plugin at the
+root, and the plugin delta lists every scenario whose trace, status or invariants changed
+(docs/plugins.md).
 )",
          R"(lifecheck run scenarios/
 lifecheck run --target fastify scenarios/fastify/errors
@@ -35,10 +38,13 @@ lifecheck run --list --tag errors -k abort scenarios/
 lifecheck run --format github --fail-fast -q scenarios/
 lifecheck run --rerun-failed
 lifecheck run --rerun-failed=old/results.json --target fastify
+lifecheck run --target fastify --with-plugin '@fastify/cors:{"origin":"*"}' -j 2 scenarios/fastify
 )",
          R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
-crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck,
-130 / 143 stopped by SIGINT / SIGTERM (reports written, the rest skipped)
+crashed, hung or errored (with --with-plugin: the run without the plugin failed, or the run
+with it broke an invariant, crashed or hung; a changed trace or status alone is 0), 2 invalid
+scenarios or usage (a plugin that is not installed, or that the target refuses), 3 internal
+error of lifecheck, 130 / 143 stopped by SIGINT / SIGTERM (reports written, the rest skipped)
 )",
          0,
          many,

@@ -4,6 +4,7 @@
 
 #include "harness/cli/options.hpp"
 #include "harness/cli/test_shell.hpp"
+#include "harness/cli/with_plugin.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -132,6 +133,55 @@ protected:
 };
 
 std::string const good_trace = R"(["onRequest@root", "handler", "onResponse@root"])";
+
+TEST(PluginSpec, NameVersionAndOptions) {
+    auto const cors = parse_plugin_spec(R"(@fastify/cors@11.4:{"origin":"*","maxAge":5})");
+    ASSERT_TRUE(cors.has_value()) << describe(cors.error().front());
+    EXPECT_EQ(cors->name, "@fastify/cors");
+    EXPECT_EQ(cors->version, "11.4");
+    EXPECT_EQ(cors->options.dump(), R"({"origin":"*","maxAge":5})");
+
+    auto const bare = parse_plugin_spec("@fastify/helmet");
+    ASSERT_TRUE(bare.has_value());
+    EXPECT_EQ(bare->name, "@fastify/helmet");
+    EXPECT_FALSE(bare->version);
+    EXPECT_TRUE(bare->options.empty());
+
+    // A relative path becomes absolute; an @ before the last / is part of the path.
+    auto const local = parse_plugin_spec("./plugins/my@work/plugin@1");
+    ASSERT_TRUE(local.has_value()) << describe(local.error().front());
+    EXPECT_EQ(local->name, (fs::current_path() / "plugins/my@work/plugin").string());
+    EXPECT_EQ(local->version, "1");
+}
+
+TEST(PluginSpec, ProblemsNameTheOptionAndUseTheScenarioRules) {
+    auto const upper = parse_plugin_spec("Cors");
+    ASSERT_FALSE(upper.has_value());
+    EXPECT_EQ(describe(upper.error().front()),
+              "--with-plugin 'Cors': name: expected an npm package name (lower case, optionally "
+              "@scope/) or an absolute path, got \"Cors\"");
+    auto const range = parse_plugin_spec("cors@^11");
+    ASSERT_FALSE(range.has_value());
+    EXPECT_NE(describe(range.error().front()).find("version: expected a version"),
+              std::string::npos);
+    auto const options = parse_plugin_spec("cors:[1]");
+    ASSERT_FALSE(options.has_value());
+    EXPECT_EQ(describe(options.error().front()),
+              "--with-plugin 'cors:[1]': options: expected a JSON object after ':', got \"[1]\"");
+}
+
+TEST(PluginSpec, GoesFirstAtTheRootOfFastifyScenariosOnly) {
+    scenario::scenario sc;
+    sc.application.root.npm_plugins.push_back({"own", std::nullopt, scenario::json::object()});
+    scenario::npm_plugin const cors{"@fastify/cors", std::nullopt, scenario::json::object()};
+    auto const with = with_root_plugins(sc, {cors});
+    ASSERT_EQ(with.application.root.npm_plugins.size(), 2u);
+    EXPECT_EQ(with.application.root.npm_plugins[0].name, "@fastify/cors");
+    EXPECT_EQ(with.application.root.npm_plugins[1].name, "own");
+    sc.lang = scenario::dialect::koa;
+    EXPECT_EQ(with_root_plugins(sc, {cors}).application.root.npm_plugins.size(), 1u);
+    EXPECT_EQ(with_plugins_name("fastify", {cors, cors}), "fastify+@fastify/cors+@fastify/cors");
+}
 
 TEST(Cli, VersionAndHelp) {
     auto const v = run_cli("--version");

@@ -369,6 +369,17 @@ std::vector<option_spec> const& option_table() {
          0,
          "never show the progress line",
          {{"run", "", ""}, {"prop", "", ""}}},
+        {"--with-plugin",
+         "",
+         "NAME[@VERSION][:OPTIONS_JSON]",
+         k::text,
+         0,
+         0,
+         "run every scenario twice on the one --target (real Fastify), without and then with this "
+         "npm plugin registered first at the root, and report what changed (trace, status, "
+         "invariants: the plugin delta); the run with it checks invariants only. NAME: an "
+         "installed package, NODE_PATH, or a path; repeat to register several, in order",
+         {{"run", "", ""}}},
         {"--fail-on-skip",
          "",
          "",

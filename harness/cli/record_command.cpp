@@ -211,7 +211,8 @@ bool recordable(check::scenario_result const& r, std::string& why) {
             why += " (" + r.skip_reason + ")";
         for (check::finding const& f : r.findings)
             if (f.kind == check::finding_kind::crash || f.kind == check::finding_kind::hang ||
-                f.kind == check::finding_kind::harness || f.kind == check::finding_kind::invalid)
+                f.kind == check::finding_kind::harness || f.kind == check::finding_kind::invalid ||
+                f.kind == check::finding_kind::load)
                 why += "\n  " + check::describe(f);
         return false;
     }

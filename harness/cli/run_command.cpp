@@ -1,10 +1,12 @@
 // `lifecheck run`: scenarios × targets → one line per scenario, a summary, JUnit, JSON, HTML and
 // SARIF reports; --list, --rerun-failed, --fail-fast, --format github; SIGINT/SIGTERM stop it
-// cleanly.
+// cleanly; with --with-plugin, each scenario without and with npm plugins, and the plugin delta
+// (D35).
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
 #include "harness/cli/interrupt.hpp"
 #include "harness/cli/progress.hpp"
+#include "harness/cli/with_plugin.hpp"
 #include "harness/report/github.hpp"
 #include "harness/report/html.hpp"
 #include "harness/report/json.hpp"
@@ -31,6 +33,15 @@ namespace lifecheck::cli {
 namespace {
 
 using check::verdict;
+
+/// One pass over the scenarios: a target, the name its results carry, and the npm plugins
+/// registered first at the root of every app (--with-plugin; none for a plain run).
+struct pass {
+    run::target_spec spec;
+    std::string name;
+    std::vector<scenario::npm_plugin> plugins;
+    protocol::hello_info hello;
+};
 
 /// What is printed and reported for one scenario on one target.
 struct entry {
@@ -360,6 +371,22 @@ int run_command(parsed_args const& p) {
         p.text("--format", on_github && std::string_view{on_github} == "true" ? "github" : "text");
     if (format != "text" && format != "github")
         return usage_error("run", "--format wants text or github, got \"" + format + "\"");
+    std::vector<scenario::npm_plugin> plugins;
+    std::string plugin_args; // the --with-plugin options, for replay commands
+    for (std::string const& text : p.all("--with-plugin")) {
+        auto plugin = parse_plugin_spec(text);
+        if (!plugin) {
+            for (diagnostic const& d : plugin.error())
+                std::cerr << "lifecheck run: " << describe(d) << '\n';
+            return exit_usage;
+        }
+        plugins.push_back(std::move(plugin.value()));
+        plugin_args += " --with-plugin " + run::shell_quote(text);
+    }
+    if (!plugins.empty() && targets.size() != 1)
+        return usage_error("run",
+                           "--with-plugin takes one --target (a Fastify target): each scenario "
+                           "runs on it without, then with the plugin");
 
     // --rerun-failed: what failed in an earlier report; its files when no PATH is given.
     std::optional<failed_set> rerun;
@@ -416,9 +443,28 @@ int run_command(parsed_args const& p) {
         report_not_started(paths, p.given, files, not_started, guard);
         return guard.signal() ? guard.exit_code() : exit_usage;
     }
-    std::vector<report::target_info> infos;
+    std::vector<pass> passes;
     for (std::size_t t = 0; t < specs->size(); ++t)
-        infos.push_back({(*specs)[t].text, (*hellos)[t].version});
+        passes.push_back({(*specs)[t], (*specs)[t].text, {}, (*hellos)[t]});
+    std::vector<report::plugin_info> plugin_infos;
+    if (!plugins.empty()) {
+        auto const installed = check_plugins(specs->front(), opts, plugins);
+        if (!installed)
+            return exit_usage;
+        for (std::size_t i = 0; i < plugins.size(); ++i)
+            plugin_infos.push_back({plugins[i].name,
+                                    plugins[i].version.value_or(""),
+                                    (*installed)[i],
+                                    plugins[i].options});
+        pass with = passes.front();
+        with.name = with_plugins_name(with.spec.text, plugins);
+        with.spec.text = with.name; // its own logs (logs/NAME-wN.log), beside the first run's
+        with.plugins = plugins;
+        passes.push_back(std::move(with));
+    }
+    std::vector<report::target_info> infos;
+    for (pass const& ps : passes)
+        infos.push_back({ps.name, ps.hello.version});
 
     std::uint64_t const seed = p.seed("--seed").value_or(std::random_device{}());
     char suffix[8];
@@ -438,19 +484,34 @@ int run_command(parsed_args const& p) {
         for (std::size_t t = 0; t < infos.size(); ++t)
             std::cout << (t ? ", " : "") << target_title(infos[t].name, infos[t].version);
         std::cout << " \u2014 run " << rep.run.id << " seed " << seed << '\n';
+        for (report::plugin_info const& pl : plugin_infos)
+            std::cout << "with plugin " << pl.name
+                      << (pl.installed.empty() ? "" : " " + pl.installed)
+                      << (pl.options.empty() ? "" : " " + pl.options.dump())
+                      << ": registered first at the root; each scenario runs without it, then "
+                         "with it (invariants only)\n";
         std::cout.flush();
     }
 
-    bool const multi = specs->size() > 1;
+    bool const multi = passes.size() > 1;
     bool const terminal = progress_line::stderr_is_terminal();
     progress_line progress{p.last_of("--progress", "--no-progress").value_or(terminal),
-                           files.size() * specs->size(),
+                           files.size() * passes.size(),
                            terminal};
     int const jobs = jobs_of(p, 0);
     bool const fail_fast = p.has("--fail-fast");
     std::string first_failure; // --fail-fast: the scenario that stopped the run
+    // --with-plugin: both runs of a scenario replay with the plugin's delta.
+    auto const replay = [&](std::string const& file) {
+        return "lifecheck run --target " + run::shell_quote(targets.front()) + plugin_args + " " +
+               run::shell_quote(file);
+    };
     std::vector<std::vector<entry>> by_target;
-    for (run::target_spec const& spec : *specs) {
+    for (pass const& ps : passes) {
+        run::target_spec const& spec = ps.spec;
+        run::options pass_opts = opts;
+        if (!ps.plugins.empty()) // D35: the expectations were recorded without the plugin
+            pass_opts.checks = check::checks::invariants_only;
         // Slots in file order; invalid and excluded files are ready at once, the rest arrive
         // from the workers and are printed in order as soon as their turn comes.
         std::vector<std::optional<entry>> slots(files.size());
@@ -459,7 +520,7 @@ int run_command(parsed_args const& p) {
         for (std::size_t i = 0; i < files.size(); ++i) {
             loaded_file const& f = files[i];
             if (!f.sc) {
-                slots[i] = invalid_entry(f, spec.text);
+                slots[i] = invalid_entry(f, ps.name);
                 if (fail_fast && first_failure.empty()) {
                     first_failure = f.id;
                     guard.request_stop();
@@ -467,10 +528,12 @@ int run_command(parsed_args const& p) {
                 continue;
             }
             if (!f.excluded.empty()) {
-                slots[i] = skipped_entry(f, spec.text, f.excluded);
+                slots[i] = skipped_entry(f, ps.name, f.excluded);
+                if (!plugin_args.empty())
+                    slots[i]->result.replay_command = replay(slots[i]->result.file);
                 continue;
             }
-            runnable.push_back(*f.sc);
+            runnable.push_back(ps.plugins.empty() ? *f.sc : with_root_plugins(*f.sc, ps.plugins));
             slot_of.push_back(i);
         }
         std::size_t next_print = 0;
@@ -486,20 +549,22 @@ int run_command(parsed_args const& p) {
         flush();
         auto const on_done = [&](std::size_t k, run::outcome const& o) {
             entry e{o.result, o.warnings};
-            e.result.target = spec.text; // one name per --target, even for two fastify versions
+            e.result.target = ps.name; // one name per --target, even for two fastify versions
             loaded_file const& f = files[slot_of[k]];
             if (guard.signal() && (e.result.v == verdict::crash || e.result.v == verdict::hang))
-                e = not_run_entry(f, spec.text, "interrupted by " + guard.signal_name());
+                e = not_run_entry(f, ps.name, "interrupted by " + guard.signal_name());
             if (fail_fast && report::is_failure(e.result.v) && first_failure.empty()) {
                 first_failure = f.id;
                 guard.request_stop();
             }
+            if (!plugin_args.empty())
+                e.result.replay_command = replay(e.result.file);
             progress.finished(e.result.v);
             slots[slot_of[k]] = std::move(e);
             flush();
         };
-        run::run_all(runnable, spec, opts, jobs, on_done, [&](std::size_t k) {
-            progress.started(spec.text, runnable[k].id);
+        run::run_all(runnable, spec, pass_opts, jobs, on_done, [&](std::size_t k) {
+            progress.started(ps.name, runnable[k].id);
         });
         // What a stop kept from running: skipped, not run, with the reason.
         std::string const why = guard.signal()
@@ -507,7 +572,7 @@ int run_command(parsed_args const& p) {
                                     : "--fail-fast stopped the run after " + first_failure;
         for (std::size_t i = 0; i < slots.size(); ++i)
             if (!slots[i])
-                slots[i] = not_run_entry(files[i], spec.text, why);
+                slots[i] = not_run_entry(files[i], ps.name, why);
         flush();
         std::vector<entry> done;
         for (auto& slot : slots)
@@ -516,8 +581,18 @@ int run_command(parsed_args const& p) {
     }
 
     progress.stop();
-    if (multi && !style.quiet)
+    if (!plugins.empty()) {
+        std::vector<check::scenario_result> without;
+        std::vector<check::scenario_result> with;
+        for (entry const& e : by_target[0])
+            without.push_back(e.result);
+        for (entry const& e : by_target[1])
+            with.push_back(e.result);
+        rep.delta = plugin_delta_of(without, with, plugin_infos);
+        print_delta(*rep.delta, passes.front().hello.version, std::cout);
+    } else if (multi && !style.quiet) {
         print_table(targets, by_target);
+    }
 
     std::size_t not_run = 0;
     for (auto const& entries : by_target)

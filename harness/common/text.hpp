@@ -1,4 +1,5 @@
-// Small text helpers every harness module uses (the engine and the model keep their own).
+// Small text helpers every harness module uses (the engine and the model keep their own): lower,
+// utf8_prefix.
 #pragma once
 
 #include <cstddef>
@@ -21,5 +22,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 /// by edit_distance (the first listed on a tie) when it is at most max(1, size of `got` / 3)
 /// edits away; nothing when no name is that near or `got` is one of them.
 std::optional<std::string> closest(std::string_view got, std::vector<std::string> const& names);
+
+/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view s, std::size_t limit);
 
 } // namespace lifecheck

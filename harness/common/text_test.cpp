@@ -39,4 +39,13 @@ TEST(Closest, SuggestsANameOnlyWhenItIsALikelyTypo) {
     EXPECT_EQ(closest("ab", {"ac", "ad"}), "ac") << "ties go to the first listed";
 }
 
+TEST(Utf8Prefix, CutsAtALimitWithoutSplittingASequence) {
+    EXPECT_EQ(utf8_prefix("abc", 5), "abc");
+    EXPECT_EQ(utf8_prefix("abcdef", 3), "abc");
+    std::string const e_acute = "a\xC3\xA9"
+                                "b";
+    EXPECT_EQ(utf8_prefix(e_acute, 2), "a") << "a 2-byte sequence is not split";
+    EXPECT_EQ(utf8_prefix(e_acute, 3), "a\xC3\xA9");
+}
+
 } // namespace lifecheck

@@ -464,8 +464,8 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
     try {
         if (sc.lang == scenario::dialect::koa)
             return predict_koa(sc); // detail/koa.cpp: koa-compose + Koa 2.16.4
-        app_model const m = build_app(sc.application);
-        if (!m.build_errors.empty()) {
+        // Every step undecided, for `why`.
+        auto const undecided = [&sc](std::string const& why) {
             std::vector<leaf> leaves;
             collect_leaves(sc.steps, leaves);
             std::vector<step_prediction> out;
@@ -473,11 +473,18 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
                 step_prediction p;
                 p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
                 p.deterministic = false;
-                p.why = "the app fails to load: " + bracket_list(m.build_errors);
+                p.why = why;
                 out.push_back(p);
             }
             return out;
-        }
+        };
+        // scenario-format §1.1: real npm packages run on real Fastify only.
+        if (!scenario::npm_plugins_in(sc.application.root).empty())
+            return undecided("npmPlugins are not modelled: real npm packages run on real "
+                             "Fastify only");
+        app_model const m = build_app(sc.application);
+        if (!m.build_errors.empty())
+            return undecided("the app fails to load: " + bracket_list(m.build_errors));
         std::vector<step_prediction> out = driver{sc, m}.run();
         std::vector<leaf> leaves;
         collect_leaves(sc.steps, leaves);

@@ -132,7 +132,8 @@ public:
         bool const got = log_.wait_until(
             [&found](std::vector<event> const& es) {
                 for (event const& e : es)
-                    if (e.type == event_type::ready || e.type == event_type::unsupported) {
+                    if (e.type == event_type::ready || e.type == event_type::unsupported ||
+                        e.type == event_type::load_error) {
                         found = e;
                         return true;
                     }
@@ -143,15 +144,16 @@ public:
             out.status = load_status::ready;
             out.port = found.port;
         } else if (got) {
-            out.status = load_status::unsupported;
+            out.status = found.type == event_type::load_error ? load_status::load_error
+                                                              : load_status::unsupported;
             out.detail = found.what.empty() ? "(no reason given)" : found.what;
         } else if (log_.dead()) {
             out.status = load_status::died;
             out.detail = settle_exit_status();
         } else {
             out.status = load_status::timed_out;
-            out.detail =
-                "no ready or unsupported within " + std::to_string(timeout.count()) + " ms of load";
+            out.detail = "no ready, unsupported or loadError within " +
+                         std::to_string(timeout.count()) + " ms of load";
         }
         return out;
     }

@@ -219,6 +219,24 @@ TEST(JsonReport, SchemaCatchesMissingAndMistypedKeys) {
     EXPECT_NE(all.find("$.run: unexpected key extra"), std::string::npos) << all;
 }
 
+TEST(JsonReport, PluginDeltaConformsToSchemaAndListsChanges) {
+    json const doc = to_json(test_support::sample_delta_run());
+    schema_validator v{load_schema()};
+    auto const errors = v.validate(doc);
+    EXPECT_TRUE(errors.empty()) << joined(errors);
+    json const& d = doc["plugin_delta"];
+    EXPECT_EQ(d["plugins"][0]["installed"], "11.4.3");
+    EXPECT_EQ(d["plugins"][0]["options"], json({{"origin", "*"}}));
+    EXPECT_EQ(d["compared"], 3);
+    EXPECT_EQ(d["changed"], 2);
+    EXPECT_EQ(d["broken"], 1);
+    EXPECT_EQ(d["scenarios"][0]["changes"][0]["text"], "step r1: status 404 -> 204");
+    EXPECT_EQ(d["scenarios"][1]["changes"][0]["invariant"], "I6");
+    EXPECT_EQ(d["scenarios"][1]["changes"][0]["breaks"], true);
+    // Without --with-plugin there is no such key: the report of a plain run is unchanged.
+    EXPECT_FALSE(to_json(test_support::sample_run()).contains("plugin_delta"));
+}
+
 TEST(JsonReport, SummaryCountsPerVerdictAndTarget) {
     json const doc = to_json(test_support::sample_run());
     json const& s = doc["summary"];

@@ -162,14 +162,11 @@ std::string headline(check::scenario_result const& r) {
     return out + " " + r.scenario_id + " [" + r.target + "]";
 }
 
-std::string_view utf8_prefix(std::string_view s, std::size_t limit) {
-    if (s.size() <= limit)
-        return s;
-    std::size_t cut = limit;
-    // Step back over continuation bytes (10xxxxxx) so a sequence is never split.
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
-        --cut;
-    return s.substr(0, cut);
+std::size_t broken_count(plugin_delta const& d) {
+    std::size_t n = 0;
+    for (plugin_change const& c : d.changed)
+        n += c.broken ? 1 : 0;
+    return n;
 }
 
 result<std::filesystem::path> write_text(std::filesystem::path const& file,

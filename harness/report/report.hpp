@@ -1,8 +1,10 @@
 // What a run report holds (run facts + one result per scenario and target), shared by the writers.
 #pragma once
 
+#include "harness/check/compare.hpp"
 #include "harness/check/verdict.hpp"
 #include "harness/common/result.hpp"
+#include "harness/common/text.hpp"
 
 #include <array>
 #include <cstddef>
@@ -35,10 +37,40 @@ struct run_info {
                                        // to (source_root()); "" = the current directory
 };
 
+/// An npm plugin of `lifecheck run --with-plugin`, as asked and as the target found it.
+struct plugin_info {
+    std::string name;
+    std::string version_asked; // "" when any version goes
+    std::string installed;     // the version the target registered ("" when unknown)
+    scenario::json options = scenario::json::object();
+};
+
+/// One scenario whose run with the plugins differs from its run without (check::lifecycle_changes).
+struct plugin_change {
+    std::string scenario_id;
+    std::string file;
+    bool broken = false; // some change breaks the lifecycle: an invariant, a crash or a hang
+    std::vector<check::change> changes;
+};
+
+/// `lifecheck run --with-plugin` (decisions.md D35): every scenario ran without and with the
+/// plugins registered first at the root; what changed.
+struct plugin_delta {
+    std::vector<plugin_info> plugins;
+    std::string without;      // the target name of the run without, e.g. "fastify"
+    std::string with;         // the target name of the run with, e.g. "fastify+@fastify/cors"
+    std::size_t compared = 0; // scenarios that ran both times
+    std::vector<plugin_change> changed;
+};
+
+/// How many changed scenarios of `d` broke the lifecycle.
+std::size_t broken_count(plugin_delta const& d);
+
 /// A finished run: what junit and json reports are written from.
 struct run_report {
     run_info run;
     std::vector<check::scenario_result> results;
+    std::optional<plugin_delta> delta; // run --with-plugin only
 };
 
 /// The version of lifecheck that was built (CMake project version).
@@ -92,8 +124,8 @@ source_location locate(check::scenario_result const& r, std::filesystem::path co
 /// A result in a few words: "FAIL fastify/errors/x [reference]".
 std::string headline(check::scenario_result const& r);
 
-/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view s, std::size_t limit);
+/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence (harness/common/text.hpp).
+using lifecheck::utf8_prefix;
 
 /// Writes `content` to `file` (parent folders created); the path, or a diagnostic naming it.
 result<std::filesystem::path> write_text(std::filesystem::path const& file,

@@ -32,6 +32,7 @@ struct options {
     bool raw_only = false;                   // every request step through raw_client (record)
     std::atomic<bool> const* stop = nullptr; // once set, run_all starts no further scenario
                                              // (--fail-fast, SIGINT/SIGTERM)
+    check::checks checks = check::checks::expect_and_invariants; // run --with-plugin: invariants
 };
 
 /// What one scenario run produced.

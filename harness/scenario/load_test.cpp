@@ -259,6 +259,14 @@ TEST(LoadGood, RichFastifyFixtureReadsEveryField) {
     EXPECT_EQ(s.lang, dialect::fastify);
     EXPECT_EQ(s.tags, (std::vector<std::string>{"loader", "rich"}));
     scope const& root = s.application.root;
+    ASSERT_EQ(root.npm_plugins.size(), 2u);
+    EXPECT_EQ(root.npm_plugins[0].name, "@fastify/cors");
+    EXPECT_EQ(root.npm_plugins[0].version, "11");
+    EXPECT_EQ(root.npm_plugins[0].options.dump(),
+              R"({"origin":"*","maxAge":60,"methods":["GET"]})");
+    EXPECT_EQ(root.npm_plugins[1].name, "/opt/my-plugin");
+    EXPECT_FALSE(root.npm_plugins[1].version);
+    EXPECT_TRUE(root.npm_plugins[1].options.empty());
     ASSERT_EQ(root.hooks.size(), 4u);
     EXPECT_EQ(root.hooks[0].first, phase::on_request);
     EXPECT_EQ(root.hooks[1].first, phase::on_send);
@@ -294,6 +302,12 @@ TEST(LoadGood, RichFastifyFixtureReadsEveryField) {
     scope const& v1 = root.plugins[0];
     EXPECT_EQ(v1.prefix, "/v1");
     EXPECT_TRUE(v1.await_register);
+    ASSERT_EQ(v1.npm_plugins.size(), 1u);
+    EXPECT_EQ(v1.npm_plugins[0].version, "1.0.0-rc.1");
+    // Tree order: the root's entries, then each plugin's.
+    auto const all = npm_plugins_in(root);
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[2]->name, "fastify-plugin-x");
     ASSERT_TRUE(v1.routes[0].handler.error);
     EXPECT_EQ(v1.routes[0].handler.error->status_code, 418);
     EXPECT_EQ(v1.routes[0].handler.error->code, "E_TEA");
@@ -403,6 +417,12 @@ TEST(LoadGood, AppToJsonCarriesEveryLabelAndLoadsAgain) {
     EXPECT_EQ(app["routes"][0]["handler"]["label"], "handler");
     EXPECT_EQ(app["notFoundHandler"]["label"], "custom404");
     EXPECT_EQ(app["plugins"][0]["late"]["errorHandler"]["label"], "errorHandler@v1");
+    // npm plugins come first (registered first, §1.1 step 0), their options as written.
+    EXPECT_EQ(app.begin().key(), "npmPlugins");
+    EXPECT_EQ(app["npmPlugins"][0].dump(),
+              R"({"name":"@fastify/cors","version":"11",)"
+              R"("options":{"origin":"*","maxAge":60,"methods":["GET"]}})");
+    EXPECT_EQ(app["npmPlugins"][1].dump(), R"({"name":"/opt/my-plugin"})");
     // What a target receives in `load` is itself a valid app (the reference re-reads it).
     json doc = {{"description", "x"}, {"app", app}, {"steps", json::array({{{"sleepMs", 0}}})}};
     auto const again = from_json(doc, "<load>", "x");

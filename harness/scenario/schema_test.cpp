@@ -215,6 +215,18 @@ std::vector<single_fault> const single_faults = {
     {"prefix without /", fastify_app(R"({"plugins":[{"name":"p","prefix":"v1"}]})")},
     {"options on a plugin", fastify_app(R"({"plugins":[{"name":"p","options":{}}]})")},
     {"unknown late key", fastify_app(R"({"late":{"routes":[]}})")},
+    {"npmPlugins not an array", fastify_app(R"({"npmPlugins":{"name":"x"}})")},
+    {"npm plugin without name", fastify_app(R"({"npmPlugins":[{"options":{}}]})")},
+    {"npm plugin name in upper case", fastify_app(R"({"npmPlugins":[{"name":"Cors"}]})")},
+    {"npm plugin name starting with a dot", fastify_app(R"({"npmPlugins":[{"name":".cors"}]})")},
+    {"npm plugin scope without a name", fastify_app(R"({"npmPlugins":[{"name":"@fastify/"}]})")},
+    {"npm plugin relative path", fastify_app(R"({"npmPlugins":[{"name":"./my-plugin"}]})")},
+    {"npm plugin version a range", fastify_app(R"({"npmPlugins":[{"name":"x","version":"^11"}]})")},
+    {"npm plugin version of four parts",
+     fastify_app(R"({"npmPlugins":[{"name":"x","version":"1.2.3.4"}]})")},
+    {"npm plugin options an array", fastify_app(R"({"npmPlugins":[{"name":"x","options":[]}]})")},
+    {"unknown npm plugin key",
+     fastify_app(R"({"plugins":[{"name":"p","npmPlugins":[{"name":"x","opts":{}}]}]})")},
     {"payload without kind", handler_payload(R"({"value":1})")},
     {"payload kind unknown", handler_payload(R"({"kind":"text","value":"x"})")},
     {"json payload without value", handler_payload(R"({"kind":"json"})")},
@@ -409,7 +421,7 @@ TEST(ScenarioSchema, PayloadKindsStepKindsAndKeysFollowTheVocabulary) {
 }
 
 TEST(ScenarioSchema, RouteMethodsFollowTheVocabularyInAnyCase) {
-    // A route's method is one of route_method_table in any case (decisions.md D27): the pattern
+    // A route's method is one of route_method_table in any case (decisions.md D34): the pattern
     // spells each name with a [Xx] class per letter.
     std::string expected = "^(";
     for (char const* m : route_method_table) {
@@ -421,6 +433,19 @@ TEST(ScenarioSchema, RouteMethodsFollowTheVocabularyInAnyCase) {
     expected += ")$";
     EXPECT_EQ(def("route").at("properties").at("method").at("pattern").get<std::string>(),
               expected);
+}
+
+TEST(ScenarioSchema, ScopeKeysAndNpmPluginKeysFollowTheVocabulary) {
+    auto const keys = [](bool root) {
+        return table_names(
+            scope_key_table,
+            [root](scope_key_entry const& k) { return root ? k.root : k.plugin; },
+            [](scope_key_entry const& k) { return k.name; });
+    };
+    EXPECT_EQ(keys_of(def("fastifyApp").at("properties")), keys(true));
+    EXPECT_EQ(keys_of(def("plugin").at("properties")), keys(false));
+    EXPECT_EQ(keys_of(def("npmPlugin").at("properties")),
+              names(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
 }
 
 TEST(ScenarioSchema, OptionNamesFollowTheVocabulary) {
@@ -566,6 +591,12 @@ TEST(ScenarioDocs, PayloadKindsActionKeysAndOptionsFollowTheVocabulary) {
     names options = backticked(paragraph("`client` (at most one abort key):"));
     options.erase(options.begin()); // `client` itself
     EXPECT_EQ(options, column(client_option_table, &client_option_entry::name));
+
+    // §1.1: "`npmPlugins` entries have the keys `name`, `version` and `options`: ..."
+    std::string const npm = paragraph("`npmPlugins` entries have the keys");
+    names npm_keys = backticked(npm.substr(0, npm.find(':')));
+    npm_keys.erase(npm_keys.begin()); // `npmPlugins` itself
+    EXPECT_EQ(npm_keys, names(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
 
     // §1.5: "`next` is `once` (default), `never` ... or `twice` ..."
     std::string const next = paragraph("`next` is");

@@ -146,6 +146,76 @@ bool is_scope_name(std::string const& s) {
     return true;
 }
 
+/// The keys of the app object (`root`) or of a plugin (§1.1), in scope_key_table order.
+std::vector<char const*> scope_keys(bool root) {
+    std::vector<char const*> out;
+    for (scope_key_entry const& k : scope_key_table)
+        if (root ? k.root : k.plugin)
+            out.push_back(k.name);
+    return out;
+}
+
+bool is_npm_name_char(char c, bool first) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '~')
+        return true;
+    return !first && (c == '.' || c == '_');
+}
+
+/// An npm package name (npm's rules for new packages: lower case, at most 214 characters,
+/// optionally `@scope/`), or an absolute path of visible characters (a plugin on disk).
+bool is_npm_plugin_name(std::string const& s) {
+    if (!s.empty() && s[0] == '/')
+        return is_visible(s);
+    if (s.empty() || s.size() > 214)
+        return false;
+    std::size_t at = 0;
+    if (s[0] == '@') {
+        std::size_t const slash = s.find('/');
+        if (slash == std::string::npos || slash < 2)
+            return false;
+        for (std::size_t i = 1; i < slash; ++i)
+            if (!is_npm_name_char(s[i], i == 1))
+                return false;
+        at = slash + 1;
+    }
+    if (at >= s.size())
+        return false;
+    for (std::size_t i = at; i < s.size(); ++i)
+        if (!is_npm_name_char(s[i], i == at))
+            return false;
+    return true;
+}
+
+/// A version or its first components: 11, 11.4, 11.4.3, 1.0.0-rc.1 (a pre-release after three).
+bool is_version_prefix(std::string const& s) {
+    std::size_t i = 0;
+    int parts = 0;
+    for (;;) {
+        std::size_t const start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+            ++i;
+        if (i == start)
+            return false;
+        ++parts;
+        if (i == s.size())
+            return true;
+        if (s[i] == '-' && parts == 3)
+            break;
+        if (s[i] != '.' || parts == 3)
+            return false;
+        ++i;
+    }
+    if (++i >= s.size())
+        return false;
+    for (; i < s.size(); ++i) {
+        char const c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 bool is_wire_value(std::string const& s) {
     for (char c : s)
         if (c == '\r' || c == '\n' || c == '\0')
@@ -371,6 +441,7 @@ private:
                    int depth,
                    std::string const& parent_prefix);
     app_options options(json const& v, std::string const& path);
+    std::optional<npm_plugin> npm_plugin_of(json const& v, std::string const& path);
     koa_app koa(json const& v, std::string const& path);
     step step_of(json const& v, std::string const& path, bool in_parallel);
     void request_of(json const& v, std::string const& path, request_spec& out);
@@ -922,7 +993,7 @@ route reader::route_of(json const& v,
     only_keys(v, path, "a route", {"method", "url", "handler", "hooks"});
     bool method_ok = true;
     if (json const* x = member(v, "method")) {
-        // decisions.md D27: Fastify upper-cases a route's method, then refuses it at start unless
+        // decisions.md D34: Fastify upper-cases a route's method, then refuses it at start unless
         // it is one of its supportedMethods.
         method_ok = false;
         if (x->is_string()) {
@@ -1016,26 +1087,7 @@ scope reader::scope_of(json const& v,
     scope s;
     if (!object(v, path, root ? "the app object" : "a plugin object"))
         return s;
-    if (root)
-        only_keys(
-            v,
-            path,
-            "a fastify app",
-            {"hooks", "errorHandler", "notFoundHandler", "routes", "plugins", "late", "options"});
-    else
-        only_keys(v,
-                  path,
-                  "a plugin",
-                  {"name",
-                   "prefix",
-                   "encapsulate",
-                   "await",
-                   "hooks",
-                   "errorHandler",
-                   "notFoundHandler",
-                   "routes",
-                   "plugins",
-                   "late"});
+    only_keys(v, path, root ? "a fastify app" : "a plugin", scope_keys(root));
     if (root) {
         s.name = "root";
         scope_names_.emplace("root", path);
@@ -1082,6 +1134,15 @@ scope reader::scope_of(json const& v,
     std::string const prefix =
         root || s.encapsulate ? join_prefix(parent_prefix, s.prefix) : parent_prefix;
 
+    if (json const* x = member(v, "npmPlugins")) {
+        if (!x->is_array()) {
+            fail(path + ".npmPlugins", "an array of npm plugins", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                if (auto p = npm_plugin_of((*x)[i], index_path(path + ".npmPlugins", i)))
+                    s.npm_plugins.push_back(std::move(*p));
+        }
+    }
     if (json const* x = member(v, "hooks"))
         s.hooks = hooks(*x, path + ".hooks", false);
     if (json const* x = member(v, "errorHandler"))
@@ -1136,6 +1197,56 @@ scope reader::scope_of(json const& v,
         }
     }
     return s;
+}
+
+std::optional<npm_plugin> reader::npm_plugin_of(json const& v, std::string const& path) {
+    if (!object(v, path, "an npm plugin {\"name\", \"version\", \"options\"}"))
+        return std::nullopt;
+    only_keys(
+        v,
+        path,
+        "an npm plugin",
+        std::vector<char const*>(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
+    // A string `accepts` takes, or a problem recorded at `at`.
+    auto const checked = [&](json const& x,
+                             std::string const& at,
+                             bool (*accepts)(std::string const&),
+                             char const* expected) -> std::optional<std::string> {
+        if (x.is_string() && accepts(x.get_ref<std::string const&>()))
+            return x.get<std::string>();
+        fail(at, expected, shown(x));
+        return std::nullopt;
+    };
+    npm_plugin p;
+    bool ok = true;
+    if (json const* x = member(v, "name")) {
+        auto name =
+            checked(*x,
+                    path + ".name",
+                    is_npm_plugin_name,
+                    "an npm package name (lower case, optionally @scope/) or an absolute path");
+        ok = name.has_value();
+        p.name = name.value_or("");
+    } else {
+        missing(path + ".name", "the package to register (an npm package name)");
+        ok = false;
+    }
+    if (json const* x = member(v, "version")) {
+        p.version = checked(*x,
+                            path + ".version",
+                            is_version_prefix,
+                            "a version or its first components (11, 11.4, 11.4.3, 1.0.0-rc.1)");
+        ok = ok && p.version.has_value();
+    }
+    if (json const* x = member(v, "options")) {
+        if (object(*x, path + ".options", "an options object (passed to register as it is)"))
+            p.options = *x;
+        else
+            ok = false;
+    }
+    if (!ok)
+        return std::nullopt;
+    return p;
 }
 
 koa_app reader::koa(json const& v, std::string const& path) {

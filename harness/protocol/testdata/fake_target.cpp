@@ -1,7 +1,8 @@
 // A tiny target for tests: speaks the JSON-lines protocol and serves a canned HTTP response;
 // --mode makes it misbehave (die, hang, stay silent, print garbage) so failures are real.
 //
-// Modes: ok (default), unsupported, no-hello, silent-load, die-on-load (exits 7),
+// Modes: ok (default), unsupported, load-error (answers every load with
+// loadError), no-hello, silent-load, die-on-load (exits 7),
 // killed-on-load (SIGKILL: sanitizers would catch a SIGSEGV and exit 1 instead),
 // die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), hang-slow
 // (hang-request for URLs starting /slow, ok for the rest: a run with slow scenarios), garbage
@@ -174,6 +175,10 @@ int main(int argc, char** argv) {
                 std::raise(SIGKILL);
             if (mode == "unsupported") {
                 emit(R"({"t":"unsupported","what":"everything"})");
+                continue;
+            }
+            if (mode == "load-error") {
+                emit(R"({"t":"loadError","what":"npm plugin 'x' is not installed"})");
                 continue;
             }
             close_listener();

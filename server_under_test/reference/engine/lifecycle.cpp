@@ -1800,11 +1800,19 @@ std::optional<std::string> scope_unsupported(scenario::scope const& s) {
 std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d) {
     if (d == scenario::dialect::koa)
         return koa_unsupported(a);
-    return scope_unsupported(a.root);
+    auto const npm = scenario::npm_plugins_in(a.root);
+    if (npm.empty())
+        return scope_unsupported(a.root);
+    std::string names;
+    for (scenario::npm_plugin const* p : npm)
+        names += (names.empty() ? "" : ", ") + p->name;
+    return "npmPlugins (" + names + "): real npm packages run on real Fastify only";
 }
 
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults) {
+    if (unsupported(a, d))
+        return nullptr;
     if (d == scenario::dialect::koa)
         return make_koa_server(a, l, std::move(sink));
     if (unsupported(a, d))
