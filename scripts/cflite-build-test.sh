@@ -32,7 +32,7 @@ echo "cflite-build-test: build.sh took $((SECONDS - started)) s"
 for target in http_bytes lifecycle scenario_loader; do
     fuzzer=$OUT/lifecheck_fuzz_$target
     [[ -x $fuzzer ]] || fail "no $fuzzer"
-    nm "$fuzzer" | grep -q __asan_init || fail "$fuzzer is not ASan-instrumented"
+    [[ $(nm "$fuzzer" | grep -c __asan_init) -gt 0 ]] || fail "$fuzzer is not ASan-instrumented"
     [[ -f ${fuzzer}_seed_corpus.zip ]] || fail "no ${fuzzer}_seed_corpus.zip"
     seeds=$work/seeds/$target
     rm -rf "$seeds" && mkdir -p "$seeds"
