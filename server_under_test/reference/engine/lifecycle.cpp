@@ -256,8 +256,12 @@ private:
     void hijack_write(action const& a);
 
     // --- errors --------------------------------------------------------------------------
-    void on_error_hook(std::shared_ptr<js_error> err);
-    void handle_error(std::shared_ptr<js_error> err);
+    /// How the error path was entered: from reply.send (lib/reply.js passes onSendHook as the
+    /// continuation `cb`) or from anywhere else (preSerialization, onSend, stream failures:
+    /// no `cb`); and whether handleError runs as the onError chain's completion.
+    enum class error_entry { send, no_cb, on_error_done };
+    void on_error_hook(std::shared_ptr<js_error> err, error_entry how = error_entry::no_cb);
+    void handle_error(std::shared_ptr<js_error> err, error_entry how);
     void call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err);
     void default_error_handler(std::shared_ptr<js_error> err);
     void final_write(std::shared_ptr<js_error> err);
@@ -898,7 +902,8 @@ void request_impl::send(value p) {
         return; // warn FST_ERR_REP_ALREADY_SENT
     if (is_error_ || p.k == value::kind::error) {
         is_error_ = false;
-        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt));
+        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt),
+                      error_entry::send);
         return;
     }
     if (p.k == value::kind::undefined || p.is_stream_like()) {
@@ -1131,21 +1136,23 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
 // ---------------------------------------------------------------------------------------------
 // The error path (lib/reply.js onErrorHook, lib/error-handler.js)
 
-void request_impl::on_error_hook(std::shared_ptr<js_error> err) {
+void request_impl::on_error_hook(std::shared_ptr<js_error> err, error_entry how) {
     auto self = shared_from_this();
     bool const chain_fresh = eh_ == eh_state::unset || eh_ == eh_state::final;
     if (!ctx_->of(phase::on_error).empty() && chain_fresh) {
         in_on_error_ = true;
         value v = value::of_error(err);
-        run_chain(phase::on_error, guard::none, v, [self, err](auto, value) {
-            self->handle_error(err); // always with the original error; hook failures end the chain
+        bool const via_send = how == error_entry::send;
+        run_chain(phase::on_error, guard::none, v, [self, err, via_send](auto, value) {
+            // always with the original error; hook failures end the chain
+            self->handle_error(err, via_send ? error_entry::send : error_entry::on_error_done);
         });
         return;
     }
-    handle_error(err);
+    handle_error(err, how);
 }
 
-void request_impl::handle_error(std::shared_ptr<js_error> err) {
+void request_impl::handle_error(std::shared_ptr<js_error> err, error_entry how) {
     in_on_error_ = false;
     if (eh_ == eh_state::final) {
         final_write(err);
@@ -1168,8 +1175,25 @@ void request_impl::handle_error(std::shared_ptr<js_error> err) {
     remove_header("content-type");
     remove_header("content-length");
     if (node == nullptr) {
-        // Past the default handler: the fallback JSON goes through onSend, then FINAL.
+        // Past the default handler: FINAL, then fallbackErrorHandler(error, reply, cb) sends the
+        // default JSON through cb = onSendHook — which only reply.send passes. Reached from
+        // anywhere else (another lifecycle of the reply used the default handler already),
+        // Fastify 5.12.8 throws `TypeError: cb is not a function` (lifecycle fuzzer f6648d9c):
+        // - as the onError chain's completion, the runner catches it and calls the completion
+        //   again: handleError with FINAL writes the JSON directly (or destroys the socket);
+        // - else it leaves through the caller: an onSend or preSerialization runner that
+        //   catches it passes it on as a new error (onError hooks, then the final writer); from
+        //   a promise reaction or a stream callback it is uncaught and the process dies, where
+        //   the reference answers the same way (decisions.md D5, D27).
         eh_ = eh_state::final;
+        if (how == error_entry::on_error_done) {
+            final_write(err);
+            return;
+        }
+        if (how == error_entry::no_cb) {
+            on_error_hook(make_error("cb is not a function", std::nullopt, std::nullopt));
+            return;
+        }
         set_header("content-type", "application/json; charset=utf-8");
         std::string body = default_error_json(*err);
         set_header("content-length", std::to_string(body.size()));
