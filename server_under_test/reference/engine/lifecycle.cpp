@@ -604,9 +604,19 @@ void request_impl::call_handler() {
         }
         case verb::send:
         case verb::send_then_continue:
-            self->do_send_verb(a);
             // async: `return reply` adopts the reply thenable; wrapThenable then sees undefined
             // with reply.sent true, so nothing more happens.
+            if (auto err = self->hook_send(a)) {
+                // reply.send() threw (another send's head went out, another lifecycle's onError
+                // hooks run, a locked stream): the async handler rejects, wrapThenable sends the
+                // error a microtask later; a callback handler throws into handle-request.js's
+                // catch, or from a timer, where Fastify dies (the reference answers: D5)
+                // (lifecycle fuzzer b173ad91, Fastify 5.12.8: onRequestAbort hooks interleave).
+                if (async)
+                    st.ev->microtask([self, err] { self->wrap_thenable_rejected(err); });
+                else
+                    self->send_error(err);
+            }
             break;
         case verb::hijack:
             self->hijack_write(a);
