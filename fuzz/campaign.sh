@@ -9,7 +9,9 @@
 #                 options when missing, then the target is built)
 #   --max-len N   -max_len (default 4096)
 # Prints exec/s, coverage (cov = edges, ft = features), corpus size and every crash found with
-# the `lifecheck repro` command for it. The working corpus lives in DIR/fuzz/corpus/TARGET and is
+# its fault line, whether real Fastify shares it (the input is run once more, which replays it
+# on `--target fastify` when node is there; LIFECHECK_FUZZ_FASTIFY=off skips that) and the
+# `lifecheck repro` command for it. The working corpus lives in DIR/fuzz/corpus/TARGET and is
 # minimized with -merge=1 at the end; crashes go to DIR/fuzz/artifacts/TARGET/.
 # Exit codes: 0 no crash, 1 crashes found, 2 usage error, 3 build or fuzzer failure.
 set -euo pipefail
@@ -116,9 +118,16 @@ echo "executions: ${runs:-?}  exec/s: ${execs:-?} over the campaign (last job: $
 echo "coverage:   cov ${cov:-?} (edges)  ft ${ft:-?} (features)"
 echo "corpus:     $(find "$corpus" -type f | wc -l) inputs after -merge=1 ($corpus)"
 echo "crashes:    $new new ($artifacts)"
+# Each crash once more, for its fault report's verdict: whether real Fastify shares it, i.e.
+# whether it is a finding about Fastify, the reference or the checker (fuzz/fastify_replay.hpp;
+# fork mode keeps the workers' reports to itself).
 while read -r f; do
     [[ -n $f ]] || continue
     echo "  $f"
+    (cd "$build/fuzz" && "$bin" "$f" 2>&1) |
+        awk '/^lifecheck-fuzz: (SUT|HARNESS) FAULT/ { print "    " $0; next }
+             /^lifecheck-fuzz: real Fastify/ { p = 1; print "    " $0; next }
+             p && /^  / { print "    " $0; next } p { exit }'
     echo "    repro: lifecheck repro --fuzzer $target $f"
 done <<<"$new_list"
 [[ $new -eq 0 ]]
