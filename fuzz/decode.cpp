@@ -335,6 +335,9 @@ int payload_hint(scenario::action const* a) {
         return p.fail_after_chunks ? 7 : 6;
     case scenario::payload_kind::response:
         return 6;
+    case scenario::payload_kind::error: // kinds of ops only (scenario-format §1.6)
+    case scenario::payload_kind::undefined:
+        return 0;
     }
     return 0;
 }

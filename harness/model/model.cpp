@@ -70,18 +70,25 @@ bool bad_url(std::string const& path) {
         decoded += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
         i += 2;
     }
-    // UTF-8 validity of the decoded bytes
+    // UTF-8 validity of the decoded bytes as decodeURI checks it (RFC 3629): lead octets C2..F4,
+    // continuations 80..BF, except right after E0 (A0..), ED (..9F), F0 (90..) and F4 (..8F)
     for (std::size_t i = 0; i < decoded.size();) {
         auto const c = static_cast<unsigned char>(decoded[i]);
-        std::size_t n = c < 0x80           ? 1
-                        : (c >> 5) == 0x6  ? 2
-                        : (c >> 4) == 0xE  ? 3
-                        : (c >> 3) == 0x1E ? 4
-                                           : 0;
+        std::size_t n = c < 0x80                 ? 1
+                        : c >= 0xC2 && c <= 0xDF ? 2
+                        : c >= 0xE0 && c <= 0xEF ? 3
+                        : c >= 0xF0 && c <= 0xF4 ? 4
+                                                 : 0;
         if (n == 0 || i + n > decoded.size())
             return true;
         for (std::size_t k = 1; k < n; ++k) {
             if ((static_cast<unsigned char>(decoded[i + k]) >> 6) != 0x2)
+                return true;
+        }
+        if (n > 2) {
+            auto const second = static_cast<unsigned char>(decoded[i + 1]);
+            if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) ||
+                (c == 0xF0 && second < 0x90) || (c == 0xF4 && second > 0x8F))
                 return true;
         }
         i += n;
@@ -159,6 +166,13 @@ public:
 
     std::vector<step_prediction> run() {
         collect_leaves(sc_.steps, leaves_);
+        for (auto const* list : {&w_.app.on_ready, &w_.app.pre_close, &w_.app.on_close}) {
+            for (scenario::action const* a : *list) {
+                if (a->ops) // the reference answers `unsupported` for these too
+                    return everything_unsupported(
+                        "an application hook (onReady/preClose/onClose) with ops (§1.6)");
+            }
+        }
         start_app();
         w_.loop.run();
         double t = w_.loop.now();

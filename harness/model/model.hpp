@@ -36,6 +36,8 @@ struct step_prediction {
     std::optional<std::string>
         body_text; // the body bytes the client got (all of them iff complete)
     std::optional<std::string> content_type; // the response's content-type, when known
+    scenario::header_list headers;           // the head's headers the framework wrote (Node's own
+                                             // date/connection/framing headers are not listed)
     bool complete = true;                    // false when the body was cut short
     bool aborted = false;                    // the target's `end` reports a client abort
     bool hangs = false;                      // no `end` ever comes (no reply and no abort)

@@ -126,6 +126,9 @@ payload payload_of(bool raw_only) {
             p.shared = "r";
         break;
     }
+    case payload_kind::error:     // kinds of ops only (scenario-format §1.6); never
+    case payload_kind::undefined: // picked for a v1 payload above
+        break;
     }
     return p;
 }

@@ -70,6 +70,20 @@ std::optional<payload_kind> parse_payload_kind(std::string const& name) {
     return std::nullopt;
 }
 
+char const* to_string(op_kind k) {
+    for (auto const& n : op_table)
+        if (n.value == k)
+            return n.name;
+    return "?";
+}
+
+std::optional<op_kind> parse_op_kind(std::string const& name) {
+    for (auto const& n : op_table)
+        if (name == n.name)
+            return n.value;
+    return std::nullopt;
+}
+
 char const* to_string(connection_fate f) {
     switch (f) {
     case connection_fate::kept:

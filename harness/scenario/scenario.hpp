@@ -62,10 +62,33 @@ enum class verb {
 char const* to_string(verb v);
 std::optional<verb> parse_verb(std::string const& name);
 
-enum class payload_kind { json_value, string, buffer, empty, stream, web_stream, response };
+/// PAYLOAD kinds: what a callback hands to Fastify. `error` and `undefined` (v2) are JavaScript
+/// values an `ops` sequence sends, returns or throws (scenario-format §1.6).
+enum class payload_kind {
+    json_value,
+    string,
+    buffer,
+    empty,
+    stream,
+    web_stream,
+    response,
+    error,
+    undefined,
+};
 
 char const* to_string(payload_kind k);
 std::optional<payload_kind> parse_payload_kind(std::string const& name);
+
+/// `error` of an ACTION (what a v1 `throw` raises), and an `error` PAYLOAD: `new Error(message)`
+/// with the properties given. `status`, `headers` and `props` are v2 (scenario-format §1.6).
+struct error_spec {
+    std::optional<std::string> message;
+    std::optional<int> status_code;
+    std::optional<std::string> code;
+    std::optional<int> status{}; // err.status (Fastify reads statusCode, then status)
+    header_list headers{};       // err.headers: copied to the error reply
+    json props = json::object(); // other own properties, e.g. {"expose": true}
+};
 
 /// PAYLOAD, scenario-format §1.3. Fields not used by `kind` stay at their defaults.
 struct payload {
@@ -80,6 +103,7 @@ struct payload {
     header_list headers;                  // response
     std::shared_ptr<payload> body;        // response: a string or webStream payload, or null
     std::optional<std::string> shared;    // response: name of a shared instance
+    error_spec error;                     // error: the Error object
 };
 
 struct flag_condition {
@@ -92,11 +116,38 @@ struct flag_assignment {
     bool value = false;
 };
 
-/// `error` of an ACTION: what a `throw` raises.
-struct error_spec {
-    std::optional<std::string> message;
-    std::optional<int> status_code;
-    std::optional<std::string> code;
+/// One operation of an ACTION's `ops` (scenario-format §1.6), named after the API call.
+enum class op_kind {
+    code,          // reply.code(n)
+    header,        // reply.header(name, value)
+    headers,       // reply.headers({...})
+    remove_header, // reply.removeHeader(name)
+    type,          // reply.type(t)
+    send,          // reply.send(payload)
+    set,           // an app flag, as `set` of v1
+    await_,        // await sleep(ms) / the rest runs from setTimeout(ms) in callback style
+    return_,       // return value (or `return reply`)
+    throw_,        // throw value
+    done,          // done() / done(err) / done(null, payload): callback-style hooks
+    hang,          // await a promise that never settles
+};
+
+char const* to_string(op_kind k);
+std::optional<op_kind> parse_op_kind(std::string const& name);
+
+/// What a `done` op passes: done(), done(error) or done(null, payload).
+enum class done_with { nothing, error, payload };
+
+struct op {
+    op_kind kind = op_kind::hang;
+    json code;                   // code: the number as written (may be fractional or out of range)
+    header_list headers;         // header (one pair), headers
+    std::string name;            // removeHeader: the header name; type: the content type
+    std::optional<payload> body; // send/return/throw/done: the value (nothing = send() / done())
+    bool return_reply = false;   // return: `return reply`
+    int ms = 0;                  // await
+    flag_assignment flag;        // set
+    done_with done = done_with::nothing;
 };
 
 /// ACTION, scenario-format §1.2: what one user callback does.
@@ -112,6 +163,9 @@ struct action {
     header_list headers;
     std::optional<payload> body; // `payload` in the file
     std::optional<error_spec> error;
+    /// v2 (§1.6): the operations the callback performs, in order; when set, the v1 keys
+    /// delayMs/set/do/status/headers/payload/error are absent and `what` is unused.
+    std::optional<std::vector<op>> ops;
 };
 
 /// Hooks of one scope or route: phases in the order the file lists them, each list in order.

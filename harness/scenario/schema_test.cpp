@@ -121,6 +121,10 @@ std::map<std::string, std::string> const semantic_only = {
      "failAfterChunks at most the number of chunks: the same kind of comparison"},
     {"semantic-koa-duplicate-label.json",
      "koa middleware labels unique: uniqueness of a field across array items"},
+    {"semantic-ops.json",
+     "the ops rules of §1.6: which op a place allows (the phase is a key two levels up), nothing "
+     "after return, done only in callback style, no throw after an await, error payloads only "
+     "in ops: order inside an array and context from ancestors"},
 };
 
 // Files that are not JSON at all: there is no document for the schema to judge.

@@ -18,6 +18,23 @@ json headers_json(header_list const& headers) {
     return out;
 }
 
+json error_json(error_spec const& e) {
+    json out = json::object();
+    if (e.message)
+        out["message"] = *e.message;
+    if (e.status_code)
+        out["statusCode"] = *e.status_code;
+    if (e.code)
+        out["code"] = *e.code;
+    if (e.status)
+        out["status"] = *e.status;
+    if (!e.headers.empty())
+        out["headers"] = headers_json(e.headers);
+    if (!e.props.empty())
+        out["props"] = e.props;
+    return out;
+}
+
 json payload_json(payload const& p) {
     json out = json::object();
     out["kind"] = to_string(p.kind);
@@ -53,7 +70,56 @@ json payload_json(payload const& p) {
         if (p.shared)
             out["shared"] = *p.shared;
         break;
+    case payload_kind::error:
+        out.update(error_json(p.error));
+        break;
+    case payload_kind::undefined:
+        break;
     }
+    return out;
+}
+
+json op_json(op const& o) {
+    json arg;
+    switch (o.kind) {
+    case op_kind::code:
+        arg = o.code;
+        break;
+    case op_kind::header:
+        arg = json::array({o.headers.at(0).first, o.headers.at(0).second});
+        break;
+    case op_kind::headers:
+        arg = headers_json(o.headers);
+        break;
+    case op_kind::remove_header:
+    case op_kind::type:
+        arg = o.name;
+        break;
+    case op_kind::send:
+    case op_kind::throw_:
+        arg = o.body ? payload_json(*o.body) : json(nullptr);
+        break;
+    case op_kind::return_:
+        arg = o.return_reply ? json("reply") : payload_json(*o.body);
+        break;
+    case op_kind::set:
+        arg = json{{"flag", o.flag.flag}, {"value", o.flag.value}};
+        break;
+    case op_kind::await_:
+        arg = o.ms;
+        break;
+    case op_kind::done:
+        if (o.done == done_with::error)
+            arg = json{{"error", payload_json(*o.body)}};
+        else if (o.done == done_with::payload)
+            arg = json{{"payload", payload_json(*o.body)}};
+        break;
+    case op_kind::hang:
+        arg = true;
+        break;
+    }
+    json out = json::object();
+    out[to_string(o.kind)] = arg;
     return out;
 }
 
@@ -77,15 +143,13 @@ json action_json(action const& a, labels l) {
         out["headers"] = headers_json(a.headers);
     if (a.body)
         out["payload"] = payload_json(*a.body);
-    if (a.error) {
-        json e = json::object();
-        if (a.error->message)
-            e["message"] = *a.error->message;
-        if (a.error->status_code)
-            e["statusCode"] = *a.error->status_code;
-        if (a.error->code)
-            e["code"] = *a.error->code;
-        out["error"] = e;
+    if (a.error)
+        out["error"] = error_json(*a.error);
+    if (a.ops) {
+        json list = json::array();
+        for (op const& o : *a.ops)
+            list.push_back(op_json(o));
+        out["ops"] = list;
     }
     return out;
 }

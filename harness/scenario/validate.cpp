@@ -313,7 +313,12 @@ private:
     // ---- pieces of the format ----
 
     header_list headers(json const& v, std::string const& path);
-    std::optional<payload> payload_of(json const& v, std::string const& path, bool response_body);
+    std::optional<payload>
+    payload_of(json const& v, std::string const& path, bool response_body, bool v2 = false);
+    std::optional<error_spec> error_of(json const& v, std::string const& path);
+    std::optional<flag_assignment> assignment(json const& v, std::string const& path);
+    std::optional<std::vector<op>>
+    ops_of(json const& v, std::string const& path, site s, std::optional<phase> ph, style how);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
@@ -376,7 +381,7 @@ header_list reader::headers(json const& v, std::string const& path) {
 }
 
 std::optional<payload>
-reader::payload_of(json const& v, std::string const& path, bool response_body) {
+reader::payload_of(json const& v, std::string const& path, bool response_body, bool v2) {
     if (!object(v, path, "a PAYLOAD object ({\"kind\": ...})"))
         return std::nullopt;
     payload p;
@@ -393,6 +398,14 @@ reader::payload_of(json const& v, std::string const& path, bool response_body) {
         return std::nullopt;
     }
     p.kind = *kind;
+    if (!v2 && is_v2_kind(p.kind)) {
+        fail(path + ".kind",
+             std::string{"a payload kind outside `ops` (error and undefined are values of ops, "
+                         "scenario-format §1.6): "} +
+                 all_kinds(),
+             shown(*kind_value));
+        return std::nullopt;
+    }
     if (response_body && p.kind != payload_kind::string && p.kind != payload_kind::web_stream) {
         fail(path + ".kind",
              "string or webStream (the body of a response payload)",
@@ -478,6 +491,17 @@ reader::payload_of(json const& v, std::string const& path, bool response_body) {
         }
         if (json const* x = member(v, "shared"))
             p.shared = name(*x, path + ".shared", "a non-empty name of the shared Response");
+        break;
+    case payload_kind::error:
+        only_keys(v,
+                  path,
+                  "an error payload",
+                  {"kind", "message", "statusCode", "status", "code", "headers", "props"});
+        if (auto e = error_of(v, path))
+            p.error = std::move(*e);
+        break;
+    case payload_kind::undefined:
+        only_keys(v, path, "an undefined payload", {"kind"});
         break;
     }
     if (problems_.size() != before)
@@ -566,31 +590,8 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
                 a.when = c;
         }
     }
-    if (json const* x = member(v, "set")) {
-        if (object(*x, path + ".set", "an assignment {\"flag\": NAME, \"value\": BOOL}")) {
-            only_keys(*x, path + ".set", "set", {"flag", "value"});
-            flag_assignment c;
-            bool ok = true;
-            if (json const* f = member(*x, "flag")) {
-                auto n = name(*f, path + ".set.flag", "a non-empty flag name");
-                ok = ok && n.has_value();
-                c.flag = n.value_or("");
-            } else {
-                missing(path + ".set.flag", "the flag name");
-                ok = false;
-            }
-            if (json const* b = member(*x, "value")) {
-                auto value = boolean(*b, path + ".set.value");
-                ok = ok && value.has_value();
-                c.value = value.value_or(false);
-            } else {
-                missing(path + ".set.value", "the value to set (true or false)");
-                ok = false;
-            }
-            if (ok)
-                a.set = c;
-        }
-    }
+    if (json const* x = member(v, "set"))
+        a.set = assignment(*x, path + ".set");
     if (json const* x = member(v, "do")) {
         if (auto what = verb_of(*x, path + ".do", s, ph))
             a.what = *what;
@@ -604,17 +605,218 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     if (json const* x = member(v, "error")) {
         if (object(*x, path + ".error", "an error {\"message\", \"statusCode\", \"code\"}")) {
             only_keys(*x, path + ".error", "error", {"message", "statusCode", "code"});
-            error_spec e;
-            if (json const* m = member(*x, "message"))
-                e.message = text(*m, path + ".error.message");
-            if (json const* c = member(*x, "statusCode"))
-                e.status_code = int32(*c, path + ".error.statusCode", 100, 599);
-            if (json const* c = member(*x, "code"))
-                e.code = name(*c, path + ".error.code", "a non-empty error code string");
-            a.error = e;
+            a.error = error_of(*x, path + ".error");
         }
     }
+    if (json const* x = member(v, "ops")) {
+        for (char const* v1 : {"delayMs", "set", "do", "status", "headers", "payload", "error"})
+            if (member(v, v1) != nullptr)
+                fail(member_path(path, v1),
+                     "no v1 key beside `ops` (an ACTION either lists ops or uses do/delayMs/set/"
+                     "status/headers/payload/error, scenario-format §1.6)",
+                     shown(json(v1)));
+        a.ops = ops_of(*x, path + ".ops", s, ph, a.how);
+    }
     return a;
+}
+
+std::optional<flag_assignment> reader::assignment(json const& v, std::string const& path) {
+    if (!object(v, path, "an assignment {\"flag\": NAME, \"value\": BOOL}"))
+        return std::nullopt;
+    only_keys(v, path, "set", {"flag", "value"});
+    flag_assignment c;
+    bool ok = true;
+    if (json const* f = member(v, "flag")) {
+        auto n = name(*f, path + ".flag", "a non-empty flag name");
+        ok = ok && n.has_value();
+        c.flag = n.value_or("");
+    } else {
+        missing(path + ".flag", "the flag name");
+        ok = false;
+    }
+    if (json const* b = member(v, "value")) {
+        auto value = boolean(*b, path + ".value");
+        ok = ok && value.has_value();
+        c.value = value.value_or(false);
+    } else {
+        missing(path + ".value", "the value to set (true or false)");
+        ok = false;
+    }
+    if (!ok)
+        return std::nullopt;
+    return c;
+}
+
+/// The fields of an `error` (v1 ACTION key, keys checked by the caller) or an error PAYLOAD.
+std::optional<error_spec> reader::error_of(json const& v, std::string const& path) {
+    std::size_t const before = problems_.size();
+    error_spec e;
+    if (json const* m = member(v, "message"))
+        e.message = text(*m, path + ".message");
+    if (json const* c = member(v, "statusCode"))
+        e.status_code = int32(*c, path + ".statusCode", 100, 599);
+    if (json const* c = member(v, "code"))
+        e.code = name(*c, path + ".code", "a non-empty error code string");
+    if (json const* c = member(v, "status"))
+        e.status = int32(*c, path + ".status", 100, 599);
+    if (json const* h = member(v, "headers"))
+        e.headers = headers(*h, path + ".headers");
+    if (json const* p = member(v, "props")) {
+        if (object(*p, path + ".props", "an object of extra properties of the Error")) {
+            for (auto it = p->begin(); it != p->end(); ++it)
+                if (it.key() == "message" || it.key() == "statusCode" || it.key() == "status" ||
+                    it.key() == "code" || it.key() == "headers" || it.key() == "stack")
+                    fail(member_path(path + ".props", it.key()),
+                         "a property other than message, statusCode, status, code, headers, "
+                         "stack (those have their own keys)",
+                         shown(json(it.key())));
+            e.props = *p;
+        }
+    }
+    if (problems_.size() != before)
+        return std::nullopt;
+    return e;
+}
+
+/// `ops` of an ACTION, scenario-format §1.6.
+std::optional<std::vector<op>>
+reader::ops_of(json const& v, std::string const& path, site s, std::optional<phase> ph, style how) {
+    if (!v.is_array()) {
+        fail(path, "an array of operations ({\"code\": 201}, {\"send\": PAYLOAD}, ...)", shown(v));
+        return std::nullopt;
+    }
+    std::size_t const before = problems_.size();
+    unsigned const bits = site_bits(s, ph);
+    bool const no_reply = ph == phase::on_request_abort || s == site::app_hook;
+    bool const callback = how == style::callback;
+    std::vector<op> out;
+    std::optional<std::string> final_op; // the return/throw/hang that ends the function
+    bool after_await = false;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string const at = index_path(path, i);
+        json const& x = v[i];
+        if (!x.is_object() || x.size() != 1) {
+            fail(at,
+                 "an operation: an object with exactly one key, " + names_of(op_table),
+                 shown(x));
+            continue;
+        }
+        std::string const key = x.begin().key();
+        json const& arg = x.begin().value();
+        std::string const arg_path = member_path(at, key);
+        auto kind = parse_op_kind(key);
+        if (!kind) {
+            fail(arg_path, "an operation: one of " + names_of(op_table), shown(json(key)));
+            continue;
+        }
+        op_entry const& row = op_table[static_cast<std::size_t>(*kind)];
+        if ((row.sites & bits) == 0 || (row.reply && no_reply)) {
+            std::vector<std::string> names;
+            for (op_entry const& r : op_table)
+                if ((r.sites & bits) != 0 && !(r.reply && no_reply))
+                    names.emplace_back(r.name);
+            fail(arg_path,
+                 "an operation allowed in " + site_name(s, ph) + ": " + join(names),
+                 shown(json(key)));
+            continue;
+        }
+        if (final_op) {
+            fail(at, "nothing after " + *final_op + " (it ends the function)", shown(x));
+            continue;
+        }
+        op o;
+        o.kind = *kind;
+        switch (*kind) {
+        case op_kind::code:
+            if (arg.is_number())
+                o.code = arg;
+            else
+                fail(arg_path,
+                     "a number (the status code; out-of-range values are allowed)",
+                     shown(arg));
+            break;
+        case op_kind::header:
+            if (arg.is_array() && arg.size() == 2 && arg[0].is_string() && arg[1].is_string()) {
+                json one = json::object();
+                one[arg[0].get<std::string>()] = arg[1];
+                o.headers = headers(one, arg_path);
+            } else {
+                fail(arg_path, "[NAME, VALUE] (two strings)", shown(arg));
+            }
+            break;
+        case op_kind::headers:
+            o.headers = headers(arg, arg_path);
+            break;
+        case op_kind::remove_header:
+            if (auto n = name(arg, arg_path, "a header name"))
+                o.name = *n;
+            break;
+        case op_kind::type:
+            if (auto n = name(arg, arg_path, "a content type"))
+                o.name = *n;
+            break;
+        case op_kind::send:
+            if (!arg.is_null())
+                o.body = payload_of(arg, arg_path, false, true);
+            break;
+        case op_kind::set:
+            if (auto f = assignment(arg, arg_path))
+                o.flag = *f;
+            break;
+        case op_kind::await_:
+            o.ms = int32(arg, arg_path, 0, max_int).value_or(0);
+            after_await = true;
+            break;
+        case op_kind::return_:
+            if (arg.is_string() && arg.get<std::string>() == "reply")
+                o.return_reply = true;
+            else
+                o.body = payload_of(arg, arg_path, false, true);
+            final_op = "return";
+            break;
+        case op_kind::throw_:
+            if (callback && after_await)
+                fail(arg_path,
+                     "no throw after an await in a callback-style function (it would throw "
+                     "from a timer: an uncaught exception); use done with an error, or send "
+                     "an error payload",
+                     shown(x));
+            o.body = payload_of(arg, arg_path, false, true);
+            final_op = "throw";
+            break;
+        case op_kind::done:
+            if (!callback) {
+                fail(arg_path,
+                     "done only in callback-style hooks (\"style\": \"callback\")",
+                     shown(x));
+                break;
+            }
+            if (arg.is_null())
+                break;
+            if (!object(arg, arg_path, "null, {\"error\": PAYLOAD} or {\"payload\": PAYLOAD}"))
+                break;
+            only_keys(arg, arg_path, "done", {"error", "payload"});
+            if (arg.size() != 1) {
+                fail(arg_path, "exactly one of error, payload", shown(arg));
+            } else if (json const* e = member(arg, "error")) {
+                o.done = done_with::error;
+                o.body = payload_of(*e, arg_path + ".error", false, true);
+            } else if (json const* p = member(arg, "payload")) {
+                o.done = done_with::payload;
+                o.body = payload_of(*p, arg_path + ".payload", false, true);
+            }
+            break;
+        case op_kind::hang:
+            if (!(arg.is_boolean() && arg.get<bool>()))
+                fail(arg_path, "true", shown(arg));
+            final_op = "hang";
+            break;
+        }
+        out.push_back(std::move(o));
+    }
+    if (problems_.size() != before)
+        return std::nullopt;
+    return out;
 }
 
 hook_map reader::hooks(json const& v, std::string const& path, bool route_level) {

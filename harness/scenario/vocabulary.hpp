@@ -96,6 +96,44 @@ inline constexpr payload_kind_entry payload_kind_table[] = {
     {payload_kind::stream, "stream"},
     {payload_kind::web_stream, "webStream"},
     {payload_kind::response, "response"},
+    {payload_kind::error, "error"},
+    {payload_kind::undefined, "undefined"},
+};
+
+/// The PAYLOAD kinds only an `ops` sequence may use (§1.6): JavaScript values, not replies.
+constexpr bool is_v2_kind(payload_kind k) {
+    return k == payload_kind::error || k == payload_kind::undefined;
+}
+
+/// One operation of an ACTION's `ops` (§1.6) and where it may be used (verb_site bits; the
+/// onRequestAbort phase has no reply, so reply operations are refused there).
+struct op_entry {
+    op_kind value;
+    char const* name; // the key of the op object in scenario files
+    bool reply;       // calls a reply method (not in onRequestAbort or application hooks)
+    unsigned sites;   // verb_site bits
+};
+
+namespace detail {
+constexpr unsigned fastify_sites =
+    verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler;
+constexpr unsigned reply_sites = verb_site::hook | verb_site::handler | verb_site::error_handler;
+} // namespace detail
+
+/// Every op, in the order of the §1.6 table.
+inline constexpr op_entry op_table[] = {
+    {op_kind::code, "code", true, detail::reply_sites},
+    {op_kind::header, "header", true, detail::reply_sites},
+    {op_kind::headers, "headers", true, detail::reply_sites},
+    {op_kind::remove_header, "removeHeader", true, detail::reply_sites},
+    {op_kind::type, "type", true, detail::reply_sites},
+    {op_kind::send, "send", true, detail::reply_sites},
+    {op_kind::set, "set", false, detail::fastify_sites},
+    {op_kind::await_, "await", false, detail::fastify_sites},
+    {op_kind::return_, "return", false, detail::reply_sites},
+    {op_kind::throw_, "throw", false, detail::fastify_sites},
+    {op_kind::done, "done", false, verb_site::hook | verb_site::app_hook},
+    {op_kind::hang, "hang", false, detail::fastify_sites},
 };
 
 /// One step kind: the key that makes a step that kind (§1.4; a step has exactly one).
@@ -125,6 +163,7 @@ inline constexpr action_key_entry action_key_table[] = {
     {"when", true},
     {"set", true},
     {"do", true},
+    {"ops", false},
     {"status", true},
     {"headers", true},
     {"payload", true},
@@ -200,8 +239,11 @@ static_assert(detail::in_enum_order(phase_table) &&
               "phase_table: one row per phase, in enum order");
 static_assert(detail::in_enum_order(payload_kind_table) &&
                   std::size(payload_kind_table) ==
-                      static_cast<std::size_t>(payload_kind::response) + 1,
+                      static_cast<std::size_t>(payload_kind::undefined) + 1,
               "payload_kind_table: one row per kind, in enum order");
+static_assert(detail::in_enum_order(op_table) &&
+                  std::size(op_table) == static_cast<std::size_t>(op_kind::hang) + 1,
+              "op_table: one row per op, in enum order");
 static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,
               "step_kind_table: one row per step kind, in enum order");

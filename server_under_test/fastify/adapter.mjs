@@ -144,7 +144,10 @@ const APP_PHASES = ['onReady', 'preClose', 'onClose']
 const VERBS = ['continue', 'throw', 'rethrow', 'send', 'sendThenContinue', 'hang', 'replacePayload', 'hijack']
 const PAYLOAD_PHASES = ['onSend', 'preSerialization'] // where replacePayload has a meaning
 
-const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error']
+const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'ops', 'status', 'headers', 'payload', 'error']
+// scenario-format §1.6: the ops of a v2 ACTION; the reply ones need a reply (not onRequestAbort, app hooks)
+const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang']
+const REPLY_OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'return']
 const SCOPE_KEYS = ['hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late']
 const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
 const ROOT_KEYS = [...SCOPE_KEYS, 'options']
@@ -158,7 +161,9 @@ const PAYLOAD_KEYS = {
   empty: [],
   stream: ['chunks', 'chunkDelayMs', 'failAfterChunks'],
   webStream: ['chunks', 'chunkDelayMs', 'failAfterChunks', 'locked'],
-  response: ['status', 'headers', 'body', 'shared']
+  response: ['status', 'headers', 'body', 'shared'],
+  error: ['message', 'statusCode', 'status', 'code', 'headers', 'props'],
+  undefined: []
 }
 
 class Unsupported extends Error {}
@@ -180,6 +185,7 @@ function checkKeys (obj, allowed, path) {
  */
 function checkAction (a, site, phase, path) {
   checkKeys(a, ACTION_KEYS, path)
+  if (a.ops !== undefined) return checkOps(a, site, phase, path)
   if (a.style !== undefined && a.style !== 'async' && a.style !== 'callback') {
     unsupported(`${path}.style: '${a.style}'`)
   }
@@ -210,6 +216,19 @@ function checkAction (a, site, phase, path) {
       unsupported(`${path}: hijack writes json/string/buffer/empty payloads only, not '${a.payload.kind}'`)
     }
   }
+}
+
+function checkOps (a, site, phase, path) {
+  if (!Array.isArray(a.ops)) unsupported(`${path}.ops: expected an array`)
+  const noReply = site === 'appHook' || phase === 'onRequestAbort'
+  a.ops.forEach((op, i) => {
+    const at = `${path}.ops[${i}]`
+    if (!isObject(op) || Object.keys(op).length !== 1) unsupported(`${at}: expected an object with one key`)
+    const [k, v] = Object.entries(op)[0]
+    if (!OPS.includes(k)) unsupported(`${at}: unknown op '${k}'`)
+    if (noReply && REPLY_OPS.includes(k)) unsupported(`${at}: '${k}' where there is no reply`)
+    if (['send', 'throw', 'return'].includes(k) && isObject(v)) checkPayload(v, `${at}.${k}`)
+  })
 }
 
 function checkPayload (p, path) {
@@ -495,8 +514,106 @@ function materialize (ctx, p, request) {
       if (!ctx.shared.has(p.shared)) ctx.shared.set(p.shared, makeResponse(p, rec))
       return ctx.shared.get(p.shared)
     }
+    case 'error': return errorValue(p)
+    case 'undefined': return undefined
   }
   return undefined
+}
+
+/** An `error` PAYLOAD (scenario-format §1.6): new Error(message ?? "boom") with its own properties. */
+function errorValue (p) {
+  const err = new Error(p.message ?? 'boom')
+  if (p.statusCode !== undefined) err.statusCode = p.statusCode
+  if (p.status !== undefined) err.status = p.status
+  if (p.code !== undefined) err.code = p.code
+  if (p.headers !== undefined) err.headers = { ...p.headers }
+  if (p.props !== undefined) Object.assign(err, structuredClone(p.props))
+  return err
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2 ops (scenario-format §1.6): the operations of one callback, in order
+
+/** Performs the reply operations and `set`; true when `op` was one of them. */
+function replyOp (ctx, k, v, request, reply) {
+  switch (k) {
+    case 'code': reply.code(v); return true
+    case 'header': reply.header(v[0], v[1]); return true
+    case 'headers': reply.headers(v); return true
+    case 'removeHeader': reply.removeHeader(v); return true
+    case 'type': reply.type(v); return true
+    case 'send':
+      if (v === null) reply.send()
+      else reply.send(materialize(ctx, v, request))
+      return true
+    case 'set': ctx.applySet({ set: v }); return true
+  }
+  return false
+}
+
+/**
+ * A callback-style function's body from op `i`: ops after an `await` run from a timer; `done`
+ * calls the hook's done; `return` gives the function's (synchronous) return value.
+ */
+function runOpsSync (ctx, ops, i, request, reply, done) {
+  for (; i < ops.length; i++) {
+    const [k, v] = Object.entries(ops[i])[0]
+    if (replyOp(ctx, k, v, request, reply)) continue
+    switch (k) {
+      case 'await': {
+        const next = i + 1
+        setTimeout(() => runOpsSync(ctx, ops, next, request, reply, done), v)
+        return undefined
+      }
+      case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
+      case 'throw': throw materialize(ctx, v, request)
+      case 'done':
+        if (v === null) done()
+        else if ('error' in v) done(materialize(ctx, v.error, request))
+        else done(null, materialize(ctx, v.payload, request))
+        break
+      case 'hang': return undefined
+    }
+  }
+  return undefined
+}
+
+/**
+ * The user function of an ACTION with ops. `args` maps the function's arguments to
+ * (request, reply, done): hooks by phase, handlers (request, reply), error handlers
+ * (error, request, reply), application hooks (none, or the instance).
+ */
+function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
+  const ops = a.ops
+  let fn
+  if ((a.style ?? 'async') === 'async') {
+    fn = async function (...argv) {
+      const { request, reply } = args(argv)
+      ctx.cb(request?.id ?? 'app', label, phase, scope)
+      if (!ctx.whenHolds(a)) return undefined
+      // The ops run in this function's own body: user code is one async function, and a helper's
+      // promise returned from here would settle two microtasks later.
+      for (const op of ops) {
+        const [k, v] = Object.entries(op)[0]
+        if (replyOp(ctx, k, v, request, reply)) continue
+        switch (k) {
+          case 'await': await sleep(v); break
+          case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
+          case 'throw': throw materialize(ctx, v, request)
+          case 'hang': return new Promise(() => {})
+        }
+      }
+      return undefined
+    }
+  } else {
+    fn = function (...argv) {
+      const { request, reply, done } = args(argv)
+      ctx.cb(request?.id ?? 'app', label, phase, scope)
+      if (!ctx.whenHolds(a)) { if (done) done(); return undefined }
+      return runOpsSync(ctx, ops, 0, request, reply, done)
+    }
+  }
+  return arity === undefined ? fn : withArity(fn, arity)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,6 +666,13 @@ const CALLBACK_ARITY = {
  * Arguments by phase: (request) for onRequestAbort; (request, reply, payload|error) otherwise.
  */
 function makeRequestHook (ctx, phase, a, label, scope) {
+  if (a.ops !== undefined) {
+    const async = (a.style ?? 'async') === 'async'
+    const arity = async ? ASYNC_ARITY[phase] : CALLBACK_ARITY[phase]
+    const reply = phase === 'onRequestAbort' ? () => undefined : argv => argv[1]
+    return makeOpsFunction(ctx, a, label, phase, scope, arity,
+      argv => ({ request: argv[0], reply: reply(argv), done: async ? undefined : argv[arity - 1] }))
+  }
   const verb = a.do ?? 'continue'
   const hasDelay = a.delayMs !== undefined
   if ((a.style ?? 'async') === 'async') {
@@ -602,6 +726,12 @@ function makeRequestHook (ctx, phase, a, label, scope) {
 
 /** onReady / preClose (no arguments) and onClose (instance): traced with request id "app". */
 function makeAppHook (ctx, phase, a, label, scope) {
+  if (a.ops !== undefined) {
+    const async = (a.style ?? 'async') === 'async'
+    const arity = async ? ASYNC_ARITY[phase] : CALLBACK_ARITY[phase]
+    return makeOpsFunction(ctx, a, label, phase, scope, arity,
+      argv => ({ request: undefined, reply: undefined, done: async ? undefined : argv[arity - 1] }))
+  }
   const verb = a.do ?? 'continue'
   const hasDelay = a.delayMs !== undefined
   if ((a.style ?? 'async') === 'async') {
@@ -640,6 +770,10 @@ function makeAppHook (ctx, phase, a, label, scope) {
  * returns reply after a send. Callback: answers with reply.send; returns undefined.
  */
 function makeHandler (ctx, phase, a, label, scope) {
+  if (a.ops !== undefined) {
+    return makeOpsFunction(ctx, a, label, phase, scope, undefined,
+      argv => ({ request: argv[0], reply: argv[1] }))
+  }
   const verb = a.do ?? 'continue'
   const hasDelay = a.delayMs !== undefined
   if ((a.style ?? 'async') === 'async') {
@@ -682,6 +816,10 @@ function makeHandler (ctx, phase, a, label, scope) {
 
 /** An error handler (error, request, reply). `continue` returns the payload; `rethrow` throws `error`. */
 function makeErrorHandler (ctx, a, label, scope) {
+  if (a.ops !== undefined) {
+    return makeOpsFunction(ctx, a, label, 'errorHandler', scope, undefined,
+      argv => ({ request: argv[1], reply: argv[2] }))
+  }
   const verb = a.do ?? 'continue'
   const hasDelay = a.delayMs !== undefined
   const phase = 'errorHandler'

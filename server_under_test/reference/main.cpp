@@ -228,7 +228,8 @@ private:
             app_, sc.value().lang, *l->ev, [](engine::event const& e) { emit(e); }, faults_);
         if (!l->srv) {
             print({{"t", "unsupported"},
-                   {"what", engine::koa_unsupported(app_).value_or("dialect " + dialect)}});
+                   {"what",
+                    engine::unsupported(app_, sc.value().lang).value_or("dialect " + dialect)}});
             return;
         }
         net::connection_options opts;

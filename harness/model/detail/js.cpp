@@ -22,8 +22,8 @@ js_value
 error_value(std::string message, std::optional<int> status_code, std::optional<std::string> code) {
     js_value v;
     v.type = js_type::error;
-    v.error =
-        std::make_shared<js_error>(js_error{std::move(message), status_code, std::move(code)});
+    v.error = std::make_shared<js_error>(
+        js_error{std::move(message), status_code, std::move(code), {}, {}});
     return v;
 }
 

@@ -25,6 +25,8 @@ struct js_error {
     std::string message;
     std::optional<int> status_code; // err.statusCode
     std::optional<std::string> code;
+    std::optional<int> status;     // err.status (v2 `error` PAYLOAD): read after statusCode
+    scenario::header_list headers; // err.headers: setErrorHeaders copies them to the reply
 };
 
 /// A source stream (Node Readable or WHATWG ReadableStream) created from a PAYLOAD.

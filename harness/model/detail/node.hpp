@@ -213,6 +213,7 @@ struct request_outcome {
     bool got_head = false; // status line and headers arrived
     int status = 0;
     std::optional<std::string> content_type;
+    scenario::header_list headers; // the response head's headers as the server wrote them
     std::string body;
     bool body_complete = false; // the whole body arrived
     body_class body_kind = body_class::none;

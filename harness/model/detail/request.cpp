@@ -276,7 +276,8 @@ void request_run::handle_request(maybe_error err) {
         }
         if (!valid_content_type(*ct)) {
             is_error_ = true;
-            status_ = 415;
+            status_ = 415; // reply.status(415)
+            has_code_ = true;
             send(fastify_error("FST_ERR_CTP_INVALID_MEDIA_TYPE", "Unsupported Media Type", 415));
             return;
         }
@@ -412,7 +413,8 @@ void request_run::pre_handler_callback(maybe_error err) {
 
 void request_run::basic_404() {
     // four-oh-four.js basic404, fastify-lifecycle §10: an object, so it passes preSerialization.
-    status_ = 404;
+    status_ = 404; // reply.code(404)
+    has_code_ = true;
     js_value v;
     v.type = js_type::object;
     v.data = json::object();
@@ -598,7 +600,8 @@ void request_run::on_send_end(js_value v) {
     // onSendEnd, fastify-lifecycle §2.7 (throws are write-time errors, caught or not by the caller)
     if (v.type == js_type::response) {
         auto const r = v.response;
-        status_ = r->status;
+        status_ = r->status; // reply.code(payload.status)
+        has_code_ = true;
         for (auto const& [name, value] : r->headers)
             set_reply_header(ascii_lower(name), value);
         if (r->body && r->body->disturbed)
@@ -846,12 +849,27 @@ void request_run::handle_error(js_value err, bool has_cb) {
 }
 
 void request_run::default_error_handler(js_value err) {
-    // setErrorHeaders, fastify-lifecycle §4.4
-    int s = (status_ >= 400 && status_ <= 599) ? status_ : 500;
-    if (err.error && err.error->status_code && *err.error->status_code >= 400 &&
-        *err.error->status_code <= 599)
-        s = *err.error->status_code;
+    // setErrorHeaders, fastify-lifecycle §4.4: err.headers onto the reply; res.statusCode = the
+    // error's statusCode, else its status (4xx/5xx), else the reply's 4xx/5xx status, else 500.
+    auto const in_range = [](std::optional<int> c) {
+        return c && *c >= 400 && *c <= 599;
+    };
+    std::optional<int> from_error;
+    if (err.error) {
+        for (auto const& [name, value] : err.error->headers)
+            set_reply_header(ascii_lower(name), value);
+        if (in_range(err.error->status_code))
+            from_error = err.error->status_code;
+        else if (in_range(err.error->status))
+            from_error = err.error->status;
+    }
+    int const s = from_error.value_or(in_range(status_) ? status_ : 500);
     status_ = s;
+    // error-status.js setErrorStatusCode: without reply.code() the error decides (the status is
+    // never 200 here any more)
+    if (!has_code_)
+        status_ = from_error.value_or(500);
+    has_code_ = true;
     send(err);
 }
 
@@ -1035,6 +1053,8 @@ request_run::call_result request_run::invoke(action const& a,
                                              std::function<void(maybe_error, js_value)> done) {
     trace(a.label);
     std::string const strand = "timer#" + std::to_string(++timer_seq_);
+    if (a.ops)
+        return invoke_ops(a, r, strand, done);
     if (a.how == style::async) {
         // async (req, reply[, payload]) => { when; await sleep(delayMs); set; do }
         auto p = std::make_shared<promise>(w_.loop);
@@ -1169,6 +1189,191 @@ js_value request_run::callback_body(action const& a,
     return undefined_value();
 }
 
+//------------------------------------------------------------------------------
+// v2 ops (scenario-format §1.6): the adapter's makeOpsFunction, runOpsAsync and runOpsSync
+
+request_run::call_result
+request_run::invoke_ops(action const& a,
+                        role r,
+                        std::string const& strand,
+                        std::function<void(maybe_error, js_value)> const& done) {
+    if (a.how == style::async) {
+        // One async function whose body is the ops (what user code is; the adapter's
+        // makeOpsFunction runs them in its own body): it settles when its last op does.
+        auto outer = std::make_shared<promise>(w_.loop);
+        if (!when_holds(a)) {
+            outer->resolve(undefined_value());
+            return call_result{true, outer, {}};
+        }
+        run_ops_async(a, 0, outer, strand);
+        return call_result{true, outer, {}};
+    }
+    if (!when_holds(a)) {
+        if (r == role::hook)
+            done(std::nullopt, undefined_value());
+        return call_result{}; // handlers: return without answering
+    }
+    call_result out;
+    out.value = run_ops_sync(a, r, 0, done, strand);
+    return out;
+}
+
+void request_run::run_ops_async(action const& a,
+                                std::size_t i,
+                                promise_ptr p,
+                                std::string const& strand) {
+    auto const& ops = *a.ops;
+    try {
+        for (; i < ops.size(); ++i) {
+            scenario::op const& o = ops[i];
+            if (reply_op(o))
+                continue;
+            switch (o.kind) {
+            case scenario::op_kind::await_: {
+                // await sleep(ms): the timer, then the await resumes one microtask later
+                action const* ap = &a;
+                std::size_t const next = i + 1;
+                w_.loop.after(
+                    o.ms, in_.id, strand, a.label + " (await)", [this, ap, next, p, strand] {
+                        w_.loop.microtask(
+                            [this, ap, next, p, strand] { run_ops_async(*ap, next, p, strand); });
+                    });
+                return;
+            }
+            case scenario::op_kind::return_:
+                p->resolve(o.return_reply ? reply_value() : op_value(o.body));
+                return;
+            case scenario::op_kind::throw_:
+                p->reject(thrown_value(*o.body));
+                return;
+            case scenario::op_kind::hang:
+                return; // return new Promise(() => {}): never settles
+            default:
+                break; // `done` is refused in async functions by the loader
+            }
+        }
+        p->resolve(undefined_value()); // the "forgot return reply" ending
+    } catch (js_exception const& e) {
+        p->reject(e.value); // reply.code() threw inside the async function
+    }
+}
+
+js_value request_run::run_ops_sync(action const& a,
+                                   role r,
+                                   std::size_t i,
+                                   std::function<void(maybe_error, js_value)> const& done,
+                                   std::string const& strand) {
+    auto const& ops = *a.ops;
+    for (; i < ops.size(); ++i) {
+        scenario::op const& o = ops[i];
+        if (reply_op(o)) // a throw (reply.code) is synchronous: the caller's catch, or a crash
+            continue;
+        switch (o.kind) {
+        case scenario::op_kind::await_: {
+            // setTimeout(() => runOpsSync(next), ms): its return value goes nowhere, its throw
+            // is uncaught
+            action const* ap = &a;
+            std::size_t const next = i + 1;
+            w_.loop.after(
+                o.ms, in_.id, strand, a.label + " (await)", [this, ap, r, next, done, strand] {
+                    run_ops_sync(*ap, r, next, done, strand);
+                });
+            return undefined_value();
+        }
+        case scenario::op_kind::return_:
+            if (o.return_reply) {
+                unsupported("`return reply` from a callback-style function");
+                return undefined_value();
+            }
+            return op_value(o.body);
+        case scenario::op_kind::throw_:
+            throw js_exception{thrown_value(*o.body)};
+        case scenario::op_kind::done: {
+            if (r != role::hook || !done)
+                break;
+            if (o.done == scenario::done_with::error) {
+                // hookRunner next(err): a falsy err is no error
+                js_value const err = op_value(o.body);
+                bool const falsy =
+                    err.is_nullish() || (err.type == js_type::string && err.bytes.empty()) ||
+                    ((err.type == js_type::boolean || err.type == js_type::number) &&
+                     !(err.data.is_boolean() ? err.data.get<bool>() : err.data.get<double>() != 0));
+                if (falsy) {
+                    done(std::nullopt, undefined_value());
+                } else {
+                    if (err.type != js_type::error)
+                        unsupported("done() with a value that is not an Error");
+                    done(err, undefined_value());
+                }
+            } else if (o.done == scenario::done_with::payload) {
+                done(std::nullopt, op_value(o.body));
+            } else {
+                done(std::nullopt, undefined_value());
+            }
+            break;
+        }
+        case scenario::op_kind::hang:
+            return undefined_value();
+        default:
+            break;
+        }
+    }
+    return undefined_value();
+}
+
+bool request_run::reply_op(scenario::op const& o) {
+    switch (o.kind) {
+    case scenario::op_kind::code:
+        reply_code(o.code);
+        return true;
+    case scenario::op_kind::header:
+    case scenario::op_kind::headers:
+        for (auto const& [name, value] : o.headers) // reply.header lower-cases the name
+            set_reply_header(ascii_lower(name), value);
+        return true;
+    case scenario::op_kind::remove_header:
+        remove_reply_header(o.name);
+        return true;
+    case scenario::op_kind::type:
+        set_reply_header("content-type", o.name); // kReplyHeaders['content-type'] = type
+        return true;
+    case scenario::op_kind::send:
+        send(op_value(o.body));
+        return true;
+    case scenario::op_kind::set:
+        w_.set_flag(o.flag.flag, o.flag.value, in_.id);
+        return true;
+    default:
+        return false;
+    }
+}
+
+void request_run::reply_code(scenario::json const& code) {
+    // Reply.prototype.code: +code outside 100..599 (NaN too) throws FST_ERR_BAD_STATUS_CODE
+    double const n = code.is_number() ? code.get<double>() : std::nan("");
+    if (!(n >= 100 && n <= 599)) {
+        std::string const shown = n == 0 ? std::string{"0"} : json_stringify(code);
+        throw js_exception{fastify_error(
+            "FST_ERR_BAD_STATUS_CODE", "Called reply with an invalid status code: " + shown, 500)};
+    }
+    if (n != std::floor(n))
+        unsupported("a fractional status code (Node truncates it at writeHead, Fastify compares "
+                    "the fraction)");
+    status_ = static_cast<int>(n);
+    has_code_ = true;
+}
+
+js_value request_run::op_value(std::optional<scenario::payload> const& p) {
+    return p ? make_payload(*p) : undefined_value();
+}
+
+js_value request_run::thrown_value(scenario::payload const& p) {
+    js_value v = make_payload(p);
+    if (v.type != js_type::error)
+        unsupported("a thrown value that is not an Error");
+    return v;
+}
+
 request_run::call_result
 request_run::invoke_head_on_send(js_value payload,
                                  std::function<void(maybe_error, js_value)> done) {
@@ -1192,6 +1397,7 @@ request_run::invoke_head_on_send(js_value payload,
 void request_run::apply_send(action const& a) {
     // reply.code(status ?? 200).headers(headers).send(payload) (scenario-format §1.2)
     status_ = a.status.value_or(200);
+    has_code_ = true;
     for (auto const& [name, value] : a.headers)
         set_reply_header(ascii_lower(name), value);
     send(a.body ? make_payload(*a.body) : undefined_value());
@@ -1323,6 +1529,14 @@ js_value request_run::make_payload(scenario::payload const& p) {
         v.origin = body_class::stream;
         return v;
     }
+    case scenario::payload_kind::error: { // v2 ops (scenario-format §1.6): new Error(message)
+        v = error_value(p.error.message.value_or("boom"), p.error.status_code, p.error.code);
+        v.error->status = p.error.status;
+        v.error->headers = p.error.headers;
+        return v;
+    }
+    case scenario::payload_kind::undefined:
+        return undefined_value();
     }
     return v;
 }

@@ -126,6 +126,24 @@ private:
     call_result invoke_head_on_send(js_value payload,
                                     std::function<void(maybe_error, js_value)> done);
     void apply_send(scenario::action const& a);
+    // v2 ops (scenario-format §1.6), as the adapter's makeOpsFunction/runOpsAsync/runOpsSync
+    call_result invoke_ops(scenario::action const& a,
+                           role r,
+                           std::string const& strand,
+                           std::function<void(maybe_error, js_value)> const& done);
+    void run_ops_async(scenario::action const& a,
+                       std::size_t i,
+                       promise_ptr p,
+                       std::string const& strand);
+    js_value run_ops_sync(scenario::action const& a,
+                          role r,
+                          std::size_t i,
+                          std::function<void(maybe_error, js_value)> const& done,
+                          std::string const& strand);
+    bool reply_op(scenario::op const& o);
+    void reply_code(scenario::json const& code);
+    js_value op_value(std::optional<scenario::payload> const& p);
+    js_value thrown_value(scenario::payload const& p);
     void hijack(scenario::action const& a);
     js_value make_payload(scenario::payload const& p);
     js_value make_error(scenario::action const& a);
@@ -153,6 +171,7 @@ private:
 
     // Fastify Reply state (fastify-lifecycle §1)
     int status_ = 200;                    // res.statusCode
+    bool has_code_ = false;               // kReplyHasStatusCode: reply.code() was called
     scenario::header_list reply_headers_; // kReplyHeaders, lower-case names
     bool hijacked_ = false;               // kReplyHijacked
     bool is_error_ = false;               // kReplyIsError

@@ -140,6 +140,9 @@ value materialize(scenario::payload const& p) {
         v.k = value::kind::stream;
         v.stream = make_stream(p); // Koa reads its chunks, delay and failure only
         return v;
+    case payload_kind::error:     // v2 ops only (scenario-format §1.6); the koa dialect
+    case payload_kind::undefined: // has no ops yet
+        return v;
     }
     return v;
 }

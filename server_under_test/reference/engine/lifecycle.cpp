@@ -12,6 +12,9 @@
 namespace lifecheck::engine {
 
 using scenario::action;
+using scenario::done_with;
+using scenario::op;
+using scenario::op_kind;
 using scenario::payload_kind;
 using scenario::style;
 using scenario::verb;
@@ -91,6 +94,10 @@ struct shared_state {
             }
             return v;
         }
+        case payload_kind::error:
+            return value::of_error(error_of(p.error));
+        case payload_kind::undefined:
+            return v;
         }
         return v;
     }
@@ -255,6 +262,26 @@ private:
     void send_stream(std::shared_ptr<stream_obj> s);
     void hijack_write(action const& a);
 
+    // --- v2 ops (scenario-format §1.6) ---------------------------------------------------
+    enum class ops_site { hook, handler, error_handler };
+
+    struct ops_frame {
+        std::shared_ptr<request_impl> self;
+        action const* a = nullptr;
+        ops_site at = ops_site::hook;
+        std::shared_ptr<chain_state> chain; // hooks: the runner to continue
+    };
+
+    /// Runs ops from `i`; `sync` while still inside the call Fastify made (not from a timer).
+    static void run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, bool sync);
+    /// The function failed with `err`: an async rejection, a synchronous throw, or a throw from
+    /// a timer (a crash in Fastify; the reference answers through the error path, D5).
+    static void ops_fail(ops_frame const& f, std::shared_ptr<js_error> err, bool sync);
+    /// The async function settled with `v` (nothing: undefined), or adopted the reply.
+    static void ops_resolve(ops_frame const& f, value v, bool reply);
+    /// reply.send(v) from a hook: what reply.send() throws into the hook (hook_send's rules).
+    std::shared_ptr<js_error> hook_send_value(value v);
+
     // --- errors --------------------------------------------------------------------------
     /// How the error path was entered: from reply.send (lib/reply.js passes onSendHook as the
     /// continuation `cb`) or from anywhere else (preSerialization, onSend, stream failures:
@@ -346,20 +373,47 @@ void request_impl::res_end(std::string_view data) {
 // ---------------------------------------------------------------------------------------------
 // routeHandler (lib/route.js)
 
-bool valid_percent_escapes(std::string const& path) {
+/// find-my-way decodes the path with decodeURI, which throws (fastify.js onBadUrl) on a `%` not
+/// followed by two hex digits and on escaped octets that are not UTF-8 as RFC 3629 has it: no lone
+/// or continuation-first octet, no overlong form, no surrogate, nothing past U+10FFFF
+/// (fastify-lifecycle §2.1 step 2; scenarios/fastify/http/bad-url-invalid-utf8-400.json).
+bool decodable_path(std::string const& path) {
+    auto hex = [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return std::isdigit(u) ? u - '0' : (std::tolower(u) - 'a' + 10);
+    };
+    int owed = 0;                  // continuation octets the current sequence still needs
+    unsigned lo = 0x80, hi = 0xBF; // where the next continuation octet must lie
     for (std::size_t i = 0; i < path.size(); ++i) {
-        if (path[i] != '%')
+        if (path[i] != '%') {
+            if (owed != 0)
+                return false; // a sequence cut short by a literal character
             continue;
+        }
         if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
             !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
             return false;
+        auto const octet = static_cast<unsigned>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
         i += 2;
+        if (owed != 0) {
+            if (octet < lo || octet > hi)
+                return false;
+            lo = 0x80;
+            hi = 0xBF;
+            --owed;
+        } else if (octet >= 0x80) {
+            if (octet < 0xC2 || octet > 0xF4)
+                return false; // a continuation octet first, an overlong lead, or past U+10FFFF
+            owed = octet < 0xE0 ? 1 : octet < 0xF0 ? 2 : 3;
+            lo = octet == 0xE0 ? 0xA0 : octet == 0xF0 ? 0x90 : 0x80; // overlong 3- and 4-octet
+            hi = octet == 0xED ? 0x9F : octet == 0xF4 ? 0x8F : 0xBF; // surrogates, > U+10FFFF
+        }
     }
-    return true;
+    return owed == 0;
 }
 
 void request_impl::start() {
-    if (!valid_percent_escapes(path_)) {
+    if (!decodable_path(path_)) {
         // fastify.js onBadUrl: a direct 400 before routing, no hooks.
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
                                  js_string_of_bytes(path_) +
@@ -570,6 +624,11 @@ void request_impl::call_handler() {
             st_->ev->microtask([self] { self->wrap_thenable_resolved(value{}); });
         return;
     }
+    if (a.ops) {
+        run_ops(
+            std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
+        return;
+    }
     if (a.how == style::callback && a.what == verb::throw_ && !a.delay_ms) {
         // A synchronous throw: handle-request.js catch → kReplyIsError, send(err).
         if (a.set)
@@ -668,6 +727,187 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
     do_send_verb(a);
     catch_send_throw_ = false;
     return std::move(send_throw_);
+}
+
+std::shared_ptr<js_error> request_impl::hook_send_value(value v) {
+    if (in_on_error_)
+        return fst_error(
+            "FST_ERR_SEND_INSIDE_ONERR", "You cannot use `send` inside the `onError` hook", 500);
+    bool const serialized = v.k == value::kind::json || v.k == value::kind::null;
+    catch_send_throw_ = ctx_->of(phase::on_send).empty() &&
+                        (!serialized || ctx_->of(phase::pre_serialization).empty());
+    send(std::move(v));
+    catch_send_throw_ = false;
+    return std::move(send_throw_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2 ops (scenario-format §1.6): one user function's operations, in order
+
+namespace {
+
+/// reply.code(n): FST_ERR_BAD_STATUS_CODE outside 100-599 (lib/reply.js), else Node keeps the
+/// integer part at writeHead.
+std::shared_ptr<js_error> bad_status(scenario::json const& n) {
+    double const d = n.get<double>();
+    if (d >= 100 && d <= 599)
+        return nullptr;
+    std::string shown = n.dump(); // `code || String(code)`: JSON numbers print as JS does here
+    return make_error("Called reply with an invalid status code: " + shown,
+                      500,
+                      std::string{"FST_ERR_BAD_STATUS_CODE"});
+}
+
+/// The Error a throw raises; a non-Error value is refused before (fastify_unsupported), so an
+/// in-process caller that skips that check gets a plain Error rather than no error at all.
+std::shared_ptr<js_error> thrown_value(value const& v) {
+    if (v.k == value::kind::error && v.err)
+        return v.err;
+    return make_error("non-Error value thrown (unsupported by the reference)", std::nullopt, {});
+}
+
+} // namespace
+
+void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, bool sync) {
+    request_impl& self = *f->self;
+    shared_state& st = *self.st_;
+    action const& a = *f->a;
+    std::vector<op> const& ops = *a.ops;
+    bool const async = a.how == style::async;
+    for (; i < ops.size(); ++i) {
+        op const& o = ops[i];
+        switch (o.kind) {
+        case op_kind::code:
+            if (auto err = bad_status(o.code)) {
+                ops_fail(*f, std::move(err), sync);
+                return;
+            }
+            self.res_.status_code(static_cast<int>(o.code.get<double>()));
+            break;
+        case op_kind::header:
+        case op_kind::headers:
+            for (auto const& [k, v] : o.headers)
+                self.set_header(k, v);
+            break;
+        case op_kind::remove_header:
+            self.remove_header(ascii_lower(o.name));
+            break;
+        case op_kind::type:
+            self.set_header("content-type", o.name);
+            break;
+        case op_kind::send: {
+            value v = o.body ? st.materialize(*o.body) : value{};
+            if (f->at != ops_site::hook) {
+                self.send(std::move(v));
+                break;
+            }
+            if (auto err = self.hook_send_value(std::move(v))) {
+                ops_fail(*f, std::move(err), sync);
+                return;
+            }
+            break;
+        }
+        case op_kind::set:
+            st.flags[o.flag.flag] = o.flag.value;
+            break;
+        case op_kind::await_: {
+            auto next = [f, i, async] {
+                run_ops(f, i + 1, false);
+            };
+            loop* ev = st.ev;
+            if (async)
+                ev->set_timeout(o.ms, [ev, next] { ev->microtask(next); });
+            else
+                ev->set_timeout(o.ms, next);
+            return;
+        }
+        case op_kind::return_: {
+            value v = o.body ? st.materialize(*o.body) : value{};
+            if (async) {
+                ops_resolve(*f, std::move(v), o.return_reply);
+            } else if (sync && f->at != ops_site::hook && v.k != value::kind::undefined) {
+                // handle-request.js / handleError: a synchronous return value is sent
+                self.send(std::move(v));
+            }
+            return; // a callback hook's return value is ignored (not a thenable)
+        }
+        case op_kind::throw_: {
+            ops_fail(*f, thrown_value(st.materialize(*o.body)), sync);
+            return;
+        }
+        case op_kind::done: {
+            auto const& s = f->chain;
+            if (o.done == done_with::error)
+                chain_next(s, thrown_value(st.materialize(*o.body)), std::nullopt);
+            else if (o.done == done_with::payload)
+                chain_next(s, nullptr, st.materialize(*o.body));
+            else
+                chain_next(s, nullptr, std::nullopt);
+            break; // the function goes on after done()
+        }
+        case op_kind::hang:
+            return;
+        }
+    }
+    if (async)
+        ops_resolve(*f, value{}, false);
+}
+
+void request_impl::ops_fail(ops_frame const& f, std::shared_ptr<js_error> err, bool sync) {
+    request_impl& self = *f.self;
+    bool const async = f.a->how == style::async;
+    if (!async && !sync) {
+        self.on_error_hook(std::move(err)); // thrown from a timer: Fastify crashes here (D5)
+        return;
+    }
+    switch (f.at) {
+    case ops_site::hook:
+        settle(f.chain, async, std::move(err), std::nullopt); // rejection, or the runner's catch
+        break;
+    case ops_site::handler:
+        if (async) {
+            auto self_ptr = f.self;
+            self.st_->ev->microtask([self_ptr, err] { self_ptr->wrap_thenable_rejected(err); });
+        } else {
+            self.send_error(std::move(err)); // handle-request.js catch
+        }
+        break;
+    case ops_site::error_handler:
+        if (async) {
+            auto self_ptr = f.self;
+            self.st_->ev->microtask([self_ptr, err] { self_ptr->wrap_thenable_rejected(err); });
+        } else {
+            self.send(value::of_error(std::move(err))); // handleError's catch: reply.send(err)
+        }
+        break;
+    }
+}
+
+void request_impl::ops_resolve(ops_frame const& f, value v, bool reply) {
+    request_impl& self = *f.self;
+    loop* ev = self.st_->ev;
+    if (f.at == ops_site::hook) {
+        auto s = f.chain;
+        if (reply) // `return reply`: resolves once the response finished or the socket closed
+            self.when_reply_settles(
+                [ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
+        else
+            settle(s,
+                   true,
+                   nullptr,
+                   v.k == value::kind::undefined ? std::nullopt
+                                                 : std::optional<value>{std::move(v)});
+        return;
+    }
+    auto self_ptr = f.self;
+    if (reply) {
+        self.when_reply_settles([ev, self_ptr] {
+            ev->microtask([self_ptr] { self_ptr->wrap_thenable_resolved(value{}); });
+        });
+        return;
+    }
+    ev->microtask(
+        [self_ptr, v = std::move(v)]() mutable { self_ptr->wrap_thenable_resolved(std::move(v)); });
 }
 
 void request_impl::do_send_verb(action const& a) {
@@ -799,6 +1039,10 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
     // style `done` is a direct call.
     if (a.when && st_->flag(a.when->flag) != a.when->is) {
         settle(s, async, nullptr, std::nullopt);
+        return;
+    }
+    if (a.ops) {
+        run_ops(std::make_shared<ops_frame>(ops_frame{s->self, &a, ops_site::hook, s}), 0, true);
         return;
     }
     if (!async && a.what == verb::throw_ && !a.delay_ms) {
@@ -1218,11 +1462,19 @@ void request_impl::handle_error(std::shared_ptr<js_error> err, error_entry how) 
 }
 
 void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
-    // setErrorHeaders: status from res.statusCode if 4xx/5xx, else 500; err.statusCode wins.
+    // setErrorHeaders: status from res.statusCode if 4xx/5xx, else 500; err.headers are set;
+    // err.statusCode wins, then err.status.
     int const current = res_.status_code();
     int status = (current >= 400 && current <= 599) ? current : 500;
-    if (err->status_code && *err->status_code >= 400 && *err->status_code <= 599)
+    for (auto const& [k, v] : err->headers)
+        set_header(k, v);
+    auto in_range = [](std::optional<int> s) {
+        return s && *s >= 400 && *s <= 599;
+    };
+    if (in_range(err->status_code))
         status = *err->status_code;
+    else if (in_range(err->status))
+        status = *err->status;
     res_.status_code(status);
     send(value::of_error(err));
 }
@@ -1265,6 +1517,12 @@ void request_impl::call_error_handler(error_handler_node const& node,
         if (async)
             ev->microtask([self] { self->wrap_thenable_resolved(value{}); });
         return; // callback: returns undefined, never answers
+    }
+    if (a.ops) {
+        run_ops(std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::error_handler, nullptr}),
+                0,
+                true);
+        return;
     }
     if (!async && !a.delay_ms && (a.what == verb::throw_ || a.what == verb::rethrow)) {
         if (a.set)
@@ -1506,10 +1764,85 @@ void server::close(std::function<void(std::function<void()>)> drained, std::func
 
 namespace lifecheck::engine {
 
+namespace {
+
+/// What the reference does not implement yet of the v2 ops of one ACTION (§1.6).
+std::optional<std::string>
+ops_unsupported(action const& a, std::string const& where, std::optional<scenario::phase> ph) {
+    if (!a.ops)
+        return std::nullopt;
+    if (ph && scenario::is_application_phase(*ph))
+        return where + ": ops in application hooks";
+    for (std::size_t i = 0; i < a.ops->size(); ++i) {
+        op const& o = (*a.ops)[i];
+        std::string const at = where + ".ops[" + std::to_string(i) + "]";
+        bool const raises =
+            o.kind == op_kind::throw_ || (o.kind == op_kind::done && o.done == done_with::error);
+        if (raises && o.body && o.body->kind != payload_kind::error)
+            return at + ": throwing a non-Error value";
+        bool const gives =
+            (o.kind == op_kind::return_ && o.body && o.body->kind != payload_kind::undefined) ||
+            (o.kind == op_kind::done && o.done == done_with::payload);
+        if (gives && ph == scenario::phase::pre_parsing)
+            return at + ": a new request stream from preParsing";
+        if (o.kind == op_kind::return_ && o.return_reply && a.how == style::callback)
+            return at + ": returning the reply from a callback-style function";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> scope_unsupported(scenario::scope const& s) {
+    std::string const at = "scope " + s.name;
+    auto hooks = [&](scenario::hook_map const& m,
+                     std::string const& w) -> std::optional<std::string> {
+        for (auto const& [ph, list] : m)
+            for (auto const& a : list)
+                if (auto why = ops_unsupported(a, w + " " + scenario::to_string(ph), ph))
+                    return why;
+        return std::nullopt;
+    };
+    if (auto why = hooks(s.hooks, at))
+        return why;
+    if (s.error_handler)
+        if (auto why = ops_unsupported(*s.error_handler, at + " errorHandler", std::nullopt))
+            return why;
+    if (s.not_found_handler)
+        if (auto why = ops_unsupported(*s.not_found_handler, at + " notFoundHandler", std::nullopt))
+            return why;
+    for (auto const& r : s.routes) {
+        if (auto why = ops_unsupported(r.handler, at + " " + r.method + " " + r.url, std::nullopt))
+            return why;
+        if (auto why = hooks(r.hooks, at + " " + r.method + " " + r.url))
+            return why;
+    }
+    if (s.late) {
+        if (auto why = hooks(s.late->hooks, at + " late"))
+            return why;
+        if (s.late->error_handler)
+            if (auto why = ops_unsupported(
+                    *s.late->error_handler, at + " late errorHandler", std::nullopt))
+                return why;
+    }
+    for (auto const& p : s.plugins)
+        if (auto why = scope_unsupported(p))
+            return why;
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d) {
+    if (d == scenario::dialect::koa)
+        return koa_unsupported(a);
+    return scope_unsupported(a.root);
+}
+
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults) {
     if (d == scenario::dialect::koa)
         return make_koa_server(a, l, std::move(sink));
+    if (unsupported(a, d))
+        return nullptr;
     return std::make_unique<server>(a, l, std::move(sink), faults);
 }
 

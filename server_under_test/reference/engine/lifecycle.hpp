@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lifecheck::engine {
@@ -103,7 +104,12 @@ public:
 
 namespace lifecheck::engine {
 
-/// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp).
+/// What of `a` the reference does not implement (nothing when it can run it): the target says
+/// `unsupported` with this reason (scenario-format §3).
+std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d);
+
+/// Builds the app server for a dialect: fastify (lifecycle.cpp) or koa (koa_onion.cpp); null
+/// when unsupported() names a reason.
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults = {});
 

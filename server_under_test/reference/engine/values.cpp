@@ -194,6 +194,13 @@ std::shared_ptr<js_error> thrown_by(scenario::action const& a) {
     return make_error(std::move(message), status, std::move(code));
 }
 
+std::shared_ptr<js_error> error_of(scenario::error_spec const& e) {
+    auto err = make_error(e.message.value_or("boom"), e.status_code, e.code);
+    err->status = e.status;
+    err->headers = e.headers;
+    return err;
+}
+
 std::string status_text(int status) {
     static std::map<int, char const*> const texts = {
         {100, "Continue"},

@@ -17,6 +17,8 @@ struct js_error {
     std::string message;
     std::optional<int> status_code;  // err.statusCode
     std::optional<std::string> code; // err.code
+    std::optional<int> status;       // err.status (setErrorHeaders reads it after statusCode)
+    scenario::header_list headers;   // err.headers (setErrorHeaders copies them to the reply)
 };
 
 /// A new `Error` with `message`, err.statusCode and err.code.
@@ -26,6 +28,10 @@ make_error(std::string message, std::optional<int> status, std::optional<std::st
 /// What a JS `throw` in a user callback raises (scenario-format §1.2 `throw`): new Error(message
 /// ?? "boom") with statusCode = error.statusCode ?? status, and error.code.
 std::shared_ptr<js_error> thrown_by(scenario::action const& a);
+
+/// The Error an `error` PAYLOAD stands for (scenario-format §1.6); its `props` have no effect
+/// Fastify shows a client, so they are not kept.
+std::shared_ptr<js_error> error_of(scenario::error_spec const& e);
 
 /// A Node Readable or a WHATWG ReadableStream made from a stream PAYLOAD.
 struct stream_obj {
