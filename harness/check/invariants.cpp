@@ -119,6 +119,54 @@ std::size_t allowed_runs(context const& ctx, std::string const& label) {
     return std::max<std::size_t>(1, ctx.find(label).size());
 }
 
+/// How many values an `ops` ACTION (scenario-format §1.6) hands to reply.send: its `send` ops and
+/// a `return` of a value (a handler's or error handler's value is sent; a hook's is ignored,
+/// counting it only makes the checks more lenient).
+std::size_t sends_of(scenario::action const& a) {
+    std::size_t n = 0;
+    if (a.ops)
+        for (scenario::op const& o : *a.ops)
+            if (o.kind == scenario::op_kind::send ||
+                (o.kind == scenario::op_kind::return_ && o.body && !o.return_reply))
+                ++n;
+    return n;
+}
+
+/// True when an `ops` ACTION may change what the reply sends: a send, a returned value, a throw,
+/// done(err) or done(null, value), or a hang (it may never continue).
+bool ops_act_on_reply(scenario::action const& a) {
+    for (scenario::op const& o : *a.ops)
+        switch (o.kind) {
+        case scenario::op_kind::send:
+        case scenario::op_kind::throw_:
+        case scenario::op_kind::hang:
+            return true;
+        case scenario::op_kind::return_:
+            if (o.body && !o.return_reply)
+                return true;
+            break;
+        case scenario::op_kind::done:
+            if (o.done != scenario::done_with::nothing)
+                return true;
+            break;
+        default:
+            break;
+        }
+    return false;
+}
+
+/// How many times an `ops` ACTION calls done(): two or more advance its hook chain twice, and
+/// Fastify runs the rest of the lifecycle again (fastify-lifecycle.md §2.3 c; Hooks.md: "the
+/// hook chain will be executed twice").
+std::size_t dones_of(scenario::action const& a) {
+    std::size_t n = 0;
+    if (a.ops)
+        for (scenario::op const& o : *a.ops)
+            if (o.kind == scenario::op_kind::done)
+                ++n;
+    return n;
+}
+
 finding violation(request_observation const& o,
                   char const* id,
                   std::string message,
@@ -205,6 +253,12 @@ void check_i2(request_observation const& o,
                                         at(c) + "; each runs at most once",
                                     "at most once",
                                     std::to_string(n) + " runs"));
+        // A hook that calls done() twice advances its chain twice: Fastify runs the rest of
+        // the lifecycle twice, interleaved (fastify-lifecycle.md §2.3 c). Order and counts say
+        // nothing after it (scenario fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        for (indexed_action const* a : ctx.find(c.e->label))
+            if (dones_of(*a->act) > 1)
+                return;
     }
 }
 
@@ -331,8 +385,11 @@ attribution classify_action(indexed_action const& entry, std::string const& phas
         return hook && (a.what == verb::continue_ || a.what == verb::replace_payload)
                    ? attribution{source::transparent, ""}
                    : attribution{source::unknown, ""};
-    if (phase == "onError" && a.what != verb::hang)
+    if (phase == "onError" && (a.ops || a.what != verb::hang))
         return {source::transparent, ""}; // its send throws, its errors end the onError chain
+    if (a.ops) // several calls: only one that leaves the reply alone is certainly transparent
+        return hook && !ops_act_on_reply(a) ? attribution{source::transparent, ""}
+                                            : attribution{source::unknown, ""};
     switch (a.what) {
     case verb::continue_:
         return hook ? attribution{source::transparent, ""} : payload_source(a);
@@ -397,6 +454,14 @@ bool overlapping_sends(std::vector<callback> const& cbs,
         if (hook_sent && rank >= 0)
             return true;
         for (indexed_action const* a : ctx.find(c.e->label)) {
+            if (a->act->ops) {
+                std::size_t const sends = sends_of(*a->act);
+                if (sends > 1 || dones_of(*a->act) > 1)
+                    return true; // two sends of one callback, or its chain advanced twice
+                if (sends == 1 && rank >= 0 && rank < 4)
+                    hook_sent = true;
+                continue;
+            }
             scenario::verb const v = a->act->what;
             if (v == scenario::verb::send_then_continue || v == scenario::verb::hijack)
                 return true;
@@ -407,10 +472,22 @@ bool overlapping_sends(std::vector<callback> const& cbs,
     return hook_sent && default_not_found;
 }
 
-/// I5 when several sends overlap: every run of preSerialization needs its own earlier callback
-/// that may have sent a JSON value to serialize (one send starts at most one run); runs beyond
-/// them certainly serialize something else. The untraced default not-found handler counts as
-/// one such sender when it may have answered.
+/// How many preSerialization runs callback `c` may start: none when it certainly sends no JSON
+/// value to serialize; else one per value it sends (an `ops` ACTION may send several).
+std::size_t json_sends(callback const& c, context const& ctx) {
+    source const what = classify(c, ctx).what;
+    if (what != source::json && what != source::unknown)
+        return 0;
+    std::size_t n = 1;
+    for (indexed_action const* a : ctx.find(c.e->label))
+        n = std::max(n, sends_of(*a->act));
+    return n;
+}
+
+/// I5 when several sends overlap: every run of preSerialization needs its own earlier send of a
+/// value that may be JSON to serialize (one send starts at most one run: json_sends); runs
+/// beyond them certainly serialize something else. The untraced default not-found handler
+/// counts as one such send when it may have answered.
 void check_i5_by_count(request_observation const& o,
                        context const& ctx,
                        std::vector<callback> const& cbs,
@@ -436,11 +513,8 @@ void check_i5_by_count(request_observation const& o,
             }
             continue;
         }
-        if (cbs[i].phase == "preSerialization")
-            continue;
-        source const what = classify(cbs[i], ctx).what;
-        if (what == source::json || what == source::unknown)
-            ++senders;
+        if (cbs[i].phase != "preSerialization")
+            senders += json_sends(cbs[i], ctx);
     }
 }
 

@@ -53,6 +53,19 @@ scenario::app test_app() {
     add_hook(root.hooks,
              phase::on_request,
              sending("early", verb::send_then_continue, payload_kind::string));
+    scenario::action twice = act("twice"); // v2 ops: done(); done() — the chain advances twice
+    twice.how = scenario::style::callback;
+    twice.ops = std::vector<scenario::op>(2);
+    twice.ops->at(0).kind = scenario::op_kind::done;
+    twice.ops->at(1).kind = scenario::op_kind::done;
+    add_hook(root.hooks, phase::on_request, twice);
+    scenario::action ops_sender = act("opsSender"); // v2 ops: reply.send({...}); return reply
+    ops_sender.ops = std::vector<scenario::op>(2);
+    ops_sender.ops->at(0).kind = scenario::op_kind::send;
+    ops_sender.ops->at(0).body = payload_of(payload_kind::json_value, {{"from", "ops"}});
+    ops_sender.ops->at(1).kind = scenario::op_kind::return_;
+    ops_sender.ops->at(1).return_reply = true;
+    add_hook(root.hooks, phase::pre_handler, ops_sender);
     add_hook(root.hooks, phase::pre_parsing, act("preParsing@root"));
     add_hook(root.hooks, phase::pre_handler, act("preHandler@root"));
     add_hook(root.hooks, phase::pre_serialization, act("preSerialization@root"));
@@ -213,6 +226,26 @@ TEST(InvariantI2, RequestSideCallbackTwiceBreaksIt) {
                         end()});
     ASSERT_EQ(ids(f), ids_t{"I2"});
     EXPECT_NE(f[0].message.find("ran again"), std::string::npos);
+}
+
+TEST(InvariantI2, HookThatCallsDoneTwiceRunsTheRestTwice) {
+    // Fastify 5.12.8 runs the rest of the lifecycle once per done() (fastify-lifecycle.md
+    // §2.3 c): repeats and interleaved phases after such a hook are Fastify's design.
+    EXPECT_TRUE(run("/json",
+                    {cb("twice", "onRequest"),
+                     cb("preHandler@root", "preHandler"),
+                     cb("preHandler@root", "preHandler"),
+                     cb("handler", "handler"),
+                     cb("handler", "handler"),
+                     end()})
+                    .empty());
+    // The same repeats without it are a finding.
+    EXPECT_EQ(ids(run("/json",
+                      {cb("onRequest@root", "onRequest"),
+                       cb("preHandler@root", "preHandler"),
+                       cb("preHandler@root", "preHandler"),
+                       end()})),
+              ids_t{"I2"});
 }
 
 TEST(InvariantI2, PhaseComesFromLabelWhenEventHasNone) {
@@ -454,6 +487,19 @@ TEST(InvariantI5, HandlerOfAChainAStreamDidNotStopMaySerializeAfterOnError) {
                      cb("onError@root", "onError"),
                      end(0, true)},
                     client_view(false, true))
+                    .empty());
+}
+
+TEST(InvariantI5, OpsHookThatSendsIsASender) {
+    // A v2 ops hook that sends an object after a hook's stream let the chain go on: its send is
+    // the JSON that passes preSerialization (the old reading skipped ops hooks as if they only
+    // continued, and blamed the stream).
+    EXPECT_TRUE(run("/json",
+                    {cb("streaming", "onRequest"),
+                     cb("onSend@root", "onSend"),
+                     cb("opsSender", "preHandler"),
+                     cb("preSerialization@root", "preSerialization"),
+                     end()})
                     .empty());
 }
 

@@ -203,7 +203,6 @@ private:
         phase ph = phase::on_request;
         guard g = guard::none;
         std::size_t i = 0;
-        bool finished = false;
         value payload;
         chain_cb cb;
     };
@@ -976,10 +975,11 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
     if (np && np->k != value::kind::undefined)
         s->payload = std::move(*np);
     if (err || s->i == hooks.size()) {
-        if (s->finished)
-            return;
-        s->finished = true;
-        s->cb(std::move(err), std::move(s->payload)); // the chain is over: nothing reads it again
+        // lib/hooks.js has no guard here: a hook that calls done() twice (a v2 `ops` hook can)
+        // calls the continuation twice, and the rest of the lifecycle runs twice
+        // (fastify-lifecycle.md §2.3 c; scenario
+        // fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        s->cb(std::move(err), s->payload);
         return;
     }
     hook_fn const& fn = hooks[s->i++];
