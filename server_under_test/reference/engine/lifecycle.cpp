@@ -203,7 +203,6 @@ private:
         phase ph = phase::on_request;
         guard g = guard::none;
         std::size_t i = 0;
-        bool finished = false;
         value payload;
         chain_cb cb;
     };
@@ -283,8 +282,12 @@ private:
     std::shared_ptr<js_error> hook_send_value(value v);
 
     // --- errors --------------------------------------------------------------------------
-    void on_error_hook(std::shared_ptr<js_error> err);
-    void handle_error(std::shared_ptr<js_error> err);
+    /// How the error path was entered: from reply.send (lib/reply.js passes onSendHook as the
+    /// continuation `cb`) or from anywhere else (preSerialization, onSend, stream failures:
+    /// no `cb`); and whether handleError runs as the onError chain's completion.
+    enum class error_entry { send, no_cb, on_error_done };
+    void on_error_hook(std::shared_ptr<js_error> err, error_entry how = error_entry::no_cb);
+    void handle_error(std::shared_ptr<js_error> err, error_entry how);
     void call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err);
     void default_error_handler(std::shared_ptr<js_error> err);
     void final_write(std::shared_ptr<js_error> err);
@@ -659,9 +662,19 @@ void request_impl::call_handler() {
         }
         case verb::send:
         case verb::send_then_continue:
-            self->do_send_verb(a);
             // async: `return reply` adopts the reply thenable; wrapThenable then sees undefined
             // with reply.sent true, so nothing more happens.
+            if (auto err = self->hook_send(a)) {
+                // reply.send() threw (another send's head went out, another lifecycle's onError
+                // hooks run, a locked stream): the async handler rejects, wrapThenable sends the
+                // error a microtask later; a callback handler throws into handle-request.js's
+                // catch, or from a timer, where Fastify dies (the reference answers: D5)
+                // (lifecycle fuzzer b173ad91, Fastify 5.12.8: onRequestAbort hooks interleave).
+                if (async)
+                    st.ev->microtask([self, err] { self->wrap_thenable_rejected(err); });
+                else
+                    self->send_error(err);
+            }
             break;
         case verb::hijack:
             self->hijack_write(a);
@@ -962,10 +975,11 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
     if (np && np->k != value::kind::undefined)
         s->payload = std::move(*np);
     if (err || s->i == hooks.size()) {
-        if (s->finished)
-            return;
-        s->finished = true;
-        s->cb(std::move(err), std::move(s->payload)); // the chain is over: nothing reads it again
+        // lib/hooks.js has no guard here: a hook that calls done() twice (a v2 `ops` hook can)
+        // calls the continuation twice, and the rest of the lifecycle runs twice
+        // (fastify-lifecycle.md §2.3 c; scenario
+        // fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        s->cb(std::move(err), s->payload);
         return;
     }
     hook_fn const& fn = hooks[s->i++];
@@ -1142,7 +1156,8 @@ void request_impl::send(value p) {
         return; // warn FST_ERR_REP_ALREADY_SENT
     if (is_error_ || p.k == value::kind::error) {
         is_error_ = false;
-        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt));
+        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt),
+                      error_entry::send);
         return;
     }
     if (p.k == value::kind::undefined || p.is_stream_like()) {
@@ -1375,21 +1390,23 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
 // ---------------------------------------------------------------------------------------------
 // The error path (lib/reply.js onErrorHook, lib/error-handler.js)
 
-void request_impl::on_error_hook(std::shared_ptr<js_error> err) {
+void request_impl::on_error_hook(std::shared_ptr<js_error> err, error_entry how) {
     auto self = shared_from_this();
     bool const chain_fresh = eh_ == eh_state::unset || eh_ == eh_state::final;
     if (!ctx_->of(phase::on_error).empty() && chain_fresh) {
         in_on_error_ = true;
         value v = value::of_error(err);
-        run_chain(phase::on_error, guard::none, v, [self, err](auto, value) {
-            self->handle_error(err); // always with the original error; hook failures end the chain
+        bool const via_send = how == error_entry::send;
+        run_chain(phase::on_error, guard::none, v, [self, err, via_send](auto, value) {
+            // always with the original error; hook failures end the chain
+            self->handle_error(err, via_send ? error_entry::send : error_entry::on_error_done);
         });
         return;
     }
-    handle_error(err);
+    handle_error(err, how);
 }
 
-void request_impl::handle_error(std::shared_ptr<js_error> err) {
+void request_impl::handle_error(std::shared_ptr<js_error> err, error_entry how) {
     in_on_error_ = false;
     if (eh_ == eh_state::final) {
         final_write(err);
@@ -1412,8 +1429,25 @@ void request_impl::handle_error(std::shared_ptr<js_error> err) {
     remove_header("content-type");
     remove_header("content-length");
     if (node == nullptr) {
-        // Past the default handler: the fallback JSON goes through onSend, then FINAL.
+        // Past the default handler: FINAL, then fallbackErrorHandler(error, reply, cb) sends the
+        // default JSON through cb = onSendHook — which only reply.send passes. Reached from
+        // anywhere else (another lifecycle of the reply used the default handler already),
+        // Fastify 5.12.8 throws `TypeError: cb is not a function` (lifecycle fuzzer f6648d9c):
+        // - as the onError chain's completion, the runner catches it and calls the completion
+        //   again: handleError with FINAL writes the JSON directly (or destroys the socket);
+        // - else it leaves through the caller: an onSend or preSerialization runner that
+        //   catches it passes it on as a new error (onError hooks, then the final writer); from
+        //   a promise reaction or a stream callback it is uncaught and the process dies, where
+        //   the reference answers the same way (decisions.md D5, D27).
         eh_ = eh_state::final;
+        if (how == error_entry::on_error_done) {
+            final_write(err);
+            return;
+        }
+        if (how == error_entry::no_cb) {
+            on_error_hook(make_error("cb is not a function", std::nullopt, std::nullopt));
+            return;
+        }
         set_header("content-type", "application/json; charset=utf-8");
         std::string body = default_error_json(*err);
         set_header("content-length", std::to_string(body.size()));
