@@ -76,6 +76,7 @@ step_view view_of(fastify_run const& f, std::string const& step_id) {
         case check::finding_kind::crash:
         case check::finding_kind::harness:
         case check::finding_kind::invalid:
+        case check::finding_kind::load:
             break;
         }
     }

@@ -24,6 +24,7 @@ constexpr check::finding_kind kinds[] = {
     check::finding_kind::hang,
     check::finding_kind::harness,
     check::finding_kind::invalid,
+    check::finding_kind::load,
 };
 
 /// What a rule checks, in one sentence (its SARIF shortDescription).
@@ -57,6 +58,9 @@ char const* rule_text(check::finding_kind k) {
         return "lifecheck itself failed while running the scenario (not the target's fault).";
     case check::finding_kind::invalid:
         return "The scenario file is invalid.";
+    case check::finding_kind::load:
+        return "The target could build the app but not where it runs (an npm plugin missing or "
+               "at another version).";
     }
     return "";
 }
