@@ -810,7 +810,7 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             st.flags[o.flag.flag] = o.flag.value;
             break;
         case op_kind::await_: {
-            auto next = [f, i, async] {
+            auto next = [f, i] {
                 run_ops(f, i + 1, false);
             };
             loop* ev = st.ev;
