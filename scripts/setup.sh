@@ -28,7 +28,11 @@ fi
 # published SARIF 2.1.0 schema the SARIF report is validated against (harness/report/sarif_test.cpp).
 for adapter in server_under_test/fastify server_under_test/koa harness/report/testdata/sarif; do
     if [ -f "$adapter/package-lock.json" ]; then
-        if [ ! -d "$adapter/node_modules" ] || [ "$adapter/package-lock.json" -nt "$adapter/node_modules/.package-lock.json" ]; then
+        if [ -L "$adapter/node_modules" ]; then
+            # A linked node_modules belongs to another checkout (a worktree, the README test's
+            # scratch copy): npm ci through the link would empty the other checkout's install.
+            echo "lifecheck setup: $adapter/node_modules is a link; left as it is"
+        elif [ ! -d "$adapter/node_modules" ] || [ "$adapter/package-lock.json" -nt "$adapter/node_modules/.package-lock.json" ]; then
             echo "lifecheck setup: npm ci in $adapter"
             (cd "$adapter" && npm ci --no-audit --no-fund --loglevel=error)
         fi
