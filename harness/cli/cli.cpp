@@ -43,7 +43,8 @@ lifecheck run --target fastify --with-plugin '@fastify/cors:{"origin":"*"}' -j 2
          R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
 crashed, hung or errored (with --with-plugin: the run without the plugin failed, or the run
 with it broke an invariant, crashed or hung; a changed trace or status alone is 0), 2 invalid
-scenarios or usage (a plugin that is not installed, or that the target refuses), 3 internal
+scenarios or usage (a plugin that is not installed, or that the target refuses; a target
+that ran none of the selected scenarios, all unsupported: --target koa on Fastify ones), 3 internal
 error of lifecheck, 130 / 143 stopped by SIGINT / SIGTERM (reports written, the rest skipped)
 )",
          0,

@@ -392,17 +392,42 @@ TEST_F(CliRun, FilterAndExclude) {
     EXPECT_NE(r.out.find("1 passed, 0 failed, 0 crashed, 0 hung, 1 skipped"), std::string::npos);
 }
 
-// Issue 19: `--target koa` on Fastify scenarios skipped everything and exited 0.
-TEST_F(CliRun, FailOnSkipTurnsAnAllSkippedRunIntoAFailure) {
+// Issue 19: `--target koa` on Fastify scenarios skipped everything and exited 0. A target that
+// runs none of the selection, every scenario `unsupported`, tested nothing: exit 2, saying so
+// (decisions.md D40), also beside a target that runs them.
+TEST_F(CliRun, ATargetThatRunsNothingIsAUsageErrorAndSaysSo) {
     scenario("test/one", good_trace);
-    std::string const args =
-        "run --target " + fake_target("unsupported") + reports() + (dir_ / "scenarios").string();
+    scenario("test/two", good_trace);
+    std::string const dir = (dir_ / "scenarios").string();
+    auto const alone = run_cli("run --target " + fake_target("unsupported") + reports() + dir);
+    EXPECT_EQ(alone.code, 2) << alone.out;
+    EXPECT_NE(alone.out.find("SKIP  test/one"), std::string::npos) << alone.out;
+    EXPECT_NE(alone.out.find("ran none of the 2 selected scenarios (target does not support: "
+                             "everything): nothing was tested"),
+              std::string::npos)
+        << alone.out;
+    auto const beside = run_cli("run --target " + fake_target() + " --target " +
+                                fake_target("unsupported") + reports() + dir);
+    EXPECT_EQ(beside.code, 2) << beside.out;
+    EXPECT_NE(beside.out.find("ran none of the 2"), std::string::npos) << beside.out;
+    // Skipped by the user's own --exclude: a choice, not a mismatch.
+    auto const excluded =
+        run_cli("run --target " + fake_target() + " --exclude '**' " + reports() + dir);
+    EXPECT_EQ(excluded.code, 0) << excluded.out;
+    EXPECT_EQ(excluded.out.find("ran none"), std::string::npos) << excluded.out;
+}
+
+TEST_F(CliRun, FailOnSkipTurnsAnySkipIntoAFailure) {
+    scenario("test/one", good_trace);
+    scenario("test/two", good_trace);
+    std::string const args = "run --target " + fake_target() + " --exclude test/two" + reports() +
+                             (dir_ / "scenarios").string();
     auto const lenient = run_cli(args);
     EXPECT_EQ(lenient.code, 0) << lenient.out;
-    EXPECT_NE(lenient.out.find("SKIP  test/one"), std::string::npos) << lenient.out;
+    EXPECT_NE(lenient.out.find("SKIP  test/two"), std::string::npos) << lenient.out;
     auto const strict = run_cli(args + " --fail-on-skip");
     EXPECT_EQ(strict.code, 1) << strict.out;
-    EXPECT_NE(strict.out.find("SKIP  test/one"), std::string::npos) << strict.out;
+    EXPECT_NE(strict.out.find("PASS  test/one"), std::string::npos) << strict.out;
 }
 
 TEST_F(CliRun, InvalidScenarioIsAnErrorAndExits2) {
@@ -433,16 +458,25 @@ TEST_F(CliRun, UnstartableTargetIsAUsageError) {
 }
 
 // Issue 19: a target that cannot start says why at once (the line it printed, its stderr), and
-// the reports CI reads carry the same text.
+// the reports CI reads carry the same text, as does the GitHub annotation.
 TEST_F(CliRun, UnstartableTargetExplainsItselfInTheTerminalAndEveryReport) {
     auto const f = scenario("test/pass", good_trace);
-    auto const r = run_cli("run --target " + fake_target("banner") + reports() + f.string());
+    auto const r =
+        run_cli("run --format github --target " + fake_target("banner") + reports() + f.string());
     EXPECT_EQ(r.code, 2) << r.out;
+    auto const at = r.out.find("::error file=");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    std::string const annotation = r.out.substr(at, r.out.find('\n', at) - at);
+    EXPECT_NE(annotation.find("title=lifecheck%3A CRASH test/pass"), std::string::npos)
+        << annotation;
+    EXPECT_NE(annotation.find("target stderr:%0A"), std::string::npos) << annotation;
+    EXPECT_NE(annotation.find("fake: listening, logger on stdout"), std::string::npos)
+        << annotation;
     EXPECT_NE(r.out.find("\"Server listening at http://127.0.0.1:3000\" before hello"),
               std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find("fake: listening, logger on stdout"), std::string::npos) << r.out;
-    for (char const* file : {"junit.xml", "results.json", "index.html"}) {
+    for (char const* file : {"junit.xml", "results.json", "index.html", "results.sarif"}) {
         std::ifstream in{dir_ / "out" / file};
         std::stringstream text;
         text << in.rdbuf();

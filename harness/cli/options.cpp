@@ -386,7 +386,8 @@ std::vector<option_spec> const& option_table() {
          k::flag,
          0,
          0,
-         "a skipped scenario (the target said unsupported, or --exclude) fails the run: exit 1",
+         "a skipped scenario (the target said unsupported, or --exclude) fails the run: exit 1 (a "
+         "target that runs none of the selection exits 2 without it)",
          {{"run", "", ""}}},
         {"--verbose",
          "",

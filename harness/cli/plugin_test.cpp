@@ -87,8 +87,11 @@ TEST_F(Plugins, TheReferenceSkipsAScenarioWithNpmPlugins) {
         R"({"app": {"npmPlugins": [{"name": "@fastify/cors"}], "routes": [{"url": "/", "handler": {}}]},
               "steps": [{"id": "r1", "request": {"url": "/"}, "expect": {"status": 200}}]})");
     ran const r = lifecheck("--target reference");
-    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.code, 2) << r.out; // D40: the reference ran nothing of the selection
     EXPECT_NE(r.out.find("SKIP  test/cors"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("target reference ran none of the 1 selected scenarios"),
+              std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("target does not support: npmPlugins (@fastify/cors): real npm packages "
                          "run on real Fastify only"),
               std::string::npos)

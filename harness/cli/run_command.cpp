@@ -302,7 +302,8 @@ void report_not_started(report_files const& paths,
                         std::vector<std::string> const& args,
                         std::vector<loaded_file> const& files,
                         start_failure const& failed,
-                        interrupt_guard const& guard) {
+                        interrupt_guard const& guard,
+                        bool github) {
     report::run_report rep = new_report(args, "0000");
     rep.run.targets = {{failed.target, ""}};
     rep.run.interrupted = guard.signal_name();
@@ -324,6 +325,9 @@ void report_not_started(report_files const& paths,
                                run::shell_quote(f.file.string());
         rep.results.push_back(check::evaluate(*f.sc, {}, facts));
     }
+    if (github) // the start failure and the target's stderr on each file, as a run's failures
+        for (check::scenario_result const& r : rep.results)
+            std::cout << report::github_annotation(r, rep.run.source_root);
     write_reports(paths, rep, std::cerr);
 }
 
@@ -440,7 +444,7 @@ int run_command(parsed_args const& p) {
     start_failure not_started;
     auto const hellos = hellos_of("run", *specs, opts, &not_started);
     if (!hellos) {
-        report_not_started(paths, p.given, files, not_started, guard);
+        report_not_started(paths, p.given, files, not_started, guard, format == "github");
         return guard.signal() ? guard.exit_code() : exit_usage;
     }
     std::vector<pass> passes;
@@ -616,6 +620,29 @@ int run_command(parsed_args const& p) {
                                      : "--fail-fast: stopped after " + first_failure)
                   << ": " << not_run << " not run (reported as skipped)\n";
 
+    // D40: a target that said `unsupported` to every scenario it was given tested nothing (koa
+    // on Fastify scenarios): a mismatch of target and selection, not a pass.
+    bool ran_nothing = false;
+    for (std::size_t i = 0; i < by_target.size(); ++i) {
+        std::size_t unsupported = 0;
+        std::string reason;
+        bool ran = false;
+        for (entry const& e : by_target[i]) {
+            bool const target_skip = e.result.v == verdict::skip && !e.not_run &&
+                                     e.result.skip_reason.rfind("target does not support", 0) == 0;
+            ran = ran || (e.result.v != verdict::skip && e.result.v != verdict::error);
+            unsupported += target_skip ? 1 : 0;
+            if (target_skip && reason.empty())
+                reason = e.result.skip_reason;
+        }
+        if (ran || unsupported == 0)
+            continue;
+        ran_nothing = true;
+        std::cout << "lifecheck run: target " << passes[i].name << " ran none of the "
+                  << by_target[i].size() << " selected scenarios (" << reason
+                  << "): nothing was tested; select scenarios it runs (exit 2)\n";
+    }
+
     int code = write_reports(paths, rep, std::cout) ? exit_pass : exit_internal;
     if (guard.signal())
         return guard.exit_code(); // 130 / 143: CI sees the run was cut short
@@ -634,7 +661,7 @@ int run_command(parsed_args const& p) {
         return exit_internal;
     if (code != exit_pass)
         return code;
-    if (invalid)
+    if (invalid || ran_nothing)
         return exit_usage;
     return failed ? exit_fail : exit_pass;
 }

@@ -35,6 +35,11 @@ std::string github_annotation(check::scenario_result const& r, std::filesystem::
     source_location const at = locate(r, root);
     std::string const title = headline(r);
     std::string message = r.findings.empty() ? title : check::describe(r.findings.front());
+    // Its detail too: a dead target's own stderr says why (issue 19), a trace diff where.
+    if (!r.findings.empty() && !r.findings.front().detail.empty())
+        message += "\n" + indent(r.findings.front().detail, "    ");
+    while (!message.empty() && message.back() == '\n')
+        message.pop_back();
     if (r.findings.size() > 1)
         message += "\n(" + std::to_string(r.findings.size() - 1) + " more findings)";
     if (!r.replay_command.empty())

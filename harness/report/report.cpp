@@ -26,6 +26,8 @@ std::size_t slot(check::verdict v) {
     return 0;
 }
 
+} // namespace
+
 std::string indent(std::string const& text, std::string const& prefix) {
     std::string out;
     bool at_line_start = true;
@@ -39,8 +41,6 @@ std::string indent(std::string const& text, std::string const& prefix) {
         out += '\n';
     return out;
 }
-
-} // namespace
 
 char const* lifecheck_version() {
     return LIFECHECK_VERSION;

@@ -95,6 +95,9 @@ tally count(std::vector<check::scenario_result> const& results,
 /// appears in the results, in order of first appearance.
 std::vector<std::string> target_order(run_report const& r);
 
+/// `text` with `prefix` before each non-empty line, ending with a newline.
+std::string indent(std::string const& text, std::string const& prefix);
+
 /// A result's full failure text: every finding (`describe` + its side-by-side trace diff,
 /// indented), the divergence or skip note when there is one, then "replay: COMMAND".
 std::string failure_text(check::scenario_result const& r);

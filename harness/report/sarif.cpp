@@ -105,11 +105,10 @@ json rules() {
 json result_of(check::scenario_result const& r, std::filesystem::path const& root) {
     check::finding_kind const kind =
         r.findings.empty() ? check::finding_kind::harness : r.findings.front().kind;
-    std::string text = headline(r);
-    for (check::finding const& f : r.findings)
-        text += "\n" + check::describe(f);
-    if (!r.replay_command.empty())
-        text += "\nreplay: " + r.replay_command;
+    // Every finding with its detail (a dead target's stderr, a trace diff), then the replay.
+    std::string text = headline(r) + "\n" + failure_text(r);
+    if (text.back() == '\n')
+        text.pop_back();
 
     source_location const at = locate(r, root);
     json artifact = json::object();

@@ -171,6 +171,32 @@ TEST(SarifReport, OneResultPerFailureWithARulePerFindingKind) {
     EXPECT_NE(text.find("replay: lifecheck run --target reference"), std::string::npos) << text;
 }
 
+// Issue 19: a crashed target's stderr (the finding's detail) is in the SARIF message and the
+// GitHub annotation, as in the terminal, JUnit, results.json and index.html.
+TEST(SarifReport, CrashCarriesTheTargetsStderr) {
+    run_report const rep = test_support::sample_run();
+    json const doc = to_sarif(rep);
+    json const& results = doc["runs"][0]["results"];
+    ASSERT_EQ(results.size(), 4u) << results.dump(2);
+    std::string const text = results[3]["message"]["text"];
+    EXPECT_NE(text.find("\n    target stderr:\n      Error: Response body object locked <&>\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\nreplay: "), std::string::npos) << text;
+}
+
+TEST(GithubAnnotation, CrashCarriesTheTargetsStderr) {
+    run_report const rep = test_support::sample_run();
+    std::string annotations;
+    for (check::scenario_result const& r : rep.results)
+        if (r.v == check::verdict::crash)
+            annotations += github_annotation(r, "/");
+    EXPECT_NE(
+        annotations.find("%0A    target stderr:%0A      Error: Response body object locked <&>"),
+        std::string::npos)
+        << annotations;
+}
+
 TEST_F(SarifFile, LocationIsTheRepoRelativeFileAndTheLineOfTheFailingField) {
     run_report rep;
     rep.run.source_root = root_;
