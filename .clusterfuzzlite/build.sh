@@ -8,6 +8,7 @@
 # are accepted and unused (lifecheck is C++ only).
 # Outputs in $OUT: lifecheck_fuzz_{http_bytes,lifecycle,scenario_loader}, each with its
 # .dict (when there is one) and a _seed_corpus.zip derived from scenarios/.
+# scripts/cflite-build-test.sh runs this script with ClusterFuzzLite's environment and checks them.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${CXX:?set CXX}" "${LIB_FUZZING_ENGINE:?set LIB_FUZZING_ENGINE}" "${OUT:?set OUT}"
 build=${WORK:-/tmp}/lifecheck-cfl-build

@@ -2,14 +2,21 @@
 # Runs a libFuzzer campaign on one fuzz target: build, seed, fuzz in fork mode, merge, summarize.
 #
 # usage: fuzz/campaign.sh TARGET [--minutes M] [--jobs J] [--build DIR] [--max-len N]
+#                        [--seed N] [--fresh]
 #   TARGET   http_bytes | lifecycle | scenario_loader (or fuzz_http, fuzz_lifecycle, fuzz_scenario)
 #   --minutes M   campaign length (default 10; fractions allowed, e.g. 0.5)
 #   --jobs J      libFuzzer -fork=J worker processes (default 1)
 #   --build DIR   the libFuzzer build (default build/fuzz; configured with the fuzz preset's
 #                 options when missing, then the target is built)
 #   --max-len N   -max_len (default 4096)
+#   --seed N      libFuzzer's -seed (default: libFuzzer picks one and logs it)
+#   --fresh       start from the regression inputs only (fuzz/regressions/TARGET/, none for
+#                 scenario_loader) in an empty working corpus DIR/fuzz/corpus/TARGET-fresh:
+#                 no derived seeds, no corpus of earlier campaigns (the issue-20 campaigns)
 # Prints exec/s, coverage (cov = edges, ft = features), corpus size and every crash found with
-# the `lifecheck repro` command for it. The working corpus lives in DIR/fuzz/corpus/TARGET and is
+# its fault line, whether real Fastify shares it (the input is run once more, which replays it
+# on `--target fastify` when node is there; LIFECHECK_FUZZ_FASTIFY=off skips that) and the
+# `lifecheck repro` command for it. The working corpus lives in DIR/fuzz/corpus/TARGET and is
 # minimized with -merge=1 at the end; crashes go to DIR/fuzz/artifacts/TARGET/.
 # Exit codes: 0 no crash, 1 crashes found, 2 usage error, 3 build or fuzzer failure.
 set -euo pipefail
@@ -17,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
-target=""; minutes=10; jobs=1; build=$root/build/fuzz; max_len=4096
+target=""; minutes=10; jobs=1; build=$root/build/fuzz; max_len=4096; seed=""; fresh=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         -h|--help) usage; exit 0 ;;
@@ -29,6 +36,9 @@ while [[ $# -gt 0 ]]; do
         --build=*) build=${1#*=}; shift ;;
         --max-len) max_len=${2:?}; shift 2 ;;
         --max-len=*) max_len=${1#*=}; shift ;;
+        --seed) seed=${2:?}; shift 2 ;;
+        --seed=*) seed=${1#*=}; shift ;;
+        --fresh) fresh=1; shift ;;
         -*) echo "campaign.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
         *) [[ -z $target ]] || { echo "campaign.sh: one TARGET only" >&2; exit 2; }; target=$1; shift ;;
     esac
@@ -42,6 +52,7 @@ case $target in
 esac
 build=$(realpath -m "$build")
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "campaign.sh: --jobs needs a positive integer" >&2; exit 2; }
+[[ -z $seed || $seed =~ ^[0-9]+$ ]] || { echo "campaign.sh: --seed needs a number" >&2; exit 2; }
 seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60); if (s < 1) exit 1; print s }') ||
     { echo "campaign.sh: --minutes needs a positive number" >&2; exit 2; }
 
@@ -56,34 +67,42 @@ cmake --build "$build" --target "lifecheck_fuzz_$target" -j2 ||
     { echo "campaign: building lifecheck_fuzz_$target in $build failed (output above)" >&2; exit 3; }
 bin=$build/fuzz/lifecheck_fuzz_$target
 
-# 2. Seeds: derived from scenarios/ (fuzz/make_seeds.sh), plus committed seeds and regressions.
+# 2. Seeds: derived from scenarios/ (fuzz/make_seeds.sh), plus committed seeds and regressions;
+#    with --fresh the regressions alone, into a working corpus emptied first.
 seeds=()
-case $target in
-    scenario_loader) seeds+=("$root/scenarios") ;;
-    *) if ! seed_out=$("$here/make_seeds.sh" --build "$build" "$target" 2>&1); then
-           printf '%s\n' "$seed_out" | tail -40 >&2
-           echo "campaign: making the $target seeds failed: fuzz/make_seeds.sh --build $build $target" \
-               "(builds and runs lifecheck_fuzz_seeds; its output is above)" >&2
-           exit 3
-       fi
-       seeds+=("$build/fuzz/seeds/$target") ;;
-esac
-[[ -d $here/corpus/$target ]] && seeds+=("$here/corpus/$target")
-[[ -d $here/regressions/$target ]] && seeds+=("$here/regressions/$target")
 corpus=$build/fuzz/corpus/$target
+if [[ $fresh -eq 1 ]]; then
+    corpus=$build/fuzz/corpus/$target-fresh
+    rm -rf "$corpus"
+else
+    case $target in
+        scenario_loader) seeds+=("$root/scenarios") ;;
+        *) if ! seed_out=$("$here/make_seeds.sh" --build "$build" "$target" 2>&1); then
+               printf '%s\n' "$seed_out" | tail -40 >&2
+               echo "campaign: making the $target seeds failed: fuzz/make_seeds.sh --build $build $target" \
+                   "(builds and runs lifecheck_fuzz_seeds; its output is above)" >&2
+               exit 3
+           fi
+           seeds+=("$build/fuzz/seeds/$target") ;;
+    esac
+    [[ -d $here/corpus/$target ]] && seeds+=("$here/corpus/$target")
+fi
+[[ -d $here/regressions/$target ]] && seeds+=("$here/regressions/$target")
 artifacts=$build/fuzz/artifacts/$target
 mkdir -p "$corpus" "$artifacts"
 dict=()
 [[ -f $here/dict/$target.dict ]] && dict=("-dict=$here/dict/$target.dict")
-log=$build/fuzz/campaign-$target.log
+seed_arg=()
+[[ -n $seed ]] && seed_arg=("-seed=$seed")
+log=$build/fuzz/campaign-$target${seed:+-seed$seed}.log
 before_list=$(find "$artifacts" -type f | sort)
 
 # 3. Fuzz: fork mode keeps going after a crash (each crash is saved under artifacts/).
-echo "campaign: $target for ${seconds}s with $jobs job(s); log $log"
+echo "campaign: $target for ${seconds}s with $jobs job(s)${seed:+, seed $seed}$([[ $fresh -eq 1 ]] && echo ", from the regression inputs only"); log $log"
 set +e
 (cd "$build/fuzz" && "$bin" -fork="$jobs" -ignore_crashes=1 -max_total_time="$seconds" \
     -max_len="$max_len" -timeout=25 -rss_limit_mb=2048 "${dict[@]}" -artifact_prefix="$artifacts/" \
-    -print_final_stats=1 "$corpus" "${seeds[@]}") >"$log" 2>&1
+    -print_final_stats=1 "${seed_arg[@]}" "$corpus" "${seeds[@]}") >"$log" 2>&1
 status=$?
 set -e
 if [[ $status -ne 0 ]] && ! grep -q 'INFO: fuzzed for\|INFO: exiting\|DONE' "$log"; then
@@ -116,9 +135,16 @@ echo "executions: ${runs:-?}  exec/s: ${execs:-?} over the campaign (last job: $
 echo "coverage:   cov ${cov:-?} (edges)  ft ${ft:-?} (features)"
 echo "corpus:     $(find "$corpus" -type f | wc -l) inputs after -merge=1 ($corpus)"
 echo "crashes:    $new new ($artifacts)"
+# Each crash once more, for its fault report's verdict: whether real Fastify shares it, i.e.
+# whether it is a finding about Fastify, the reference or the checker (fuzz/fastify_replay.hpp;
+# fork mode keeps the workers' reports to itself).
 while read -r f; do
     [[ -n $f ]] || continue
     echo "  $f"
+    (cd "$build/fuzz" && "$bin" "$f" 2>&1) |
+        awk '/^lifecheck-fuzz: (SUT|HARNESS) FAULT/ { print "    " $0; next }
+             /^lifecheck-fuzz: real Fastify/ { p = 1; print "    " $0; next }
+             p && /^  / { print "    " $0; next } p { exit }'
     echo "    repro: lifecheck repro --fuzzer $target $f"
 done <<<"$new_list"
 [[ $new -eq 0 ]]

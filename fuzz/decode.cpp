@@ -127,6 +127,63 @@ http_input decode_http(std::uint8_t const* data, std::size_t size) {
     return out;
 }
 
+namespace {
+
+/// A JSON string must be UTF-8: bytes that are not become '?' (the exact bytes stay in .bin).
+std::string utf8_or_question_marks(std::string const& bytes, bool& lossy) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        auto const c = static_cast<unsigned char>(bytes[i]);
+        std::size_t n = c < 0x80           ? 1
+                        : (c >> 5) == 0x6  ? 2
+                        : (c >> 4) == 0xe  ? 3
+                        : (c >> 3) == 0x1e ? 4
+                                           : 0;
+        bool ok = n > 0 && i + n <= bytes.size() && !(c == 0xc0 || c == 0xc1 || c > 0xf4);
+        for (std::size_t k = 1; ok && k < n; ++k)
+            ok = (static_cast<unsigned char>(bytes[i + k]) & 0xc0) == 0x80;
+        if (ok && n > 1) {
+            std::string const seq = bytes.substr(i, n);
+            ok = scenario::json::accept("\"" + seq + "\"");
+        }
+        if (!ok) {
+            out += '?';
+            lossy = true;
+            ++i;
+            continue;
+        }
+        out.append(bytes, i, n);
+        i += n;
+    }
+    return out;
+}
+
+} // namespace
+
+http_scenario http_scenario_of(http_input const& in) {
+    http_scenario out;
+    out.doc = scenario::json::parse(fixed_app_scenario_text());
+    out.doc["description"] = "fuzz_http crash reproduction: the fuzzer's fixed app and the "
+                             "client's bytes as one raw step";
+    bool lossy = false;
+    scenario::json step = {{"id", "r1"}, {"raw", utf8_or_question_marks(in.all_bytes(), lossy)}};
+    if (in.close_early)
+        step["client"] = {{"abortAfterRequestBytes", in.all_bytes().size()}};
+    out.doc["steps"] = scenario::json::array({step});
+    if (lossy)
+        out.notes.push_back(
+            "bytes that are not UTF-8 became '?' in the raw step (JSON strings are text); "
+            "the exact bytes are in the .bin file beside the scenario");
+    for (http_write const& w : in.writes)
+        if (w.pause_ms > 0) {
+            out.notes.push_back("the fuzzer paused between writes (virtual time); the raw step "
+                                "sends all bytes at once");
+            break;
+        }
+    return out;
+}
+
 std::string encode_http(std::string_view bytes) {
     // Choices in reading order: writes = 1 (byte 0), close_early = false (0), len = 0, pause 0.
     recorder r;

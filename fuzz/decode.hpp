@@ -59,6 +59,16 @@ std::string encode_http(std::string_view bytes);
 /// with one `sleepMs` step); fixed_app() in fixed_app.hpp is this, loaded.
 char const* fixed_app_scenario_text();
 
+/// An http_bytes input as a scenario to replay over sockets (`lifecheck repro`, and the fault
+/// report's replay on real Fastify): the fixed app and every byte as one raw step, which closes
+/// after its bytes when the client closed early; `notes` says what a raw step cannot keep.
+struct http_scenario {
+    scenario::json doc;
+    std::vector<std::string> notes; // pauses between writes dropped; non-UTF-8 bytes became '?'
+};
+
+http_scenario http_scenario_of(http_input const& in);
+
 //----------------------------------------------------------------------------------------------
 // lifecycle: structure-aware app + steps.
 

@@ -6,10 +6,13 @@
 // survive; every request that reached the engine is checked with the harness's own checker
 // (harness/check/invariants.hpp, I1–I6) against the fixed app; and a first request line that is
 // malformed (with the whole head in one write) must get a 4xx answer without reaching the
-// engine, and the connection closed.
+// engine, and the connection closed. A fault report says what real Fastify does with the same
+// bytes (fastify_replay.hpp).
 // No sockets: the engine runs on its virtual clock.
 #include "fuzz/decode.hpp"
+#include "fuzz/fastify_replay.hpp"
 #include "fuzz/fixed_app.hpp"
+#include "fuzz/planted_faults.hpp"
 #include "fuzz/report.hpp"
 #include "harness/check/invariants.hpp"
 #include "harness/client/response_parser.hpp"
@@ -224,6 +227,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     };
 
     std::string findings;
+    std::vector<std::string> broken; // invariant ids, for the replay on real Fastify
     for (std::size_t k = 0; k < order.size(); ++k) {
         // A request answered by Fastify itself as it was parsed (a bad URL: no onRequest ran)
         // behind another request counts as pipelined too: its first event says nothing of when
@@ -250,11 +254,13 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             if (queued_on_dead_socket && f.invariant_id == "I1" && !check::end_position(o))
                 continue;
             findings += check::describe(f) + "\n";
+            broken.push_back(f.invariant_id);
         }
     }
     if (!findings.empty())
         fuzz::sut_fault("an invariant broke on the fixed app",
-                        findings + describe_events(order, events) + describe_input(in, output));
+                        findings + fuzz::on_fastify_http(in, broken, false) +
+                            describe_events(order, events) + describe_input(in, output));
 
     // A malformed first request line (its head complete in the first write) gets a 4xx.
     std::string first;
@@ -274,6 +280,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             if (!order.empty() || !answered_4xx || !server_closed)
                 fuzz::sut_fault("a malformed request line must get a 4xx and a closed connection",
                                 "request line: " + first.substr(0, eol) + "\n" +
+                                    fuzz::on_fastify_http(in, {}, true) +
                                     describe_input(in, output));
         }
     }

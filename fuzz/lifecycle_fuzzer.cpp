@@ -7,9 +7,13 @@
 // bytes into a scenario through the real loader; it runs in-process on the virtual clock
 // (harness/property/in_process.hpp) and must agree with the model (harness/model) and keep the
 // invariants I1–I6. Scenarios the model calls racy are skipped: the decoder keeps timing gaps
-// wide, so few are. A disagreement aborts with "lifecheck-fuzz: SUT FAULT" and the scenario as
-// JSON; a scenario the loader rejects is "lifecheck-fuzz: HARNESS FAULT" (the decoder is wrong).
+// wide, so few are. A disagreement aborts with "lifecheck-fuzz: SUT FAULT", what real Fastify
+// does with the same scenario (fastify_replay.hpp: a finding about Fastify, the reference or the
+// checker) and the scenario as JSON; a scenario the loader rejects is "lifecheck-fuzz: HARNESS
+// FAULT" (the decoder is wrong).
 #include "fuzz/decode.hpp"
+#include "fuzz/fastify_replay.hpp"
+#include "fuzz/planted_faults.hpp"
 #include "fuzz/report.hpp"
 #include "harness/property/in_process.hpp"
 #include "harness/scenario/load.hpp"
@@ -31,14 +35,18 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
     if (property::has_race(sc.value()))
         return 0;
-    auto const outcomes = property::run_in_process(sc.value(), fuzz::planted_faults());
-    std::vector<std::string> problems = property::compare_with_model(sc.value(), outcomes);
-    for (auto const& f : property::check(sc.value(), outcomes))
-        problems.push_back(check::describe(f));
-    if (!problems.empty()) {
+    fuzz::lifecycle_fault fault;
+    fault.engine = property::run_in_process(sc.value(), fuzz::planted_faults());
+    fault.disagreements = property::disagreements_with_model(sc.value(), fault.engine);
+    fault.invariants = property::check(sc.value(), fault.engine);
+    if (!fault.disagreements.empty() || !fault.invariants.empty()) {
         std::string text;
-        for (std::string const& p : problems)
-            text += p + "\n";
+        for (property::model_disagreement const& d : fault.disagreements)
+            text += d.line + "\n";
+        for (check::finding const& f : fault.invariants)
+            text += check::describe(f) + "\n";
+        // Whom the fault is about: real Fastify replays the scenario (fastify_replay.hpp).
+        text += fuzz::on_fastify_lifecycle(sc.value(), fault);
         fuzz::sut_fault("the reference engine and the model disagree, or an invariant broke",
                         text + scenario::to_json(sc.value()).dump(2));
     }

@@ -1,4 +1,4 @@
-// Fault reports of the fuzz targets: SUT FAULT vs HARNESS FAULT, and the planted-fault switch.
+// Fault reports of the fuzz targets: SUT FAULT vs HARNESS FAULT.
 #include "fuzz/report.hpp"
 
 #include <cstdio>
@@ -21,19 +21,6 @@ void sut_fault(std::string const& what, std::string const& detail) {
 
 void harness_fault(std::string const& what, std::string const& detail) {
     report("HARNESS FAULT", what, detail);
-}
-
-engine::fault_set planted_faults() {
-    static engine::fault_set const planted = [] {
-        char const* names = std::getenv("LIFECHECK_FUZZ_FAULTS");
-        if (!names || !*names)
-            return engine::fault_set{0};
-        auto const set = engine::parse_faults(names);
-        if (!set)
-            harness_fault("LIFECHECK_FUZZ_FAULTS names an unknown fault", names);
-        return *set;
-    }();
-    return planted;
 }
 
 } // namespace lifecheck::fuzz

@@ -4,7 +4,9 @@
 # usage: repro_test.sh LIFECHECK REFERENCE SEEDS_TOOL LIFECYCLE_REPLAY WORK_DIR
 # 1. encodes fuzz/testdata/planted-preserialization-string.json as a lifecycle fuzz input;
 # 2. the lifecycle fuzz body must pass it on the plain engine and abort with "SUT FAULT" when
-#    the engine has the seeded fault preserialization-for-string ($LIFECHECK_FUZZ_FAULTS);
+#    the engine has the seeded fault preserialization-for-string ($LIFECHECK_FUZZ_FAULTS), its
+#    report saying that real Fastify does not share it (or, without node, why it was not
+#    replayed; LIFECHECK_FUZZ_FASTIFY=off turns the replay off);
 # 3. `lifecheck repro` must turn it into a scenario that passes on the reference and fails on
 #    `lifecheck-reference --faults preserialization-for-string` (exit 1);
 # 4. `lifecheck run` on that scenario file must agree: 0 on the reference, 1 with the fault.
@@ -23,6 +25,18 @@ cp "$input" "$work/crash-planted"; input=$work/crash-planted
 "$replay" "$input" >"$work/plain.log" 2>&1 || fail "the input fails without the fault: $(cat "$work/plain.log")"
 LIFECHECK_FUZZ_FAULTS=$fault "$replay" "$input" >"$work/planted.log" 2>&1 && fail "the planted fault was not caught"
 grep -q "lifecheck-fuzz: SUT FAULT" "$work/planted.log" || fail "no SUT FAULT line: $(head -5 "$work/planted.log")"
+# The fault report says whom the fault is about: real Fastify replays the scenario and does not
+# share the planted fault (a finding about the reference); without node it says why not.
+if command -v node >/dev/null && [[ -f $here/../server_under_test/fastify/node_modules/fastify/package.json ]]; then
+    grep -q "^lifecheck-fuzz: real Fastify (fastify [0-9.]*, replayed over sockets): does not share the fault: a finding about the reference" \
+        "$work/planted.log" || fail "no verdict on real Fastify: $(grep -A3 'real Fastify' "$work/planted.log")"
+else
+    grep -q "^lifecheck-fuzz: real Fastify: not replayed" "$work/planted.log" ||
+        fail "no word on real Fastify: $(head -8 "$work/planted.log")"
+fi
+LIFECHECK_FUZZ_FASTIFY=off LIFECHECK_FUZZ_FAULTS=$fault "$replay" "$input" >"$work/planted-off.log" 2>&1
+grep -q "^lifecheck-fuzz: real Fastify: not replayed: LIFECHECK_FUZZ_FASTIFY=off" "$work/planted-off.log" ||
+    fail "LIFECHECK_FUZZ_FASTIFY=off did not stop the replay: $(head -8 "$work/planted-off.log")"
 
 "$lifecheck" repro --fuzzer lifecycle --no-minimize --out "$work/repro" \
     --target "$reference --faults $fault" "$input" >"$work/repro.log" 2>&1

@@ -3,7 +3,14 @@
 # Fix with: git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=$(git ls-files '*.cpp' '*.hpp')
+# The tracked files of a clone; in a checkout without git (.github/workflows/ci.yml downloads the
+# tree), every C++ file outside build/ and node_modules/.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    files=$(git ls-files '*.cpp' '*.hpp')
+else
+    files=$(find . \( -path ./build -o -name node_modules \) -prune -o \( -name '*.cpp' -o -name '*.hpp' \) \
+                 -print | sed 's|^\./||' | sort)
+fi
 if ! clang-format-14 --dry-run --Werror $files; then
     echo "check-format: the files above differ from .clang-format;" \
          "run: git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i" >&2

@@ -24,8 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Real frameworks for the adapter targets, pinned by their committed package-lock.json.
-for adapter in server_under_test/fastify server_under_test/koa; do
+# Real frameworks for the adapter targets, pinned by their committed package-lock.json, and the
+# published SARIF 2.1.0 schema the SARIF report is validated against (harness/report/sarif_test.cpp).
+for adapter in server_under_test/fastify server_under_test/koa harness/report/testdata/sarif; do
     if [ -f "$adapter/package-lock.json" ]; then
         if [ ! -d "$adapter/node_modules" ] || [ "$adapter/package-lock.json" -nt "$adapter/node_modules/.package-lock.json" ]; then
             echo "lifecheck setup: npm ci in $adapter"

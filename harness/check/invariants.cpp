@@ -119,6 +119,54 @@ std::size_t allowed_runs(context const& ctx, std::string const& label) {
     return std::max<std::size_t>(1, ctx.find(label).size());
 }
 
+/// How many values an `ops` ACTION (scenario-format §1.6) hands to reply.send: its `send` ops and
+/// a `return` of a value (a handler's or error handler's value is sent; a hook's is ignored,
+/// counting it only makes the checks more lenient).
+std::size_t sends_of(scenario::action const& a) {
+    std::size_t n = 0;
+    if (a.ops)
+        for (scenario::op const& o : *a.ops)
+            if (o.kind == scenario::op_kind::send ||
+                (o.kind == scenario::op_kind::return_ && o.body && !o.return_reply))
+                ++n;
+    return n;
+}
+
+/// True when an `ops` ACTION may change what the reply sends: a send, a returned value, a throw,
+/// done(err) or done(null, value), or a hang (it may never continue).
+bool ops_act_on_reply(scenario::action const& a) {
+    for (scenario::op const& o : *a.ops)
+        switch (o.kind) {
+        case scenario::op_kind::send:
+        case scenario::op_kind::throw_:
+        case scenario::op_kind::hang:
+            return true;
+        case scenario::op_kind::return_:
+            if (o.body && !o.return_reply)
+                return true;
+            break;
+        case scenario::op_kind::done:
+            if (o.done != scenario::done_with::nothing)
+                return true;
+            break;
+        default:
+            break;
+        }
+    return false;
+}
+
+/// How many times an `ops` ACTION calls done(): two or more advance its hook chain twice, and
+/// Fastify runs the rest of the lifecycle again (fastify-lifecycle.md §2.3 c; Hooks.md: "the
+/// hook chain will be executed twice").
+std::size_t dones_of(scenario::action const& a) {
+    std::size_t n = 0;
+    if (a.ops)
+        for (scenario::op const& o : *a.ops)
+            if (o.kind == scenario::op_kind::done)
+                ++n;
+    return n;
+}
+
 finding violation(request_observation const& o,
                   char const* id,
                   std::string message,
@@ -205,6 +253,12 @@ void check_i2(request_observation const& o,
                                         at(c) + "; each runs at most once",
                                     "at most once",
                                     std::to_string(n) + " runs"));
+        // A hook that calls done() twice advances its chain twice: Fastify runs the rest of
+        // the lifecycle twice, interleaved (fastify-lifecycle.md §2.3 c). Order and counts say
+        // nothing after it (scenario fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        for (indexed_action const* a : ctx.find(c.e->label))
+            if (dones_of(*a->act) > 1)
+                return;
     }
 }
 
@@ -331,8 +385,11 @@ attribution classify_action(indexed_action const& entry, std::string const& phas
         return hook && (a.what == verb::continue_ || a.what == verb::replace_payload)
                    ? attribution{source::transparent, ""}
                    : attribution{source::unknown, ""};
-    if (phase == "onError" && a.what != verb::hang)
+    if (phase == "onError" && (a.ops || a.what != verb::hang))
         return {source::transparent, ""}; // its send throws, its errors end the onError chain
+    if (a.ops) // several calls: only one that leaves the reply alone is certainly transparent
+        return hook && !ops_act_on_reply(a) ? attribution{source::transparent, ""}
+                                            : attribution{source::unknown, ""};
     switch (a.what) {
     case verb::continue_:
         return hook ? attribution{source::transparent, ""} : payload_source(a);
@@ -368,68 +425,128 @@ attribution classify(callback const& c, context const& ctx) {
     return first;
 }
 
-/// True when the trace shows two lifecycles in flight at once (send-then-continue) or a raw
-/// hijacked reply: then "the payload before this preSerialization" is not well defined.
-bool concurrent_lifecycles(std::vector<callback> const& cbs, context const& ctx) {
-    for (callback const& c : cbs)
-        for (indexed_action const* a : ctx.find(c.e->label))
-            if (a->act->what == scenario::verb::send_then_continue ||
-                a->act->what == scenario::verb::hijack)
+/// True when callback `c` starts a run of the preSerialization chain: every run starts with the
+/// chain's first hook, and a later hook of the chain may come after other callbacks (an async
+/// hook's delay lets the lifecycle of a sender that did not wait for it go on), yet it continues
+/// an earlier run (lifecycle fuzzer artifact dd28b86b, trace checked on Fastify 5.12.8).
+bool starts_pre_serialization_run(std::vector<callback> const& cbs,
+                                  std::size_t i,
+                                  std::string const& first_label) {
+    return cbs[i].phase == "preSerialization" && cbs[i].e->label == first_label &&
+           !(i > 0 && cbs[i - 1].phase == "preSerialization");
+}
+
+/// True when the trace shows more than one send of the reply in flight, so that "the payload
+/// before this preSerialization run" is not the nearest producer (fastify-lifecycle.md §2.4):
+/// - a `sendThenContinue` or `hijack` ACTION ran;
+/// - a request-side hook that sends was followed by another request-side callback: Fastify goes
+///   on with the chain while `reply.sent` is false (a stream in flight, an asynchronous onSend,
+///   a response the client left: reply.sent is res.writableEnded), so the later phases and the
+///   handler send again (lifecycle fuzzer artifacts 11fa5aec, a27033c9);
+/// - a request-side hook sent on a request no route takes, with no custom not-found handler
+///   traced: the chain may go on to Fastify's untraced default not-found handler (eb74c1ab).
+bool overlapping_sends(std::vector<callback> const& cbs,
+                       context const& ctx,
+                       bool default_not_found) {
+    bool hook_sent = false;
+    for (callback const& c : cbs) {
+        int const rank = request_rank(c.phase);
+        if (hook_sent && rank >= 0)
+            return true;
+        for (indexed_action const* a : ctx.find(c.e->label)) {
+            if (a->act->ops) {
+                std::size_t const sends = sends_of(*a->act);
+                if (sends > 1 || dones_of(*a->act) > 1)
+                    return true; // two sends of one callback, or its chain advanced twice
+                if (sends == 1 && rank >= 0 && rank < 4)
+                    hook_sent = true;
+                continue;
+            }
+            scenario::verb const v = a->act->what;
+            if (v == scenario::verb::send_then_continue || v == scenario::verb::hijack)
                 return true;
-    return false;
+            if (v == scenario::verb::send && rank >= 0 && rank < 4)
+                hook_sent = true;
+        }
+    }
+    return hook_sent && default_not_found;
+}
+
+/// How many preSerialization runs callback `c` may start: none when it certainly sends no JSON
+/// value to serialize; else one per value it sends (an `ops` ACTION may send several).
+std::size_t json_sends(callback const& c, context const& ctx) {
+    source const what = classify(c, ctx).what;
+    if (what != source::json && what != source::unknown)
+        return 0;
+    std::size_t n = 1;
+    for (indexed_action const* a : ctx.find(c.e->label))
+        n = std::max(n, sends_of(*a->act));
+    return n;
+}
+
+/// I5 when several sends overlap: every run of preSerialization needs its own earlier send of a
+/// value that may be JSON to serialize (one send starts at most one run: json_sends); runs
+/// beyond them certainly serialize something else. The untraced default not-found handler
+/// counts as one such send when it may have answered.
+void check_i5_by_count(request_observation const& o,
+                       context const& ctx,
+                       std::vector<callback> const& cbs,
+                       std::string const& first_label,
+                       bool default_not_found,
+                       std::vector<finding>& out) {
+    std::size_t senders = default_not_found ? 1 : 0;
+    std::size_t runs = 0;
+    for (std::size_t i = 0; i < cbs.size(); ++i) {
+        if (starts_pre_serialization_run(cbs, i, first_label)) {
+            ++runs;
+            if (runs > senders) {
+                out.push_back(violation(
+                    o,
+                    "I5",
+                    at(cbs[i]) + " starts run " + std::to_string(runs) +
+                        " of preSerialization, but only " + std::to_string(senders) +
+                        " callback(s) before it may have sent a JSON value to serialize (the "
+                        "others sent strings, buffers, streams or errors)",
+                    "a JSON value sent for every preSerialization run",
+                    std::to_string(senders) + " sender(s) for " + std::to_string(runs) + " runs"));
+                return;
+            }
+            continue;
+        }
+        if (cbs[i].phase != "preSerialization")
+            senders += json_sends(cbs[i], ctx);
+    }
 }
 
 void check_i5(request_observation const& o,
               context const& ctx,
               std::vector<callback> const& cbs,
               std::vector<finding>& out) {
-    if (concurrent_lifecycles(cbs, ctx))
-        return;
-    // Every run of preSerialization starts with the chain's first hook; a later hook of the
-    // chain may come after other callbacks (an async hook's delay lets the lifecycle of a
-    // sender that did not wait for it go on), yet it continues an earlier run (lifecycle
-    // fuzzer artifact dd28b86b, trace checked on Fastify 5.12.8).
     std::string const* first_pre_serialization = nullptr;
     for (callback const& c : cbs)
         if (c.phase == "preSerialization") {
             first_pre_serialization = &c.e->label;
             break;
         }
+    if (!first_pre_serialization)
+        return;
+    // On a request no route takes, with no custom not-found handler traced, Fastify's untraced
+    // default one answers with a JSON 404, which passes preSerialization.
+    bool default_not_found = !ctx.method.empty() && !ctx.index.routes(ctx.method, ctx.url);
+    for (callback const& c : cbs)
+        if (c.phase == "notFound")
+            default_not_found = false;
+    if (overlapping_sends(cbs, ctx, default_not_found)) {
+        check_i5_by_count(o, ctx, cbs, *first_pre_serialization, default_not_found, out);
+        return;
+    }
+    // One send at a time: each run serializes the payload of the nearest callback before it
+    // that produced one.
     for (std::size_t i = 0; i < cbs.size(); ++i) {
-        if (cbs[i].phase != "preSerialization")
+        if (!starts_pre_serialization_run(cbs, i, *first_pre_serialization))
             continue;
-        if (i > 0 && cbs[i - 1].phase == "preSerialization")
-            continue; // same run of preSerialization hooks
-        if (cbs[i].e->label != *first_pre_serialization)
-            continue; // a later hook of an earlier run
         callback const& run = cbs[i];
-        // A hook before the handler that sends a stream does not end the chain at once: the
-        // hooks go on to the handler. On a request no route takes, with no custom not-found
-        // handler traced, that is Fastify's untraced default one, whose JSON 404 does pass
-        // preSerialization; then this run cannot be attributed (lifecycle fuzzer artifacts,
-        // checked on Fastify 5.12.8).
-        bool default_not_found = !ctx.method.empty() && !ctx.index.routes(ctx.method, ctx.url);
-        bool hook_sent = false;
-        for (std::size_t j = 0; j < cbs.size(); ++j) {
-            if (cbs[j].phase == "notFound")
-                default_not_found = false; // a custom not-found handler answers, traced
-            int const rank = request_rank(cbs[j].phase);
-            if (j < i && rank >= 0 && rank < 4)
-                for (indexed_action const* a : ctx.find(cbs[j].e->label))
-                    if (a->act->what == scenario::verb::send)
-                        hook_sent = true;
-        }
-        if (default_not_found && hook_sent)
-            continue;
-        // A custom error handler traced before this run may send its JSON after a delay, when
-        // other lifecycles of the same reply (reply.sent stays false after the client left)
-        // have run their onError hooks: then the run cannot be attributed (lifecycle fuzzer
-        // artifact 11fa5aec, trace checked on Fastify 5.12.8).
-        bool delayed_error_handler = false;
-        for (std::size_t j = 0; j < i; ++j)
-            if (cbs[j].phase == "errorHandler" && classify(cbs[j], ctx).what != source::non_json)
-                delayed_error_handler = true;
-        if (i > 0 && cbs[i - 1].phase == "onError" && !delayed_error_handler) {
+        if (i > 0 && cbs[i - 1].phase == "onError") {
             // After onError comes the error handler: a custom one is a traced callback, the
             // default one writes its JSON without preSerialization (fastify-lifecycle.md §4.5).
             out.push_back(violation(o,

@@ -17,8 +17,9 @@ namespace lifecheck::check {
 /// A callback's phase is its cb event's `phase` ("handler", "notFound" and "errorHandler" for
 /// non-hooks), or, when that is empty, the phase of the app's ACTION with that label.
 /// `app` must be labelled (trace::assign_labels) and outlive the call. The checks only flag
-/// what they can attribute with certainty (fastify-lifecycle.md §12): I5 in particular stays
-/// silent when it cannot tell which callback produced the payload being serialized.
+/// what they can attribute with certainty (fastify-lifecycle.md §12): I5 traces a run back to
+/// the payload's producer when one send is in flight at a time, counts runs against possible
+/// JSON sends when several overlap, and stays silent where it cannot tell.
 std::vector<finding> check_invariants(scenario::app const& app, request_observation const& o);
 
 /// The I7 finding for a target process that died (the runner sees the process; `how` is its

@@ -50,6 +50,22 @@ scenario::app test_app() {
     add_hook(root.hooks,
              phase::on_request,
              sending("streaming", verb::send, payload_kind::stream, scenario::json::object()));
+    add_hook(root.hooks,
+             phase::on_request,
+             sending("early", verb::send_then_continue, payload_kind::string));
+    scenario::action twice = act("twice"); // v2 ops: done(); done() — the chain advances twice
+    twice.how = scenario::style::callback;
+    twice.ops = std::vector<scenario::op>(2);
+    twice.ops->at(0).kind = scenario::op_kind::done;
+    twice.ops->at(1).kind = scenario::op_kind::done;
+    add_hook(root.hooks, phase::on_request, twice);
+    scenario::action ops_sender = act("opsSender"); // v2 ops: reply.send({...}); return reply
+    ops_sender.ops = std::vector<scenario::op>(2);
+    ops_sender.ops->at(0).kind = scenario::op_kind::send;
+    ops_sender.ops->at(0).body = payload_of(payload_kind::json_value, {{"from", "ops"}});
+    ops_sender.ops->at(1).kind = scenario::op_kind::return_;
+    ops_sender.ops->at(1).return_reply = true;
+    add_hook(root.hooks, phase::pre_handler, ops_sender);
     add_hook(root.hooks, phase::pre_parsing, act("preParsing@root"));
     add_hook(root.hooks, phase::pre_handler, act("preHandler@root"));
     add_hook(root.hooks, phase::pre_serialization, act("preSerialization@root"));
@@ -210,6 +226,26 @@ TEST(InvariantI2, RequestSideCallbackTwiceBreaksIt) {
                         end()});
     ASSERT_EQ(ids(f), ids_t{"I2"});
     EXPECT_NE(f[0].message.find("ran again"), std::string::npos);
+}
+
+TEST(InvariantI2, HookThatCallsDoneTwiceRunsTheRestTwice) {
+    // Fastify 5.12.8 runs the rest of the lifecycle once per done() (fastify-lifecycle.md
+    // §2.3 c): repeats and interleaved phases after such a hook are Fastify's design.
+    EXPECT_TRUE(run("/json",
+                    {cb("twice", "onRequest"),
+                     cb("preHandler@root", "preHandler"),
+                     cb("preHandler@root", "preHandler"),
+                     cb("handler", "handler"),
+                     cb("handler", "handler"),
+                     end()})
+                    .empty());
+    // The same repeats without it are a finding.
+    EXPECT_EQ(ids(run("/json",
+                      {cb("onRequest@root", "onRequest"),
+                       cb("preHandler@root", "preHandler"),
+                       cb("preHandler@root", "preHandler"),
+                       end()})),
+              ids_t{"I2"});
 }
 
 TEST(InvariantI2, PhaseComesFromLabelWhenEventHasNone) {
@@ -412,12 +448,73 @@ TEST(InvariantI5, UnknownLabelIsNotFlagged) {
             .empty());
 }
 
-TEST(InvariantI5, ConcurrentLifecyclesAreNotFlagged) {
-    // send-then-continue: two sends in flight; which payload is serialized is not certain.
-    EXPECT_TRUE(
-        run("/race",
-            {cb("racer", "handler"), cb("preSerialization@root", "preSerialization"), end()})
-            .empty());
+TEST(InvariantI5, OverlappingSendsAreCountedNotAttributed) {
+    // send-then-continue: the hook's string and the handler's object are both in flight; one
+    // preSerialization run is the object's (Fastify 5.12.8, fastify-lifecycle.md §2.4).
+    EXPECT_TRUE(run("/json",
+                    {cb("early", "onRequest"),
+                     cb("onSend@root", "onSend"),
+                     cb("handler", "handler"),
+                     cb("preSerialization@root", "preSerialization"),
+                     cb("onSend@root", "onSend"),
+                     end()})
+                    .empty());
+    // With only strings sent, no run of preSerialization can be right.
+    auto const f = run("/text",
+                       {cb("early", "onRequest"),
+                        cb("handler", "handler"),
+                        cb("preSerialization@root", "preSerialization"),
+                        end()});
+    ASSERT_EQ(ids(f), ids_t{"I5"});
+    EXPECT_NE(f[0].message.find("only 0 callback(s) before it may have sent a JSON value"),
+              std::string::npos);
+}
+
+TEST(InvariantI5, HandlerOfAChainAStreamDidNotStopMaySerializeAfterOnError) {
+    // Lifecycle fuzzer artifact a27033c9 (trace of Fastify 5.12.8): a hook sends a stream to a
+    // client that left, reply.sent stays false, the chain goes on to the handler; the stream's
+    // own error path runs onError twice, then the handler's late object passes preSerialization
+    // right after an onError hook. Not the default error reply: the handler's JSON.
+    EXPECT_TRUE(run("/json",
+                    {cb("streaming", "onRequest"),
+                     cb("onSend@root", "onSend"),
+                     cb("preHandler@root", "preHandler"),
+                     cb("handler", "handler"),
+                     cb("onError@root", "onError"),
+                     cb("onSend@root", "onSend"),
+                     cb("onError@root", "onError"),
+                     cb("preSerialization@root", "preSerialization"),
+                     cb("onError@root", "onError"),
+                     end(0, true)},
+                    client_view(false, true))
+                    .empty());
+}
+
+TEST(InvariantI5, OpsHookThatSendsIsASender) {
+    // A v2 ops hook that sends an object after a hook's stream let the chain go on: its send is
+    // the JSON that passes preSerialization (the old reading skipped ops hooks as if they only
+    // continued, and blamed the stream).
+    EXPECT_TRUE(run("/json",
+                    {cb("streaming", "onRequest"),
+                     cb("onSend@root", "onSend"),
+                     cb("opsSender", "preHandler"),
+                     cb("preSerialization@root", "preSerialization"),
+                     end()})
+                    .empty());
+}
+
+TEST(InvariantI5, MoreRunsThanJsonSendersBreaksIt) {
+    auto const f = run("/json",
+                       {cb("streaming", "onRequest"),
+                        cb("preHandler@root", "preHandler"),
+                        cb("handler", "handler"),
+                        cb("preSerialization@root", "preSerialization"),
+                        cb("onSend@root", "onSend"),
+                        cb("onError@root", "onError"),
+                        cb("preSerialization@root", "preSerialization"),
+                        end(500)});
+    ASSERT_EQ(ids(f), ids_t{"I5"});
+    EXPECT_NE(f[0].message.find("starts run 2 of preSerialization"), std::string::npos);
 }
 
 TEST(InvariantI5, LateRequestWithoutProducerIsNotFlagged) {

@@ -21,7 +21,7 @@ constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
     {verdict::divergence, "divergence"},
 }};
 
-constexpr std::array<std::pair<finding_kind, char const*>, 14> finding_kind_names{{
+constexpr std::array<std::pair<finding_kind, char const*>, 15> finding_kind_names{{
     {finding_kind::status, "status"},
     {finding_kind::headers, "headers"},
     {finding_kind::body, "body"},
@@ -36,6 +36,7 @@ constexpr std::array<std::pair<finding_kind, char const*>, 14> finding_kind_name
     {finding_kind::hang, "hang"},
     {finding_kind::harness, "harness"},
     {finding_kind::invalid, "invalid"},
+    {finding_kind::load, "load"},
 }};
 
 std::string client_text(scenario::client_options const& c) {
@@ -86,6 +87,34 @@ finding runner_finding(finding_kind kind, std::string step, std::string message)
     f.kind = kind;
     f.message = std::move(message);
     return f;
+}
+
+/// Where a finding points in the file: the step with its id (parallel children included), and
+/// the expect field it compared when it compared one; "" when no step has the id.
+std::string json_path_of(std::vector<scenario::step> const& steps, finding const& f) {
+    if (f.step_id.empty())
+        return "";
+    for (scenario::step const& s : steps) {
+        if (s.id == f.step_id && s.kind != scenario::step_kind::parallel) {
+            switch (f.kind) {
+            case finding_kind::status:
+            case finding_kind::headers:
+            case finding_kind::body:
+            case finding_kind::complete:
+            case finding_kind::connection:
+            case finding_kind::aborted:
+            case finding_kind::reached:
+            case finding_kind::trace:
+            case finding_kind::end_at:
+                return s.json_path + ".expect." + to_string(f.kind);
+            default:
+                return s.json_path;
+            }
+        }
+        if (std::string in = json_path_of(s.children, f); !in.empty())
+            return in;
+    }
+    return "";
 }
 
 bool is_request_step(request_observation const& o) {
@@ -153,7 +182,7 @@ step_record summarize(request_observation const& o) {
 }
 
 verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings) {
-    if (facts.invalid || facts.harness_fault)
+    if (facts.invalid || facts.harness_fault || facts.load_error)
         return verdict::error; // scenario-format §4: a harness fault is never blamed on the target
     if (facts.unsupported)
         return verdict::skip;
@@ -205,7 +234,8 @@ finding step_hung(std::string const& step_id) {
 
 scenario_result evaluate(scenario::scenario const& sc,
                          std::vector<request_observation> const& observations,
-                         run_facts const& facts) {
+                         run_facts const& facts,
+                         checks what) {
     scenario_result r;
     r.scenario_id = sc.id;
     r.file = sc.file;
@@ -228,6 +258,9 @@ scenario_result evaluate(scenario::scenario const& sc,
             runner_finding(finding_kind::harness,
                            "",
                            "lifecheck fault (not the target's): " + *facts.harness_fault));
+    if (facts.load_error)
+        r.findings.push_back(runner_finding(
+            finding_kind::load, "", "the target cannot build the app: " + *facts.load_error));
     if (facts.unsupported)
         r.skip_reason = "target does not support: " + *facts.unsupported;
     if (facts.crash) {
@@ -249,10 +282,10 @@ scenario_result evaluate(scenario::scenario const& sc,
         r.findings.push_back(step_hung(id));
 
     std::vector<finding> checked;
-    if (!facts.invalid && !facts.unsupported) {
+    if (!facts.invalid && !facts.unsupported && !facts.load_error) {
         for (request_observation const& o : observations) {
             r.steps.push_back(summarize(o));
-            if (o.step && o.step->expect) {
+            if (o.step && o.step->expect && what == checks::expect_and_invariants) {
                 auto found = check_expect(*o.step->expect, o);
                 checked.insert(checked.end(), found.begin(), found.end());
             }
@@ -269,6 +302,8 @@ scenario_result evaluate(scenario::scenario const& sc,
         }
     }
     r.findings.insert(r.findings.end(), checked.begin(), checked.end());
+    for (finding& f : r.findings)
+        f.json_path = json_path_of(sc.steps, f);
 
     r.shown = raw_verdict(facts, r.findings);
     r.v = r.shown;

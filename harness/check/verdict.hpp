@@ -23,7 +23,8 @@ char const* to_string(verdict v);
 std::optional<verdict> parse_verdict(std::string const& name);
 
 /// What a finding compared: an expect field (scenario-format §1.4), an invariant (I1–I7), or
-/// what the runner saw (`harness`: a fault of lifecheck itself; `invalid`: the scenario).
+/// what the runner saw (`harness`: a fault of lifecheck itself; `invalid`: the scenario; `load`:
+/// the target cannot build the app where it runs, e.g. a missing npm package).
 enum class finding_kind {
     status,
     headers,
@@ -39,6 +40,7 @@ enum class finding_kind {
     hang,
     harness,
     invalid,
+    load,
 };
 
 /// The spelling reports print: "status", ..., "endAt" for `end_at`, "invariant", "hang", ...
@@ -55,7 +57,9 @@ struct finding {
     std::string expected;     // what the scenario or the invariant wanted ("" when n/a)
     std::string actual;       // what was observed ("" when n/a)
     std::optional<trace_divergence> divergence; // kind "trace": first diverging position
-    std::string detail; // multi-line extra text (the side-by-side trace diff), or ""
+    std::string detail;         // multi-line extra text (the side-by-side trace diff), or ""
+    std::string json_path = {}; // where it points in the scenario file: the expect field it
+                                // compared ($.steps[1].expect.trace), else its step; "" for none
 };
 
 /// "step r1: trace: ..." — one line naming the step, the kind and the message.
@@ -111,6 +115,7 @@ struct run_facts {
     std::string target;                       // hello.target, e.g. "reference", "fastify"
     std::string target_version;               // hello.version
     std::optional<std::string> unsupported;   // the target said unsupported: what (skip)
+    std::optional<std::string> load_error;    // the target said loadError: what (error)
     std::optional<std::string> crash;         // the target process died: how (I7, crash)
     std::vector<std::string> hung_steps;      // steps with no `end` within the deadline (hang)
     std::optional<std::string> invalid;       // the scenario itself is invalid (error)
@@ -153,8 +158,8 @@ void describe_scenario(scenario::scenario const& sc, scenario_result& r);
 callback_info const*
 find_callback(scenario_result const& r, std::string const& label, std::string const& request);
 
-/// The verdict before divergences: error (invalid scenario or harness fault) > skip > crash >
-/// hang > fail (any finding) > pass.
+/// The verdict before divergences: error (invalid scenario, harness fault or load error) > skip >
+/// crash > hang > fail (any finding) > pass.
 verdict raw_verdict(run_facts const& facts, std::vector<finding> const& findings);
 
 /// True when a divergence entry names this target (D3): `name` alone, or `name@PREFIX` where
@@ -173,12 +178,19 @@ std::optional<std::size_t> documented_divergence(std::vector<scenario::divergenc
 /// The finding for a step that got no `end` within the deadline.
 finding step_hung(std::string const& step_id);
 
-/// Checks every observation (expect fields, and invariants I1–I6 for request and raw steps),
-/// adds the runner's findings and decides the verdict, divergences included.
+/// What evaluate() checks: the steps' `expect` fields and the invariants, or the invariants only
+/// (`lifecheck run --with-plugin`, decisions.md D35: the expectations were recorded without the
+/// plugin, which may change headers, bodies and statuses by design).
+enum class checks { expect_and_invariants, invariants_only };
+
+/// Checks every observation (expect fields unless `what` is invariants_only, and invariants
+/// I1–I6 for request and raw steps), adds the runner's findings and decides the verdict,
+/// divergences included.
 /// @param observations one per request/raw step that ran (and one per close step, req `app`,
 ///        whose expect is checked but which is exempt from the request invariants)
 scenario_result evaluate(scenario::scenario const& sc,
                          std::vector<request_observation> const& observations,
-                         run_facts const& facts);
+                         run_facts const& facts,
+                         checks what = checks::expect_and_invariants);
 
 } // namespace lifecheck::check

@@ -109,6 +109,23 @@ TEST(Evaluate, InvariantFindingFailsAStepWithoutExpect) {
     EXPECT_EQ(r.findings[0].invariant_id, "I1");
 }
 
+TEST(Evaluate, InvariantsOnlyIgnoresExpectButNotInvariants) {
+    // run --with-plugin (D35): the expect was recorded without the plugin.
+    fixture fx;
+    scenario_result const r = evaluate(fx.sc, {fx.bad()}, on("fastify"), checks::invariants_only);
+    EXPECT_EQ(r.v, verdict::pass) << (r.findings.empty() ? "" : describe(r.findings[0]));
+    ASSERT_EQ(r.steps.size(), 1u);
+    EXPECT_EQ(r.steps[0].status, 500); // what was observed is still reported
+
+    request_observation no_end = observed("r1", {cb("handler", "handler")});
+    no_end.step = &fx.sc.steps[0];
+    scenario_result const broken =
+        evaluate(fx.sc, {no_end}, on("fastify"), checks::invariants_only);
+    EXPECT_EQ(broken.v, verdict::fail);
+    ASSERT_EQ(broken.findings.size(), 1u);
+    EXPECT_EQ(broken.findings[0].invariant_id, "I1");
+}
+
 TEST(Evaluate, CrashComesFirstWithI7) {
     fixture const fx;
     run_facts f = on("fastify", "5.12.8");
@@ -117,6 +134,34 @@ TEST(Evaluate, CrashComesFirstWithI7) {
     EXPECT_EQ(r.v, verdict::crash);
     ASSERT_FALSE(r.findings.empty());
     EXPECT_EQ(r.findings[0].invariant_id, "I7");
+}
+
+// Issue 19: CI annotations point at the line of what failed, found by its JSON path.
+TEST(Evaluate, FindingsNameWhereTheyPointInTheFile) {
+    fixture fx;
+    fx.sc.steps[0].json_path = "$.steps[0]";
+    run_facts f = on("reference");
+    f.crash = "exit code 1";
+    scenario_result const r = evaluate(fx.sc, {fx.bad()}, f);
+    ASSERT_GE(r.findings.size(), 3u);
+    EXPECT_EQ(r.findings[0].invariant_id, "I7");
+    EXPECT_EQ(r.findings[0].json_path, "") << "the target's death names no step";
+    bool status = false;
+    bool trace = false;
+    for (finding const& x : r.findings) {
+        if (x.kind == finding_kind::status) {
+            status = true;
+            EXPECT_EQ(x.json_path, "$.steps[0].expect.status");
+        }
+        if (x.kind == finding_kind::trace) {
+            trace = true;
+            EXPECT_EQ(x.json_path, "$.steps[0].expect.trace");
+        }
+        if (x.kind == finding_kind::invariant && !x.step_id.empty()) {
+            EXPECT_EQ(x.json_path, "$.steps[0]") << x.message;
+        }
+    }
+    EXPECT_TRUE(status && trace);
 }
 
 TEST(Evaluate, HangReplacesTheI1Finding) {
@@ -141,6 +186,19 @@ TEST(Evaluate, UnsupportedIsSkipWithReason) {
     EXPECT_EQ(r.v, verdict::skip);
     EXPECT_EQ(r.skip_reason, "target does not support: webStream payloads");
     EXPECT_TRUE(r.findings.empty());
+}
+
+TEST(Evaluate, LoadErrorIsErrorWithOneLoadFinding) {
+    fixture const fx;
+    run_facts f = on("fastify");
+    f.load_error = "npm plugin '@fastify/cors' is not installed";
+    scenario_result const r = evaluate(fx.sc, {fx.bad()}, f);
+    EXPECT_EQ(r.v, verdict::error);
+    EXPECT_FALSE(r.harness_fault);
+    ASSERT_EQ(r.findings.size(), 1u); // nothing ran: no step is checked
+    EXPECT_EQ(r.findings[0].kind, finding_kind::load);
+    EXPECT_STREQ(to_string(finding_kind::load), "load");
+    EXPECT_TRUE(r.steps.empty());
 }
 
 TEST(Evaluate, HarnessFaultIsErrorNotTheTargets) {

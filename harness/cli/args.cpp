@@ -3,11 +3,15 @@
 #include "harness/cli/args.hpp"
 
 #include "harness/cli/cli.hpp"
+#include "harness/common/text.hpp"
 #include "harness/scenario/load.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <system_error>
+
+#include <fnmatch.h>
 
 namespace lifecheck::cli {
 
@@ -37,7 +41,8 @@ std::vector<loaded_file> load_paths(std::vector<std::string> const& paths) {
         missing.problems.push_back({p, "", "a scenario file or folder", "no such path"});
         out.push_back(std::move(missing));
     }
-    for (fs::path const& f : scenario::collect_files(existing)) {
+    for (fs::path const& found : scenario::collect_files(existing)) {
+        fs::path const f = shown_path(found);
         loaded_file lf;
         lf.file = f;
         auto sc = scenario::load_file(f);
@@ -62,6 +67,8 @@ selection selection_of(parsed_args const& p, std::vector<std::string> paths) {
     selection s;
     s.paths = std::move(paths);
     s.filters = p.all("--filter");
+    s.keyword = p.text("--keyword");
+    s.tags = p.all("--tag");
     for (std::string const& v : p.all("--exclude")) {
         auto const eq = v.find('=');
         std::string const pattern = v.substr(0, eq);
@@ -81,12 +88,37 @@ std::vector<loaded_file> select_scenarios(selection const& s) {
             keep = keep || glob_match(pattern, f.id);
         if (!keep)
             continue;
+        if (!s.keyword.empty() && !keyword_match(s.keyword, f.id) &&
+            !(f.sc && keyword_match(s.keyword, f.sc->description)))
+            continue;
+        if (!s.tags.empty() && f.sc &&
+            std::none_of(s.tags.begin(), s.tags.end(), [&f](std::string const& t) {
+                return std::find(f.sc->tags.begin(), f.sc->tags.end(), t) != f.sc->tags.end();
+            }))
+            continue;
         for (auto const& [pattern, reason] : s.excludes)
             if (f.excluded.empty() && glob_match(pattern, f.id))
                 f.excluded = reason;
         out.push_back(std::move(f));
     }
     return out;
+}
+
+bool keyword_match(std::string const& pattern, std::string const& text) {
+    std::string const glob = "*" + lower(pattern) + "*";
+    return ::fnmatch(glob.c_str(), lower(text).c_str(), FNM_NOESCAPE) == 0;
+}
+
+fs::path shown_path(fs::path const& file) {
+    std::error_code ec;
+    fs::path const cwd = fs::current_path(ec);
+    fs::path const abs = fs::absolute(file, ec).lexically_normal();
+    if (!ec) {
+        fs::path const rel = abs.lexically_relative(cwd);
+        if (!rel.empty() && *rel.begin() != "..")
+            return rel;
+    }
+    return file;
 }
 
 bool report_invalid(std::string_view command, std::vector<loaded_file> const& files) {

@@ -34,19 +34,30 @@ struct loaded_file {
     std::string excluded; // the --exclude reason; "" when the file is not excluded
 };
 
-/// Which scenarios a command works on: PATHs, --filter and --exclude.
+/// Which scenarios a command works on: PATHs, --filter, -k, --tag and --exclude.
 struct selection {
     std::vector<std::string> paths;
     std::vector<std::string> filters;
+    std::string keyword;                                       // -k; "" for none
+    std::vector<std::string> tags;                             // --tag: any of them
     std::vector<std::pair<std::string, std::string>> excludes; // pattern, reason
 };
 
-/// The selection a command line names: its --filter and --exclude with the given paths.
+/// The selection a command line names: its --filter, -k, --tag and --exclude with the given
+/// paths.
 selection selection_of(parsed_args const& p, std::vector<std::string> paths);
 
-/// Loads the selection's paths, keeps the files a --filter matches (all when there is none)
-/// and marks those an --exclude matches. Invalid files stay, with their diagnostics.
+/// Loads the selection's paths, keeps the files a --filter matches (all when there is none),
+/// -k matches and that carry a --tag, and marks those an --exclude matches. Invalid files stay
+/// (when their id matches the --filter and -k), with their diagnostics.
 std::vector<loaded_file> select_scenarios(selection const& s);
+
+/// -k: `pattern` occurs in `text`, ignoring ASCII case; `*` and `?` in it are wildcards.
+bool keyword_match(std::string const& pattern, std::string const& text);
+
+/// `file` as messages and reports show it: relative to the current folder when it lies below
+/// it (issue 19: no absolute paths of the machine that ran), else as given.
+std::filesystem::path shown_path(std::filesystem::path const& file);
 
 /// Prints the diagnostics of every invalid file as "lifecheck COMMAND: ..." on stderr;
 /// returns whether there was one.
@@ -81,8 +92,8 @@ hellos_of(std::string_view command,
           run::options const& opts,
           start_failure* failed = nullptr);
 
-/// Expands PATHs (files and folders) and loads every scenario file. Paths that do not exist
-/// become problems of their own.
+/// Expands PATHs (files and folders) and loads every scenario file, each under its shown_path.
+/// Paths that do not exist become problems of their own.
 std::vector<loaded_file> load_paths(std::vector<std::string> const& paths);
 
 /// "text" with every line indented by `n` spaces.

@@ -1,4 +1,5 @@
 // `lifecheck changelog`: runs scenarios on two releases of a framework and lists what changed.
+#include "harness/check/compare.hpp"
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
 #include "harness/report/report.hpp"
@@ -12,27 +13,6 @@ namespace {
 
 using check::verdict;
 
-std::string quoted_body(std::string const& body) {
-    std::string out = "\"";
-    for (char c : report::utf8_prefix(body, 80)) {
-        if (c == '\n')
-            out += "\\n";
-        else if (c == '"')
-            out += "\\\"";
-        else
-            out += c;
-    }
-    out += body.size() > 80 ? "...\"" : "\"";
-    return out;
-}
-
-std::string joined(std::vector<std::string> const& v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i)
-        out += (i ? ", " : "") + v[i];
-    return out + "]";
-}
-
 /// One line per difference between two results of the same scenario; empty when equal.
 std::vector<std::string> differences(check::scenario_result const& a,
                                      check::scenario_result const& b) {
@@ -42,22 +22,8 @@ std::vector<std::string> differences(check::scenario_result const& a,
     if (a.shown != b.shown)
         out.push_back(std::string{"result: "} + check::to_string(a.shown) + " -> " +
                       check::to_string(b.shown));
-    std::size_t const n = std::max(a.steps.size(), b.steps.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        check::step_record const empty;
-        check::step_record const& x = i < a.steps.size() ? a.steps[i] : empty;
-        check::step_record const& y = i < b.steps.size() ? b.steps[i] : empty;
-        std::string const id = "step " + (x.id.empty() ? y.id : x.id) + ": ";
-        auto status = [](check::step_record const& s) {
-            return s.got_response ? std::to_string(s.status) : std::string{"no response"};
-        };
-        if (x.got_response != y.got_response || x.status != y.status)
-            out.push_back(id + "status " + status(x) + " -> " + status(y));
-        if (x.trace != y.trace)
-            out.push_back(id + "trace " + joined(x.trace) + " -> " + joined(y.trace));
-        if (x.body != y.body)
-            out.push_back(id + "body " + quoted_body(x.body) + " -> " + quoted_body(y.body));
-    }
+    for (check::change const& c : check::step_changes(a, b, true))
+        out.push_back(check::describe(c));
     return out;
 }
 
@@ -90,7 +56,7 @@ int changelog_command(parsed_args const& p) {
 
     run::options opts = runner_options(p);
     opts.log_dir = p.text("--logs", "reports/logs");
-    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    int const jobs = jobs_of(p, 2);
     auto const hellos = hellos_of("changelog", *specs, opts);
     if (!hellos)
         return exit_usage;

@@ -18,20 +18,35 @@ std::vector<command_spec> const& command_table() {
     static std::vector<command_spec> const table{
         {"run",
          "[options] PATH...",
-         "run scenarios against one or more targets; JUnit, JSON and HTML reports",
+         "run scenarios against one or more targets; JUnit, JSON, HTML and SARIF reports",
          R"(Runs scenario files (PATH: files or folders, searched recursively for *.json) against one or
-more targets, checks responses, traces and invariants, and writes JUnit, JSON and HTML reports.
-Each failure prints its findings, the side-by-side trace diff and the command that replays it.
+more targets, checks responses, traces and invariants, and writes JUnit, JSON, HTML and SARIF
+reports. Each failure prints its findings, the side-by-side trace diff and the command that
+replays it. Files are shown relative to the current folder. Results print in file order
+whatever -j is. Verdicts are coloured on a terminal unless NO_COLOR is set (no-color.org).
+SIGINT or SIGTERM (Ctrl-C, a cancelled CI job) stops the run cleanly: the targets are stopped,
+the scenarios not run are reported skipped ("interrupted"), the reports are written.
+With --with-plugin, each scenario runs on the target without and then with an npm plugin at the
+root, and the plugin delta lists every scenario whose trace, status or invariants changed
+(docs/plugins.md).
 )",
          R"(lifecheck run scenarios/
 lifecheck run --target fastify scenarios/fastify/errors
 lifecheck run --target reference --target fastify scenarios/
 lifecheck run --filter 'fastify/streams/*' --exclude 'fastify/timeouts/**=slow' -j 2 scenarios/
+lifecheck run --list --tag errors -k abort scenarios/
+lifecheck run --format github --fail-fast -q scenarios/
+lifecheck run --rerun-failed
+lifecheck run --rerun-failed=old/results.json --target fastify
+lifecheck run --target fastify --with-plugin '@fastify/cors:{"origin":"*"}' -j 2 scenarios/fastify
 )",
          R"(0 all passed (skips and documented divergences included), 1 some scenario failed,
-crashed, hung or errored, 2 invalid scenarios or usage, 3 internal error of lifecheck
+crashed, hung or errored (with --with-plugin: the run without the plugin failed, or the run
+with it broke an invariant, crashed or hung; a changed trace or status alone is 0), 2 invalid
+scenarios or usage (a plugin that is not installed, or that the target refuses), 3 internal
+error of lifecheck, 130 / 143 stopped by SIGINT / SIGTERM (reports written, the rest skipped)
 )",
-         1,
+         0,
          many,
          "PATH",
          "no scenario files or folders given",
@@ -70,8 +85,11 @@ with curl: curl -H 'x-lifecheck-req: r1' http://127.0.0.1:PORT/...
 line) twice and writes what it observed into every step's `expect`: status, the headers that
 matter (content-type, retry-after and any header the expect already lists), body (json when
 the content-type is JSON, else text), complete, connection, aborted, trace and endAt (or
-`reached: false`). The rest of the file keeps its keys and their order. A scenario whose two
-runs differ is unstable and is not written; nor is one on which the target crashed or hung.
+`reached: false`). Only what changed is written: a value that stays keeps its bytes, a new or
+changed one is written in the layout around it, and the rest of the file is kept byte for byte.
+Every file is checked before the target starts; an invalid one is reported and not run. A
+scenario whose two runs differ is unstable and is not written; nor is one on which the target
+crashed or hung.
 )",
          "lifecheck record --target fastify scenarios/fastify/hooks/new-case.json\n",
          R"(0 every file recorded, 1 some scenario unstable, crashed or hung, 2 invalid

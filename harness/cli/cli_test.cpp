@@ -4,20 +4,26 @@
 
 #include "harness/cli/options.hpp"
 #include "harness/cli/test_shell.hpp"
+#include "harness/cli/with_plugin.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -98,10 +104,84 @@ protected:
                (dir_ / "out" / "results.json").string() + " ";
     }
 
+    /// `lifecheck ARGS` run from dir_ (reports go to dir_/reports), with `env` (VAR=value ...).
+    ran run_here(std::string const& args, std::string const& env = "") const {
+        return test::shell("cd '" + dir_.string() + "' && " + env + " " +
+                           std::string{LIFECHECK_EXE} + " " + args);
+    }
+
+    std::string text_of(fs::path const& f) const {
+        std::ifstream in{f.is_absolute() ? f : dir_ / f, std::ios::binary};
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+
+    json results(fs::path const& f = "reports/results.json") const {
+        return json::parse(text_of(f), nullptr, false);
+    }
+
+    /// The entry of scenario `id` in a results.json document.
+    static json entry_of(json const& doc, std::string const& id) {
+        for (json const& s : doc.at("scenarios"))
+            if (s.at("id") == id)
+                return s;
+        return nullptr;
+    }
+
     fs::path dir_;
 };
 
 std::string const good_trace = R"(["onRequest@root", "handler", "onResponse@root"])";
+
+TEST(PluginSpec, NameVersionAndOptions) {
+    auto const cors = parse_plugin_spec(R"(@fastify/cors@11.4:{"origin":"*","maxAge":5})");
+    ASSERT_TRUE(cors.has_value()) << describe(cors.error().front());
+    EXPECT_EQ(cors->name, "@fastify/cors");
+    EXPECT_EQ(cors->version, "11.4");
+    EXPECT_EQ(cors->options.dump(), R"({"origin":"*","maxAge":5})");
+
+    auto const bare = parse_plugin_spec("@fastify/helmet");
+    ASSERT_TRUE(bare.has_value());
+    EXPECT_EQ(bare->name, "@fastify/helmet");
+    EXPECT_FALSE(bare->version);
+    EXPECT_TRUE(bare->options.empty());
+
+    // A relative path becomes absolute; an @ before the last / is part of the path.
+    auto const local = parse_plugin_spec("./plugins/my@work/plugin@1");
+    ASSERT_TRUE(local.has_value()) << describe(local.error().front());
+    EXPECT_EQ(local->name, (fs::current_path() / "plugins/my@work/plugin").string());
+    EXPECT_EQ(local->version, "1");
+}
+
+TEST(PluginSpec, ProblemsNameTheOptionAndUseTheScenarioRules) {
+    auto const upper = parse_plugin_spec("Cors");
+    ASSERT_FALSE(upper.has_value());
+    EXPECT_EQ(describe(upper.error().front()),
+              "--with-plugin 'Cors': name: expected an npm package name (lower case, optionally "
+              "@scope/) or an absolute path, got \"Cors\"");
+    auto const range = parse_plugin_spec("cors@^11");
+    ASSERT_FALSE(range.has_value());
+    EXPECT_NE(describe(range.error().front()).find("version: expected a version"),
+              std::string::npos);
+    auto const options = parse_plugin_spec("cors:[1]");
+    ASSERT_FALSE(options.has_value());
+    EXPECT_EQ(describe(options.error().front()),
+              "--with-plugin 'cors:[1]': options: expected a JSON object after ':', got \"[1]\"");
+}
+
+TEST(PluginSpec, GoesFirstAtTheRootOfFastifyScenariosOnly) {
+    scenario::scenario sc;
+    sc.application.root.npm_plugins.push_back({"own", std::nullopt, scenario::json::object()});
+    scenario::npm_plugin const cors{"@fastify/cors", std::nullopt, scenario::json::object()};
+    auto const with = with_root_plugins(sc, {cors});
+    ASSERT_EQ(with.application.root.npm_plugins.size(), 2u);
+    EXPECT_EQ(with.application.root.npm_plugins[0].name, "@fastify/cors");
+    EXPECT_EQ(with.application.root.npm_plugins[1].name, "own");
+    sc.lang = scenario::dialect::koa;
+    EXPECT_EQ(with_root_plugins(sc, {cors}).application.root.npm_plugins.size(), 1u);
+    EXPECT_EQ(with_plugins_name("fastify", {cors, cors}), "fastify+@fastify/cors+@fastify/cors");
+}
 
 TEST(Cli, VersionAndHelp) {
     auto const v = run_cli("--version");
@@ -168,6 +248,36 @@ TEST(OptionTable, ParsesValuesFormsAndRanges) {
     EXPECT_FALSE(parse_args("prop", {"stray"}, exit).has_value());
 }
 
+// Issue 19: -j auto (one worker per core) is run's default; every command accepts it.
+TEST(OptionTable, JobsAutoIsTheNumberOfCoresAndRunsDefault) {
+    int exit = -1;
+    int const cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    auto const given = parse_args("run", {"-j", "auto", "x"}, exit);
+    ASSERT_TRUE(given.has_value());
+    EXPECT_EQ(jobs_of(*given, 1), cores);
+    auto const none = parse_args("run", {"x"}, exit);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_EQ(jobs_of(*none, 0), cores);
+    EXPECT_EQ(jobs_of(*none, 2), 2);
+    auto const three = parse_args("sweep", {"-j3", "x"}, exit);
+    ASSERT_TRUE(three.has_value());
+    EXPECT_EQ(jobs_of(*three, 2), 3);
+    EXPECT_FALSE(parse_args("run", {"-j", "many", "x"}, exit).has_value());
+}
+
+TEST(OptionTable, AnOptionalValueIsWrittenIntoTheOption) {
+    int exit = -1;
+    auto const bare = parse_args("run", {"--rerun-failed", "x"}, exit);
+    ASSERT_TRUE(bare.has_value());
+    EXPECT_TRUE(bare->has("--rerun-failed"));
+    EXPECT_EQ(bare->text("--rerun-failed"), "");
+    EXPECT_EQ(bare->operands, std::vector<std::string>{"x"}) << "x is a PATH, not the value";
+    auto const given = parse_args("run", {"--rerun-failed=old.json"}, exit);
+    ASSERT_TRUE(given.has_value());
+    EXPECT_EQ(given->text("--rerun-failed"), "old.json");
+    EXPECT_TRUE(given->operands.empty());
+}
+
 TEST(Cli, HelpListsEveryCommandAndEveryCommandHelpListsItsOptions) {
     auto const h = run_cli("--help");
     EXPECT_EQ(h.code, 0);
@@ -186,7 +296,10 @@ TEST(Cli, HelpListsEveryCommandAndEveryCommandHelpListsItsOptions) {
             for (option_use const& u : o.uses)
                 if (u.command == c.name) {
                     std::string const label{o.alias.empty() ? o.name : o.alias};
-                    EXPECT_NE(sub.out.find("\n  " + label + " "), std::string::npos)
+                    std::string const after = o.kind == value_kind::optional          ? "[="
+                                              : o.metavar.empty() && !o.alias.empty() ? ","
+                                                                                      : " ";
+                    EXPECT_NE(sub.out.find("\n  " + label + after), std::string::npos)
                         << name << " --help lacks " << o.name;
                 }
     }
@@ -204,7 +317,10 @@ TEST(Cli, EveryCommandAcceptsJobsAndNamesAnUnknownOption) {
             << bad.out;
         auto const jobs = run_cli(name + " -j 0 x");
         EXPECT_EQ(jobs.code, 2) << name;
-        EXPECT_NE(jobs.out.find("-j wants a number from 1 to 256"), std::string::npos) << jobs.out;
+        EXPECT_NE(jobs.out.find("-j wants auto or a number from 1 to 256"), std::string::npos)
+            << jobs.out;
+        auto const cores = run_cli(name + " -j auto --help");
+        EXPECT_EQ(cores.code, 0) << name << ": " << cores.out;
     }
 }
 
@@ -243,7 +359,7 @@ TEST_F(CliRun, PassingRunPrintsLinesSummaryAndReports) {
 }
 
 TEST_F(CliRun, FailureShowsFindingsDiffAndReplay) {
-    auto const f = scenario("test/fail", R"(["onRequest@root", "preHandler@root"])");
+    auto const f = scenario("test/fail", R"(["onRequest@root", "onResponse@root"])");
     auto const r = run_cli("run --target " + fake_target() + reports() + f.string());
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << r.out;
@@ -386,6 +502,37 @@ TEST_F(CliRun, RecordWritesObservedExpectations) {
     EXPECT_EQ(again.code, 0) << again.out;
 }
 
+TEST_F(CliRun, RecordChangesOnlyTheExpectPartsThatChanged) {
+    // Issue 19: record used to write the whole file back through dump(2).
+    std::string const before = R"({ "description": "unusual but valid formatting",
+  "app": {"hooks": {"onRequest": [{"do": "continue"}], "onResponse": [{"do": "continue"}]},
+          "routes": [{"method": "GET", "url": "/", "handler": {"do": "continue",
+                      "payload": {"kind": "json", "value": {"ok": true}}}}]},
+  "steps": [ { "id": "r1", "request": {"url": "/"},
+               "expect": { "status": 200, "headers": {"content-type": "application/json; charset=utf-8"},
+                           "body": {"json": {"ok": true}}, "complete": true, "connection": "kept",
+                           "trace": ["onRequest@root", "handler", "onResponse@root"],
+                           "endAt": 1, "aborted": false } },
+             { "id": "r2", "request": {"url": "/"} } ] }
+)";
+    auto const f = write("test/unusual", before);
+    auto const r = run_cli("record --target " + fake_target() + " " + f.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    std::string expected = before;
+    expected.replace(expected.find("\"endAt\": 1"), 10, "\"endAt\": 2");
+    expected.replace(expected.find(R"("request": {"url": "/"} } ])"),
+                     27,
+                     R"("request": {"url": "/"}, "expect": {"status": 200, "headers": )"
+                     R"({"content-type": "application/json; charset=utf-8"}, "body": {"json": )"
+                     R"({"ok": true}}, "complete": true, "connection": "kept", "aborted": )"
+                     R"(false, "trace": ["onRequest@root", "handler", "onResponse@root"], )"
+                     R"("endAt": 2} } ])");
+    EXPECT_EQ(after.str(), expected);
+}
+
 TEST_F(CliRun, RecordRefusesACrash) {
     auto const f = write("test/rec",
                          R"({"description": "d", )" + app +
@@ -405,9 +552,50 @@ TEST_F(CliRun, RecordRefusesACrash) {
     EXPECT_EQ(after.str(), before);
 }
 
-/// Reads from `fd` until `want` appears or 5 s pass.
-std::string read_until(int fd, std::string const& want, std::string& buffer) {
-    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+// Issue 19: a route method real Fastify refuses at start. It used to pass validate; then
+// Fastify refused the app and the run reported a CRASH of the target.
+std::string const gett_scenario = R"({"description": "GETT",
+    "app": {"routes": [{"method": "GETT", "url": "/", "handler": {}}]},
+    "steps": [{"id": "r1", "request": {"url": "/"}}]})";
+
+TEST_F(CliRun, ScenarioErrorIsAnErrorOnRealFastifyNotACrash) {
+    auto const f = write("test/gett", gett_scenario);
+    auto const v = run_cli("validate " + f.string());
+    EXPECT_EQ(v.code, 2) << v.out;
+    EXPECT_NE(v.out.find(f.string() + ": $.app.routes[0].method: expected a route method "
+                                      "Fastify 5.12.8 accepts"),
+              std::string::npos)
+        << v.out;
+    EXPECT_NE(v.out.find("got \"GETT\" (did you mean \"GET\"?)"), std::string::npos) << v.out;
+    auto const r = run_cli("run --target fastify" + reports() + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("ERROR test/gett"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("CRASH"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 crashed, 0 hung, 0 skipped, 1 errors"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRun, RecordValidatesBeforeStartingTheTarget) {
+    auto const f = write("test/gett", gett_scenario);
+    fs::path const started = dir_ / "target-started";
+    std::string const target = "'touch " + started.string() + "; exec " +
+                               std::string{LIFECHECK_FAKE_TARGET} + " --mode ok'";
+    auto const r = run_cli("record --target " + target + " " + f.string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("$.app.routes[0].method"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(started)) << "a target was started for a file that cannot run";
+    std::ifstream in{f};
+    std::stringstream after;
+    after << in.rdbuf();
+    EXPECT_EQ(after.str(), gett_scenario);
+}
+
+/// Reads from `fd` until `want` appears, the pipe closes or `limit` passes.
+std::string read_until(int fd,
+                       std::string const& want,
+                       std::string& buffer,
+                       std::chrono::seconds limit = std::chrono::seconds{5}) {
+    auto const deadline = std::chrono::steady_clock::now() + limit;
     while (buffer.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0)
@@ -467,6 +655,329 @@ TEST_F(CliRun, ServePrintsListeningAndEventsUntilInterrupted) {
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
     EXPECT_NE(buffer.find(R"({"t":"closed"})"), std::string::npos) << buffer;
+}
+
+//----------------------------------------------------------------------------------------------
+// Issue 19: lifecheck in other people's CI.
+
+// SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job) in the middle of a slow scenario: the targets
+// are stopped at once, the finished scenarios and the unrun ones (skipped, "interrupted") are in
+// every report, and the exit code says which signal it was.
+class CliInterrupt : public CliRun {
+protected:
+    void interrupted_run(int sig, int want_code) {
+        scenario("test/a-fast", good_trace);
+        write("test/b-slow",
+              R"({"description": "never answered", )" + app +
+                  R"(, "steps": [{"id": "r1", "request": {"url": "/slow"}}]})");
+        scenario("test/c-fast", good_trace);
+        // Every target start records its process group (exec keeps the shell's pid: the leader).
+        std::ofstream{dir_ / "t.sh"} << "echo $$ >> pids\nexec " << LIFECHECK_FAKE_TARGET
+                                     << " --mode hang-slow\n";
+        int out[2];
+        ASSERT_EQ(::pipe(out), 0);
+        pid_t const pid = ::fork();
+        if (pid == 0) {
+            ::dup2(out[1], 1);
+            ::dup2(out[1], 2);
+            ::close(out[0]);
+            if (::chdir(dir_.c_str()) != 0)
+                ::_exit(126);
+            ::execl(LIFECHECK_EXE,
+                    LIFECHECK_EXE,
+                    "run",
+                    "-j",
+                    "1",
+                    "--deadline",
+                    "60000",
+                    "--progress",
+                    "--target",
+                    "exec sh t.sh",
+                    "scenarios",
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(out[1]);
+        std::string buffer; // the progress line says when the slow scenario started
+        read_until(out[0], "exec sh t.sh test/b-slow", buffer, std::chrono::seconds{30});
+        EXPECT_NE(buffer.find("PASS  test/a-fast"), std::string::npos) << buffer;
+        EXPECT_NE(buffer.find("exec sh t.sh test/b-slow"), std::string::npos) << buffer;
+        auto const signalled = std::chrono::steady_clock::now();
+        ::kill(pid, sig);
+        read_until(out[0], "\x04 never printed", buffer, std::chrono::seconds{60}); // to EOF
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        ::close(out[0]);
+        auto const took = std::chrono::steady_clock::now() - signalled;
+
+        ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping cleanly\n"
+                                       << buffer;
+        EXPECT_EQ(WEXITSTATUS(status), want_code) << buffer;
+        EXPECT_LT(took, std::chrono::seconds{20}) << "the slow scenario was not cut short\n"
+                                                  << buffer;
+        std::string const name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        EXPECT_NE(buffer.find("interrupted by " + name + ": 2 not run"), std::string::npos)
+            << buffer;
+
+        json const doc = results();
+        ASSERT_FALSE(doc.is_discarded()) << buffer;
+        EXPECT_EQ(doc["run"]["interrupted"], name);
+        EXPECT_EQ(entry_of(doc, "test/a-fast")["result"], "pass");
+        for (char const* id : {"test/b-slow", "test/c-fast"}) {
+            json const e = entry_of(doc, id);
+            EXPECT_EQ(e["result"], "skip") << id;
+            EXPECT_EQ(e["skip_reason"], "not run: interrupted by " + name) << id;
+        }
+        EXPECT_NE(text_of("reports/junit.xml").find(R"(name="a-fast")"), std::string::npos);
+        EXPECT_NE(text_of("reports/index.html").find("interrupted by " + name), std::string::npos);
+        json const sarif = json::parse(text_of("reports/results.sarif"), nullptr, false);
+        ASSERT_FALSE(sarif.is_discarded());
+        EXPECT_EQ(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
+
+        // No target process is left: every group a start recorded is gone.
+        std::istringstream groups{text_of("pids")};
+        int recorded = 0;
+        for (pid_t g = 0; groups >> g; ++recorded) {
+            errno = 0;
+            EXPECT_EQ(::kill(-g, 0), -1) << "process group " << g << " is still there";
+            EXPECT_EQ(errno, ESRCH) << "process group " << g;
+        }
+        EXPECT_GE(recorded, 2) << "the probe and the worker's target";
+    }
+};
+
+TEST_F(CliInterrupt, SigintStopsTargetsWritesReportsAndExits130) {
+    interrupted_run(SIGINT, 130);
+}
+
+TEST_F(CliInterrupt, SigtermExits143) {
+    interrupted_run(SIGTERM, 143);
+}
+
+std::string const tagged_app = R"("app": {"routes": [{"method": "GET", "url": "/", "handler":
+    {"do": "continue", "payload": {"kind": "json", "value": {"ok": true}}}}]})";
+
+TEST_F(CliRun, ListPrintsIdsAndTagsAndStartsNoTarget) {
+    write("test/a",
+          R"({"description": "first", "tags": ["errors", "slow"], )" + tagged_app +
+              R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    write("test/b",
+          R"({"description": "second", )" + tagged_app +
+              R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    auto const r = run_cli("run --list --target 'exit 4' " + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "test/a\terrors,slow\ntest/b\t\n");
+}
+
+TEST_F(CliRun, KeywordMatchesIdOrDescriptionAndTagSelects) {
+    write("test/abort-early",
+          R"({"description": "plain", "tags": ["aborts"], )" + tagged_app +
+              R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    write("test/other",
+          R"({"description": "the client ABORTS here", )" + tagged_app +
+              R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    write("test/third",
+          R"({"description": "nothing", "tags": ["slow"], )" + tagged_app +
+              R"(, "steps": [{"id": "r1", "request": {"url": "/"}}]})");
+    std::string const dir = " " + (dir_ / "scenarios").string();
+    EXPECT_EQ(run_cli("run --list -k abort" + dir).out, "test/abort-early\taborts\ntest/other\t\n");
+    EXPECT_EQ(run_cli("run --list -k 'ab*early'" + dir).out, "test/abort-early\taborts\n");
+    EXPECT_EQ(run_cli("run --list --tag slow" + dir).out, "test/third\tslow\n");
+    EXPECT_EQ(run_cli("run --list --tag slow --tag aborts" + dir).out,
+              "test/abort-early\taborts\ntest/third\tslow\n");
+    EXPECT_EQ(run_cli("run --list --tag aborts -k other" + dir).code, 2) << "nothing left";
+    auto const real = run_cli("run --target " + fake_target() + reports() + "--tag slow" + dir);
+    EXPECT_EQ(real.code, 0) << real.out;
+    EXPECT_NE(real.out.find("1 passed, 0 failed"), std::string::npos) << real.out;
+}
+
+TEST_F(CliRun, FailFastStopsAfterTheFirstFailureAndReportsTheRestNotRun) {
+    scenario("test/a", good_trace);
+    scenario("test/b", R"(["onRequest@root"])");
+    scenario("test/c", good_trace);
+    auto const r = run_cli("run -j 1 --fail-fast --target " + fake_target() + reports() +
+                           (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("PASS  test/a"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("FAIL  test/b"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("test/c"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--fail-fast: stopped after test/b: 1 not run"), std::string::npos)
+        << r.out;
+    json const c = entry_of(results("out/results.json"), "test/c");
+    EXPECT_EQ(c["result"], "skip");
+    EXPECT_EQ(c["skip_reason"], "not run: --fail-fast stopped the run after test/b");
+}
+
+TEST_F(CliRun, RerunFailedRunsWhatFailedInTheLastReport) {
+    scenario("test/a", good_trace);
+    scenario("test/b", R"(["onRequest@root"])");
+    std::string const target = " --target " + fake_target() + " ";
+    auto const first = run_here("run" + target + "scenarios");
+    EXPECT_EQ(first.code, 1) << first.out;
+    auto const again = run_here("run --rerun-failed" + target); // no PATH: the report's files
+    EXPECT_EQ(again.code, 1) << again.out;
+    EXPECT_NE(again.out.find("FAIL  test/b"), std::string::npos) << again.out;
+    EXPECT_EQ(again.out.find("test/a"), std::string::npos) << again.out;
+    EXPECT_NE(again.out.find("0 passed, 1 failed"), std::string::npos) << again.out;
+    fs::rename(dir_ / "reports/results.json", dir_ / "old.json");
+    auto const named = run_here("run --rerun-failed=old.json" + target + "scenarios");
+    EXPECT_NE(named.out.find("0 passed, 1 failed"), std::string::npos) << named.out;
+    auto const missing = run_here("run --rerun-failed=nothing.json" + target);
+    EXPECT_EQ(missing.code, 2) << missing.out;
+    EXPECT_NE(missing.out.find("cannot read nothing.json"), std::string::npos) << missing.out;
+}
+
+TEST_F(CliRun, RerunFailedWithNothingFailedRunsNothing) {
+    scenario("test/a", good_trace);
+    std::string const target = " --target " + fake_target() + " ";
+    EXPECT_EQ(run_here("run" + target + "scenarios").code, 0);
+    auto const again = run_here("run --rerun-failed" + target);
+    EXPECT_EQ(again.code, 0) << again.out;
+    EXPECT_NE(again.out.find("nothing to rerun"), std::string::npos) << again.out;
+}
+
+TEST_F(CliRun, JobsDefaultsToOneWorkerPerCore) {
+    if (std::thread::hardware_concurrency() < 2)
+        GTEST_SKIP() << "SKIPPED: one core, so -j auto is -j 1";
+    scenario("test/a", good_trace);
+    scenario("test/b", good_trace);
+    scenario("test/c", good_trace);
+    auto const r =
+        run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    bool second_worker = false; // each worker's target logs to logs/NAME-wN.log
+    for (auto const& e : fs::directory_iterator{dir_ / "out" / "logs"})
+        second_worker =
+            second_worker || e.path().filename().string().find("-w1.log") != std::string::npos;
+    EXPECT_TRUE(second_worker);
+    auto const a = r.out.find("PASS  test/a");
+    auto const b = r.out.find("PASS  test/b");
+    auto const c = r.out.find("PASS  test/c");
+    EXPECT_TRUE(a < b && b < c && c != std::string::npos) << "file order\n" << r.out;
+}
+
+TEST_F(CliRun, QuietPrintsOnlyFailuresAndTheSummary) {
+    scenario("test/pass", good_trace);
+    scenario("test/fail", R"(["onRequest@root"])");
+    auto const r =
+        run_cli("run -q --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out.find("test/pass"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("target(s):"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 passed, 1 failed"), std::string::npos) << r.out;
+}
+
+/// `lifecheck ARGS` on a pseudo-terminal, with NO_COLOR set to `no_color` (unset: nullptr).
+std::string on_terminal(std::string const& args, char const* no_color) {
+    int master = -1;
+    pid_t const pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid == 0) {
+        if (no_color)
+            ::setenv("NO_COLOR", no_color, 1);
+        else
+            ::unsetenv("NO_COLOR");
+        ::setenv("TERM", "xterm", 1);
+        ::execl("/bin/sh", "sh", "-c", (std::string{LIFECHECK_EXE} + " " + args).c_str(), nullptr);
+        ::_exit(127);
+    }
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t const n = ::read(master, buf, sizeof buf);
+        if (n <= 0)
+            break; // EIO once the terminal's other side is closed
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(master);
+    ::waitpid(pid, nullptr, 0);
+    return out;
+}
+
+TEST_F(CliRun, VerdictsAreColouredOnATerminalUnlessNoColor) {
+    scenario("test/pass", good_trace);
+    std::string const args =
+        "run --no-progress --target " + fake_target() + reports() + (dir_ / "scenarios").string();
+    EXPECT_NE(on_terminal(args, nullptr).find("\033[32mPASS\033[0m  test/pass"), std::string::npos);
+    EXPECT_NE(on_terminal(args, "").find("\033[32mPASS"), std::string::npos)
+        << "an empty NO_COLOR does not count (no-color.org)";
+    std::string const plain = on_terminal(args, "1");
+    EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
+    EXPECT_NE(plain.find("PASS  test/pass"), std::string::npos) << plain;
+    auto const piped = run_cli(args); // stdout is a pipe: no colour either
+    EXPECT_EQ(piped.out.find('\033'), std::string::npos) << piped.out;
+}
+
+/// The 1-based line of the first `needle` in `text`.
+int line_with(std::string const& text, std::string const& needle) {
+    auto const at = text.find(needle);
+    return at == std::string::npos
+               ? 0
+               : 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
+TEST_F(CliRun, FormatGithubAnnotatesTheFailingStepsLine) {
+    auto const f = scenario("test/fail", R"(["onRequest@root"])");
+    scenario("test/pass", good_trace);
+    int const line = line_with(text_of(f), R"("trace")");
+    ASSERT_GT(line, 1);
+    std::string const run = "run --target " + fake_target() + " scenarios";
+    auto const r = run_here(run + " --format github");
+    EXPECT_EQ(r.code, 1) << r.out;
+    std::string const want = "::error file=scenarios/test/fail.json,line=" + std::to_string(line) +
+                             ",title=lifecheck%3A FAIL test/fail [";
+    EXPECT_NE(r.out.find(want), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("%0Areplay: lifecheck run --target"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("FAIL  test/fail"), std::string::npos) << "the text stays\n" << r.out;
+    EXPECT_EQ(r.out.find("::error file=scenarios/test/pass.json"), std::string::npos) << r.out;
+
+    auto const on_github = run_here(run, "GITHUB_ACTIONS=true");
+    EXPECT_NE(on_github.out.find(want), std::string::npos) << on_github.out;
+    auto const asked_text = run_here(run + " --format text", "GITHUB_ACTIONS=true");
+    EXPECT_EQ(asked_text.out.find("::error"), std::string::npos) << asked_text.out;
+    auto const plain = run_here(run);
+    EXPECT_EQ(plain.out.find("::error"), std::string::npos) << plain.out;
+    EXPECT_EQ(run_here(run + " --format xml").code, 2);
+}
+
+TEST_F(CliRun, FilesAreShownRelativeToTheCurrentFolderInEveryReport) {
+    scenario("test/fail", R"(["onRequest@root"])");
+    // An absolute PATH, as CI scripts often pass: nothing shows it.
+    auto const r = run_here("run --format github --target " + fake_target() + " " +
+                                (dir_ / "scenarios").string(),
+                            "GITHUB_WORKSPACE='" + dir_.string() + "'");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("replay: lifecheck run --target "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" scenarios/test/fail.json\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("::error file=scenarios/test/fail.json,"), std::string::npos) << r.out;
+    std::string const absolute = (dir_ / "scenarios/test/fail.json").string();
+    EXPECT_EQ(r.out.find(absolute), std::string::npos) << r.out;
+    for (char const* report : {"reports/junit.xml", "reports/results.json", "reports/index.html"}) {
+        std::string const text = text_of(report);
+        EXPECT_NE(text.find("scenarios/test/fail.json"), std::string::npos) << report;
+        EXPECT_EQ(text.find(absolute), std::string::npos) << report;
+    }
+    EXPECT_EQ(entry_of(results(), "test/fail")["file"], "scenarios/test/fail.json");
+    json const sarif = json::parse(text_of("reports/results.sarif"));
+    EXPECT_EQ(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+                   ["uri"],
+              "scenarios/test/fail.json");
+}
+
+TEST_F(CliRun, SarifIsWrittenBesideTheJsonReportOrWhereAsked) {
+    scenario("test/fail", R"(["onRequest@root"])");
+    auto const r =
+        run_cli("run --target " + fake_target() + reports() + (dir_ / "scenarios").string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    json const doc = json::parse(text_of("out/results.sarif"), nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << r.out;
+    EXPECT_EQ(doc["version"], "2.1.0");
+    ASSERT_EQ(doc["runs"][0]["results"].size(), 1u);
+    EXPECT_EQ(doc["runs"][0]["results"][0]["ruleId"], "trace");
+    EXPECT_NE(r.out.find((dir_ / "out" / "results.sarif").string()), std::string::npos) << r.out;
+    auto const custom = run_cli("run --target " + fake_target() + reports() + "--sarif " +
+                                (dir_ / "x.sarif").string() + " " + (dir_ / "scenarios").string());
+    EXPECT_TRUE(fs::exists(dir_ / "x.sarif")) << custom.out;
 }
 
 } // namespace

@@ -43,7 +43,7 @@ int mutants_command(parsed_args const& p) {
             return usage_error("mutants", "unknown fault " + name);
         only.insert(name);
     }
-    int const jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    int const jobs = jobs_of(p, 2);
     run::options const ropts = runner_options(p);
 #ifndef LIFECHECK_FAULTS
     std::cerr << "lifecheck mutants: this build has no seeded faults (LIFECHECK_FAULTS=OFF)\n";

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 namespace lifecheck::cli {
 namespace {
@@ -84,6 +85,60 @@ std::vector<option_spec> const& option_table() {
           {"record", "; not recorded", ""},
           {"changelog", "; not compared", ""},
           {"mutants", "; left out of the corpus", ""}}},
+        {"--keyword",
+         "-k",
+         "PATTERN",
+         k::text,
+         0,
+         0,
+         "only scenarios whose id or description contains PATTERN (case-insensitive; * and ? "
+         "are wildcards: -k 'onsend*throw'); a file that does not load is matched by its id",
+         {{"run", "", ""},
+          {"validate", "", ""},
+          {"record", "", ""},
+          {"changelog", "", ""},
+          {"mutants", "", ""}}},
+        {"--tag",
+         "",
+         "TAG",
+         k::text,
+         0,
+         0,
+         "only scenarios that have tag TAG (repeatable: any of them); a file that does not load "
+         "stays, so its problem is reported",
+         {{"run", "", ""},
+          {"validate", "", ""},
+          {"record", "", ""},
+          {"changelog", "", ""},
+          {"mutants", "", ""}}},
+        {"--list",
+         "",
+         "",
+         k::flag,
+         0,
+         0,
+         "print the scenarios that would run, one per line: the id, a tab, the tags "
+         "(comma-separated); start no target, exit 0 (2 when a file is invalid)",
+         {{"run", "", ""}}},
+        {"--rerun-failed",
+         "",
+         "JSON",
+         k::optional,
+         0,
+         0,
+         "only the scenarios that failed, crashed, hung or errored (on any target) in the "
+         "results.json of an earlier run (--rerun-failed=FILE for another); without PATH, the "
+         "files that report names",
+         {{"run", "", "reports/results.json"}}},
+        {"--fail-fast",
+         "",
+         "",
+         k::flag,
+         0,
+         0,
+         "stop after the first scenario that fails, crashes, hangs or errors; scenarios not "
+         "started are reported skipped (not run), the reports are written",
+         {{"run", "", ""}}},
         {"--corpus",
          "",
          "PATH",
@@ -206,6 +261,32 @@ std::vector<option_spec> const& option_table() {
          0,
          "HTML report with lifecycle diagrams",
          {{"run", "", "index.html beside the JSON report: reports/index.html"}}},
+        {"--sarif",
+         "",
+         "FILE",
+         k::text,
+         0,
+         0,
+         "SARIF 2.1.0 report: each failing scenario at its file and line, for code scanning "
+         "(github/codeql-action/upload-sarif)",
+         {{"run", "", "results.sarif beside the JSON report: reports/results.sarif"}}},
+        {"--format",
+         "",
+         "FMT",
+         k::text,
+         0,
+         0,
+         "text, or github: the text plus a GitHub Actions ::error annotation (the scenario "
+         "file's line of the failing step) for each failing scenario",
+         {{"run", "", "github when GITHUB_ACTIONS=true, else text"}}},
+        {"--quiet",
+         "-q",
+         "",
+         k::flag,
+         0,
+         0,
+         "print only the failures and the summary (colour follows NO_COLOR and the terminal)",
+         {{"run", "", ""}}},
         {"--out",
          "",
          "DIR",
@@ -229,8 +310,8 @@ std::vector<option_spec> const& option_table() {
          k::count,
          1,
          256,
-         "run N scenarios (or offsets) at once, one target process each",
-         {{"run", "", "1"},
+         "run N scenarios (or offsets) at once, one target process each; auto: one per core",
+         {{"run", "", "auto"},
           {"changelog", "; per target", "2"},
           {"sweep", "", "2"},
           {"mutants", "; corpus part", "2"},
@@ -238,7 +319,8 @@ std::vector<option_spec> const& option_table() {
           {"record", one_at_a_time, ""},
           {"serve", one_at_a_time, ""},
           {"repro", one_at_a_time, ""},
-          {"prop", one_at_a_time, ""}}},
+          {"prop", one_at_a_time, ""}},
+         "auto"},
         {"--deadline",
          "",
          "MS",
@@ -287,6 +369,17 @@ std::vector<option_spec> const& option_table() {
          0,
          "never show the progress line",
          {{"run", "", ""}, {"prop", "", ""}}},
+        {"--with-plugin",
+         "",
+         "NAME[@VERSION][:OPTIONS_JSON]",
+         k::text,
+         0,
+         0,
+         "run every scenario twice on the one --target (real Fastify), without and then with this "
+         "npm plugin registered first at the root, and report what changed (trace, status, "
+         "invariants: the plugin delta); the run with it checks invariants only. NAME: an "
+         "installed package, NODE_PATH, or a path; repeat to register several, in order",
+         {{"run", "", ""}}},
         {"--fail-on-skip",
          "",
          "",
@@ -358,7 +451,9 @@ void option_line(std::string& out, std::string const& label, std::string const& 
 }
 
 std::string label_of(option_spec const& o) {
-    std::string const value = o.metavar.empty() ? "" : " " + std::string{o.metavar};
+    std::string const value = o.metavar.empty()                ? ""
+                              : o.kind == value_kind::optional ? "[=" + std::string{o.metavar} + "]"
+                                                               : " " + std::string{o.metavar};
     std::string label = std::string{o.name} + value;
     if (!o.alias.empty())
         label = std::string{o.alias} + value + ", " + label;
@@ -429,7 +524,7 @@ commands:
     option_line(out, "-h, --help", "show this help (COMMAND --help: that command's help)");
     option_line(out, "--version", "print the version");
     out += "\nexit codes: 0 all pass, 1 some fail/crash/hang, 2 invalid input or usage, 3 internal "
-           "error\n";
+           "error, 130/143 run stopped by SIGINT/SIGTERM (reports written)\n";
     return out;
 }
 
@@ -489,6 +584,13 @@ std::optional<bool> parsed_args::last_of(std::string_view yes, std::string_view 
     return std::nullopt;
 }
 
+int jobs_of(parsed_args const& p, int fallback) {
+    std::string const value = p.text("--jobs", fallback > 0 ? std::to_string(fallback) : "auto");
+    if (value == "auto")
+        return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return static_cast<int>(parse_count(value).value_or(1));
+}
+
 run::options runner_options(parsed_args const& p) {
     run::options o;
     if (auto const ms = p.count("--deadline"))
@@ -530,15 +632,20 @@ parse_args(std::string_view command, std::vector<std::string> const& args, int& 
             if (value)
                 return fail(name + " takes no value");
             value.emplace();
+        } else if (o->kind == value_kind::optional) {
+            if (!value)
+                value.emplace(); // the option's default
         } else if (!value) {
             if (i + 1 >= args.size())
                 return fail(arg + " needs a value");
             value = args[++i];
         }
-        if (o->kind == value_kind::count) {
+        if (o->kind == value_kind::count && (o->word.empty() || *value != o->word)) {
             auto const n = parse_count(*value);
             if (!n || *n < o->min || *n > o->max)
-                return fail(arg + " wants a number from " + std::to_string(o->min) +
+                return fail(arg + " wants " +
+                            (o->word.empty() ? "" : std::string{o->word} + " or ") +
+                            "a number from " + std::to_string(o->min) +
                             (o->max == no_limit ? "" : " to " + std::to_string(o->max)) +
                             ", got \"" + *value + "\"");
         }

@@ -18,10 +18,11 @@ class parsed_args;
 
 /// What an option's value is; the parser checks counts and seeds before a command sees them.
 enum class value_kind {
-    flag,  // no value
-    text,  // any text
-    count, // a whole number in [min, max]
-    seed   // a 64-bit unsigned number
+    flag,     // no value
+    text,     // any text
+    count,    // a whole number in [min, max], or the option's `word` when it has one
+    seed,     // a 64-bit unsigned number
+    optional, // a flag that may carry a value written into it: --x or --x=VALUE
 };
 
 /// One command that takes an option, with what the option does there.
@@ -41,6 +42,7 @@ struct option_spec {
     long long max = 0;
     std::string_view help;
     std::vector<option_use> uses;
+    std::string_view word = {}; // counts: a word accepted besides numbers ("auto" for -j)
 };
 
 /// Every option of every command, in --help order.
@@ -101,6 +103,10 @@ private:
 
 /// The runner options the shared options set: --deadline and --verbose (decisions.md D26).
 run::options runner_options(parsed_args const& p);
+
+/// The workers -j asks for: its number, the number of cores for `auto`, `fallback` when -j was
+/// not given (0 = auto).
+int jobs_of(parsed_args const& p, int fallback);
 
 /// Parses ARGS for COMMAND. Nothing when the command is done: --help printed (exit 0) or a
 /// usage error reported (exit 2); `exit` then holds the code.

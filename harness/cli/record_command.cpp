@@ -6,6 +6,7 @@
 #include "harness/report/report.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/scenario/load.hpp"
+#include "harness/scenario/rewrite.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -153,23 +154,26 @@ std::string read_text(std::filesystem::path const& file) {
     return s.str();
 }
 
-/// Writes the recorded expectations into the file, keeping its other keys and their order.
+/// Writes the recorded expectations into the file: only the parts of each `expect` that changed,
+/// every other byte kept (issue 19: the whole file used to be re-indented).
 std::optional<std::string> write_back(std::filesystem::path const& file,
                                       json const& recorded,
                                       std::vector<std::string> const& paths) {
-    json doc = json::parse(read_text(file), nullptr, false);
-    if (doc.is_discarded())
-        return "cannot re-read " + file.string();
+    std::string const text = read_text(file);
+    std::vector<scenario::expect_edit> edits;
     for (std::string const& p : paths) {
         auto const ptr = pointer_of(p);
-        if (!doc.contains(ptr) || !recorded.contains(ptr))
-            return "cannot find " + p + " in " + file.string();
-        doc[ptr]["expect"] = recorded.at(ptr).at("expect");
+        if (!recorded.contains(ptr) || !recorded.at(ptr).contains("expect"))
+            return "cannot find " + p + " in what was recorded";
+        edits.push_back({p, recorded.at(ptr).at("expect")});
     }
+    auto const rewritten = scenario::rewrite_expectations(text, edits);
+    if (!rewritten)
+        return "cannot rewrite " + file.string() + ": " + describe(rewritten.error().front());
     std::filesystem::path const tmp = file.string() + ".lifecheck-record.tmp";
     {
         std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-        out << doc.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+        out << *rewritten;
         if (!out)
             return "cannot write " + tmp.string();
     }
@@ -177,6 +181,19 @@ std::optional<std::string> write_back(std::filesystem::path const& file,
     if (!check) {
         std::filesystem::remove(tmp);
         return "the recorded file does not load: " + describe(check.error().front());
+    }
+    json const written = scenario::to_json(*check);
+    for (std::string const& p : paths) {
+        // Equal as JSON, key order ignored: a body whose keys came in another order keeps its
+        // bytes in the file.
+        auto const unordered = [&p](json const& doc) {
+            return nlohmann::json::parse(
+                doc.at(pointer_of(p)).value("expect", json::object()).dump());
+        };
+        if (unordered(written) != unordered(recorded)) {
+            std::filesystem::remove(tmp);
+            return "the rewritten " + file.string() + " does not hold what was recorded at " + p;
+        }
     }
     std::error_code ec;
     std::filesystem::rename(tmp, file, ec);
@@ -194,7 +211,8 @@ bool recordable(check::scenario_result const& r, std::string& why) {
             why += " (" + r.skip_reason + ")";
         for (check::finding const& f : r.findings)
             if (f.kind == check::finding_kind::crash || f.kind == check::finding_kind::hang ||
-                f.kind == check::finding_kind::harness || f.kind == check::finding_kind::invalid)
+                f.kind == check::finding_kind::harness || f.kind == check::finding_kind::invalid ||
+                f.kind == check::finding_kind::load)
                 why += "\n  " + check::describe(f);
         return false;
     }
@@ -211,17 +229,26 @@ int record_command(parsed_args const& p) {
         return exit_usage;
     run::target_spec const* spec = &specs->front();
 
+    // Issue 19: every file is validated before the target starts; a file that cannot run is a
+    // scenario error (exit 2), and with nothing left to record no target is started at all.
+    std::vector<loaded_file> const files = select_scenarios(selection_of(p, p.operands));
+    int code = report_invalid("record", files) ? exit_usage : exit_pass;
+    std::vector<loaded_file const*> runnable;
+    for (loaded_file const& f : files)
+        if (f.sc && f.excluded.empty())
+            runnable.push_back(&f);
+    if (files.empty()) {
+        std::cerr << "lifecheck record: no scenario files in the given paths\n";
+        return exit_usage;
+    }
+    if (runnable.empty())
+        return code;
+
     run::runner rn{spec->text, run::process_factory(*spec, opts, 0), opts};
     if (!start_target("record", spec->text, rn))
         return exit_usage;
-    int code = exit_pass;
-    for (loaded_file const& f : select_scenarios(selection_of(p, p.operands))) {
-        if (report_invalid("record", {f})) {
-            code = std::max(code, exit_usage);
-            continue;
-        }
-        if (!f.excluded.empty())
-            continue;
+    for (loaded_file const* file : runnable) {
+        loaded_file const& f = *file;
         std::vector<json> recordings;
         std::string why;
         std::vector<std::string> paths;

@@ -136,32 +136,21 @@ std::string crash_line(std::string const& log) {
     return fallback;
 }
 
-/// A JSON string must be UTF-8: bytes that are not become '?' (the exact bytes stay in .bin).
-std::string utf8_or_question_marks(std::string const& bytes, bool& lossy) {
+/// The fault report's verdict on real Fastify (fuzz/fastify_replay.hpp): the line
+/// "lifecheck-fuzz: real Fastify ..." and the indented lines under it; "" when there is none.
+std::string fastify_lines(std::string const& log) {
+    std::istringstream in{log};
+    std::string line;
     std::string out;
-    std::size_t i = 0;
-    while (i < bytes.size()) {
-        auto const c = static_cast<unsigned char>(bytes[i]);
-        std::size_t n = c < 0x80           ? 1
-                        : (c >> 5) == 0x6  ? 2
-                        : (c >> 4) == 0xe  ? 3
-                        : (c >> 3) == 0x1e ? 4
-                                           : 0;
-        bool ok = n > 0 && i + n <= bytes.size() && !(c == 0xc0 || c == 0xc1 || c > 0xf4);
-        for (std::size_t k = 1; ok && k < n; ++k)
-            ok = (static_cast<unsigned char>(bytes[i + k]) & 0xc0) == 0x80;
-        if (ok && n > 1) {
-            std::string const seq = bytes.substr(i, n);
-            ok = scenario::json::accept("\"" + seq + "\"");
+    while (std::getline(in, line)) {
+        if (out.empty()) {
+            if (line.rfind("lifecheck-fuzz: real Fastify", 0) == 0)
+                out = line + "\n";
+        } else if (line.rfind("  ", 0) == 0) {
+            out += line + "\n";
+        } else {
+            break;
         }
-        if (!ok) {
-            out += '?';
-            lossy = true;
-            ++i;
-            continue;
-        }
-        out.append(bytes, i, n);
-        i += n;
     }
     return out;
 }
@@ -174,28 +163,11 @@ struct decoded {
 };
 
 decoded decode_http(std::string const& bytes) {
+    fuzz::http_scenario hs = fuzz::http_scenario_of(
+        fuzz::decode_http(reinterpret_cast<std::uint8_t const*>(bytes.data()), bytes.size()));
     decoded d;
-    fuzz::http_input const in =
-        fuzz::decode_http(reinterpret_cast<std::uint8_t const*>(bytes.data()), bytes.size());
-    scenario::json doc = scenario::json::parse(fuzz::fixed_app_scenario_text());
-    doc["description"] = "fuzz_http crash reproduction: the fuzzer's fixed app and the client's "
-                         "bytes as one raw step";
-    bool lossy = false;
-    scenario::json step = {{"id", "r1"}, {"raw", utf8_or_question_marks(in.all_bytes(), lossy)}};
-    if (in.close_early)
-        step["client"] = {{"abortAfterRequestBytes", in.all_bytes().size()}};
-    doc["steps"] = scenario::json::array({step});
-    if (lossy)
-        d.notes.push_back(
-            "bytes that are not UTF-8 became '?' in the raw step (JSON strings are text); "
-            "the exact bytes are in the .bin file beside the scenario");
-    for (fuzz::http_write const& w : in.writes)
-        if (w.pause_ms > 0) {
-            d.notes.push_back("the fuzzer paused between writes (virtual time); the raw step sends "
-                              "all bytes at once");
-            break;
-        }
-    d.doc = std::move(doc);
+    d.doc = std::move(hs.doc);
+    d.notes = std::move(hs.notes);
     return d;
 }
 
@@ -279,13 +251,16 @@ int repro_command(parsed_args const& args) {
 
     // 1. Minimize and re-run with the libFuzzer binary, where there is one.
     std::string crash = "(not re-run: no libFuzzer binary found; build the fuzz preset)";
+    std::string fastify; // the fault report's verdict on real Fastify, when the binary gave one
     auto const bin = find_fuzz_binary(a);
     fs::path input = a.artifact;
     if (bin) {
         if (a.minimize) {
             fs::path const minimized = a.out / (stem + ".min");
             fs::path const log = a.out / (stem + ".minimize.log");
-            shell(run::shell_quote(bin->string()) +
+            // The fuzz binary replays a fault on real Fastify before it aborts; not for each of
+            // the minimizer's runs (fuzz/fastify_replay.hpp).
+            shell("LIFECHECK_FUZZ_FASTIFY=off " + run::shell_quote(bin->string()) +
                   " -minimize_crash=1 -max_total_time=60 -runs=10000 " +
                   "-exact_artifact_path=" + run::shell_quote(minimized.string()) + " " +
                   run::shell_quote(a.artifact.string()) + " >" + run::shell_quote(log.string()) +
@@ -307,7 +282,9 @@ int repro_command(parsed_args const& args) {
         command_result const r =
             shell(run::shell_quote(bin->string()) + " " + run::shell_quote(input.string()) + " >" +
                   run::shell_quote(log.string()) + " 2>&1");
-        std::string const line = crash_line(read_all(log));
+        std::string const crash_log = read_all(log);
+        std::string const line = crash_line(crash_log);
+        fastify = fastify_lines(crash_log);
         crash = r.code == 0
                     ? "the input does not crash " + bin->string() + " (exit 0)"
                     : (line.empty() ? "the fuzz binary failed (exit " + std::to_string(r.code) + ")"
@@ -342,6 +319,9 @@ int repro_command(parsed_args const& args) {
     md << "# Crash reproduction " << stem << "\n\n"
        << "- fuzz target: `" << name_t << "`\n- artifact: `" << a.artifact.string() << "` ("
        << read_all(a.artifact).size() << " bytes)\n- what crashed: " << crash << "\n";
+    if (!fastify.empty())
+        md << "- whom it is about (the fault report's replay on real Fastify):\n\n"
+           << fenced(fastify);
     for (std::string const& n : notes)
         md << "- note: " << n << "\n";
 
@@ -437,7 +417,8 @@ int repro_command(parsed_args const& args) {
         return exit_internal;
     }
     std::cout << "repro " << stem << " (" << name_t << "): " << crash << '\n'
-              << summary.str() << "scenario: " << (a.out / (stem + ".json")).string() << '\n'
+              << fastify << summary.str() << "scenario: " << (a.out / (stem + ".json")).string()
+              << '\n'
               << "report:   " << report_file.string() << '\n';
     for (std::string const& r : rerun)
         std::cout << "rerun:    " << r << '\n';

@@ -135,7 +135,10 @@ int serve_command(parsed_args const& p) {
                   << (loaded.status == protocol::load_status::died ? t->exit_status()
                                                                    : loaded.detail)
                   << '\n';
-        return loaded.status == protocol::load_status::unsupported ? exit_usage : exit_fail;
+        return loaded.status == protocol::load_status::unsupported ||
+                       loaded.status == protocol::load_status::load_error
+                   ? exit_usage
+                   : exit_fail;
     }
     std::unique_ptr<relay> forward;
     int shown_port = loaded.port;

@@ -44,7 +44,7 @@ std::optional<int> parse(parsed_args const& p, sweep_args& a) {
     a.from = p.count("--from").value_or(0);
     a.to = p.count("--to");
     a.stride = p.count("--stride").value_or(1);
-    a.jobs = static_cast<int>(p.count("--jobs").value_or(2));
+    a.jobs = jobs_of(p, 2);
     a.opts = runner_options(p);
     a.junit = p.text("--junit", "reports/sweep/junit.xml");
     a.json = p.text("--json", "reports/sweep/results.json");
@@ -89,7 +89,9 @@ int sweep_command(parsed_args const& args) {
     if (auto const code = parse(args, a))
         return *code;
 
-    auto files = select_scenarios({{a.file}, {}, {}});
+    selection one;
+    one.paths = {a.file};
+    auto files = select_scenarios(one);
     if (report_invalid("sweep", files) || files.size() != 1) {
         if (files.size() != 1)
             std::cerr << "lifecheck sweep: FILE must be one scenario file\n";

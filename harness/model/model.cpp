@@ -70,18 +70,25 @@ bool bad_url(std::string const& path) {
         decoded += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
         i += 2;
     }
-    // UTF-8 validity of the decoded bytes
+    // UTF-8 validity of the decoded bytes as decodeURI checks it (RFC 3629): lead octets C2..F4,
+    // continuations 80..BF, except right after E0 (A0..), ED (..9F), F0 (90..) and F4 (..8F)
     for (std::size_t i = 0; i < decoded.size();) {
         auto const c = static_cast<unsigned char>(decoded[i]);
-        std::size_t n = c < 0x80           ? 1
-                        : (c >> 5) == 0x6  ? 2
-                        : (c >> 4) == 0xE  ? 3
-                        : (c >> 3) == 0x1E ? 4
-                                           : 0;
+        std::size_t n = c < 0x80                 ? 1
+                        : c >= 0xC2 && c <= 0xDF ? 2
+                        : c >= 0xE0 && c <= 0xEF ? 3
+                        : c >= 0xF0 && c <= 0xF4 ? 4
+                                                 : 0;
         if (n == 0 || i + n > decoded.size())
             return true;
         for (std::size_t k = 1; k < n; ++k) {
             if ((static_cast<unsigned char>(decoded[i + k]) >> 6) != 0x2)
+                return true;
+        }
+        if (n > 2) {
+            auto const second = static_cast<unsigned char>(decoded[i + 1]);
+            if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) ||
+                (c == 0xF0 && second < 0x90) || (c == 0xF4 && second > 0x8F))
                 return true;
         }
         i += n;
@@ -457,8 +464,8 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
     try {
         if (sc.lang == scenario::dialect::koa)
             return predict_koa(sc); // detail/koa.cpp: koa-compose + Koa 2.16.4
-        app_model const m = build_app(sc.application);
-        if (!m.build_errors.empty()) {
+        // Every step undecided, for `why`.
+        auto const undecided = [&sc](std::string const& why) {
             std::vector<leaf> leaves;
             collect_leaves(sc.steps, leaves);
             std::vector<step_prediction> out;
@@ -466,11 +473,18 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
                 step_prediction p;
                 p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
                 p.deterministic = false;
-                p.why = "the app fails to load: " + bracket_list(m.build_errors);
+                p.why = why;
                 out.push_back(p);
             }
             return out;
-        }
+        };
+        // scenario-format §1.1: real npm packages run on real Fastify only.
+        if (!scenario::npm_plugins_in(sc.application.root).empty())
+            return undecided("npmPlugins are not modelled: real npm packages run on real "
+                             "Fastify only");
+        app_model const m = build_app(sc.application);
+        if (!m.build_errors.empty())
+            return undecided("the app fails to load: " + bracket_list(m.build_errors));
         std::vector<step_prediction> out = driver{sc, m}.run();
         std::vector<leaf> leaves;
         collect_leaves(sc.steps, leaves);

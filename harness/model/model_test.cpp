@@ -873,6 +873,47 @@ TEST(ModelHttp, ClientErrorsAndBadUrls) {
         R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/%zz' is not a valid url component","statusCode":400})");
 }
 
+// llhttp refuses a method at the first byte that no method it knows continues with, before the
+// head is complete (Node 20: "oooops!", "GEX", "GE /" get 400 at once; "G", "DESCRIB" and
+// "DESCRIBE /" wait). Fastify's test/reply-error.test.js "Should reply 400 on client error".
+TEST(ModelHttp, ImpossibleMethodPrefixIsAClientError) {
+    auto const sc = load(
+        R"({"app":{"routes":[{"method":"GET","url":"/","handler":{}}]},
+        "steps":[{"id":"a","raw":"oooops!"},{"id":"b","raw":"GEX"},{"id":"c","raw":"GE /"},
+                 {"id":"d","raw":"G"},{"id":"e","raw":"DESCRIBE /"}]})");
+    auto const p = model::predict(sc);
+    ASSERT_EQ(p.size(), 5u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(p[i].reached) << p[i].step_id;
+        EXPECT_EQ(p[i].status, 400) << p[i].step_id;
+    }
+    for (int i = 3; i < 5; ++i) {
+        EXPECT_FALSE(p[i].reached) << p[i].step_id;
+        EXPECT_FALSE(p[i].status.has_value()) << p[i].step_id;
+    }
+}
+
+// fastify-lifecycle §2.1 step 2: escapes must decode to UTF-8 as decodeURI reads it (RFC 3629):
+// overlong forms, surrogates and code points past U+10FFFF are bad URLs too (fastify 5.12.8,
+// scenarios/fastify/http/bad-url-invalid-utf8-400.json).
+TEST(ModelHttp, EscapesThatAreNotUtf8AreBadUrls) {
+    auto const sc = load(
+        R"({"app":{"routes":[{"method":"GET","url":"/x","handler":{}}]},
+        "steps":[{"id":"a","request":{"method":"GET","url":"/%C0%80"}},
+                 {"id":"b","request":{"method":"GET","url":"/%E0%80%80"}},
+                 {"id":"c","request":{"method":"GET","url":"/%ED%A0%80"}},
+                 {"id":"d","request":{"method":"GET","url":"/%F4%90%80%80"}},
+                 {"id":"e","request":{"method":"GET","url":"/%c0"}},
+                 {"id":"f","request":{"method":"GET","url":"/%F0%9F%98%80"}},
+                 {"id":"g","request":{"method":"GET","url":"/%EF%BF%BF"}}]})");
+    auto const p = model::predict(sc);
+    ASSERT_EQ(p.size(), 7u);
+    for (std::size_t i = 0; i < 5; ++i)
+        EXPECT_EQ(p[i].status, 400) << p[i].step_id;
+    EXPECT_EQ(p[5].status, 404);
+    EXPECT_EQ(p[6].status, 404);
+}
+
 // fastify-lifecycle §4.5 parser notes: 415 for an unknown content-type, 400 for bad JSON, 413 over
 // bodyLimit.
 TEST(ModelHttp, ContentTypeParsing) {

@@ -393,9 +393,9 @@ std::vector<step_outcome> run_in_process(scenario::scenario const& sc, engine::f
     return d.run();
 }
 
-std::vector<std::string> compare_with_model(scenario::scenario const& sc,
-                                            std::vector<step_outcome> const& outcomes) {
-    std::vector<std::string> out;
+std::vector<model_disagreement>
+disagreements_with_model(scenario::scenario const& sc, std::vector<step_outcome> const& outcomes) {
+    std::vector<model_disagreement> out;
     std::map<std::string, step_outcome const*> by_id;
     for (step_outcome const& o : outcomes)
         by_id[o.step_id] = &o;
@@ -404,31 +404,40 @@ std::vector<std::string> compare_with_model(scenario::scenario const& sc,
             continue; // a race the model cannot decide; a Fastify crash the reference answers
         auto const it = by_id.find(p.step_id);
         if (it == by_id.end()) {
-            out.push_back("step " + p.step_id + ": no outcome for a step the model predicts");
+            out.push_back(
+                {p.step_id, "step " + p.step_id + ": no outcome for a step the model predicts"});
             continue;
         }
         step_outcome const& o = *it->second;
-        std::string const at = "step " + p.step_id + ": ";
+        auto add = [&](std::string const& what) {
+            out.push_back({p.step_id, "step " + p.step_id + ": " + what});
+        };
         if (o.trace != p.trace)
-            out.push_back(at + "trace: model " + join(p.trace) + ", engine " + join(o.trace));
+            add("trace: model " + join(p.trace) + ", engine " + join(o.trace));
         if (o.end_at != p.end_at)
-            out.push_back(at + "endAt: model " + opt_int(p.end_at) + ", engine " +
-                          opt_int(o.end_at));
+            add("endAt: model " + opt_int(p.end_at) + ", engine " + opt_int(o.end_at));
         if (o.status != p.status)
-            out.push_back(at + "status: model " + opt_int(p.status) + ", engine " +
-                          opt_int(o.status));
+            add("status: model " + opt_int(p.status) + ", engine " + opt_int(o.status));
         // a body cut short is compared by its completeness only: how much of a chunk the
         // client kept when it stopped reading is the model's estimate (D9 counts wire bytes)
         if (p.status && o.got_response && p.body_text && p.complete &&
             !same_body(*p.body_text, o.body))
-            out.push_back(at + "body: model " + *p.body_text + ", engine " + o.body);
+            add("body: model " + *p.body_text + ", engine " + o.body);
         if (p.status && o.got_response && p.complete != o.complete)
-            out.push_back(at + "complete: model " + (p.complete ? "true" : "false") + ", engine " +
-                          (o.complete ? "true" : "false"));
+            add(std::string{"complete: model "} + (p.complete ? "true" : "false") + ", engine " +
+                (o.complete ? "true" : "false"));
         if (p.end_at && o.end_at && p.aborted != o.aborted)
-            out.push_back(at + "aborted: model " + (p.aborted ? "true" : "false") + ", engine " +
-                          (o.aborted ? "true" : "false"));
+            add(std::string{"aborted: model "} + (p.aborted ? "true" : "false") + ", engine " +
+                (o.aborted ? "true" : "false"));
     }
+    return out;
+}
+
+std::vector<std::string> compare_with_model(scenario::scenario const& sc,
+                                            std::vector<step_outcome> const& outcomes) {
+    std::vector<std::string> out;
+    for (model_disagreement& d : disagreements_with_model(sc, outcomes))
+        out.push_back(std::move(d.line));
     return out;
 }
 

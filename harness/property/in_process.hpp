@@ -42,9 +42,19 @@ struct step_outcome {
 std::vector<step_outcome> run_in_process(scenario::scenario const& sc,
                                          engine::fault_set faults = 0);
 
+/// One way a step's outcome differs from the model's prediction.
+struct model_disagreement {
+    std::string step_id;
+    std::string line; // "step r1: trace: model [...], engine [...]"
+};
+
 /// Compares `outcomes` (from run_in_process, or built from any target's observations) with
-/// model::predict(sc): one line per disagreement ("step r1: trace differs: ..."); empty when
-/// they agree. Steps the model marks non-deterministic are skipped.
+/// model::predict(sc): one entry per disagreement; empty when they agree. Steps the model marks
+/// non-deterministic, and steps where it predicts a Fastify crash, are skipped.
+std::vector<model_disagreement> disagreements_with_model(scenario::scenario const& sc,
+                                                         std::vector<step_outcome> const& outcomes);
+
+/// The lines of disagreements_with_model ("step r1: trace: model [...], engine [...]").
 std::vector<std::string> compare_with_model(scenario::scenario const& sc,
                                             std::vector<step_outcome> const& outcomes);
 

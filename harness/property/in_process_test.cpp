@@ -168,4 +168,41 @@ TEST(InProcess, EarlierRawStepDoesNotTakeALaterOnesRequest) {
     EXPECT_EQ(out[1].end_at, 2);
 }
 
+// Fastify's test/reply-error.test.js "Should reply 400 on client error"
+// (scenarios/fastify-suite/reply-error/client-error-400.json): llhttp refuses a method at the
+// first byte no method it knows starts with, before the line is complete; Beast waited for more.
+TEST(InProcess, ImpossibleMethodPrefixIs400BeforeTheLineEnds) {
+    auto const sc = load(R"({"app":{"hooks":{"onRequest":[{}]},
+        "routes":[{"method":"GET","url":"/","handler":{}}]},
+        "steps":[{"id":"lower","raw":"oooops!"},{"id":"space","raw":"GE /"}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 2u);
+    for (auto const& o : out) {
+        EXPECT_EQ(o.status, 400) << o.step_id;
+        EXPECT_EQ(o.body, R"({"error":"Bad Request","message":"Client Error","statusCode":400})")
+            << o.step_id;
+        EXPECT_TRUE(o.trace.empty()) << o.step_id;
+    }
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
+}
+
+// Fastify's test/stream.5.test.js "request terminated should not crash fastify"
+// (scenarios/fastify-suite/stream.5/request-terminated-should-not-crash.json): a reply header
+// `transfer-encoding: chunked` set by the app makes Node frame the body itself; the reference
+// wrote the chunks raw under that header, so the client decoded no body.
+TEST(InProcess, AppSetChunkedTransferEncodingFramesTheBody) {
+    auto const sc = load(R"({"app":{"routes":[{"method":"GET","url":"/","handler":{"do":"send",
+        "headers":{"transfer-encoding":"chunked"},
+        "payload":{"kind":"stream","chunks":["<h1>a</h1>","<h1>b</h1>"]}}}]},
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})");
+    auto const out = property::run_in_process(sc);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].status, 200);
+    EXPECT_EQ(out[0].body, "<h1>a</h1><h1>b</h1>");
+    EXPECT_TRUE(out[0].complete);
+    EXPECT_TRUE(property::compare_with_model(sc, out).empty())
+        << join(property::compare_with_model(sc, out));
+}
+
 } // namespace

@@ -140,6 +140,11 @@ result<event> parse_event(std::string_view line) {
         read_string(e.raw, "what", e.what);
         return e;
     }
+    if (type == "loadError") {
+        e.type = event_type::load_error;
+        read_string(e.raw, "what", e.what);
+        return e;
+    }
     if (type == "closed") {
         e.type = event_type::closed;
         return e;
@@ -174,6 +179,9 @@ std::string encode(event const& e) {
         break;
     case event_type::unsupported:
         j = {{"t", "unsupported"}, {"what", e.what}};
+        break;
+    case event_type::load_error:
+        j = {{"t", "loadError"}, {"what", e.what}};
         break;
     case event_type::closed:
         j = {{"t", "closed"}};

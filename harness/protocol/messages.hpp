@@ -1,5 +1,5 @@
 // Messages of the JSON-lines target protocol, scenario-format §3: hello, ready, cb, end,
-// unsupported, closed.
+// unsupported, loadError, closed.
 #pragma once
 
 #include "harness/common/result.hpp"
@@ -11,7 +11,7 @@
 
 namespace lifecheck::protocol {
 
-enum class event_type { hello, ready, cb, end, unsupported, closed, other };
+enum class event_type { hello, ready, cb, end, unsupported, load_error, closed, other };
 
 /// One line a target wrote, decoded. Fields not used by `type` stay at their defaults.
 struct event {
@@ -23,7 +23,7 @@ struct event {
     int status = 0;                    // end
     bool aborted = false;              // end
     int port = 0;                      // ready
-    std::string what;                  // unsupported
+    std::string what;                  // unsupported, load_error
     std::string target;                // hello
     std::string version;               // hello
     std::vector<std::string> dialects; // hello

@@ -43,6 +43,13 @@ TEST(Messages, ParsesEndReadyHelloUnsupportedClosed) {
     auto const closed = parse_event(R"({"t":"closed"})");
     ASSERT_TRUE(closed.has_value());
     EXPECT_EQ(closed->type, event_type::closed);
+
+    // scenario-format §3 (v1.3): the target cannot build the app where it runs.
+    auto const load_error = parse_event(R"({"t":"loadError","what":"npm plugin 'x' is missing"})");
+    ASSERT_TRUE(load_error.has_value());
+    EXPECT_EQ(load_error->type, event_type::load_error);
+    EXPECT_EQ(load_error->what, "npm plugin 'x' is missing");
+    EXPECT_EQ(encode(*load_error), R"({"t":"loadError","what":"npm plugin 'x' is missing"})");
 }
 
 TEST(Messages, KeepsUnknownFieldsAndTypes) {

@@ -31,6 +31,28 @@ constexpr auto term_grace = milliseconds{1000}; // after SIGTERM, before SIGKILL
 constexpr auto reap_grace = milliseconds{500};  // stdout closed; wait this long for the exit
 constexpr int poll_ms = 50;                     // the reader checks for stop() this often
 
+/// The process groups of live targets, for signal_target_groups: a fixed table of atomics, so a
+/// signal handler can read it (0 = a free slot). More targets than slots are not remembered;
+/// stop() still ends them.
+std::atomic<pid_t> live_groups[1024];
+static_assert(std::atomic<pid_t>::is_always_lock_free, "read from a signal handler");
+
+void remember_group(pid_t group) {
+    for (std::atomic<pid_t>& slot : live_groups) {
+        pid_t free = 0;
+        if (slot.compare_exchange_strong(free, group))
+            return;
+    }
+}
+
+void forget_group(pid_t group) {
+    for (std::atomic<pid_t>& slot : live_groups) {
+        pid_t held = group;
+        if (slot.compare_exchange_strong(held, 0))
+            return;
+    }
+}
+
 std::string signal_name(int sig) {
     char const* abbrev = sigabbrev_np(sig);
     if (abbrev)
@@ -110,7 +132,8 @@ public:
         bool const got = log_.wait_until(
             [&found](std::vector<event> const& es) {
                 for (event const& e : es)
-                    if (e.type == event_type::ready || e.type == event_type::unsupported) {
+                    if (e.type == event_type::ready || e.type == event_type::unsupported ||
+                        e.type == event_type::load_error) {
                         found = e;
                         return true;
                     }
@@ -121,15 +144,16 @@ public:
             out.status = load_status::ready;
             out.port = found.port;
         } else if (got) {
-            out.status = load_status::unsupported;
+            out.status = found.type == event_type::load_error ? load_status::load_error
+                                                              : load_status::unsupported;
             out.detail = found.what.empty() ? "(no reason given)" : found.what;
         } else if (log_.dead()) {
             out.status = load_status::died;
             out.detail = settle_exit_status();
         } else {
             out.status = load_status::timed_out;
-            out.detail =
-                "no ready or unsupported within " + std::to_string(timeout.count()) + " ms of load";
+            out.detail = "no ready, unsupported or loadError within " +
+                         std::to_string(timeout.count()) + " ms of load";
         }
         return out;
     }
@@ -228,6 +252,7 @@ public:
             }
         }
         end_group();
+        forget_group(pid_);
         stop_reader_ = true;
         if (reader_.joinable())
             reader_.join();
@@ -305,6 +330,7 @@ private:
                               std::string{"spawn failed: "} + std::strerror(rc)};
         }
         pid_ = pid;
+        remember_group(pid);
         in_fd_ = in_pipe[1];
         out_fd_ = out_pipe[0];
         return std::nullopt;
@@ -514,6 +540,12 @@ private:
 };
 
 } // namespace
+
+void signal_target_groups(int sig) {
+    for (std::atomic<pid_t>& slot : live_groups)
+        if (pid_t const group = slot.load(); group > 0)
+            ::kill(-group, sig);
+}
 
 std::vector<std::string> shell_command(std::string const& line) {
     return {"/bin/sh", "-c", line};

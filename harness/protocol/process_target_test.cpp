@@ -229,6 +229,15 @@ TEST(ProcessTarget, UnsupportedCarriesTheReason) {
     EXPECT_EQ(loaded.detail, "everything");
 }
 
+TEST(ProcessTarget, LoadErrorCarriesTheReasonAndTheTargetStaysUsable) {
+    auto t = fake("load-error");
+    ASSERT_TRUE(t->start(5s).has_value());
+    auto const loaded = t->load("x", scenario::json::object(), scenario::dialect::fastify, 5s);
+    EXPECT_EQ(loaded.status, load_status::load_error);
+    EXPECT_EQ(loaded.detail, "npm plugin 'x' is not installed");
+    EXPECT_TRUE(t->alive());
+}
+
 TEST(ProcessTarget, StderrGoesToTheLogFile) {
     auto const log = std::filesystem::path{::testing::TempDir()} / "lifecheck-pt-stderr.log";
     std::filesystem::remove(log);

@@ -74,14 +74,17 @@ private:
     bool dead_ = false;               // the target's stdout ended
 };
 
-/// How a `load` ended: `ready` (with the port), `unsupported` (skip the scenario), `died`
-/// (crash: `detail` is the exit status) or `timed_out` (no answer within the deadline).
-enum class load_status { ready, unsupported, died, timed_out };
+/// How a `load` ended: `ready` (with the port), `unsupported` (skip the scenario), `load_error`
+/// (the target cannot build the app where it runs, e.g. an npm package it names is missing: an
+/// error, not the target's fault), `died` (crash: `detail` is the exit status) or `timed_out`
+/// (no answer within the deadline).
+enum class load_status { ready, unsupported, load_error, died, timed_out };
 
 struct load_outcome {
     load_status status = load_status::timed_out;
     int port = 0;       // ready
-    std::string detail; // unsupported: the target's `what`; died/timed_out: what happened
+    std::string detail; // unsupported, load_error: the target's `what`; died/timed_out: what
+                        // happened
 };
 
 /// How a `close` ended; `app_events` are the cb events with request id `app` (preClose,
@@ -106,7 +109,7 @@ public:
     /// The `hello` read by `start`.
     virtual hello_info const& hello() const = 0;
 
-    /// Resets the event log, sends `load` and waits for `ready` or `unsupported`.
+    /// Resets the event log, sends `load` and waits for `ready`, `unsupported` or `loadError`.
     virtual load_outcome load(std::string const& scenario_id,
                               scenario::json const& app,
                               scenario::dialect d,
@@ -161,5 +164,10 @@ std::unique_ptr<target> make_process_target(process_options opts);
 
 /// Ignores SIGPIPE for the whole harness (a dead target or peer must be an error code).
 void ignore_sigpipe();
+
+/// Sends `sig` to the process group of every target process started and not yet stopped. Only
+/// atomics and kill(2): safe to call from a signal handler (`lifecheck run` on SIGINT/SIGTERM
+/// ends its targets this way, then stops them as usual).
+void signal_target_groups(int sig);
 
 } // namespace lifecheck::protocol

@@ -736,6 +736,9 @@ std::string to_html(run_report const& r) {
         o += " \xC2\xB7 seed <code>" + std::to_string(*r.run.seed) + "</code>";
     o += " \xC2\xB7 started " + esc(r.run.started) + " \xC2\xB7 duration " +
          duration_text(r.run.duration_ms) + " \xC2\xB7 lifecheck " + esc(version) + "</div>";
+    if (!r.run.interrupted.empty())
+        o += "<div><b>interrupted by " + esc(r.run.interrupted) +
+             "</b>: the scenarios it left unrun are skipped</div>";
     o += "<div>target(s): ";
     for (std::size_t i = 0; i < r.run.targets.size(); ++i)
         o += (i ? ", " : "") + std::string{"<b>"} + esc(r.run.targets[i].name) + "</b>" +

@@ -102,6 +102,52 @@ json scenario_json(check::scenario_result const& r) {
     return out;
 }
 
+json change_json(check::change const& c) {
+    static char const* const kinds[] = {"result", "status", "trace", "body", "invariant"};
+    json out = json::object();
+    out["kind"] = kinds[static_cast<int>(c.kind)];
+    out["step"] = text_or_null(c.step);
+    out["before"] = bounded(c.before);
+    out["after"] = bounded(c.after);
+    out["invariant"] = text_or_null(c.invariant_id);
+    out["breaks"] = c.breaks;
+    out["text"] = bounded(check::describe(c));
+    return out;
+}
+
+json delta_json(plugin_delta const& d) {
+    json out = json::object();
+    json plugins = json::array();
+    for (plugin_info const& p : d.plugins) {
+        json pj = json::object();
+        pj["name"] = p.name;
+        pj["version"] = text_or_null(p.version_asked);
+        pj["installed"] = text_or_null(p.installed);
+        pj["options"] = p.options;
+        plugins.push_back(pj);
+    }
+    out["plugins"] = plugins;
+    out["without"] = d.without;
+    out["with"] = d.with;
+    out["compared"] = d.compared;
+    out["changed"] = d.changed.size();
+    out["broken"] = broken_count(d);
+    json scenarios = json::array();
+    for (plugin_change const& c : d.changed) {
+        json cj = json::object();
+        cj["id"] = c.scenario_id;
+        cj["file"] = c.file;
+        cj["broken"] = c.broken;
+        json changes = json::array();
+        for (check::change const& one : c.changes)
+            changes.push_back(change_json(one));
+        cj["changes"] = changes;
+        scenarios.push_back(cj);
+    }
+    out["scenarios"] = scenarios;
+    return out;
+}
+
 } // namespace
 
 json to_json(run_report const& r) {
@@ -119,6 +165,8 @@ json to_json(run_report const& r) {
     run["targets"] = targets;
     run["started"] = r.run.started;
     run["duration_ms"] = r.run.duration_ms;
+    if (!r.run.interrupted.empty())
+        run["interrupted"] = r.run.interrupted;
     doc["run"] = run;
 
     json summary = counts_of(count(r.results));
@@ -132,6 +180,8 @@ json to_json(run_report const& r) {
     for (check::scenario_result const& s : r.results)
         scenarios.push_back(scenario_json(s));
     doc["scenarios"] = scenarios;
+    if (r.delta)
+        doc["plugin_delta"] = delta_json(*r.delta);
     return doc;
 }
 

@@ -14,7 +14,8 @@ namespace lifecheck::report {
 /// Response bodies, and expected/actual values of findings, are cut to this many bytes.
 constexpr std::size_t body_limit = 4096;
 
-/// The results document: {"lifecheck", "run", "summary", "scenarios"} (report-v1 schema).
+/// The results document: {"lifecheck", "run", "summary", "scenarios"} and, for run
+/// --with-plugin, "plugin_delta" (report-v1 schema).
 /// Text that is not UTF-8 (a binary body) is written with U+FFFD in place of bad bytes.
 scenario::json to_json(run_report const& r);
 

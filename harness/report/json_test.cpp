@@ -182,6 +182,17 @@ TEST(JsonReport, ConformsToSchema) {
     EXPECT_TRUE(errors.empty()) << joined(errors);
 }
 
+TEST(JsonReport, AnInterruptedRunSaysSoAndConformsToSchema) {
+    schema_validator v{load_schema()};
+    run_report rep = test_support::sample_run();
+    rep.run.interrupted = "SIGTERM";
+    json const doc = to_json(rep);
+    EXPECT_EQ(doc["run"]["interrupted"], "SIGTERM");
+    auto const errors = v.validate(doc);
+    EXPECT_TRUE(errors.empty()) << joined(errors);
+    EXPECT_FALSE(to_json(test_support::sample_run())["run"].contains("interrupted"));
+}
+
 TEST(JsonReport, EmptyRunConformsToSchema) {
     schema_validator v{load_schema()};
     auto const errors = v.validate(to_json(run_report{}));
@@ -206,6 +217,24 @@ TEST(JsonReport, SchemaCatchesMissingAndMistypedKeys) {
     EXPECT_NE(all.find("$.summary.targets.reference: missing required key hang"), std::string::npos)
         << all;
     EXPECT_NE(all.find("$.run: unexpected key extra"), std::string::npos) << all;
+}
+
+TEST(JsonReport, PluginDeltaConformsToSchemaAndListsChanges) {
+    json const doc = to_json(test_support::sample_delta_run());
+    schema_validator v{load_schema()};
+    auto const errors = v.validate(doc);
+    EXPECT_TRUE(errors.empty()) << joined(errors);
+    json const& d = doc["plugin_delta"];
+    EXPECT_EQ(d["plugins"][0]["installed"], "11.4.3");
+    EXPECT_EQ(d["plugins"][0]["options"], json({{"origin", "*"}}));
+    EXPECT_EQ(d["compared"], 3);
+    EXPECT_EQ(d["changed"], 2);
+    EXPECT_EQ(d["broken"], 1);
+    EXPECT_EQ(d["scenarios"][0]["changes"][0]["text"], "step r1: status 404 -> 204");
+    EXPECT_EQ(d["scenarios"][1]["changes"][0]["invariant"], "I6");
+    EXPECT_EQ(d["scenarios"][1]["changes"][0]["breaks"], true);
+    // Without --with-plugin there is no such key: the report of a plain run is unchanged.
+    EXPECT_FALSE(to_json(test_support::sample_run()).contains("plugin_delta"));
 }
 
 TEST(JsonReport, SummaryCountsPerVerdictAndTarget) {

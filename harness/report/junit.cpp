@@ -127,13 +127,62 @@ std::string testcase(check::scenario_result const& r) {
     return out + ">\n" + body + "    </testcase>\n";
 }
 
-std::string counts(tally const& t) {
+std::string
+counts(std::size_t tests, std::size_t failures, std::size_t errors, std::size_t skipped) {
+    return attr("tests", std::to_string(tests)) + attr("failures", std::to_string(failures)) +
+           attr("errors", std::to_string(errors)) + attr("skipped", std::to_string(skipped));
+}
+
+std::string counts(tally const& t, std::size_t more_tests = 0, std::size_t more_failures = 0) {
     using check::verdict;
-    return attr("tests", std::to_string(t.total)) +
-           attr("failures", std::to_string(t.of(verdict::fail))) +
-           attr("errors",
-                std::to_string(t.of(verdict::crash) + t.of(verdict::hang) + t.of(verdict::error))) +
-           attr("skipped", std::to_string(t.of(verdict::skip) + t.of(verdict::divergence)));
+    return counts(t.total + more_tests,
+                  t.of(verdict::fail) + more_failures,
+                  t.of(verdict::crash) + t.of(verdict::hang) + t.of(verdict::error),
+                  t.of(verdict::skip) + t.of(verdict::divergence));
+}
+
+/// run --with-plugin (D35): one testcase per scenario that changed with the plugins; a failure
+/// when a change breaks the lifecycle, the changes as system-out otherwise.
+std::string delta_suite(plugin_delta const& d, std::string const& started) {
+    std::string names;
+    std::string installed;
+    for (plugin_info const& p : d.plugins) {
+        names += (names.empty() ? "" : " + ") + p.name;
+        installed += (installed.empty() ? "" : ", ") + p.name +
+                     (p.installed.empty() ? "" : "@" + p.installed);
+    }
+    std::string out = "  <testsuite" + attr("name", "plugin delta: " + names) +
+                      counts(d.changed.size(), broken_count(d), 0, 0) + attr("time", seconds(0));
+    if (!started.empty())
+        out += attr("timestamp", started);
+    out += ">\n    <properties>\n";
+    out += "      <property" + attr("name", "plugins") + attr("value", installed) + "/>\n";
+    out += "      <property" + attr("name", "without") + attr("value", d.without) + "/>\n";
+    out += "      <property" + attr("name", "with") + attr("value", d.with) + "/>\n";
+    out += "      <property" + attr("name", "compared") +
+           attr("value", std::to_string(d.compared)) + "/>\n";
+    out += "    </properties>\n";
+    for (plugin_change const& c : d.changed) {
+        std::string text;
+        std::string first_break;
+        for (check::change const& one : c.changes) {
+            text += check::describe(one) + "\n";
+            if (one.breaks && first_break.empty())
+                first_break = check::describe(one);
+        }
+        out += "    <testcase" + attr("classname", class_name(c.scenario_id)) +
+               attr("name", base_name(c.scenario_id)) + attr("time", seconds(0));
+        if (!c.file.empty())
+            out += attr("file", c.file);
+        out += ">\n";
+        if (c.broken)
+            out += "      <failure" + attr("message", first_break) + attr("type", "plugin-delta") +
+                   ">" + xml_escape(text, false) + "</failure>\n";
+        else
+            out += "      <system-out>" + xml_escape(text, false) + "</system-out>\n";
+        out += "    </testcase>\n";
+    }
+    return out + "  </testsuite>\n";
 }
 
 } // namespace
@@ -195,9 +244,12 @@ std::string to_junit(run_report const& r) {
     double total_ms = 0;
     for (check::scenario_result const& s : r.results)
         total_ms += s.duration_ms;
+    // The plugin-delta suite's testcases count too.
+    std::string const totals =
+        r.delta ? counts(all, r.delta->changed.size(), broken_count(*r.delta)) : counts(all);
 
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    out += "<testsuites" + attr("name", "lifecheck") + counts(all) +
+    out += "<testsuites" + attr("name", "lifecheck") + totals +
            attr("time", seconds(r.run.duration_ms > 0 ? r.run.duration_ms : total_ms)) + ">\n";
     for (std::string const& target : target_order(r)) {
         std::string version;
@@ -227,6 +279,8 @@ std::string to_junit(run_report const& r) {
                 out += testcase(s);
         out += "  </testsuite>\n";
     }
+    if (r.delta)
+        out += delta_suite(*r.delta, r.run.started);
     out += "</testsuites>\n";
     return out;
 }

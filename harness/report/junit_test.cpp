@@ -343,6 +343,28 @@ TEST(JUnit, CrashCarriesTheTargetsStderr) {
         << xml;
 }
 
+TEST(JUnit, PluginDeltaIsASuiteOfTheChangedScenarios) {
+    std::string const xml = to_junit(test_support::sample_delta_run());
+    auto const problem = xml_problem(xml);
+    EXPECT_FALSE(problem) << *problem;
+    EXPECT_NE(xml.find("<testsuite name=\"plugin delta: @fastify/cors\" tests=\"2\" failures=\"1\" "
+                       "errors=\"0\" skipped=\"0\""),
+              std::string::npos)
+        << xml;
+    EXPECT_NE(xml.find("<property name=\"plugins\" value=\"@fastify/cors@11.4.3\"/>"),
+              std::string::npos);
+    EXPECT_NE(xml.find("<system-out>step r1: status 404 -&gt; 204\n</system-out>"),
+              std::string::npos)
+        << xml;
+    EXPECT_NE(xml.find("<failure message=\"step r1: I6 breaks: onResponse ran &lt;twice&gt;\" "
+                       "type=\"plugin-delta\">"),
+              std::string::npos)
+        << xml;
+    // The totals count the delta's testcases: 7 results + 2, 1 failure + 1.
+    EXPECT_NE(xml.find("<testsuites name=\"lifecheck\" tests=\"9\" failures=\"2\""),
+              std::string::npos);
+}
+
 TEST(JUnit, MapsVerdictsToElements) {
     std::string const xml = to_junit(test_support::sample_run());
     EXPECT_NE(xml.find("<testcase classname=\"fastify.hooks\" name=\"on-request-order\" "

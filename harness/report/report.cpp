@@ -1,9 +1,14 @@
 // Counting, ordering and failure text shared by the JUnit and JSON writers; writing files.
 #include "harness/report/report.hpp"
 
+#include "harness/scenario/load.hpp"
+
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #ifndef LIFECHECK_VERSION
@@ -104,14 +109,64 @@ std::string failure_text(check::scenario_result const& r) {
     return out;
 }
 
-std::string_view utf8_prefix(std::string_view s, std::size_t limit) {
-    if (s.size() <= limit)
-        return s;
-    std::size_t cut = limit;
-    // Step back over continuation bytes (10xxxxxx) so a sequence is never split.
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
-        --cut;
-    return s.substr(0, cut);
+bool is_failure(check::verdict v) {
+    return v == check::verdict::fail || v == check::verdict::crash || v == check::verdict::hang ||
+           v == check::verdict::error;
+}
+
+std::filesystem::path source_root() {
+    namespace fs = std::filesystem;
+    if (char const* ws = std::getenv("GITHUB_WORKSPACE"); ws && *ws)
+        return fs::path{ws};
+    std::error_code ec;
+    fs::path const cwd = fs::current_path(ec);
+    for (fs::path dir = cwd; !dir.empty(); dir = dir.parent_path()) {
+        if (fs::exists(dir / ".git", ec))
+            return dir;
+        if (dir == dir.parent_path())
+            break;
+    }
+    return cwd;
+}
+
+std::string relative_to(std::string const& file, std::filesystem::path const& root) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path const abs = fs::absolute(file, ec).lexically_normal();
+    fs::path const base = fs::absolute(root.empty() ? fs::path{"."} : root, ec).lexically_normal();
+    fs::path const rel = abs.lexically_relative(base);
+    if (ec || rel.empty() || *rel.begin() == "..")
+        return abs.generic_string();
+    return rel.generic_string();
+}
+
+source_location locate(check::scenario_result const& r, std::filesystem::path const& root) {
+    source_location at;
+    at.file = relative_to(r.file, root);
+    for (check::finding const& f : r.findings) {
+        if (f.json_path.empty())
+            continue;
+        std::ifstream in{r.file, std::ios::binary};
+        std::ostringstream text;
+        text << in.rdbuf();
+        at.line = scenario::line_of(text.str(), f.json_path);
+        break;
+    }
+    return at;
+}
+
+std::string headline(check::scenario_result const& r) {
+    std::string out = check::to_string(r.v);
+    for (char& c : out)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out + " " + r.scenario_id + " [" + r.target + "]";
+}
+
+std::size_t broken_count(plugin_delta const& d) {
+    std::size_t n = 0;
+    for (plugin_change const& c : d.changed)
+        n += c.broken ? 1 : 0;
+    return n;
 }
 
 result<std::filesystem::path> write_text(std::filesystem::path const& file,

@@ -1,8 +1,10 @@
 // What a run report holds (run facts + one result per scenario and target), shared by the writers.
 #pragma once
 
+#include "harness/check/compare.hpp"
 #include "harness/check/verdict.hpp"
 #include "harness/common/result.hpp"
+#include "harness/common/text.hpp"
 
 #include <array>
 #include <cstddef>
@@ -30,12 +32,45 @@ struct run_info {
     std::string started;               // ISO 8601, UTC
     double duration_ms = 0;
     std::string lifecheck_version; // "" = this build's version (lifecheck_version())
+    std::string interrupted;       // "SIGINT"/"SIGTERM" when a signal cut the run short, else ""
+    std::filesystem::path source_root; // what SARIF and GitHub annotations name files relative
+                                       // to (source_root()); "" = the current directory
 };
+
+/// An npm plugin of `lifecheck run --with-plugin`, as asked and as the target found it.
+struct plugin_info {
+    std::string name;
+    std::string version_asked; // "" when any version goes
+    std::string installed;     // the version the target registered ("" when unknown)
+    scenario::json options = scenario::json::object();
+};
+
+/// One scenario whose run with the plugins differs from its run without (check::lifecycle_changes).
+struct plugin_change {
+    std::string scenario_id;
+    std::string file;
+    bool broken = false; // some change breaks the lifecycle: an invariant, a crash or a hang
+    std::vector<check::change> changes;
+};
+
+/// `lifecheck run --with-plugin` (decisions.md D35): every scenario ran without and with the
+/// plugins registered first at the root; what changed.
+struct plugin_delta {
+    std::vector<plugin_info> plugins;
+    std::string without;      // the target name of the run without, e.g. "fastify"
+    std::string with;         // the target name of the run with, e.g. "fastify+@fastify/cors"
+    std::size_t compared = 0; // scenarios that ran both times
+    std::vector<plugin_change> changed;
+};
+
+/// How many changed scenarios of `d` broke the lifecycle.
+std::size_t broken_count(plugin_delta const& d);
 
 /// A finished run: what junit and json reports are written from.
 struct run_report {
     run_info run;
     std::vector<check::scenario_result> results;
+    std::optional<plugin_delta> delta; // run --with-plugin only
 };
 
 /// The version of lifecheck that was built (CMake project version).
@@ -64,8 +99,33 @@ std::vector<std::string> target_order(run_report const& r);
 /// indented), the divergence or skip note when there is one, then "replay: COMMAND".
 std::string failure_text(check::scenario_result const& r);
 
-/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view s, std::size_t limit);
+/// True for the verdicts that fail a run: fail, crash, hang, error.
+bool is_failure(check::verdict v);
+
+/// The folder CI tools resolve file paths against: $GITHUB_WORKSPACE when set, else the nearest
+/// folder at or above the current one that holds `.git` (the repository), else the current one.
+std::filesystem::path source_root();
+
+/// `file` relative to `root` ("" = the current directory) when it lies below it, with forward
+/// slashes; otherwise absolute.
+std::string relative_to(std::string const& file, std::filesystem::path const& root);
+
+/// Where a result points in its scenario file.
+struct source_location {
+    std::string file; // relative_to(r.file, root)
+    int line = 1;     // 1-based
+};
+
+/// The file of `r` and the line of its first finding that names a place in it (the expect field
+/// it compared, else its step: scenario::line_of); line 1 when none does or the file cannot be
+/// read.
+source_location locate(check::scenario_result const& r, std::filesystem::path const& root);
+
+/// A result in a few words: "FAIL fastify/errors/x [reference]".
+std::string headline(check::scenario_result const& r);
+
+/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence (harness/common/text.hpp).
+using lifecheck::utf8_prefix;
 
 /// Writes `content` to `file` (parent folders created); the path, or a diagnostic naming it.
 result<std::filesystem::path> write_text(std::filesystem::path const& file,

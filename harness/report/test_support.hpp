@@ -148,6 +148,28 @@ inline run_report sample_run() {
     return rep;
 }
 
+/// sample_run() as `lifecheck run --with-plugin @fastify/cors` writes it (D35): a delta with
+/// one scenario that only changed and one that broke the lifecycle.
+inline run_report sample_delta_run() {
+    run_report rep = sample_run();
+    plugin_delta d;
+    d.plugins = {{"@fastify/cors", "11", "11.4.3", scenario::json{{"origin", "*"}}}};
+    d.without = "fastify";
+    d.with = "fastify+@fastify/cors";
+    d.compared = 3;
+    d.changed.push_back({"fastify/http/options",
+                         "scenarios/fastify/http/options.json",
+                         false,
+                         {{check::change_kind::status, "r1", "404", "204", "", false}}});
+    d.changed.push_back(
+        {"fastify/aborts/during-handler",
+         "scenarios/fastify/aborts/during-handler.json",
+         true,
+         {{check::change_kind::invariant, "r1", "", "onResponse ran <twice>", "I6", true}}});
+    rep.delta = d;
+    return rep;
+}
+
 /// Replaces run-to-run values (durations, timestamps) with fixed ones.
 inline std::string normalize_xml(std::string s) {
     s = std::regex_replace(s, std::regex{R"(time="[0-9.]+")"}, R"(time="0.000")");

@@ -83,7 +83,7 @@ bool runner::start_target(scenario_run& r) {
     return false;
 }
 
-// 2. Load the labelled app (D1) and wait for ready (a port) or unsupported (skip).
+// 2. Load the labelled app (D1) and wait for ready (a port), unsupported (skip) or loadError.
 bool runner::load_app(scenario_run& r) {
     auto const app = scenario::app_to_json(r.sc.application, r.sc.lang);
     auto const loaded = target_->load(r.sc.id, app, r.sc.lang, opts_.load_timeout);
@@ -93,6 +93,9 @@ bool runner::load_app(scenario_run& r) {
         return true;
     case protocol::load_status::unsupported:
         r.facts.unsupported = loaded.detail;
+        return false;
+    case protocol::load_status::load_error:
+        r.facts.load_error = loaded.detail;
         return false;
     case protocol::load_status::died:
         return false; // judge() sees the dead process: crash
@@ -174,7 +177,7 @@ outcome runner::judge(scenario_run& r) {
     r.facts.replay_command =
         "lifecheck run --target " + shell_quote(target_text_) + " " +
         shell_quote(r.sc.file.empty() ? "scenarios/" + r.sc.id + ".json" : r.sc.file);
-    out.result = check::evaluate(r.sc, observations, r.facts);
+    out.result = check::evaluate(r.sc, observations, r.facts, opts_.checks);
     out.warnings = std::move(r.warnings);
     if (target_)
         for (std::string& w : target_->take_warnings())
@@ -342,6 +345,8 @@ std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
     auto work = [&](int worker) {
         runner one{spec.text, process_factory(spec, opts, worker), opts};
         for (std::size_t i = next++; i < scenarios.size(); i = next++) {
+            if (opts.stop && opts.stop->load())
+                break;
             if (started) {
                 std::lock_guard lock{done_mu};
                 started(i);

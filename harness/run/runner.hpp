@@ -6,6 +6,7 @@
 #include "harness/run/targets.hpp"
 #include "harness/scenario/scenario.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -28,7 +29,10 @@ struct options {
     milliseconds load_timeout{10000};               // load → ready | unsupported
     std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
     bool verbose = false;                           // target stderr passes through instead
-    bool raw_only = false; // every request step through raw_client (record)
+    bool raw_only = false;                   // every request step through raw_client (record)
+    std::atomic<bool> const* stop = nullptr; // once set, run_all starts no further scenario
+                                             // (--fail-fast, SIGINT/SIGTERM)
+    check::checks checks = check::checks::expect_and_invariants; // run --with-plugin: invariants
 };
 
 /// What one scenario run produced.
@@ -102,7 +106,9 @@ using start_fn = std::function<void(std::size_t)>;
 
 /// Runs every scenario on one target with `jobs` workers, each with its own target process.
 /// Outcomes come back in input order; `done` is called (one call at a time) as each finishes,
-/// `started` (under the same lock) as each starts.
+/// `started` (under the same lock) as each starts. Once `*opts.stop` is set no further scenario
+/// starts (those running finish): the outcome of one never started stays empty (no `done` call,
+/// an empty scenario_id).
 std::vector<outcome> run_all(std::vector<scenario::scenario> const& scenarios,
                              target_spec const& spec,
                              options const& opts,

@@ -90,7 +90,7 @@ TEST(Runner, PassingScenarioOnFakeTarget) {
 TEST(Runner, WrongTraceFailsWithSideBySideDiff) {
     runner rn{"fake", fake("ok"), quick()};
     auto const sc = parse(scenario_text(R"([{"id": "r1", "request": {"url": "/"},
-        "expect": {"trace": ["onRequest@root", "preHandler@root", "handler"]}}])"));
+        "expect": {"trace": ["onRequest@root", "onResponse@root", "handler"]}}])"));
     auto const out = rn.run(sc);
     EXPECT_EQ(out.result.v, check::verdict::fail);
     bool found = false;
@@ -195,6 +195,18 @@ TEST(Runner, UnsupportedIsSkip) {
     auto const out = rn.run(parse(scenario_text(passing_steps)));
     EXPECT_EQ(out.result.v, check::verdict::skip);
     EXPECT_NE(out.result.skip_reason.find("everything"), std::string::npos);
+}
+
+TEST(Runner, LoadErrorIsAnErrorNamingWhatIsMissing) {
+    runner rn{"fake", fake("load-error"), quick()};
+    auto const out = rn.run(parse(scenario_text(passing_steps)));
+    EXPECT_EQ(out.result.v, check::verdict::error);
+    EXPECT_FALSE(out.result.harness_fault); // the environment's fault, not lifecheck's
+    ASSERT_EQ(out.result.findings.size(), 1u) << findings_text(out.result);
+    EXPECT_EQ(out.result.findings[0].kind, check::finding_kind::load);
+    EXPECT_EQ(out.result.findings[0].message,
+              "the target cannot build the app: npm plugin 'x' is not installed");
+    EXPECT_TRUE(out.result.steps.empty());
 }
 
 TEST(Runner, GarbageLinesAreWarningsNotFailures) {

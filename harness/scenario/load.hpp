@@ -1,4 +1,4 @@
-// Strict loader for scenario files (scenario-format.md v1.2): every problem is a diagnostic with
+// Strict loader for scenario files (scenario-format.md v1.3): every problem is a diagnostic with
 // file and JSON path.
 #pragma once
 
@@ -41,5 +41,13 @@ std::filesystem::path find_root(std::filesystem::path const& file);
 /// slashes. An empty `root` means find_root(file). A file with no root or outside it gets its file
 /// name without `.json`. load_file uses this.
 std::string scenario_id(std::filesystem::path const& file, std::filesystem::path const& root = {});
+
+/// The 1-based line of scenario text where `json_path` (a diagnostic's path: `$.steps[2]`,
+/// `$.steps[0].expect.trace`, `$.app.routes[0]["x-y"]`) starts: a member's key, an array
+/// element's first character. When the path is not all there, the line of its deepest part that
+/// is; 1 for `$` or text that is not JSON. A syntax error's "line N, column M" is line N. For
+/// CI annotations (`lifecheck run --format github`,
+/// SARIF), which point at a line.
+int line_of(std::string const& text, std::string const& json_path);
 
 } // namespace lifecheck::scenario

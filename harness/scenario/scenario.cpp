@@ -1,4 +1,5 @@
-// Spellings of the scenario enums (file format and traces) and the wire bytes of a request step.
+// Spellings of the scenario enums (file format and traces), the npm plugins of a scope tree and
+// the wire bytes of a request step.
 #include "harness/scenario/scenario.hpp"
 
 #include "harness/scenario/vocabulary.hpp"
@@ -106,6 +107,23 @@ char const* to_string(divergence_class c) {
         return "deliberate";
     }
     return "?";
+}
+
+namespace {
+
+void collect_npm_plugins(scope const& s, std::vector<npm_plugin const*>& out) {
+    for (npm_plugin const& p : s.npm_plugins)
+        out.push_back(&p);
+    for (scope const& child : s.plugins)
+        collect_npm_plugins(child, out);
+}
+
+} // namespace
+
+std::vector<npm_plugin const*> npm_plugins_in(scope const& s) {
+    std::vector<npm_plugin const*> out;
+    collect_npm_plugins(s, out);
+    return out;
 }
 
 std::string wire_bytes(std::string const& id, request_spec const& req) {

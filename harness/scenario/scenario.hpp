@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v1.2 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v1.3 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 
@@ -116,7 +116,6 @@ struct flag_assignment {
     bool value = false;
 };
 
-
 /// One operation of an ACTION's `ops` (scenario-format §1.6), named after the API call.
 enum class op_kind {
     code,          // reply.code(n)
@@ -185,12 +184,21 @@ struct late_entries {
     std::optional<action> error_handler;
 };
 
+/// An `npmPlugins` entry (scenario-format §1.1): a real npm package the scope registers before
+/// anything else, `await register(require(name), options)`. Only real Fastify builds it.
+struct npm_plugin {
+    std::string name;                   // an npm package name, or an absolute path
+    std::optional<std::string> version; // the installed version must be this or start with it
+    json options = json::object();      // register()'s options, as written
+};
+
 /// One scope: the app (name "root") or a plugin.
 struct scope {
     std::string name = "root";
     std::string prefix; // "" for none; ignored when !encapsulate
     bool encapsulate = true;
-    bool await_register = false; // `await register(...)`
+    bool await_register = false;         // `await register(...)`
+    std::vector<npm_plugin> npm_plugins; // registered first, in order
     hook_map hooks;
     std::optional<action> error_handler;
     std::optional<action> not_found_handler;
@@ -198,6 +206,9 @@ struct scope {
     std::vector<scope> plugins;
     std::optional<late_entries> late;
 };
+
+/// Every `npmPlugins` entry of a scope and its descendants, in registration order (tree order).
+std::vector<npm_plugin const*> npm_plugins_in(scope const& s);
 
 struct app_options {
     int connection_timeout_ms = 0;
@@ -227,7 +238,6 @@ struct app {
     scope root; // dialect fastify
     app_options options;
     koa_app koa; // dialect koa
-    json source; // the `app` object as written (sent to targets after labelling)
 };
 
 struct request_spec {

@@ -2,6 +2,7 @@
 // validates; the schema and the loader reject the same bad files, except the semantic errors a
 // schema cannot express (listed below with the reason); the schema's enums and the lists in
 // docs/scenario-format.md name exactly what vocabulary.hpp declares, in the same order.
+#include "harness/common/json_schema_check.hpp"
 #include "harness/scenario/load.hpp"
 #include "harness/scenario/vocabulary.hpp"
 
@@ -12,16 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 namespace lifecheck::scenario {
 namespace {
@@ -46,33 +40,10 @@ json const& schema_doc() {
     return doc;
 }
 
-/// The schema compiled by valijson (draft 7).
-valijson::Schema const& compiled_schema() {
-    static std::unique_ptr<valijson::Schema> const schema = [] {
-        auto s = std::make_unique<valijson::Schema>();
-        nlohmann::json const doc = nlohmann::json::parse(read_text(schema_file));
-        valijson::SchemaParser parser{valijson::SchemaParser::kDraft7};
-        valijson::adapters::NlohmannJsonAdapter adapter{doc};
-        parser.populateSchema(adapter, *s);
-        return s;
-    }();
-    return *schema;
-}
-
 /// What the schema says about `doc`: "" when it validates, else one line per error.
 std::string schema_errors(nlohmann::json const& doc) {
-    valijson::Validator validator;
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter adapter{doc};
-    if (validator.validate(compiled_schema(), adapter, &results))
-        return "";
-    std::string out;
-    for (valijson::ValidationResults::Error const& e : results) {
-        for (std::string const& part : e.context)
-            out += part;
-        out += ": " + e.description + "\n";
-    }
-    return out.empty() ? "invalid\n" : out;
+    static test::json_schema const schema{schema_file};
+    return schema.errors(doc);
 }
 
 std::vector<fs::path> json_files_below(fs::path const& dir) {
@@ -119,8 +90,14 @@ std::map<std::string, std::string> const semantic_only = {
      "endAt at most the length of trace: a number compared with a sibling array's length"},
     {"semantic-fail-after-chunks.json",
      "failAfterChunks at most the number of chunks: the same kind of comparison"},
+    {"semantic-impossible-trace-label.json",
+     "expected trace labels name callbacks of the app: labels are derived from the whole app"},
     {"semantic-koa-duplicate-label.json",
      "koa middleware labels unique: uniqueness of a field across array items"},
+    {"semantic-ops.json",
+     "the ops rules of §1.6: which op a place allows (the phase is a key two levels up), nothing "
+     "after return, done only in callback style, no throw after an await, error payloads only "
+     "in ops: order inside an array and context from ancestors"},
 };
 
 // Files that are not JSON at all: there is no document for the schema to judge.
@@ -226,8 +203,10 @@ std::vector<single_fault> const single_faults = {
     {"header name not a token", fastify_app(R"({"errorHandler":{"headers":{"a b":"x"}}})")},
     {"header value with CR LF", fastify_app(R"({"errorHandler":{"headers":{"a":"x\r\ny"}}})")},
     {"header value a boolean", fastify_app(R"({"errorHandler":{"headers":{"a":true}}})")},
-    {"route method in lower case",
-     fastify_app(R"({"routes":[{"method":"get","url":"/","handler":{}}]})")},
+    {"route method Fastify refuses",
+     fastify_app(R"({"routes":[{"method":"GETT","url":"/","handler":{}}]})")},
+    {"route method of Fastify 4 only",
+     fastify_app(R"({"routes":[{"method":"propfind","url":"/","handler":{}}]})")},
     {"route url without /", fastify_app(R"({"routes":[{"url":"x","handler":{}}]})")},
     {"route without handler", fastify_app(R"({"routes":[{"url":"/"}]})")},
     {"plugin without name", fastify_app(R"({"plugins":[{}]})")},
@@ -236,6 +215,18 @@ std::vector<single_fault> const single_faults = {
     {"prefix without /", fastify_app(R"({"plugins":[{"name":"p","prefix":"v1"}]})")},
     {"options on a plugin", fastify_app(R"({"plugins":[{"name":"p","options":{}}]})")},
     {"unknown late key", fastify_app(R"({"late":{"routes":[]}})")},
+    {"npmPlugins not an array", fastify_app(R"({"npmPlugins":{"name":"x"}})")},
+    {"npm plugin without name", fastify_app(R"({"npmPlugins":[{"options":{}}]})")},
+    {"npm plugin name in upper case", fastify_app(R"({"npmPlugins":[{"name":"Cors"}]})")},
+    {"npm plugin name starting with a dot", fastify_app(R"({"npmPlugins":[{"name":".cors"}]})")},
+    {"npm plugin scope without a name", fastify_app(R"({"npmPlugins":[{"name":"@fastify/"}]})")},
+    {"npm plugin relative path", fastify_app(R"({"npmPlugins":[{"name":"./my-plugin"}]})")},
+    {"npm plugin version a range", fastify_app(R"({"npmPlugins":[{"name":"x","version":"^11"}]})")},
+    {"npm plugin version of four parts",
+     fastify_app(R"({"npmPlugins":[{"name":"x","version":"1.2.3.4"}]})")},
+    {"npm plugin options an array", fastify_app(R"({"npmPlugins":[{"name":"x","options":[]}]})")},
+    {"unknown npm plugin key",
+     fastify_app(R"({"plugins":[{"name":"p","npmPlugins":[{"name":"x","opts":{}}]}]})")},
     {"payload without kind", handler_payload(R"({"value":1})")},
     {"payload kind unknown", handler_payload(R"({"kind":"text","value":"x"})")},
     {"json payload without value", handler_payload(R"({"kind":"json"})")},
@@ -429,6 +420,34 @@ TEST(ScenarioSchema, PayloadKindsStepKindsAndKeysFollowTheVocabulary) {
               table_names(next_mode_table));
 }
 
+TEST(ScenarioSchema, RouteMethodsFollowTheVocabularyInAnyCase) {
+    // A route's method is one of route_method_table in any case (decisions.md D34): the pattern
+    // spells each name with a [Xx] class per letter.
+    std::string expected = "^(";
+    for (char const* m : route_method_table) {
+        if (expected.size() > 2)
+            expected += '|';
+        for (char const* c = m; *c != '\0'; ++c)
+            expected += std::string{"["} + *c + static_cast<char>(*c - 'A' + 'a') + "]";
+    }
+    expected += ")$";
+    EXPECT_EQ(def("route").at("properties").at("method").at("pattern").get<std::string>(),
+              expected);
+}
+
+TEST(ScenarioSchema, ScopeKeysAndNpmPluginKeysFollowTheVocabulary) {
+    auto const keys = [](bool root) {
+        return table_names(
+            scope_key_table,
+            [root](scope_key_entry const& k) { return root ? k.root : k.plugin; },
+            [](scope_key_entry const& k) { return k.name; });
+    };
+    EXPECT_EQ(keys_of(def("fastifyApp").at("properties")), keys(true));
+    EXPECT_EQ(keys_of(def("plugin").at("properties")), keys(false));
+    EXPECT_EQ(keys_of(def("npmPlugin").at("properties")),
+              names(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
+}
+
 TEST(ScenarioSchema, OptionNamesFollowTheVocabulary) {
     auto const name = [](client_option_entry const& o) {
         return o.name;
@@ -572,6 +591,12 @@ TEST(ScenarioDocs, PayloadKindsActionKeysAndOptionsFollowTheVocabulary) {
     names options = backticked(paragraph("`client` (at most one abort key):"));
     options.erase(options.begin()); // `client` itself
     EXPECT_EQ(options, column(client_option_table, &client_option_entry::name));
+
+    // §1.1: "`npmPlugins` entries have the keys `name`, `version` and `options`: ..."
+    std::string const npm = paragraph("`npmPlugins` entries have the keys");
+    names npm_keys = backticked(npm.substr(0, npm.find(':')));
+    npm_keys.erase(npm_keys.begin()); // `npmPlugins` itself
+    EXPECT_EQ(npm_keys, names(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
 
     // §1.5: "`next` is `once` (default), `never` ... or `twice` ..."
     std::string const next = paragraph("`next` is");

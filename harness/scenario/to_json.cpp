@@ -190,6 +190,19 @@ json scope_json(scope const& s, bool root, labels l) {
         if (s.await_register)
             out["await"] = true;
     }
+    if (!s.npm_plugins.empty()) {
+        json list = json::array();
+        for (npm_plugin const& p : s.npm_plugins) {
+            json pj = json::object();
+            pj["name"] = p.name;
+            if (p.version)
+                pj["version"] = *p.version;
+            if (!p.options.empty())
+                pj["options"] = p.options;
+            list.push_back(pj);
+        }
+        out["npmPlugins"] = list;
+    }
     if (!s.hooks.empty())
         out["hooks"] = hooks_json(s.hooks, l);
     if (s.error_handler)

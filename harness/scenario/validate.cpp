@@ -1,12 +1,14 @@
-// The strict reader of scenario-format.md v1.2: JSON → structs, one diagnostic per problem found.
+// The strict reader of scenario-format.md v1.3: JSON → structs, one diagnostic per problem found.
 //
 // Every reader function checks the value it is given, records each problem with the JSON path
 // of the offending value and carries on, so one pass reports everything wrong with a file.
 #include "harness/scenario/detail/validate.hpp"
 
+#include "harness/common/text.hpp"
 #include "harness/scenario/detail/text.hpp"
 #include "harness/scenario/route_path.hpp"
 #include "harness/scenario/vocabulary.hpp"
+#include "harness/trace/label.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -16,6 +18,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -60,6 +64,29 @@ std::string names_of(Table const& table, NameOf name_of) {
 template <typename Table>
 std::string names_of(Table const& table) {
     return names_of(table, [](auto const& row) { return row.name; });
+}
+
+/// The names of `table`'s rows as a list (the `name` of each, or what `name_of` picks).
+template <typename Table, typename NameOf>
+std::vector<std::string> name_list(Table const& table, NameOf name_of) {
+    std::vector<std::string> names;
+    for (auto const& row : table)
+        names.emplace_back(name_of(row));
+    return names;
+}
+
+template <typename Table>
+std::vector<std::string> name_list(Table const& table) {
+    return name_list(table, [](auto const& row) { return row.name; });
+}
+
+/// The one "did you mean" of every loader lookup: ` (did you mean "NAME"?)` when `got` is a
+/// string that misspells one of `names` (lifecheck::closest), "" otherwise.
+std::string did_you_mean(json const& got, std::vector<std::string> const& names) {
+    if (!got.is_string())
+        return "";
+    auto const near = closest(got.get_ref<std::string const&>(), names);
+    return near ? " (did you mean " + shown(json(*near)) + "?)" : "";
 }
 
 // scenario-format §1.2, §1.3: the full lists, for a verb or kind that is not one at all.
@@ -119,6 +146,76 @@ bool is_scope_name(std::string const& s) {
     return true;
 }
 
+/// The keys of the app object (`root`) or of a plugin (§1.1), in scope_key_table order.
+std::vector<char const*> scope_keys(bool root) {
+    std::vector<char const*> out;
+    for (scope_key_entry const& k : scope_key_table)
+        if (root ? k.root : k.plugin)
+            out.push_back(k.name);
+    return out;
+}
+
+bool is_npm_name_char(char c, bool first) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '~')
+        return true;
+    return !first && (c == '.' || c == '_');
+}
+
+/// An npm package name (npm's rules for new packages: lower case, at most 214 characters,
+/// optionally `@scope/`), or an absolute path of visible characters (a plugin on disk).
+bool is_npm_plugin_name(std::string const& s) {
+    if (!s.empty() && s[0] == '/')
+        return is_visible(s);
+    if (s.empty() || s.size() > 214)
+        return false;
+    std::size_t at = 0;
+    if (s[0] == '@') {
+        std::size_t const slash = s.find('/');
+        if (slash == std::string::npos || slash < 2)
+            return false;
+        for (std::size_t i = 1; i < slash; ++i)
+            if (!is_npm_name_char(s[i], i == 1))
+                return false;
+        at = slash + 1;
+    }
+    if (at >= s.size())
+        return false;
+    for (std::size_t i = at; i < s.size(); ++i)
+        if (!is_npm_name_char(s[i], i == at))
+            return false;
+    return true;
+}
+
+/// A version or its first components: 11, 11.4, 11.4.3, 1.0.0-rc.1 (a pre-release after three).
+bool is_version_prefix(std::string const& s) {
+    std::size_t i = 0;
+    int parts = 0;
+    for (;;) {
+        std::size_t const start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+            ++i;
+        if (i == start)
+            return false;
+        ++parts;
+        if (i == s.size())
+            return true;
+        if (s[i] == '-' && parts == 3)
+            break;
+        if (s[i] != '.' || parts == 3)
+            return false;
+        ++i;
+    }
+    if (++i >= s.size())
+        return false;
+    for (; i < s.size(); ++i) {
+        char const c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 bool is_wire_value(std::string const& s) {
     for (char c : s)
         if (c == '\r' || c == '\n' || c == '\0')
@@ -135,12 +232,16 @@ json const* member(json const& obj, char const* key) {
     return it == obj.end() ? nullptr : &*it;
 }
 
-std::string phase_list(bool request_only) {
+std::vector<std::string> phase_names(bool request_only) {
     std::vector<std::string> names;
     for (phase_entry const& p : phase_table)
         if (!request_only || !p.application)
             names.emplace_back(p.name);
-    return join(names);
+    return names;
+}
+
+std::string phase_list(bool request_only) {
+    return join(phase_names(request_only));
 }
 
 /// The vocabulary's verb_site bits that `s` (in phase `ph`, for hooks) takes verbs from.
@@ -207,9 +308,10 @@ std::string range_phrase(long long lo, long long hi) {
 
 class reader {
 public:
-    reader(std::string file, diagnostics& problems)
+    reader(std::string file, diagnostics& problems, bool owned)
         : file_{std::move(file)}
-        , problems_{problems} {}
+        , problems_{problems}
+        , owned_{owned} {}
 
     scenario read(json const& doc);
 
@@ -218,6 +320,14 @@ private:
 
     void fail(std::string const& path, std::string expected, std::string got) {
         problems_.push_back(diagnostic{file_, path, std::move(expected), std::move(got)});
+    }
+
+    /// `v` is not one of `names` (an enum value or a key): the diagnostic suggests the nearest.
+    void fail_name(std::string const& path,
+                   std::string expected,
+                   json const& v,
+                   std::vector<std::string> const& names) {
+        fail(path, std::move(expected), shown(v) + did_you_mean(v, names));
     }
 
     bool object(json const& v, std::string const& path, char const* what) {
@@ -250,9 +360,10 @@ private:
             if (known)
                 continue;
             std::vector<std::string> names(allowed.begin(), allowed.end());
-            fail(member_path(path, it.key()),
-                 std::string{"a key of "} + of_what + ": " + join(names),
-                 shown(json(it.key())));
+            fail_name(member_path(path, it.key()),
+                      std::string{"a key of "} + of_what + ": " + join(names),
+                      json(it.key()),
+                      names);
         }
     }
 
@@ -323,13 +434,14 @@ private:
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     hook_map hooks(json const& v, std::string const& path, bool route_level);
-    route route_of(json const& v, std::string const& path, std::string const& prefix);
+    route route_of(json const& v, std::size_t list, std::size_t index, std::string const& prefix);
     scope scope_of(json const& v,
                    std::string const& path,
                    bool root,
                    int depth,
                    std::string const& parent_prefix);
     app_options options(json const& v, std::string const& path);
+    std::optional<npm_plugin> npm_plugin_of(json const& v, std::string const& path);
     koa_app koa(json const& v, std::string const& path);
     step step_of(json const& v, std::string const& path, bool in_parallel);
     void request_of(json const& v, std::string const& path, request_spec& out);
@@ -341,10 +453,20 @@ private:
 
     std::string file_;
     diagnostics& problems_;
+    bool owned_; // the document came from parse(): routes may be packed, and are freed once read
     std::map<std::string, std::string> scope_names_; // name → path of its first declaration
     std::map<std::string, std::string> step_ids_;    // id → path of the step that has it
-    std::map<std::string, std::string> routes_;      // "GET /v1/x" → path of the first route
-    std::optional<std::string> close_step_;          // path of the close step, once seen
+
+    /// Where a route was declared: route_lists_[list], element `index`.
+    struct route_site {
+        std::size_t list = 0;
+        std::size_t index = 0;
+        bool head_of_get = false; // the HEAD route Fastify adds beside that GET route
+    };
+
+    std::vector<std::string> route_lists_; // JSONPath of every `routes` array, in reading order
+    std::unordered_map<std::string, route_site> routes_; // "GET /v1/x" → the first such route
+    std::optional<std::string> close_step_;              // path of the close step, once seen
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +516,10 @@ reader::payload_of(json const& v, std::string const& path, bool response_body, b
     if (kind_value->is_string())
         kind = parse_payload_kind(kind_value->get<std::string>());
     if (!kind) {
-        fail(path + ".kind", std::string{"a payload kind: "} + all_kinds(), shown(*kind_value));
+        fail_name(path + ".kind",
+                  std::string{"a payload kind: "} + all_kinds(),
+                  *kind_value,
+                  name_list(payload_kind_table));
         return std::nullopt;
     }
     p.kind = *kind;
@@ -515,7 +640,7 @@ reader::verb_of(json const& v, std::string const& path, site s, std::optional<ph
     if (v.is_string())
         what = parse_verb(v.get<std::string>());
     if (!what) {
-        fail(path, all_verbs(), shown(v));
+        fail_name(path, all_verbs(), v, name_list(verb_table));
         return std::nullopt;
     }
     std::vector<verb> const allowed = allowed_verbs(s, ph);
@@ -558,10 +683,11 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
         if (how && (*how == style::async || !koa))
             a.how = *how;
         else
-            fail(path + ".style",
-                 koa ? "async (koa middleware are async functions)"
-                     : "one of " + names_of(style_table),
-                 shown(*x));
+            fail_name(path + ".style",
+                      koa ? "async (koa middleware are async functions)"
+                          : "one of " + names_of(style_table),
+                      *x,
+                      koa ? std::vector<std::string>{"async"} : name_list(style_table));
     }
     if (json const* x = member(v, "delayMs"))
         a.delay_ms = int32(*x, path + ".delayMs", 0, max_int);
@@ -679,8 +805,8 @@ std::optional<error_spec> reader::error_of(json const& v, std::string const& pat
 }
 
 /// `ops` of an ACTION, scenario-format §1.6.
-std::optional<std::vector<op>> reader::ops_of(
-    json const& v, std::string const& path, site s, std::optional<phase> ph, style how) {
+std::optional<std::vector<op>>
+reader::ops_of(json const& v, std::string const& path, site s, std::optional<phase> ph, style how) {
     if (!v.is_array()) {
         fail(path, "an array of operations ({\"code\": 201}, {\"send\": PAYLOAD}, ...)", shown(v));
         return std::nullopt;
@@ -715,7 +841,8 @@ std::optional<std::vector<op>> reader::ops_of(
             for (op_entry const& r : op_table)
                 if ((r.sites & bits) != 0 && !(r.reply && no_reply))
                     names.emplace_back(r.name);
-            fail(arg_path, "an operation allowed in " + site_name(s, ph) + ": " + join(names),
+            fail(arg_path,
+                 "an operation allowed in " + site_name(s, ph) + ": " + join(names),
                  shown(json(key)));
             continue;
         }
@@ -730,7 +857,8 @@ std::optional<std::vector<op>> reader::ops_of(
             if (arg.is_number())
                 o.code = arg;
             else
-                fail(arg_path, "a number (the status code; out-of-range values are allowed)",
+                fail(arg_path,
+                     "a number (the status code; out-of-range values are allowed)",
                      shown(arg));
             break;
         case op_kind::header:
@@ -784,7 +912,8 @@ std::optional<std::vector<op>> reader::ops_of(
             break;
         case op_kind::done:
             if (!callback) {
-                fail(arg_path, "done only in callback-style hooks (\"style\": \"callback\")",
+                fail(arg_path,
+                     "done only in callback-style hooks (\"style\": \"callback\")",
                      shown(x));
                 break;
             }
@@ -824,7 +953,10 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
         std::string const at = member_path(path, it.key());
         std::optional<phase> const ph = parse_phase(it.key());
         if (!ph) {
-            fail(at, "a hook phase: one of " + phase_list(route_level), shown(json(it.key())));
+            fail_name(at,
+                      "a hook phase: one of " + phase_list(route_level),
+                      json(it.key()),
+                      phase_names(route_level));
             continue;
         }
         if (route_level && is_application_phase(*ph)) {
@@ -842,6 +974,7 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
                        : route_level             ? site::route_hook
                                                  : site::hook;
         std::vector<action> actions;
+        actions.reserve(it.value().size());
         for (std::size_t i = 0; i < it.value().size(); ++i)
             actions.push_back(action_of(it.value()[i], index_path(at, i), s, ph));
         out.emplace_back(*ph, std::move(actions));
@@ -849,26 +982,38 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
     return out;
 }
 
-route reader::route_of(json const& v, std::string const& path, std::string const& prefix) {
+route reader::route_of(json const& v,
+                       std::size_t list,
+                       std::size_t index,
+                       std::string const& prefix) {
+    std::string const path = index_path(route_lists_[list], index);
     route r;
     if (!object(v, path, "a route object"))
         return r;
     only_keys(v, path, "a route", {"method", "url", "handler", "hooks"});
     bool method_ok = true;
     if (json const* x = member(v, "method")) {
+        // decisions.md D34: Fastify upper-cases a route's method, then refuses it at start unless
+        // it is one of its supportedMethods.
         method_ok = false;
         if (x->is_string()) {
-            std::string const m = x->get<std::string>();
-            bool upper = is_token(m);
-            for (char c : m)
-                upper = upper && !(c >= 'a' && c <= 'z');
-            if (upper) {
-                r.method = m;
-                method_ok = true;
-            }
+            std::string m = x->get<std::string>();
+            for (char& c : m)
+                if (c >= 'a' && c <= 'z')
+                    c = static_cast<char>(c - 'a' + 'A');
+            for (char const* known : route_method_table)
+                method_ok = method_ok || m == known;
+            if (method_ok)
+                r.method = std::move(m);
         }
-        if (!method_ok)
-            fail(path + ".method", "an HTTP method in upper case (GET, POST, ...)", shown(*x));
+        if (!method_ok) {
+            std::vector<std::string> const known(std::begin(route_method_table),
+                                                 std::end(route_method_table));
+            fail_name(path + ".method",
+                      "a route method Fastify 5.12.8 accepts (any case): " + join(known),
+                      *x,
+                      known);
+        }
     }
     bool url_ok = false;
     if (json const* x = member(v, "url")) {
@@ -895,14 +1040,22 @@ route reader::route_of(json const& v, std::string const& path, std::string const
         // Fastify refuses a second route with the same method and full path at startup.
         for (std::string const& full : route_paths(prefix, r.url, r.method)) {
             std::string const key = r.method + " " + full;
-            auto const [it, fresh] = routes_.emplace(key, path);
+            auto const [it, fresh] = routes_.emplace(key, route_site{list, index});
             if (!fresh) {
+                std::string const first =
+                    index_path(route_lists_[it->second.list], it->second.index) +
+                    (it->second.head_of_get ? ", the HEAD route Fastify adds for its GET" : "");
                 fail(path,
-                     "a route not declared before (" + key + " is also at " + it->second + ")",
+                     "a route not declared before (" + key + " is also at " + first + ")",
                      shown(json(key)));
                 break;
             }
         }
+        // exposeHeadRoutes: a GET route brings a HEAD twin unless a HEAD route is already there;
+        // a HEAD route declared after it is refused at start (checked on Fastify 5.12.8).
+        if (r.method == "GET")
+            for (std::string const& full : head_route_paths(prefix, r.url))
+                routes_.emplace("HEAD " + full, route_site{list, index, true});
     }
     return r;
 }
@@ -934,26 +1087,7 @@ scope reader::scope_of(json const& v,
     scope s;
     if (!object(v, path, root ? "the app object" : "a plugin object"))
         return s;
-    if (root)
-        only_keys(
-            v,
-            path,
-            "a fastify app",
-            {"hooks", "errorHandler", "notFoundHandler", "routes", "plugins", "late", "options"});
-    else
-        only_keys(v,
-                  path,
-                  "a plugin",
-                  {"name",
-                   "prefix",
-                   "encapsulate",
-                   "await",
-                   "hooks",
-                   "errorHandler",
-                   "notFoundHandler",
-                   "routes",
-                   "plugins",
-                   "late"});
+    only_keys(v, path, root ? "a fastify app" : "a plugin", scope_keys(root));
     if (root) {
         s.name = "root";
         scope_names_.emplace("root", path);
@@ -1000,6 +1134,15 @@ scope reader::scope_of(json const& v,
     std::string const prefix =
         root || s.encapsulate ? join_prefix(parent_prefix, s.prefix) : parent_prefix;
 
+    if (json const* x = member(v, "npmPlugins")) {
+        if (!x->is_array()) {
+            fail(path + ".npmPlugins", "an array of npm plugins", shown(*x));
+        } else {
+            for (std::size_t i = 0; i < x->size(); ++i)
+                if (auto p = npm_plugin_of((*x)[i], index_path(path + ".npmPlugins", i)))
+                    s.npm_plugins.push_back(std::move(*p));
+        }
+    }
     if (json const* x = member(v, "hooks"))
         s.hooks = hooks(*x, path + ".hooks", false);
     if (json const* x = member(v, "errorHandler"))
@@ -1011,8 +1154,20 @@ scope reader::scope_of(json const& v,
         if (!x->is_array()) {
             fail(path + ".routes", "an array of routes", shown(*x));
         } else {
-            for (std::size_t i = 0; i < x->size(); ++i)
-                s.routes.push_back(route_of((*x)[i], index_path(path + ".routes", i), prefix));
+            s.routes.reserve(x->size()); // no moves of big route vectors while they grow
+            route_lists_.push_back(path + ".routes");
+            for (std::size_t i = 0; i < x->size(); ++i) {
+                json const& element = (*x)[i];
+                if (!owned_ || !element.is_binary()) {
+                    s.routes.push_back(route_of(element, route_lists_.size() - 1, i, prefix));
+                    continue;
+                }
+                // A route the parser packed (packed_route): unpack it for as long as it is read,
+                // then free it. The document was given to read_scenario as json&& (not const).
+                json const unpacked = json::from_msgpack(element.get_binary());
+                s.routes.push_back(route_of(unpacked, route_lists_.size() - 1, i, prefix));
+                const_cast<json&>(element) = nullptr;
+            }
         }
     }
     if (json const* x = member(v, "plugins")) {
@@ -1042,6 +1197,56 @@ scope reader::scope_of(json const& v,
         }
     }
     return s;
+}
+
+std::optional<npm_plugin> reader::npm_plugin_of(json const& v, std::string const& path) {
+    if (!object(v, path, "an npm plugin {\"name\", \"version\", \"options\"}"))
+        return std::nullopt;
+    only_keys(
+        v,
+        path,
+        "an npm plugin",
+        std::vector<char const*>(std::begin(npm_plugin_key_table), std::end(npm_plugin_key_table)));
+    // A string `accepts` takes, or a problem recorded at `at`.
+    auto const checked = [&](json const& x,
+                             std::string const& at,
+                             bool (*accepts)(std::string const&),
+                             char const* expected) -> std::optional<std::string> {
+        if (x.is_string() && accepts(x.get_ref<std::string const&>()))
+            return x.get<std::string>();
+        fail(at, expected, shown(x));
+        return std::nullopt;
+    };
+    npm_plugin p;
+    bool ok = true;
+    if (json const* x = member(v, "name")) {
+        auto name =
+            checked(*x,
+                    path + ".name",
+                    is_npm_plugin_name,
+                    "an npm package name (lower case, optionally @scope/) or an absolute path");
+        ok = name.has_value();
+        p.name = name.value_or("");
+    } else {
+        missing(path + ".name", "the package to register (an npm package name)");
+        ok = false;
+    }
+    if (json const* x = member(v, "version")) {
+        p.version = checked(*x,
+                            path + ".version",
+                            is_version_prefix,
+                            "a version or its first components (11, 11.4, 11.4.3, 1.0.0-rc.1)");
+        ok = ok && p.version.has_value();
+    }
+    if (json const* x = member(v, "options")) {
+        if (object(*x, path + ".options", "an options object (passed to register as it is)"))
+            p.options = *x;
+        else
+            ok = false;
+    }
+    if (!ok)
+        return std::nullopt;
+    return p;
 }
 
 koa_app reader::koa(json const& v, std::string const& path) {
@@ -1087,7 +1292,10 @@ koa_app reader::koa(json const& v, std::string const& path) {
                             known = true;
                         }
                     if (!known)
-                        fail(at + ".next", "one of " + names_of(next_mode_table), shown(*n));
+                        fail_name(at + ".next",
+                                  "one of " + names_of(next_mode_table),
+                                  *n,
+                                  name_list(next_mode_table));
                 }
                 if (json const* a = member(m, "after"))
                     mw.after = action_of(*a, at + ".after", site::koa_step, std::nullopt);
@@ -1308,7 +1516,10 @@ expectation reader::expect(json const& v, std::string const& path, bool close_st
         else if (s == "reset")
             e.connection = connection_fate::reset;
         else
-            fail(path + ".connection", "one of kept, closed, reset", shown(*x));
+            fail_name(path + ".connection",
+                      "one of kept, closed, reset",
+                      *x,
+                      {"kept", "closed", "reset"});
     }
     if (json const* x = member(v, "aborted"))
         e.aborted = boolean(*x, path + ".aborted");
@@ -1347,10 +1558,14 @@ step reader::step_of(json const& v, std::string const& path, bool in_parallel) {
         if (member(v, k.key) != nullptr)
             kinds.emplace_back(k.key);
     if (kinds.size() != 1) {
+        std::vector<std::string> const keys =
+            name_list(step_kind_table, [](step_kind_entry const& k) { return k.key; });
+        std::string hint; // no step kind at all: a key that misspells one, if any
+        for (auto it = v.begin(); kinds.empty() && it != v.end() && hint.empty(); ++it)
+            hint = did_you_mean(json(it.key()), keys);
         fail(path,
-             "a step with exactly one of " +
-                 names_of(step_kind_table, [](step_kind_entry const& k) { return k.key; }),
-             kinds.empty() ? shown(v) : "keys " + join(kinds));
+             "a step with exactly one of " + join(keys),
+             (kinds.empty() ? shown(v) : "keys " + join(kinds)) + hint);
         return st;
     }
     std::string const& kind = kinds.front();
@@ -1459,7 +1674,10 @@ std::optional<divergence> reader::divergence_of(json const& v, std::string const
         else if (s == "deliberate")
             d.cls = divergence_class::deliberate;
         else
-            fail(path + ".class", "one of framework-bug, doc-gap, deliberate", shown(*x));
+            fail_name(path + ".class",
+                      "one of framework-bug, doc-gap, deliberate",
+                      *x,
+                      {"framework-bug", "doc-gap", "deliberate"});
     } else {
         missing(path + ".class", "the divergence class: framework-bug, doc-gap or deliberate");
     }
@@ -1472,7 +1690,7 @@ std::optional<divergence> reader::divergence_of(json const& v, std::string const
         if (s == "crash" || s == "fail" || s == "hang")
             d.result = s;
         else
-            fail(path + ".result", "one of crash, fail, hang", shown(*x));
+            fail_name(path + ".result", "one of crash, fail, hang", *x, {"crash", "fail", "hang"});
     }
     if (problems_.size() != before)
         return std::nullopt;
@@ -1519,7 +1737,7 @@ scenario reader::read(json const& doc) {
         else if (d == "koa")
             s.lang = dialect::koa;
         else
-            fail("$.dialect", "one of fastify, koa", shown(*x));
+            fail_name("$.dialect", "one of fastify, koa", *x, {"fastify", "koa"});
     }
     if (json const* x = member(doc, "tags")) {
         if (!x->is_array()) {
@@ -1531,7 +1749,6 @@ scenario reader::read(json const& doc) {
         }
     }
     if (json const* x = member(doc, "app")) {
-        s.application.source = *x;
         if (s.lang == dialect::koa)
             s.application.koa = koa(*x, "$.app");
         else {
@@ -1548,6 +1765,7 @@ scenario reader::read(json const& doc) {
         if (!x->is_array() || x->empty()) {
             fail("$.steps", "a non-empty array of steps", shown(*x));
         } else {
+            s.steps.reserve(x->size());
             for (std::size_t i = 0; i < x->size(); ++i)
                 s.steps.push_back(step_of((*x)[i], index_path("$.steps", i), false));
         }
@@ -1591,8 +1809,58 @@ std::size_t depth_of(json const& v) {
 }
 
 scenario read_scenario(json const& doc, std::string const& file, diagnostics& problems) {
-    reader r{file, problems};
+    reader r{file, problems, false};
     return r.read(doc);
+}
+
+scenario read_scenario(json&& doc, std::string const& file, diagnostics& problems) {
+    reader r{file, problems, true};
+    return r.read(doc);
+}
+
+void check_trace_labels(scenario const& s, std::string const& file, diagnostics& problems) {
+    trace::app_labels const labels = trace::labels_of(s.application, s.lang);
+    // scenario-format §1.4: onReady callbacks belong to the first request, raw or close step
+    // (run::observe), preClose and onClose to the close step.
+    std::vector<std::string> first_request = labels.request;
+    first_request.insert(first_request.end(), labels.on_ready.begin(), labels.on_ready.end());
+    std::vector<std::string> first_closing = labels.closing;
+    first_closing.insert(first_closing.end(), labels.on_ready.begin(), labels.on_ready.end());
+    std::unordered_set<std::string> const request(labels.request.begin(), labels.request.end());
+    std::unordered_set<std::string> const closing(labels.closing.begin(), labels.closing.end());
+    std::unordered_set<std::string> const on_ready(labels.on_ready.begin(), labels.on_ready.end());
+    bool first = true;
+    auto check = [&](auto const& self, std::vector<step> const& steps) -> void {
+        for (step const& st : steps) {
+            if (st.kind == step_kind::parallel) {
+                self(self, st.children);
+                continue;
+            }
+            if (st.kind == step_kind::sleep)
+                continue;
+            bool const is_first = std::exchange(first, false);
+            if (!st.expect || !st.expect->trace)
+                continue;
+            bool const close = st.kind == step_kind::close;
+            auto const& known = close ? closing : request;
+            auto const& names = close ? (is_first ? first_closing : labels.closing)
+                                      : (is_first ? first_request : labels.request);
+            std::vector<std::string> const& trace = *st.expect->trace;
+            for (std::size_t i = 0; i < trace.size(); ++i) {
+                if (known.count(trace[i]) != 0 || (is_first && on_ready.count(trace[i]) != 0))
+                    continue;
+                json const got(trace[i]);
+                problems.push_back(diagnostic{
+                    file,
+                    index_path(st.json_path + ".expect.trace", i),
+                    std::string{close ? "a label of a preClose or onClose hook of the app"
+                                      : "a label of a request callback of the app"} +
+                        ", or of an onReady hook in the first step (scenario-format §1.4, §2)",
+                    shown(got) + did_you_mean(got, names)});
+            }
+        }
+    };
+    check(check, s.steps);
 }
 
 } // namespace lifecheck::scenario::detail

@@ -1,5 +1,6 @@
 // The scenario vocabulary declared once: verbs and where each may be used, hook phases, payload
-// kinds, step kinds, ACTION keys and option names (scenario-format.md §1.1–§1.5).
+// kinds, step kinds, scope keys, npm plugin keys, ACTION keys and option names
+// (scenario-format.md §1.1–§1.5).
 //
 // One table, many readers (style B.13 item 3): the loader (validate.cpp, scenario.cpp) reads it,
 // the HTML report's legend (harness/report/html.cpp) shows it, and schema_test.cpp checks that
@@ -198,12 +199,59 @@ inline constexpr client_option_entry client_option_table[] = {
     {"expectNoResponse", false},
 };
 
+/// One key of a fastify scope (§1.1): the app object (`root`) or a plugin.
+struct scope_key_entry {
+    char const* name;
+    bool root;   // a key of the app object
+    bool plugin; // a key of a plugin
+};
+
+/// Every scope key: a plugin's own keys, then the keys of what a scope registers, in the order
+/// §1.1 registers them (npm plugins, hooks, error and not-found handlers, routes, plugins, late),
+/// then the app's `options`.
+inline constexpr scope_key_entry scope_key_table[] = {
+    {"name", false, true},
+    {"prefix", false, true},
+    {"encapsulate", false, true},
+    {"await", false, true},
+    {"npmPlugins", true, true},
+    {"hooks", true, true},
+    {"errorHandler", true, true},
+    {"notFoundHandler", true, true},
+    {"routes", true, true},
+    {"plugins", true, true},
+    {"late", true, true},
+    {"options", true, false},
+};
+
+/// Keys of an `npmPlugins` entry (§1.1).
+inline constexpr char const* npm_plugin_key_table[] = {
+    "name",
+    "version",
+    "options",
+};
+
 /// Keys of a fastify app's `options` (§1.1).
 inline constexpr char const* app_option_table[] = {
     "connectionTimeoutMs",
     "requestTimeoutMs",
     "bodyLimit",
     "return503OnClosing",
+};
+
+/// Route methods real Fastify 5.12.8 accepts, in the order of its `supportedMethods`: a route's
+/// `method` is one of these in any case (Fastify upper-cases it, then refuses the rest at start
+/// with FST_ERR_ROUTE_METHOD_NOT_SUPPORTED; decisions.md D34). A request step may send any token.
+inline constexpr char const* route_method_table[] = {
+    "GET",
+    "HEAD",
+    "TRACE",
+    "DELETE",
+    "OPTIONS",
+    "PATCH",
+    "PUT",
+    "POST",
+    "QUERY",
 };
 
 /// One `next` mode of a koa middleware (§1.5).

@@ -3,6 +3,7 @@
 #include "harness/trace/label.hpp"
 
 #include <map>
+#include <unordered_set>
 #include <vector>
 
 namespace lifecheck::trace {
@@ -57,6 +58,57 @@ void label_scope(scenario::scope& s) {
         label_scope(child);
 }
 
+/// Collects labels once each, in first-seen order.
+class label_list {
+public:
+    explicit label_list(std::vector<std::string>& out)
+        : out_{out} {}
+
+    void add(std::string const& label) {
+        if (seen_.insert(label).second)
+            out_.push_back(label);
+    }
+
+private:
+    std::vector<std::string>& out_;
+    std::unordered_set<std::string> seen_;
+};
+
+/// Where each kind of label goes.
+struct label_lists {
+    label_list request;
+    label_list on_ready;
+    label_list closing;
+};
+
+void collect_hooks(hook_map const& hooks, label_lists& out) {
+    for (auto const& [ph, actions] : hooks) {
+        label_list& to = ph == phase::on_ready                ? out.on_ready
+                         : scenario::is_application_phase(ph) ? out.closing
+                                                              : out.request;
+        for (action const& a : actions)
+            to.add(a.label);
+    }
+}
+
+void collect_scope(scenario::scope const& s, label_lists& out) {
+    collect_hooks(s.hooks, out);
+    if (s.late)
+        collect_hooks(s.late->hooks, out);
+    if (s.error_handler)
+        out.request.add(s.error_handler->label);
+    if (s.late && s.late->error_handler)
+        out.request.add(s.late->error_handler->label);
+    if (s.not_found_handler)
+        out.request.add(s.not_found_handler->label);
+    for (scenario::route const& r : s.routes) {
+        out.request.add(r.handler.label);
+        collect_hooks(r.hooks, out);
+    }
+    for (scenario::scope const& child : s.plugins)
+        collect_scope(child, out);
+}
+
 } // namespace
 
 std::string hook_label(phase p, std::string const& scope, int index, int count) {
@@ -75,6 +127,23 @@ void assign_labels(scenario::app& a, scenario::dialect d) {
         return;
     }
     label_scope(a.root);
+}
+
+app_labels labels_of(scenario::app const& a, scenario::dialect d) {
+    app_labels out;
+    label_lists lists{label_list{out.request}, label_list{out.on_ready}, label_list{out.closing}};
+    if (d == scenario::dialect::koa) {
+        // decisions.md D12: LABEL:down when a middleware starts, LABEL:up after its next().
+        for (scenario::middleware const& m : a.koa.chain) {
+            lists.request.add(m.label + ":down");
+            lists.request.add(m.label + ":up");
+        }
+        if (a.koa.on_error)
+            lists.request.add(a.koa.on_error->label);
+        return out;
+    }
+    collect_scope(a.root, lists);
+    return out;
 }
 
 } // namespace lifecheck::trace

@@ -6,10 +6,12 @@
 // from the raw Node server ('request' event, genReqId, res 'close'), never from traced callbacks.
 // Real Fastify crashes are NOT caught: an uncaught exception kills this process, as in production.
 
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { delimiter, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ADAPTER_VERSION = '0.1.0'
 const require = createRequire(import.meta.url)
@@ -114,6 +116,12 @@ const selected = selectFastify(args.fastify)
 if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
 const Fastify = require(selected.alias)
 const MAJOR = Number(selected.version.split('.')[0])
+// The route methods this release routes (5.x: `supportedMethods`; 4.x: lib/httpMethods.js).
+// route() throws at start for any other, which would end the adapter: a method the selected
+// release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is reported unsupported instead,
+// so the scenario is skipped on that release, not a crash (issue 19, decisions.md D34).
+const ROUTE_METHODS = Fastify().supportedMethods ??
+  require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
 const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
 const fp = require(pluginAlias)
 
@@ -148,7 +156,8 @@ const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'ops', 's
 // scenario-format §1.6: the ops of a v2 ACTION; the reply ones need a reply (not onRequestAbort, app hooks)
 const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang']
 const REPLY_OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'return']
-const SCOPE_KEYS = ['hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late']
+const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late']
+const NPM_PLUGIN_KEYS = ['name', 'version', 'options']
 const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
 const ROOT_KEYS = [...SCOPE_KEYS, 'options']
 const ROUTE_KEYS = ['method', 'url', 'handler', 'hooks']
@@ -267,6 +276,16 @@ function checkScope (s, path, isRoot, names) {
   const name = isRoot ? 'root' : s.name
   if (names.has(name)) unsupported(`${path}.name: scope name '${name}' used twice`)
   names.add(name)
+  if (s.npmPlugins !== undefined) {
+    if (!Array.isArray(s.npmPlugins)) unsupported(`${path}.npmPlugins: expected an array`)
+    s.npmPlugins.forEach((p, i) => {
+      const pp = `${path}.npmPlugins[${i}]`
+      checkKeys(p, NPM_PLUGIN_KEYS, pp)
+      if (typeof p.name !== 'string' || p.name === '') unsupported(`${pp}.name: expected a package name`)
+      if (p.version !== undefined && typeof p.version !== 'string') unsupported(`${pp}.version: expected a string`)
+      if (p.options !== undefined && !isObject(p.options)) unsupported(`${pp}.options: expected an object`)
+    })
+  }
   if (s.hooks !== undefined) checkHookMap(s.hooks, 'hook', `${path}.hooks`, true)
   if (s.errorHandler !== undefined) checkAction(s.errorHandler, 'errorHandler', undefined, `${path}.errorHandler`)
   if (s.notFoundHandler !== undefined) checkAction(s.notFoundHandler, 'notFound', undefined, `${path}.notFoundHandler`)
@@ -278,6 +297,11 @@ function checkScope (s, path, isRoot, names) {
       if (typeof r.url !== 'string') unsupported(`${rp}.url: expected a string`)
       if (r.method !== undefined && typeof r.method !== 'string' && !Array.isArray(r.method)) {
         unsupported(`${rp}.method: expected a string`)
+      }
+      for (const m of [r.method ?? 'GET'].flat()) {
+        if (typeof m === 'string' && !ROUTE_METHODS.includes(m.toUpperCase())) {
+          unsupported(`${rp}.method: fastify ${selected.version} does not route ${m} (it routes ${ROUTE_METHODS.join(', ')})`)
+        }
       }
       if (r.handler === undefined) unsupported(`${rp}.handler: missing`)
       checkAction(r.handler, 'handler', undefined, `${rp}.handler`)
@@ -309,6 +333,112 @@ function hookLabel (phase, owner, i, n) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// npmPlugins (scenario-format §1.1): real packages, found before Fastify builds anything
+
+const ADAPTER_DIR = dirname(fileURLToPath(import.meta.url))
+
+/** The app cannot be built here (scenario-format §3 `loadError`): a package missing or at another version. */
+class LoadError extends Error {}
+
+/** Where require() looks: the adapter's node_modules, then every NODE_PATH folder. */
+const NODE_PATHS = (process.env.NODE_PATH ?? '').split(delimiter).filter(p => p !== '')
+const LOOKUP = [ADAPTER_DIR, ...NODE_PATHS]
+
+function isDirectory (p) {
+  try { return statSync(p).isDirectory() } catch { return false }
+}
+
+/** The folder of an installed package, from the file it resolved to (aliases keep their folder name). */
+function packageDir (name, file) {
+  if (name.startsWith('/')) {
+    if (isDirectory(name)) return name
+    for (let dir = dirname(file); ; dir = dirname(dir)) {
+      try { statSync(join(dir, 'package.json')); return dir } catch {}
+      if (dirname(dir) === dir) return undefined
+    }
+  }
+  const marker = `/node_modules/${name}/`
+  const at = file.lastIndexOf(marker)
+  if (at >= 0) return file.slice(0, at + marker.length - 1)
+  return NODE_PATHS.map(p => join(p, name)).find(isDirectory)
+}
+
+const installHint = (spec) => `install it: (cd ${ADAPTER_DIR} && npm install ${spec}), or put the folder ` +
+  'that holds it on NODE_PATH, or name it by absolute path'
+
+/** The file an `exports` field maps "." to under the import/node/default conditions. */
+function exportTarget (exp) {
+  if (typeof exp === 'string') return exp
+  if (Array.isArray(exp)) return exp.map(exportTarget).find(t => t !== undefined)
+  if (!isObject(exp)) return undefined
+  if ('.' in exp) return exportTarget(exp['.'])
+  for (const cond of ['import', 'node', 'default']) if (cond in exp) return exportTarget(exp[cond])
+  return undefined
+}
+
+/**
+ * The entry file of an npm plugin: require.resolve over LOOKUP; for a package require cannot
+ * resolve (ESM only: `exports` without a require condition) the package folder's import entry.
+ */
+function resolvePlugin (name) {
+  if (name.startsWith('/') && !existsSync(name)) {
+    throw new LoadError(`npm plugin '${name}' does not exist (an absolute path names a package folder or file)`)
+  }
+  try {
+    return { file: require.resolve(name, { paths: LOOKUP }), esm: false }
+  } catch (err) {
+    if (err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED' && err?.code !== 'MODULE_NOT_FOUND') throw err
+  }
+  const dirs = name.startsWith('/') ? [name] : [join(ADAPTER_DIR, 'node_modules', name), ...NODE_PATHS.map(p => join(p, name))]
+  for (const dir of dirs) {
+    let pkg
+    try { pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) } catch { continue }
+    return { file: join(dir, exportTarget(pkg.exports) ?? pkg.main ?? 'index.js'), esm: true }
+  }
+  const where = `${join(ADAPTER_DIR, 'node_modules')}${NODE_PATHS.length ? ', NODE_PATH ' + NODE_PATHS.join(delimiter) : ''}`
+  throw new LoadError(`npm plugin '${name}' is not installed (looked in ${where}); ${installHint(name)}`)
+}
+
+/** Same rule as --fastify: an exact version, or a prefix of whole components ("11" → 11.x). */
+const versionMatches = (installed, wanted) => installed === wanted || installed.startsWith(wanted + '.')
+
+/** Loads one npmPlugins entry: { plugin (the function to register), version (installed) }. */
+async function loadNpmPlugin (entry) {
+  const { file, esm } = resolvePlugin(entry.name)
+  const dir = packageDir(entry.name, file)
+  let version
+  try { version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version } catch {}
+  if (entry.version !== undefined && !(version !== undefined && versionMatches(version, entry.version))) {
+    throw new LoadError(`npm plugin '${entry.name}' is installed at ${version ?? 'an unknown version'} ` +
+      `(${dir}), not ${entry.version}; lifecheck does not install on demand: (cd ${ADAPTER_DIR} && ` +
+      `npm install ${entry.name}@${entry.version}), or beside it under an alias (npm install ` +
+      `my-alias@npm:${entry.name}@${entry.version}) and name my-alias`)
+  }
+  let mod
+  try {
+    mod = esm ? await import(pathToFileURL(file).href) : require(file)
+  } catch (err) {
+    if (err?.code !== 'ERR_REQUIRE_ESM') {
+      throw new LoadError(`npm plugin '${entry.name}' (${file}) cannot be loaded: ${err?.code ? err.code + ': ' : ''}${err?.message ?? err}`)
+    }
+    mod = await import(pathToFileURL(file).href)
+  }
+  // CommonJS plugins export the function (and often `.default` too); ESM ones export default.
+  const plugin = typeof mod === 'function' ? mod : mod?.default
+  if (typeof plugin !== 'function') {
+    throw new LoadError(`npm plugin '${entry.name}' (${file}) exports no plugin function`)
+  }
+  return { plugin, version }
+}
+
+/** Every npmPlugins entry of the app (tree order), loaded: Map entry → { plugin, version }. */
+async function loadNpmPlugins (scope, out = new Map()) {
+  for (const entry of scope.npmPlugins ?? []) out.set(entry, await loadNpmPlugin(entry))
+  for (const child of scope.plugins ?? []) await loadNpmPlugins(child, out)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
 // One loaded app: flags, shared Responses, request records, event output
 
 const kLive = Symbol('lifecheck.liveRequests') // socket → records of requests in flight on it
@@ -316,7 +446,8 @@ const kPeerClosed = Symbol('lifecheck.peerClosed') // socket: the client sent FI
 const PEER_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 
 class AppContext {
-  constructor () {
+  constructor (npm = new Map()) {
+    this.npm = npm // npmPlugins entry → { plugin, version } (loadNpmPlugins)
     this.flags = new Map() // scenario-format §1.2 `set`/`when`; reset per load
     this.shared = new Map() // scenario-format §1.3 `shared`: name → the one Response instance
     this.requests = new WeakMap() // raw IncomingMessage → { id, serverCut }
@@ -551,21 +682,6 @@ function replyOp (ctx, k, v, request, reply) {
   return false
 }
 
-/** An async function's body: `await` sleeps; return/throw/hang end it; resolves undefined at the end. */
-async function runOpsAsync (ctx, ops, request, reply) {
-  for (const op of ops) {
-    const [k, v] = Object.entries(op)[0]
-    if (replyOp(ctx, k, v, request, reply)) continue
-    switch (k) {
-      case 'await': await sleep(v); break
-      case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
-      case 'throw': throw materialize(ctx, v, request)
-      case 'hang': return new Promise(() => {})
-    }
-  }
-  return undefined
-}
-
 /**
  * A callback-style function's body from op `i`: ops after an `await` run from a timer; `done`
  * calls the hook's done; `return` gives the function's (synchronous) return value.
@@ -606,7 +722,19 @@ function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
       const { request, reply } = args(argv)
       ctx.cb(request?.id ?? 'app', label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      return runOpsAsync(ctx, ops, request, reply)
+      // The ops run in this function's own body: user code is one async function, and a helper's
+      // promise returned from here would settle two microtasks later.
+      for (const op of ops) {
+        const [k, v] = Object.entries(op)[0]
+        if (replyOp(ctx, k, v, request, reply)) continue
+        switch (k) {
+          case 'await': await sleep(v); break
+          case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
+          case 'throw': throw materialize(ctx, v, request)
+          case 'hang': return new Promise(() => {})
+        }
+      }
+      return undefined
     }
   } else {
     fn = function (...argv) {
@@ -872,7 +1000,8 @@ function makeErrorHandler (ctx, a, label, scope) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scopes (scenario-format §1.1): hooks → setErrorHandler → setNotFoundHandler → routes → register → late
+// Scopes (scenario-format §1.1): npmPlugins → hooks → setErrorHandler → setNotFoundHandler → routes →
+// register → late
 
 /** Labels of every hook of a scope, per phase, counting `hooks` then `late.hooks` (decisions.md D1). */
 function scopeHookLabels (s, name) {
@@ -916,6 +1045,8 @@ function addRoute (ctx, instance, r, name) {
 }
 
 async function buildScope (ctx, instance, s, name) {
+  // scenario-format §1.1 step 0: npm plugins first, awaited, so their hooks come before the scope's.
+  for (const entry of s.npmPlugins ?? []) await instance.register(ctx.npm.get(entry).plugin, entry.options ?? {})
   const labels = scopeHookLabels(s, name)
   addHooks(ctx, instance, s.hooks, name, labels)
   if (s.errorHandler !== undefined) setErrorHandler(ctx, instance, s.errorHandler, name)
@@ -1007,7 +1138,15 @@ async function load (cmd) {
     return
   }
   const appDesc = cmd.app ?? {}
-  const ctx = new AppContext()
+  let npm
+  try {
+    npm = await loadNpmPlugins(appDesc)
+  } catch (err) {
+    if (!(err instanceof LoadError)) throw err
+    print({ t: 'loadError', what: err.message })
+    return
+  }
+  const ctx = new AppContext(npm)
   // Anything Fastify throws from here on (an app it refuses, a failing onReady hook) is not caught:
   // `await app.listen()` rejecting ends a real program too (README: "startup failures").
   const app = Fastify(fastifyOptions(ctx, appDesc.options))
@@ -1015,7 +1154,9 @@ async function load (cmd) {
   current = { app, ctx, closing: null, closed: false }
   await buildScope(ctx, app, appDesc, 'root')
   await app.listen({ port: 0, host: '127.0.0.1' })
-  print({ t: 'ready', port: app.server.address().port })
+  const ready = { t: 'ready', port: app.server.address().port }
+  if (npm.size > 0) ready.npmPlugins = [...npm].map(([entry, p]) => ({ name: entry.name, version: p.version }))
+  print(ready)
 }
 
 async function close () {
@@ -1075,7 +1216,7 @@ print({
   target: 'fastify',
   version: selected.version,
   dialects: ['fastify'],
-  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack'],
+  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins'],
   adapter: ADAPTER_VERSION,
   node: process.version,
   fastifyPlugin: installedVersion(pluginAlias)

@@ -3,7 +3,6 @@
 #include "harness/scenario/load.hpp"
 #include "harness/trace/label.hpp"
 #include "server_under_test/reference/engine/faults.hpp"
-#include "server_under_test/reference/engine/koa_onion.hpp"
 #include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/net/listener.hpp"
 
@@ -325,7 +324,10 @@ int serve_file(std::string const& file, unsigned short port, engine::fault_set f
         [](engine::event const& e) { print_event(e); },
         faults);
     if (!srv) {
-        std::cerr << "lifecheck-reference: " << file << ": this app cannot be served\n";
+        std::cerr << "lifecheck-reference: " << file << ": this app cannot be served: "
+                  << engine::unsupported(sc.value().application, sc.value().lang)
+                         .value_or("unknown dialect")
+                  << '\n';
         return 2;
     }
     net::connection_options opts;

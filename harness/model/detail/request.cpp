@@ -1198,21 +1198,14 @@ request_run::invoke_ops(action const& a,
                         std::string const& strand,
                         std::function<void(maybe_error, js_value)> const& done) {
     if (a.how == style::async) {
-        // async (...argv) => { when; return runOpsAsync(...) }
+        // One async function whose body is the ops (what user code is; the adapter's
+        // makeOpsFunction runs them in its own body): it settles when its last op does.
         auto outer = std::make_shared<promise>(w_.loop);
         if (!when_holds(a)) {
             outer->resolve(undefined_value());
             return call_result{true, outer, {}};
         }
-        auto inner = std::make_shared<promise>(w_.loop);
-        run_ops_async(a, 0, inner, strand);
-        // An async function returning a promise: the outer one adopts it through
-        // NewPromiseResolveThenableJob (a microtask calling inner.then) and that reaction, so
-        // it settles two microtasks after runOpsAsync's promise does.
-        w_.loop.microtask([inner, outer] {
-            inner->then([outer](js_value const& v) { outer->resolve(v); },
-                        [outer](js_value const& e) { outer->reject(e); });
-        });
+        run_ops_async(a, 0, outer, strand);
         return call_result{true, outer, {}};
     }
     if (!when_holds(a)) {

@@ -1,9 +1,11 @@
 // A tiny target for tests: speaks the JSON-lines protocol and serves a canned HTTP response;
 // --mode makes it misbehave (die, hang, stay silent, print garbage) so failures are real.
 //
-// Modes: ok (default), unsupported, no-hello, silent-load, die-on-load (exits 7),
+// Modes: ok (default), unsupported, load-error (answers every load with
+// loadError), no-hello, silent-load, die-on-load (exits 7),
 // killed-on-load (SIGKILL: sanitizers would catch a SIGSEGV and exit 1 instead),
-// die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), garbage
+// die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), hang-slow
+// (hang-request for URLs starting /slow, ok for the rest: a run with slow scenarios), garbage
 // (bad lines after hello), banner (a log line on stdout and one on stderr, then no hello: not a
 // target). Every request: cb onRequest@root, cb handler, the response
 // `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
@@ -91,7 +93,8 @@ void serve_connection(int fd) {
             std::_Exit(3);
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"onRequest@root","phase":"onRequest","scope":"root"})");
-        if (mode == "hang-request")
+        bool const slow = head.rfind("GET /slow", 0) == 0 || head.rfind("POST /slow", 0) == 0;
+        if (mode == "hang-request" || (mode == "hang-slow" && slow))
             return; // never answers, never ends; the connection stays open
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"handler","phase":"handler","scope":"root"})");
@@ -172,6 +175,10 @@ int main(int argc, char** argv) {
                 std::raise(SIGKILL);
             if (mode == "unsupported") {
                 emit(R"({"t":"unsupported","what":"everything"})");
+                continue;
+            }
+            if (mode == "load-error") {
+                emit(R"({"t":"loadError","what":"npm plugin 'x' is not installed"})");
                 continue;
             }
             close_listener();

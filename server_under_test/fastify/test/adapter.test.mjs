@@ -19,11 +19,11 @@ const installed = alias =>
 const running = new Set()
 
 class Target {
-  constructor (args = []) {
+  constructor (args = [], env = process.env) {
     this.events = []
     this.stderr = ''
     this.waiters = []
-    this.proc = spawn(process.execPath, [ADAPTER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.proc = spawn(process.execPath, [ADAPTER, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env })
     running.add(this)
     let buf = ''
     this.proc.stdout.setEncoding('utf8')
@@ -88,11 +88,11 @@ class Target {
     return this.waitFor(e => e.t === 'hello')
   }
 
-  /** Sends load; resolves with the `ready` or `unsupported` event that answers it. */
+  /** Sends load; resolves with the `ready`, `unsupported` or `loadError` event that answers it. */
   async load (app, extra = {}) {
     const from = this.events.length
     this.send({ cmd: 'load', scenario: 'test', app, dialect: 'fastify', ...extra })
-    return this.waitFor(e => e.t === 'ready' || e.t === 'unsupported', { from })
+    return this.waitFor(e => e.t === 'ready' || e.t === 'unsupported' || e.t === 'loadError', { from })
   }
 
   async close () {
@@ -185,13 +185,13 @@ function parseResponse (buf, how) {
   return { how, status: Number(statusLine.split(' ')[1]), headers, body, complete }
 }
 
-/** Starts an adapter, loads `app`, returns { t, port }. */
-async function started (app, args = []) {
-  const t = new Target(args)
+/** Starts an adapter, loads `app`, returns { t, port, ready }. */
+async function started (app, args = [], env = process.env) {
+  const t = new Target(args, env)
   await t.hello()
   const ready = await t.load(app)
   assert.equal(ready.t, 'ready', JSON.stringify(ready))
-  return { t, port: ready.port }
+  return { t, port: ready.port, ready }
 }
 
 /** Waits for the request's `end`, then for quiet, so callbacks after `end` are collected too. */
@@ -275,6 +275,25 @@ describe('protocol', () => {
     const r = await request(ok.port, { id: 'r1' })
     assert.equal(r.body, 'hi')
     await t.stop()
+  })
+
+  test('a route method the selected release does not route is unsupported, not a crash', async () => {
+    // Issue 19: route() throws at start for such a method, and that ended the adapter (CRASH).
+    // QUERY is routed from Fastify 5.11.0 on; 5.10.0 refuses it.
+    const query = { routes: [{ method: 'query', url: '/', handler: {} }] }
+    const old = new Target(['--fastify', '5.10.0'])
+    await old.hello()
+    const refused = await old.load(query)
+    assert.equal(refused.t, 'unsupported')
+    assert.match(refused.what, /\$\.app\.routes\[0\]\.method: fastify 5\.10\.0 does not route query/)
+    assert.equal((await old.load({ routes: [{ method: 'get', url: '/', handler: {} }] })).t, 'ready')
+    await old.stop()
+    assert.equal(old.exitInfo.code, 0)
+    const current = new Target()
+    await current.hello()
+    assert.equal((await current.load(query)).t, 'ready')
+    assert.equal((await current.load({ routes: [{ method: 'GETT', url: '/', handler: {} }] })).t, 'unsupported')
+    await current.stop()
   })
 
   test('a load replaces the previous app; flags start unset again', async () => {
@@ -568,6 +587,84 @@ describe('payloads', () => {
     assert.deepEqual(JSON.parse(later.body), { hello: 'world' })
     await settle(t, 'g3')
     assert.deepEqual(t.trace('g3'), ['onRequest@v1', 'handler'])
+    await t.stop()
+  })
+})
+
+describe('npmPlugins (scenario-format §1.1 step 0)', () => {
+  const FIXTURES = new URL('../testdata/plugins/', import.meta.url).pathname
+  const withFixtures = { ...process.env, NODE_PATH: FIXTURES }
+  const traced = {
+    hooks: { onRequest: [{}], onSend: [{}], onResponse: [{}] },
+    routes: [{ method: 'GET', url: '/', handler: { payload: { kind: 'json', value: { ok: true } } } }]
+  }
+
+  test('@fastify/cors at the root: its header on the reply, the trace unchanged; ready names its version', async () => {
+    const { t, port, ready } = await started({ npmPlugins: [{ name: '@fastify/cors', options: { origin: '*' } }], ...traced })
+    assert.deepEqual(ready.npmPlugins, [{ name: '@fastify/cors', version: installed('@fastify/cors') }])
+    const r = await request(port, { id: 'r1', headers: { origin: 'http://example.test' } })
+    assert.equal(r.status, 200)
+    assert.equal(r.headers['access-control-allow-origin'], '*')
+    await settle(t, 'r1')
+    assert.deepEqual(t.trace('r1'), ['onRequest@root', 'handler', 'onSend@root', 'onResponse@root'])
+    await t.stop()
+  })
+
+  test('registered first and awaited: the plugin\'s onRequest answers before the scope\'s own hooks run', async () => {
+    const { t, port, ready } = await started({
+      npmPlugins: [{ name: 'lifecheck-test-plugin', version: '0.1', options: { answer: 418, tag: 'first' } }],
+      ...traced
+    }, [], withFixtures)
+    assert.deepEqual(ready.npmPlugins, [{ name: 'lifecheck-test-plugin', version: '0.1.0' }])
+    const r = await request(port, { id: 'r1' })
+    assert.equal(r.status, 418)
+    assert.equal(r.body, 'from plugin')
+    assert.equal(r.headers['x-test-plugin'], 'first') // the options reached register()
+    await settle(t, 'r1')
+    assert.deepEqual(t.trace('r1'), ['onSend@root', 'onResponse@root']) // onRequest@root never ran
+    await t.stop()
+  })
+
+  test('in an encapsulated plugin it acts on that plugin\'s routes only; an absolute path works too', async () => {
+    const { t, port } = await started({
+      routes: [{ url: '/', handler: {} }],
+      plugins: [{
+        name: 'v1',
+        prefix: '/v1',
+        npmPlugins: [{ name: `${FIXTURES}lifecheck-test-plugin`, options: { answer: 409 } }],
+        routes: [{ url: '/x', handler: {} }]
+      }]
+    })
+    assert.equal((await request(port, { id: 'r1', url: '/v1/x' })).status, 409)
+    const root = await request(port, { id: 'r2' })
+    assert.equal(root.status, 200)
+    assert.equal(root.headers['x-test-plugin'], undefined)
+    await t.stop()
+  })
+
+  test('a missing package is a loadError naming it and how to install it; the adapter keeps serving', async () => {
+    const t = new Target()
+    await t.hello()
+    const missing = await t.load({ npmPlugins: [{ name: '@lifecheck/not-installed' }] })
+    assert.equal(missing.t, 'loadError')
+    assert.match(missing.what, /npm plugin '@lifecheck\/not-installed' is not installed/)
+    assert.match(missing.what, /npm install @lifecheck\/not-installed/)
+    const again = await t.load({ routes: [{ url: '/', handler: {} }] })
+    assert.equal(again.t, 'ready')
+    await t.stop()
+    assert.equal(t.exitInfo.code, 0)
+  })
+
+  test('a version that is not installed is a loadError; a prefix of the installed one loads', async () => {
+    const t = new Target()
+    await t.hello()
+    const cors = installed('@fastify/cors')
+    const wrong = await t.load({ npmPlugins: [{ name: '@fastify/cors', version: '10' }] })
+    assert.equal(wrong.t, 'loadError')
+    assert.match(wrong.what, new RegExp(`is installed at ${cors.replaceAll('.', '\\.')} .*not 10`))
+    assert.match(wrong.what, /npm install @fastify\/cors@10/)
+    const ok = await t.load({ npmPlugins: [{ name: '@fastify/cors', version: cors.split('.')[0] }] })
+    assert.equal(ok.t, 'ready')
     await t.stop()
   })
 })

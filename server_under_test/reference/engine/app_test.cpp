@@ -2,6 +2,7 @@
 // §3.2, §4.3).
 #include "server_under_test/reference/engine/app.hpp"
 
+#include "server_under_test/reference/engine/lifecycle.hpp"
 #include "server_under_test/reference/engine/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,22 @@ std::vector<std::string> labels(hook_list const& hooks) {
 }
 
 } // namespace
+
+// scenario-format §1.1: real npm packages run on real Fastify only; the target says unsupported.
+TEST(BuiltApp, NpmPluginsAnywhereAreUnsupported) {
+    auto const a = test_support::app_from(R"({
+      "npmPlugins": [{"name": "@fastify/cors"}],
+      "plugins": [{"name": "v1", "npmPlugins": [{"name": "@fastify/helmet", "version": "13"}]}]})");
+    auto const why = unsupported(a, scenario::dialect::fastify);
+    ASSERT_TRUE(why.has_value());
+    EXPECT_EQ(*why,
+              "npmPlugins (@fastify/cors, @fastify/helmet): real npm packages run on real "
+              "Fastify only");
+    loop l;
+    EXPECT_EQ(make_server(a, scenario::dialect::fastify, l, [](event const&) {}), nullptr);
+    EXPECT_FALSE(unsupported(test_support::app_from(R"({"plugins": [{"name": "v1"}]})"),
+                             scenario::dialect::fastify));
+}
 
 // fastify-lifecycle §3.2 (verified on fastify 5.12.8, probe e02): order follows application time.
 TEST(BuiltApp, HookOrderFollowsApplicationTimeNotTreeDepth) {

@@ -12,11 +12,11 @@
 namespace lifecheck::engine {
 
 using scenario::action;
-using scenario::payload_kind;
-using scenario::style;
 using scenario::done_with;
 using scenario::op;
 using scenario::op_kind;
+using scenario::payload_kind;
+using scenario::style;
 using scenario::verb;
 
 namespace {
@@ -203,7 +203,6 @@ private:
         phase ph = phase::on_request;
         guard g = guard::none;
         std::size_t i = 0;
-        bool finished = false;
         value payload;
         chain_cb cb;
     };
@@ -264,12 +263,14 @@ private:
 
     // --- v2 ops (scenario-format §1.6) ---------------------------------------------------
     enum class ops_site { hook, handler, error_handler };
+
     struct ops_frame {
         std::shared_ptr<request_impl> self;
         action const* a = nullptr;
         ops_site at = ops_site::hook;
         std::shared_ptr<chain_state> chain; // hooks: the runner to continue
     };
+
     /// Runs ops from `i`; `sync` while still inside the call Fastify made (not from a timer).
     static void run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, bool sync);
     /// The function failed with `err`: an async rejection, a synchronous throw, or a throw from
@@ -281,8 +282,12 @@ private:
     std::shared_ptr<js_error> hook_send_value(value v);
 
     // --- errors --------------------------------------------------------------------------
-    void on_error_hook(std::shared_ptr<js_error> err);
-    void handle_error(std::shared_ptr<js_error> err);
+    /// How the error path was entered: from reply.send (lib/reply.js passes onSendHook as the
+    /// continuation `cb`) or from anywhere else (preSerialization, onSend, stream failures:
+    /// no `cb`); and whether handleError runs as the onError chain's completion.
+    enum class error_entry { send, no_cb, on_error_done };
+    void on_error_hook(std::shared_ptr<js_error> err, error_entry how = error_entry::no_cb);
+    void handle_error(std::shared_ptr<js_error> err, error_entry how);
     void call_error_handler(error_handler_node const& node, std::shared_ptr<js_error> err);
     void default_error_handler(std::shared_ptr<js_error> err);
     void final_write(std::shared_ptr<js_error> err);
@@ -367,20 +372,47 @@ void request_impl::res_end(std::string_view data) {
 // ---------------------------------------------------------------------------------------------
 // routeHandler (lib/route.js)
 
-bool valid_percent_escapes(std::string const& path) {
+/// find-my-way decodes the path with decodeURI, which throws (fastify.js onBadUrl) on a `%` not
+/// followed by two hex digits and on escaped octets that are not UTF-8 as RFC 3629 has it: no lone
+/// or continuation-first octet, no overlong form, no surrogate, nothing past U+10FFFF
+/// (fastify-lifecycle §2.1 step 2; scenarios/fastify/http/bad-url-invalid-utf8-400.json).
+bool decodable_path(std::string const& path) {
+    auto hex = [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return std::isdigit(u) ? u - '0' : (std::tolower(u) - 'a' + 10);
+    };
+    int owed = 0;                  // continuation octets the current sequence still needs
+    unsigned lo = 0x80, hi = 0xBF; // where the next continuation octet must lie
     for (std::size_t i = 0; i < path.size(); ++i) {
-        if (path[i] != '%')
+        if (path[i] != '%') {
+            if (owed != 0)
+                return false; // a sequence cut short by a literal character
             continue;
+        }
         if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
             !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
             return false;
+        auto const octet = static_cast<unsigned>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
         i += 2;
+        if (owed != 0) {
+            if (octet < lo || octet > hi)
+                return false;
+            lo = 0x80;
+            hi = 0xBF;
+            --owed;
+        } else if (octet >= 0x80) {
+            if (octet < 0xC2 || octet > 0xF4)
+                return false; // a continuation octet first, an overlong lead, or past U+10FFFF
+            owed = octet < 0xE0 ? 1 : octet < 0xF0 ? 2 : 3;
+            lo = octet == 0xE0 ? 0xA0 : octet == 0xF0 ? 0x90 : 0x80; // overlong 3- and 4-octet
+            hi = octet == 0xED ? 0x9F : octet == 0xF4 ? 0x8F : 0xBF; // surrogates, > U+10FFFF
+        }
     }
-    return true;
+    return owed == 0;
 }
 
 void request_impl::start() {
-    if (!valid_percent_escapes(path_)) {
+    if (!decodable_path(path_)) {
         // fastify.js onBadUrl: a direct 400 before routing, no hooks.
         std::string const body = R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" +
                                  js_string_of_bytes(path_) +
@@ -592,7 +624,8 @@ void request_impl::call_handler() {
         return;
     }
     if (a.ops) {
-        run_ops(std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
+        run_ops(
+            std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
         return;
     }
     if (a.how == style::callback && a.what == verb::throw_ && !a.delay_ms) {
@@ -629,9 +662,19 @@ void request_impl::call_handler() {
         }
         case verb::send:
         case verb::send_then_continue:
-            self->do_send_verb(a);
             // async: `return reply` adopts the reply thenable; wrapThenable then sees undefined
             // with reply.sent true, so nothing more happens.
+            if (auto err = self->hook_send(a)) {
+                // reply.send() threw (another send's head went out, another lifecycle's onError
+                // hooks run, a locked stream): the async handler rejects, wrapThenable sends the
+                // error a microtask later; a callback handler throws into handle-request.js's
+                // catch, or from a timer, where Fastify dies (the reference answers: D5)
+                // (lifecycle fuzzer b173ad91, Fastify 5.12.8: onRequestAbort hooks interleave).
+                if (async)
+                    st.ev->microtask([self, err] { self->wrap_thenable_rejected(err); });
+                else
+                    self->send_error(err);
+            }
             break;
         case verb::hijack:
             self->hijack_write(a);
@@ -709,8 +752,9 @@ std::shared_ptr<js_error> bad_status(scenario::json const& n) {
     if (d >= 100 && d <= 599)
         return nullptr;
     std::string shown = n.dump(); // `code || String(code)`: JSON numbers print as JS does here
-    return fst_error(
-        "FST_ERR_BAD_STATUS_CODE", ("Called reply with an invalid status code: " + shown).c_str(), 500);
+    return make_error("Called reply with an invalid status code: " + shown,
+                      500,
+                      std::string{"FST_ERR_BAD_STATUS_CODE"});
 }
 
 /// The Error a throw raises; a non-Error value is refused before (fastify_unsupported), so an
@@ -766,7 +810,9 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             st.flags[o.flag.flag] = o.flag.value;
             break;
         case op_kind::await_: {
-            auto next = [f, i, async] { run_ops(f, i + 1, false); };
+            auto next = [f, i, async] {
+                run_ops(f, i + 1, false);
+            };
             loop* ev = st.ev;
             if (async)
                 ev->set_timeout(o.ms, [ev, next] { ev->microtask(next); });
@@ -842,9 +888,14 @@ void request_impl::ops_resolve(ops_frame const& f, value v, bool reply) {
     if (f.at == ops_site::hook) {
         auto s = f.chain;
         if (reply) // `return reply`: resolves once the response finished or the socket closed
-            self.when_reply_settles([ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
+            self.when_reply_settles(
+                [ev, s] { ev->microtask([s] { chain_next(s, nullptr, std::nullopt); }); });
         else
-            settle(s, true, nullptr, v.k == value::kind::undefined ? std::nullopt : std::optional<value>{std::move(v)});
+            settle(s,
+                   true,
+                   nullptr,
+                   v.k == value::kind::undefined ? std::nullopt
+                                                 : std::optional<value>{std::move(v)});
         return;
     }
     auto self_ptr = f.self;
@@ -854,9 +905,8 @@ void request_impl::ops_resolve(ops_frame const& f, value v, bool reply) {
         });
         return;
     }
-    ev->microtask([self_ptr, v = std::move(v)]() mutable {
-        self_ptr->wrap_thenable_resolved(std::move(v));
-    });
+    ev->microtask(
+        [self_ptr, v = std::move(v)]() mutable { self_ptr->wrap_thenable_resolved(std::move(v)); });
 }
 
 void request_impl::do_send_verb(action const& a) {
@@ -925,10 +975,11 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
     if (np && np->k != value::kind::undefined)
         s->payload = std::move(*np);
     if (err || s->i == hooks.size()) {
-        if (s->finished)
-            return;
-        s->finished = true;
-        s->cb(std::move(err), std::move(s->payload)); // the chain is over: nothing reads it again
+        // lib/hooks.js has no guard here: a hook that calls done() twice (a v2 `ops` hook can)
+        // calls the continuation twice, and the rest of the lifecycle runs twice
+        // (fastify-lifecycle.md §2.3 c; scenario
+        // fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        s->cb(std::move(err), s->payload);
         return;
     }
     hook_fn const& fn = hooks[s->i++];
@@ -1105,7 +1156,8 @@ void request_impl::send(value p) {
         return; // warn FST_ERR_REP_ALREADY_SENT
     if (is_error_ || p.k == value::kind::error) {
         is_error_ = false;
-        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt));
+        on_error_hook(p.err ? p.err : make_error("", std::nullopt, std::nullopt),
+                      error_entry::send);
         return;
     }
     if (p.k == value::kind::undefined || p.is_stream_like()) {
@@ -1338,21 +1390,23 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
 // ---------------------------------------------------------------------------------------------
 // The error path (lib/reply.js onErrorHook, lib/error-handler.js)
 
-void request_impl::on_error_hook(std::shared_ptr<js_error> err) {
+void request_impl::on_error_hook(std::shared_ptr<js_error> err, error_entry how) {
     auto self = shared_from_this();
     bool const chain_fresh = eh_ == eh_state::unset || eh_ == eh_state::final;
     if (!ctx_->of(phase::on_error).empty() && chain_fresh) {
         in_on_error_ = true;
         value v = value::of_error(err);
-        run_chain(phase::on_error, guard::none, v, [self, err](auto, value) {
-            self->handle_error(err); // always with the original error; hook failures end the chain
+        bool const via_send = how == error_entry::send;
+        run_chain(phase::on_error, guard::none, v, [self, err, via_send](auto, value) {
+            // always with the original error; hook failures end the chain
+            self->handle_error(err, via_send ? error_entry::send : error_entry::on_error_done);
         });
         return;
     }
-    handle_error(err);
+    handle_error(err, how);
 }
 
-void request_impl::handle_error(std::shared_ptr<js_error> err) {
+void request_impl::handle_error(std::shared_ptr<js_error> err, error_entry how) {
     in_on_error_ = false;
     if (eh_ == eh_state::final) {
         final_write(err);
@@ -1375,8 +1429,25 @@ void request_impl::handle_error(std::shared_ptr<js_error> err) {
     remove_header("content-type");
     remove_header("content-length");
     if (node == nullptr) {
-        // Past the default handler: the fallback JSON goes through onSend, then FINAL.
+        // Past the default handler: FINAL, then fallbackErrorHandler(error, reply, cb) sends the
+        // default JSON through cb = onSendHook — which only reply.send passes. Reached from
+        // anywhere else (another lifecycle of the reply used the default handler already),
+        // Fastify 5.12.8 throws `TypeError: cb is not a function` (lifecycle fuzzer f6648d9c):
+        // - as the onError chain's completion, the runner catches it and calls the completion
+        //   again: handleError with FINAL writes the JSON directly (or destroys the socket);
+        // - else it leaves through the caller: an onSend or preSerialization runner that
+        //   catches it passes it on as a new error (onError hooks, then the final writer); from
+        //   a promise reaction or a stream callback it is uncaught and the process dies, where
+        //   the reference answers the same way (decisions.md D5, D27).
         eh_ = eh_state::final;
+        if (how == error_entry::on_error_done) {
+            final_write(err);
+            return;
+        }
+        if (how == error_entry::no_cb) {
+            on_error_hook(make_error("cb is not a function", std::nullopt, std::nullopt));
+            return;
+        }
         set_header("content-type", "application/json; charset=utf-8");
         std::string body = default_error_json(*err);
         set_header("content-length", std::to_string(body.size()));
@@ -1397,7 +1468,9 @@ void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
     int status = (current >= 400 && current <= 599) ? current : 500;
     for (auto const& [k, v] : err->headers)
         set_header(k, v);
-    auto in_range = [](std::optional<int> s) { return s && *s >= 400 && *s <= 599; };
+    auto in_range = [](std::optional<int> s) {
+        return s && *s >= 400 && *s <= 599;
+    };
     if (in_range(err->status_code))
         status = *err->status_code;
     else if (in_range(err->status))
@@ -1703,8 +1776,8 @@ ops_unsupported(action const& a, std::string const& where, std::optional<scenari
     for (std::size_t i = 0; i < a.ops->size(); ++i) {
         op const& o = (*a.ops)[i];
         std::string const at = where + ".ops[" + std::to_string(i) + "]";
-        bool const raises = o.kind == op_kind::throw_ ||
-                            (o.kind == op_kind::done && o.done == done_with::error);
+        bool const raises =
+            o.kind == op_kind::throw_ || (o.kind == op_kind::done && o.done == done_with::error);
         if (raises && o.body && o.body->kind != payload_kind::error)
             return at + ": throwing a non-Error value";
         bool const gives =
@@ -1720,7 +1793,8 @@ ops_unsupported(action const& a, std::string const& where, std::optional<scenari
 
 std::optional<std::string> scope_unsupported(scenario::scope const& s) {
     std::string const at = "scope " + s.name;
-    auto hooks = [&](scenario::hook_map const& m, std::string const& w) -> std::optional<std::string> {
+    auto hooks = [&](scenario::hook_map const& m,
+                     std::string const& w) -> std::optional<std::string> {
         for (auto const& [ph, list] : m)
             for (auto const& a : list)
                 if (auto why = ops_unsupported(a, w + " " + scenario::to_string(ph), ph))
@@ -1745,7 +1819,8 @@ std::optional<std::string> scope_unsupported(scenario::scope const& s) {
         if (auto why = hooks(s.late->hooks, at + " late"))
             return why;
         if (s.late->error_handler)
-            if (auto why = ops_unsupported(*s.late->error_handler, at + " late errorHandler", std::nullopt))
+            if (auto why = ops_unsupported(
+                    *s.late->error_handler, at + " late errorHandler", std::nullopt))
                 return why;
     }
     for (auto const& p : s.plugins)
@@ -1759,11 +1834,19 @@ std::optional<std::string> scope_unsupported(scenario::scope const& s) {
 std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d) {
     if (d == scenario::dialect::koa)
         return koa_unsupported(a);
-    return scope_unsupported(a.root);
+    auto const npm = scenario::npm_plugins_in(a.root);
+    if (npm.empty())
+        return scope_unsupported(a.root);
+    std::string names;
+    for (scenario::npm_plugin const* p : npm)
+        names += (names.empty() ? "" : ", ") + p->name;
+    return "npmPlugins (" + names + "): real npm packages run on real Fastify only";
 }
 
 std::unique_ptr<app_server> make_server(
     scenario::app const& a, scenario::dialect d, loop& l, event_sink sink, fault_set faults) {
+    if (unsupported(a, d))
+        return nullptr;
     if (d == scenario::dialect::koa)
         return make_koa_server(a, l, std::move(sink));
     if (unsupported(a, d))

@@ -104,7 +104,9 @@ public:
 
 namespace lifecheck::engine {
 
-/// What of `a` the reference does not implement (nothing when it can run it): the target says
+/// What of `a` the reference does not implement (nothing when it can run it): a koa app Koa 2
+/// cannot express (koa_unsupported), a fastify app with `npmPlugins` (real npm packages run on
+/// real Fastify only, scenario-format §1.1), or v2 ops it does not run yet. The target says
 /// `unsupported` with this reason (scenario-format §3).
 std::optional<std::string> unsupported(scenario::app const& a, scenario::dialect d);
 

@@ -94,6 +94,44 @@ TEST(Lifecycle, DefaultNotFoundRunsRootHooks) {
               R"({"message":"Route GET:/nope not found","error":"Not Found","statusCode":404})");
 }
 
+// fastify-lifecycle §2.1 step 2: decodeURI refuses escapes whose octets are not UTF-8 (a lone lead
+// octet, a continuation first, overlong forms, a surrogate, past U+10FFFF, a cut sequence): 400
+// FST_ERR_BAD_URL, no hook; valid UTF-8 reaches the 404 route (fastify 5.12.8,
+// scenarios/fastify/http/bad-url-invalid-utf8-400.json).
+TEST(Lifecycle, EscapesThatAreNotUtf8AreBadUrls) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onRequest": [{}]},
+      "routes": [{"method": "GET", "url": "/x", "handler": {}}]})")};
+    int n = 0;
+    for (std::string const url : {"/%c0",
+                                  "/%80",
+                                  "/x/%C0%80",
+                                  "/%E0%80%80",
+                                  "/%ED%A0%80",
+                                  "/%F4%90%80%80",
+                                  "/%F5%80%80%80",
+                                  "/%C3A",
+                                  "/%C3%25"}) {
+        auto c = s.connect();
+        std::string const id = "b" + std::to_string(++n);
+        s.feed(c, get(id, url));
+        s.settle();
+        EXPECT_TRUE(trace(s.events(), id).empty()) << url;
+        EXPECT_EQ(status_of(s.output(c)), 400) << url;
+        EXPECT_EQ(body_of(s.output(c)),
+                  R"({"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"')" + url +
+                      R"(' is not a valid url component","statusCode":400})");
+    }
+    for (std::string const url : {"/%C3%A9", "/%F0%9F%98%80", "/%EF%BF%BF", "/x%2F"}) {
+        auto c = s.connect();
+        std::string const id = "g" + std::to_string(++n);
+        s.feed(c, get(id, url));
+        s.settle();
+        EXPECT_EQ(trace(s.events(), id), (strings{"onRequest@root"})) << url;
+        EXPECT_EQ(status_of(s.output(c)), 404) << url;
+    }
+}
+
 // fastify-lifecycle §7: an abort never stops the handler; its value still passes
 // preSerialization/onSend.
 TEST(Lifecycle, AbortDuringDelayedHandler) {

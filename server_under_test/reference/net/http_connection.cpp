@@ -53,6 +53,52 @@ bool head_complete(std::string const& pending) {
     return start != std::string::npos && pending.find("\r\n\r\n", start) != std::string::npos;
 }
 
+/// A transfer-encoding value that names the chunked coding: Node's RE_TE_CHUNKED,
+/// /(?:^|\W)chunked(?:$|\W)/i.
+bool te_chunked(std::string_view value) {
+    std::string const v = lower(value);
+    auto const word = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    };
+    for (std::size_t at = v.find("chunked"); at != std::string::npos;
+         at = v.find("chunked", at + 1)) {
+        std::size_t const after = at + 7;
+        if ((at == 0 || !word(v[at - 1])) && (after == v.size() || !word(v[after])))
+            return true;
+    }
+    return false;
+}
+
+/// The buffered bytes start with a method llhttp cannot be parsing: llhttp matches the method
+/// byte by byte against its table (Node's http.METHODS, PRI and the RTSP methods) and fails with
+/// HPE_INVALID_METHOD at the first byte that leaves it, before the line is complete ("oooops!",
+/// "GEX"; Fastify's test/reply-error.test.js "Should reply 400 on client error"). Beast waits
+/// for the whole start line; on_request_impl still refuses the table's methods Node's http
+/// module does not serve.
+bool method_cannot_start(std::string const& pending) {
+    static constexpr std::string_view llhttp_methods[] = {
+        "ACL",    "ANNOUNCE",      "BIND",     "CHECKOUT", "CONNECT",       "COPY",
+        "DELETE", "DESCRIBE",      "FLUSH",    "GET",      "GET_PARAMETER", "HEAD",
+        "LINK",   "LOCK",          "M-SEARCH", "MERGE",    "MKACTIVITY",    "MKCALENDAR",
+        "MKCOL",  "MOVE",          "NOTIFY",   "OPTIONS",  "PATCH",         "PAUSE",
+        "PLAY",   "POST",          "PRI",      "PROPFIND", "PROPPATCH",     "PURGE",
+        "PUT",    "QUERY",         "REBIND",   "RECORD",   "REDIRECT",      "REPORT",
+        "SEARCH", "SET_PARAMETER", "SETUP",    "SOURCE",   "SUBSCRIBE",     "TEARDOWN",
+        "TRACE",  "UNBIND",        "UNLINK",   "UNLOCK",   "UNSUBSCRIBE"};
+    std::size_t const start = pending.find_first_not_of("\r\n");
+    if (start == std::string::npos)
+        return false;
+    // Before the space a method must still be a prefix of one in the table; once the space is
+    // in, the whole of one (llhttp: "GE /" fails at the space, "DESCRIBE /" waits).
+    std::size_t const space = pending.find(' ', start);
+    std::string_view const seen =
+        std::string_view{pending}.substr(start, space == std::string::npos ? space : space - start);
+    for (std::string_view m : llhttp_methods)
+        if (space == std::string::npos ? m.substr(0, seen.size()) == seen : m == seen)
+            return false;
+    return true;
+}
+
 /// The buffered whole head has a header line that starts with SP or HTAB: an obs-fold
 /// (RFC 9112 §5.2), which Node's llhttp refuses with 400 and Beast unfolds.
 bool head_has_obs_fold(std::string const& pending) {
@@ -123,9 +169,16 @@ struct http_connection::exchange_impl final : engine::exchange {
             .append(reason(status))
             .append("\r\n");
         for (auto const& [k, v] : headers) {
-            if (boost::beast::iequals(k, "content-length") ||
-                boost::beast::iequals(k, "transfer-encoding"))
+            if (boost::beast::iequals(k, "content-length"))
                 has_length = true;
+            if (boost::beast::iequals(k, "transfer-encoding")) {
+                has_length = true;
+                // Node's matchHeader: an app-set `transfer-encoding: chunked` makes Node frame
+                // the body in chunks itself (RE_TE_CHUNKED); any other coding leaves it raw.
+                // Fastify's test/stream.5.test.js "request terminated should not crash fastify".
+                if (!no_body && te_chunked(v))
+                    chunked = true;
+            }
             if (boost::beast::iequals(k, "date"))
                 has_date = true;
             if (boost::beast::iequals(k, "connection")) {
@@ -320,6 +373,13 @@ void http_connection::feed(std::string_view data) {
             parser_->put(boost::asio::buffer(pending_.data(), pending_.size()), ec);
         pending_.erase(0, used);
         if (ec == http::error::need_more) {
+            // Beast keeps the start line once it is whole (head.method set) and asks for the
+            // fields: only bytes before that can still be a method.
+            if (parser_->head.method.empty() && method_cannot_start(pending_)) {
+                std::fprintf(stderr, "lifecheck-reference: client error: invalid method\n");
+                client_error(400);
+                return;
+            }
             // Beast also asks for more when a complete head has a start line shorter than it
             // expects ("DT / r2": the version needs 8 bytes), and would wait forever; Node's
             // llhttp answers such a request line with 400 (fuzz crash 322a0b42).
