@@ -1201,8 +1201,10 @@ void request_impl::pre_serialization(value p) {
             self->on_error_hook(err);
             return;
         }
-        if (v.k == value::kind::json)
-            v = value::of_string(js_stringify(v.js));
+        // preSerializationHookEnd serializes whatever the hooks left: JSON.stringify (no
+        // response schemas), so a string from done(null, "hello") goes out as "\"hello\""
+        if (v.k != value::kind::undefined)
+            v = value::of_string(json_of(v));
         self->on_send_hooks(std::move(v));
     };
     if (ctx_->of(phase::pre_serialization).empty()) {
