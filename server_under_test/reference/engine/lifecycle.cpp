@@ -1254,6 +1254,8 @@ void request_impl::on_send_end(value p) {
             p = s;
         }
     }
+    if (p.k == value::kind::json && p.js.is_null())
+        p.k = value::kind::null; // JS null from an onSend hook (`return null`): an empty body
     bool const head = head_.method == "HEAD";
     // onSendEnd pipes a stream without safeWriteHead (only 1xx/204 write the head first)
     int const status = res_.status_code();
