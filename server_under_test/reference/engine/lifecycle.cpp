@@ -1293,7 +1293,8 @@ void request_impl::on_send_end(value p) {
         return;
     }
     if (p.k != value::kind::string && p.k != value::kind::buffer) {
-        char const* type = p.k == value::kind::json ? "object" : "undefined";
+        char const* type =
+            p.k == value::kind::json || p.k == value::kind::error ? "object" : "undefined";
         if (p.k == value::kind::json) {
             if (p.js.is_number())
                 type = "number";
