@@ -1,4 +1,5 @@
-// The fuzz input decoders (and their inverse encoders) shared by the fuzzers and `lifecheck repro`.
+// The fuzz input decoders (and their inverse encoders) shared by the fuzzers
+// and `lifecheck repro`.
 #include "fuzz/decode.hpp"
 
 #include "harness/scenario/load.hpp"
@@ -38,8 +39,9 @@ std::optional<target_kind> parse_target(std::string const& name) {
 
 namespace {
 
-/// One choice among `n` options (1..256). Decoding reads it from the fuzz input; encoding
-/// records `hint`. One walker uses it for both directions, so they cannot drift apart.
+/// One choice among `n` options (1..256). Decoding reads it from the fuzz
+/// input; encoding records `hint`. One walker uses it for both directions, so
+/// they cannot drift apart.
 class chooser {
 public:
     virtual ~chooser() = default;
@@ -57,8 +59,9 @@ private:
     FuzzedDataProvider& in_;
 };
 
-/// Records choices; FuzzedDataProvider reads integers from the end of the input, one byte per
-/// choice of at most 256 options, so the encoding is the choices reversed.
+/// Records choices; FuzzedDataProvider reads integers from the end of the
+/// input, one byte per choice of at most 256 options, so the encoding is the
+/// choices reversed.
 class recorder final : public chooser {
 public:
     int pick(int n, int hint) override {
@@ -78,7 +81,8 @@ private:
 //----------------------------------------------------------------------------------------------
 // http_bytes
 
-// Pauses between writes: far apart so a pause either trips a timeout of the fixed app or not.
+// Pauses between writes: far apart so a pause either trips a timeout of the
+// fixed app or not.
 constexpr std::array<int, 5> pauses = {0, 1, 10, 100, 250};
 
 std::string rename_request_ids(std::string s) {
@@ -117,7 +121,8 @@ http_input decode_http(std::uint8_t const* data, std::size_t size) {
     std::string rest = in.ConsumeRemainingBytesAsString();
     if (!rest.empty())
         out.writes.push_back({std::move(rest), 0});
-    // The renaming runs over the whole stream: a header name split across two writes too.
+    // The renaming runs over the whole stream: a header name split across two
+    // writes too.
     std::string const renamed = rename_request_ids(out.all_bytes());
     std::size_t at = 0;
     for (http_write& w : out.writes) {
@@ -129,7 +134,8 @@ http_input decode_http(std::uint8_t const* data, std::size_t size) {
 
 namespace {
 
-/// A JSON string must be UTF-8: bytes that are not become '?' (the exact bytes stay in .bin).
+/// A JSON string must be UTF-8: bytes that are not become '?' (the exact bytes
+/// stay in .bin).
 std::string utf8_or_question_marks(std::string const& bytes, bool& lossy) {
     std::string out;
     std::size_t i = 0;
@@ -172,9 +178,9 @@ http_scenario http_scenario_of(http_input const& in) {
         step["client"] = {{"abortAfterRequestBytes", in.all_bytes().size()}};
     out.doc["steps"] = scenario::json::array({step});
     if (lossy)
-        out.notes.push_back(
-            "bytes that are not UTF-8 became '?' in the raw step (JSON strings are text); "
-            "the exact bytes are in the .bin file beside the scenario");
+        out.notes.push_back("bytes that are not UTF-8 became '?' in the raw step (JSON strings are "
+                            "text); "
+                            "the exact bytes are in the .bin file beside the scenario");
     for (http_write const& w : in.writes)
         if (w.pause_ms > 0) {
             out.notes.push_back("the fuzzer paused between writes (virtual time); the raw step "
@@ -185,7 +191,8 @@ http_scenario http_scenario_of(http_input const& in) {
 }
 
 std::string encode_http(std::string_view bytes) {
-    // Choices in reading order: writes = 1 (byte 0), close_early = false (0), len = 0, pause 0.
+    // Choices in reading order: writes = 1 (byte 0), close_early = false (0), len
+    // = 0, pause 0.
     recorder r;
     r.pick(8, 0);
     r.pick(256, 0); // ConsumeBool reads one byte
@@ -241,7 +248,8 @@ role role_of(phase p) {
     }
 }
 
-// Reply-side hooks never send: an unguarded send there re-enters the hook (scenarios/README.md).
+// Reply-side hooks never send: an unguarded send there re-enters the hook
+// (scenarios/README.md).
 std::vector<verb> verbs_for(role r) {
     switch (r) {
     case role::request_hook:
@@ -262,7 +270,8 @@ std::vector<verb> verbs_for(role r) {
     return {verb::continue_};
 }
 
-// Timing: delays far apart (the model cannot decide races; the fuzzer skips what it calls one).
+// Timing: delays far apart (the model cannot decide races; the fuzzer skips
+// what it calls one).
 constexpr std::array<int, 4> delays = {0, 10, 100, 400};
 constexpr std::array<int, 4> send_statuses = {0, 201, 404, 503};
 constexpr std::array<int, 3> error_statuses = {0, 400, 503};
@@ -291,8 +300,8 @@ int index_of(std::string const& value, std::array<char const*, N> const& options
     return 0;
 }
 
-/// Payload options: 0 none, 1 json object, 2 json string, 3 string, 4 buffer, 5 empty,
-/// 6 stream, 7 stream failing after its first chunk.
+/// Payload options: 0 none, 1 json object, 2 json string, 3 string, 4 buffer, 5
+/// empty, 6 stream, 7 stream failing after its first chunk.
 json payload_of(int choice) {
     switch (choice) {
     case 1:
@@ -317,10 +326,10 @@ json payload_of(int choice) {
     }
 }
 
-int payload_hint(scenario::action const* a) {
-    if (!a || !a->body)
+int payload_hint(scenario::payload const* pp) {
+    if (!pp)
         return 0;
-    scenario::payload const& p = *a->body;
+    scenario::payload const& p = *pp;
     switch (p.kind) {
     case scenario::payload_kind::json_value:
         return p.value.is_string() ? 2 : 1;
@@ -335,11 +344,59 @@ int payload_hint(scenario::action const* a) {
         return p.fail_after_chunks ? 7 : 6;
     case scenario::payload_kind::response:
         return 6;
-    case scenario::payload_kind::error: // kinds of ops only (scenario-format §1.6)
+    case scenario::payload_kind::error: // kinds of ops only (scenario-format
+                                        // §1.6)
     case scenario::payload_kind::undefined:
         return 0;
     }
     return 0;
+}
+
+int payload_hint(scenario::action const* a) {
+    return payload_hint(a && a->body ? &*a->body : nullptr);
+}
+
+// v2 ops (scenario-format §1.6), read after everything else
+// (walker::ops_extension).
+using scenario::op_kind;
+
+/// The ops a role may run before its end, in choice order: reply ops where a
+/// reply is at hand (not in onResponse/onError/onRequestAbort/onTimeout:
+/// other_hook), sends only where v1 sends.
+std::vector<op_kind> op_kinds_for(role r) {
+    std::vector<op_kind> out;
+    bool const reply_ops = r != role::other_hook;
+    bool const sends = r == role::request_hook || r == role::handler || r == role::not_found ||
+                       r == role::error_handler;
+    if (reply_ops)
+        out.insert(out.end(),
+                   {op_kind::code, op_kind::header, op_kind::remove_header, op_kind::type});
+    if (sends)
+        out.push_back(op_kind::send);
+    out.insert(out.end(), {op_kind::set, op_kind::await_});
+    return out;
+}
+
+constexpr std::array<int, 3> op_codes = {201, 404, 503};
+constexpr std::array<char const*, 2> op_header_names = {"x-op", "content-type"};
+// JSON types only: text/plain before an object send makes reply.send throw into the caller,
+// which the engine does not model (harness/property/README.md, the generator's restrictions)
+constexpr std::array<char const*, 2> op_types = {"application/json", "application/x-gen+json"};
+constexpr std::array<char const*, 2> op_flags = {"a", "b"};
+
+/// An `error` PAYLOAD: new Error("boom") with one of error_statuses as
+/// statusCode (0: none).
+json error_payload_of(int status) {
+    json e = {{"kind", "error"}, {"message", "boom"}};
+    if (status)
+        e["statusCode"] = status;
+    return e;
+}
+
+int error_hint(scenario::payload const* p) {
+    if (!p || p->kind != scenario::payload_kind::error || !p->error.status_code)
+        return 0;
+    return nearest(*p->error.status_code, error_statuses);
 }
 
 bool takes_payload(role r, verb v) {
@@ -349,7 +406,8 @@ bool takes_payload(role r, verb v) {
            (r == role::handler || r == role::not_found || r == role::error_handler);
 }
 
-/// The paths a step can ask for: every route (":id" filled in) and a miss per prefix.
+/// The paths a step can ask for: every route (":id" filled in) and a miss per
+/// prefix.
 struct url_book {
     std::set<std::string> route_keys; // "METHOD full-path", as the loader checks duplicates
     std::vector<std::string> urls;
@@ -364,7 +422,7 @@ public:
 
     json scenario_doc() {
         scenario::scope const* root = src_ ? &src_->application.root : nullptr;
-        json app = scope(root, 0, "", true);
+        json app = scope(root, 0, "", true, "/app");
         json options = json::object();
         scenario::app_options const* o = src_ ? &src_->application.options : nullptr;
         if (pick(2, o && o->connection_timeout_ms > 0))
@@ -382,10 +440,12 @@ public:
         for (int i = 0; i < n; ++i)
             steps.push_back(
                 step(i, i < static_cast<int>(src_steps.size()) ? src_steps[i] : nullptr));
-        return {{"description", "decoded from lifecycle fuzz input by fuzz/decode.cpp"},
-                {"dialect", "fastify"},
-                {"app", app},
-                {"steps", steps}};
+        json doc = {{"description", "decoded from lifecycle fuzz input by fuzz/decode.cpp"},
+                    {"dialect", "fastify"},
+                    {"app", app},
+                    {"steps", steps}};
+        ops_extension(doc);
+        return doc;
     }
 
 private:
@@ -403,7 +463,196 @@ private:
         }
     }
 
-    json action(role r, scenario::action const* a) {
+    /// Where a decoded ACTION sits in the document, for ops_extension.
+    struct slot {
+        std::string path; // JSON pointer
+        role r;
+        scenario::action const* src;
+    };
+
+    json action(role r, scenario::action const* a, std::string path) {
+        slots_.push_back({std::move(path), r, a});
+        return action_v1(r, a);
+    }
+
+    /// v2 `ops` (scenario-format §1.6), decoded after the steps: an input from
+    /// before ops ends there, its missing bytes choose 0 (no ops), so it decodes
+    /// as it did. Up to seven of the decoded ACTIONs become ops ACTIONs (their
+    /// style kept).
+    void ops_extension(json& doc) {
+        if (slots_.empty())
+            return;
+        std::vector<int> src_slots;
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i].src && slots_[i].src->ops) // `"ops": []` too
+                src_slots.push_back(static_cast<int>(i));
+        int const k = pick(8, std::min<int>(7, static_cast<int>(src_slots.size())));
+        int const n_slots = std::min<int>(256, static_cast<int>(slots_.size()));
+        for (int j = 0; j < k; ++j) {
+            slot const& s = slots_[static_cast<std::size_t>(
+                pick(n_slots, j < static_cast<int>(src_slots.size()) ? src_slots[j] : 0))];
+            json& target = doc[json::json_pointer{s.path}];
+            bool const callback = target.value("style", "") == "callback";
+            json out = json::object();
+            if (callback)
+                out["style"] = "callback";
+            out["ops"] = ops(s.r, callback, s.src && s.src->ops ? &*s.src->ops : nullptr);
+            target = out;
+        }
+    }
+
+    json op_json(op_kind k, scenario::op const* o) {
+        switch (k) {
+        case op_kind::code: {
+            int const hint = o && o->code.is_number() ? nearest(o->code.get<int>(), op_codes) : 0;
+            return {{"code", op_codes[pick(op_codes.size(), hint)]}};
+        }
+        case op_kind::header:
+            return {{"header", json::array({"x-op", "1"})}};
+        case op_kind::remove_header:
+            return {{"removeHeader",
+                     op_header_names[pick(op_header_names.size(),
+                                          o ? index_of(o->name, op_header_names) : 0)]}};
+        case op_kind::type:
+            return {{"type", op_types[pick(op_types.size(), o ? index_of(o->name, op_types) : 0)]}};
+        case op_kind::send: {
+            // 0 reply.send(), 1-7 payload_of, 8 an Error
+            scenario::payload const* p = o && o->body ? &*o->body : nullptr;
+            int const hint = p && p->kind == scenario::payload_kind::error ? 8 : payload_hint(p);
+            int const c = pick(9, hint);
+            json body =
+                c == 8
+                    ? error_payload_of(error_statuses[pick(error_statuses.size(), error_hint(p))])
+                    : payload_of(c);
+            return {{"send", body}};
+        }
+        case op_kind::set: {
+            std::string const flag =
+                op_flags[pick(op_flags.size(), o ? index_of(o->flag.flag, op_flags) : 0)];
+            return {{"set", {{"flag", flag}, {"value", pick(2, o && o->flag.value) == 1}}}};
+        }
+        default:
+            return {{"await", delays[pick(delays.size(), o ? nearest(o->ms, delays) : 0)]}};
+        }
+    }
+
+    /// A replacement payload for a payload hook or a return: payload_of 1..last
+    /// (no streams before serialization: JSON.stringify of a Node Readable shows
+    /// Node internals), or an Error.
+    json returned_payload(role r, scenario::payload const* p) {
+        int const last = r == role::pre_serialization ? 5 : 7;
+        int const hint = p && p->kind == scenario::payload_kind::error
+                             ? last
+                             : std::clamp(payload_hint(p) - 1, 0, last - 1);
+        int const c = pick(last + 1, hint);
+        if (c == last)
+            return error_payload_of(error_statuses[pick(error_statuses.size(), error_hint(p))]);
+        return payload_of(c + 1);
+    }
+
+    json ops(role r, bool callback, std::vector<scenario::op> const* src) {
+        std::vector<op_kind> const kinds = op_kinds_for(r);
+        std::vector<scenario::op const*> body;
+        scenario::op const* end = nullptr;
+        if (src)
+            for (scenario::op const& o : *src) {
+                if (o.kind == op_kind::return_ || o.kind == op_kind::throw_ ||
+                    o.kind == op_kind::hang || o.kind == op_kind::done) {
+                    end = &o;
+                    break;
+                }
+                body.push_back(&o);
+            }
+        json out = json::array();
+        bool after_await = false;
+        bool sent = false; // one send per ACTION, as the property generator
+        int const n = pick(5, std::min<int>(4, static_cast<int>(body.size())));
+        for (int i = 0; i < n; ++i) {
+            scenario::op const* o = i < static_cast<int>(body.size()) ? body[i] : nullptr;
+            std::vector<op_kind> avail = kinds;
+            if (sent)
+                avail.erase(std::remove(avail.begin(), avail.end(), op_kind::send), avail.end());
+            int hint = 0;
+            for (std::size_t k = 0; o && k < avail.size(); ++k)
+                if (avail[k] == o->kind)
+                    hint = static_cast<int>(k);
+            op_kind const k = avail[pick(static_cast<int>(avail.size()), hint)];
+            after_await = after_await || k == op_kind::await_;
+            sent = sent || k == op_kind::send;
+            out.push_back(op_json(k, o && o->kind == k ? o : nullptr));
+        }
+        bool const hook = r != role::handler && r != role::not_found && r != role::error_handler;
+        bool const payload_hook = r == role::pre_serialization || r == role::on_send;
+        scenario::payload const* end_body = end && end->body ? &*end->body : nullptr;
+        if (sent) {
+            // after a send the function ends as Fastify's docs ask: async hooks `return reply`,
+            // callback hooks call no done, handlers end or `return reply` (going on after a
+            // send runs overlapping lifecycles the engine does not model yet)
+            bool const returns_reply =
+                !callback && (hook || pick(2, end && end->return_reply) == 1);
+            if (returns_reply)
+                out.push_back({{"return", "reply"}});
+            return out;
+        }
+        if (hook && callback) {
+            // a callback hook goes on only through done: done(), done(err),
+            // done(null, value) (payload hooks), or never (no done)
+            int hint = payload_hook ? 3 : 2;
+            if (end && end->kind == op_kind::done)
+                hint = end->done == scenario::done_with::error     ? 1
+                       : end->done == scenario::done_with::payload ? 2
+                                                                   : 0;
+            int const c = pick(payload_hook ? 4 : 3, hint);
+            int with = !payload_hook && c == 2 ? 3 : c;
+            if (with == 1 && r == role::pre_serialization)
+                with = 0; // preSerialization raising: restricted as in the generator
+
+            if (with == 0)
+                out.push_back({{"done", nullptr}});
+            else if (with == 1)
+                out.push_back(
+                    {{"done",
+                      {{"error",
+                        error_payload_of(
+                            error_statuses[pick(error_statuses.size(), error_hint(end_body))])}}}});
+            else if (with == 2)
+                out.push_back({{"done", {{"payload", returned_payload(r, end_body)}}}});
+            return out;
+        }
+        // 0 nothing (resolves undefined), 1 return, 2 throw an Error, 3 hang
+        int hint = 0;
+        if (end)
+            hint = end->kind == op_kind::return_ ? 1 : end->kind == op_kind::throw_ ? 2 : 3;
+        int const c = pick(4, hint);
+        // request hooks: no returned values (from preParsing it would be the new request stream)
+        bool const may_return = r != role::other_hook && r != role::request_hook;
+        if (c == 1 && may_return) {
+            // `return reply` where it adopts the reply: async request hooks and
+            // handlers
+            bool const reply_ok = !callback && !payload_hook;
+            if (reply_ok && pick(2, end && end->return_reply) == 1)
+                out.push_back({{"return", "reply"}});
+            else
+                out.push_back(
+                    {{"return",
+                      payload_hook
+                          ? returned_payload(r, end_body)
+                          : payload_of(1 +
+                                       pick(7, std::clamp(payload_hint(end_body) - 1, 0, 6)))}});
+        } else if (c == 2 && !(callback && after_await) && r != role::pre_serialization) {
+            // a callback's throw is synchronous: not after an await (an uncaught
+            // exception)
+            out.push_back(
+                {{"throw",
+                  error_payload_of(
+                      error_statuses[pick(error_statuses.size(), error_hint(end_body))])}});
+        } else if (c == 3) {
+            out.push_back({{"hang", true}});
+        }
+        return out;
+    }
+
+    json action_v1(role r, scenario::action const* a) {
         json out = json::object();
         if (pick(2, a && a->how == scenario::style::callback))
             out["style"] = "callback";
@@ -452,7 +701,11 @@ private:
         return nullptr;
     }
 
-    json scope(scenario::scope const* s, int depth, std::string const& prefix, bool nf_allowed) {
+    json scope(scenario::scope const* s,
+               int depth,
+               std::string const& prefix,
+               bool nf_allowed,
+               std::string const& at) {
         json out = json::object();
         json hooks = json::object();
         for (phase p : hook_phases) {
@@ -462,19 +715,25 @@ private:
                 continue;
             json list = json::array();
             for (int i = 0; i < n; ++i)
-                list.push_back(action(
-                    role_of(p), src && i < static_cast<int>(src->size()) ? &(*src)[i] : nullptr));
+                list.push_back(
+                    action(role_of(p),
+                           src && i < static_cast<int>(src->size()) ? &(*src)[i] : nullptr,
+                           at + "/hooks/" + scenario::to_string(p) + "/" + std::to_string(i)));
             hooks[scenario::to_string(p)] = list;
         }
         if (!hooks.empty())
             out["hooks"] = hooks;
         if (pick(2, s && s->error_handler))
-            out["errorHandler"] =
-                action(role::error_handler, s && s->error_handler ? &*s->error_handler : nullptr);
-        // One not-found handler per prefix (D11): only the root and prefixed encapsulated plugins.
+            out["errorHandler"] = action(role::error_handler,
+                                         s && s->error_handler ? &*s->error_handler : nullptr,
+                                         at + "/errorHandler");
+        // One not-found handler per prefix (D11): only the root and prefixed
+        // encapsulated plugins.
         if (nf_allowed && pick(2, s && s->not_found_handler))
-            out["notFoundHandler"] = action(
-                role::not_found, s && s->not_found_handler ? &*s->not_found_handler : nullptr);
+            out["notFoundHandler"] =
+                action(role::not_found,
+                       s && s->not_found_handler ? &*s->not_found_handler : nullptr,
+                       at + "/notFoundHandler");
 
         json routes = json::array();
         int const n_routes = pick(3, s ? std::min<int>(2, static_cast<int>(s->routes.size())) : 0);
@@ -485,9 +744,12 @@ private:
                 route_methods.size(), r ? index_of(r->method, route_methods) : 0)];
             std::string const url =
                 route_urls[pick(route_urls.size(), r ? index_of(r->url, route_urls) : 0)];
-            json handler = action(role::handler, r ? &r->handler : nullptr);
+            json handler = action_v1(role::handler, r ? &r->handler : nullptr);
             if (!book_.route_keys.insert(method + " " + prefix + url).second)
                 continue; // Fastify refuses a duplicate route: leave this one out
+            slots_.push_back({at + "/routes/" + std::to_string(routes.size()) + "/handler",
+                              role::handler,
+                              r ? &r->handler : nullptr});
             std::string path = prefix + url;
             auto const colon = path.find(":id");
             if (colon != std::string::npos)
@@ -517,7 +779,11 @@ private:
                 std::string const inner = encapsulate && prefixed ? prefix + "/" + name : prefix;
                 if (encapsulate && prefixed)
                     book_.prefixes.push_back(inner);
-                json body = scope(p, depth + 1, inner, encapsulate && prefixed);
+                json body = scope(p,
+                                  depth + 1,
+                                  inner,
+                                  encapsulate && prefixed,
+                                  at + "/plugins/" + std::to_string(plugins.size()));
                 for (auto it = body.begin(); it != body.end(); ++it)
                     plugin[it.key()] = it.value();
                 plugins.push_back(plugin);
@@ -588,6 +854,7 @@ private:
     scenario::scenario const* src_;
     url_book book_;
     int plugins_ = 0;
+    std::vector<slot> slots_;
 };
 
 } // namespace

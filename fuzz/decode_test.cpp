@@ -50,7 +50,7 @@ scenario::json decode_doc(std::string const& bytes) {
 // Any input decodes to a scenario the loader accepts, and encoding that scenario gives bytes
 // that decode to exactly the same document: the encoder inverts the decoder on its range.
 TEST(DecodeLifecycle, EncodeInvertsDecodeOnTheDecodersRange) {
-    std::size_t with_plugins = 0, with_aborts = 0, with_routes = 0;
+    std::size_t with_plugins = 0, with_aborts = 0, with_routes = 0, with_ops = 0;
     for (std::string const& input : random_inputs(600, 160, 20261123)) {
         scenario::json const doc = decode_doc(input);
         auto sc = decode_lifecycle(bytes_of(input), input.size());
@@ -68,6 +68,7 @@ TEST(DecodeLifecycle, EncodeInvertsDecodeOnTheDecodersRange) {
         // Encoding is canonical: the round-tripped scenario encodes to the same bytes.
         EXPECT_EQ(encode_lifecycle(reloaded.value()), encoded);
         with_plugins += doc["app"].contains("plugins");
+        with_ops += doc.dump().find("\"ops\"") != std::string::npos;
         with_routes += doc["app"].contains("routes");
         for (auto const& step : doc["steps"])
             with_aborts += step.contains("client");
@@ -76,38 +77,37 @@ TEST(DecodeLifecycle, EncodeInvertsDecodeOnTheDecodersRange) {
     EXPECT_GT(with_plugins, 50u);
     EXPECT_GT(with_routes, 50u);
     EXPECT_GT(with_aborts, 50u);
+    EXPECT_GT(with_ops, 50u); // v2 ops ACTIONs (issue 15)
 }
 
-// A hand-written scenario inside the decoder's range comes back unchanged (app and steps).
-TEST(DecodeLifecycle, HandWrittenScenarioInRangeRoundTrips) {
+// v2 ops (scenario-format §1.6) in the decoder's range round-trip: reply ops, a send then
+// `return reply`, callback hooks ending in done(err) / done(null, payload), awaits and flags,
+// on seven ACTIONs (the most the decoder turns into ops).
+TEST(DecodeLifecycle, HandWrittenOpsScenarioInRangeRoundTrips) {
     char const* const text = R"({
-      "description": "in the decoder's range",
+      "description": "ops in the decoder's range",
       "dialect": "fastify",
       "app": {
         "hooks": {
-          "onRequest": [{"style": "callback"}, {"do": "throw", "error": {"statusCode": 503}}],
-          "onSend": [{"do": "replacePayload", "payload": {"kind": "string", "value": "text"}}],
-          "onTimeout": [{"delayMs": 10}]
+          "onRequest": [{"ops": [{"code": 201}, {"send": {"kind": "json", "value": {"v": 1}}},
+                                 {"return": "reply"}]}],
+          "preHandler": [{"style": "callback",
+                          "ops": [{"await": 10}, {"done": {"error": {"kind": "error", "message": "boom", "statusCode": 503}}}]}],
+          "preSerialization": [{"ops": [{"set": {"flag": "b", "value": true}},
+                                        {"return": {"kind": "buffer", "base64": "AAE="}}]}],
+          "onSend": [{"style": "callback", "ops": [{"header": ["x-op", "1"]},
+                                                   {"done": {"payload": {"kind": "string", "value": "text"}}}]}]
         },
-        "errorHandler": {"do": "send", "status": 201, "payload": {"kind": "buffer", "base64": "AAE="}},
+        "errorHandler": {"ops": [{"removeHeader": "content-type"}, {"type": "application/json"},
+                                 {"throw": {"kind": "error", "message": "boom", "statusCode": 400}}]},
         "routes": [
-          {"method": "POST", "url": "/a", "handler": {"delayMs": 100, "payload": {"kind": "json", "value": {"v": 1}}}},
-          {"method": "GET", "url": "/items/:id", "handler": {"do": "hang"}}
-        ],
-        "plugins": [
-          {"name": "p1", "prefix": "/p1", "notFoundHandler": {"do": "send", "status": 404},
-           "routes": [{"method": "DELETE", "url": "/", "handler": {"do": "send", "payload": {"kind": "stream", "chunks": ["a", "b"], "chunkDelayMs": 5, "failAfterChunks": 1}}}],
-           "plugins": [{"name": "p2", "encapsulate": false, "hooks": {"preHandler": [{"do": "send"}]}}]}
-        ],
-        "options": {"connectionTimeoutMs": 600, "bodyLimit": 8}
+          {"method": "GET", "url": "/", "handler": {"style": "callback", "ops": [{"send": {"kind": "error", "message": "boom"}}]}},
+          {"method": "POST", "url": "/a", "handler": {"ops": [{"code": 404}, {"return": {"kind": "string", "value": "text"}}]}}
+        ]
       },
-      "steps": [
-        {"id": "r1", "request": {"method": "POST", "url": "/a", "headers": {"content-type": "application/json"}, "body": "{\"a\":1}"}},
-        {"id": "r2", "request": {"method": "DELETE", "url": "/p1/"}, "client": {"abortAfterMs": 50}},
-        {"id": "r3", "request": {"method": "HEAD", "url": "/p1/nope"}, "client": {"abortAfterResponseBodyBytes": 2}}
-      ]
+      "steps": [{"id": "r1", "request": {"method": "GET", "url": "/"}}]
     })";
-    auto sc = scenario::parse(text, "<test>", "test/in-range");
+    auto sc = scenario::parse(text, "<test>", "test/ops-in-range");
     ASSERT_TRUE(sc.has_value()) << lifecheck::describe(sc.error().front());
     std::string const encoded = encode_lifecycle(sc.value());
     auto back = decode_lifecycle(bytes_of(encoded), encoded.size());
@@ -117,9 +117,30 @@ TEST(DecodeLifecycle, HandWrittenScenarioInRangeRoundTrips) {
     EXPECT_EQ(got["app"], want["app"]) << "want:\n"
                                        << want["app"].dump(2) << "\ngot:\n"
                                        << got["app"].dump(2);
-    EXPECT_EQ(got["steps"], want["steps"]) << "want:\n"
-                                           << want["steps"].dump(2) << "\ngot:\n"
-                                           << got["steps"].dump(2);
+}
+
+// Inputs from before ops decode as they did: the ops choices are read after everything else,
+// so an input whose bytes run out before them (a missing byte chooses 0: no ops) decodes as
+// without ops. An encoded scenario without ops ends its choices with that 0 (the first byte:
+// FuzzedDataProvider reads from the end); without it the input decodes the same.
+TEST(DecodeLifecycle, OpsAreReadAfterEverythingElse) {
+    std::size_t checked = 0;
+    for (std::string const& input : random_inputs(300, 160, 15)) {
+        auto sc = decode_lifecycle(bytes_of(input), input.size());
+        ASSERT_TRUE(sc.has_value());
+        scenario::json const doc = scenario::to_json(sc.value());
+        std::string const app = doc["app"].dump();
+        bool const has_action =
+            app.find("\"hooks\"") != std::string::npos || app.find("andler\"") != std::string::npos;
+        if (!has_action || doc.dump().find("\"ops\"") != std::string::npos)
+            continue; // no ACTION: no ops choice at all
+        std::string const encoded = encode_lifecycle(sc.value());
+        ASSERT_FALSE(encoded.empty());
+        EXPECT_EQ(encoded.front(), '\0');
+        EXPECT_EQ(decode_doc(encoded.substr(1)), decode_doc(encoded));
+        ++checked;
+    }
+    EXPECT_GT(checked, 100u);
 }
 
 // Outside the range the encoder picks the nearest expressible scenario; that projection is
@@ -142,6 +163,23 @@ TEST(DecodeLifecycle, ScenarioCorpusProjectionLoadsAndIsStable) {
         EXPECT_EQ(decode_doc(twice), decode_doc(once)) << file;
     }
     EXPECT_GT(fastify, 100u) << "the fastify corpus under " << root << " went missing";
+}
+
+// The ops scenarios (scenarios/fastify/ops/) project to seeds that keep ops ACTIONs: the
+// lifecycle seed corpus starts the fuzzer inside v2 ops (issue 15).
+TEST(DecodeLifecycle, OpsScenariosProjectToSeedsWithOps) {
+    fs::path const root = fs::path{LIFECHECK_SOURCE_DIR} / "scenarios";
+    std::size_t files = 0, with_ops = 0;
+    for (fs::path const& file : scenario::collect_files({root / "fastify" / "ops"})) {
+        auto sc = scenario::load_file(file, root);
+        ASSERT_TRUE(sc.has_value()) << file;
+        ++files;
+        std::string const seed = encode_lifecycle(sc.value());
+        scenario::json const doc = decode_doc(seed);
+        with_ops += doc.dump().find("\"ops\"") != std::string::npos;
+    }
+    EXPECT_GT(files, 20u);
+    EXPECT_EQ(with_ops, files) << "every ops scenario has ops ACTIONs; so must its seed";
 }
 
 //----------------------------------------------------------------------------------------------

@@ -381,10 +381,14 @@ attribution classify_action(indexed_action const& entry, std::string const& phas
     scenario::action const& a = *entry.act;
     bool const hook = entry.kind == callback_kind::hook;
     using scenario::verb;
-    if (a.when) // may or may not act: only hooks that continue either way stay transparent
-        return hook && (a.what == verb::continue_ || a.what == verb::replace_payload)
-                   ? attribution{source::transparent, ""}
-                   : attribution{source::unknown, ""};
+    if (a.when) { // may or may not act: only hooks that continue either way stay transparent
+        // an ops ACTION's `what` is the default continue_: its ops decide (issue 15)
+        bool const leaves_reply =
+            a.ops ? !ops_act_on_reply(a)
+                  : a.what == verb::continue_ || a.what == verb::replace_payload;
+        return hook && leaves_reply ? attribution{source::transparent, ""}
+                                    : attribution{source::unknown, ""};
+    }
     if (phase == "onError" && (a.ops || a.what != verb::hang))
         return {source::transparent, ""}; // its send throws, its errors end the onError chain
     if (a.ops) // several calls: only one that leaves the reply alone is certainly transparent

@@ -171,6 +171,178 @@ std::vector<std::pair<int, verb>> verbs_at(site s, phase ph) {
     return {{1, verb::continue_}};
 }
 
+/// An `error` PAYLOAD (scenario-format §1.6): what ops throw, send and pass to done().
+payload error_payload() {
+    payload p;
+    p.kind = payload_kind::error;
+    p.error.message = one_of<std::string>({"boom", "no"});
+    int const status = pick<int>({{3, 0}, {2, 1}, {1, 2}});
+    if (status == 1)
+        p.error.status_code = one_of<int>({400, 418, 503, 200});
+    else if (status == 2)
+        p.error.status = one_of<int>({404, 409});
+    if (chance(4))
+        p.error.code = "E_GEN";
+    if (chance(5))
+        p.error.headers.emplace_back("x-err", "1");
+    return p;
+}
+
+/// What a payload hook passes on (done(null, value) or return): preSerializationHookEnd
+/// JSON.stringifies it, so no streams there (JSON.stringify of a Node Readable shows Node's
+/// internals, which neither side models); Errors and Buffers serialize to their properties.
+payload replacement_payload(phase ph) {
+    if (ph != phase::pre_serialization)
+        return payload_of(false);
+    return chance(6) ? error_payload() : payload_of(true);
+}
+
+/// A v2 `ops` list (scenario-format §1.6) weighted like real callbacks: reply.code/header, then
+/// send or return; awaits; throws of Errors (non-Error throws are not modelled by either side).
+std::vector<scenario::op> ops_at(site s, phase ph, style how) {
+    using scenario::op;
+    using scenario::op_kind;
+    bool const hook = s == site::hook;
+    bool const callback = how == style::callback;
+    bool const reply_ops = !(hook && ph == phase::on_request_abort);
+    // the same send sites as the v1 verbs (verbs_at): no sends from reply-side hooks, onError,
+    // onTimeout or onRequestAbort
+    bool const may_send =
+        !hook || (ph != phase::pre_serialization && ph != phase::on_send && ph != phase::on_error &&
+                  ph != phase::on_request_abort && ph != phase::on_timeout);
+    bool const payload_hook = hook && (ph == phase::on_send || ph == phase::pre_serialization);
+    // restricted: an ops preSerialization hook that raises (done(err), throw) when an error
+    // handler rethrows and a request is pipelined behind: the engine never ends that request,
+    // Fastify ends it without writing its response (harness/property/README.md, finding 14)
+    bool const raises = !(hook && ph == phase::pre_serialization);
+    std::vector<op> ops;
+    bool after_await = false;
+    // restricted: one send per ops ACTION, and no value returned after it. A second send (or
+    // a returned value Fastify sends) while the first is on the error path makes reply.send
+    // throw into the caller (FST_ERR_SEND_INSIDE_ONERR, ...); the engine ignores it instead
+    // (README.md, finding 15)
+    bool sent = false;
+    int const n = uniform(0, 4);
+    for (int i = 0; i < n; ++i) {
+        op o;
+        o.kind = pick<op_kind>({{reply_ops ? 4 : 0, op_kind::code},
+                                {reply_ops ? 3 : 0, op_kind::header},
+                                {reply_ops ? 1 : 0, op_kind::remove_header},
+                                {reply_ops ? 1 : 0, op_kind::type},
+                                {may_send && !sent ? 3 : 0, op_kind::send},
+                                {1, op_kind::set},
+                                {3, op_kind::await_}});
+        switch (o.kind) {
+        case op_kind::code:
+            // 99 throws FST_ERR_BAD_STATUS_CODE; from a callback's timer that kills Fastify
+            o.code = pick<scenario::json>(
+                {{6, 201}, {3, 404}, {2, 503}, {callback && after_await ? 0 : 1, 99}});
+            break;
+        case op_kind::header:
+            o.headers.emplace_back("x-op", one_of<std::string>({"1", "2"}));
+            break;
+        case op_kind::remove_header:
+            o.name = one_of<std::string>({"x-op", "content-type"});
+            break;
+        case op_kind::type:
+            // restricted: text/plain before a send of an object makes reply.send throw
+            // FST_ERR_REP_INVALID_PAYLOAD_TYPE into the caller; the engine answers instead
+            o.name = one_of<std::string>({"application/json", "application/x-gen+json"});
+            break;
+        case op_kind::send:
+            if (chance(4))
+                o.body = error_payload();
+            else if (!chance(6))
+                o.body = payload_of(false);
+            // restricted: a locked stream sent by ops (the engine sends it, Fastify refuses it
+            // with FST_ERR_REP_READABLE_STREAM_LOCKED)
+            if (o.body)
+                o.body->locked = false;
+            if (o.body && o.body->body)
+                o.body->body->locked = false;
+            break;
+        case op_kind::set:
+            o.flag = scenario::flag_assignment{one_of<std::string>({"a", "b"}), chance(2)};
+            break;
+        default:
+            o.ms = one_of<int>({0, 30, 80});
+            after_await = true;
+            break;
+        }
+        sent = sent || o.kind == op_kind::send;
+        ops.push_back(std::move(o));
+    }
+    if (sent) {
+        // restricted: after a send the function ends the way Fastify's docs ask for (async:
+        // `return reply`; callback hooks: no done) or, in handlers, just ends. Going on after a
+        // send (the chain, a throw, a second send) makes Fastify run overlapping lifecycles
+        // where the engine still differs (README.md, finding 15)
+        if (!callback && (hook || chance(2))) {
+            op r;
+            r.kind = op_kind::return_;
+            r.return_reply = true;
+            ops.push_back(std::move(r));
+        }
+        return ops;
+    }
+    if (hook && callback) {
+        // a callback hook goes on through done only; sometimes an op follows it
+        if (!chance(8)) {
+            op d;
+            d.kind = op_kind::done;
+            int const with = pick<int>({{6, 0}, {raises ? 2 : 0, 1}, {payload_hook ? 2 : 0, 2}});
+            if (with == 1) {
+                d.done = scenario::done_with::error;
+                d.body = error_payload();
+            } else if (with == 2) {
+                d.done = scenario::done_with::payload;
+                d.body = replacement_payload(ph);
+            }
+            ops.push_back(std::move(d));
+            if (reply_ops && chance(6)) {
+                op h;
+                h.kind = op_kind::header;
+                h.headers.emplace_back("x-after-done", "1");
+                ops.push_back(std::move(h));
+            }
+        }
+        // restricted: no throw after done (both run the rest of the chain; with a pipelined
+        // request behind, Fastify never answers it, the model does)
+        else if (!after_await && raises && chance(2)) {
+            op t;
+            t.kind = op_kind::throw_;
+            t.body = error_payload();
+            ops.push_back(std::move(t));
+        }
+        return ops;
+    }
+    int const end = pick<int>({{4, 0}, {4, 1}, {2, 2}, {1, 3}});
+    op e;
+    // preParsing: a returned value would be the new request stream (neither side models it)
+    bool const pre_parsing = hook && ph == phase::pre_parsing;
+    if (end == 1 && !pre_parsing && (hook ? payload_hook || !callback : true)) {
+        e.kind = op_kind::return_;
+        bool const returns_reply = !callback && !payload_hook && chance(3);
+        if (returns_reply) {
+            e.return_reply = true;
+        } else if (sent) { // `return undefined` after the send
+            e.body = payload{};
+            e.body->kind = payload_kind::undefined;
+        } else {
+            e.body = payload_hook ? replacement_payload(ph) : payload_of(false);
+        }
+        ops.push_back(std::move(e));
+    } else if (end == 2 && raises && !(callback && after_await)) {
+        e.kind = op_kind::throw_;
+        e.body = error_payload();
+        ops.push_back(std::move(e));
+    } else if (end == 3) {
+        e.kind = op_kind::hang;
+        ops.push_back(std::move(e));
+    }
+    return ops;
+}
+
 action action_at(site s, phase ph) {
     action a;
     a.how = one_of<style>({style::async, style::callback});
@@ -182,6 +354,11 @@ action action_at(site s, phase ph) {
     }
     if (chance(8))
         a.when = scenario::flag_condition{one_of<std::string>({"a", "b"}), chance(2)};
+    if (chance(4)) { // v2 ops instead of the one verb (scenario-format §1.6)
+        a.delay_ms.reset();
+        a.ops = ops_at(s, ph, a.how);
+        return a;
+    }
     if (chance(8))
         a.set = scenario::flag_assignment{one_of<std::string>({"a", "b"}), chance(2)};
     a.what = pick(verbs_at(s, ph));
@@ -523,7 +700,11 @@ scenario::scenario build(scope_spec const& root_spec,
     // engine take them one macrotask apart. Such apps get no pipelined groups.
     std::string const app_text =
         scenario::app_to_json(sc.application, scenario::dialect::fastify).dump();
-    bool const may_pipeline = app_text.find("sendThenContinue") == std::string::npos;
+    // The same holds for ops ACTIONs that send (a send and then the chain or the error path
+    // goes on: lifecheck prop --seed 1 / 5 with ops; Fastify writes no response for the
+    // pipelined request behind, the model answers it).
+    bool const may_pipeline = app_text.find("sendThenContinue") == std::string::npos &&
+                              app_text.find("{\"send\":") == std::string::npos;
     int id = 1;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         step_gen const& g = steps[i];

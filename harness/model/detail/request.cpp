@@ -560,8 +560,37 @@ void request_run::pre_serialization_end(maybe_error err, js_value v) {
     case js_type::null:
         s = string_value("null");
         break;
-    default:
+    case js_type::buffer: { // Buffer#toJSON
+        json bytes = json::array();
+        for (unsigned char c : v.bytes)
+            bytes.push_back(int{c});
+        s = string_value(json_stringify(json{{"type", "Buffer"}, {"data", bytes}}));
+        break;
+    }
+    case js_type::error: { // own enumerable properties, as the adapter assigns them
+        json props = json::object();
+        if (v.error && v.error->status_code)
+            props["statusCode"] = *v.error->status_code;
+        if (v.error && v.error->status)
+            props["status"] = *v.error->status;
+        if (v.error && v.error->code)
+            props["code"] = *v.error->code;
+        if (v.error && !v.error->headers.empty()) {
+            json h = json::object();
+            for (auto const& [k, val] : v.error->headers)
+                h[k] = val;
+            props["headers"] = h;
+        }
+        s = string_value(json_stringify(props));
+        break;
+    }
+    case js_type::object:
+    case js_type::boolean:
+    case js_type::number:
         s = string_value(json_stringify(v.data));
+        break;
+    default: // streams, Response: not generated here (Node's Readable internals would show)
+        s = string_value("{}");
         break;
     }
     if (s.type == js_type::string)

@@ -1201,8 +1201,10 @@ void request_impl::pre_serialization(value p) {
             self->on_error_hook(err);
             return;
         }
-        if (v.k == value::kind::json)
-            v = value::of_string(js_stringify(v.js));
+        // preSerializationHookEnd serializes whatever the hooks left: JSON.stringify (no
+        // response schemas), so a string from done(null, "hello") goes out as "\"hello\""
+        if (v.k != value::kind::undefined)
+            v = value::of_string(json_of(v));
         self->on_send_hooks(std::move(v));
     };
     if (ctx_->of(phase::pre_serialization).empty()) {
@@ -1252,6 +1254,8 @@ void request_impl::on_send_end(value p) {
             p = s;
         }
     }
+    if (p.k == value::kind::json && p.js.is_null())
+        p.k = value::kind::null; // JS null from an onSend hook (`return null`): an empty body
     bool const head = head_.method == "HEAD";
     // onSendEnd pipes a stream without safeWriteHead (only 1xx/204 write the head first)
     int const status = res_.status_code();
@@ -1289,7 +1293,8 @@ void request_impl::on_send_end(value p) {
         return;
     }
     if (p.k != value::kind::string && p.k != value::kind::buffer) {
-        char const* type = p.k == value::kind::json ? "object" : "undefined";
+        char const* type =
+            p.k == value::kind::json || p.k == value::kind::error ? "object" : "undefined";
         if (p.k == value::kind::json) {
             if (p.js.is_number())
                 type = "number";

@@ -126,6 +126,41 @@ std::string js_stringify(scenario::json const& v) {
     return out;
 }
 
+std::string json_of(value const& v) {
+    switch (v.k) {
+    case value::kind::json:
+        return js_stringify(v.js);
+    case value::kind::string:
+        return js_stringify(scenario::json(v.bytes));
+    case value::kind::buffer: {
+        scenario::json data = scenario::json::array();
+        for (char ch : v.bytes)
+            data.push_back(static_cast<int>(static_cast<unsigned char>(ch)));
+        return js_stringify(scenario::json{{"type", "Buffer"}, {"data", std::move(data)}});
+    }
+    case value::kind::error: {
+        scenario::json o = scenario::json::object();
+        if (v.err && v.err->status_code)
+            o["statusCode"] = *v.err->status_code;
+        if (v.err && v.err->status)
+            o["status"] = *v.err->status;
+        if (v.err && v.err->code)
+            o["code"] = *v.err->code;
+        if (v.err && !v.err->headers.empty()) {
+            scenario::json h = scenario::json::object();
+            for (auto const& [name, val] : v.err->headers)
+                h[name] = val;
+            o["headers"] = std::move(h);
+        }
+        return js_stringify(o);
+    }
+    case value::kind::null:
+        return "null";
+    default:
+        return "{}";
+    }
+}
+
 std::string js_string_of_bytes(std::string_view bytes) {
     std::string out;
     out.reserve(bytes.size());

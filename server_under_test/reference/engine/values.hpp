@@ -89,6 +89,13 @@ std::shared_ptr<stream_obj> make_stream(scenario::payload const& p);
 /// JSON.stringify of a JSON value (key order kept, integral numbers without ".0").
 std::string js_stringify(scenario::json const& v);
 
+/// JSON.stringify(v) of a value that is not undefined (Fastify's default serializer,
+/// preSerializationHookEnd): a string is quoted, a Buffer is {"type":"Buffer","data":[...]},
+/// an Error shows its own enumerable properties in the order the adapter sets them
+/// (statusCode, status, code, headers), a WHATWG stream or Response is {}. A Node Readable
+/// shows Node's internals (not generated; treated as {}).
+std::string json_of(value const& v);
+
 /// The JS string Node makes of request-line or header bytes (it decodes them as latin1: one
 /// character per byte), as UTF-8: bytes >= 0x80 become two bytes. Request bytes are not UTF-8,
 /// so they must pass through this before they go into a JSON value (crash fuzz-251f61b7).
