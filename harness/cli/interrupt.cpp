@@ -35,6 +35,7 @@ extern "C" void on_signal(int sig) {
 interrupt_guard::interrupt_guard() {
     stop_flag.store(false);
     caught.store(0);
+    protocol::clear_target_group_signal();
 
     struct sigaction sa {};
 

@@ -36,13 +36,22 @@ constexpr int poll_ms = 50;                     // the reader checks for stop() 
 /// stop() still ends them.
 std::atomic<pid_t> live_groups[1024];
 static_assert(std::atomic<pid_t>::is_always_lock_free, "read from a signal handler");
+/// The signal signal_target_groups last sent (0: none since clear_target_group_signal): a target
+/// started after it gets it too, so a signal that lands while a target is being spawned (after
+/// the runner chose the scenario, before the group is remembered) still ends that target.
+std::atomic<int> groups_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "written from a signal handler");
 
 void remember_group(pid_t group) {
     for (std::atomic<pid_t>& slot : live_groups) {
         pid_t free = 0;
         if (slot.compare_exchange_strong(free, group))
-            return;
+            break;
     }
+    // After the slot is filled: signal_target_groups either sees the slot or its signal is seen
+    // here (both sequentially consistent), never neither.
+    if (int const sig = groups_signal.load(); sig != 0)
+        ::kill(-group, sig);
 }
 
 void forget_group(pid_t group) {
@@ -542,9 +551,14 @@ private:
 } // namespace
 
 void signal_target_groups(int sig) {
+    groups_signal.store(sig);
     for (std::atomic<pid_t>& slot : live_groups)
         if (pid_t const group = slot.load(); group > 0)
             ::kill(-group, sig);
+}
+
+void clear_target_group_signal() {
+    groups_signal.store(0);
 }
 
 std::vector<std::string> shell_command(std::string const& line) {

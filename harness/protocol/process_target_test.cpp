@@ -142,6 +142,22 @@ TEST(ProcessTarget, SignalDeathIsNamed) {
     EXPECT_EQ(loaded.detail, "killed by signal SIGKILL");
 }
 
+TEST(ProcessTarget, ATargetStartedAfterTheGroupsWereSignalledGetsTheSignalToo) {
+    // `lifecheck run` on SIGINT: a signal that lands while the runner restarts a target (after it
+    // chose the next scenario, before the new group is remembered) must end that target too, or
+    // the scenario waits out its whole deadline.
+    signal_target_groups(SIGTERM);
+    auto late = fake("ok");
+    auto const hello = late->start(5s);
+    ASSERT_FALSE(hello.has_value());
+    EXPECT_NE(hello.error().front().got.find("SIGTERM"), std::string::npos)
+        << hello.error().front().got;
+    clear_target_group_signal();
+    auto next = fake("ok");
+    EXPECT_TRUE(next->start(5s).has_value()) << "a new run's targets live";
+    next->stop();
+}
+
 TEST(ProcessTarget, SilentTargetTimesOutAndIsStopped) {
     auto t = fake("silent-load");
     ASSERT_TRUE(t->start(5s).has_value());

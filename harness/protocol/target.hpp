@@ -167,7 +167,13 @@ void ignore_sigpipe();
 
 /// Sends `sig` to the process group of every target process started and not yet stopped. Only
 /// atomics and kill(2): safe to call from a signal handler (`lifecheck run` on SIGINT/SIGTERM
-/// ends its targets this way, then stops them as usual).
+/// ends its targets this way, then stops them as usual). A target started later, until
+/// clear_target_group_signal(), is sent `sig` as soon as it is spawned: a signal that lands while
+/// a target is being started ends that one too.
 void signal_target_groups(int sig);
+
+/// Forgets the signal of signal_target_groups: targets started from now on live (a new run in
+/// the same process, e.g. a test).
+void clear_target_group_signal();
 
 } // namespace lifecheck::protocol
