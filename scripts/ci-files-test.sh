@@ -34,8 +34,8 @@ wf=.github/workflows/ci.yml
 check "$wf: its run steps are the two commands" \
     "$(sed -nE 's/^[[:space:]]*(- )?run:[[:space:]]*(.*)$/\2/p' "$wf" | sort)" \
     "$(printf '%s\n' "$main" "$tests" | sort)"
-check "$wf: every job runs in debian:12" \
-    "$(grep -cE '^[[:space:]]+container: debian:12$' "$wf")" "$(grep -cE '^[[:space:]]+runs-on:' "$wf")"
+check "$wf: every job runs in Debian 12 with Node.js 20 (node:20-bookworm)" \
+    "$(grep -cE '^[[:space:]]+container: node:20-bookworm$' "$wf")" "$(grep -cE '^[[:space:]]+runs-on:' "$wf")"
 check "$wf: only official actions" \
     "$(sed -nE 's/^[[:space:]]*(- )?uses:[[:space:]]*([^@]+)@.*/\2/p' "$wf" | sort -u |
         grep -vxE 'actions/checkout|actions/upload-artifact|github/codeql-action/upload-sarif')" ""
@@ -44,7 +44,7 @@ check "$wf: reports/ is uploaded even when the main job fails" \
 check "$wf: the SARIF upload runs only when the file exists" \
     "$(grep -A1 'github/codeql-action/upload-sarif' "$wf" | grep -c "hashFiles('reports/results.sarif')")" "1"
 
-check "Dockerfile: FROM debian:12" "$(grep -E '^FROM ' Dockerfile)" "FROM debian:12"
+check "Dockerfile: FROM node:20-bookworm (Debian 12, Node.js 20)" "$(grep -E '^FROM ' Dockerfile)" "FROM node:20-bookworm"
 check "Dockerfile: its build is the main job's own (scripts/build.sh, which run-corpus.sh runs first)" \
     "$(sed -nE 's/^RUN (.*)$/\1/p' Dockerfile) $(grep -cxF './scripts/build.sh' "${main#./}")" \
     "./scripts/build.sh 1"

@@ -33,3 +33,14 @@ grep -q 'node_modules is a link; left as it is' <<<"$out" || {
     exit 1
 }
 echo "ok    setup.sh leaves a linked node_modules alone"
+
+# A Node.js older than the adapters' engines (>= 20; Debian 12's own is 18) gets a warning.
+mkdir -p "$work/bin"
+printf '#!/bin/sh\ncase "$1" in -p) echo 18 ;; --version) echo v18.20.4 ;; esac\n' >"$work/bin/node"
+chmod +x "$work/bin/node"
+out=$(PATH="$work/bin:$PATH" "$work/tree/scripts/setup.sh" 2>&1)
+if ! grep -q 'warning: Node.js v18.20.4 is older than the adapters' <<<"$out"; then
+    printf 'FAIL  setup.sh did not warn about Node.js 18:\n%s\n' "$out"
+    exit 1
+fi
+echo "ok    setup.sh warns about a Node.js older than 20"

@@ -11,8 +11,9 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js: any node >= 18 with npm will do. Some machines carry NodeSource's `nodejs`, which
-# bundles npm and conflicts with Debian's `npm` package, so ask for Debian's only when absent.
+# Node.js with npm: the adapters' engines ask for Node.js >= 20 (Debian 12's own nodejs is 18; the
+# CI image and the Dockerfile use node:20-bookworm). Some machines carry NodeSource's `nodejs`,
+# which bundles npm and conflicts with Debian's `npm` package, so ask for Debian's only when absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     missing+=(nodejs npm)
 fi
@@ -22,6 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+    echo "lifecheck setup: warning: Node.js $(node --version 2>/dev/null) is older than the adapters' engines (>= 20):" \
+         "real Fastify and Koa may not start or may differ from the recorded expectations;" \
+         "install Node.js 20 (e.g. the node:20-bookworm image, or NodeSource's nodejs 20)" >&2
 fi
 
 # Real frameworks for the adapter targets, pinned by their committed package-lock.json, and the
