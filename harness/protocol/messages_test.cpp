@@ -44,7 +44,7 @@ TEST(Messages, ParsesEndReadyHelloUnsupportedClosed) {
     ASSERT_TRUE(closed.has_value());
     EXPECT_EQ(closed->type, event_type::closed);
 
-    // scenario-format §3 (v1.3): the target cannot build the app where it runs.
+    // scenario-format §3 (v2.2): the target cannot build the app where it runs.
     auto const load_error = parse_event(R"({"t":"loadError","what":"npm plugin 'x' is missing"})");
     ASSERT_TRUE(load_error.has_value());
     EXPECT_EQ(load_error->type, event_type::load_error);

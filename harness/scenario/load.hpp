@@ -1,4 +1,4 @@
-// Strict loader for scenario files (scenario-format.md v1.3): every problem is a diagnostic with
+// Strict loader for scenario files (scenario-format.md v2.2): every problem is a diagnostic with
 // file and JSON path.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v1.3 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v2.2 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The strict reader of scenario-format.md v1.3: JSON → structs, one diagnostic per problem found.
+// The strict reader of scenario-format.md v2.2: JSON → structs, one diagnostic per problem found.
 //
 // Every reader function checks the value it is given, records each problem with the JSON path
 // of the offending value and carries on, so one pass reports everything wrong with a file.

@@ -1,5 +1,5 @@
 // Reads a parsed scenario document into the structs, collecting every problem (scenario-format.md
-// v1.3, strict).
+// v2.2, strict).
 #pragma once
 
 #include "harness/common/diagnostic.hpp"
