@@ -254,6 +254,19 @@ inline constexpr char const* route_method_table[] = {
     "QUERY",
 };
 
+/// The request methods Node's HTTP parser (llhttp, Node 20) knows: on the wire, a method that is
+/// not a prefix of one of these is refused with 400 before the head is complete. Data only: the
+/// reference (net/http_connection.cpp) and the model (detail/node.cpp) each apply it themselves.
+inline constexpr char const* llhttp_method_table[] = {
+    "ACL",    "ANNOUNCE",      "BIND",     "CHECKOUT", "CONNECT",       "COPY",
+    "DELETE", "DESCRIBE",      "FLUSH",    "GET",      "GET_PARAMETER", "HEAD",
+    "LINK",   "LOCK",          "M-SEARCH", "MERGE",    "MKACTIVITY",    "MKCALENDAR",
+    "MKCOL",  "MOVE",          "NOTIFY",   "OPTIONS",  "PATCH",         "PAUSE",
+    "PLAY",   "POST",          "PRI",      "PROPFIND", "PROPPATCH",     "PURGE",
+    "PUT",    "QUERY",         "REBIND",   "RECORD",   "REDIRECT",      "REPORT",
+    "SEARCH", "SET_PARAMETER", "SETUP",    "SOURCE",   "SUBSCRIBE",     "TEARDOWN",
+    "TRACE",  "UNBIND",        "UNLINK",   "UNLOCK",   "UNSUBSCRIBE"};
+
 /// One `next` mode of a koa middleware (§1.5).
 struct next_mode_entry {
     next_mode value;

@@ -1,6 +1,8 @@
 // The model's Node layer, shared by the fastify and koa dialects (see node.hpp).
 #include "harness/model/detail/node.hpp"
 
+#include "harness/scenario/vocabulary.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -149,15 +151,6 @@ bool invalid_target(std::string const& url) {
 /// methods) and answers HPE_INVALID_METHOD at the first byte that matches none, even before the
 /// head is complete (Node 20: "oooops!" and "GEX" get 400 at once, "G" and "DESCRIB" wait).
 bool method_prefix_rejected(std::string const& bytes) {
-    static std::vector<std::string> const table{
-        "ACL",    "ANNOUNCE",      "BIND",     "CHECKOUT", "CONNECT",       "COPY",
-        "DELETE", "DESCRIBE",      "FLUSH",    "GET",      "GET_PARAMETER", "HEAD",
-        "LINK",   "LOCK",          "M-SEARCH", "MERGE",    "MKACTIVITY",    "MKCALENDAR",
-        "MKCOL",  "MOVE",          "NOTIFY",   "OPTIONS",  "PATCH",         "PAUSE",
-        "PLAY",   "POST",          "PRI",      "PROPFIND", "PROPPATCH",     "PURGE",
-        "PUT",    "QUERY",         "REBIND",   "RECORD",   "REDIRECT",      "REPORT",
-        "SEARCH", "SET_PARAMETER", "SETUP",    "SOURCE",   "SUBSCRIBE",     "TEARDOWN",
-        "TRACE",  "UNBIND",        "UNLINK",   "UNLOCK",   "UNSUBSCRIBE"};
     std::size_t start = 0;
     while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n'))
         ++start;
@@ -166,8 +159,8 @@ bool method_prefix_rejected(std::string const& bytes) {
         bytes.substr(start, space == std::string::npos ? std::string::npos : space - start);
     // before the space: a prefix of a method in the table; with the space: the whole method
     // ("GE /" is refused at the space, "DESCRIBE /" waits for the rest of the line)
-    for (std::string const& m : table)
-        if (space == std::string::npos ? m.compare(0, method.size(), method) == 0 : m == method)
+    for (std::string_view m : scenario::llhttp_method_table)
+        if (space == std::string::npos ? m.substr(0, method.size()) == method : m == method)
             return false;
     return true;
 }

@@ -1,6 +1,7 @@
 // HTTP/1.1 framing for the reference server with Beast's parser, modelled on Node's http server.
 #include "server_under_test/reference/net/http_connection.hpp"
 
+#include "harness/scenario/vocabulary.hpp"
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -76,15 +77,6 @@ bool te_chunked(std::string_view value) {
 /// for the whole start line; on_request_impl still refuses the table's methods Node's http
 /// module does not serve.
 bool method_cannot_start(std::string const& pending) {
-    static constexpr std::string_view llhttp_methods[] = {
-        "ACL",    "ANNOUNCE",      "BIND",     "CHECKOUT", "CONNECT",       "COPY",
-        "DELETE", "DESCRIBE",      "FLUSH",    "GET",      "GET_PARAMETER", "HEAD",
-        "LINK",   "LOCK",          "M-SEARCH", "MERGE",    "MKACTIVITY",    "MKCALENDAR",
-        "MKCOL",  "MOVE",          "NOTIFY",   "OPTIONS",  "PATCH",         "PAUSE",
-        "PLAY",   "POST",          "PRI",      "PROPFIND", "PROPPATCH",     "PURGE",
-        "PUT",    "QUERY",         "REBIND",   "RECORD",   "REDIRECT",      "REPORT",
-        "SEARCH", "SET_PARAMETER", "SETUP",    "SOURCE",   "SUBSCRIBE",     "TEARDOWN",
-        "TRACE",  "UNBIND",        "UNLINK",   "UNLOCK",   "UNSUBSCRIBE"};
     std::size_t const start = pending.find_first_not_of("\r\n");
     if (start == std::string::npos)
         return false;
@@ -93,7 +85,7 @@ bool method_cannot_start(std::string const& pending) {
     std::size_t const space = pending.find(' ', start);
     std::string_view const seen =
         std::string_view{pending}.substr(start, space == std::string::npos ? space : space - start);
-    for (std::string_view m : llhttp_methods)
+    for (std::string_view m : scenario::llhttp_method_table)
         if (space == std::string::npos ? m.substr(0, seen.size()) == seen : m == seen)
             return false;
     return true;
