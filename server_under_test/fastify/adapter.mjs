@@ -65,7 +65,7 @@ function selectFastify (wanted) {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `usage: node adapter.mjs [--fastify VERSION] [--log-level LEVEL] [--help]
+const USAGE = `usage: node adapter.mjs [--fastify VERSION | --fastify-from DIR] [--log-level LEVEL] [--help]
 
 lifecheck target for real Fastify. Speaks the JSON-lines target protocol of
 scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
@@ -74,6 +74,9 @@ scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
                       An exact version, or a prefix of whole components that picks
                       the newest installed match: "5" → newest 5.x, "5.2" → newest 5.2.x,
                       "4" → the installed 4.x.
+  --fastify-from DIR  run the Fastify package in folder DIR instead: a release lifecheck
+                      installed into its release cache, or a local checkout
+                      (lifecheck --target fastify@file:DIR; docs/releases.md).
   --log-level LEVEL   Fastify's own logger to stderr at LEVEL (fatal, error, warn,
                       info, debug, trace); default: logger off.
   --no-trace          send no cb/end events (bench/throughput.sh: Fastify without
@@ -86,7 +89,7 @@ exit codes: 0 after {"cmd":"exit"} or end of stdin; 1 when Fastify (or a callbac
 run by it) throws an uncaught exception or refuses to start an app; 2 usage error.`
 
 function parseArgs (argv) {
-  const opts = { fastify: '5.12.8', logLevel: undefined, trace: true }
+  const opts = { fastify: '5.12.8', fastifyFrom: undefined, logLevel: undefined, trace: true }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -98,6 +101,8 @@ function parseArgs (argv) {
       process.exit(0)
     } else if (a === '--fastify') opts.fastify = value()
     else if (a.startsWith('--fastify=')) opts.fastify = a.slice('--fastify='.length)
+    else if (a === '--fastify-from') opts.fastifyFrom = value()
+    else if (a.startsWith('--fastify-from=')) opts.fastifyFrom = a.slice('--fastify-from='.length)
     else if (a === '--log-level') opts.logLevel = value()
     else if (a.startsWith('--log-level=')) opts.logLevel = a.slice('--log-level='.length)
     else if (a === '--no-trace') opts.trace = false
@@ -112,7 +117,17 @@ function usageError (msg) {
 }
 
 const args = parseArgs(process.argv.slice(2))
-const selected = selectFastify(args.fastify)
+/** A Fastify package folder named by --fastify-from: { alias (its absolute path), version }. */
+function fastifyFrom (dir) {
+  let pkg
+  try { pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) } catch (err) {
+    usageError(`--fastify-from ${dir}: no readable package.json (${err.code ?? err.message})`)
+  }
+  if (pkg.name !== 'fastify') usageError(`--fastify-from ${dir}: the package there is '${pkg.name}', not fastify`)
+  return { alias: dir, version: pkg.version }
+}
+
+const selected = args.fastifyFrom !== undefined ? fastifyFrom(args.fastifyFrom) : selectFastify(args.fastify)
 if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
 const Fastify = require(selected.alias)
 const MAJOR = Number(selected.version.split('.')[0])

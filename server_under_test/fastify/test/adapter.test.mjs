@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { after, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 
 const ADAPTER = new URL('../adapter.mjs', import.meta.url).pathname
 const installed = alias =>
@@ -742,6 +743,26 @@ describe('--fastify version selection', () => {
     assert.deepEqual(t.trace('second'), ['handler', 'onSend@root', 'onSend@root'])
     await t.stop()
   })
+
+  // --fastify-from: a package folder (lifecheck's release cache, or a checkout: docs/releases.md);
+  // the installed 4.x alias folder stands in for one, so no network is needed.
+  test('--fastify-from DIR runs the Fastify in DIR, with the fastify-plugin of its major', async () => {
+    const dir = fileURLToPath(new URL('../node_modules/fastify-4', import.meta.url))
+    const { t, port } = await started(simple, ['--fastify-from', dir])
+    assert.equal(t.events[0].version, installed('fastify-4'))
+    assert.equal(t.events[0].fastifyPlugin, installed('fastify-plugin-4'))
+    assert.deepEqual(JSON.parse((await request(port, { id: 'v' })).body), { v: 1 })
+    await settle(t, 'v')
+    await t.stop()
+  })
+
+  for (const [dir, why] of [['/nonexistent', /no readable package.json/], [fileURLToPath(new URL('../node_modules/fastify-plugin', import.meta.url)), /is 'fastify-plugin', not fastify/]]) {
+    test(`--fastify-from ${dir.split('/').pop()}: a usage error (exit 2)`, async () => {
+      const t = new Target(['--fastify-from', dir])
+      assert.equal((await t.exited).code, 2)
+      assert.match(t.stderr, why)
+    })
+  }
 
   test('an unknown version is a usage error (exit 2)', async () => {
     const t = new Target(['--fastify', '3'])
