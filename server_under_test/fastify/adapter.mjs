@@ -131,12 +131,41 @@ const selected = args.fastifyFrom !== undefined ? fastifyFrom(args.fastifyFrom) 
 if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
 const Fastify = require(selected.alias)
 const MAJOR = Number(selected.version.split('.')[0])
-// The route methods this release routes (5.x: `supportedMethods`; 4.x: lib/httpMethods.js).
-// route() throws at start for any other, which would end the adapter: a method the selected
-// release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is reported unsupported instead,
-// so the scenario is skipped on that release, not a crash (issue 19, decisions.md D34).
-const ROUTE_METHODS = Fastify().supportedMethods ??
-  require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
+// The route methods this release routes (5.x: `supportedMethods`; later 4.x: lib/httpMethods.js;
+// early 4.x: a constant in lib/route.js). route() throws at start for any other, which would end
+// the adapter: a method the selected release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is
+// reported unsupported instead, so the scenario is skipped on that release, not a crash (issue 19,
+// decisions.md D34).
+function routeMethods () {
+  const own = Fastify().supportedMethods
+  if (own) return own
+  try {
+    return require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
+  } catch (err) {
+    if (err?.code !== 'MODULE_NOT_FOUND') throw err
+  }
+  const route = readFileSync(require.resolve(`${selected.alias}/lib/route.js`), 'utf8')
+  const list = /const supportedMethods = \[([^\]]*)\]/.exec(route)?.[1]
+  return list ? [...list.matchAll(/'([A-Z-]+)'/g)].map(m => m[1]) : ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']
+}
+const ROUTE_METHODS = routeMethods()
+
+// Web ReadableStreams and Responses as payloads: early 4.x releases do not send them (4.0.0
+// serializes either as the JSON `{}`). Probed once through the selected release (inject, no
+// socket); a scenario with such a payload is then unsupported on it, not a failure (issue 17).
+async function probeWebPayloads () {
+  const app = Fastify()
+  const stream = () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('ok')); c.close() } })
+  app.get('/s', (req, reply) => { reply.send(stream()) })
+  app.get('/r', (req, reply) => { reply.send(new Response('ok')) })
+  const sent = async url => (await app.inject({ method: 'GET', url })).payload === 'ok'
+  try {
+    return { webStreams: await sent('/s'), responses: await sent('/r') }
+  } finally {
+    await app.close()
+  }
+}
+const WEB_PAYLOADS = await probeWebPayloads()
 const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
 const fp = require(pluginAlias)
 
@@ -260,6 +289,12 @@ function checkPayload (p, path) {
   const fields = PAYLOAD_KEYS[p.kind]
   if (!fields) unsupported(`${path}.kind: unknown payload kind '${p.kind}'`)
   checkKeys(p, ['kind', ...fields], path)
+  if (p.kind === 'webStream' && !WEB_PAYLOADS.webStreams) {
+    unsupported(`${path}: fastify ${selected.version} does not send a web ReadableStream (it serializes it as JSON)`)
+  }
+  if (p.kind === 'response' && !WEB_PAYLOADS.responses) {
+    unsupported(`${path}: fastify ${selected.version} does not send a Response (it serializes it as JSON)`)
+  }
   if (p.chunks !== undefined && !(Array.isArray(p.chunks) && p.chunks.every(c => typeof c === 'string'))) {
     unsupported(`${path}.chunks: expected an array of strings`)
   }
@@ -1231,7 +1266,8 @@ print({
   target: 'fastify',
   version: selected.version,
   dialects: ['fastify'],
-  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins'],
+  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins']
+    .filter(f => WEB_PAYLOADS[f] ?? true),
   adapter: ADAPTER_VERSION,
   node: process.version,
   fastifyPlugin: installedVersion(pluginAlias)
