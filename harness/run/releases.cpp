@@ -142,6 +142,24 @@ std::string last_lines(std::string const& text, std::size_t n) {
     return out;
 }
 
+// What npm said went wrong: the first two of its "npm error" lines that carry a message (the
+// code, and the reason), without stack traces and generic advice.
+std::string npm_error(std::string const& text) {
+    std::vector<std::string> lines;
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) {
+        std::string_view const l{line};
+        if (l.rfind("npm error ", 0) == 0 && l.find("proxy") == l.npos &&
+            l.find("complete log") == l.npos && l.find("npm help") == l.npos &&
+            l.find("syscall") == l.npos && l.find("errno") == l.npos && l.size() > 11 &&
+            l[10] != ' ' && l[10] != '}')
+            lines.push_back(line.substr(10));
+    }
+    if (lines.empty())
+        return last_lines(text, 2);
+    return lines.size() == 1 ? lines.front() : lines[0] + ": " + lines[1];
+}
+
 std::string day_of(long long epoch) {
     std::time_t const t = static_cast<std::time_t>(epoch);
     std::tm tm{};
@@ -165,6 +183,7 @@ fs::path list_file(std::string const& name) {
 std::optional<published> ask_registry(std::string const& name, std::string& why) {
     auto const [ok, out] = capture("npm view " + shell_quote(name) +
                                    " versions dist-tags --json --fetch-retries=1 "
+                                   "--fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 "
                                    "--fetch-timeout=20000 2>/dev/null");
     json j = json::parse(out, nullptr, false);
     if (!ok || j.is_discarded() || !j.is_object() || !j.contains("versions")) {
@@ -491,7 +510,8 @@ result<fs::path> install(std::string const& name, std::string const& version) {
     auto fail = [&](std::string got) {
         return diagnostic{"<args>",
                           "release " + what,
-                          what + " in the release cache: " + not_cached_hint(name, version),
+                          what + " installed (it is not in the release cache; " +
+                              not_cached_hint(name, version) + ")",
                           std::move(got)};
     };
     if (offline())
@@ -513,7 +533,8 @@ result<fs::path> install(std::string const& name, std::string const& version) {
     auto const t0 = std::chrono::steady_clock::now();
     auto const [ok, out] = capture(
         "cd " + shell_quote(tmp.string()) + " && npm install --ignore-scripts --save-exact " +
-        "--no-audit --no-fund --fetch-retries=1 --fetch-timeout=20000 --loglevel=error " +
+        "--no-audit --no-fund --fetch-retries=1 --fetch-retry-mintimeout=2000 " +
+        "--fetch-retry-maxtimeout=5000 --fetch-timeout=20000 --loglevel=error " +
         shell_quote(what) + " 2>&1");
     auto const ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -525,7 +546,10 @@ result<fs::path> install(std::string const& name, std::string const& version) {
         json::parse(read_file(tmp / "node_modules" / name / "package.json"), nullptr, false);
     if (!ok || pj.is_discarded() || pj.value("version", std::string{}) != version) {
         fs::remove_all(tmp, ec);
-        return fail("npm install failed: " + last_lines(out, 3));
+        fs::path const log = cache_dir() / (what + ".failed.log");
+        std::ofstream{log} << out;
+        return fail("npm install failed: " + npm_error(out) + " (npm's output: " + log.string() +
+                    ")");
     }
     fs::rename(tmp, folder, ec);
     if (ec) // another lifecheck installed it meanwhile
