@@ -473,7 +473,7 @@ published published_versions(fs::path const& adapter_dir, std::string const& nam
                    list_file(name).string() + ")";
         return p;
     };
-    if (have_list && now_s() - cached["fetched"].get<long long>() < list_max_age_s)
+    if (have_list && !offline() && now_s() - cached["fetched"].get<long long>() < list_max_age_s)
         return from_cache("");
     std::string why = "LIFECHECK_OFFLINE is set";
     if (!offline()) {
@@ -490,7 +490,7 @@ published published_versions(fs::path const& adapter_dir, std::string const& nam
             return *p;
         }
     }
-    if (have_list)
+    if (have_list && !offline())
         return from_cache("the registry did not answer (" + why + "); ");
     published p;
     p.versions = adapter_versions(adapter_dir, name);

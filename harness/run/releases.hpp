@@ -111,7 +111,8 @@ struct published {
 
 /// The published versions: the cached list when under a day old, else `npm view` (the list is
 /// then cached, with its time); a stale list when the registry does not answer; the installed
-/// and cached releases (source says so) when offline or there is no list at all.
+/// and cached releases (source says so) when there is no list at all, and always when offline()
+/// (what can run without a network).
 published published_versions(std::filesystem::path const& adapter_dir, std::string const& name);
 
 /// Installs NAME@VERSION (exact) into the cache unless it is there: `npm install

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -200,6 +202,35 @@ TEST_F(ReleaseCache, OfflineResolvesAmongInstalledAndCached) {
     auto const four = resolve_one(adapter, "fastify", "4");
     ASSERT_TRUE(four.has_value());
     EXPECT_EQ(four.value(), "4.29.1");
+}
+
+// The registry's list, cached with the time it was fetched: used while fresh; when the registry
+// does not answer (a registry nobody listens on), used stale; never with --offline, which keeps
+// to what runs without a network.
+TEST_F(ReleaseCache, TheCachedVersionListFreshStaleAndOffline) {
+    fs::path const adapter = fs::path{LIFECHECK_SOURCE_DIR} / "server_under_test" / "fastify";
+    auto write_list = [&](long long fetched) {
+        std::ofstream{dir / "fastify.versions.json"}
+            << R"({"fetched": )" << fetched
+            << R"(, "versions": ["5.8.1", "5.3.0", "5.9.0"], "latest": "5.8.1"})";
+    };
+    write_list(static_cast<long long>(std::time(nullptr)));
+    auto const offline_range = resolve_all(adapter, "fastify", "5.2..5.11");
+    ASSERT_TRUE(offline_range.has_value());
+    EXPECT_EQ(std::count(offline_range.value().begin(), offline_range.value().end(), "5.8.1"), 0);
+
+    ::unsetenv("LIFECHECK_OFFLINE");
+    auto const latest = resolve_one(adapter, "fastify", "latest");
+    ASSERT_TRUE(latest.has_value());
+    EXPECT_EQ(latest.value(), "5.8.1"); // the dist-tag of the fresh list; no registry asked
+
+    write_list(1); // 1970: stale
+    ::setenv("npm_config_registry", "http://127.0.0.1:9/", 1);
+    published const p = published_versions(adapter, "fastify");
+    ::unsetenv("npm_config_registry");
+    EXPECT_EQ(p.versions, (std::vector<std::string>{"5.3.0", "5.8.1", "5.9.0"}));
+    EXPECT_NE(p.source.find("the registry did not answer"), std::string::npos) << p.source;
+    EXPECT_NE(p.source.find("1970-01-01"), std::string::npos) << p.source;
 }
 
 TEST_F(ReleaseCache, OfflineAndNotCachedIsAClearErrorNamingTheVersion) {

@@ -8,7 +8,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { delimiter, dirname, join } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -124,7 +124,7 @@ function fastifyFrom (dir) {
     usageError(`--fastify-from ${dir}: no readable package.json (${err.code ?? err.message})`)
   }
   if (pkg.name !== 'fastify') usageError(`--fastify-from ${dir}: the package there is '${pkg.name}', not fastify`)
-  return { alias: dir, version: pkg.version }
+  return { alias: resolve(dir), version: pkg.version }
 }
 
 const selected = args.fastifyFrom !== undefined ? fastifyFrom(args.fastifyFrom) : selectFastify(args.fastify)

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
+import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 
@@ -110,7 +111,7 @@ function koaFrom (dir) {
     usageError(`--koa-from ${dir}: no readable package.json (${err.code ?? err.message})`)
   }
   if (pkg.name !== 'koa') usageError(`--koa-from ${dir}: the package there is '${pkg.name}', not koa`)
-  return { alias: dir, version: pkg.version }
+  return { alias: resolve(dir), version: pkg.version }
 }
 
 const selected = args.koaFrom !== undefined ? koaFrom(args.koaFrom) : selectKoa(args.koa)
