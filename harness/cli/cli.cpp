@@ -182,7 +182,8 @@ use; this command does it ahead (before going offline, or in a CI image) and cle
   prune --keep N     remove all but the N newest cached releases of each package
   prune SPEC...      remove the cached releases each NAME@SPEC names
 The cache is $LIFECHECK_RELEASE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/lifecheck/releases;
-the registry's version list is cached beside it for a day (offline: the last list).
+the registry's version list is cached beside it for a day (when the registry does not answer:
+the last list; --offline: the installed and cached releases only).
 )",
          R"(lifecheck releases list
 lifecheck releases install fastify@4.26.2 fastify@5.2 koa@2.15.0
