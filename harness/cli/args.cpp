@@ -137,7 +137,7 @@ resolve_targets(std::string_view command, std::vector<std::string> const& texts)
     for (std::string const& t : texts) {
         auto spec = run::resolve_target(t, run::self_exe());
         if (!spec) {
-            usage_error(command, "unknown target: " + describe(spec.error().front()));
+            usage_error(command, "cannot use target: " + describe(spec.error().front()));
             return std::nullopt;
         }
         specs.push_back(std::move(spec.value()));

@@ -7,6 +7,7 @@
 #include "harness/protocol/target.hpp"
 #include "harness/report/report.hpp"
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <limits>
@@ -129,9 +130,12 @@ unreadable artifact, 3 internal error
          "run scenarios on two releases (--from/--to) and list what changed",
          R"(Runs the scenarios (default: the repository's scenarios/ folder) on two targets, usually two
 releases of one framework (fastify@5.2.0 and fastify@5.12.8), and lists every scenario whose
-result class, status, trace or body changed between them, step by step.
+result class, status, trace or body changed between them, step by step. A NAME@VERSION target
+takes every spec --target takes (4.26.2, 4, ^5.2, latest, file:PATH; docs/releases.md): a
+release not installed is installed into the release cache first.
 )",
-         "lifecheck changelog --from fastify@5.10 --to fastify@5.11 scenarios/fastify/seeds\n",
+         "lifecheck changelog --from fastify@5.10.0 --to fastify@5.11.0 scenarios/fastify/seeds\n"
+         "lifecheck changelog --from fastify@4 --to fastify@latest scenarios/fastify/errors\n",
          R"(0 nothing changed, 1 some scenario changed, 2 usage or invalid scenarios,
 3 internal error
 )",
@@ -140,6 +144,59 @@ result class, status, trace or body changed between them, step by step.
          "PATH",
          "",
          changelog_command},
+        {"bisect",
+         "FILE --target NAME@A..B [options]",
+         "find the first release where a scenario's result changes; or a version table",
+         R"(Runs scenario FILE on the releases of NAME (fastify, koa) in the range A..B, from the registry's
+list of published versions (prereleases only when an end names one), each installed into the
+release cache on first use (docs/releases.md). Bisect: runs both ends, then halves the range
+until it finds the first release whose result (pass, fail, crash, hang, unsupported, error)
+differs from A's: about log2(n) runs for n releases. Prints each run (version and result),
+the boundary, how many releases it ran of how many, and the commands that confirm it. It
+assumes the result changes once; a result that changes back and forth shows with --table.
+--table runs each minor's newest release in the range (--every-release: every release) and
+prints the version table and every change in it.
+)",
+         R"(lifecheck bisect scenarios/fastify/seeds/locked-webstream-async-onsend.json --target fastify@5.0.0..5.12.8
+lifecheck bisect scenarios/fastify/seeds/locked-webstream-async-onsend.json --target fastify@5..latest --table
+lifecheck bisect --offline FILE --target fastify@5.10.0..5.11.0
+)",
+         R"(0 a boundary was found (--table: some release differs from the first), 1 the result is
+the same at both ends (--table: on every release), 2 usage, an invalid scenario, a range with
+no release, or a release that cannot be installed, 3 internal error
+)",
+         1,
+         1,
+         "scenario FILE",
+         "no scenario FILE given",
+         bisect_command},
+        {"releases",
+         "list | install NAME@SPEC... | prune (--keep N | NAME@SPEC...) [options]",
+         "list, install or prune the releases in the per-user release cache",
+         R"(The release cache holds one folder per exact release, NAME@VERSION/, installed by
+`npm install --ignore-scripts` with the registry npm is configured for; the package-lock.json
+npm writes there keeps the integrity hashes. --target NAME@VERSION installs into it on first
+use; this command does it ahead (before going offline, or in a CI image) and cleans up.
+  list               every release the adapters have installed beside them and every cached one
+  install SPEC...    install what each NAME@SPEC names (a range: every release in it)
+  prune --keep N     remove all but the N newest cached releases of each package
+  prune SPEC...      remove the cached releases each NAME@SPEC names
+The cache is $LIFECHECK_RELEASE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/lifecheck/releases;
+the registry's version list is cached beside it for a day (when the registry does not answer:
+the last list; --offline: the installed and cached releases only).
+)",
+         R"(lifecheck releases list
+lifecheck releases install fastify@4.26.2 fastify@5.2 koa@2.15.0
+lifecheck releases install fastify@5.0.0..5.12.8
+lifecheck releases prune --keep 3
+)",
+         R"(0 done, 2 usage, or a release that cannot be resolved or installed
+)",
+         1,
+         std::numeric_limits<std::size_t>::max(),
+         "",
+         "no action given: list, install or prune",
+         releases_command},
         {"sweep",
          "FILE --step ID [options]",
          "abort one request step at every byte offset; check invariants at each",
@@ -230,7 +287,14 @@ int main(std::vector<std::string> const& args) {
                 continue;
             int exit = exit_pass;
             auto const p = parse_args(c.name, rest, exit);
-            return p ? c.run(*p) : exit;
+            if (!p)
+                return exit;
+            // The release options reach target resolution through the environment.
+            if (p->has("--release-cache"))
+                ::setenv("LIFECHECK_RELEASE_CACHE", p->text("--release-cache").c_str(), 1);
+            if (p->has("--offline"))
+                ::setenv("LIFECHECK_OFFLINE", "1", 1);
+            return c.run(*p);
         }
     } catch (std::exception const& e) {
         std::cerr << "lifecheck " << command << ": internal error: " << e.what() << '\n';

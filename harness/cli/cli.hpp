@@ -25,6 +25,8 @@ int record_command(parsed_args const& args);
 int repro_command(parsed_args const& args);
 int changelog_command(parsed_args const& args);
 int sweep_command(parsed_args const& args);
+int bisect_command(parsed_args const& args);
+int releases_command(parsed_args const& args);
 int prop_command(parsed_args const& args);
 int mutants_command(parsed_args const& args);
 

@@ -1,6 +1,9 @@
 // Target resolution for --target: the reference build, node adapters, or a shell command line.
 #include "harness/run/targets.hpp"
 
+#include "harness/run/releases.hpp"
+
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <string_view>
@@ -34,6 +37,36 @@ bool is_name(std::string const& s) {
 
 diagnostic bad_target(std::string const& text, std::string expected, std::string got) {
     return diagnostic{"<args>", "--target " + text, std::move(expected), std::move(got)};
+}
+
+// The adapter arguments that select release SPEC of NAME: `--NAME VERSION` for a release the
+// adapter has installed beside itself, `--NAME-from FOLDER` for a cached one (installed on first
+// use) or a local checkout (file:PATH).
+result<std::vector<std::string>>
+release_args(fs::path const& adapter_dir, std::string const& name, std::string const& spec_text) {
+    if (spec_text.empty())
+        return diagnostic{"", "", "a version after @ (" + name + "@5.12.8)", "nothing"};
+    auto const s = releases::parse_spec(spec_text);
+    if (s && s.value().k == releases::spec::kind::file) {
+        std::error_code ec;
+        fs::path const path = fs::absolute(s.value().path, ec).lexically_normal();
+        if (!is_file(path / "package.json"))
+            return diagnostic{"",
+                              "",
+                              "a " + name + " package folder (with package.json) after file:",
+                              path.string()};
+        return std::vector<std::string>{"--" + name + "-from", path.string()};
+    }
+    auto const version = releases::resolve_one(adapter_dir, name, spec_text);
+    if (!version)
+        return version.error();
+    auto const installed = releases::adapter_versions(adapter_dir, name);
+    if (std::find(installed.begin(), installed.end(), version.value()) != installed.end())
+        return std::vector<std::string>{"--" + name, version.value()};
+    auto const pkg = releases::install(name, version.value());
+    if (!pkg)
+        return pkg.error();
+    return std::vector<std::string>{"--" + name + "-from", pkg.value().string()};
 }
 
 } // namespace
@@ -93,15 +126,17 @@ result<target_spec> resolve_target(std::string const& text, fs::path const& exe)
     auto const at = text.find('@');
     std::string const name = text.substr(0, at);
     if (is_name(name)) {
-        fs::path const adapter = source_dir(exe) / "server_under_test" / name / "adapter.mjs";
+        fs::path const dir = source_dir(exe) / "server_under_test" / name;
+        fs::path const adapter = dir / "adapter.mjs";
         if (is_file(adapter)) {
             target_spec spec{text, {"node", adapter.string()}};
             if (at != std::string::npos) {
-                std::string const version = text.substr(at + 1);
-                if (version.empty())
-                    return bad_target(text, "a version after @ (fastify@5.12.8)", "nothing");
-                spec.argv.push_back("--" + name);
-                spec.argv.push_back(version);
+                auto release = release_args(dir, name, text.substr(at + 1));
+                if (!release)
+                    return bad_target(
+                        text, release.error().front().expected, release.error().front().got);
+                for (std::string& a : release.value())
+                    spec.argv.push_back(std::move(a));
             }
             return spec;
         }

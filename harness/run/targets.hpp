@@ -21,7 +21,9 @@ struct target_spec {
 /// - `reference`: $LIFECHECK_REFERENCE, else `server_under_test/reference/lifecheck-reference`
 ///   in the build tree that holds `self_exe` (or the build tree lifecheck was compiled in);
 /// - `NAME` or `NAME@VERSION` where `server_under_test/NAME/adapter.mjs` exists in the source
-///   tree (fastify, koa): `node ADAPTER [--NAME VERSION]`;
+///   tree (fastify, koa): `node ADAPTER`, plus for a VERSION spec (releases.hpp) `--NAME V`
+///   when V is installed beside the adapter, else `--NAME-from FOLDER` (the release cache,
+///   installed on first use, or file:PATH); a release that cannot be installed is a diagnostic;
 /// - anything else: a command line run by /bin/sh.
 ///
 /// @param self_exe this program's path (/proc/self/exe), for finding the trees it belongs to.

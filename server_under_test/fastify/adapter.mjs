@@ -8,7 +8,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { delimiter, dirname, join } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -65,7 +65,7 @@ function selectFastify (wanted) {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `usage: node adapter.mjs [--fastify VERSION] [--log-level LEVEL] [--help]
+const USAGE = `usage: node adapter.mjs [--fastify VERSION | --fastify-from DIR] [--log-level LEVEL] [--help]
 
 lifecheck target for real Fastify. Speaks the JSON-lines target protocol of
 scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
@@ -74,6 +74,9 @@ scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
                       An exact version, or a prefix of whole components that picks
                       the newest installed match: "5" → newest 5.x, "5.2" → newest 5.2.x,
                       "4" → the installed 4.x.
+  --fastify-from DIR  run the Fastify package in folder DIR instead: a release lifecheck
+                      installed into its release cache, or a local checkout
+                      (lifecheck --target fastify@file:DIR; docs/releases.md).
   --log-level LEVEL   Fastify's own logger to stderr at LEVEL (fatal, error, warn,
                       info, debug, trace); default: logger off.
   --no-trace          send no cb/end events (bench/throughput.sh: Fastify without
@@ -86,7 +89,7 @@ exit codes: 0 after {"cmd":"exit"} or end of stdin; 1 when Fastify (or a callbac
 run by it) throws an uncaught exception or refuses to start an app; 2 usage error.`
 
 function parseArgs (argv) {
-  const opts = { fastify: '5.12.8', logLevel: undefined, trace: true }
+  const opts = { fastify: '5.12.8', fastifyFrom: undefined, logLevel: undefined, trace: true }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -98,6 +101,8 @@ function parseArgs (argv) {
       process.exit(0)
     } else if (a === '--fastify') opts.fastify = value()
     else if (a.startsWith('--fastify=')) opts.fastify = a.slice('--fastify='.length)
+    else if (a === '--fastify-from') opts.fastifyFrom = value()
+    else if (a.startsWith('--fastify-from=')) opts.fastifyFrom = a.slice('--fastify-from='.length)
     else if (a === '--log-level') opts.logLevel = value()
     else if (a.startsWith('--log-level=')) opts.logLevel = a.slice('--log-level='.length)
     else if (a === '--no-trace') opts.trace = false
@@ -112,16 +117,55 @@ function usageError (msg) {
 }
 
 const args = parseArgs(process.argv.slice(2))
-const selected = selectFastify(args.fastify)
+/** A Fastify package folder named by --fastify-from: { alias (its absolute path), version }. */
+function fastifyFrom (dir) {
+  let pkg
+  try { pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) } catch (err) {
+    usageError(`--fastify-from ${dir}: no readable package.json (${err.code ?? err.message})`)
+  }
+  if (pkg.name !== 'fastify') usageError(`--fastify-from ${dir}: the package there is '${pkg.name}', not fastify`)
+  return { alias: resolve(dir), version: pkg.version }
+}
+
+const selected = args.fastifyFrom !== undefined ? fastifyFrom(args.fastifyFrom) : selectFastify(args.fastify)
 if (!selected) usageError(`no installed Fastify matches '${args.fastify}'`)
 const Fastify = require(selected.alias)
 const MAJOR = Number(selected.version.split('.')[0])
-// The route methods this release routes (5.x: `supportedMethods`; 4.x: lib/httpMethods.js).
-// route() throws at start for any other, which would end the adapter: a method the selected
-// release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is reported unsupported instead,
-// so the scenario is skipped on that release, not a crash (issue 19, decisions.md D34).
-const ROUTE_METHODS = Fastify().supportedMethods ??
-  require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
+// The route methods this release routes (5.x: `supportedMethods`; later 4.x: lib/httpMethods.js;
+// early 4.x: a constant in lib/route.js). route() throws at start for any other, which would end
+// the adapter: a method the selected release lacks (QUERY before 5.11.0, PROPFIND after 4.x) is
+// reported unsupported instead, so the scenario is skipped on that release, not a crash (issue 19,
+// decisions.md D34).
+function routeMethods () {
+  const own = Fastify().supportedMethods
+  if (own) return own
+  try {
+    return require(`${selected.alias}/lib/httpMethods.js`).supportedMethods
+  } catch (err) {
+    if (err?.code !== 'MODULE_NOT_FOUND') throw err
+  }
+  const route = readFileSync(require.resolve(`${selected.alias}/lib/route.js`), 'utf8')
+  const list = /const supportedMethods = \[([^\]]*)\]/.exec(route)?.[1]
+  return list ? [...list.matchAll(/'([A-Z-]+)'/g)].map(m => m[1]) : ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']
+}
+const ROUTE_METHODS = routeMethods()
+
+// Web ReadableStreams and Responses as payloads: early 4.x releases do not send them (4.0.0
+// serializes either as the JSON `{}`). Probed once through the selected release (inject, no
+// socket); a scenario with such a payload is then unsupported on it, not a failure (issue 17).
+async function probeWebPayloads () {
+  const app = Fastify()
+  const stream = () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('ok')); c.close() } })
+  app.get('/s', (req, reply) => { reply.send(stream()) })
+  app.get('/r', (req, reply) => { reply.send(new Response('ok')) })
+  const sent = async url => (await app.inject({ method: 'GET', url })).payload === 'ok'
+  try {
+    return { webStreams: await sent('/s'), responses: await sent('/r') }
+  } finally {
+    await app.close()
+  }
+}
+const WEB_PAYLOADS = await probeWebPayloads()
 const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
 const fp = require(pluginAlias)
 
@@ -245,6 +289,12 @@ function checkPayload (p, path) {
   const fields = PAYLOAD_KEYS[p.kind]
   if (!fields) unsupported(`${path}.kind: unknown payload kind '${p.kind}'`)
   checkKeys(p, ['kind', ...fields], path)
+  if (p.kind === 'webStream' && !WEB_PAYLOADS.webStreams) {
+    unsupported(`${path}: fastify ${selected.version} does not send a web ReadableStream (it serializes it as JSON)`)
+  }
+  if (p.kind === 'response' && !WEB_PAYLOADS.responses) {
+    unsupported(`${path}: fastify ${selected.version} does not send a Response (it serializes it as JSON)`)
+  }
   if (p.chunks !== undefined && !(Array.isArray(p.chunks) && p.chunks.every(c => typeof c === 'string'))) {
     unsupported(`${path}.chunks: expected an array of strings`)
   }
@@ -1216,7 +1266,8 @@ print({
   target: 'fastify',
   version: selected.version,
   dialects: ['fastify'],
-  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins'],
+  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins']
+    .filter(f => WEB_PAYLOADS[f] ?? true),
   adapter: ADAPTER_VERSION,
   node: process.version,
   fastifyPlugin: installedVersion(pluginAlias)

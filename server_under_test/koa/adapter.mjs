@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
+import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 
@@ -60,13 +61,16 @@ function selectKoa (wanted) {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `usage: node adapter.mjs [--koa VERSION] [--help]
+const USAGE = `usage: node adapter.mjs [--koa VERSION | --koa-from DIR] [--help]
 
 lifecheck target for real Koa. Speaks the JSON-lines target protocol of
 scenario-format.md §3: commands on stdin, events on stdout, logs on stderr.
 
   --koa VERSION   which installed Koa to run (default: the newest installed).
                   An exact version, or a prefix of whole components ("2", "2.16").
+  --koa-from DIR  run the Koa package in folder DIR instead: a release lifecheck
+                  installed into its release cache, or a local checkout
+                  (lifecheck --target koa@file:DIR; docs/releases.md).
   --help          print this and exit.
 
 installed: ${installedKoas().map(k => `${k.version} (${k.alias})`).join(', ')}
@@ -75,7 +79,7 @@ exit codes: 0 after {"cmd":"exit"} or end of stdin; 1 when Koa (or a callback
 run by it) throws an uncaught exception; 2 usage error.`
 
 function parseArgs (argv) {
-  const opts = { koa: undefined }
+  const opts = { koa: undefined, koaFrom: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--help' || a === '-h') {
@@ -85,6 +89,10 @@ function parseArgs (argv) {
       if (i + 1 >= argv.length) usageError('--koa needs a value')
       opts.koa = argv[++i]
     } else if (a.startsWith('--koa=')) opts.koa = a.slice('--koa='.length)
+    else if (a === '--koa-from') {
+      if (i + 1 >= argv.length) usageError('--koa-from needs a value')
+      opts.koaFrom = argv[++i]
+    } else if (a.startsWith('--koa-from=')) opts.koaFrom = a.slice('--koa-from='.length)
     else usageError(`unknown argument '${a}'`)
   }
   return opts
@@ -96,7 +104,17 @@ function usageError (msg) {
 }
 
 const args = parseArgs(process.argv.slice(2))
-const selected = selectKoa(args.koa)
+/** A Koa package folder named by --koa-from: { alias (its absolute path), version }. */
+function koaFrom (dir) {
+  let pkg
+  try { pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) } catch (err) {
+    usageError(`--koa-from ${dir}: no readable package.json (${err.code ?? err.message})`)
+  }
+  if (pkg.name !== 'koa') usageError(`--koa-from ${dir}: the package there is '${pkg.name}', not koa`)
+  return { alias: resolve(dir), version: pkg.version }
+}
+
+const selected = args.koaFrom !== undefined ? koaFrom(args.koaFrom) : selectKoa(args.koa)
 if (!selected) usageError(`no installed Koa matches '${args.koa}'`)
 const Koa = require(selected.alias)
 

@@ -5,9 +5,12 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 
 const ADAPTER = new URL('../adapter.mjs', import.meta.url).pathname
 const installed = alias =>
@@ -740,6 +743,47 @@ describe('--fastify version selection', () => {
     assert.equal(JSON.parse(r.body).code, 'FST_ERR_REP_RESPONSE_BODY_CONSUMED')
     await settle(t, 'second')
     assert.deepEqual(t.trace('second'), ['handler', 'onSend@root', 'onSend@root'])
+    await t.stop()
+  })
+
+  // --fastify-from: a package folder (lifecheck's release cache, or a checkout: docs/releases.md);
+  // the installed 4.x alias folder stands in for one, so no network is needed.
+  test('--fastify-from DIR runs the Fastify in DIR, with the fastify-plugin of its major', async () => {
+    const dir = fileURLToPath(new URL('../node_modules/fastify-4', import.meta.url))
+    const { t, port } = await started(simple, ['--fastify-from', dir])
+    assert.equal(t.events[0].version, installed('fastify-4'))
+    assert.equal(t.events[0].fastifyPlugin, installed('fastify-plugin-4'))
+    assert.deepEqual(JSON.parse((await request(port, { id: 'v' })).body), { v: 1 })
+    await settle(t, 'v')
+    await t.stop()
+  })
+
+  for (const [dir, why] of [['/nonexistent', /no readable package.json/], [fileURLToPath(new URL('../node_modules/fastify-plugin', import.meta.url)), /is 'fastify-plugin', not fastify/]]) {
+    test(`--fastify-from ${dir.split('/').pop()}: a usage error (exit 2)`, async () => {
+      const t = new Target(['--fastify-from', dir])
+      assert.equal((await t.exited).code, 2)
+      assert.match(t.stderr, why)
+    })
+  }
+
+  // Fastify 4.0.0 (from lifecheck's release cache: `lifecheck releases install fastify@4.0.0`;
+  // skipped where it is not cached, as in CI) has no lib/httpMethods.js and sends neither web
+  // ReadableStreams nor Responses: the adapter starts, and such payloads are unsupported.
+  const cache = process.env.LIFECHECK_RELEASE_CACHE ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lifecheck', 'releases')
+  const v400 = join(cache, 'fastify@4.0.0', 'node_modules', 'fastify')
+  test('--fastify-from 4.0.0: web stream and Response payloads are unsupported', { skip: !existsSync(v400) && `${v400} not cached` }, async () => {
+    const { t, port } = await started(simple, ['--fastify-from', v400])
+    assert.equal(t.events[0].version, '4.0.0')
+    assert.deepEqual(t.events[0].features.filter(f => f === 'webStreams' || f === 'responses'), [])
+    assert.deepEqual(JSON.parse((await request(port, { id: 'v' })).body), { v: 1 })
+    await settle(t, 'v')
+    await t.close()
+    for (const payload of [{ kind: 'webStream', chunks: ['a'] }, { kind: 'response', body: { kind: 'string', value: 'x' } }]) {
+      const answer = await t.load({ routes: [{ method: 'GET', url: '/', handler: { payload } }] })
+      assert.equal(answer.t, 'unsupported', JSON.stringify(answer))
+      assert.match(answer.what, /fastify 4\.0\.0 does not send a/)
+    }
     await t.stop()
   })
 

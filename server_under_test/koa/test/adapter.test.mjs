@@ -281,6 +281,16 @@ describe('--koa version selection', () => {
     }
   })
 
+  // --koa-from: a package folder (lifecheck's release cache or a checkout: docs/releases.md).
+  test('--koa-from DIR runs the Koa in DIR; a folder without Koa is a usage error', async () => {
+    const t = startAdapter(['--koa-from', new URL('../node_modules/koa', import.meta.url).pathname])
+    assert.equal((await nextEvent(t, e => e.t === 'hello')).version, KOA_VERSION)
+    await stop(t)
+    const bad = startAdapter(['--koa-from', new URL('../node_modules/koa-compose', import.meta.url).pathname])
+    assert.equal((await bad.exited).code, 2)
+    assert.match(bad.stderr, /is 'koa-compose', not koa/)
+  })
+
   test('an unknown version is a usage error (exit 2)', async () => {
     const t = startAdapter(['--koa', '1'])
     assert.equal((await t.exited).code, 2)
