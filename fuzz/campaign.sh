@@ -11,13 +11,15 @@
 #   --max-len N   -max_len (default 4096)
 #   --seed N      libFuzzer's -seed (default: libFuzzer picks one and logs it)
 #   --fresh       start from the regression inputs only (fuzz/regressions/TARGET/, none for
-#                 scenario_loader) in an empty working corpus DIR/fuzz/corpus/TARGET-fresh:
-#                 no derived seeds, no corpus of earlier campaigns (the issue-20 campaigns)
+#                 scenario_loader) in an empty working corpus DIR/fuzz/corpus/TARGET-fresh[-seedN]:
+#                 no derived seeds, no corpus of earlier campaigns (the issue-20 campaigns); its
+#                 crashes go to DIR/fuzz/artifacts/TARGET-fresh[-seedN]/, so fresh campaigns with
+#                 different seeds can run side by side in one build folder
 # Prints exec/s, coverage (cov = edges, ft = features), corpus size and every crash found with
 # its fault line, whether real Fastify shares it (the input is run once more, which replays it
 # on `--target fastify` when node is there; LIFECHECK_FUZZ_FASTIFY=off skips that) and the
 # `lifecheck repro` command for it. The working corpus lives in DIR/fuzz/corpus/TARGET and is
-# minimized with -merge=1 at the end; crashes go to DIR/fuzz/artifacts/TARGET/.
+# minimized with -merge=1 at the end; crashes go to DIR/fuzz/artifacts/TARGET/ (without --fresh).
 # Exit codes: 0 no crash, 1 crashes found, 2 usage error, 3 build or fuzzer failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,8 +73,10 @@ bin=$build/fuzz/lifecheck_fuzz_$target
 #    with --fresh the regressions alone, into a working corpus emptied first.
 seeds=()
 corpus=$build/fuzz/corpus/$target
+artifacts=$build/fuzz/artifacts/$target
 if [[ $fresh -eq 1 ]]; then
-    corpus=$build/fuzz/corpus/$target-fresh
+    corpus=$build/fuzz/corpus/$target-fresh${seed:+-seed$seed}
+    artifacts=$build/fuzz/artifacts/$target-fresh${seed:+-seed$seed}
     rm -rf "$corpus"
 else
     case $target in
@@ -88,13 +92,12 @@ else
     [[ -d $here/corpus/$target ]] && seeds+=("$here/corpus/$target")
 fi
 [[ -d $here/regressions/$target ]] && seeds+=("$here/regressions/$target")
-artifacts=$build/fuzz/artifacts/$target
 mkdir -p "$corpus" "$artifacts"
 dict=()
 [[ -f $here/dict/$target.dict ]] && dict=("-dict=$here/dict/$target.dict")
 seed_arg=()
 [[ -n $seed ]] && seed_arg=("-seed=$seed")
-log=$build/fuzz/campaign-$target${seed:+-seed$seed}.log
+log=$build/fuzz/campaign-$target$([[ $fresh -eq 1 ]] && echo -fresh)${seed:+-seed$seed}.log
 before_list=$(find "$artifacts" -type f | sort)
 
 # 3. Fuzz: fork mode keeps going after a crash (each crash is saved under artifacts/).
