@@ -155,6 +155,25 @@ bool ops_act_on_reply(scenario::action const& a) {
     return false;
 }
 
+/// True when an async `ops` handler, not-found or error handler may send twice: wrapThenable
+/// sends what the function's promise settles with — undefined too, while `reply.sent` is false,
+/// no head went out and the socket is up (lib/wrap-thenable.js), the rejection's error likewise —
+/// so a `send` op not followed by `return reply` can be followed by a second send while the first
+/// is still in flight (lifecycle fuzzer 6090933b, e0797d54; Fastify 5.12.8).
+bool resends_on_settle(indexed_action const& entry) {
+    scenario::action const& a = *entry.act;
+    if (!a.ops || entry.kind == callback_kind::hook || a.how != scenario::style::async)
+        return false;
+    bool sends = false;
+    for (scenario::op const& o : *a.ops) {
+        if (o.kind == scenario::op_kind::return_ && o.return_reply)
+            return false;
+        if (o.kind == scenario::op_kind::send)
+            sends = true;
+    }
+    return sends;
+}
+
 /// How many times an `ops` ACTION calls done(): two or more advance its hook chain twice, and
 /// Fastify runs the rest of the lifecycle again (fastify-lifecycle.md §2.3 c; Hooks.md: "the
 /// hook chain will be executed twice").
@@ -447,6 +466,8 @@ bool starts_pre_serialization_run(std::vector<callback> const& cbs,
 ///   on with the chain while `reply.sent` is false (a stream in flight, an asynchronous onSend,
 ///   a response the client left: reply.sent is res.writableEnded), so the later phases and the
 ///   handler send again (lifecycle fuzzer artifacts 11fa5aec, a27033c9);
+/// - an async `ops` handler or error handler sent without `return reply`: wrapThenable may send
+///   again when its promise settles (resends_on_settle);
 /// - a request-side hook sent on a request no route takes, with no custom not-found handler
 ///   traced: the chain may go on to Fastify's untraced default not-found handler (eb74c1ab).
 bool overlapping_sends(std::vector<callback> const& cbs,
@@ -460,7 +481,7 @@ bool overlapping_sends(std::vector<callback> const& cbs,
         for (indexed_action const* a : ctx.find(c.e->label)) {
             if (a->act->ops) {
                 std::size_t const sends = sends_of(*a->act);
-                if (sends > 1 || dones_of(*a->act) > 1)
+                if (sends > 1 || dones_of(*a->act) > 1 || resends_on_settle(*a))
                     return true; // two sends of one callback, or its chain advanced twice
                 if (sends == 1 && rank >= 0 && rank < 4)
                     hook_sent = true;

@@ -503,6 +503,53 @@ TEST(InvariantI5, OpsHookThatSendsIsASender) {
                     .empty());
 }
 
+/// I5 on request `/ops` of an app whose async ops handler sends nothing (`reply.send()`), then
+/// `return reply` or not; onSend throws and the error handler returns an object (lifecycle
+/// fuzzer 6090933b, e0797d54; trace from Fastify 5.12.8).
+std::vector<std::string> i5_after_ops_handler_send(bool return_reply) {
+    scenario::app a;
+    add_hook(a.root.hooks, phase::on_send, act("onSend@root", verb::throw_));
+    add_hook(a.root.hooks, phase::pre_serialization, act("preSerialization@root"));
+    add_hook(a.root.hooks, phase::on_error, act("onError@root"));
+    a.root.error_handler =
+        sending("errorHandler@root", verb::continue_, payload_kind::json_value, {{"v", 1}});
+    scenario::action h = act("handler");
+    h.ops = std::vector<scenario::op>(return_reply ? 2 : 1);
+    h.ops->at(0).kind = scenario::op_kind::send;
+    if (return_reply) {
+        h.ops->at(1).kind = scenario::op_kind::return_;
+        h.ops->at(1).return_reply = true;
+    }
+    a.root.routes.push_back(route("/ops", h));
+    scenario::step const s = get("/ops");
+    request_observation obs = observed("r1",
+                                       {cb("handler", "handler"),
+                                        cb("onSend@root", "onSend"),
+                                        cb("onSend@root", "onSend"),
+                                        cb("onError@root", "onError"),
+                                        cb("errorHandler@root", "errorHandler"),
+                                        cb("onSend@root", "onSend"),
+                                        cb("preSerialization@root", "preSerialization"),
+                                        cb("onSend@root", "onSend"),
+                                        end(500)});
+    obs.step = &s;
+    std::vector<std::string> out;
+    for (finding const& f : check_invariants(a, obs))
+        if (f.invariant_id == "I5")
+            out.push_back(f.message);
+    return out;
+}
+
+TEST(InvariantI5, AsyncOpsHandlerSendWithoutReturnReplyMaySendTwice) {
+    // wrapThenable sends again what the handler's promise resolves to (undefined) while the
+    // first send's onSend is pending: two sends overlap, the error handler's object is the JSON
+    // that passes preSerialization, not the default error reply of the failed onSend.
+    EXPECT_TRUE(i5_after_ops_handler_send(false).empty());
+    // `return reply` waits for the reply: one send at a time, and the run right after a failed
+    // onSend is the default error reply's.
+    EXPECT_EQ(i5_after_ops_handler_send(true).size(), 1U);
+}
+
 TEST(InvariantI5, MoreRunsThanJsonSendersBreaksIt) {
     auto const f = run("/json",
                        {cb("streaming", "onRequest"),

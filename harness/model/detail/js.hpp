@@ -37,6 +37,7 @@ struct stream_source {
     std::optional<int> fail_after_chunks;
     bool locked = false;    // getReader() was called (by the user or by Fastify)
     bool disturbed = false; // read() was called at least once
+    bool destroyed = false; // eos(res) of a closed response destroyed it (it never flows)
 };
 
 /// A WHATWG Response object; `shared` instances are the same object across requests.

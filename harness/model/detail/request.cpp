@@ -712,14 +712,19 @@ void request_run::send_stream(js_value v) {
         // eos(res) on a response that already closed (the client went away before this
         // send) destroys/cancels the source on the next tick, before its first chunk: the
         // stream never ends, res.end() is never called and reply.sent stays false, so the
-        // chain that sent goes on (lifecheck fuzz, checked on Fastify 5.12.8).
+        // chain that sent goes on (lifecheck fuzz, checked on Fastify 5.12.8). Each send has
+        // its own eos(res): a later send's stream in the same tick does not spare this one
+        // (lifecycle fuzzer b0d33bc3: two premature closes, two onError runs).
         w_.loop.next_tick([this, src, web] {
-            if (stream_src_ != src || !stream_source_open_)
+            if (src->destroyed)
                 return;
-            stream_source_open_ = false;
-            stream_inflight_ = false;
-            if (stream_timer_)
-                w_.loop.cancel(*stream_timer_);
+            src->destroyed = true;
+            if (stream_src_ == src) {
+                stream_source_open_ = false;
+                stream_inflight_ = false;
+                if (stream_timer_)
+                    w_.loop.cancel(*stream_timer_);
+            }
             if (!web)
                 stream_destroyed_early(); // payload.destroy(): 'close' on the next tick
         });
@@ -748,6 +753,8 @@ void request_run::send_stream(js_value v) {
 }
 
 void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web) {
+    if (src->destroyed)
+        return; // its first read was queued after eos(res) destroyed it; another stream may flow
     stream_timer_.reset();
     if (web_read_pending_ == src.get())
         web_read_pending_ = nullptr;

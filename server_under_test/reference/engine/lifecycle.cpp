@@ -309,10 +309,12 @@ private:
     // reply state (lib/reply.js); the status is res.statusCode (res_)
     scenario::header_list headers_; // kReplyHeaders: lower-case names, insertion order
     bool hijacked_ = false;
-    bool is_error_ = false;                // kReplyIsError
-    bool in_on_error_ = false;             // kReplyIsRunningOnErrorHook
-    bool catch_send_throw_ = false;        // a hook's reply.send() may throw to the hook itself
-    std::shared_ptr<js_error> send_throw_; // what it threw (ERR_HTTP_HEADERS_SENT)
+    bool is_error_ = false;    // kReplyIsError
+    bool in_on_error_ = false; // kReplyIsRunningOnErrorHook
+    // Where what onSendEnd throws synchronously (ERR_HTTP_HEADERS_SENT) lands: the innermost JS
+    // frame on the stack that catches it — a hook's reply.send() call, or handleError's try
+    // around the error handler; null where a hook runner catches it (or nothing does).
+    std::shared_ptr<js_error>* send_catch_ = nullptr;
     enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
     error_handler_node const* next_eh_ = nullptr; // when eh_ == node
 
@@ -698,9 +700,9 @@ void request_impl::after_timer(action const& a, std::function<void()> fn) {
 }
 
 void request_impl::send_end_throw(std::shared_ptr<js_error> err) {
-    if (catch_send_throw_) {
-        catch_send_throw_ = false;
-        send_throw_ = std::move(err); // thrown out of reply.send() into the hook
+    if (send_catch_ != nullptr) {
+        *send_catch_ = std::move(err); // thrown out of reply.send() into the catching frame
+        send_catch_ = nullptr;
         return;
     }
     on_error_hook(std::move(err));
@@ -721,11 +723,14 @@ std::shared_ptr<js_error> request_impl::hook_send(action const& a) {
     }
     bool const serialized =
         a.body && a.body->kind == scenario::payload_kind::json_value && !a.body->value.is_string();
-    catch_send_throw_ = ctx_->of(phase::on_send).empty() &&
-                        (!serialized || ctx_->of(phase::pre_serialization).empty());
+    std::shared_ptr<js_error> thrown;
+    auto* const outer = send_catch_;
+    bool const sync = ctx_->of(phase::on_send).empty() &&
+                      (!serialized || ctx_->of(phase::pre_serialization).empty());
+    send_catch_ = sync ? &thrown : nullptr;
     do_send_verb(a);
-    catch_send_throw_ = false;
-    return std::move(send_throw_);
+    send_catch_ = outer;
+    return thrown;
 }
 
 std::shared_ptr<js_error> request_impl::hook_send_value(value v) {
@@ -733,11 +738,14 @@ std::shared_ptr<js_error> request_impl::hook_send_value(value v) {
         return fst_error(
             "FST_ERR_SEND_INSIDE_ONERR", "You cannot use `send` inside the `onError` hook", 500);
     bool const serialized = v.k == value::kind::json || v.k == value::kind::null;
-    catch_send_throw_ = ctx_->of(phase::on_send).empty() &&
-                        (!serialized || ctx_->of(phase::pre_serialization).empty());
+    std::shared_ptr<js_error> thrown;
+    auto* const outer = send_catch_;
+    bool const sync = ctx_->of(phase::on_send).empty() &&
+                      (!serialized || ctx_->of(phase::pre_serialization).empty());
+    send_catch_ = sync ? &thrown : nullptr;
     send(std::move(v));
-    catch_send_throw_ = false;
-    return std::move(send_throw_);
+    send_catch_ = outer;
+    return thrown;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,11 +803,10 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             self.set_header("content-type", o.name);
             break;
         case op_kind::send: {
+            // What reply.send() throws leaves the function the same way from every site: a
+            // hook's runner, handle-request.js (a rejection a microtask later for an async
+            // handler) or handleError catch it (lifecycle fuzzer 05fd6db0, Fastify 5.12.8).
             value v = o.body ? st.materialize(*o.body) : value{};
-            if (f->at != ops_site::hook) {
-                self.send(std::move(v));
-                break;
-            }
             if (auto err = self.hook_send_value(std::move(v))) {
                 ops_fail(*f, std::move(err), sync);
                 return;
@@ -1459,11 +1466,23 @@ void request_impl::handle_error(std::shared_ptr<js_error> err, error_entry how) 
         on_send_hooks(value::of_string(std::move(body)));
         return;
     }
-    if (node->act == nullptr) {
+    // handleError calls the handler in a try and sends what it throws: a throw out of a
+    // reply.send() inside it (onSendEnd's ERR_HTTP_HEADERS_SENT, no onSend hook between) ends
+    // there, and the hook whose send started the error path goes on (lifecycle fuzzer 04cb2df7,
+    // Fastify 5.12.8). An async handler rejects instead (wrapThenable, a microtask later).
+    std::shared_ptr<js_error> thrown;
+    auto* const outer = send_catch_;
+    bool const sync = ctx_->of(phase::on_send).empty() &&
+                      (node->act == nullptr || (node->act->how != style::async &&
+                                                ctx_->of(phase::pre_serialization).empty()));
+    send_catch_ = sync ? &thrown : nullptr;
+    if (node->act == nullptr)
         default_error_handler(err);
-        return;
-    }
-    call_error_handler(*node, err);
+    else
+        call_error_handler(*node, err);
+    send_catch_ = outer;
+    if (thrown)
+        send(value::of_error(std::move(thrown)));
 }
 
 void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
@@ -1497,15 +1516,18 @@ std::string request_impl::default_error_json(js_error const& err) const {
 }
 
 void request_impl::final_write(std::shared_ptr<js_error> err) {
-    // handleError with FINAL: write the JSON directly, no hooks; destroy if headers went out.
-    if (res_.headers_sent() || res_.closed()) {
-        res_.destroy();
-        return;
-    }
+    // handleError with FINAL: fallbackErrorHandler sets content-type and content-length on the
+    // reply, then its callback writes the JSON directly, no hooks, or destroys the socket if
+    // headers went out or it is gone. The headers stay set either way: a later send of another
+    // lifecycle of the reply sees them (lifecycle fuzzer f2fef9c0, Fastify 5.12.8).
     if (find_header(headers_, "content-type") == nullptr)
         set_header("content-type", "application/json; charset=utf-8");
     std::string body = default_error_json(*err);
     set_header("content-length", std::to_string(body.size()));
+    if (res_.headers_sent() || res_.closed()) {
+        res_.destroy();
+        return;
+    }
     res_end(body);
 }
 
