@@ -37,6 +37,9 @@ struct stream_source {
     std::optional<int> fail_after_chunks;
     bool locked = false;    // getReader() was called (by the user or by Fastify)
     bool disturbed = false; // read() was called at least once
+    // ReadableStream only: start() settled (a microtask after construction). Until then a read
+    // waits; after it, the adapter's pull enqueues the first chunk into the read at once.
+    bool started = false;
 };
 
 /// A WHATWG Response object; `shared` instances are the same object across requests.
