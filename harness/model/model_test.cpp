@@ -805,6 +805,42 @@ TEST(ModelAborts, ClientStopsReadingAStream) {
     EXPECT_FALSE(p.complete);
 }
 
+// A web stream sent after the client left (sendWebStream on a closed res): from a microtask (an
+// async hook after its delay) the first read settles before eos(res)'s tick, and onRead finds
+// res.destroyed: it cancels the reader and writes nothing, so no head and reply.sent stays false.
+// The chain goes on and the not-found handler's send writes its head without
+// ERR_HTTP_HEADERS_SENT: no onError, no error handler (Findings 41, prop seeds 1, 3, 7, 8, 11,
+// 14, 17, 18; checked on fastify 5.12.8).
+TEST(ModelAborts, WebStreamSentAfterTheCloseWritesNothing) {
+    auto const p = predict_step(
+        R"({"app":{"hooks":{"onError":[{}],"onRequest":[{"delayMs":80,"do":"send",
+        "payload":{"kind":"webStream","chunks":["a","b"]}}]},
+        "notFoundHandler":{"do":"send","payload":{"kind":"json","value":{"ok":true}}},
+        "errorHandler":{"do":"send"}},
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/missing"},"client":{"abortAfterMs":40}}]})",
+        "r1");
+    EXPECT_EQ(p.trace, (labels{"onRequest@root", "notFound@root"}));
+    EXPECT_EQ(p.end_at, 1);
+    EXPECT_TRUE(p.aborted);
+    EXPECT_TRUE(p.deterministic) << p.why;
+}
+
+// The same send from a timer (a callback hook with delayMs): eos(res)'s tick comes before the
+// microtask in which the new stream's first read would settle, so reader.cancel() settles it with
+// done and onRead calls res.end(): reply.sent is true and the chain stops at the next phase
+// (Findings 41; checked on fastify 5.12.8).
+TEST(ModelAborts, WebStreamSentFromATimerAfterTheCloseEndsTheReply) {
+    auto const p = predict_step(
+        R"({"app":{"hooks":{"onRequest":[{"label":"a","style":"callback","delayMs":80,
+        "do":"sendThenContinue","payload":{"kind":"webStream","chunks":["a"]}},{"label":"b","delayMs":30}]},
+        "notFoundHandler":{"do":"send","payload":{"kind":"json","value":{"ok":true}}},
+        "errorHandler":{"do":"send"}},
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/missing"},"client":{"abortAfterMs":40}}]})",
+        "r1");
+    EXPECT_EQ(p.trace, (labels{"a", "b"}));
+    EXPECT_TRUE(p.deterministic) << p.why;
+}
+
 // fastify-lifecycle §8 connectionTimeout: onTimeout (reply not sent), onRequestAbort; no response;
 // the handler's value still reaches onSend; `end` is a server cut (not aborted).
 TEST(ModelTimeouts, ConnectionTimeoutWhileTheHandlerRuns) {

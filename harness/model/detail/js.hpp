@@ -38,6 +38,9 @@ struct stream_source {
     bool locked = false;    // getReader() was called (by the user or by Fastify)
     bool disturbed = false; // read() was called at least once
     bool destroyed = false; // eos(res) of a closed response destroyed it (it never flows)
+    // ReadableStream only: start() settled (a microtask after construction). Until then a read
+    // waits; after it, the adapter's pull enqueues the first chunk into the read at once.
+    bool started = false;
 };
 
 /// A WHATWG Response object; `shared` instances are the same object across requests.

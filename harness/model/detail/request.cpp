@@ -708,13 +708,24 @@ void request_run::send_stream(js_value v) {
     // (setTimeout, so at least 1 ms) before every later chunk, the end or the failure.
     double const step_ms = std::max(1, src->chunk_delay_ms);
     stream_end_at_ = w_.loop.now() + static_cast<double>(steps) * step_ms;
+    // sendWebStream's reader.read(): a stream made in this turn has not started, so the read
+    // waits (for the microtask in which the adapter's pull enqueues the first chunk); a started
+    // one has the chunk enqueued into the read at once.
+    if (web && !src->started)
+        web_read_pending_ = src.get();
     if (res_closed_) {
         // eos(res) on a response that already closed (the client went away before this
-        // send) destroys/cancels the source on the next tick, before its first chunk: the
-        // stream never ends, res.end() is never called and reply.sent stays false, so the
-        // chain that sent goes on (lifecheck fuzz, checked on Fastify 5.12.8). Each send has
-        // its own eos(res): a later send's stream in the same tick does not spare this one
-        // (lifecycle fuzzer b0d33bc3: two premature closes, two onError runs).
+        // send) runs on the next tick. A node stream is destroyed before its first chunk: it
+        // never ends, res.end() is never called and reply.sent stays false, so the chain that
+        // sent goes on (Findings 27, checked on Fastify 5.12.8). A web stream's reader is
+        // cancelled: a read still waiting settles with done and onRead calls res.end() (a send
+        // from a timer or a tick); a read that already got its chunk (a send from a microtask,
+        // or a stream that had started) meets res.destroyed in onRead and nothing is written
+        // (stream_step). Either way the order of ticks and microtasks decides, not time: no
+        // race window for reply.sent (Findings 41). Each send has its own eos(res): a later
+        // send's stream in the same tick does not spare this one (lifecycle fuzzer b0d33bc3:
+        // two premature closes, two onError runs).
+        stream_inflight_ = false;
         w_.loop.next_tick([this, src, web] {
             if (src->destroyed)
                 return;
@@ -725,8 +736,14 @@ void request_run::send_stream(js_value v) {
                 if (stream_timer_)
                     w_.loop.cancel(*stream_timer_);
             }
-            if (!web)
+            if (!web) {
                 stream_destroyed_early(); // payload.destroy(): 'close' on the next tick
+                return;
+            }
+            if (web_read_pending_ == src.get()) { // reader.cancel() settles the read: done
+                web_read_pending_ = nullptr;
+                w_.loop.microtask([this] { web_read_done_after_cancel(); });
+            }
         });
     }
     if (web && !res_closed_) {
@@ -739,7 +756,7 @@ void request_run::send_stream(js_value v) {
             if (!res_closed_ || finished_ || web_read_pending_ != raw)
                 return;
             web_read_pending_ = nullptr;
-            w_.loop.microtask([this] { res_end("", body_class::stream); });
+            w_.loop.microtask([this] { web_read_done_after_cancel(); });
         });
     }
     // pipe()/reader.read(): the first chunk flows on a later tick.
@@ -778,6 +795,14 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         res_end("", body_class::stream);
         return;
     }
+    if (web && res_closed_) {
+        // onRead: res.destroyed, so the reader is cancelled and nothing is written; the head
+        // stays unwritten (Node's write on a destroyed res stores none either) and reply.sent
+        // false (Findings 41, checked on Fastify 5.12.8).
+        stream_source_open_ = false;
+        stream_inflight_ = false;
+        return;
+    }
     if (!headers_sent_ && ascii_upper(in_.method) == "HEAD") {
         // Node: a HEAD response ignores write(); _implicitHeader stores the head (headersSent
         // is true) but nothing reaches the socket before end() (a failure destroys it unsent)
@@ -801,6 +826,14 @@ void request_run::stream_step(std::shared_ptr<stream_source> src, std::size_t k,
         w_.loop.after(src->chunk_delay_ms, in_.id, "stream", "stream chunk or end", next);
     if (web)
         web_read_pending_ = src.get(); // onRead asked the reader for the next chunk
+}
+
+void request_run::web_read_done_after_cancel() {
+    // onRead({done: true}) after eos(res) cancelled the reader: sendTrailer calls res.end(),
+    // whose implicit head counts as sent (headersSent) even on a destroyed res; reply.sent turns
+    // true and a later writeHead would throw ERR_HTTP_HEADERS_SENT.
+    headers_sent_ = true;
+    res_end("", body_class::stream);
 }
 
 void request_run::stream_destroyed_early() {
@@ -1514,6 +1547,8 @@ js_value request_run::make_payload(scenario::payload const& p) {
         s->chunk_delay_ms = p.chunk_delay_ms;
         s->fail_after_chunks = p.fail_after_chunks;
         s->locked = p.locked;
+        if (s->web) // new ReadableStream(): start() settles a microtask later
+            w_.loop.microtask([s] { s->started = true; });
         v.type = s->web ? js_type::web_stream : js_type::node_stream;
         v.stream = s;
         v.origin = body_class::stream;
@@ -1556,6 +1591,7 @@ js_value request_run::make_payload(scenario::payload const& p) {
                 if (!has_ct && p.body->kind != scenario::payload_kind::buffer)
                     r->headers.emplace_back("content-type", "text/plain;charset=UTF-8");
             }
+            w_.loop.microtask([s] { s->started = true; }); // the body's start()
             r->body = s;
         }
         if (p.shared)

@@ -94,6 +94,7 @@ private:
     void send_stream(js_value v);
     void stream_step(std::shared_ptr<stream_source> src, std::size_t k, bool web);
     void stream_failed(bool web);
+    void web_read_done_after_cancel();
     void stream_destroyed_early();
     void on_error_hook(js_value err, bool has_cb);
 
