@@ -381,7 +381,11 @@ private:
             return;
         int const code = status_;
         if (empty_status(code)) {
-            set_body(null_value());
+            set_body(null_value()); // strips Content-Length and Transfer-Encoding
+            // Node gives only 204 and 304 (and HEAD) no body: a 205 goes out without framing
+            // and the connection ends it (Node's _storeHeader, _removedTE and _removedContLen)
+            if (code == 205 && method_ != "HEAD")
+                closes_connection_after_response();
             end_response("", body_class::empty);
             return;
         }
