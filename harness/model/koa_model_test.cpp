@@ -247,7 +247,8 @@ TEST(KoaModel, Status205WithoutBodyClosesThePipeline) {
     EXPECT_NE(ps[1].why.find("no framing"), std::string::npos) << ps[1].why;
 }
 
-/// Every koa scenario (recorded from real Koa 2.16.4) is predicted deterministically and agrees:
+/// Every koa scenario (recorded from real Koa 2.16.4; scenarios/koa/ and koa-suite/) is predicted
+/// deterministically and agrees:
 /// trace, endAt, status, body, aborted, complete, and the content-type when the file expects one.
 TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
     namespace fs = std::filesystem;
@@ -257,7 +258,10 @@ TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
     std::string report;
     int scenarios = 0;
     int compared = 0;
-    for (auto const& file : scenario::collect_files({root / "koa"})) {
+    std::vector<std::filesystem::path> folders{root / "koa"};
+    if (fs::exists(root / "koa-suite"))
+        folders.push_back(root / "koa-suite"); // Koa's own tests, ported (docs/koa-suite.md)
+    for (auto const& file : scenario::collect_files(folders)) {
         auto loaded = scenario::load_file(file, root);
         if (!loaded.has_value())
             continue; // the loader's own tests and `lifecheck validate` report invalid files
