@@ -105,6 +105,12 @@ void describe_koa(scenario::koa_app const& k, scenario_result& r) {
             up.does = scenario::to_string(m.after->what);
             up.note = note_of(*m.after);
         }
+        if (m.on_catch) {
+            callback_info c{m.label + ":catch", "catch", m.label, "", "continue", ""};
+            c.does = scenario::to_string(m.on_catch->what);
+            c.note = note_of(*m.on_catch);
+            r.callbacks.push_back(c);
+        }
         r.callbacks.push_back(up);
         parent = m.label;
     }

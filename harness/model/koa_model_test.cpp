@@ -231,7 +231,24 @@ TEST(KoaModel, ResponseReadLimitCutsAStream) {
     EXPECT_EQ(p.end_at, 2);
 }
 
-/// Every koa scenario (recorded from real Koa 2.16.4) is predicted deterministically and agrees:
+// A 205 without a body goes out with no framing header (Koa strips Content-Length and
+// Transfer-Encoding, Node frames only 204 and 304 as bodiless) and Node closes the connection
+// after it: a request pipelined behind it is not decided
+// (scenarios/koa/framing/status-205-without-body-unframed-closes.json).
+TEST(KoaModel, Status205WithoutBodyClosesThePipeline) {
+    auto const ps = koa_steps(
+        R"({"dialect":"koa","app":{"middleware":[{"label":"r","before":{"do":"send","status":205}}]},
+            "steps":[{"parallel":[{"id":"p1","request":{"method":"GET","url":"/"},"connection":"c"},
+                                  {"id":"p2","request":{"method":"GET","url":"/"},"connection":"c"}]}]})");
+    ASSERT_EQ(ps.size(), 2U);
+    ASSERT_TRUE(ps[0].deterministic) << ps[0].why;
+    EXPECT_EQ(ps[0].status, 205);
+    EXPECT_FALSE(ps[1].deterministic);
+    EXPECT_NE(ps[1].why.find("no framing"), std::string::npos) << ps[1].why;
+}
+
+/// Every koa scenario (recorded from real Koa 2.16.4; scenarios/koa/ and koa-suite/) is predicted
+/// deterministically and agrees:
 /// trace, endAt, status, body, aborted, complete, and the content-type when the file expects one.
 TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
     namespace fs = std::filesystem;
@@ -241,7 +258,10 @@ TEST(ModelCorpus, AgreesWithEveryKoaScenario) {
     std::string report;
     int scenarios = 0;
     int compared = 0;
-    for (auto const& file : scenario::collect_files({root / "koa"})) {
+    std::vector<std::filesystem::path> folders{root / "koa"};
+    if (fs::exists(root / "koa-suite"))
+        folders.push_back(root / "koa-suite"); // Koa's own tests, ported (docs/koa-suite.md)
+    for (auto const& file : scenario::collect_files(folders)) {
         auto loaded = scenario::load_file(file, root);
         if (!loaded.has_value())
             continue; // the loader's own tests and `lifecheck validate` report invalid files

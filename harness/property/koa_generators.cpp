@@ -143,6 +143,140 @@ action koa_action(std::string const& label, bool allow_hang, gen_state& st) {
     return a;
 }
 
+/// A value koa ops throw (scenario-format §1.7): mostly Errors with status, statusCode, expose
+/// and headers; sometimes a non-Error (a string, an object, null or undefined).
+payload koa_thrown(std::string const& label, gen_state& st) {
+    payload p;
+    switch (pick<int>({{6, 0}, {1, 1}, {1, 2}, {1, 3}})) {
+    case 1:
+        p.kind = payload_kind::string;
+        p.bytes = label + " oops";
+        break;
+    case 2:
+        p.kind = payload_kind::json_value;
+        p.value = scenario::json::object({{"status", 409}, {"message", label}});
+        break;
+    case 3:
+        // null == err: Koa never answers an uncaught one
+        p.kind = one_in(2) ? payload_kind::undefined : payload_kind::json_value;
+        st.may_hang = true;
+        break;
+    default: {
+        p.kind = payload_kind::error;
+        p.error.message = label + " failed";
+        if (one_in(2))
+            p.error.status = *gen::element(400, 401, 404, 418, 500, 503);
+        if (one_in(3))
+            p.error.status_code = *gen::element(403, 409, 502);
+        if (one_in(3))
+            p.error.props = scenario::json::object({{"expose", *gen::arbitrary<bool>()}});
+        if (one_in(4))
+            p.error.headers.emplace_back("x-err-" + label, "1");
+        break;
+    }
+    }
+    return p;
+}
+
+/// ctx.throw / ctx.assert arguments: a 4xx or 5xx status, maybe a message and props.
+void http_error_args(scenario::op& o, std::string const& label) {
+    o.status = *gen::element(400, 401, 403, 404, 418, 500, 503);
+    if (one_in(2))
+        o.message = label + " says no";
+    if (one_in(3)) {
+        o.props = scenario::json::object();
+        if (one_in(2))
+            o.props["expose"] = *gen::arbitrary<bool>();
+        if (one_in(2))
+            o.props["headers"] = scenario::json::object({{"x-why-" + label, "1"}});
+        if (one_in(4))
+            o.props["code"] = "ENOENT";
+    }
+}
+
+/// An ACTION of v2.3 koa ops (scenario-format §1.7); `in_catch` adds the ops that read err.
+action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, gen_state& st) {
+    action a;
+    a.ops.emplace();
+    int const n = *gen::inRange(0, 4);
+    for (int i = 0; i < n; ++i) {
+        scenario::op o;
+        bool ends = false;
+        switch (pick<int>({{3, 0},
+                           {3, 1},
+                           {2, 2},
+                           {1, 3},
+                           {2, 4},
+                           {in_catch ? 3 : 0, 5},
+                           {in_catch ? 2 : 0, 6},
+                           {1, 7},
+                           {1, 8},
+                           {allow_hang ? 1 : 0, 9}})) {
+        case 0:
+            o.kind = scenario::op_kind::ctx_status;
+            if (in_catch && one_in(2)) {
+                o.from_error = true;
+            } else {
+                int const code = *gen::element(200, 201, 204, 205, 404, 418, 500);
+                o.code = code;
+                st.empty_status = st.empty_status || code == 204 || code == 205;
+            }
+            break;
+        case 1:
+            o.kind = scenario::op_kind::ctx_body;
+            if (in_catch && one_in(2)) {
+                o.from_error = true;
+            } else {
+                o.body = koa_payload(label);
+                if (o.body->fail_after_chunks && *o.body->fail_after_chunks > 0)
+                    st.may_hang = true;
+            }
+            break;
+        case 2:
+            o.kind = scenario::op_kind::ctx_throw;
+            http_error_args(o, label);
+            ends = true;
+            break;
+        case 3:
+            o.kind = scenario::op_kind::ctx_assert;
+            o.holds = one_in(2);
+            http_error_args(o, label);
+            ends = !o.holds;
+            break;
+        case 4:
+            o.kind = scenario::op_kind::throw_;
+            o.body = koa_thrown(label, st);
+            ends = true;
+            break;
+        case 5:
+            o.kind = scenario::op_kind::rethrow;
+            ends = true;
+            break;
+        case 6:
+            o.kind = scenario::op_kind::ctx_app_emit;
+            break;
+        case 7:
+            o.kind = scenario::op_kind::set;
+            o.flag = scenario::flag_assignment{*gen::element<std::string>("f1", "f2"),
+                                               *gen::arbitrary<bool>()};
+            break;
+        case 8:
+            o.kind = scenario::op_kind::await_;
+            o.ms = *gen::element(0, 30);
+            break;
+        default:
+            o.kind = scenario::op_kind::hang;
+            st.may_hang = true;
+            ends = true;
+            break;
+        }
+        a.ops->push_back(std::move(o));
+        if (ends)
+            break;
+    }
+    return a;
+}
+
 scenario::step koa_request(int id, bool may_abort, bool must_abort, bool read_limit = true) {
     scenario::step st;
     st.kind = scenario::step_kind::request;
@@ -186,10 +320,15 @@ scenario::scenario generate(koa_gen_options const& opts) {
         m.next = pick<scenario::next_mode>({{8, scenario::next_mode::once},
                                             {2, scenario::next_mode::never},
                                             {1, scenario::next_mode::twice}});
+        bool const ops = opts.ops && one_in(2);
         if (!one_in(3))
-            m.before = koa_action(m.label, allow_hang, gs);
+            m.before = ops ? koa_ops_action(m.label, false, allow_hang, gs)
+                           : koa_action(m.label, allow_hang, gs);
+        if (opts.ops && m.next != scenario::next_mode::never && one_in(3))
+            m.on_catch = koa_ops_action(m.label, true, false, gs);
         if (one_in(2))
-            m.after = koa_action(m.label, false, gs);
+            m.after =
+                ops ? koa_ops_action(m.label, false, false, gs) : koa_action(m.label, false, gs);
         sc.application.koa.chain.push_back(std::move(m));
     }
     if (!one_in(3)) {

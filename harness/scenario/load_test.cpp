@@ -398,6 +398,35 @@ TEST(LoadGood, KoaFixtureReadsTheChain) {
     EXPECT_EQ(r->application.koa.on_error->label, "listener");
 }
 
+// v2.3 (scenario-format §1.7): koa ops and a middleware's catch are read and written back as
+// they were given.
+TEST(LoadGood, KoaOpsAndCatchRoundTrip) {
+    std::string const app =
+        R"({"middleware":[{"label":"errors","catch":{"ops":[{"ctx.status":"err"},)"
+        R"({"ctx.body":"err.message"},{"ctx.app.emit":true},{"rethrow":true}]},)"
+        R"("after":{"ops":[{"ctx.status":201},{"ctx.body":{"kind":"string","value":"x"}}]}},)"
+        R"({"label":"db","before":{"ops":[{"set":{"flag":"f","value":true}},)"
+        R"({"await":5},{"ctx.assert":{"value":true,"status":401}},)"
+        R"({"ctx.throw":{"status":418,"message":"m","props":{"expose":false,"code":"E"}}}]},)"
+        R"("next":"twice","catch":{}},)"
+        R"({"label":"c","before":{"ops":[{"throw":{"kind":"json","value":null}}]}}]})";
+    scenario const s =
+        load_ok(R"({"dialect":"koa","app":)" + app + R"(,"steps":[{"id":"r1","request":{}}]})");
+    auto const& chain = s.application.koa.chain;
+    ASSERT_EQ(chain.size(), 3u);
+    ASSERT_TRUE(chain[0].on_catch && chain[0].on_catch->ops);
+    EXPECT_EQ(chain[0].on_catch->ops->size(), 4u);
+    EXPECT_TRUE(chain[0].on_catch->ops->at(0).from_error);
+    EXPECT_EQ(chain[0].on_catch->ops->at(3).kind, op_kind::rethrow);
+    ASSERT_TRUE(chain[1].on_catch);
+    EXPECT_FALSE(chain[1].on_catch->ops);
+    op const& t = chain[1].before->ops->at(3);
+    EXPECT_EQ(t.kind, op_kind::ctx_throw);
+    EXPECT_EQ(t.status, 418);
+    EXPECT_EQ(t.message, "m");
+    EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
+}
+
 TEST(LoadGood, ToJsonOmitsDefaultsAndKeepsGivenLabelsOnly) {
     scenario const s = load_ok(with_app(
         R"({"hooks":{"onRequest":[{"style":"async","do":"continue"},{"label":"mine"}]},

@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v2.2 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v2.3 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 
@@ -130,6 +130,13 @@ enum class op_kind {
     throw_,        // throw value
     done,          // done() / done(err) / done(null, payload): callback-style hooks
     hang,          // await a promise that never settles
+    // koa ops (scenario-format §1.7, v2.3), named after the Koa call
+    ctx_status,   // ctx.status = n (or = err.statusCode || err.status || 500 in a catch)
+    ctx_body,     // ctx.body = value (or = err.message in a catch)
+    ctx_throw,    // ctx.throw(status, message, props)
+    ctx_assert,   // ctx.assert(value, status, message, props)
+    rethrow,      // throw err (catch only)
+    ctx_app_emit, // ctx.app.emit('error', err, ctx) (catch only)
 };
 
 char const* to_string(op_kind k);
@@ -148,6 +155,12 @@ struct op {
     int ms = 0;                  // await
     flag_assignment flag;        // set
     done_with done = done_with::nothing;
+    // koa ops (§1.7)
+    bool from_error = false;            // ctx.status "err", ctx.body "err.message"
+    int status = 500;                   // ctx.throw, ctx.assert
+    std::optional<std::string> message; // ctx.throw, ctx.assert
+    json props = json::object();        // ctx.throw, ctx.assert: expose, headers, code
+    bool holds = false;                 // ctx.assert: the asserted value
 };
 
 /// ACTION, scenario-format §1.2: what one user callback does.
@@ -224,6 +237,8 @@ struct middleware {
     std::string label;
     std::optional<action> before;
     next_mode next = next_mode::once;
+    /// v2.3 (§1.7): `try { await next() } catch (err) { LABEL:catch; ACTION }`.
+    std::optional<action> on_catch;
     std::optional<action> after;
 };
 

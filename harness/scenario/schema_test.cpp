@@ -370,6 +370,24 @@ TEST(ScenarioSchema, VerbEnumsFollowTheVocabulary) {
     EXPECT_EQ(do_enum("koaOnErrorAction"), verbs_at(verb_site::koa_on_error));
 }
 
+// Each op definition lists exactly the ops op_table allows there: Fastify's in `op`, koa
+// middleware's in `koaOp`, a koa catch block's in `koaCatchOp` (scenario-format §1.6, §1.7).
+TEST(ScenarioSchema, OpDefinitionsFollowTheVocabulary) {
+    auto const ops_at = [](unsigned bits) {
+        return table_names(
+            op_table,
+            [bits](op_entry const& o) { return (o.sites & bits) != 0; },
+            [](op_entry const& o) { return o.name; });
+    };
+    unsigned const fastify =
+        verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler;
+    EXPECT_EQ(keys_of(def("op").at("properties")), ops_at(fastify));
+    EXPECT_EQ(keys_of(def("koaOp").at("properties")), ops_at(verb_site::koa_step));
+    EXPECT_EQ(keys_of(def("koaCatchOp").at("properties")), ops_at(verb_site::koa_catch));
+    EXPECT_EQ(keys_of(def("koaCatchAction").at("properties")),
+              keys_of(def("koaAction").at("properties")));
+}
+
 TEST(ScenarioSchema, PhasesFollowTheVocabulary) {
     names const all = table_names(phase_table);
     names const request = table_names(

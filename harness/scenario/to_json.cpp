@@ -115,7 +115,26 @@ json op_json(op const& o) {
             arg = json{{"payload", payload_json(*o.body)}};
         break;
     case op_kind::hang:
+    case op_kind::rethrow:
+    case op_kind::ctx_app_emit:
         arg = true;
+        break;
+    case op_kind::ctx_status:
+        arg = o.from_error ? json("err") : o.code;
+        break;
+    case op_kind::ctx_body:
+        arg = o.from_error ? json("err.message") : payload_json(*o.body);
+        break;
+    case op_kind::ctx_throw:
+    case op_kind::ctx_assert:
+        arg = json::object();
+        if (o.kind == op_kind::ctx_assert)
+            arg["value"] = o.holds;
+        arg["status"] = o.status;
+        if (o.message)
+            arg["message"] = *o.message;
+        if (!o.props.empty())
+            arg["props"] = o.props;
         break;
     }
     json out = json::object();
@@ -252,6 +271,8 @@ json koa_json(koa_app const& k, labels l) {
                 mj["next"] = "never";
             else if (m.next == next_mode::twice)
                 mj["next"] = "twice";
+            if (m.on_catch)
+                mj["catch"] = action_json(*m.on_catch, l);
             if (m.after)
                 mj["after"] = action_json(*m.after, l);
             chain.push_back(mj);

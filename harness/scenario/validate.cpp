@@ -40,6 +40,7 @@ enum class site {
     error_handler, // an errorHandler (scope or late)
     koa_step,      // `before` / `after` of a koa middleware
     koa_on_error,  // the koa app's onError listener
+    koa_catch,     // the `catch` of a koa middleware (v2.3)
 };
 
 std::string join(std::vector<std::string> const& parts) {
@@ -261,6 +262,8 @@ unsigned site_bits(site s, std::optional<phase> ph) {
         return verb_site::koa_step;
     case site::koa_on_error:
         return verb_site::koa_on_error;
+    case site::koa_catch:
+        return verb_site::koa_catch;
     }
     return 0;
 }
@@ -291,6 +294,8 @@ std::string site_name(site s, std::optional<phase> ph) {
         return "koa middleware";
     case site::koa_on_error:
         return "koa's onError listener";
+    case site::koa_catch:
+        return "a koa middleware's catch";
     }
     return "?";
 }
@@ -430,6 +435,11 @@ private:
     std::optional<flag_assignment> assignment(json const& v, std::string const& path);
     std::optional<std::vector<op>>
     ops_of(json const& v, std::string const& path, site s, std::optional<phase> ph, style how);
+    void koa_op(op& o,
+                json const& arg,
+                std::string const& path,
+                bool in_catch,
+                std::optional<std::string>& final_op);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
@@ -658,7 +668,7 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     action a;
     if (!object(v, path, "an ACTION object"))
         return a;
-    if (s == site::koa_step)
+    if (s == site::koa_step || s == site::koa_catch)
         // The middleware's own `label` names it in traces (scenario-format §1.5): no second name
         // here.
         only_keys(v,
@@ -675,7 +685,7 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
     }
     if (json const* x = member(v, "style")) {
         std::string const st = x->is_string() ? x->get<std::string>() : "";
-        bool const koa = s == site::koa_step || s == site::koa_on_error;
+        bool const koa = s == site::koa_step || s == site::koa_on_error || s == site::koa_catch;
         std::optional<style> how;
         for (style_entry const& row : style_table)
             if (st == row.name)
@@ -741,7 +751,12 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
                      "no v1 key beside `ops` (an ACTION either lists ops or uses do/delayMs/set/"
                      "status/headers/payload/error, scenario-format §1.6)",
                      shown(json(v1)));
-        a.ops = ops_of(*x, path + ".ops", s, ph, a.how);
+        if (s == site::koa_on_error)
+            fail(path + ".ops",
+                 "no ops in koa's onError listener (it only observes: when, set, delayMs)",
+                 shown(*x));
+        else
+            a.ops = ops_of(*x, path + ".ops", s, ph, a.how);
     }
     return a;
 }
@@ -802,6 +817,90 @@ std::optional<error_spec> reader::error_of(json const& v, std::string const& pat
     if (problems_.size() != before)
         return std::nullopt;
     return e;
+}
+
+/// The argument of a koa op (scenario-format §1.7); sets `final_op` when the op ends the
+/// function. `in_catch`: the op sits in a middleware's catch, where `err` exists.
+void reader::koa_op(op& o,
+                    json const& arg,
+                    std::string const& path,
+                    bool in_catch,
+                    std::optional<std::string>& final_op) {
+    auto from_err = [&](char const* word) {
+        if (!(arg.is_string() && arg.get<std::string>() == word))
+            return false;
+        if (!in_catch)
+            fail(path,
+                 std::string{"\""} + word + "\" only in a middleware's catch (it reads err)",
+                 shown(arg));
+        o.from_error = true;
+        return true;
+    };
+    switch (o.kind) {
+    case op_kind::ctx_status:
+        if (!from_err("err"))
+            o.code = int32(arg, path, 100, 999).value_or(500);
+        return;
+    case op_kind::ctx_body:
+        if (!from_err("err.message")) {
+            o.body = payload_of(arg, path, false);
+            if (o.body && (o.body->kind == payload_kind::web_stream ||
+                           o.body->kind == payload_kind::response))
+                fail(path + ".kind",
+                     "a body Koa 2 takes: json, string, buffer, empty or stream",
+                     shown(json(to_string(o.body->kind))));
+        }
+        return;
+    case op_kind::ctx_throw:
+    case op_kind::ctx_assert: {
+        bool const assert_op = o.kind == op_kind::ctx_assert;
+        if (!object(arg,
+                    path,
+                    assert_op ? "{\"value\": BOOL, \"status\": N, \"message\"?, \"props\"?}"
+                              : "{\"status\": N, \"message\"?, \"props\"?}"))
+            return;
+        if (assert_op)
+            only_keys(arg, path, "ctx.assert", {"value", "status", "message", "props"});
+        else
+            only_keys(arg, path, "ctx.throw", {"status", "message", "props"});
+        if (json const* x = member(arg, "status"))
+            o.status = int32(*x, path + ".status", 400, 599).value_or(500);
+        else
+            missing(path + ".status", "the error's status (400-599)");
+        if (json const* x = member(arg, "message"))
+            o.message = text(*x, path + ".message");
+        if (json const* x = member(arg, "props")) {
+            if (object(*x, path + ".props", "{\"expose\"?: BOOL, \"headers\"?, \"code\"?}")) {
+                only_keys(*x, path + ".props", "props", {"expose", "headers", "code"});
+                if (json const* e = member(*x, "expose"))
+                    boolean(*e, path + ".props.expose");
+                if (json const* h = member(*x, "headers"))
+                    headers(*h, path + ".props.headers");
+                if (json const* c = member(*x, "code"))
+                    name(*c, path + ".props.code", "a non-empty error code string");
+                o.props = *x;
+            }
+        }
+        if (assert_op) {
+            if (json const* x = member(arg, "value"))
+                o.holds = boolean(*x, path + ".value").value_or(false);
+            else
+                missing(path + ".value", "the asserted value (true or false)");
+        }
+        if (!assert_op || !o.holds)
+            final_op = assert_op ? "a failing ctx.assert" : "ctx.throw";
+        return;
+    }
+    case op_kind::rethrow:
+    case op_kind::ctx_app_emit:
+        if (!(arg.is_boolean() && arg.get<bool>()))
+            fail(path, "true", shown(arg));
+        if (o.kind == op_kind::rethrow)
+            final_op = "rethrow";
+        return;
+    default:
+        return;
+    }
 }
 
 /// `ops` of an ACTION, scenario-format §1.6.
@@ -937,7 +1036,21 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
                 fail(arg_path, "true", shown(arg));
             final_op = "hang";
             break;
+        case op_kind::ctx_status:
+        case op_kind::ctx_body:
+        case op_kind::ctx_throw:
+        case op_kind::ctx_assert:
+        case op_kind::rethrow:
+        case op_kind::ctx_app_emit:
+            koa_op(o, arg, arg_path, s == site::koa_catch, final_op);
+            break;
         }
+        if (o.kind == op_kind::throw_ && (s == site::koa_step || s == site::koa_catch) && o.body &&
+            o.body->kind != payload_kind::error && o.body->kind != payload_kind::json_value &&
+            o.body->kind != payload_kind::string && o.body->kind != payload_kind::undefined)
+            fail(arg_path + ".kind",
+                 "a value koa middleware throws: error, json, string or undefined (§1.7)",
+                 shown(json(to_string(o.body->kind))));
         out.push_back(std::move(o));
     }
     if (problems_.size() != before)
@@ -1268,7 +1381,7 @@ koa_app reader::koa(json const& v, std::string const& path) {
                             "a middleware object {\"label\", \"before\", \"next\", "
                             "\"after\"}"))
                     continue;
-                only_keys(m, at, "a koa middleware", {"label", "before", "next", "after"});
+                only_keys(m, at, "a koa middleware", {"label", "before", "next", "catch", "after"});
                 if (json const* l = member(m, "label")) {
                     if (auto n = name(*l, at + ".label", "a non-empty label string")) {
                         mw.label = *n;
@@ -1296,6 +1409,14 @@ koa_app reader::koa(json const& v, std::string const& path) {
                                   "one of " + names_of(next_mode_table),
                                   *n,
                                   name_list(next_mode_table));
+                }
+                if (json const* c = member(m, "catch")) {
+                    mw.on_catch = action_of(*c, at + ".catch", site::koa_catch, std::nullopt);
+                    if (mw.next == next_mode::never)
+                        fail(at + ".catch",
+                             "no catch with next \"never\" (it catches the rejection of "
+                             "next(): give next once or twice)",
+                             shown(*c));
                 }
                 if (json const* a = member(m, "after"))
                     mw.after = action_of(*a, at + ".after", site::koa_step, std::nullopt);

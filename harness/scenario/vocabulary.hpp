@@ -25,6 +25,7 @@ constexpr unsigned handler = 1u << 3;       // a route handler or a notFoundHand
 constexpr unsigned error_handler = 1u << 4; // an errorHandler (scope or late)
 constexpr unsigned koa_step = 1u << 5;      // `before` / `after` of a koa middleware
 constexpr unsigned koa_on_error = 1u << 6;  // the koa app's onError listener (it only observes)
+constexpr unsigned koa_catch = 1u << 7;     // the `catch` of a koa middleware (v2.3)
 } // namespace verb_site
 
 /// One verb of an ACTION's `do`.
@@ -41,19 +42,23 @@ inline constexpr verb_entry verb_table[] = {
      "continue",
      "continued",
      verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler |
-         verb_site::koa_step | verb_site::koa_on_error},
+         verb_site::koa_step | verb_site::koa_on_error | verb_site::koa_catch},
     {verb::throw_,
      "throw",
      "threw",
      verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler |
-         verb_site::koa_step},
+         verb_site::koa_step | verb_site::koa_catch},
     {verb::rethrow, "rethrow", "rethrew", verb_site::error_handler},
     {verb::send,
      "send",
      "sent",
-     verb_site::hook | verb_site::handler | verb_site::error_handler | verb_site::koa_step},
+     verb_site::hook | verb_site::handler | verb_site::error_handler | verb_site::koa_step |
+         verb_site::koa_catch},
     {verb::send_then_continue, "sendThenContinue", "sent + continued", verb_site::hook},
-    {verb::hang, "hang", "hung", verb_site::hook | verb_site::handler | verb_site::koa_step},
+    {verb::hang,
+     "hang",
+     "hung",
+     verb_site::hook | verb_site::handler | verb_site::koa_step | verb_site::koa_catch},
     {verb::replace_payload, "replacePayload", "replaced payload", verb_site::on_send_hook},
     {verb::hijack, "hijack", "hijacked", verb_site::hook | verb_site::handler},
 };
@@ -119,6 +124,7 @@ namespace detail {
 constexpr unsigned fastify_sites =
     verb_site::hook | verb_site::app_hook | verb_site::handler | verb_site::error_handler;
 constexpr unsigned reply_sites = verb_site::hook | verb_site::handler | verb_site::error_handler;
+constexpr unsigned koa_sites = verb_site::koa_step | verb_site::koa_catch;
 } // namespace detail
 
 /// Every op, in the order of the §1.6 table.
@@ -129,12 +135,18 @@ inline constexpr op_entry op_table[] = {
     {op_kind::remove_header, "removeHeader", true, detail::reply_sites},
     {op_kind::type, "type", true, detail::reply_sites},
     {op_kind::send, "send", true, detail::reply_sites},
-    {op_kind::set, "set", false, detail::fastify_sites},
-    {op_kind::await_, "await", false, detail::fastify_sites},
+    {op_kind::set, "set", false, detail::fastify_sites | detail::koa_sites},
+    {op_kind::await_, "await", false, detail::fastify_sites | detail::koa_sites},
     {op_kind::return_, "return", false, detail::reply_sites},
-    {op_kind::throw_, "throw", false, detail::fastify_sites},
+    {op_kind::throw_, "throw", false, detail::fastify_sites | detail::koa_sites},
     {op_kind::done, "done", false, verb_site::hook | verb_site::app_hook},
-    {op_kind::hang, "hang", false, detail::fastify_sites},
+    {op_kind::hang, "hang", false, detail::fastify_sites | detail::koa_sites},
+    {op_kind::ctx_status, "ctx.status", false, detail::koa_sites},
+    {op_kind::ctx_body, "ctx.body", false, detail::koa_sites},
+    {op_kind::ctx_throw, "ctx.throw", false, detail::koa_sites},
+    {op_kind::ctx_assert, "ctx.assert", false, detail::koa_sites},
+    {op_kind::rethrow, "rethrow", false, verb_site::koa_catch},
+    {op_kind::ctx_app_emit, "ctx.app.emit", false, verb_site::koa_catch},
 };
 
 /// One step kind: the key that makes a step that kind (§1.4; a step has exactly one).
@@ -164,7 +176,7 @@ inline constexpr action_key_entry action_key_table[] = {
     {"when", true},
     {"set", true},
     {"do", true},
-    {"ops", false},
+    {"ops", true},
     {"status", true},
     {"headers", true},
     {"payload", true},
@@ -303,7 +315,7 @@ static_assert(detail::in_enum_order(payload_kind_table) &&
                       static_cast<std::size_t>(payload_kind::undefined) + 1,
               "payload_kind_table: one row per kind, in enum order");
 static_assert(detail::in_enum_order(op_table) &&
-                  std::size(op_table) == static_cast<std::size_t>(op_kind::hang) + 1,
+                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_app_emit) + 1,
               "op_table: one row per op, in enum order");
 static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,

@@ -137,6 +137,8 @@ app_labels labels_of(scenario::app const& a, scenario::dialect d) {
         for (scenario::middleware const& m : a.koa.chain) {
             lists.request.add(m.label + ":down");
             lists.request.add(m.label + ":up");
+            if (m.on_catch) // v2.3: LABEL:catch when its catch block starts
+                lists.request.add(m.label + ":catch");
         }
         if (a.koa.on_error)
             lists.request.add(a.koa.on_error->label);

@@ -139,8 +139,23 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
 // The app description (scenario-format §1.5): what this adapter can build
 
 const VERBS = ['continue', 'throw', 'send', 'hang']
-const ACTION_KEYS = ['style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error']
-const MIDDLEWARE_KEYS = ['label', 'before', 'next', 'after']
+const ACTION_KEYS = ['style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error', 'ops']
+const MIDDLEWARE_KEYS = ['label', 'before', 'next', 'catch', 'after']
+// v2.3 ops of koa middleware (scenario-format §1.7), each named after the Koa call it stands for;
+// the ops only a `catch` block may use (they read the caught `err`) are marked.
+const KOA_OPS = {
+  'ctx.status': false,
+  'ctx.body': false,
+  'ctx.throw': false,
+  'ctx.assert': false,
+  throw: false,
+  rethrow: true,
+  'ctx.app.emit': true,
+  set: false,
+  await: false,
+  hang: false
+}
+const THROW_KINDS = ['error', 'json', 'string', 'undefined']
 const NEXT_MODES = ['once', 'never', 'twice']
 // Koa 2 has no WHATWG stream or Response body: it would JSON-serialize them as "{}".
 const PAYLOAD_KEYS = {
@@ -178,15 +193,35 @@ function checkAction (a, site, path) {
   if (a.delayMs !== undefined && !(typeof a.delayMs === 'number' && a.delayMs >= 0)) {
     unsupported(`${path}.delayMs: expected a number >= 0`)
   }
-  if (a.payload !== undefined) {
-    const p = a.payload
-    if (!isObject(p)) unsupported(`${path}.payload: expected an object`)
-    const fields = PAYLOAD_KEYS[p.kind]
-    if (!fields) unsupported(`${path}.payload.kind: '${p.kind}' (koa: json, string, buffer, empty, stream)`)
-    checkKeys(p, ['kind', ...fields], `${path}.payload`)
-    if (p.chunks !== undefined && !(Array.isArray(p.chunks) && p.chunks.every(c => typeof c === 'string'))) {
-      unsupported(`${path}.payload.chunks: expected an array of strings`)
-    }
+  if (a.payload !== undefined) checkPayload(a.payload, `${path}.payload`)
+  if (a.ops !== undefined) {
+    if (site === 'onError') unsupported(`${path}.ops: the onError listener only observes`)
+    if (!Array.isArray(a.ops)) unsupported(`${path}.ops: expected an array`)
+    a.ops.forEach((op, i) => checkOp(op, site, `${path}.ops[${i}]`))
+  }
+}
+
+function checkPayload (p, path) {
+  if (!isObject(p)) unsupported(`${path}: expected an object`)
+  const fields = PAYLOAD_KEYS[p.kind]
+  if (!fields) unsupported(`${path}.kind: '${p.kind}' (koa: json, string, buffer, empty, stream)`)
+  checkKeys(p, ['kind', ...fields], path)
+  if (p.chunks !== undefined && !(Array.isArray(p.chunks) && p.chunks.every(c => typeof c === 'string'))) {
+    unsupported(`${path}.chunks: expected an array of strings`)
+  }
+}
+
+/** One op (scenario-format §1.7): its key is known here and allowed where it sits. */
+function checkOp (op, site, path) {
+  if (!isObject(op) || Object.keys(op).length !== 1) unsupported(`${path}: expected an object with one key`)
+  const [k, v] = Object.entries(op)[0]
+  if (!(k in KOA_OPS)) unsupported(`${path}: op '${k}' (koa: ${Object.keys(KOA_OPS).join(', ')})`)
+  const inCatch = site === 'catch'
+  if (KOA_OPS[k] && !inCatch) unsupported(`${path}: '${k}' only in a catch block`)
+  if ((v === 'err' || v === 'err.message') && !inCatch) unsupported(`${path}: '${v}' only in a catch block`)
+  if (k === 'ctx.body' && v !== 'err.message') checkPayload(v, `${path}.ctx.body`)
+  if (k === 'throw' && !(isObject(v) && THROW_KINDS.includes(v.kind))) {
+    unsupported(`${path}.throw: a PAYLOAD of kind ${THROW_KINDS.join(', ')}`)
   }
 }
 
@@ -203,6 +238,10 @@ function checkApp (app) {
     labels.add(m.label)
     if (m.next !== undefined && !NEXT_MODES.includes(m.next)) unsupported(`${path}.next: '${m.next}'`)
     if (m.before !== undefined) checkAction(m.before, 'middleware', `${path}.before`)
+    if (m.catch !== undefined) {
+      if (m.next === 'never') unsupported(`${path}.catch: a catch block needs next once or twice`)
+      checkAction(m.catch, 'catch', `${path}.catch`)
+    }
     if (m.after !== undefined) checkAction(m.after, 'middleware', `${path}.after`)
   })
   if (app.onError !== undefined) checkAction(app.onError, 'onError', '$.app.onError')
@@ -373,8 +412,9 @@ function makeError (a) {
  * the ACTION has no payload, so Koa answers with the status text). throw: throws. hang: never
  * settles. continue: nothing.
  */
-async function perform (app, a, ctx) {
+async function perform (app, a, ctx, caught) {
   if (a === undefined || !app.whenHolds(a)) return
+  if (a.ops !== undefined) return runOps(app, a.ops, ctx, caught)
   if (a.delayMs !== undefined) await sleep(a.delayMs)
   app.applySet(a)
   switch (a.do ?? 'continue') {
@@ -389,6 +429,61 @@ async function perform (app, a, ctx) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// v2.3 ops (scenario-format §1.7): what a middleware body or its catch block does, in order
+
+/**
+ * The value of an Error or a thrown non-Error for `throw` (scenario-format §1.7): an error PAYLOAD
+ * is new Error(message ?? "boom") with its own properties (props as given, e.g. expose).
+ */
+function thrownValue (p) {
+  switch (p.kind) {
+    case 'error': {
+      const err = new Error(p.message ?? 'boom')
+      if (p.statusCode !== undefined) err.statusCode = p.statusCode
+      if (p.status !== undefined) err.status = p.status
+      if (p.code !== undefined) err.code = p.code
+      if (p.headers !== undefined) err.headers = { ...p.headers }
+      if (p.props !== undefined) Object.assign(err, structuredClone(p.props))
+      return err
+    }
+    case 'json': return 'value' in p ? structuredClone(p.value) : null
+    case 'string': return p.value ?? ''
+    default: return undefined
+  }
+}
+
+/** ctx.throw(status, message?, props?) and ctx.assert(value, status, message?, props?) arguments. */
+function httpErrorArgs (v) {
+  const args = [v.status]
+  if (v.message !== undefined) args.push(v.message)
+  if (v.props !== undefined) args.push(structuredClone(v.props))
+  return args
+}
+
+/** Runs ops in order as the body of an async function; `caught` is the catch block's `err`. */
+async function runOps (app, ops, ctx, caught) {
+  for (const op of ops) {
+    const [k, v] = Object.entries(op)[0]
+    switch (k) {
+      case 'ctx.status':
+        ctx.status = v === 'err' ? (caught.statusCode || caught.status || 500) : v
+        break
+      case 'ctx.body':
+        ctx.body = v === 'err.message' ? caught.message : materialize(v)
+        break
+      case 'ctx.throw': ctx.throw(...httpErrorArgs(v)); break
+      case 'ctx.assert': ctx.assert(v.value, ...httpErrorArgs(v)); break
+      case 'throw': throw thrownValue(v)
+      case 'rethrow': throw caught
+      case 'ctx.app.emit': ctx.app.emit('error', caught, ctx); break
+      case 'set': app.applySet({ set: v }); break
+      case 'await': await sleep(v); break
+      case 'hang': await new Promise(() => {})
+    }
+  }
+}
+
 /**
  * scenario-format §1.5: traced `LABEL:down` when the middleware starts and `LABEL:up` when the code after the
  * next() call(s) starts (for next: never, right after `before`); `after` runs in that upper half.
@@ -399,7 +494,16 @@ function makeMiddleware (app, m) {
     const id = app.idOf(ctx.req)
     app.cb(id, `${m.label}:down`, 'middleware')
     await perform(app, m.before, ctx)
-    if (mode === 'once') await next()
+    if (m.catch !== undefined) {
+      // v2.3: error-handling middleware, `try { await next() } catch (err) { ... }`
+      try {
+        await next()
+        if (mode === 'twice') await next()
+      } catch (err) {
+        app.cb(id, `${m.label}:catch`, 'middleware')
+        await perform(app, m.catch, ctx, err)
+      }
+    } else if (mode === 'once') await next()
     else if (mode === 'twice') {
       await next()
       await next() // koa-compose rejects: "next() called multiple times"

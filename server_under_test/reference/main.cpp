@@ -100,6 +100,16 @@ bool plain(std::string_view s) {
 
 /// Writes one engine event as a protocol line (scenario-format §3); the common all-ASCII case
 /// without building a json object.
+/// The socket options a scenario's app is served with: its timeouts and its dialect's
+/// keepAliveTimeout.
+net::connection_options connection_options_of(scenario::scenario const& sc) {
+    net::connection_options opts;
+    opts.connection_timeout_ms = sc.application.options.connection_timeout_ms;
+    opts.request_timeout_ms = sc.application.options.request_timeout_ms;
+    opts.keep_alive_timeout_s = net::keep_alive_timeout_s(sc.lang);
+    return opts;
+}
+
 void print_event(engine::event const& e) {
     if (!tracing)
         return;
@@ -231,9 +241,7 @@ private:
                     engine::unsupported(app_, sc.value().lang).value_or("dialect " + dialect)}});
             return;
         }
-        net::connection_options opts;
-        opts.connection_timeout_ms = app_.options.connection_timeout_ms;
-        opts.request_timeout_ms = app_.options.request_timeout_ms;
+        net::connection_options const opts = connection_options_of(sc.value());
         l->lis = std::make_unique<net::listener>(io_, *l->srv, *l->ev, opts);
         current_ = std::move(l);
         loaded* cur = current_.get();
@@ -330,9 +338,7 @@ int serve_file(std::string const& file, unsigned short port, engine::fault_set f
                   << '\n';
         return 2;
     }
-    net::connection_options opts;
-    opts.connection_timeout_ms = sc.value().application.options.connection_timeout_ms;
-    opts.request_timeout_ms = sc.value().application.options.request_timeout_ms;
+    net::connection_options const opts = connection_options_of(sc.value());
     std::unique_ptr<net::listener> lis;
     try {
         lis = std::make_unique<net::listener>(io, *srv, ev, opts, port);

@@ -23,7 +23,7 @@ error_value(std::string message, std::optional<int> status_code, std::optional<s
     js_value v;
     v.type = js_type::error;
     v.error = std::make_shared<js_error>(
-        js_error{std::move(message), status_code, std::move(code), {}, {}});
+        js_error{std::move(message), status_code, std::move(code), {}, {}, {}});
     return v;
 }
 

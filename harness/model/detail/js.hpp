@@ -27,6 +27,7 @@ struct js_error {
     std::optional<std::string> code;
     std::optional<int> status;     // err.status (v2 `error` PAYLOAD): read after statusCode
     scenario::header_list headers; // err.headers: setErrorHeaders copies them to the reply
+    std::optional<bool> expose;    // err.expose: Koa answers with the message when true
 };
 
 /// A source stream (Node Readable or WHATWG ReadableStream) created from a PAYLOAD.

@@ -247,6 +247,45 @@ describe('the onion', () => {
   })
 })
 
+describe('v2.3 ops and error-handling middleware', () => {
+  test('a catch answers from err: status, message, the listener from ctx.app.emit, then LABEL:up', async () => {
+    const { t, port } = await koaApp({
+      middleware: [
+        { label: 'errors', catch: { ops: [{ 'ctx.status': 'err' }, { 'ctx.body': 'err.message' }, { 'ctx.app.emit': true }] } },
+        { label: 'db', before: { ops: [{ throw: { kind: 'error', message: 'db down', statusCode: 503 } }] } }
+      ],
+      onError: { label: 'listener' }
+    })
+    const r = await fetchRaw(port, { id: 'r1' })
+    assert.equal(r.status, 503)
+    assert.equal(r.body, 'db down')
+    await settled(t, 'r1')
+    assert.deepEqual(labels(t, 'r1'), ['errors:down', 'db:down', 'errors:catch', 'listener', 'errors:up'])
+  })
+
+  test('ctx.throw exposes a 4xx message and sets err.headers; a 5xx shows the status text', async () => {
+    const { port } = await koaApp({
+      middleware: [{ label: 'a', before: { ops: [{ 'ctx.throw': { status: 409, message: 'taken', props: { headers: { 'x-why': 'dup' } } } }] } }]
+    })
+    const r = await fetchRaw(port, { id: 'r1' })
+    assert.equal(r.status, 409)
+    assert.equal(r.body, 'taken')
+    assert.equal(r.headers['x-why'], 'dup')
+    const { port: p2 } = await koaApp({ middleware: [{ label: 'a', before: { ops: [{ 'ctx.throw': { status: 502, message: 'secret' } }] } }] })
+    assert.equal((await fetchRaw(p2, { id: 'r1' })).body, 'Bad Gateway')
+  })
+
+  test('ops that read err outside a catch, and a catch with next never, are unsupported', async () => {
+    const t = startAdapter()
+    const outside = await load(t, { middleware: [{ label: 'a', before: { ops: [{ rethrow: true }] } }] })
+    assert.equal(outside.t, 'unsupported')
+    assert.match(outside.what, /only in a catch block/)
+    const never = await load(t, { middleware: [{ label: 'a', next: 'never', catch: {} }] })
+    assert.equal(never.t, 'unsupported')
+    await stop(t)
+  })
+})
+
 describe('aborts and streams', () => {
   test('the client closing while a middleware hangs: end aborted, status 404, nothing after', async () => {
     const { t, port } = await koaApp({ middleware: [{ label: 'a' }, { label: 'h', before: { do: 'hang' } }], onError: {} })

@@ -38,8 +38,11 @@ class exchange {
 public:
     virtual ~exchange() = default;
     /// Sends the status line and headers (names as given). Framing is the transport's job:
-    /// identity with content-length, chunked without.
-    virtual void write_head(int status, scenario::header_list const& headers) = 0;
+    /// identity with content-length, chunked without, and neither when `te_removed` (the app
+    /// called res.removeHeader('transfer-encoding'), Node's _removedTE) and no content-length
+    /// is among `headers`: then the body runs until the server closes the connection (Node's
+    /// _storeHeader sets _last).
+    virtual void write_head(int status, scenario::header_list const& headers, bool te_removed) = 0;
     /// Body bytes (after write_head).
     virtual void write(std::string_view data) = 0;
     /// The last byte: the transport calls request::finished() once it is flushed.

@@ -18,6 +18,8 @@ namespace lifecheck::engine {
 
 using scenario::action;
 using scenario::next_mode;
+using scenario::op;
+using scenario::op_kind;
 using scenario::payload_kind;
 using scenario::verb;
 
@@ -63,6 +65,8 @@ std::optional<std::string> koa_unsupported(scenario::app const& a) {
     };
     for (auto const& m : a.koa.chain) {
         if (auto why = check(m.before, m.label + ".before"))
+            return why;
+        if (auto why = check(m.on_catch, m.label + ".catch"))
             return why;
         if (auto why = check(m.after, m.label + ".after"))
             return why;
@@ -227,7 +231,11 @@ private:
     void run_middleware(std::size_t i, settle_fn k);
     void call_next(std::size_t i, settle_fn k);
     void upper_half(std::size_t i, settle_fn k);
-    void perform(std::optional<action> const& a, settle_fn k);
+    void catch_block(std::size_t i, std::shared_ptr<js_error> err, settle_fn k);
+    void perform(std::optional<action> const& a,
+                 settle_fn k,
+                 std::shared_ptr<js_error> caught = nullptr);
+    void run_ops(action const* a, std::size_t i, std::shared_ptr<js_error> caught, settle_fn k);
     void send_verb(action const& a);
     /// A promise reaction: `k` runs as a microtask.
     void settle(settle_fn const& k, std::shared_ptr<js_error> err);
@@ -248,7 +256,7 @@ private:
     // --- lib/application.js respond, lib/context.js onerror ----------------------------------
     void respond();
     void onerror(std::shared_ptr<js_error> const& err);
-    void emit_error();
+    bool emit_error(js_error const& err);
     void pipe(std::shared_ptr<stream_obj> s);
     void stream_step(std::shared_ptr<stream_obj> const& s, std::size_t k);
 
@@ -306,7 +314,27 @@ void koa_request::run_middleware(std::size_t i, settle_fn k) {
 
 void koa_request::call_next(std::size_t i, settle_fn k) {
     auto self = shared_from_this();
-    switch (st_->app.koa.chain[i].next) {
+    auto const& m = st_->app.koa.chain[i];
+    if (m.on_catch) {
+        // v2.3: try { await next() (once or twice) } catch (err) { LABEL:catch; ACTION }
+        bool const twice = m.next == next_mode::twice;
+        settle_fn after_try = [self, i, k](std::shared_ptr<js_error> err) {
+            if (err)
+                self->catch_block(i, err, k);
+            else
+                self->upper_half(i, k);
+        };
+        dispatch(i + 1, [self, i, k, twice, after_try](std::shared_ptr<js_error> err) {
+            if (err)
+                self->catch_block(i, err, k);
+            else if (twice)
+                self->dispatch(i + 1, after_try);
+            else
+                self->upper_half(i, k);
+        });
+        return;
+    }
+    switch (m.next) {
     case next_mode::never:
         upper_half(i, std::move(k));
         return;
@@ -343,15 +371,36 @@ void koa_request::upper_half(std::size_t i, settle_fn k) {
     perform(m.after, [self, k](std::shared_ptr<js_error> err) { self->settle(k, err); });
 }
 
+void koa_request::catch_block(std::size_t i, std::shared_ptr<js_error> err, settle_fn k) {
+    auto const& m = st_->app.koa.chain[i];
+    st_->emit_cb(id_, m.label + ":catch", "middleware");
+    auto self = shared_from_this();
+    perform(
+        m.on_catch,
+        [self, i, k](std::shared_ptr<js_error> again) {
+            if (again)
+                self->settle(k, again);
+            else
+                self->upper_half(i, k);
+        },
+        std::move(err));
+}
+
 /// One ACTION (scenario-format §1.2 order): `when`, `delayMs` (a timer), `set`, then the verb. `k`
 /// runs as the reaction of `await perform(...)`; `hang` never calls it.
-void koa_request::perform(std::optional<action> const& a, settle_fn k) {
+void koa_request::perform(std::optional<action> const& a,
+                          settle_fn k,
+                          std::shared_ptr<js_error> caught) {
     if (!a || !st_->holds(*a)) {
         settle(k, nullptr);
         return;
     }
     auto self = shared_from_this();
     action const* act = &*a; // owned by st_->app, which outlives every request
+    if (act->ops) {
+        run_ops(act, 0, std::move(caught), std::move(k));
+        return;
+    }
     auto run = [self, act, k] {
         self->st_->apply_set(*act);
         switch (act->what) {
@@ -374,6 +423,186 @@ void koa_request::perform(std::optional<action> const& a, settle_fn k) {
     } else {
         run();
     }
+}
+
+namespace {
+
+/// A thrown value that is null or undefined (`null == err` in Koa).
+bool nullish(js_error const& e) {
+    return e.undefined_thrown || (e.non_error && e.non_error->is_null());
+}
+
+/// What reading a property of null or undefined throws.
+std::shared_ptr<js_error> type_error_reading(js_error const& e, char const* property) {
+    return make_error(std::string{"Cannot read properties of "} +
+                          (e.undefined_thrown ? "undefined" : "null") + " (reading '" + property +
+                          "')",
+                      std::nullopt,
+                      std::nullopt);
+}
+
+/// A property of a thrown non-Error JSON value (a JSON object's member), or nothing.
+scenario::json const* member_of(js_error const& e, char const* property) {
+    if (!e.non_error || !e.non_error->is_object())
+        return nullptr;
+    auto it = e.non_error->find(property);
+    return it == e.non_error->end() ? nullptr : &*it;
+}
+
+/// http-errors 1.8 createError(status, message, props), what ctx.throw and ctx.assert throw:
+/// status and statusCode, expose = status < 500, the message or the status text (of the status
+/// class when the status has none), then props.
+std::shared_ptr<js_error> http_error(op const& o) {
+    std::string message;
+    if (o.message)
+        message = *o.message;
+    else
+        message =
+            koa_status_text(o.status).value_or(koa_status_text(o.status / 100 * 100).value_or(""));
+    auto e = make_error(message, o.status, std::nullopt);
+    e->status = o.status;
+    e->expose = o.status < 500;
+    if (auto it = o.props.find("expose"); it != o.props.end() && it->is_boolean())
+        e->expose = it->get<bool>();
+    if (auto it = o.props.find("code"); it != o.props.end() && it->is_string())
+        e->code = it->get<std::string>();
+    if (auto it = o.props.find("headers"); it != o.props.end() && it->is_object())
+        for (auto h = it->begin(); h != it->end(); ++h)
+            e->headers.emplace_back(h.key(), h->is_string() ? h->get<std::string>() : h->dump());
+    return e;
+}
+
+/// `throw value` for a koa `throw` op: an Error, or a non-Error JSON value or undefined.
+std::shared_ptr<js_error> koa_thrown(scenario::payload const& p) {
+    switch (p.kind) {
+    case payload_kind::error:
+        return error_of(p.error);
+    case payload_kind::json_value: {
+        auto e = std::make_shared<js_error>();
+        e->non_error = p.value;
+        return e;
+    }
+    case payload_kind::string: {
+        auto e = std::make_shared<js_error>();
+        e->non_error = scenario::json(p.bytes);
+        return e;
+    }
+    default: {
+        auto e = std::make_shared<js_error>();
+        e->undefined_thrown = true;
+        return e;
+    }
+    }
+}
+
+} // namespace
+
+/// v2.3 ops (scenario-format §1.7) from op `i` on, as the body of an async function; `caught` is
+/// the catch block's err. `k` runs with the function's settlement; `hang` never calls it.
+void koa_request::run_ops(action const* a,
+                          std::size_t i,
+                          std::shared_ptr<js_error> caught,
+                          settle_fn k) {
+    auto const& ops = *a->ops;
+    for (; i < ops.size(); ++i) {
+        op const& o = ops[i];
+        switch (o.kind) {
+        case op_kind::ctx_status: {
+            if (!o.from_error) {
+                set_status(o.code.get<int>());
+                break;
+            }
+            // ctx.status = err.statusCode || err.status || 500
+            if (nullish(*caught)) {
+                settle(k, type_error_reading(*caught, "statusCode"));
+                return;
+            }
+            std::optional<int> code;
+            if (caught->non_error) {
+                for (char const* p : {"statusCode", "status"})
+                    if (auto const* v = member_of(*caught, p);
+                        !code && v && v->is_number() && v->get<double>() != 0)
+                        code = v->is_number_integer() ? v->get<int>() : -1;
+            } else {
+                code = caught->status_code ? caught->status_code : caught->status;
+            }
+            int const c = code.value_or(500);
+            if (c < 100 || c > 999) { // Koa's status setter asserts
+                settle(k,
+                       make_error("invalid status code: " + std::to_string(c),
+                                  std::nullopt,
+                                  std::string{"ERR_ASSERTION"}));
+                return;
+            }
+            set_status(c);
+            break;
+        }
+        case op_kind::ctx_body: {
+            if (!o.from_error) {
+                set_body(materialize(*o.body));
+                break;
+            }
+            // ctx.body = err.message
+            if (nullish(*caught)) {
+                settle(k, type_error_reading(*caught, "message"));
+                return;
+            }
+            value v; // undefined: a non-Error without a message
+            if (!caught->non_error) {
+                v = value::of_string(caught->message);
+            } else if (auto const* m = member_of(*caught, "message")) {
+                if (m->is_string())
+                    v = value::of_string(m->get<std::string>());
+                else if (m->is_null())
+                    v.k = value::kind::null;
+                else {
+                    v.k = value::kind::json;
+                    v.js = *m;
+                }
+            }
+            set_body(v);
+            break;
+        }
+        case op_kind::ctx_throw:
+            settle(k, http_error(o));
+            return;
+        case op_kind::ctx_assert:
+            if (!o.holds) {
+                settle(k, http_error(o));
+                return;
+            }
+            break;
+        case op_kind::throw_:
+            settle(k, koa_thrown(*o.body));
+            return;
+        case op_kind::rethrow:
+            settle(k, caught);
+            return;
+        case op_kind::ctx_app_emit:
+            if (!emit_error(*caught)) {
+                settle(k, make_error("non-error thrown", std::nullopt, std::nullopt));
+                return;
+            }
+            break;
+        case op_kind::set:
+            st_->flags[o.flag.flag] = o.flag.value;
+            break;
+        case op_kind::await_: {
+            auto self = shared_from_this();
+            loop* ev = st_->ev;
+            std::size_t const next = i + 1;
+            ev->set_timeout(o.ms, [self, ev, a, next, caught, k] {
+                ev->microtask([self, a, next, caught, k] { self->run_ops(a, next, caught, k); });
+            });
+            return;
+        }
+        case op_kind::hang:
+            return; // a promise that never settles
+        default:
+            break; // Fastify's reply ops: refused in koa middleware by the loader
+        }
+    }
+    settle(k, nullptr);
 }
 
 /// `send`: ctx.status = status ?? 200; ctx.set(headers); ctx.body = payload (when there is one).
@@ -532,37 +761,45 @@ void koa_request::respond() {
     }
 }
 
-void koa_request::onerror(std::shared_ptr<js_error> const& err) {
-    if (!err)
-        return;
+void koa_request::onerror(std::shared_ptr<js_error> const& thrown) {
+    if (!thrown || nullish(*thrown))
+        return; // `null == err`: no response at all
+    std::shared_ptr<js_error> err = thrown;
+    if (err->non_error) // new Error(util.format('non-error thrown: %j', err))
+        err = make_error(
+            "non-error thrown: " + js_stringify(*err->non_error), std::nullopt, std::nullopt);
     bool const header_sent = res_.headers_sent() || !writable();
-    emit_error(); // this.app.emit('error', err, this)
+    emit_error(*err); // this.app.emit('error', err, this)
     if (header_sent)
         return;
-    // Unset every header, then answer with the status text as text/plain.
+    // Unset every header, set err.headers, then answer as text/plain.
     while (!res_.headers().empty())
         res_.remove_header(res_.headers().front().first);
+    for (auto const& [name, v] : err->headers)
+        koa_set(name, v);
     set_type(type_text);
-    std::optional<int> code = err->status_code;
+    std::optional<int> code = err->status ? err->status : err->status_code; // status || statusCode
     if (err->code && *err->code == "ENOENT")
         code = 404;
     if (!code || !koa_status_text(*code))
         code = 500;
-    std::string const text = *koa_status_text(*code); // err.expose is never set: the status text
+    // err.expose ? err.message : the status text
+    std::string const text = err->expose.value_or(false) ? err->message : *koa_status_text(*code);
     set_status(*code);
     set_length(text.size());
     res_.end(text);
 }
 
 /// The app's 'error' listener (scenario-format §1.5 onError): traced, observes, may set a flag.
-/// Without one, Koa's own listener only logs.
-void koa_request::emit_error() {
+/// Without one, Koa's own listener only logs an Error, and throws a TypeError for a non-Error
+/// (then this returns false).
+bool koa_request::emit_error(js_error const& err) {
     auto const& l = st_->app.koa.on_error;
     if (!l)
-        return;
+        return !err.non_error && !err.undefined_thrown;
     st_->emit_cb(id_, l->label.empty() ? std::string{"onError"} : l->label, "onError");
     if (!st_->holds(*l))
-        return;
+        return true;
     if (l->delay_ms) {
         auto st = st_;
         action const* act = &*l;
@@ -570,6 +807,7 @@ void koa_request::emit_error() {
     } else {
         st_->apply_set(*l);
     }
+    return true;
 }
 
 /// body.pipe(res) for a Node Readable: its first chunk at the first read, `chunkDelayMs` before

@@ -853,6 +853,13 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
         }
         case op_kind::hang:
             return;
+        case op_kind::ctx_status: // koa ops: the loader refuses them outside koa middleware
+        case op_kind::ctx_body:
+        case op_kind::ctx_throw:
+        case op_kind::ctx_assert:
+        case op_kind::rethrow:
+        case op_kind::ctx_app_emit:
+            break;
         }
     }
     if (async)

@@ -36,6 +36,8 @@ void node_response::remove_header(std::string const& name) {
     std::string const key = ascii_lower(name);
     if (key == "content-length")
         removed_content_length_ = true;
+    if (key == "transfer-encoding")
+        removed_te_ = true;
     headers_.erase(std::remove_if(headers_.begin(),
                                   headers_.end(),
                                   [&](auto const& h) { return ascii_lower(h.first) == key; }),
@@ -48,7 +50,7 @@ void node_response::write_head(scenario::header_list const& headers) {
     headers_sent_ = true; // Node stores _header even when the socket is gone (headersSent)
     if (closed_)
         return;
-    out_->write_head(status_, headers);
+    out_->write_head(status_, headers, removed_te_);
 }
 
 void node_response::write(std::string_view data) {

@@ -49,7 +49,9 @@ public:
     /// `res.setHeader`: a name already present keeps its position and takes the new spelling.
     void set_header(std::string const& name, std::string v);
 
-    /// `res.removeHeader`; removing content-length stops end(data) from adding one.
+    /// `res.removeHeader`; removing content-length stops end(data) from adding one, removing
+    /// transfer-encoding stops the transport from choosing chunked (Node's _removedContLen and
+    /// _removedTE: set by the call, whether or not the header was there).
     void remove_header(std::string const& name);
 
     /// The headers setHeader stored, names as last set, in insertion order.
@@ -121,6 +123,7 @@ private:
     int status_ = 200;                    // res.statusCode
     scenario::header_list headers_;       // setHeader's store: names as last set, in order
     bool removed_content_length_ = false; // res._removedContLen
+    bool removed_te_ = false;             // res._removedTE
     bool headers_sent_ = false;           // res.headersSent
     bool ended_ = false;                  // res.writableEnded
     bool finished_ = false;               // 'finish' emitted

@@ -20,8 +20,8 @@ namespace {
 struct recording_exchange final : exchange {
     std::vector<std::string> log;
 
-    void write_head(int status, scenario::header_list const& headers) override {
-        std::string line = "head " + std::to_string(status);
+    void write_head(int status, scenario::header_list const& headers, bool te_removed) override {
+        std::string line = "head " + std::to_string(status) + (te_removed ? " (te removed)" : "");
         char const* sep = " ";
         for (auto const& [k, v] : headers) {
             line += sep + k + ": " + v;
@@ -115,16 +115,21 @@ struct wire_capture final : net::wire {
     void close(bool) override {}
 };
 
-std::string wire_of(bare_node_server::handler_fn handler, std::vector<event>* events = nullptr) {
+std::string wire_of(bare_node_server::handler_fn handler,
+                    std::vector<event>* events = nullptr,
+                    net::connection_options opts = {},
+                    bool* closed = nullptr) {
     bare_node_server srv;
     srv.handler = std::move(handler);
     wire_capture w;
-    auto conn = std::make_shared<net::http_connection>(srv, w, net::connection_options{});
+    auto conn = std::make_shared<net::http_connection>(srv, w, opts);
     conn->feed("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
     conn->flushed();
     srv.ev.run_until_idle(1000);
     if (events != nullptr)
         *events = srv.events;
+    if (closed != nullptr)
+        *closed = conn->closed();
     return w.out;
 }
 
@@ -164,6 +169,65 @@ TEST(NodeResponse, WriteHeadWithOrWithoutContentLengthFramesTheWire) {
     std::string const implicit = wire_of([](node_response& res) { res.end("abc"); });
     EXPECT_TRUE(has(implicit, "Content-Length: 3\r\n")) << implicit;
     EXPECT_FALSE(has(implicit, "Transfer-Encoding")) << implicit;
+}
+
+// Node's _storeHeader when the app removed both Content-Length and Transfer-Encoding (Koa's
+// `ctx.body = null`, then a status that may carry a body): no framing header, the head still says
+// keep-alive, and the server closes the connection after the response (_last). Removing only one
+// of them keeps the connection (checked on Node 20 under Koa 2.16.4).
+TEST(NodeResponse, RemovedContentLengthAndTransferEncodingCloseTheConnection) {
+    bool closed = false;
+    std::string const unframed = wire_of(
+        [](node_response& res) {
+            res.remove_header("content-length");
+            res.remove_header("Transfer-Encoding");
+            res.status_code(404);
+            res.end();
+        },
+        nullptr,
+        {},
+        &closed);
+    EXPECT_TRUE(has(unframed, "HTTP/1.1 404 Not Found\r\n")) << unframed;
+    EXPECT_TRUE(has(unframed, "Connection: keep-alive\r\n")) << unframed;
+    EXPECT_FALSE(has(unframed, "Transfer-Encoding")) << unframed;
+    EXPECT_FALSE(has(unframed, "Content-Length")) << unframed;
+    EXPECT_TRUE(closed);
+
+    std::string const chunked = wire_of(
+        [](node_response& res) {
+            res.remove_header("content-length");
+            res.end();
+        },
+        nullptr,
+        {},
+        &closed);
+    EXPECT_TRUE(has(chunked, "Transfer-Encoding: chunked\r\n")) << chunked;
+    EXPECT_FALSE(closed);
+
+    // end(data) after only Transfer-Encoding was removed: the implicit Content-Length frames it.
+    std::string const length = wire_of(
+        [](node_response& res) {
+            res.remove_header("transfer-encoding");
+            res.end("ab");
+        },
+        nullptr,
+        {},
+        &closed);
+    EXPECT_TRUE(has(length, "Content-Length: 2\r\n")) << length;
+    EXPECT_FALSE(closed);
+}
+
+// `Keep-Alive: timeout=` is server.keepAliveTimeout: Fastify's 72 s, Node's default 5 s for Koa.
+TEST(NodeResponse, KeepAliveTimeoutIsTheDialectsServerSetting) {
+    auto answer = [](node_response& res) {
+        res.end("x");
+    };
+    std::string const fastify = wire_of(answer);
+    EXPECT_TRUE(has(fastify, "Keep-Alive: timeout=72\r\n")) << fastify;
+    net::connection_options koa;
+    koa.keep_alive_timeout_s = net::keep_alive_timeout_s(scenario::dialect::koa);
+    std::string const under_koa = wire_of(answer, nullptr, koa);
+    EXPECT_TRUE(has(under_koa, "Keep-Alive: timeout=5\r\n")) << under_koa;
 }
 
 // Node lib/_http_outgoing.js end → write_(fromEnd) → _contentLength: end(data) before the head

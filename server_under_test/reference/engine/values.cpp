@@ -233,6 +233,8 @@ std::shared_ptr<js_error> error_of(scenario::error_spec const& e) {
     auto err = make_error(e.message.value_or("boom"), e.status_code, e.code);
     err->status = e.status;
     err->headers = e.headers;
+    if (auto it = e.props.find("expose"); it != e.props.end() && it->is_boolean())
+        err->expose = it->get<bool>();
     return err;
 }
 

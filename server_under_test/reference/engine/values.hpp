@@ -19,6 +19,11 @@ struct js_error {
     std::optional<std::string> code; // err.code
     std::optional<int> status;       // err.status (setErrorHeaders reads it after statusCode)
     scenario::header_list headers;   // err.headers (setErrorHeaders copies them to the reply)
+    std::optional<bool> expose;      // err.expose: Koa answers with the message when true
+    /// Not an Error (koa ops `throw`, scenario-format §1.7): the JSON value thrown (a string,
+    /// null, ...), or undefined when `undefined_thrown`; the fields above are unused then.
+    std::optional<scenario::json> non_error;
+    bool undefined_thrown = false;
 };
 
 /// A new `Error` with `message`, err.statusCode and err.code.
@@ -29,8 +34,8 @@ make_error(std::string message, std::optional<int> status, std::optional<std::st
 /// ?? "boom") with statusCode = error.statusCode ?? status, and error.code.
 std::shared_ptr<js_error> thrown_by(scenario::action const& a);
 
-/// The Error an `error` PAYLOAD stands for (scenario-format §1.6); its `props` have no effect
-/// Fastify shows a client, so they are not kept.
+/// The Error an `error` PAYLOAD stands for (scenario-format §1.6); of its `props` only `expose`
+/// is kept (Koa reads it; nothing else a client sees depends on them).
 std::shared_ptr<js_error> error_of(scenario::error_spec const& e);
 
 /// A Node Readable or a WHATWG ReadableStream made from a stream PAYLOAD.

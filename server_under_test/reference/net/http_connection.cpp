@@ -114,10 +114,11 @@ struct http_connection::exchange_impl final : engine::exchange {
     std::weak_ptr<http_connection> conn;
     std::shared_ptr<engine::request> req;
     std::string method;
-    bool request_close = false;  // the request said `connection: close` (or HTTP/1.0)
-    bool chunked = false;        // response framing
-    bool no_body = false;        // HEAD, 1xx, 204, 304
-    bool response_close = false; // the response said `connection: close`
+    bool request_close = false;    // the request said `connection: close` (or HTTP/1.0)
+    bool chunked = false;          // response framing
+    bool no_body = false;          // HEAD, 1xx, 204, 304
+    bool response_close = false;   // the response said `connection: close`, or had no framing
+    int keep_alive_timeout_s = 72; // connection_options::keep_alive_timeout_s
     bool head_written = false;
     bool ended = false;
     bool finished_reported = false;
@@ -144,7 +145,7 @@ struct http_connection::exchange_impl final : engine::exchange {
         c->deliver(*this);
     }
 
-    void write_head(int status, scenario::header_list const& headers) override {
+    void write_head(int status, scenario::header_list const& headers, bool te_removed) override {
         if (head_written || dead)
             return;
         head_written = true;
@@ -187,11 +188,20 @@ struct http_connection::exchange_impl final : engine::exchange {
             if (request_close)
                 out += "Connection: close\r\n";
             else
-                out += "Connection: keep-alive\r\nKeep-Alive: timeout=72\r\n";
+                out.append("Connection: keep-alive\r\nKeep-Alive: timeout=")
+                    .append(std::to_string(keep_alive_timeout_s))
+                    .append("\r\n");
         }
         if (!has_length && !no_body) {
-            chunked = true;
-            out += "Transfer-Encoding: chunked\r\n";
+            if (te_removed) {
+                // Node: both Content-Length and Transfer-Encoding removed by the app (Koa's
+                // `ctx.body = null`): no framing header, the body ends when the connection
+                // does (_last), though the head still says keep-alive.
+                response_close = true;
+            } else {
+                chunked = true;
+                out += "Transfer-Encoding: chunked\r\n";
+            }
         }
         out += "\r\n";
     }
@@ -405,6 +415,7 @@ void http_connection::start_request() {
     auto x = std::make_shared<exchange_impl>();
     x->conn = weak_from_this();
     x->method = parser_->head.method;
+    x->keep_alive_timeout_s = opts_.keep_alive_timeout_s;
     std::string conn_header;
     for (auto const& [k, v] : parser_->head.headers)
         if (k == "connection")

@@ -25,7 +25,14 @@ struct connection_options {
     int connection_timeout_ms = 0;        // Fastify connectionTimeout: idle socket while processing
     int request_timeout_ms = 0;           // Node requestTimeout: the head must arrive within this
     std::size_t header_limit = 16 * 1024; // Node's --max-http-header-size
+    int keep_alive_timeout_s = 72; // `Keep-Alive: timeout=`: server.keepAliveTimeout in seconds
 };
+
+/// server.keepAliveTimeout in seconds for a dialect: Fastify sets 72; Koa's app.listen keeps
+/// Node's http.createServer default, 5.
+inline int keep_alive_timeout_s(scenario::dialect d) {
+    return d == scenario::dialect::koa ? 5 : 72;
+}
 
 /// Parses requests, hands them to the engine in order, frames responses like Node's http module
 /// (pipelined responses wait for the one before), and reports the socket's fate to requests.

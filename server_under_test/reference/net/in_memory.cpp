@@ -23,6 +23,7 @@ in_memory_server::in_memory_server(scenario::app const& a,
                                    connection_options opts,
                                    scenario::dialect d)
     : opts_{opts} {
+    opts_.keep_alive_timeout_s = keep_alive_timeout_s(d);
     set_timeouts(a);
     srv_ = engine::make_server(
         a, d, loop_, [this](engine::event const& e) { events_.push_back(e); }, faults);
