@@ -1391,10 +1391,13 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
         });
     }
     // Each pending timer owns the step function; it is freed after the last one. The first
-    // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles (a
-    // microtask), not a timer later (lifecheck prop; as the model and Fastify 5.12.8).
+    // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles, not a
+    // timer later (lifecheck prop; as the model and Fastify 5.12.8). A web stream made in this
+    // same turn pulls only once its start() settles (a microtask); onRead/onReadError are the
+    // read promise's reaction, one more: an async hook's `return` (one microtask) resumes its
+    // chain first, so a 404 handler's send beats a first read that fails (prop seed 4).
     if (s->web)
-        st_->ev->microtask([step] { (*step)(0); });
+        st_->ev->microtask([ev = st_->ev, step] { ev->microtask([step] { (*step)(0); }); });
     else
         st_->ev->next_tick([step] { (*step)(0); });
 }
