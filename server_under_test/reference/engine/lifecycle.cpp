@@ -1333,10 +1333,17 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     bool const fails = s->fail_after.has_value();
     auto step = std::make_shared<std::function<void(std::size_t)>>();
     std::weak_ptr<std::function<void(std::size_t)>> weak_step = step;
-    *step = [self, s, total, fails, weak_step](std::size_t k) {
+    // sendWebStream's eos(res) on a res already closed calls back on a nextTick: a first read
+    // that fails in the microtasks before it still reaches onReadError, which takes the error
+    // path when req.aborted is false (a read body; lifecheck prop seed 13, Fastify 5.12.8).
+    auto cancel_pending = std::make_shared<bool>(s->web && res_.closed());
+    if (*cancel_pending)
+        st_->ev->next_tick([cancel_pending] { *cancel_pending = false; });
+    *step = [self, s, total, fails, weak_step, cancel_pending](std::size_t k) {
         if (self->web_read_pending_ == s.get())
             self->web_read_pending_ = nullptr;
-        if (self->res_.closed())
+        bool const read_fails_first = *cancel_pending && fails && k >= total;
+        if (self->res_.closed() && !read_fails_first)
             return; // eos(res): the source is destroyed with the socket
         if (k >= total && self->node_source_ == s.get())
             self->node_source_ = nullptr; // the source ends or fails now
