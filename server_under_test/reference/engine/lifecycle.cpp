@@ -1340,10 +1340,17 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     bool const fails = s->fail_after.has_value();
     auto step = std::make_shared<std::function<void(std::size_t)>>();
     std::weak_ptr<std::function<void(std::size_t)>> weak_step = step;
-    *step = [self, s, total, fails, weak_step](std::size_t k) {
+    // sendWebStream's eos(res) on a res already closed calls back on a nextTick: a first read
+    // that fails in the microtasks before it still reaches onReadError, which takes the error
+    // path when req.aborted is false (a read body; lifecheck prop seed 13, Fastify 5.12.8).
+    auto cancel_pending = std::make_shared<bool>(s->web && res_.closed());
+    if (*cancel_pending)
+        st_->ev->next_tick([cancel_pending] { *cancel_pending = false; });
+    *step = [self, s, total, fails, weak_step, cancel_pending](std::size_t k) {
         if (self->web_read_pending_ == s.get())
             self->web_read_pending_ = nullptr;
-        if (self->res_.closed())
+        bool const read_fails_first = *cancel_pending && fails && k >= total;
+        if (self->res_.closed() && !read_fails_first)
             return; // eos(res): the source is destroyed with the socket
         if (k >= total && self->node_source_ == s.get())
             self->node_source_ = nullptr; // the source ends or fails now
@@ -1398,10 +1405,13 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
         });
     }
     // Each pending timer owns the step function; it is freed after the last one. The first
-    // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles (a
-    // microtask), not a timer later (lifecheck prop; as the model and Fastify 5.12.8).
+    // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles, not a
+    // timer later (lifecheck prop; as the model and Fastify 5.12.8). A web stream made in this
+    // same turn pulls only once its start() settles (a microtask); onRead/onReadError are the
+    // read promise's reaction, one more: an async hook's `return` (one microtask) resumes its
+    // chain first, so a 404 handler's send beats a first read that fails (prop seed 4).
     if (s->web)
-        st_->ev->microtask([step] { (*step)(0); });
+        st_->ev->microtask([ev = st_->ev, step] { ev->microtask([step] { (*step)(0); }); });
     else
         st_->ev->next_tick([step] { (*step)(0); });
 }
