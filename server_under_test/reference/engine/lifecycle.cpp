@@ -80,6 +80,7 @@ struct shared_state {
         case payload_kind::web_stream: {
             v.k = value::kind::stream;
             v.stream = make_stream(p);
+            mark_started(v.stream);
             return v;
         }
         case payload_kind::response: {
@@ -102,7 +103,17 @@ struct shared_state {
         return v;
     }
 
-    static std::shared_ptr<response_obj> make_response(scenario::payload const& p) {
+    /// A ReadableStream's start() settles a microtask after the stream is made: a read before
+    /// that pulls once it settles, a read after it pulls at once (send_stream).
+    void mark_started(std::shared_ptr<stream_obj> const& s) {
+        if (s->web)
+            ev->microtask([w = std::weak_ptr<stream_obj>(s)] {
+                if (auto const live = w.lock())
+                    live->started = true;
+            });
+    }
+
+    std::shared_ptr<response_obj> make_response(scenario::payload const& p) {
         auto r = std::make_shared<response_obj>();
         r->status = p.status.value_or(200);
         for (auto const& [k, v] : p.headers)
@@ -122,6 +133,7 @@ struct shared_state {
                 // response.body.getReader() after construction: locked.
                 r->body->locked = p.body->locked;
             }
+            mark_started(r->body);
         }
         std::stable_sort(r->headers.begin(), r->headers.end(), [](auto const& a, auto const& b) {
             return a.first < b.first;
@@ -1406,11 +1418,15 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     }
     // Each pending timer owns the step function; it is freed after the last one. The first
     // chunk flows when pipe() resumes the source (a nextTick) or reader.read() settles, not a
-    // timer later (lifecheck prop; as the model and Fastify 5.12.8). A web stream made in this
-    // same turn pulls only once its start() settles (a microtask); onRead/onReadError are the
-    // read promise's reaction, one more: an async hook's `return` (one microtask) resumes its
-    // chain first, so a 404 handler's send beats a first read that fails (prop seed 4).
-    if (s->web)
+    // timer later (lifecheck prop; as the model and Fastify 5.12.8). A web stream whose start()
+    // has not settled yet (made in this same turn) pulls only once it settles (a microtask);
+    // onRead/onReadError are the read promise's reaction, one more: an async hook's `return`
+    // (one microtask) resumes its chain first, so a 404 handler's send beats a first read that
+    // fails (prop seed 4). A started stream (sent after async onSend hooks) pulls at once: its
+    // first read settles one microtask after sendWebStream (prop seeds 1, 2, 7).
+    if (s->web && s->started)
+        st_->ev->microtask([step] { (*step)(0); });
+    else if (s->web)
         st_->ev->microtask([ev = st_->ev, step] { ev->microtask([step] { (*step)(0); }); });
     else
         st_->ev->next_tick([step] { (*step)(0); });

@@ -46,6 +46,7 @@ struct stream_obj {
     bool web = false;
     bool locked = false;    // a reader holds it
     bool disturbed = false; // reading has started (Response.bodyUsed)
+    bool started = false;   // a web stream's start() has settled (a microtask after it was made)
 };
 
 /// A WHATWG Response.
