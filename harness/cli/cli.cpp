@@ -142,18 +142,23 @@ an invalid scenario or an unreadable artifact, 3 internal error
          "no ARTIFACT or FILE.json given",
          repro_command},
         {"changelog",
-         "--from TARGET --to TARGET [options] [PATH...]",
-         "run scenarios on two releases (--from/--to) and list what changed",
+         "(--from TARGET --to TARGET | --target NAME@A..B) [options] [PATH...]",
+         "run scenarios on two releases (or a range of them) and list what changed",
          R"(Runs the scenarios (default: the repository's scenarios/ folder) on two targets, usually two
 releases of one framework (fastify@5.2.0 and fastify@5.12.8), and lists every scenario whose
 result class, status, trace or body changed between them, step by step. A NAME@VERSION target
 takes every spec --target takes (4.26.2, 4, ^5.2, latest, file:PATH; docs/releases.md): a
 release not installed is installed into the release cache first.
+--target NAME@A..B takes bisect's ranges instead: it runs the releases of the range that
+`bisect --table` runs (each minor's newest; --every-release: every release) and lists what
+changed between each release and the one before it.
 )",
          "lifecheck changelog --from fastify@5.10.0 --to fastify@5.11.0 scenarios/fastify/seeds\n"
-         "lifecheck changelog --from fastify@4 --to fastify@latest scenarios/fastify/errors\n",
-         R"(0 nothing changed, 1 some scenario changed, 2 usage or invalid scenarios,
-3 internal error
+         "lifecheck changelog --from fastify@4 --to fastify@latest scenarios/fastify/errors\n"
+         "lifecheck changelog --target fastify@5.10..5.11 scenarios/fastify/seeds\n"
+         "lifecheck changelog --target fastify@5..latest --every-release scenarios/reports\n",
+         R"(0 nothing changed, 1 some scenario changed (between some two neighbouring releases),
+2 usage, invalid scenarios or a range with fewer than two releases, 3 internal error
 )",
          0,
          many,

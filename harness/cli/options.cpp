@@ -39,6 +39,10 @@ std::vector<option_spec> const& option_table() {
            "; here NAME@A..B (fastify@5.0.0..5.12.8, fastify@5..latest) or NAME@SPEC (every "
            "release it matches)",
            ""},
+          {"changelog",
+           "; here NAME@A..B instead of --from/--to: the releases of the range (each minor's "
+           "newest; --every-release: every one), each compared with the one before",
+           ""},
           {"record", "; the target to record from", "fastify"},
           {"serve", "", "reference"},
           {"sweep", "", "reference"},
@@ -335,7 +339,7 @@ std::vector<option_spec> const& option_table() {
          0,
          0,
          "with --table: every release in the range, not each minor's newest",
-         {{"bisect", "", ""}}},
+         {{"bisect", "", ""}, {"changelog", " (with --target NAME@A..B)", ""}}},
         {"--keep",
          "",
          "N",
