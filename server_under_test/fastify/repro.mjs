@@ -14,7 +14,8 @@
 // script whose port is $PORT (the program listens on $PORT, default 3000; PORT=0 prints the
 // port it got) and which closes the app with SIGINT to $APP_PID for a `close` step.
 
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
 // ---------------------------------------------------------------------------------------------
 // Small writers
@@ -652,6 +653,23 @@ function stepCommands (steps, port, gaps, forScript) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The generator's output for one scenario whose program `program` wrote (koa/repro.mjs too). */
+export function output (sc, text, gaps, install) {
+  const all = [...gaps]
+  const commands = stepCommands(sc.steps, 3000, all, false).join('\n') + '\n'
+  const script = ['#!/bin/sh', '# the steps of the scenario; the app listens on $PORT (default 3000)', 'export PORT=${PORT:-3000}',
+    ...stepCommands(sc.steps, '$PORT', [], true)]
+  return {
+    program: text,
+    commands,
+    script: script.join('\n').replaceAll(':$PORT/', ":'\"$PORT\"'/") + '\n',
+    gaps: all,
+    install
+  }
+}
+
+export { q, sh, ident, indent, literal }
+
 function main () {
   const file = process.argv[2]
   if (!file || process.argv.length > 3) {
@@ -664,17 +682,8 @@ function main () {
     return
   }
   const { text, w } = program(sc)
-  const gaps = [...w.gaps]
-  const commands = stepCommands(sc.steps, 3000, gaps, false).join('\n') + '\n'
-  const script = ['#!/bin/sh', '# the steps of the scenario; the app listens on $PORT (default 3000)', 'export PORT=${PORT:-3000}',
-    ...stepCommands(sc.steps, '$PORT', [], true)]
-  process.stdout.write(JSON.stringify({
-    program: text,
-    commands,
-    script: script.join('\n').replaceAll(':$PORT/', ":'\"$PORT\"'/") + '\n',
-    gaps,
-    install: ['fastify', ...(w.npm ?? [])]
-  }) + '\n')
+  process.stdout.write(JSON.stringify(output(sc, text, w.gaps, ['fastify', ...(w.npm ?? [])])) + '\n')
 }
 
-main()
+// Run as a script, not when koa/repro.mjs imports the step writer and the literals from here.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main()
