@@ -64,6 +64,38 @@ function literal (v) {
 // ---------------------------------------------------------------------------------------------
 // The program
 
+/** An `error` PAYLOAD as an expression: new Error(message ?? 'boom') with its own properties. */
+function errorPayload (p) {
+  const props = {}
+  for (const k of ['statusCode', 'status', 'code']) if (p[k] !== undefined) props[k] = p[k]
+  if (p.headers !== undefined) props.headers = p.headers
+  Object.assign(props, p.props ?? {})
+  const err = `new Error(${q(p.message ?? 'boom')})`
+  return Object.keys(props).length ? `Object.assign(${err}, ${literal(props)})` : err
+}
+
+/** The helper a `stream` PAYLOAD becomes (it needs the `sleep` helper). */
+const NODE_STREAM = `// A Node Readable: the chunks, delayMs apart; fails after failAfter chunks when given.
+function nodeStream (chunks, delayMs = 0, failAfter = undefined) {
+  const { Readable } = require('node:stream')
+  return Readable.from((async function * () {
+    for (let i = 0; i < chunks.length; i++) {
+      if (i === failAfter) throw new Error('stream failed')
+      if (i > 0) await sleep(delayMs)
+      yield Buffer.from(chunks[i])
+    }
+    if (failAfter !== undefined) { await sleep(delayMs); throw new Error('stream failed') }
+  })())
+}`
+
+/** The arguments of nodeStream() / webStream() for a stream PAYLOAD. */
+function streamArgs (p) {
+  const args = [literal(p.chunks ?? [])]
+  if (p.chunkDelayMs !== undefined || p.failAfterChunks !== undefined) args.push(String(p.chunkDelayMs ?? 0))
+  if (p.failAfterChunks !== undefined) args.push(String(p.failAfterChunks))
+  return args.join(', ')
+}
+
 class Writer {
   constructor () {
     this.helpers = new Map() // name → code, written once before the app
@@ -96,9 +128,9 @@ class Writer {
       case 'buffer': return `Buffer.from(${q(p.base64 ?? '')}, 'base64')`
       case 'empty':
       case 'undefined': return 'undefined'
-      case 'stream': return `${this.streamHelper('nodeStream')}(${this.streamArgs(p)})`
+      case 'stream': return `${this.streamHelper('nodeStream')}(${streamArgs(p)})`
       case 'webStream': {
-        const s = `${this.streamHelper('webStream')}(${this.streamArgs(p)})`
+        const s = `${this.streamHelper('webStream')}(${streamArgs(p)})`
         return p.locked === true ? `${this.lockedHelper()}(${s})` : s
       }
       case 'response': {
@@ -108,41 +140,14 @@ class Writer {
         const v = this.shared.get(p.shared)
         return `(${v} ??= ${r})` // one Response instance for every send (scenario-format §1.3)
       }
-      case 'error': {
-        const props = {}
-        for (const k of ['statusCode', 'status', 'code']) if (p[k] !== undefined) props[k] = p[k]
-        if (p.headers !== undefined) props.headers = p.headers
-        Object.assign(props, p.props ?? {})
-        const err = `new Error(${q(p.message ?? 'boom')})`
-        return Object.keys(props).length ? `Object.assign(${err}, ${literal(props)})` : err
-      }
+      case 'error': return errorPayload(p)
     }
     return `undefined /* ${this.gap(`${where}: payload kind '${p.kind}'`).slice(3)} */`
   }
 
-  streamArgs (p) {
-    const args = [literal(p.chunks ?? [])]
-    if (p.chunkDelayMs !== undefined || p.failAfterChunks !== undefined) args.push(String(p.chunkDelayMs ?? 0))
-    if (p.failAfterChunks !== undefined) args.push(String(p.failAfterChunks))
-    return args.join(', ')
-  }
-
   streamHelper (kind) {
     this.sleep()
-    if (kind === 'nodeStream') {
-      return this.helper('nodeStream', `// A Node Readable: the chunks, delayMs apart; fails after failAfter chunks when given.
-function nodeStream (chunks, delayMs = 0, failAfter = undefined) {
-  const { Readable } = require('node:stream')
-  return Readable.from((async function * () {
-    for (let i = 0; i < chunks.length; i++) {
-      if (i === failAfter) throw new Error('stream failed')
-      if (i > 0) await sleep(delayMs)
-      yield Buffer.from(chunks[i])
-    }
-    if (failAfter !== undefined) { await sleep(delayMs); throw new Error('stream failed') }
-  })())
-}`)
-    }
+    if (kind === 'nodeStream') return this.helper('nodeStream', NODE_STREAM)
     return this.helper('webStream', `// A web ReadableStream: the chunks, delayMs apart, produced when read; fails after failAfter chunks.
 function webStream (chunks, delayMs = 0, failAfter = undefined) {
   let i = 0
@@ -174,7 +179,7 @@ function locked (stream) {
       if (b.kind === 'string') body = q(b.value ?? '')
       else if (b.kind === 'buffer') body = `Buffer.from(${q(b.base64 ?? '')}, 'base64')`
       else if (b.kind === 'webStream') {
-        body = `${this.streamHelper('webStream')}(${this.streamArgs(b)})`
+        body = `${this.streamHelper('webStream')}(${streamArgs(b)})`
         lockBody = b.locked === true
       } else if (b.kind !== 'empty') body = `null /* ${this.gap(`${where}.body: kind '${b.kind}'`).slice(3)} */`
     }
@@ -668,7 +673,7 @@ export function output (sc, text, gaps, install) {
   }
 }
 
-export { q, sh, ident, indent, literal }
+export { q, indent, literal, errorPayload, NODE_STREAM, streamArgs }
 
 function main () {
   const file = process.argv[2]

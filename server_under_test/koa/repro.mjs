@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs'
 
-import { indent, literal, output, q } from '../fastify/repro.mjs'
+import { errorPayload, indent, literal, NODE_STREAM, output, q, streamArgs } from '../fastify/repro.mjs'
 
 class Writer {
   constructor () {
@@ -37,22 +37,8 @@ class Writer {
       case 'empty': return 'null'
       case 'stream': {
         this.sleep()
-        this.helpers.set('nodeStream', `// A Node Readable: the chunks, delayMs apart; fails after failAfter chunks when given.
-function nodeStream (chunks, delayMs = 0, failAfter = undefined) {
-  const { Readable } = require('node:stream')
-  return Readable.from((async function * () {
-    for (let i = 0; i < chunks.length; i++) {
-      if (i === failAfter) throw new Error('stream failed')
-      if (i > 0) await sleep(delayMs)
-      yield Buffer.from(chunks[i])
-    }
-    if (failAfter !== undefined) { await sleep(delayMs); throw new Error('stream failed') }
-  })())
-}`)
-        const args = [literal(p.chunks ?? [])]
-        if (p.chunkDelayMs !== undefined || p.failAfterChunks !== undefined) args.push(String(p.chunkDelayMs ?? 0))
-        if (p.failAfterChunks !== undefined) args.push(String(p.failAfterChunks))
-        return `nodeStream(${args.join(', ')})`
+        this.helpers.set('nodeStream', NODE_STREAM)
+        return `nodeStream(${streamArgs(p)})`
       }
     }
     return `undefined ${this.gap(`${where}: payload kind '${p.kind}'`)}`
@@ -61,14 +47,7 @@ function nodeStream (chunks, delayMs = 0, failAfter = undefined) {
   /** What `throw` throws (adapter.mjs thrownValue). */
   thrown (p, where) {
     switch (p.kind) {
-      case 'error': {
-        const props = {}
-        for (const k of ['statusCode', 'status', 'code']) if (p[k] !== undefined) props[k] = p[k]
-        if (p.headers !== undefined) props.headers = p.headers
-        Object.assign(props, p.props ?? {})
-        const err = `new Error(${q(p.message ?? 'boom')})`
-        return Object.keys(props).length ? `Object.assign(${err}, ${literal(props)})` : err
-      }
+      case 'error': return errorPayload(p)
       case 'json': return literal('value' in p ? p.value : null)
       case 'string': return q(p.value ?? '')
       case 'undefined': return 'undefined'
