@@ -2,6 +2,7 @@
 // runs), or with --table the result on each minor's newest release (docs/releases.md).
 #include "harness/cli/args.hpp"
 #include "harness/cli/cli.hpp"
+#include "harness/cli/release_table.hpp"
 #include "harness/run/releases.hpp"
 #include "harness/run/runner.hpp"
 
@@ -11,46 +12,8 @@
 #include <sstream>
 
 namespace lifecheck::cli {
-namespace {
 
 namespace rel = run::releases;
-
-/// A release cannot be run (not installable, unknown): bisect stops with exit 2.
-struct release_error {
-    std::string message;
-};
-
-/// The result class bisect compares: the verdict before documented divergences, with a skip
-/// spelled as the target's answer (`unsupported`: the release lacks what the scenario needs).
-std::string class_of(check::verdict v) {
-    return v == check::verdict::skip ? "unsupported" : check::to_string(v);
-}
-
-struct bisect_run {
-    std::string name;
-    std::filesystem::path file;
-    scenario::scenario sc;
-    run::options opts;
-
-    std::string operator()(std::string const& version) const {
-        std::string const target = name + "@" + version;
-        auto spec = run::resolve_target(target, run::self_exe());
-        if (!spec)
-            throw release_error{describe(spec.error().front())};
-        auto const t0 = std::chrono::steady_clock::now();
-        auto const out = run::run_all({sc}, spec.value(), opts, 1);
-        auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
-        std::string const result = class_of(out.at(0).result.shown);
-        std::cout << "  " << std::left << std::setw(24) << target << std::setw(12) << result
-                  << std::right << ms << " ms\n"
-                  << std::flush;
-        return result;
-    }
-};
-
-} // namespace
 
 int bisect_command(parsed_args const& p) {
     std::string const target = p.text("--target");
@@ -59,14 +22,11 @@ int bisect_command(parsed_args const& p) {
         return usage_error("bisect", "--target NAME@A..B is needed (fastify@5.0.0..5.12.8)");
     std::string const name = target.substr(0, at);
     std::string const range = target.substr(at + 1);
-    std::filesystem::path const adapter_dir =
-        run::source_dir(run::self_exe()) / "server_under_test" / name;
-    if (name == "reference" || !std::filesystem::exists(adapter_dir / "adapter.mjs"))
-        return usage_error("bisect",
-                           "--target " + target +
-                               ": NAME is a framework with an "
-                               "adapter (fastify, koa), not " +
-                               name);
+    std::filesystem::path adapter_dir;
+    if (auto const problem = adapter_problem(name, adapter_dir))
+        return usage_error("bisect", "--target " + target + ": " + *problem);
+    if (!p.text("--table").empty())
+        return usage_error("bisect", "--table takes no RANGE here: the range is --target's");
     if (p.has("--every-release") && !p.has("--table"))
         return usage_error("bisect", "--every-release goes with --table");
 
@@ -83,11 +43,14 @@ int bisect_command(parsed_args const& p) {
     }
     std::vector<std::string> const all = versions.value();
     std::string const file = shown_path(files.front().file).string();
-    bisect_run const run_one{name, files.front().file, *files.front().sc, [&] {
-                                 run::options o = runner_options(p);
-                                 o.log_dir = p.text("--logs", "reports/logs");
-                                 return o;
-                             }()};
+    release_run const run_one{name,
+                              *files.front().sc,
+                              [&] {
+                                  run::options o = runner_options(p);
+                                  o.log_dir = p.text("--logs", "reports/logs");
+                                  return o;
+                              }(),
+                              &std::cout};
     std::string const span = name + "@" + all.front() + ".." + all.back();
     auto const t0 = std::chrono::steady_clock::now();
     auto seconds = [&] {
@@ -105,24 +68,14 @@ int bisect_command(parsed_args const& p) {
             std::cout << "lifecheck bisect --table: " << file << " on " << chosen.size() << " of "
                       << all.size() << " releases of " << span
                       << (p.has("--every-release") ? "" : " (each minor's newest)") << "\n\n";
-            std::vector<std::string> results;
-            for (std::string const& v : chosen)
-                results.push_back(run_one(v));
-            std::cout << "\n| " << name << " | result |\n| --- | --- |\n";
-            for (std::size_t i = 0; i < chosen.size(); ++i)
-                std::cout << "| " << chosen[i] << " | " << results[i] << " |\n";
-            std::size_t changes = 0;
-            for (std::size_t i = 1; i < chosen.size(); ++i)
-                if (results[i] != results[i - 1]) {
-                    if (changes++ == 0)
-                        std::cout << '\n';
-                    std::cout << "change: " << results[i - 1] << " on " << chosen[i - 1] << " -> "
-                              << results[i] << " on " << chosen[i]
-                              << (p.has("--every-release")
-                                      ? ""
-                                      : " (bisect between them for the exact release)")
-                              << '\n';
-                }
+            version_table const table = run_table(run_one, chosen);
+            std::cout << '\n' << table_markdown(table);
+            auto const lines = table_changes(table, p.has("--every-release"));
+            auto const changes = lines.size();
+            if (changes > 0)
+                std::cout << '\n';
+            for (std::string const& line : lines)
+                std::cout << line << '\n';
             std::cout << '\n'
                       << chosen.size() << " releases ran in " << seconds() << "; " << changes
                       << (changes == 1 ? " change\n" : " changes\n");

@@ -23,6 +23,8 @@ int validate_command(parsed_args const& args);
 int serve_command(parsed_args const& args);
 int record_command(parsed_args const& args);
 int repro_command(parsed_args const& args);
+/// repro_command on a scenario file (FILE.json): the Markdown report (repro_scenario.cpp).
+int repro_scenario_command(parsed_args const& args);
 int changelog_command(parsed_args const& args);
 int sweep_command(parsed_args const& args);
 int bisect_command(parsed_args const& args);

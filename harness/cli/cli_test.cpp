@@ -377,6 +377,75 @@ TEST_F(CliRun, CrashingTargetIsReportedAndExits1) {
     EXPECT_NE(r.out.find("exited with status 3"), std::string::npos) << r.out;
 }
 
+// Issue 17: a scenario file is a crash report to write up: the app as a plain Fastify program,
+// the steps as curl commands, expected vs actual (the target's crash), in one Markdown file.
+TEST_F(CliRun, ReproOfAScenarioFileWritesProgramCurlExpectedAndActual) {
+    if (test::shell("command -v node >/dev/null").code != 0)
+        GTEST_SKIP() << "node is not installed: the program generator is a node script";
+    auto const f = scenario("test/crash-report", good_trace);
+    fs::path const out = dir_ / "repro";
+    auto const r = run_cli("repro " + f.string() + " --target " + fake_target("die-on-request") +
+                           " --out " + out.string());
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("report:   " + (out / "crash-report.md").string()), std::string::npos)
+        << r.out;
+    std::string const md = text_of(out / "crash-report.md");
+    auto const at = [&](std::string const& what) {
+        return md.find(what);
+    };
+    EXPECT_EQ(at("# crash-report: crash on "), 0u) << md;
+    EXPECT_NE(at("\ncli test\n"), std::string::npos) << md;
+    // The program uses the Fastify API directly, in the adapter's registration order.
+    std::string const program = R"(```js
+'use strict'
+const fastify = require('fastify')()
+
+fastify.addHook('onRequest', async (request, reply) => {})
+fastify.addHook('onResponse', async (request, reply) => {})
+fastify.get('/', async (request, reply) => {
+  return { ok: true }
+})
+)";
+    EXPECT_NE(at(program), std::string::npos) << md;
+    EXPECT_NE(at("```sh\n# r1: GET /\ncurl -sS -i 'http://127.0.0.1:3000/'\n```"),
+              std::string::npos)
+        << md;
+    // Expected (the scenario's expect) before actual (the target died, with its exit status).
+    ASSERT_NE(at("## Expected"), std::string::npos) << md;
+    EXPECT_NE(md.find("\"status\": 200", at("## Expected")), std::string::npos) << md;
+    ASSERT_NE(at("## Actual: "), std::string::npos) << md;
+    EXPECT_LT(at("## Expected"), at("## Actual: "));
+    EXPECT_NE(md.find("crash", at("## Actual: ")), std::string::npos) << md;
+    EXPECT_NE(md.find("exited with status 3", at("## Actual: ")), std::string::npos) << md;
+    // The program and the commands are written beside the report, and the program parses.
+    EXPECT_EQ(text_of(out / "crash-report.js").rfind(program.substr(6), 0), 0u)
+        << "the .js file is the program of the report";
+    EXPECT_EQ(test::shell("node --check '" + (out / "crash-report.js").string() + "'").code, 0);
+    EXPECT_NE(text_of(out / "crash-report.requests.sh").find("\"$PORT\""), std::string::npos);
+}
+
+TEST_F(CliRun, ReproSaysWhatItCouldNotGenerate) {
+    if (test::shell("command -v node >/dev/null").code != 0)
+        GTEST_SKIP() << "node is not installed: the program generator is a node script";
+    auto const f =
+        write("test/keep-alive",
+              R"({"description": "two requests on one connection", )" + app + R"(, "steps": [
+        {"id": "r1", "connection": "c1", "request": {"url": "/"}},
+        {"id": "r2", "connection": "c1", "request": {"url": "/"}}]})");
+    fs::path const out = dir_ / "repro";
+    auto const r =
+        run_cli("repro " + f.string() + " --target " + fake_target() + " --out " + out.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    std::string const md = text_of(out / "keep-alive.md");
+    EXPECT_NE(md.find("Not generated"), std::string::npos) << md;
+    EXPECT_NE(md.find("- step r1: connection \"c1\" (each command opens its own connection)"),
+              std::string::npos)
+        << md;
+    // Fuzz-artifact options are refused for a scenario file, --table for an artifact.
+    EXPECT_EQ(run_cli("repro " + f.string() + " --no-minimize").code, 2);
+    EXPECT_EQ(run_cli("repro " + (dir_ / "crash-abc").string() + " --table").code, 2);
+}
+
 TEST_F(CliRun, FilterAndExclude) {
     scenario("test/a/one", good_trace);
     scenario("test/a/two", good_trace);

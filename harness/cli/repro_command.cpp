@@ -230,6 +230,19 @@ std::string fenced(std::string const& text) {
 } // namespace
 
 int repro_command(parsed_args const& args) {
+    // A scenario file (FILE.json, no --fuzzer) is a crash report to write up; anything else is a
+    // fuzz artifact (libFuzzer names them crash-SHA1, without an extension).
+    bool const scenario_file =
+        fs::path{args.operands.front()}.extension() == ".json" && !args.has("--fuzzer");
+    for (std::string_view fuzz_only : {"--fuzz-binary", "--no-minimize"})
+        if (scenario_file && args.has(fuzz_only))
+            return usage_error("repro",
+                               std::string{fuzz_only} + " is for fuzz artifacts, not " +
+                                   args.operands.front());
+    if (scenario_file)
+        return repro_scenario_command(args);
+    if (args.has("--table"))
+        return usage_error("repro", "--table is for a scenario file (FILE.json)");
     repro_args a;
     if (auto const code = parse(args, a))
         return *code;
