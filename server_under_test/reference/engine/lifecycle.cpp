@@ -182,6 +182,7 @@ public:
 
     void body(std::string_view data) override;
     void body_end() override;
+    void body_ended();
     void finished() override;
     void closed(bool by_client) override;
 
@@ -539,7 +540,7 @@ void request_impl::parse_body() {
         // both before the microtasks queued meanwhile (lifecheck prop: an async preSerialization
         // of a reply sent by an onRequest hook; Fastify 5.12.8 still runs the handler).
         loop* ev = st_->ev;
-        ev->next_tick([self, ev] { ev->next_tick([self] { self->body_end(); }); });
+        ev->next_tick([self, ev] { ev->next_tick([self] { self->body_ended(); }); });
     }
 }
 
@@ -558,6 +559,17 @@ void request_impl::body_end() {
     // Node: a req destroyed with its socket emits no 'end' (a parser that starts reading after
     // the close waits for ever; one reading at the close gets the 'aborted' error instead).
     if (!body_wanted_ || body_done_ || res_.closed())
+        return;
+    // The parser is reading: push(null) emits 'end' on a nextTick (endReadableNT), after the
+    // ticks queued before, such as a stream reply's first chunk (lifecheck prop seed 7,
+    // Finding 43: a callback onRequest hook's sendThenContinue of a stream on a POST; Fastify
+    // 5.12.8 writes its head before preValidation runs).
+    auto self = shared_from_this();
+    st_->ev->next_tick([self] { self->body_ended(); });
+}
+
+void request_impl::body_ended() {
+    if (body_done_ || res_.closed())
         return;
     body_done_ = true;
     req_ended_ = true;
@@ -1355,12 +1367,29 @@ void request_impl::send_stream(std::shared_ptr<stream_obj> s) {
     // sendWebStream's eos(res) on a res already closed calls back on a nextTick: a first read
     // that fails in the microtasks before it still reaches onReadError, which takes the error
     // path when req.aborted is false (a read body; lifecheck prop seed 13, Fastify 5.12.8).
+    // A stream whose start() has not settled keeps the first read waiting: when that tick comes
+    // first (the send ran in a macrotask or a tick, not in a microtask), its reader.cancel()
+    // settles the read with done and onRead calls res.end(): reply.sent turns true and the chain
+    // stops (prop seeds 5, 12, Finding 42). A started stream's first read has its chunk at once.
     auto cancel_pending = std::make_shared<bool>(s->web && res_.closed());
-    if (*cancel_pending)
-        st_->ev->next_tick([cancel_pending] { *cancel_pending = false; });
+    if (*cancel_pending) {
+        if (!s->started)
+            web_read_pending_ = s.get();
+        st_->ev->next_tick([self, cancel_pending, src = s.get()] {
+            *cancel_pending = false;
+            if (self->web_read_pending_ != src)
+                return; // the first read settled in the microtasks before
+            self->web_read_pending_ = nullptr;
+            self->st_->ev->microtask([self] { self->res_end(); });
+        });
+    }
     *step = [self, s, total, fails, weak_step, cancel_pending](std::size_t k) {
+        bool const cancelled = k == 0 && s->web && self->res_.closed() && !*cancel_pending &&
+                               self->web_read_pending_ != s.get();
         if (self->web_read_pending_ == s.get())
             self->web_read_pending_ = nullptr;
+        if (cancelled)
+            return; // eos(res)'s tick cancelled the reader first: the read settled with done
         bool const read_fails_first = *cancel_pending && fails && k >= total;
         if (self->res_.closed() && !read_fails_first)
             return; // eos(res): the source is destroyed with the socket
