@@ -194,6 +194,63 @@ void http_error_args(scenario::op& o, std::string const& label) {
     }
 }
 
+/// One op of Koa's response API (v2.4, scenario-format §1.7). Not `ctx.length`: a length that
+/// disagrees with a stream body is a framing error of the app, not of Koa.
+scenario::op koa_response_op(std::string const& label) {
+    scenario::op o;
+    auto header_value = [&]() -> scenario::json {
+        switch (*gen::inRange(0, 3)) {
+        case 0:
+            return label;
+        case 1:
+            return *gen::element(0, 7, -1);
+        default:
+            return scenario::json::array({label, 2});
+        }
+    };
+    switch (pick<int>({{3, 0}, {2, 1}, {2, 2}, {2, 3}, {1, 4}, {1, 5}, {1, 6}, {1, 7}})) {
+    case 0:
+    case 1: {
+        o.kind = *gen::element(scenario::op_kind::ctx_set, scenario::op_kind::ctx_append);
+        std::string const name = *gen::element<std::string>("x-a", "x-b", "Content-Type");
+        scenario::json v =
+            name == "Content-Type" ? scenario::json("text/x-" + label) : header_value();
+        o.arg = scenario::json::array({name, v});
+        o.name = name;
+        o.array = v.is_array();
+        for (auto const& x : o.array ? v : scenario::json::array({v}))
+            o.values.push_back(x.is_string() ? x.get<std::string>() : std::to_string(x.get<int>()));
+        break;
+    }
+    case 2:
+        o.kind = scenario::op_kind::ctx_remove;
+        o.name = *gen::element<std::string>("x-a", "content-type", "Content-Length");
+        o.arg = o.name;
+        break;
+    case 3:
+        o.kind = scenario::op_kind::ctx_type;
+        o.arg = *gen::element<std::string>("json", "text/html", "png", "", "asdf");
+        break;
+    case 4:
+        o.kind = scenario::op_kind::ctx_message;
+        o.arg = label + " msg";
+        break;
+    case 5:
+        o.kind = scenario::op_kind::ctx_redirect;
+        o.arg = *gen::element<std::string>("/login", "http://example.com");
+        break;
+    case 6:
+        o.kind = scenario::op_kind::ctx_attachment;
+        o.arg = one_in(2) ? scenario::json(nullptr) : scenario::json("files/" + label + ".json");
+        break;
+    default:
+        o.kind = scenario::op_kind::ctx_flush_headers;
+        o.arg = true;
+        break;
+    }
+    return o;
+}
+
 /// An ACTION of v2.3 koa ops (scenario-format §1.7); `in_catch` adds the ops that read err.
 action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, gen_state& st) {
     action a;
@@ -211,7 +268,8 @@ action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, 
                            {in_catch ? 2 : 0, 6},
                            {1, 7},
                            {1, 8},
-                           {allow_hang ? 1 : 0, 9}})) {
+                           {allow_hang ? 1 : 0, 9},
+                           {4, 10}})) {
         case 0:
             o.kind = scenario::op_kind::ctx_status;
             if (in_catch && one_in(2)) {
@@ -264,10 +322,13 @@ action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, 
             o.kind = scenario::op_kind::await_;
             o.ms = *gen::element(0, 30);
             break;
-        default:
+        case 9:
             o.kind = scenario::op_kind::hang;
             st.may_hang = true;
             ends = true;
+            break;
+        default:
+            o = koa_response_op(label);
             break;
         }
         a.ops->push_back(std::move(o));

@@ -427,6 +427,30 @@ TEST(LoadGood, KoaOpsAndCatchRoundTrip) {
     EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
 }
 
+// v2.4 (scenario-format §1.7): Koa's response API; ctx.set/append keep the values as Koa
+// stringifies them, and every op is written back as given.
+TEST(LoadGood, KoaResponseOpsRoundTrip) {
+    std::string const app =
+        R"({"middleware":[{"label":"r","before":{"ops":[{"ctx.set":["x-a",["b",-3]]},)"
+        R"({"ctx.append":["x-a",7]},{"ctx.remove":"x-b"},{"ctx.type":"json"},{"ctx.length":4},)"
+        R"({"ctx.message":"fine"},{"ctx.redirect":"https://example.com"},)"
+        R"({"ctx.attachment":"a/b.png"},{"ctx.attachment":null},{"ctx.flushHeaders":true},)"
+        R"({"ctx.status":9999}]}}]})";
+    scenario const s =
+        load_ok(R"({"dialect":"koa","app":)" + app + R"(,"steps":[{"id":"r1","request":{}}]})");
+    auto const& ops = *s.application.koa.chain.at(0).before->ops;
+    ASSERT_EQ(ops.size(), 11u);
+    EXPECT_EQ(ops[0].kind, op_kind::ctx_set);
+    EXPECT_EQ(ops[0].name, "x-a");
+    EXPECT_TRUE(ops[0].array);
+    EXPECT_EQ(ops[0].values, (std::vector<std::string>{"b", "-3"}));
+    EXPECT_EQ(ops[1].values, (std::vector<std::string>{"7"}));
+    EXPECT_FALSE(ops[1].array);
+    EXPECT_EQ(ops[4].code.get<int>(), 4);
+    EXPECT_EQ(ops[10].code.get<int>(), 9999);
+    EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
+}
+
 TEST(LoadGood, ToJsonOmitsDefaultsAndKeepsGivenLabelsOnly) {
     scenario const s = load_ok(with_app(
         R"({"hooks":{"onRequest":[{"style":"async","do":"continue"},{"label":"mine"}]},

@@ -137,6 +137,16 @@ enum class op_kind {
     ctx_assert,   // ctx.assert(value, status, message, props)
     rethrow,      // throw err (catch only)
     ctx_app_emit, // ctx.app.emit('error', err, ctx) (catch only)
+    // the koa response API (§1.7, v2.4); their argument is `op::arg`
+    ctx_set,           // ctx.set(name, value): a string, an integer or an array of them
+    ctx_append,        // ctx.append(name, value)
+    ctx_remove,        // ctx.remove(name)
+    ctx_type,          // ctx.type = t (one of koa_type_table)
+    ctx_length,        // ctx.length = n
+    ctx_message,       // ctx.message = text (res.statusMessage)
+    ctx_redirect,      // ctx.redirect(url)
+    ctx_attachment,    // ctx.attachment(filename?) (null: no filename)
+    ctx_flush_headers, // ctx.flushHeaders()
 };
 
 char const* to_string(op_kind k);
@@ -161,6 +171,11 @@ struct op {
     std::optional<std::string> message; // ctx.throw, ctx.assert
     json props = json::object();        // ctx.throw, ctx.assert: expose, headers, code
     bool holds = false;                 // ctx.assert: the asserted value
+    json arg; // v2.4 response ops (ctx.set ... ctx.flushHeaders): as written
+    // ctx.set, ctx.append: `name` and each value as Koa stringifies it; `array` for an array
+    // (Node sends one header line per element; a client sees them joined with ", ")
+    std::vector<std::string> values;
+    bool array = false;
 };
 
 /// ACTION, scenario-format §1.2: what one user callback does.

@@ -136,6 +136,17 @@ json op_json(op const& o) {
         if (!o.props.empty())
             arg["props"] = o.props;
         break;
+    case op_kind::ctx_set:
+    case op_kind::ctx_append:
+    case op_kind::ctx_remove:
+    case op_kind::ctx_type:
+    case op_kind::ctx_length:
+    case op_kind::ctx_message:
+    case op_kind::ctx_redirect:
+    case op_kind::ctx_attachment:
+    case op_kind::ctx_flush_headers:
+        arg = o.arg;
+        break;
     }
     json out = json::object();
     out[to_string(o.kind)] = arg;

@@ -11,6 +11,7 @@
 #include "harness/trace/label.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstddef>
 #include <initializer_list>
@@ -440,6 +441,7 @@ private:
                 std::string const& path,
                 bool in_catch,
                 std::optional<std::string>& final_op);
+    void koa_response_op(op& o, json const& arg, std::string const& path);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
@@ -839,7 +841,7 @@ void reader::koa_op(op& o,
     switch (o.kind) {
     case op_kind::ctx_status:
         if (!from_err("err"))
-            o.code = int32(arg, path, 100, 999).value_or(500);
+            o.code = int32(arg, path, INT_MIN, max_int).value_or(500); // Koa asserts 100-999
         return;
     case op_kind::ctx_body:
         if (!from_err("err.message")) {
@@ -897,6 +899,148 @@ void reader::koa_op(op& o,
             fail(path, "true", shown(arg));
         if (o.kind == op_kind::rethrow)
             final_op = "rethrow";
+        return;
+    default:
+        koa_response_op(o, arg, path);
+        return;
+    }
+}
+
+/// A `ctx.redirect` target the format takes: a path that needs no encoding, or http(s)://host
+/// (lower case, no port) with or without such a path, which `new URL()` leaves as it is but for
+/// the "/" it adds after a bare host.
+bool koa_redirect_target(json const& v) {
+    if (!v.is_string())
+        return false;
+    std::string t = v.get<std::string>();
+    for (char const* scheme : {"http://", "https://"})
+        if (t.rfind(scheme, 0) == 0) {
+            t.erase(0, std::string_view{scheme}.size());
+            std::size_t const slash = t.find('/');
+            std::string const host = t.substr(0, slash);
+            if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+                    return std::islower(static_cast<unsigned char>(c)) ||
+                           std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+                }))
+                return false;
+            t = slash == std::string::npos ? "/" : t.substr(slash);
+            break;
+        }
+    return t.rfind('/', 0) == 0 && std::all_of(t.begin(), t.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' ||
+                      c == '_' || c == '~' || c == '-';
+           });
+}
+
+/// The argument of a koa response op (scenario-format §1.7, v2.4), kept as written in `o.arg`.
+void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
+    o.arg = arg;
+    // Koa's String(v) of a header value: a string, or an integer JavaScript prints exactly
+    auto header_value = [&](json const& v, std::string const& at) -> std::optional<std::string> {
+        if (v.is_string() && is_wire_value(v.get<std::string>()))
+            return v.get<std::string>();
+        if (v.is_number_integer() && v.get<long long>() >= -9007199254740991LL &&
+            v.get<long long>() <= 9007199254740991LL)
+            return std::to_string(v.get<long long>());
+        fail(at,
+             "a header value: a string without CR, LF or NUL, or an integer (|n| < 2^53)",
+             shown(v));
+        return std::nullopt;
+    };
+    auto header_name = [&](json const& v, std::string const& at) {
+        if (v.is_string() && is_token(v.get<std::string>())) {
+            o.name = v.get<std::string>();
+            return;
+        }
+        fail(at, "a header name (an HTTP token)", shown(v));
+    };
+    // a string whose characters all pass `ok`
+    auto all_of = [](json const& v, auto ok) {
+        if (!v.is_string())
+            return false;
+        std::string const& t = v.get_ref<std::string const&>();
+        return std::all_of(
+            t.begin(), t.end(), [&](char c) { return ok(static_cast<unsigned char>(c)); });
+    };
+    auto file_name = [&](json const& v) {
+        if (!v.is_string())
+            return false;
+        std::string const& t = v.get_ref<std::string const&>();
+        auto const dot = t.rfind('.');
+        if (dot == std::string::npos || dot == 0)
+            return false;
+        std::string const stem = t.substr(0, dot), ext = t.substr(dot + 1);
+        return all_of(json(stem),
+                      [](unsigned char c) {
+                          return std::isalnum(c) || c == '_' || c == '-' || c == '/';
+                      }) &&
+               stem.back() != '/' &&
+               (ext == "txt" || ext == "html" || ext == "json" || ext == "png");
+    };
+    switch (o.kind) {
+    case op_kind::ctx_set:
+    case op_kind::ctx_append: {
+        if (!arg.is_array() || arg.size() != 2) {
+            fail(path,
+                 "[NAME, VALUE]: a header name and a string, an integer or an array",
+                 shown(arg));
+            return;
+        }
+        header_name(arg[0], path + "[0]");
+        json const& v = arg[1];
+        if (!v.is_array()) {
+            if (auto s = header_value(v, path + "[1]"))
+                o.values.push_back(*s);
+            return;
+        }
+        o.array = true;
+        if (v.empty())
+            fail(path + "[1]", "a non-empty array of header values", shown(v));
+        for (std::size_t i = 0; i < v.size(); ++i)
+            if (auto s = header_value(v[i], path + "[1][" + std::to_string(i) + "]"))
+                o.values.push_back(*s);
+        return;
+    }
+    case op_kind::ctx_remove:
+        header_name(arg, path);
+        return;
+    case op_kind::ctx_type: {
+        bool known = false;
+        for (auto const& row : koa_type_table)
+            known = known || (arg.is_string() && arg.get<std::string>() == row.value);
+        if (!known)
+            fail(path,
+                 "one of " +
+                     names_of(koa_type_table,
+                              [](auto const& r) { return std::string{"\""} + r.value + "\""; }),
+                 shown(arg));
+        return;
+    }
+    case op_kind::ctx_length:
+        o.code = int32(arg, path, 0, max_int).value_or(0);
+        return;
+    case op_kind::ctx_message:
+        if (!all_of(arg, [](unsigned char c) { return c == '\t' || (c >= 0x20 && c < 0x7f); }))
+            fail(path, "a reason phrase: printable ASCII, spaces and tabs", shown(arg));
+        return;
+    case op_kind::ctx_redirect:
+        if (!koa_redirect_target(arg))
+            fail(path,
+                 "a path (\"/\" then letters, digits and /._~-: nothing to encode), optionally "
+                 "after "
+                 "http:// or https:// and a lower-case host",
+                 shown(arg));
+        return;
+    case op_kind::ctx_attachment:
+        if (!arg.is_null() && !file_name(arg))
+            fail(path,
+                 "null, or a file name (letters, digits, _ and -, then .txt, .html, .json or "
+                 ".png), maybe after directories",
+                 shown(arg));
+        return;
+    case op_kind::ctx_flush_headers:
+        if (!(arg.is_boolean() && arg.get<bool>()))
+            fail(path, "true", shown(arg));
         return;
     default:
         return;
@@ -1042,6 +1186,15 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
         case op_kind::ctx_assert:
         case op_kind::rethrow:
         case op_kind::ctx_app_emit:
+        case op_kind::ctx_set:
+        case op_kind::ctx_append:
+        case op_kind::ctx_remove:
+        case op_kind::ctx_type:
+        case op_kind::ctx_length:
+        case op_kind::ctx_message:
+        case op_kind::ctx_redirect:
+        case op_kind::ctx_attachment:
+        case op_kind::ctx_flush_headers:
             koa_op(o, arg, arg_path, s == site::koa_catch, final_op);
             break;
         }

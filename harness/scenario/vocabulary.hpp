@@ -147,6 +147,45 @@ inline constexpr op_entry op_table[] = {
     {op_kind::ctx_assert, "ctx.assert", false, detail::koa_sites},
     {op_kind::rethrow, "rethrow", false, verb_site::koa_catch},
     {op_kind::ctx_app_emit, "ctx.app.emit", false, verb_site::koa_catch},
+    {op_kind::ctx_set, "ctx.set", false, detail::koa_sites},
+    {op_kind::ctx_append, "ctx.append", false, detail::koa_sites},
+    {op_kind::ctx_remove, "ctx.remove", false, detail::koa_sites},
+    {op_kind::ctx_type, "ctx.type", false, detail::koa_sites},
+    {op_kind::ctx_length, "ctx.length", false, detail::koa_sites},
+    {op_kind::ctx_message, "ctx.message", false, detail::koa_sites},
+    {op_kind::ctx_redirect, "ctx.redirect", false, detail::koa_sites},
+    {op_kind::ctx_attachment, "ctx.attachment", false, detail::koa_sites},
+    {op_kind::ctx_flush_headers, "ctx.flushHeaders", false, detail::koa_sites},
+};
+
+/// What Koa 2.16.4's `ctx.type = t` (cache-content-type, mime-types) sets for each value the
+/// format takes (§1.7 `ctx.type`; `ctx.attachment` reads the row of its file's extension). Data
+/// only: the reference and the model read it, as the llhttp method table.
+struct koa_type_entry {
+    char const* value;        // what the middleware assigns
+    char const* content_type; // the Content-Type Koa sets ("" : none, Koa removes the header)
+};
+
+inline constexpr koa_type_entry koa_type_table[] = {
+    {"text/plain", "text/plain; charset=utf-8"},
+    {"text/html", "text/html; charset=utf-8"},
+    {"application/json", "application/json; charset=utf-8"},
+    {"application/xml", "application/xml"},
+    {"application/javascript", "application/javascript; charset=utf-8"},
+    {"image/png", "image/png"},
+    {"text/html; charset=foo", "text/html; charset=foo"},
+    {"text", "text/plain; charset=utf-8"},
+    {"html", "text/html; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"png", "image/png"},
+    {"bin", "application/octet-stream"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".html", "text/html; charset=utf-8"},
+    {".json", "application/json; charset=utf-8"},
+    {".png", "image/png"},
+    {"", ""},
+    {"asdf", ""},
 };
 
 /// One step kind: the key that makes a step that kind (§1.4; a step has exactly one).
@@ -315,7 +354,7 @@ static_assert(detail::in_enum_order(payload_kind_table) &&
                       static_cast<std::size_t>(payload_kind::undefined) + 1,
               "payload_kind_table: one row per kind, in enum order");
 static_assert(detail::in_enum_order(op_table) &&
-                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_app_emit) + 1,
+                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_flush_headers) + 1,
               "op_table: one row per op, in enum order");
 static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,

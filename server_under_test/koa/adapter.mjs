@@ -141,7 +141,7 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
 const VERBS = ['continue', 'throw', 'send', 'hang']
 const ACTION_KEYS = ['style', 'delayMs', 'when', 'set', 'do', 'status', 'headers', 'payload', 'error', 'ops']
 const MIDDLEWARE_KEYS = ['label', 'before', 'next', 'catch', 'after']
-// v2.3 ops of koa middleware (scenario-format §1.7), each named after the Koa call it stands for;
+// v2.3 and v2.4 ops of koa middleware (scenario-format §1.7), each named after the Koa call it stands for;
 // the ops only a `catch` block may use (they read the caught `err`) are marked.
 const KOA_OPS = {
   'ctx.status': false,
@@ -153,7 +153,17 @@ const KOA_OPS = {
   'ctx.app.emit': true,
   set: false,
   await: false,
-  hang: false
+  hang: false,
+  // v2.4: the response API
+  'ctx.set': false,
+  'ctx.append': false,
+  'ctx.remove': false,
+  'ctx.type': false,
+  'ctx.length': false,
+  'ctx.message': false,
+  'ctx.redirect': false,
+  'ctx.attachment': false,
+  'ctx.flushHeaders': false
 }
 const THROW_KINDS = ['error', 'json', 'string', 'undefined']
 const NEXT_MODES = ['once', 'never', 'twice']
@@ -480,6 +490,16 @@ async function runOps (app, ops, ctx, caught) {
       case 'set': app.applySet({ set: v }); break
       case 'await': await sleep(v); break
       case 'hang': await new Promise(() => {})
+      // v2.4: the response API
+      case 'ctx.set': ctx.set(v[0], v[1]); break
+      case 'ctx.append': ctx.append(v[0], v[1]); break
+      case 'ctx.remove': ctx.remove(v); break
+      case 'ctx.type': ctx.type = v; break
+      case 'ctx.length': ctx.length = v; break
+      case 'ctx.message': ctx.message = v; break
+      case 'ctx.redirect': ctx.redirect(v); break
+      case 'ctx.attachment': if (v === null) ctx.attachment(); else ctx.attachment(v); break
+      case 'ctx.flushHeaders': ctx.flushHeaders(); break
     }
   }
 }

@@ -5,9 +5,12 @@
 
 #include "harness/model/detail/js.hpp"
 #include "harness/model/detail/node.hpp"
+#include "harness/scenario/vocabulary.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -366,7 +369,8 @@ private:
                 case scenario::op_kind::hang:
                     return; // a promise that never settles
                 default:
-                    break; // Fastify's reply ops: refused in koa middleware by the loader
+                    response_op(o); // the v2.4 response API; Fastify's ops are refused
+                    break;
                 }
             }
         } catch (js_exception const& e) {
@@ -374,6 +378,133 @@ private:
             return;
         }
         p->resolve(undefined_value());
+    }
+
+    /// Koa's response API as the v2.4 ops call it (lib/response.js); throws what Koa throws.
+    void response_op(scenario::op const& o) {
+        using scenario::op_kind;
+        switch (o.kind) {
+        case op_kind::ctx_set:
+        case op_kind::ctx_append: {
+            // a client sees an array's header lines joined with ", "
+            std::string v;
+            if (o.kind == op_kind::ctx_append && has_header(o.name) &&
+                !headers_[ascii_lower(o.name)].empty())
+                v = headers_[ascii_lower(o.name)];
+            for (auto const& x : o.values)
+                v += (v.empty() ? "" : ", ") + x;
+            set_header(o.name, v);
+            return;
+        }
+        case op_kind::ctx_remove:
+            remove_header(o.name);
+            return;
+        case op_kind::ctx_type:
+            assign_type(o.arg.get<std::string>());
+            return;
+        case op_kind::ctx_length:
+            set_length(static_cast<std::size_t>(o.code.get<int>()));
+            return;
+        case op_kind::ctx_message:
+            status_message_ = o.arg.get<std::string>();
+            return;
+        case op_kind::ctx_redirect: {
+            std::string url = o.arg.get<std::string>();
+            // an absolute URL goes through new URL(): a bare host gets its "/"
+            bool const absolute = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+            if (absolute && std::count(url.begin(), url.end(), '/') == 2)
+                url.push_back('/');
+            set_header("location", url);
+            static constexpr int redirects[] = {300, 301, 302, 303, 305, 307, 308};
+            if (std::find(std::begin(redirects), std::end(redirects), status_) ==
+                std::end(redirects))
+                set_status(302);
+            set_type(wants_html() ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
+            set_body(string_value("Redirecting to " + url + "."));
+            return;
+        }
+        case op_kind::ctx_attachment:
+            if (o.arg.is_string()) {
+                std::string const& file = o.arg.get_ref<std::string const&>();
+                assign_type(file.substr(file.find_last_of('.')));
+                std::string const base = file.substr(file.find_last_of('/') + 1); // path.basename
+                set_header("content-disposition", "attachment; filename=\"" + base + "\"");
+            } else {
+                set_header("content-disposition", "attachment");
+            }
+            return;
+        case op_kind::ctx_flush_headers:
+            // res.flushHeaders(): the implicit head now, framed by what is set at this point
+            if (!headers_sent_ && !writable_ended_ &&
+                (method_ == "HEAD" || status_ == 204 || status_ == 304))
+                // the client has the whole response with the head; when Koa never ends it, the
+                // client's close and the res 'close' after it are not modelled
+                unsupported("a flushed head of a response without a body (HEAD, 204, 304)");
+            if (!headers_sent_ && !writable_ended_)
+                write_head(!has_header("content-length") && !removed_te_ && status_ != 204 &&
+                           status_ != 304 && status_ >= 200);
+            return;
+        default:
+            return;
+        }
+    }
+
+    /// ctx.type = t: the Content-Type Koa sets for t, or none (the header removed).
+    void assign_type(std::string const& t) {
+        for (auto const& row : scenario::koa_type_table)
+            if (t == row.value) {
+                if (*row.content_type == '\0')
+                    remove_header("content-type");
+                else
+                    set_type(row.content_type);
+                return;
+            }
+    }
+
+    /// ctx.accepts('html'): no Accept header takes anything; else the most specific range that
+    /// covers text/html (text/html, text/*, */*), at its highest q, must have q > 0.
+    bool wants_html() const {
+        std::string const* accept = nullptr;
+        for (auto const& [k, v] : in_.headers)
+            if (ascii_lower(k) == "accept")
+                accept = &v;
+        if (accept == nullptr)
+            return true;
+        int best = -1;
+        double q_best = 0;
+        std::size_t pos = 0;
+        while (pos <= accept->size()) {
+            std::size_t const end = std::min(accept->find(',', pos), accept->size());
+            std::string item = accept->substr(pos, end - pos);
+            pos = end + 1;
+            double q = 1;
+            std::string range = item.substr(0, item.find(';'));
+            for (std::size_t at = item.find(';'); at != std::string::npos;
+                 at = item.find(';', at + 1)) {
+                std::size_t b = at + 1;
+                while (b < item.size() && item[b] == ' ')
+                    ++b;
+                if (item.compare(b, 2, "q=") == 0 || item.compare(b, 2, "Q=") == 0)
+                    q = std::strtod(item.c_str() + b + 2, nullptr);
+            }
+            range.erase(0, range.find_first_not_of(" \t"));
+            range.erase(range.find_last_not_of(" \t") + 1);
+            range = ascii_lower(range);
+            int spec = -1;
+            if (range == "text/html")
+                spec = 6;
+            else if (range == "text/*")
+                spec = 4;
+            else if (range == "*/html")
+                spec = 2;
+            else if (range == "*/*")
+                spec = 0;
+            if (spec > best || (spec == best && spec >= 0 && q > q_best)) {
+                best = spec;
+                q_best = q;
+            }
+        }
+        return best >= 0 && q_best > 0;
     }
 
     /// err.statusCode || err.status || 500 (throws reading a property of null or undefined).
@@ -460,6 +591,8 @@ private:
             return;
         if (ascii_lower(name) == "transfer-encoding")
             removed_te_ = true; // Node's _removedTE, whether or not the header was there
+        if (ascii_lower(name) == "content-length")
+            removed_cl_ = true; // Node's _removedContLen
         headers_.erase(ascii_lower(name));
     }
 
@@ -737,8 +870,14 @@ private:
     void end_response(std::string const& bytes, body_class kind) {
         if (writable_ended_)
             return;
-        if (!headers_sent_)
-            write_head(false);
+        if (!headers_sent_) {
+            // Node's end(data): a Content-Length for data unless the app removed it (then
+            // chunked, unless Transfer-Encoding was removed too: write_head closes)
+            bool const chunked = removed_cl_ && !removed_te_ && !has_header("content-length");
+            if (chunked)
+                out_.body_kind = kind;
+            write_head(chunked);
+        }
         res_end(bytes, kind);
     }
 
@@ -761,6 +900,7 @@ private:
     bool explicit_status_ = false;               // response._explicitStatus
     bool explicit_null_body_ = false;            // response._explicitNullBody
     bool removed_te_ = false;                    // res._removedTE
+    bool removed_cl_ = false;                    // res._removedContLen
     js_value body_;                              // response._body
     std::map<std::string, std::string> headers_; // res headers, lower-case names
     std::shared_ptr<stream_source> stream_;      // the piped body

@@ -286,6 +286,36 @@ describe('v2.3 ops and error-handling middleware', () => {
   })
 })
 
+describe('v2.4 response ops', () => {
+  test('ctx.set with an array, ctx.append, ctx.remove, ctx.type and ctx.attachment reach the client', async () => {
+    const { port } = await koaApp({
+      middleware: [{
+        label: 'a',
+        before: {
+          ops: [{ 'ctx.set': ['x-a', ['one', 2]] }, { 'ctx.append': ['x-a', 'three'] }, { 'ctx.set': ['x-b', 5] },
+            { 'ctx.remove': 'x-b' }, { 'ctx.attachment': 'd/f.json' }, { 'ctx.body': { kind: 'string', value: 'x' } }]
+        }
+      }]
+    })
+    const r = await fetchRaw(port, { id: 'r1' })
+    assert.equal(r.status, 200)
+    assert.match(r.raw, /\r\nx-a: one\r\nx-a: 2\r\nx-a: three\r\n/) // a line per value
+    assert.equal(r.headers['x-b'], undefined)
+    assert.equal(r.headers['content-disposition'], 'attachment; filename="f.json"')
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8')
+  })
+
+  test('ctx.redirect answers 302 and ctx.message becomes the body of a bodiless response', async () => {
+    const { port } = await koaApp({ middleware: [{ label: 'a', before: { ops: [{ 'ctx.redirect': '/login' }] } }] })
+    const r = await fetchRaw(port, { id: 'r1' })
+    assert.equal(r.status, 302)
+    assert.equal(r.headers.location, '/login')
+    assert.equal(r.body, 'Redirecting to /login.')
+    const { port: p2 } = await koaApp({ middleware: [{ label: 'a', before: { ops: [{ 'ctx.status': 200 }, { 'ctx.message': 'fine' }] } }] })
+    assert.equal((await fetchRaw(p2, { id: 'r1' })).body, 'fine')
+  })
+})
+
 describe('aborts and streams', () => {
   test('the client closing while a middleware hangs: end aborted, status 404, nothing after', async () => {
     const { t, port } = await koaApp({ middleware: [{ label: 'a' }, { label: 'h', before: { do: 'hang' } }], onError: {} })

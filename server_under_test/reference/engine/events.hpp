@@ -45,6 +45,11 @@ public:
     virtual void write_head(int status, scenario::header_list const& headers, bool te_removed) = 0;
     /// Body bytes (after write_head).
     virtual void write(std::string_view data) = 0;
+
+    /// Puts a head written but not yet sent on the wire now (Node's flushHeaders: `_send('')`);
+    /// without it the head goes out with the first body bytes or the end.
+    virtual void flush_head() {}
+
     /// The last byte: the transport calls request::finished() once it is flushed.
     virtual void end() = 0;
     /// Cuts the connection now (a server-side destroy); the transport calls request::closed.

@@ -7,12 +7,15 @@
 // server_under_test/koa/adapter.mjs uses (its README, "Mapping").
 #include "server_under_test/reference/engine/koa_onion.hpp"
 
+#include "harness/scenario/vocabulary.hpp"
 #include "server_under_test/reference/engine/node_response.hpp"
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <map>
+#include <string_view>
 
 namespace lifecheck::engine {
 
@@ -237,6 +240,7 @@ private:
                  std::shared_ptr<js_error> caught = nullptr);
     void run_ops(action const* a, std::size_t i, std::shared_ptr<js_error> caught, settle_fn k);
     void send_verb(action const& a);
+    std::shared_ptr<js_error> response_op(op const& o);
     /// A promise reaction: `k` runs as a microtask.
     void settle(settle_fn const& k, std::shared_ptr<js_error> err);
 
@@ -264,6 +268,13 @@ private:
         return res_.get_header(lower_name);
     }
 
+    std::string const* find_request_header(std::string const& lower_name) const {
+        for (auto const& [k, v] : head_.headers)
+            if (k == lower_name)
+                return &v;
+        return nullptr;
+    }
+
     std::shared_ptr<koa_state> st_;
     request_head head_;
     std::string id_;
@@ -274,6 +285,8 @@ private:
     bool explicit_status_ = false; // response._explicitStatus
     bool explicit_null_ = false;   // response._explicitNullBody
     value body_;                   // response._body
+    // res.statusMessage: ctx.message's, or the status text the status setter stored
+    std::optional<std::string> status_message_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -509,7 +522,10 @@ void koa_request::run_ops(action const* a,
         switch (o.kind) {
         case op_kind::ctx_status: {
             if (!o.from_error) {
-                set_status(o.code.get<int>());
+                if (auto err = response_op(o)) {
+                    settle(k, err);
+                    return;
+                }
                 break;
             }
             // ctx.status = err.statusCode || err.status || 500
@@ -599,10 +615,155 @@ void koa_request::run_ops(action const* a,
         case op_kind::hang:
             return; // a promise that never settles
         default:
-            break; // Fastify's reply ops: refused in koa middleware by the loader
+            if (auto err = response_op(o)) {
+                settle(k, err);
+                return;
+            }
+            break;
         }
     }
     settle(k, nullptr);
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// ctx.accepts('html') (accepts, negotiator): true without an Accept header; else the most
+/// specific range matching text/html (then the highest q) must have q > 0.
+bool accepts_html(std::string const* accept) {
+    if (accept == nullptr)
+        return true;
+    int best_s = -1;
+    double best_q = 0;
+    std::string_view rest{*accept};
+    while (!rest.empty()) {
+        auto const comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        auto const semi = item.find(';');
+        std::string const range = ascii_lower(std::string{trim(item.substr(0, semi))});
+        double q = 1;
+        if (semi != std::string_view::npos) {
+            std::string_view params = item.substr(semi + 1);
+            while (!params.empty()) {
+                auto const sc = params.find(';');
+                std::string_view p = trim(params.substr(0, sc));
+                params = sc == std::string_view::npos ? std::string_view{} : params.substr(sc + 1);
+                if (p.size() > 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                    q = std::atof(std::string{p.substr(2)}.c_str());
+            }
+        }
+        auto const slash = range.find('/');
+        if (slash == std::string::npos)
+            continue;
+        std::string const type = range.substr(0, slash), sub = range.substr(slash + 1);
+        if ((type != "text" && type != "*") || (sub != "html" && sub != "*"))
+            continue;
+        int const spec = (type == "text" ? 4 : 0) | (sub == "html" ? 2 : 0);
+        if (spec > best_s || (spec == best_s && q > best_q)) {
+            best_s = spec;
+            best_q = q;
+        }
+    }
+    return best_s >= 0 && best_q > 0;
+}
+
+} // namespace
+
+/// The v2.4 response ops (lib/response.js); an error when the op throws.
+std::shared_ptr<js_error> koa_request::response_op(op const& o) {
+    auto joined = [](std::vector<std::string> const& vs) {
+        std::string out;
+        for (std::size_t i = 0; i < vs.size(); ++i)
+            out += (i ? ", " : "") + vs[i];
+        return out;
+    };
+    auto type_of = [](std::string const& v) -> char const* {
+        for (auto const& row : scenario::koa_type_table)
+            if (v == row.value)
+                return row.content_type;
+        return "";
+    };
+    auto set_type_value = [&](std::string const& v) {
+        char const* ct = type_of(v);
+        if (*ct != '\0')
+            koa_set("Content-Type", ct);
+        else
+            koa_remove("Content-Type");
+    };
+    switch (o.kind) {
+    case op_kind::ctx_status: {
+        int const c = o.code.get<int>();
+        if (res_.headers_sent())
+            return nullptr;
+        if (c < 100 || c > 999) // Koa's status setter asserts
+            return make_error("invalid status code: " + std::to_string(c),
+                              std::nullopt,
+                              std::string{"ERR_ASSERTION"});
+        set_status(c);
+        return nullptr;
+    }
+    case op_kind::ctx_set:
+        koa_set(o.name, joined(o.values));
+        return nullptr;
+    case op_kind::ctx_append: {
+        std::string v = joined(o.values);
+        if (auto const* prev = header(ascii_lower(o.name)); prev && !prev->empty())
+            v = *prev + ", " + v;
+        koa_set(o.name, v);
+        return nullptr;
+    }
+    case op_kind::ctx_remove:
+        koa_remove(o.name);
+        return nullptr;
+    case op_kind::ctx_type:
+        set_type_value(o.arg.get<std::string>());
+        return nullptr;
+    case op_kind::ctx_length:
+        set_length(static_cast<std::size_t>(o.code.get<int>()));
+        return nullptr;
+    case op_kind::ctx_message:
+        status_message_ = o.arg.get<std::string>();
+        return nullptr;
+    case op_kind::ctx_redirect: {
+        std::string url = o.arg.get<std::string>();
+        if (auto const scheme = url.find("://"); // new URL(url).toString(): "/" after a bare host
+            scheme != std::string::npos && url.find('/', scheme + 3) == std::string::npos)
+            url += '/';
+        koa_set("Location", url);
+        int const c = res_.status_code();
+        bool const redirect =
+            c == 300 || c == 301 || c == 302 || c == 303 || c == 305 || c == 307 || c == 308;
+        if (!redirect)
+            set_status(302);
+        koa_set("Content-Type",
+                accepts_html(find_request_header("accept")) ? type_html : type_text);
+        set_body(value::of_string("Redirecting to " + url + "."));
+        return nullptr;
+    }
+    case op_kind::ctx_attachment:
+        if (o.arg.is_string()) {
+            std::string const name = o.arg.get<std::string>();
+            set_type_value(name.substr(name.rfind('.')));
+            koa_set("Content-Disposition", // content-disposition quotes the basename
+                    "attachment; filename=\"" + name.substr(name.rfind('/') + 1) + "\"");
+        } else {
+            koa_set("Content-Disposition", "attachment");
+        }
+        return nullptr;
+    case op_kind::ctx_flush_headers:
+        res_.flush_headers();
+        return nullptr;
+    default:
+        return nullptr; // Fastify's reply ops: refused in koa middleware by the loader
+    }
 }
 
 /// `send`: ctx.status = status ?? 200; ctx.set(headers); ctx.body = payload (when there is one).
@@ -622,6 +783,7 @@ void koa_request::set_status(int code) {
         return;
     explicit_status_ = true;
     res_.status_code(code);
+    status_message_ = koa_status_text(code); // res.statusMessage = statuses[code]
     if (truthy(body_) && empty_status(code)) {
         value null_body;
         null_body.k = value::kind::null;
@@ -734,8 +896,10 @@ void koa_request::respond() {
             res_.end();
             return;
         }
-        // ctx.message || String(code)
-        std::string const text = koa_status_text(code).value_or(std::to_string(code));
+        // ctx.message || String(code); the getter: res.statusMessage || statuses[status]
+        std::string text = status_message_.value_or(koa_status_text(code).value_or(""));
+        if (text.empty())
+            text = std::to_string(code);
         if (!res_.headers_sent()) {
             set_type(type_text);
             set_length(text.size());

@@ -883,6 +883,15 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
         case op_kind::ctx_assert:
         case op_kind::rethrow:
         case op_kind::ctx_app_emit:
+        case op_kind::ctx_set:
+        case op_kind::ctx_append:
+        case op_kind::ctx_remove:
+        case op_kind::ctx_type:
+        case op_kind::ctx_length:
+        case op_kind::ctx_message:
+        case op_kind::ctx_redirect:
+        case op_kind::ctx_attachment:
+        case op_kind::ctx_flush_headers:
             break;
         }
     }

@@ -66,6 +66,16 @@ public:
     /// setHeader headers) goes out first.
     void write(std::string_view data);
 
+    /// `res.flushHeaders()`: the implicit head goes out now, unless it went out already or the
+    /// response ended (nothing is written once closed; headersSent turns true regardless).
+    void flush_headers() {
+        if (ended_)
+            return;
+        write_head(headers_);
+        if (!closed_)
+            out_->flush_head();
+    }
+
     /// `res.end(data)`: once. A head not yet sent goes out first (end() runs _implicitHeader with
     /// or without a socket), with a Content-Length for `data` when non-empty and no
     /// content-length or transfer-encoding was set or removed (Node lib/_http_outgoing.js

@@ -206,6 +206,11 @@ struct http_connection::exchange_impl final : engine::exchange {
         out += "\r\n";
     }
 
+    void flush_head() override {
+        if (!dead && !head.empty())
+            emit({});
+    }
+
     void write(std::string_view data) override {
         if (dead || ended || data.empty() || no_body)
             return;
