@@ -621,7 +621,7 @@ void check_i5(request_observation const& o,
                                             ": only JSON values to serialize pass preSerialization",
                                         "no preSerialization for a " + a.payload + " payload",
                                         run.e->label));
-            else if (a.what == source::default_error)
+            else if (a.what == source::default_error && !raised_json_value())
                 out.push_back(violation(o,
                                         "I5",
                                         at(run) + " ran for the default error reply after " +
@@ -629,7 +629,8 @@ void check_i5(request_observation const& o,
                                             " failed with no custom error handler after it",
                                         "no preSerialization for the default error reply",
                                         run.e->label));
-            if (a.what == source::non_json || a.what == source::default_error)
+            if (a.what == source::non_json ||
+                (a.what == source::default_error && !raised_json_value()))
                 return; // one I5 finding per request
             break;      // json (fine) or unknown (cannot tell)
         }
