@@ -536,6 +536,30 @@ private:
         }
     }
 
+    /// What a throw or done(err) raises: an Error with one of error_statuses, then a second
+    /// choice (read after it; 0, also when the input has run out, keeps the Error) of a
+    /// non-Error value: undefined, null, false, "oops", 42, a plain object (issue 15).
+    json thrown_of(scenario::payload const* p) {
+        json e = error_payload_of(error_statuses[pick(error_statuses.size(), error_hint(p))]);
+        static json const values[] = {
+            {{"kind", "undefined"}},
+            {{"kind", "json"}, {"value", nullptr}},
+            {{"kind", "json"}, {"value", false}},
+            {{"kind", "string"}, {"value", "oops"}},
+            {{"kind", "json"}, {"value", 42}},
+            {{"kind", "json"}, {"value", {{"statusCode", 418}, {"message", "thrown object"}}}}};
+        int hint = 0;
+        if (p && p->kind != scenario::payload_kind::error)
+            for (int i = 0; i < 6; ++i)
+                if (values[i]["kind"] == scenario::to_string(p->kind) &&
+                    (p->kind == scenario::payload_kind::undefined ||
+                     (p->kind == scenario::payload_kind::string ? json(p->bytes) : p->value) ==
+                         values[i]["value"]))
+                    hint = i + 1;
+        int const c = pick(7, hint);
+        return c == 0 ? e : values[c - 1];
+    }
+
     /// A replacement payload for a payload hook or a return: payload_of 1..last
     /// (no streams before serialization: JSON.stringify of a Node Readable shows
     /// Node internals), or an Error.
@@ -610,11 +634,7 @@ private:
             if (with == 0)
                 out.push_back({{"done", nullptr}});
             else if (with == 1)
-                out.push_back(
-                    {{"done",
-                      {{"error",
-                        error_payload_of(
-                            error_statuses[pick(error_statuses.size(), error_hint(end_body))])}}}});
+                out.push_back({{"done", {{"error", thrown_of(end_body)}}}});
             else if (with == 2)
                 out.push_back({{"done", {{"payload", returned_payload(r, end_body)}}}});
             return out;
@@ -642,10 +662,7 @@ private:
         } else if (c == 2 && !(callback && after_await) && r != role::pre_serialization) {
             // a callback's throw is synchronous: not after an await (an uncaught
             // exception)
-            out.push_back(
-                {{"throw",
-                  error_payload_of(
-                      error_statuses[pick(error_statuses.size(), error_hint(end_body))])}});
+            out.push_back({{"throw", thrown_of(end_body)}});
         } else if (c == 3) {
             out.push_back({{"hang", true}});
         }

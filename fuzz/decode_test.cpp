@@ -119,6 +119,35 @@ TEST(DecodeLifecycle, HandWrittenOpsScenarioInRangeRoundTrips) {
                                        << got["app"].dump(2);
 }
 
+// Non-Error values thrown and passed to done(err) (issue 15, decisions.md D49) are in the
+// decoder's range: each round-trips.
+TEST(DecodeLifecycle, NonErrorThrowsRoundTrip) {
+    char const* const values[] = {
+        R"({"kind": "undefined"})",
+        R"({"kind": "json", "value": null})",
+        R"({"kind": "json", "value": false})",
+        R"({"kind": "string", "value": "oops"})",
+        R"({"kind": "json", "value": 42})",
+        R"({"kind": "json", "value": {"statusCode": 418, "message": "thrown object"}})"};
+    for (char const* v : values) {
+        std::string const text =
+            std::string{R"({"description": "a non-Error thrown", "dialect": "fastify", "app": {
+              "hooks": {"preHandler": [{"style": "callback", "ops": [{"done": {"error": )"} +
+            v + R"(}}]}]},
+              "routes": [{"method": "GET", "url": "/", "handler": {"ops": [{"throw": )" +
+            v +
+            R"(}]}}]},
+              "steps": [{"id": "r1", "request": {"method": "GET", "url": "/"}}]})";
+        auto sc = scenario::parse(text, "<test>", "test/non-error");
+        ASSERT_TRUE(sc.has_value()) << lifecheck::describe(sc.error().front());
+        std::string const encoded = encode_lifecycle(sc.value());
+        auto back = decode_lifecycle(bytes_of(encoded), encoded.size());
+        ASSERT_TRUE(back.has_value()) << lifecheck::describe(back.error().front());
+        EXPECT_EQ(scenario::to_json(back.value())["app"], scenario::to_json(sc.value())["app"])
+            << v;
+    }
+}
+
 // Inputs from before ops decode as they did: the ops choices are read after everything else,
 // so an input whose bytes run out before them (a missing byte chooses 0: no ops) decodes as
 // without ops. An encoded scenario without ops ends its choices with that 0 (the first byte:

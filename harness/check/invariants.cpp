@@ -155,6 +155,24 @@ bool ops_act_on_reply(scenario::action const& a) {
     return false;
 }
 
+/// True when an `ops` ACTION may raise a non-Error value that JSON.stringify serializes (a
+/// number, a boolean, null, an object: not a string, not undefined): Fastify's default error
+/// handler sends such a value as a payload, through preSerialization (issue 15; scenarios
+/// fastify/values/*-throws-number).
+bool raises_json_value(scenario::action const& a) {
+    if (!a.ops)
+        return false;
+    for (scenario::op const& o : *a.ops) {
+        bool const raises =
+            o.kind == scenario::op_kind::throw_ ||
+            (o.kind == scenario::op_kind::done && o.done == scenario::done_with::error);
+        if (raises && o.body && o.body->kind == scenario::payload_kind::json_value &&
+            !o.body->value.is_string())
+            return true;
+    }
+    return false;
+}
+
 /// True when an async `ops` handler, not-found or error handler may send twice: wrapThenable
 /// sends what the function's promise settles with — undefined too, while `reply.sent` is false,
 /// no head went out and the socket is up (lib/wrap-thenable.js), the rejection's error likewise —
@@ -571,9 +589,17 @@ void check_i5(request_observation const& o,
         if (!starts_pre_serialization_run(cbs, i, *first_pre_serialization))
             continue;
         callback const& run = cbs[i];
-        if (i > 0 && cbs[i - 1].phase == "onError") {
+        auto raised_json_value = [&] {
+            for (std::size_t j = 0; j < i; ++j)
+                for (indexed_action const* a : ctx.find(cbs[j].e->label))
+                    if (raises_json_value(*a->act))
+                        return true;
+            return false;
+        };
+        if (i > 0 && cbs[i - 1].phase == "onError" && !raised_json_value()) {
             // After onError comes the error handler: a custom one is a traced callback, the
-            // default one writes its JSON without preSerialization (fastify-lifecycle.md §4.5).
+            // default one writes an Error's JSON without preSerialization (fastify-lifecycle.md
+            // §4.5); a non-Error value it sends as a payload (raised_json_value).
             out.push_back(violation(o,
                                     "I5",
                                     at(run) + " ran right after onError " + at(cbs[i - 1]) +
@@ -595,7 +621,7 @@ void check_i5(request_observation const& o,
                                             ": only JSON values to serialize pass preSerialization",
                                         "no preSerialization for a " + a.payload + " payload",
                                         run.e->label));
-            else if (a.what == source::default_error)
+            else if (a.what == source::default_error && !raised_json_value())
                 out.push_back(violation(o,
                                         "I5",
                                         at(run) + " ran for the default error reply after " +
@@ -603,7 +629,8 @@ void check_i5(request_observation const& o,
                                             " failed with no custom error handler after it",
                                         "no preSerialization for the default error reply",
                                         run.e->label));
-            if (a.what == source::non_json || a.what == source::default_error)
+            if (a.what == source::non_json ||
+                (a.what == source::default_error && !raised_json_value()))
                 return; // one I5 finding per request
             break;      // json (fine) or unknown (cannot tell)
         }

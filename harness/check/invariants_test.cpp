@@ -87,6 +87,11 @@ scenario::app test_app() {
     root.routes.push_back(route("/maybe", maybe));
     root.routes.push_back(
         route("/race", sending("racer", verb::send_then_continue, payload_kind::string)));
+    scenario::action value_thrower = act("valueThrower"); // v2 ops: throw 42 (not an Error)
+    value_thrower.ops = std::vector<scenario::op>(1);
+    value_thrower.ops->at(0).kind = scenario::op_kind::throw_;
+    value_thrower.ops->at(0).body = payload_of(payload_kind::json_value, 42);
+    root.routes.push_back(route("/value", value_thrower));
 
     scenario::scope v1;
     v1.name = "v1";
@@ -405,6 +410,18 @@ TEST(InvariantI5, DefaultErrorReplyRightAfterOnErrorBreaksIt) {
                         end(500)});
     ASSERT_EQ(ids(f), ids_t{"I5"});
     EXPECT_NE(f[0].message.find("default error reply"), std::string::npos);
+}
+
+// Fastify's default error handler sends a thrown non-Error value as a payload: a number passes
+// preSerialization right after onError (scenario fastify/values/handler-async-throws-number).
+TEST(InvariantI5, DefaultErrorReplyOfANonErrorValuePassesPreSerialization) {
+    EXPECT_TRUE(run("/value",
+                    {cb("valueThrower", "handler"),
+                     cb("onError@root", "onError"),
+                     cb("preSerialization@root", "preSerialization"),
+                     cb("onSend@root", "onSend"),
+                     end(500)})
+                    .empty());
 }
 
 TEST(InvariantI5, DefaultErrorReplyAfterThrowBreaksIt) {

@@ -233,10 +233,16 @@ TEST(ModelOps, DefaultErrorHandlerStatusAndHeaders) {
 // What the model does not follow is said, not guessed: non-Error throws, `return reply` from a
 // callback-style function (the reference answers `unsupported` for both).
 TEST(ModelOps, UnsupportedShapesAreNotDeterministic) {
+    // a thrown string is modelled since issue 15 (scenarios/fastify/values/); a Buffer is not
     auto const thrown = predict_step(
-        get_app("{}", R"({"ops":[{"throw":{"kind":"string","value":"oops"}}]})"), "r1");
+        get_app("{}", R"({"ops":[{"throw":{"kind":"buffer","base64":"AA=="}}]})"), "r1");
     EXPECT_FALSE(thrown.deterministic);
-    EXPECT_NE(thrown.why.find("not an Error"), std::string::npos) << thrown.why;
+    EXPECT_NE(thrown.why.find("thrown Buffer"), std::string::npos) << thrown.why;
+    auto const string_thrown = predict_step(
+        get_app("{}", R"({"ops":[{"throw":{"kind":"string","value":"oops"}}]})"), "r1");
+    EXPECT_TRUE(string_thrown.deterministic) << string_thrown.why;
+    EXPECT_EQ(string_thrown.status, 500);
+    EXPECT_EQ(string_thrown.body_text, "oops");
     auto const ret = predict_step(
         get_app("{}", R"({"style":"callback","ops":[{"send":null},{"return":"reply"}]})"), "r1");
     EXPECT_FALSE(ret.deterministic);

@@ -188,6 +188,51 @@ payload error_payload() {
     return p;
 }
 
+/// What a `throw` op or done(err) raises: mostly an Error, sometimes a non-Error value —
+/// undefined, null, false, 0, "", a string, a number or a plain object with the properties
+/// setErrorHeaders reads (issue 15; scenarios/fastify/values/).
+payload thrown_payload() {
+    if (!chance(4))
+        return error_payload();
+    payload p;
+    switch (pick<int>({{2, 0}, {2, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 5}, {1, 6}, {2, 7}})) {
+    case 0:
+        p.kind = payload_kind::undefined;
+        return p;
+    case 1:
+        p.kind = payload_kind::json_value;
+        p.value = nullptr;
+        return p;
+    case 2:
+        p.kind = payload_kind::json_value;
+        p.value = false;
+        return p;
+    case 3:
+        p.kind = payload_kind::json_value;
+        p.value = 0;
+        return p;
+    case 4:
+        p.kind = payload_kind::string;
+        p.bytes = "";
+        return p;
+    case 5:
+        p.kind = payload_kind::string;
+        p.bytes = "oops";
+        return p;
+    case 6:
+        p.kind = payload_kind::json_value;
+        p.value = 42;
+        return p;
+    default:
+        p.kind = payload_kind::json_value;
+        p.value = scenario::json::object();
+        if (chance(2))
+            p.value["statusCode"] = one_of<int>({418, 503, 200});
+        p.value["message"] = "thrown object";
+        return p;
+    }
+}
+
 /// What a payload hook passes on (done(null, value) or return): preSerializationHookEnd
 /// JSON.stringifies it, so no streams there (JSON.stringify of a Node Readable shows Node's
 /// internals, which neither side models); Errors and Buffers serialize to their properties.
@@ -293,7 +338,7 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
             int const with = pick<int>({{6, 0}, {raises ? 2 : 0, 1}, {payload_hook ? 2 : 0, 2}});
             if (with == 1) {
                 d.done = scenario::done_with::error;
-                d.body = error_payload();
+                d.body = thrown_payload();
             } else if (with == 2) {
                 d.done = scenario::done_with::payload;
                 d.body = replacement_payload(ph);
@@ -311,7 +356,7 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
         else if (!after_await && raises && chance(2)) {
             op t;
             t.kind = op_kind::throw_;
-            t.body = error_payload();
+            t.body = thrown_payload();
             ops.push_back(std::move(t));
         }
         return ops;
@@ -334,7 +379,7 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
         ops.push_back(std::move(e));
     } else if (end == 2 && raises && !(callback && after_await)) {
         e.kind = op_kind::throw_;
-        e.body = error_payload();
+        e.body = thrown_payload();
         ops.push_back(std::move(e));
     } else if (end == 3) {
         e.kind = op_kind::hang;

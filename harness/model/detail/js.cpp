@@ -172,8 +172,9 @@ std::string default_error_json(int status, js_error const& e) {
     std::string const text = status_text(status);
     if (!text.empty())
         out += ",\"error\":" + quote(text);
-    out += ",\"message\":" + quote(e.message) + "}";
-    return out;
+    if (e.has_message)
+        out += ",\"message\":" + quote(e.message);
+    return out + "}";
 }
 
 //------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ struct js_error {
     std::optional<int> status;     // err.status (v2 `error` PAYLOAD): read after statusCode
     scenario::header_list headers; // err.headers: setErrorHeaders copies them to the reply
     std::optional<bool> expose;    // err.expose: Koa answers with the message when true
+    bool has_message = true;       // false: a non-Error value without a string `message`
 };
 
 /// A source stream (Node Readable or WHATWG ReadableStream) created from a PAYLOAD.
@@ -80,6 +81,17 @@ struct js_value {
     bool is_undefined() const { return type == js_type::undefined; }
 
     bool is_nullish() const { return type == js_type::undefined || type == js_type::null; }
+
+    /// `!value`: undefined, null, false, 0, "".
+    bool is_falsy() const {
+        if (is_nullish())
+            return true;
+        if (type == js_type::boolean)
+            return !data.get<bool>();
+        if (type == js_type::number)
+            return data.get<double>() == 0;
+        return type == js_type::string && bytes.empty();
+    }
 };
 
 js_value undefined_value();

@@ -56,6 +56,45 @@ js_value fastify_error(char const* code, std::string message, int status) {
     return error_value(std::move(message), status, std::string{code});
 }
 
+/// What a hook runner's catch hands its callback for a synchronous throw: the value, which the
+/// callback tests with `err != null` (a throw of undefined or null is no error).
+std::optional<js_value> thrown_error(js_value const& v) {
+    if (v.is_nullish())
+        return std::nullopt;
+    return v;
+}
+
+/// The properties of a thrown value that setErrorHeaders and the fallback serializer read: an
+/// Error's, a plain object's own `statusCode`, `status` (integers), `code`, `message` (strings)
+/// and `headers`; nothing of any other value.
+js_error error_fields(js_value const& v) {
+    if (v.error)
+        return *v.error;
+    js_error e;
+    e.has_message = false;
+    if (v.type != js_type::object || !v.data.is_object())
+        return e;
+    json const& o = v.data;
+    auto integer = [&o](char const* key) -> std::optional<int> {
+        auto it = o.find(key);
+        return it != o.end() && it->is_number_integer() ? std::optional<int>{it->get<int>()}
+                                                        : std::nullopt;
+    };
+    e.status_code = integer("statusCode");
+    e.status = integer("status");
+    if (auto it = o.find("code"); it != o.end() && it->is_string())
+        e.code = it->get<std::string>();
+    if (auto it = o.find("message"); it != o.end() && it->is_string()) {
+        e.message = it->get<std::string>();
+        e.has_message = true;
+    }
+    if (auto it = o.find("headers"); it != o.end() && it->is_object())
+        for (auto h = it->begin(); h != it->end(); ++h)
+            if (h->is_string())
+                e.headers.emplace_back(h.key(), h->get<std::string>());
+    return e;
+}
+
 js_value undefined_error() {
     return fastify_error("FST_ERR_SEND_UNDEFINED_ERR", "Undefined error has occurred", 500);
 }
@@ -929,13 +968,14 @@ void request_run::default_error_handler(js_value err) {
         return c && *c >= 400 && *c <= 599;
     };
     std::optional<int> from_error;
-    if (err.error) {
-        for (auto const& [name, value] : err.error->headers)
+    if (!err.is_nullish()) { // a plain object's own properties count too (issue 15)
+        js_error const fields = error_fields(err);
+        for (auto const& [name, value] : fields.headers)
             set_reply_header(ascii_lower(name), value);
-        if (in_range(err.error->status_code))
-            from_error = err.error->status_code;
-        else if (in_range(err.error->status))
-            from_error = err.error->status;
+        if (in_range(fields.status_code))
+            from_error = fields.status_code;
+        else if (in_range(fields.status))
+            from_error = fields.status;
     }
     int const s = from_error.value_or(in_range(status_) ? status_ : 500);
     status_ = s;
@@ -950,8 +990,7 @@ void request_run::default_error_handler(js_value err) {
 void request_run::fallback_error_handler(js_value err, bool through_on_send) {
     if (!reply_header("content-type"))
         set_reply_header("content-type", "application/json; charset=utf-8");
-    js_error const e = err.error ? *err.error : js_error{};
-    js_value payload = string_value(default_error_json(status_, e));
+    js_value payload = string_value(default_error_json(status_, error_fields(err)));
     payload.origin = body_class::default_error_json;
     set_reply_header("content-length", std::to_string(payload.bytes.size()));
     if (through_on_send) {
@@ -995,12 +1034,12 @@ void request_run::chain_next(std::shared_ptr<chain_state> st, maybe_error err) {
             chain_next(st, e);
         });
     } catch (js_exception const& e) {
-        st->cb(e.value);
+        st->cb(thrown_error(e.value));
         return;
     }
     if (r.thenable) {
         r.p->then([this, st](js_value const&) { chain_next(st, std::nullopt); },
-                  [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e); });
+                  [st](js_value const& e) { st->cb(e.is_falsy() ? undefined_error() : e); });
     }
 }
 
@@ -1038,7 +1077,11 @@ void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
         else
             r = invoke(*h.act, role::hook, st->payload, done);
     } catch (js_exception const& e) {
-        st->cb(e.value, st->payload);
+        // cb(error, request, reply): a throw of undefined or null is no error, and no payload
+        if (e.value.is_nullish())
+            st->cb(std::nullopt, undefined_value());
+        else
+            st->cb(e.value, st->payload);
         return;
     }
     if (r.thenable) {
@@ -1050,9 +1093,7 @@ void request_run::payload_chain_next(std::shared_ptr<payload_chain_state> st,
                     st->cb(e.value, st->payload);
                 }
             },
-            [st](js_value const& e) {
-                st->cb(e.is_nullish() ? undefined_error() : e, st->payload);
-            });
+            [st](js_value const& e) { st->cb(e.is_falsy() ? undefined_error() : e, st->payload); });
     }
 }
 
@@ -1081,7 +1122,7 @@ void request_run::pre_parsing_next(std::shared_ptr<chain_state> st, maybe_error 
             pre_parsing_next(st, e);
         });
     } catch (js_exception const& e) {
-        st->cb(e.value);
+        st->cb(thrown_error(e.value));
         return;
     }
     if (r.thenable) {
@@ -1092,7 +1133,7 @@ void request_run::pre_parsing_next(std::shared_ptr<chain_state> st, maybe_error 
                         "a preParsing hook that resolves a non-stream (crashes Fastify, §2.3 e)");
                 pre_parsing_next(st, std::nullopt);
             },
-            [st](js_value const& e) { st->cb(e.is_nullish() ? undefined_error() : e); });
+            [st](js_value const& e) { st->cb(e.is_falsy() ? undefined_error() : e); });
     }
 }
 
@@ -1375,9 +1416,7 @@ js_value request_run::run_ops_sync(action const& a,
                 if (falsy) {
                     done(std::nullopt, undefined_value());
                 } else {
-                    if (err.type != js_type::error)
-                        unsupported("done() with a value that is not an Error");
-                    done(err, undefined_value());
+                    done(thrown_value(*o.body), undefined_value());
                 }
             } else if (o.done == scenario::done_with::payload) {
                 done(std::nullopt, op_value(o.body));
@@ -1443,8 +1482,38 @@ js_value request_run::op_value(std::optional<scenario::payload> const& p) {
 
 js_value request_run::thrown_value(scenario::payload const& p) {
     js_value v = make_payload(p);
-    if (v.type != js_type::error)
-        unsupported("a thrown value that is not an Error");
+    switch (v.type) {
+    case js_type::error:
+    case js_type::undefined:
+    case js_type::null:
+    case js_type::boolean:
+    case js_type::number:
+    case js_type::string:
+        break;
+    case js_type::object: {
+        // JavaScript would coerce these (a string statusCode compares as a number)
+        json const& o = v.data;
+        bool odd = false;
+        if (o.is_object()) {
+            for (char const* key : {"statusCode", "status"})
+                odd = odd || (o.contains(key) && !o.at(key).is_number_integer());
+            for (char const* key : {"code", "message"})
+                odd = odd || (o.contains(key) && !o.at(key).is_string());
+            if (o.contains("headers")) {
+                odd = odd || !o.at("headers").is_object();
+                if (o.at("headers").is_object())
+                    for (auto const& h : o.at("headers"))
+                        odd = odd || !h.is_string();
+            }
+        }
+        if (odd)
+            unsupported("a thrown plain object whose properties JavaScript would coerce");
+        break;
+    }
+    default:
+        unsupported("a thrown Buffer, stream or Response");
+        break;
+    }
     return v;
 }
 

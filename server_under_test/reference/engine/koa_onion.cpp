@@ -440,11 +440,6 @@ void koa_request::perform(std::optional<action> const& a,
 
 namespace {
 
-/// A thrown value that is null or undefined (`null == err` in Koa).
-bool nullish(js_error const& e) {
-    return e.undefined_thrown || (e.non_error && e.non_error->is_null());
-}
-
 /// What reading a property of null or undefined throws.
 std::shared_ptr<js_error> type_error_reading(js_error const& e, char const* property) {
     return make_error(std::string{"Cannot read properties of "} +

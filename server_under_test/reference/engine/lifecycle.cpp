@@ -789,12 +789,12 @@ std::shared_ptr<js_error> bad_status(scenario::json const& n) {
                       std::string{"FST_ERR_BAD_STATUS_CODE"});
 }
 
-/// The Error a throw raises; a non-Error value is refused before (fastify_unsupported), so an
-/// in-process caller that skips that check gets a plain Error rather than no error at all.
-std::shared_ptr<js_error> thrown_value(value const& v) {
-    if (v.k == value::kind::error && v.err)
-        return v.err;
-    return make_error("non-Error value thrown (unsupported by the reference)", std::nullopt, {});
+/// lib/hooks.js handleReject: a hook's promise rejected with a falsy value becomes
+/// FST_ERR_SEND_UNDEFINED_ERR, in every hook runner.
+std::shared_ptr<js_error> rejection(std::shared_ptr<js_error> err) {
+    if (!falsy(*err))
+        return err;
+    return fst_error("FST_ERR_SEND_UNDEFINED_ERR", "Undefined error has occurred", 500);
 }
 
 } // namespace
@@ -862,14 +862,16 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             return; // a callback hook's return value is ignored (not a thenable)
         }
         case op_kind::throw_: {
-            ops_fail(*f, thrown_value(st.materialize(*o.body)), sync);
+            ops_fail(*f, thrown_of(st.materialize(*o.body)), sync);
             return;
         }
         case op_kind::done: {
             auto const& s = f->chain;
-            if (o.done == done_with::error)
-                chain_next(s, thrown_value(st.materialize(*o.body)), std::nullopt);
-            else if (o.done == done_with::payload)
+            if (o.done == done_with::error) {
+                // done(err): the runners' next() tests `if (err)`, so a falsy value is done()
+                auto err = thrown_of(st.materialize(*o.body));
+                chain_next(s, falsy(*err) ? nullptr : std::move(err), std::nullopt);
+            } else if (o.done == done_with::payload)
                 chain_next(s, nullptr, st.materialize(*o.body));
             else
                 chain_next(s, nullptr, std::nullopt);
@@ -908,7 +910,18 @@ void request_impl::ops_fail(ops_frame const& f, std::shared_ptr<js_error> err, b
     }
     switch (f.at) {
     case ops_site::hook:
-        settle(f.chain, async, std::move(err), std::nullopt); // rejection, or the runner's catch
+        if (async) {
+            settle(f.chain, true, rejection(std::move(err)), std::nullopt);
+        } else if (nullish(*err)) {
+            // The runner's catch calls its callback with the value, which tests `err != null`:
+            // the phase's remaining hooks are skipped and the lifecycle goes on; onSend's and
+            // preSerialization's callbacks get no payload (`cb(error, request, reply)`).
+            phase const ph = f.chain->ph;
+            bool const payload_lost = ph == phase::on_send || ph == phase::pre_serialization;
+            f.chain->cb(nullptr, payload_lost ? value{} : f.chain->payload);
+        } else {
+            settle(f.chain, false, std::move(err), std::nullopt); // the runner's catch
+        }
         break;
     case ops_site::handler:
         if (async) {
@@ -923,7 +936,8 @@ void request_impl::ops_fail(ops_frame const& f, std::shared_ptr<js_error> err, b
             auto self_ptr = f.self;
             self.st_->ev->microtask([self_ptr, err] { self_ptr->wrap_thenable_rejected(err); });
         } else {
-            self.send(value::of_error(std::move(err))); // handleError's catch: reply.send(err)
+            // handleError's catch: reply.send(err); a non-Error is sent as a payload
+            self.send(sent_value_of(err));
         }
         break;
     }
@@ -1571,7 +1585,7 @@ void request_impl::default_error_handler(std::shared_ptr<js_error> err) {
     else if (in_range(err->status))
         status = *err->status;
     res_.status_code(status);
-    send(value::of_error(err));
+    send(sent_value_of(err)); // an Error goes on to the fallback; any other value is a payload
 }
 
 std::string request_impl::default_error_json(js_error const& err) const {
@@ -1582,7 +1596,10 @@ std::string request_impl::default_error_json(js_error const& err) const {
     // JSON.stringify drops `error: undefined` for a status Node has no text for (599).
     if (auto text = status_text(res_.status_code()); !text.empty())
         j["error"] = text;
-    j["message"] = err.message;
+    // a non-Error has a message only as a plain object's own string property
+    if (is_error_object(err) ||
+        (err.non_error && err.non_error->is_object() && err.non_error->contains("message")))
+        j["message"] = err.message;
     return js_stringify(j);
 }
 
@@ -1626,7 +1643,7 @@ void request_impl::call_error_handler(error_handler_node const& node,
         if (a.set)
             st_->flags[a.set->flag] = a.set->value;
         // handleError's catch: reply.send(err) — an Error goes up the chain.
-        send(value::of_error(a.what == verb::rethrow ? err : thrown_by(a)));
+        send(sent_value_of(a.what == verb::rethrow ? err : thrown_by(a)));
         return;
     }
     if (!async && !a.delay_ms && a.what == verb::continue_) {
@@ -1656,7 +1673,7 @@ void request_impl::call_error_handler(error_handler_node const& node,
             if (async)
                 ev->microtask([self, e] { self->wrap_thenable_rejected(e); });
             else
-                self->send(value::of_error(e));
+                self->send(sent_value_of(e));
             break;
         }
         case verb::send:
@@ -1864,6 +1881,38 @@ namespace lifecheck::engine {
 
 namespace {
 
+/// What of a thrown non-Error value the reference does not follow: a Buffer, a stream, a
+/// Response or `reply.send()`'s nothing, and a plain object whose statusCode, status, headers,
+/// code or message JavaScript would coerce (a string status compares as a number).
+std::optional<std::string> thrown_unsupported(scenario::payload const& p) {
+    switch (p.kind) {
+    case payload_kind::error:
+    case payload_kind::undefined:
+    case payload_kind::string:
+        return std::nullopt;
+    case payload_kind::json_value:
+        break;
+    default:
+        return "a " + std::string{scenario::to_string(p.kind)} + " value";
+    }
+    if (!p.value.is_object())
+        return std::nullopt;
+    for (char const* key : {"statusCode", "status"})
+        if (auto it = p.value.find(key); it != p.value.end() && !it->is_number_integer())
+            return std::string{"a plain object whose "} + key + " is not an integer";
+    for (char const* key : {"code", "message"})
+        if (auto it = p.value.find(key); it != p.value.end() && !it->is_string())
+            return std::string{"a plain object whose "} + key + " is not a string";
+    if (auto it = p.value.find("headers"); it != p.value.end()) {
+        if (!it->is_object())
+            return std::string{"a plain object whose headers are not an object"};
+        for (auto const& h : *it)
+            if (!h.is_string())
+                return std::string{"a plain object with a header value that is not a string"};
+    }
+    return std::nullopt;
+}
+
 /// What the reference does not implement yet of the v2 ops of one ACTION (§1.6).
 std::optional<std::string>
 ops_unsupported(action const& a, std::string const& where, std::optional<scenario::phase> ph) {
@@ -1876,8 +1925,9 @@ ops_unsupported(action const& a, std::string const& where, std::optional<scenari
         std::string const at = where + ".ops[" + std::to_string(i) + "]";
         bool const raises =
             o.kind == op_kind::throw_ || (o.kind == op_kind::done && o.done == done_with::error);
-        if (raises && o.body && o.body->kind != payload_kind::error)
-            return at + ": throwing a non-Error value";
+        if (raises && o.body)
+            if (auto why = thrown_unsupported(*o.body))
+                return at + ": throwing " + *why;
         bool const gives =
             (o.kind == op_kind::return_ && o.body && o.body->kind != payload_kind::undefined) ||
             (o.kind == op_kind::done && o.done == done_with::payload);

@@ -227,4 +227,77 @@ TEST(Transport, MalformedRequestGets400AndServerStaysUp) {
     EXPECT_EQ(status_of(s.output(good)), 200);
 }
 
+// Non-Error values thrown (issue 15, scenarios/fastify/values/, recorded from Fastify 5.12.8).
+// An async hook's falsy rejection becomes FST_ERR_SEND_UNDEFINED_ERR (lib/hooks.js).
+TEST(NonErrorThrows, AsyncHookRejectingNullAnswersUndefinedError) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"onRequest": [{"ops": [{"throw": {"kind": "json", "value": null}}]}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"onRequest@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 500);
+    EXPECT_EQ(body_of(s.output(c)),
+              R"({"statusCode":500,"code":"FST_ERR_SEND_UNDEFINED_ERR",)"
+              R"("error":"Internal Server Error","message":"Undefined error has occurred"})");
+}
+
+// A callback hook's synchronous `throw undefined` reaches a callback that tests err != null: the
+// rest of the phase is skipped and the lifecycle goes on.
+TEST(NonErrorThrows, CallbackHookThrowingUndefinedSkipsTheRestOfThePhase) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"preHandler": [{"style": "callback", "ops": [{"throw": {"kind": "undefined"}}]},
+                               {}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"payload": {"kind": "json", "value": {"ok": true}}}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"preHandler@root#0", "handler"}));
+    EXPECT_EQ(status_of(s.output(c)), 200);
+    EXPECT_EQ(body_of(s.output(c)), R"({"ok":true})");
+}
+
+// The default error handler reads statusCode off a plain object and sends it as a payload.
+TEST(NonErrorThrows, HandlerThrowingAPlainObjectIsSentWithItsStatus) {
+    net::in_memory_server s{app_from(R"({
+      "hooks": {"preSerialization": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"ops": [{"throw": {"kind": "json",
+        "value": {"statusCode": 418, "message": "teapot"}}}]}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"), (strings{"handler", "preSerialization@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 418);
+    EXPECT_EQ(body_of(s.output(c)), R"({"statusCode":418,"message":"teapot"})");
+}
+
+// A callback error handler's synchronous throw of a string: handleError's catch sends it as a
+// payload, with the reply's status (200).
+TEST(NonErrorThrows, CallbackErrorHandlerThrowingAStringSendsIt) {
+    net::in_memory_server s{app_from(R"({
+      "errorHandler": {"style": "callback", "ops": [{"throw": {"kind": "string", "value": "oops"}}]},
+      "routes": [{"method": "GET", "url": "/", "handler": {"do": "throw"}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(status_of(s.output(c)), 200);
+    EXPECT_EQ(body_of(s.output(c)), "oops");
+}
+
+TEST(NonErrorThrows, OnlyValuesTheReferenceFollowsAreRefused) {
+    auto with = [](std::string const& value) {
+        return app_from(
+            R"({"routes": [{"method": "GET", "url": "/", "handler": {"ops": [{"throw": )" + value +
+            "}]}}]}");
+    };
+    EXPECT_FALSE(
+        unsupported(with(R"({"kind": "json", "value": [1]})"), scenario::dialect::fastify));
+    EXPECT_FALSE(unsupported(with(R"({"kind": "undefined"})"), scenario::dialect::fastify));
+    EXPECT_TRUE(
+        unsupported(with(R"({"kind": "buffer", "base64": "AA=="})"), scenario::dialect::fastify));
+    EXPECT_TRUE(unsupported(with(R"({"kind": "json", "value": {"statusCode": "418"}})"),
+                            scenario::dialect::fastify));
+}
+
 } // namespace lifecheck::engine

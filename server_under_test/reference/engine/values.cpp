@@ -238,6 +238,82 @@ std::shared_ptr<js_error> error_of(scenario::error_spec const& e) {
     return err;
 }
 
+bool is_error_object(js_error const& e) {
+    return !e.non_error && !e.undefined_thrown;
+}
+
+bool nullish(js_error const& e) {
+    return e.undefined_thrown || (e.non_error && e.non_error->is_null());
+}
+
+bool falsy(js_error const& e) {
+    if (nullish(e))
+        return true;
+    if (!e.non_error)
+        return false;
+    scenario::json const& j = *e.non_error;
+    if (j.is_boolean())
+        return !j.get<bool>();
+    if (j.is_number())
+        return j.get<double>() == 0; // NaN is not JSON
+    if (j.is_string())
+        return j.get_ref<std::string const&>().empty();
+    return false;
+}
+
+std::shared_ptr<js_error> thrown_of(value const& v) {
+    if (v.k == value::kind::error && v.err)
+        return v.err;
+    auto e = std::make_shared<js_error>();
+    switch (v.k) {
+    case value::kind::undefined:
+        e->undefined_thrown = true;
+        return e;
+    case value::kind::string:
+        e->non_error = scenario::json(v.bytes);
+        return e;
+    case value::kind::null:
+        e->non_error = scenario::json(nullptr);
+        return e;
+    default:
+        e->non_error = v.js;
+        break;
+    }
+    scenario::json const& o = *e->non_error;
+    if (!o.is_object())
+        return e;
+    auto integer = [&o](char const* key) -> std::optional<int> {
+        auto it = o.find(key);
+        if (it != o.end() && it->is_number_integer())
+            return it->get<int>();
+        return std::nullopt;
+    };
+    e->status_code = integer("statusCode");
+    e->status = integer("status");
+    if (auto it = o.find("code"); it != o.end() && it->is_string())
+        e->code = it->get<std::string>();
+    if (auto it = o.find("message"); it != o.end() && it->is_string())
+        e->message = it->get<std::string>();
+    if (auto it = o.find("headers"); it != o.end() && it->is_object())
+        for (auto h = it->begin(); h != it->end(); ++h)
+            e->headers.emplace_back(h.key(), h->is_string() ? h->get<std::string>() : h->dump());
+    return e;
+}
+
+value sent_value_of(std::shared_ptr<js_error> const& e) {
+    if (is_error_object(*e))
+        return value::of_error(e);
+    if (e->undefined_thrown)
+        return value::undefined();
+    scenario::json const& j = *e->non_error;
+    if (j.is_string())
+        return value::of_string(j.get<std::string>());
+    value v; // as a json PAYLOAD's value (null too: reply.send(null) serializes it)
+    v.k = value::kind::json;
+    v.js = j;
+    return v;
+}
+
 std::string status_text(int status) {
     static std::map<int, char const*> const texts = {
         {100, "Continue"},

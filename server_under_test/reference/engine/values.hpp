@@ -38,6 +38,17 @@ std::shared_ptr<js_error> thrown_by(scenario::action const& a);
 /// is kept (Koa reads it; nothing else a client sees depends on them).
 std::shared_ptr<js_error> error_of(scenario::error_spec const& e);
 
+/// True for an Error object, false for a non-Error value thrown (`non_error`, `undefined_thrown`).
+bool is_error_object(js_error const& e);
+
+/// `!value`: undefined, null, false, 0, "" (a rejection with such a value becomes
+/// FST_ERR_SEND_UNDEFINED_ERR in Fastify's hook runners; `done(value)` continues).
+bool falsy(js_error const& e);
+
+/// `value == null`: undefined or null (a synchronous throw of one is no error to the hook
+/// runners' callers, which test `err != null`).
+bool nullish(js_error const& e);
+
 /// A Node Readable or a WHATWG ReadableStream made from a stream PAYLOAD.
 struct stream_obj {
     std::vector<std::string> chunks;
@@ -84,6 +95,16 @@ struct value {
 
     bool is_stream_like() const { return k == kind::stream || k == kind::response; }
 };
+
+/// What `throw v` raises in Fastify's dialect (scenario-format §1.6): an Error stays itself; a
+/// non-Error (undefined, a string, any JSON value) is carried as it is. A JSON object's own
+/// `statusCode`, `status` (integers) and `headers` (an object) are what setErrorHeaders reads,
+/// its `code` and `message` (strings) what the fallback error serializer reads.
+std::shared_ptr<js_error> thrown_of(value const& v);
+
+/// The value `reply.send(x)` gets for a thrown non-Error `x` (the default error handler and an
+/// error handler's synchronous throw send it as a payload); an Error stays an error value.
+value sent_value_of(std::shared_ptr<js_error> const& e);
 
 /// The JS value of a json, string or buffer PAYLOAD: a JSON string is a JS string, any other
 /// JSON value (null too) stays JSON. Empty, stream and Response payloads are each dialect's.
