@@ -71,6 +71,7 @@ step_view view_of(fastify_run const& f, std::string const& step_id) {
         case check::finding_kind::reached:
         case check::finding_kind::trace:
         case check::finding_kind::end_at:
+        case check::finding_kind::startup:
             v.differs_from_model = true;
             break;
         case check::finding_kind::crash:

@@ -314,9 +314,62 @@ void check_trace(scenario::expectation const& x,
 
 } // namespace
 
+namespace {
+
+std::string refusal_text(std::optional<std::string> const& code, std::string const& message) {
+    return (code ? *code + ": " : std::string{}) + message;
+}
+
+/// v2.5 `startup.expect.error`: the app is refused with that code and message, or (null) starts.
+void check_startup(scenario::expectation const& x,
+                   request_observation const& o,
+                   std::vector<finding>& out) {
+    if (!x.error_given)
+        return;
+    if (!x.error) {
+        if (o.refused)
+            out.push_back(make(o,
+                               finding_kind::startup,
+                               "startup: expected the app to start, the target refused it: " +
+                                   refusal_text(o.refused->code, o.refused->message),
+                               "null",
+                               refusal_text(o.refused->code, o.refused->message)));
+        return;
+    }
+    std::string const want = refusal_text(x.error->code, x.error->message.value_or("..."));
+    if (!o.refused) {
+        out.push_back(
+            make(o,
+                 finding_kind::startup,
+                 "startup: expected the app to be refused with " + want + ", but it started",
+                 want,
+                 "started"));
+        return;
+    }
+    std::string const got = refusal_text(o.refused->code, o.refused->message);
+    if (x.error->code && x.error->code != o.refused->code)
+        out.push_back(make(o,
+                           finding_kind::startup,
+                           "startup: expected the refusal's code " + *x.error->code + ", got " +
+                               (o.refused->code ? *o.refused->code : "no code") + " (" + got + ")",
+                           *x.error->code,
+                           got));
+    else if (x.error->message && *x.error->message != o.refused->message)
+        out.push_back(make(o,
+                           finding_kind::startup,
+                           "startup: expected the refusal's message " +
+                               in_quotes(*x.error->message) + ", got " +
+                               in_quotes(o.refused->message),
+                           *x.error->message,
+                           o.refused->message));
+}
+
+} // namespace
+
 std::vector<finding> check_expect(scenario::expectation const& expect,
                                   request_observation const& o) {
     std::vector<finding> out;
+    check_startup(expect, o, out);
     check_status(expect, o, out);
     check_headers(expect, o, out);
     check_body(expect, o, out);

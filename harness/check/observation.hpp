@@ -22,12 +22,19 @@ struct response_observation {
     std::string client_error;    // transport error text, "" if none
 };
 
+/// v2.5: the error a target refused to start an app with (its `startupError`).
+struct startup_refusal {
+    std::optional<std::string> code;
+    std::string message;
+};
+
 /// One request step as observed: the step, the response and the target's events for its id.
 struct request_observation {
     scenario::step const* step = nullptr; // the step (request or raw) from the scenario
     std::string req_id;                   // the id events carry (the step id)
     response_observation response;
-    std::vector<protocol::event> events; // cb and end events with req == req_id, in order read
+    std::vector<protocol::event> events;    // cb and end events with req == req_id, in order read
+    std::optional<startup_refusal> refused; // startup (v2.5): the target refused the app
 };
 
 /// Labels of the cb events, in order (the observed trace).

@@ -21,7 +21,7 @@ constexpr std::array<std::pair<verdict, char const*>, 7> verdict_names{{
     {verdict::divergence, "divergence"},
 }};
 
-constexpr std::array<std::pair<finding_kind, char const*>, 15> finding_kind_names{{
+constexpr std::array<std::pair<finding_kind, char const*>, 16> finding_kind_names{{
     {finding_kind::status, "status"},
     {finding_kind::headers, "headers"},
     {finding_kind::body, "body"},
@@ -37,6 +37,7 @@ constexpr std::array<std::pair<finding_kind, char const*>, 15> finding_kind_name
     {finding_kind::harness, "harness"},
     {finding_kind::invalid, "invalid"},
     {finding_kind::load, "load"},
+    {finding_kind::startup, "startup"},
 }};
 
 std::string client_text(scenario::client_options const& c) {
@@ -73,6 +74,8 @@ void describe_step(scenario::step const& s, step_record& r) {
         r.request_text = s.raw;
     } else if (s.kind == scenario::step_kind::close) {
         r.request = "close";
+    } else if (s.kind == scenario::step_kind::startup) {
+        r.request = "startup";
     }
     r.client = client_text(s.client);
     if (s.expect) {
@@ -94,6 +97,10 @@ finding runner_finding(finding_kind kind, std::string step, std::string message)
 std::string json_path_of(std::vector<scenario::step> const& steps, finding const& f) {
     if (f.step_id.empty())
         return "";
+    if (f.step_id == "startup" &&
+        (f.kind == finding_kind::startup || f.kind == finding_kind::trace))
+        return std::string{"$.startup.expect."} +
+               (f.kind == finding_kind::trace ? "trace" : "error");
     for (scenario::step const& s : steps) {
         if (s.id == f.step_id && s.kind != scenario::step_kind::parallel) {
             switch (f.kind) {
@@ -118,7 +125,7 @@ std::string json_path_of(std::vector<scenario::step> const& steps, finding const
 }
 
 bool is_request_step(request_observation const& o) {
-    if (o.req_id == "app")
+    if (o.req_id == "app" || o.req_id == "startup")
         return false; // application hooks (onReady, preClose, onClose) have no request
     return !o.step || o.step->kind == scenario::step_kind::request ||
            o.step->kind == scenario::step_kind::raw;
@@ -168,6 +175,11 @@ step_record summarize(request_observation const& o) {
     r.client_error = o.response.client_error;
     r.trace = trace_of(o);
     r.end_at = end_position(o);
+    if (o.refused) {
+        r.refused = true;
+        r.refusal_code = o.refused->code;
+        r.refusal_message = o.refused->message;
+    }
     if (o.step)
         describe_step(*o.step, r);
     for (protocol::event const& e : o.events) {

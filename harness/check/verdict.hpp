@@ -41,6 +41,7 @@ enum class finding_kind {
     harness,
     invalid,
     load,
+    startup, // v2.5: how start-up ended differs from `startup.expect.error`
 };
 
 /// The spelling reports print: "status", ..., "endAt" for `end_at`, "invariant", "hang", ...
@@ -87,6 +88,10 @@ struct step_record {
     std::string client;       // client options, e.g. "abortAfterMs: 50", or ""
     std::optional<std::vector<std::string>> expected_trace; // expect.trace
     std::optional<int> expected_status;                     // expect.status
+    // step "startup" (v2.5): the target refused the app with this error
+    bool refused = false;
+    std::optional<std::string> refusal_code;
+    std::string refusal_message;
 };
 
 /// One user callback (ACTION) of the app, for reports: where it runs and what it does.

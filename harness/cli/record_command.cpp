@@ -42,6 +42,13 @@ scenario::expectation observed(scenario::step const& s, check::step_record const
         e.trace = r.trace;
         return e;
     }
+    if (s.kind == scenario::step_kind::startup) { // v2.5: how start-up ended, and its hooks
+        e.trace = r.trace;
+        e.error_given = true;
+        if (r.refused)
+            e.error = scenario::expected_startup_error{r.refusal_code, r.refusal_message};
+        return e;
+    }
     if (r.got_response) {
         e.status = r.status;
         std::vector<std::pair<std::string, std::optional<std::string>>> wanted; // name, old value
@@ -264,6 +271,12 @@ int record_command(parsed_args const& p) {
             scenario::scenario copy = *f.sc;
             apply(copy.steps, out.result);
             paths.clear();
+            if (copy.startup) { // v2.5: `startup` is recorded like a step
+                for (check::step_record const& rec : out.result.steps)
+                    if (rec.id == "startup")
+                        copy.startup->expect = observed(*copy.startup, rec);
+                paths.push_back(copy.startup->json_path);
+            }
             collect_paths(copy.steps, paths);
             recordings.push_back(scenario::to_json(copy));
         }

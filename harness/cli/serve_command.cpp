@@ -133,7 +133,8 @@ int serve_command(parsed_args const& p) {
     if (loaded.status != protocol::load_status::ready) {
         std::cerr << "lifecheck serve: the target did not load the app: "
                   << (loaded.status == protocol::load_status::died ? t->exit_status()
-                                                                   : loaded.detail)
+                      : loaded.code ? *loaded.code + ": " + loaded.detail
+                                    : loaded.detail)
                   << '\n';
         return loaded.status == protocol::load_status::unsupported ||
                        loaded.status == protocol::load_status::load_error

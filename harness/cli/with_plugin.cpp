@@ -113,10 +113,11 @@ check_plugins(run::target_spec const& spec,
     case protocol::load_status::load_error:
         std::cerr << "lifecheck run: --with-plugin: " << loaded.detail << '\n';
         return std::nullopt;
+    case protocol::load_status::startup_error:
     case protocol::load_status::died:
     case protocol::load_status::timed_out: {
         std::cerr << "lifecheck run: --with-plugin: target " << spec.text
-                  << (loaded.status == protocol::load_status::died
+                  << (loaded.status != protocol::load_status::timed_out
                           ? " could not start an app with "
                           : " did not answer the load of an app with ")
                   << names << " (options or a Fastify version the plugin refuses: its stderr says)"

@@ -150,6 +150,45 @@ struct app_chain : std::enable_shared_from_this<app_chain> {
     }
 };
 
+/// hooks.js onListenHookRunner, once listen() resolved: an instance's own onListen hooks in
+/// order (a failure is only logged), then the runner of each child, started one after another
+/// in the same turn, so siblings' hooks interleave.
+struct listen_chain : std::enable_shared_from_this<listen_chain> {
+    world* w = nullptr;
+    detail::instance const* inst = nullptr;
+    std::size_t i = 0;
+
+    static void start(world* w, detail::instance const* inst) {
+        auto c = std::make_shared<listen_chain>();
+        c->w = w;
+        c->inst = inst;
+        c->next();
+    }
+
+    void next() {
+        if (i == inst->on_listen.size()) {
+            for (detail::instance const* child : inst->children)
+                start(w, child);
+            return;
+        }
+        scenario::action const* a = inst->on_listen[i++];
+        w->trace("app", a->label);
+        auto self = shared_from_this();
+        bool const acts = !a->when || w->flag(a->when->flag, "app") == a->when->is;
+        auto finish = [self, a, acts] {
+            if (acts && a->set)
+                self->w->set_flag(a->set->flag, a->set->value, "app");
+            self->next(); // a throw or done(err) is logged by server.log.error
+        };
+        if (acts && a->delay_ms)
+            w->loop.after(*a->delay_ms, "app", "app", a->label + " (delayMs)", finish);
+        else if (a->how == scenario::style::callback)
+            finish(); // wrap(): fn.call(server, done) calls done synchronously
+        else
+            w->loop.microtask(finish);
+    }
+};
+
 class driver {
 public:
     driver(scenario::scenario const& sc, app_model const& m, bool split_bodies = false)
@@ -173,13 +212,40 @@ public:
                         "an application hook (onReady/preClose/onClose) with ops (§1.6)");
             }
         }
+        for (auto const& inst : w_.app.instances)
+            for (scenario::action const* a : inst->on_listen)
+                if (a->ops)
+                    return everything_unsupported("an onListen hook with ops (§1.6)");
+        if (w_.app.refusal) { // v2.5: refused while the plugins load; no onReady hook runs
+            step_prediction p = startup_prediction();
+            p.refused = true;
+            p.refusal_code = w_.app.refusal->first;
+            p.refusal_message = w_.app.refusal->second;
+            return {p};
+        }
         start_app();
         w_.loop.run();
         double t = w_.loop.now();
         if (ready_failed_) {
-            return everything_unsupported("an onReady hook throws: ready() rejects and the app "
-                                          "never listens (adapter-defined)");
+            // v2.5 (§1.8): ready() rejects with the hook's error; listen() never binds
+            step_prediction p = startup_prediction();
+            p.trace = w_.traces["app"];
+            p.refused = true;
+            p.refusal_message = failed_hook_ && failed_hook_->error && failed_hook_->error->message
+                                    ? *failed_hook_->error->message
+                                    : "boom";
+            if (failed_hook_ && failed_hook_->error)
+                p.refusal_code = failed_hook_->error->code;
+            return {p};
         }
+        // server.js: onListen hooks start once listen() resolves, before any request
+        auto const root = std::find_if(w_.app.instances.begin(),
+                                       w_.app.instances.end(),
+                                       [](auto const& i) { return i->parent == nullptr; });
+        if (root != w_.app.instances.end())
+            listen_chain::start(&w_, root->get());
+        w_.loop.run();
+        t = std::max(t, w_.loop.now());
         groups_.run(
             sc_.steps,
             t,
@@ -199,10 +265,19 @@ private:
         chain->list = w_.app.on_ready;
         chain->owner = "app";
         chain->stop_on_error = true;
-        chain->done = [this](bool failed) {
+        chain->done = [this, chain](bool failed) {
             ready_failed_ = failed;
+            if (failed && chain->i > 0)
+                failed_hook_ = chain->list[chain->i - 1];
         };
         chain->next();
+    }
+
+    step_prediction startup_prediction() const {
+        step_prediction p;
+        p.step_id = "startup";
+        p.reached = false;
+        return p;
     }
 
     void start_leaf(step const& s, double t) {
@@ -340,6 +415,11 @@ private:
 
     std::vector<step_prediction> everything_unsupported(std::string const& why) {
         std::vector<step_prediction> out;
+        if (sc_.startup) {
+            out.push_back(startup_prediction());
+            out.back().deterministic = false;
+            out.back().why = why;
+        }
         for (auto const& l : leaves_) {
             step_prediction p;
             p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;
@@ -358,6 +438,12 @@ private:
         std::vector<step_prediction> out;
         bool ready_given = false;
         auto const& ready_trace = w_.traces["app"];
+        if (sc_.startup) { // v2.5: the start-up hooks are the `startup` object's trace
+            ready_given = true;
+            step_prediction p = startup_prediction();
+            p.trace = ready_trace;
+            out.push_back(p);
+        }
         for (auto const& l : leaves_) {
             step const& s = *l.s;
             step_prediction p;
@@ -428,6 +514,7 @@ private:
     step_groups groups_{w_};                 // the step groups and their keep-alive connections
     std::optional<std::size_t> crash_group_; // the top-level step that crashed
     bool ready_failed_ = false;
+    scenario::action const* failed_hook_ = nullptr;
     std::string close_owner_ = "close";
     bool pre_close_done_ = false;
     bool server_closed_ = false;
@@ -469,6 +556,14 @@ std::vector<step_prediction> predict(scenario::scenario const& sc) {
             std::vector<leaf> leaves;
             collect_leaves(sc.steps, leaves);
             std::vector<step_prediction> out;
+            if (sc.startup) {
+                step_prediction p;
+                p.step_id = "startup";
+                p.reached = false;
+                p.deterministic = false;
+                p.why = why;
+                out.push_back(p);
+            }
             for (auto const& l : leaves) {
                 step_prediction p;
                 p.step_id = l.s->kind == step_kind::close ? close_owner(*l.s) : l.s->id;

@@ -42,15 +42,21 @@ struct step_prediction {
     bool aborted = false;                    // the target's `end` reports a client abort
     bool hangs = false;                      // no `end` ever comes (no reply and no abort)
     bool crash = false;                      // the Fastify process dies during this step (§2.7)
-    bool deterministic = true;               // false when the outcome depends on a race
-    std::string why;                         // why not deterministic / what is not modelled
-    std::vector<std::string> notes;          // modelling assumptions the prediction relies on
+    // step "startup" (v2.5): ready()/listen() rejects with this error (code may be absent)
+    bool refused = false;
+    std::optional<std::string> refusal_code;
+    std::string refusal_message;
+    bool deterministic = true;      // false when the outcome depends on a race
+    std::string why;                // why not deterministic / what is not modelled
+    std::vector<std::string> notes; // modelling assumptions the prediction relies on
 };
 
 /// Predicts every request, raw and close step of `sc` in step order (parallel children are
-/// flattened in document order). Flags, shared Responses and the closing state evolve across
-/// steps as they do in a live app. Never throws; what the model cannot decide is reported with
-/// `deterministic == false` and a reason in `why`.
+/// flattened in document order), after a prediction with step_id "startup" when the scenario has
+/// a `startup` object or Fastify refuses the app at start (then it is the only one: `refused`,
+/// with the start-up hooks that ran as its trace). Flags, shared Responses and the closing state
+/// evolve across steps as they do in a live app. Never throws; what the model cannot decide is
+/// reported with `deterministic == false` and a reason in `why`.
 std::vector<step_prediction> predict(scenario::scenario const& sc);
 
 /// What a target was observed to do for one request, as far as `accepts` compares it.

@@ -292,6 +292,21 @@ scenario::scenario with_expectations(scenario::scenario sc) {
     for (auto& p : model::predict(sc))
         by_id[p.step_id] = p;
     fill_expect(sc.steps, by_id);
+    // v2.5: a refusal the model predicts is what the target must answer (§1.8)
+    if (auto const it = by_id.find("startup");
+        it != by_id.end() && it->second.deterministic && it->second.refused) {
+        scenario::step st;
+        st.kind = step_kind::startup;
+        st.id = "startup";
+        st.json_path = "$.startup";
+        scenario::expectation e;
+        e.error_given = true;
+        e.error =
+            scenario::expected_startup_error{it->second.refusal_code, it->second.refusal_message};
+        e.trace = it->second.trace;
+        st.expect = e;
+        sc.startup = st;
+    }
     return sc;
 }
 

@@ -109,8 +109,20 @@ public:
     driver& operator=(driver const&) = delete;
 
     std::vector<step_outcome> run() {
-        srv_->ready([] {});
+        std::optional<engine::startup_failure> refused;
+        srv_->ready([&refused](std::optional<engine::startup_failure> const& f) { refused = f; });
         loop_.run_until_idle(loop_.now() + group_limit_ms);
+        if (refused) { // v2.5: the app never listens; its start-up is the only outcome
+            step_outcome out;
+            out.step_id = "startup";
+            out.refused = check::startup_refusal{refused->code, refused->message};
+            for (engine::event const& e : events_)
+                if (e.req == "app" && e.what == engine::event::kind::cb)
+                    out.trace.push_back(e.label);
+            out.observed.req_id = "startup";
+            out.observed.refused = out.refused;
+            return {out};
+        }
         auto const windows = run::drive_steps(sc_, *this);
         return assemble(windows);
     }
@@ -327,6 +339,7 @@ private:
     /// A step's outcome from its observation: onReady callbacks (on the first step) included.
     static step_outcome outcome_of(check::request_observation o) {
         step_outcome out;
+        out.refused = o.refused;
         if (!o.step)
             out.step_id = o.req_id; // a request no step claims: only invariants apply
         else if (o.step->kind == step_kind::close && o.step->id.empty())
@@ -399,19 +412,37 @@ disagreements_with_model(scenario::scenario const& sc, std::vector<step_outcome>
     std::map<std::string, step_outcome const*> by_id;
     for (step_outcome const& o : outcomes)
         by_id[o.step_id] = &o;
+    bool const engine_refused = by_id.count("startup") != 0 && by_id.at("startup")->refused;
     for (model::step_prediction const& p : model::predict(sc)) {
         if (!p.deterministic || p.crash)
             continue; // a race the model cannot decide; a Fastify crash the reference answers
         auto const it = by_id.find(p.step_id);
         if (it == by_id.end()) {
-            out.push_back(
-                {p.step_id, "step " + p.step_id + ": no outcome for a step the model predicts"});
+            out.push_back({p.step_id,
+                           "step " + p.step_id + ": no outcome for a step the model predicts" +
+                               (engine_refused ? " (the engine refused the app at start)" : "")});
             continue;
         }
         step_outcome const& o = *it->second;
         auto add = [&](std::string const& what) {
             out.push_back({p.step_id, "step " + p.step_id + ": " + what});
         };
+        if (p.step_id == "startup") { // v2.5: how start-up ended, and its hooks
+            auto const text = [](bool refused,
+                                 std::optional<std::string> const& code,
+                                 std::string const& message) {
+                return refused ? (code ? *code + ": " : std::string{}) + message
+                               : std::string{"started"};
+            };
+            std::string const want = text(p.refused, p.refusal_code, p.refusal_message);
+            std::string const got = o.refused ? text(true, o.refused->code, o.refused->message)
+                                              : text(false, std::nullopt, "");
+            if (want != got)
+                add("start-up: model " + want + ", engine " + got);
+            if (o.trace != p.trace)
+                add("trace: model " + join(p.trace) + ", engine " + join(o.trace));
+            continue;
+        }
         if (o.trace != p.trace)
             add("trace: model " + join(p.trace) + ", engine " + join(o.trace));
         if (o.end_at != p.end_at)
@@ -445,7 +476,7 @@ std::vector<check::finding> check(scenario::scenario const& sc,
                                   std::vector<step_outcome> const& outcomes) {
     std::vector<check::finding> out;
     for (step_outcome const& o : outcomes) {
-        if (o.observed.req_id == "app")
+        if (o.observed.req_id == "app" || o.observed.req_id == "startup")
             continue; // application hooks: no request invariants
         for (check::finding f : check::check_invariants(sc.application, o.observed)) {
             if (f.invariant_id == "I1" && !o.end_at)

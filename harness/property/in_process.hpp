@@ -16,17 +16,18 @@ namespace lifecheck::property {
 /// What one request (or raw) step did in-process: the same shape the model predicts
 /// (model::step_prediction), so the two can be compared field by field.
 struct step_outcome {
-    std::string step_id;                 // the step's id (parallel children flattened in order)
-    std::vector<std::string> trace;      // labels of the cb events for this id, in start order
-    std::optional<int> end_at;           // cb events before `end`; nothing when no `end` came
-    bool aborted = false;                // the `end` event reports a client abort
-    bool got_response = false;           // a status line reached the client
-    std::optional<int> status;           // its status (nothing without a response)
-    scenario::header_list headers;       // response headers as written
-    std::string body;                    // de-chunked body bytes the client received
-    bool complete = false;               // the body's framing finished
-    check::request_observation observed; // the same as the harness's runner would see it
-                                         // (observed.step points into the scenario)
+    std::string step_id;            // the step's id (parallel children flattened in order)
+    std::vector<std::string> trace; // labels of the cb events for this id, in start order
+    std::optional<int> end_at;      // cb events before `end`; nothing when no `end` came
+    bool aborted = false;           // the `end` event reports a client abort
+    bool got_response = false;      // a status line reached the client
+    std::optional<int> status;      // its status (nothing without a response)
+    scenario::header_list headers;  // response headers as written
+    std::string body;               // de-chunked body bytes the client received
+    bool complete = false;          // the body's framing finished
+    std::optional<check::startup_refusal> refused; // step "startup" (v2.5): the app was refused
+    check::request_observation observed;           // the same as the harness's runner would see it
+                                                   // (observed.step points into the scenario)
 };
 
 /// Runs every request, raw, parallel, sleep and close step of `sc` (a valid, labelled

@@ -145,6 +145,13 @@ result<event> parse_event(std::string_view line) {
         read_string(e.raw, "what", e.what);
         return e;
     }
+    if (type == "startupError") { // v2.5: Fastify refused the app; the target stays up
+        e.type = event_type::startup_error;
+        read_string(e.raw, "message", e.what);
+        if (e.raw.contains("code") && e.raw.at("code").is_string())
+            e.code = e.raw.at("code").get<std::string>();
+        return e;
+    }
     if (type == "closed") {
         e.type = event_type::closed;
         return e;
@@ -182,6 +189,12 @@ std::string encode(event const& e) {
         break;
     case event_type::load_error:
         j = {{"t", "loadError"}, {"what", e.what}};
+        break;
+    case event_type::startup_error:
+        j = {{"t", "startupError"}};
+        if (e.code)
+            j["code"] = *e.code;
+        j["message"] = e.what;
         break;
     case event_type::closed:
         j = {{"t", "closed"}};

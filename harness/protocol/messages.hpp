@@ -5,13 +5,24 @@
 #include "harness/common/result.hpp"
 #include "harness/scenario/scenario.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace lifecheck::protocol {
 
-enum class event_type { hello, ready, cb, end, unsupported, load_error, closed, other };
+enum class event_type {
+    hello,
+    ready,
+    cb,
+    end,
+    unsupported,
+    load_error,
+    startup_error,
+    closed,
+    other
+};
 
 /// One line a target wrote, decoded. Fields not used by `type` stay at their defaults.
 struct event {
@@ -23,7 +34,8 @@ struct event {
     int status = 0;                    // end
     bool aborted = false;              // end
     int port = 0;                      // ready
-    std::string what;                  // unsupported, load_error
+    std::string what;                  // unsupported, load_error; startup_error: the message
+    std::optional<std::string> code;   // startup_error: the error's code, when it has one
     std::string target;                // hello
     std::string version;               // hello
     std::vector<std::string> dialects; // hello

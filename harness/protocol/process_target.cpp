@@ -142,7 +142,7 @@ public:
             [&found](std::vector<event> const& es) {
                 for (event const& e : es)
                     if (e.type == event_type::ready || e.type == event_type::unsupported ||
-                        e.type == event_type::load_error) {
+                        e.type == event_type::load_error || e.type == event_type::startup_error) {
                         found = e;
                         return true;
                     }
@@ -152,6 +152,10 @@ public:
         if (got && found.type == event_type::ready) {
             out.status = load_status::ready;
             out.port = found.port;
+        } else if (got && found.type == event_type::startup_error) {
+            out.status = load_status::startup_error;
+            out.detail = found.what;
+            out.code = found.code;
         } else if (got) {
             out.status = found.type == event_type::load_error ? load_status::load_error
                                                               : load_status::unsupported;
@@ -161,7 +165,7 @@ public:
             out.detail = settle_exit_status();
         } else {
             out.status = load_status::timed_out;
-            out.detail = "no ready, unsupported or loadError within " +
+            out.detail = "no ready, unsupported, loadError or startupError within " +
                          std::to_string(timeout.count()) + " ms of load";
         }
         return out;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,13 +79,14 @@ private:
 /// (the target cannot build the app where it runs, e.g. an npm package it names is missing: an
 /// error, not the target's fault), `died` (crash: `detail` is the exit status) or `timed_out`
 /// (no answer within the deadline).
-enum class load_status { ready, unsupported, load_error, died, timed_out };
+enum class load_status { ready, unsupported, load_error, startup_error, died, timed_out };
 
 struct load_outcome {
     load_status status = load_status::timed_out;
     int port = 0;       // ready
     std::string detail; // unsupported, load_error: the target's `what`; died/timed_out: what
-                        // happened
+                        // happened; startup_error: the error's message
+    std::optional<std::string> code; // startup_error: the error's code, when it has one
 };
 
 /// How a `close` ended; `app_events` are the cb events with request id `app` (preClose,

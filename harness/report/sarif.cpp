@@ -25,6 +25,7 @@ constexpr check::finding_kind kinds[] = {
     check::finding_kind::harness,
     check::finding_kind::invalid,
     check::finding_kind::load,
+    check::finding_kind::startup,
 };
 
 /// What a rule checks, in one sentence (its SARIF shortDescription).
@@ -61,6 +62,8 @@ char const* rule_text(check::finding_kind k) {
     case check::finding_kind::load:
         return "The target could build the app but not where it runs (an npm plugin missing or "
                "at another version).";
+    case check::finding_kind::startup:
+        return "How the app's start-up ended differs from startup.expect.error.";
     }
     return "";
 }

@@ -151,7 +151,7 @@ TEST(SarifReport, OneResultPerFailureWithARulePerFindingKind) {
     json const& run = doc["runs"][0];
     EXPECT_EQ(run["tool"]["driver"]["name"], "lifecheck");
     json const& rules = run["tool"]["driver"]["rules"];
-    ASSERT_EQ(rules.size(), 15u) << "one rule per check::finding_kind";
+    ASSERT_EQ(rules.size(), 16u) << "one rule per check::finding_kind";
     // fail, hang, error (harness fault), crash fail the run; pass, skip and divergence do not.
     json const& results = run["results"];
     ASSERT_EQ(results.size(), 4u) << results.dump(2);

@@ -14,10 +14,13 @@ bool is_request_event(event const& e) {
     return (e.type == event_type::cb || e.type == event_type::end) && e.req != "app";
 }
 
+/// A start-up hook's callback: onReady or onListen (v2.5), traced with request id `app`.
 bool is_on_ready(event const& e) {
     if (e.type != event_type::cb || e.req != "app")
         return false;
-    return e.phase == "onReady" || (e.phase.empty() && e.label.rfind("onReady", 0) == 0);
+    return e.phase == "onReady" || e.phase == "onListen" ||
+           (e.phase.empty() &&
+            (e.label.rfind("onReady", 0) == 0 || e.label.rfind("onListen", 0) == 0));
 }
 
 void flatten_into(std::vector<scenario::step> const& steps,
@@ -69,7 +72,8 @@ observe(scenario::scenario const& sc,
         std::vector<event> const& events,
         std::map<std::string, check::response_observation> const& responses,
         std::vector<raw_window> const& raw_windows,
-        std::map<scenario::step const*, std::vector<event>> const& close_events) {
+        std::map<scenario::step const*, std::vector<event>> const& close_events,
+        std::optional<check::startup_refusal> const& refused) {
     auto const steps = flatten(sc.steps);
     std::set<std::string> step_ids;
     for (scenario::step const* s : steps)
@@ -104,6 +108,16 @@ observe(scenario::scenario const& sc,
             on_ready.push_back(e);
 
     std::vector<check::request_observation> out;
+    if (sc.startup) { // v2.5: the start-up hooks and the refusal are the `startup` object's
+        check::request_observation o;
+        o.step = &*sc.startup;
+        o.req_id = "startup";
+        o.events = std::move(on_ready);
+        o.refused = refused;
+        out.push_back(std::move(o));
+        on_ready.clear();
+    }
+    std::size_t const first_step = out.size();
     std::vector<std::string> extra; // ids owned by a raw step beyond its first
     for (scenario::step const* s : steps) {
         check::request_observation o;
@@ -132,7 +146,7 @@ observe(scenario::scenario const& sc,
         } else {
             continue;
         }
-        if (out.empty() && !on_ready.empty())
+        if (out.size() == first_step && !on_ready.empty())
             o.events.insert(o.events.begin(), on_ready.begin(), on_ready.end());
         out.push_back(std::move(o));
     }

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ observe(scenario::scenario const& sc,
         std::vector<protocol::event> const& events,
         std::map<std::string, check::response_observation> const& responses,
         std::vector<raw_window> const& raw_windows,
-        std::map<scenario::step const*, std::vector<protocol::event>> const& close_events);
+        std::map<scenario::step const*, std::vector<protocol::event>> const& close_events,
+        std::optional<check::startup_refusal> const& refused = std::nullopt);
 
 /// True when an observed request hung: callbacks without an `end`, or no sign of it at all and
 /// a client that gave up waiting (no abort, no expectNoResponse).

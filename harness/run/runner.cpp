@@ -34,7 +34,8 @@ struct runner::scenario_run {
     std::unique_ptr<socket_driver> driver; // carries out the steps; its connections live there
     std::vector<raw_window> raw_windows;   // where raw steps started (observe)
     clock::time_point steps_done = started;
-    bool stopped = false; // we stopped the target: not a crash
+    bool stopped = false;                          // we stopped the target: not a crash
+    std::optional<check::startup_refusal> refused; // v2.5: the target's startupError
 };
 
 //----------------------------------------------------------------------------------------------
@@ -97,6 +98,15 @@ bool runner::load_app(scenario_run& r) {
     case protocol::load_status::load_error:
         r.facts.load_error = loaded.detail;
         return false;
+    case protocol::load_status::startup_error:
+        // v2.5 (§1.8): in a scenario with a `startup` object the refusal is compared with
+        // `startup.expect`; elsewhere it is reported as before targets stayed up: a crash, with
+        // the target's stderr.
+        r.refused = check::startup_refusal{loaded.code, loaded.detail};
+        if (!r.sc.startup)
+            r.facts.crash = "the target refused to start the app: " +
+                            (loaded.code ? *loaded.code + ": " : std::string{}) + loaded.detail;
+        return false;
     case protocol::load_status::died:
         return false; // judge() sees the dead process: crash
     case protocol::load_status::timed_out:
@@ -151,10 +161,13 @@ outcome runner::judge(scenario_run& r) {
     std::vector<protocol::event> events;
     if (target_)
         events = target_->events().snapshot();
-    auto const observations =
-        r.driver
-            ? observe(r.sc, events, r.driver->responses(), r.raw_windows, r.driver->close_events())
-            : observe(r.sc, events, {}, {}, {});
+    auto const observations = r.driver ? observe(r.sc,
+                                                 events,
+                                                 r.driver->responses(),
+                                                 r.raw_windows,
+                                                 r.driver->close_events(),
+                                                 r.refused)
+                                       : observe(r.sc, events, {}, {}, {}, r.refused);
     if (target_ && !target_->alive() && !r.stopped && !r.facts.crash) {
         std::string how = target_->exit_status();
         if (!target_->log_file().empty())

@@ -32,6 +32,8 @@ std::vector<raw_window> drive_steps(scenario::scenario const& sc, step_driver& d
             open_windows(s);
             d.run_one(s);
             break;
+        case scenario::step_kind::startup: // v2.5: never in `steps` (scenario::startup)
+            break;
         }
     }
     return windows;

@@ -655,7 +655,8 @@ TEST(LoadBad, TraceLabelsTheAppCannotProduceAreNamedWithTheNearestLabel) {
     ASSERT_EQ(ds.size(), 7u) << describe_all(ds);
     EXPECT_EQ(describe(ds[0]),
               "<test>: $.steps[0].expect.trace[1]: expected a label of a request callback of "
-              "the app, or of an onReady hook in the first step (scenario-format §1.4, §2), got "
+              "the app, or of an onReady or onListen hook in the first step (scenario-format §1.4, "
+              "§2), got "
               "\"handlr\" (did you mean \"handler\"?)");
     EXPECT_EQ(ds[1].json_path, "$.steps[0].expect.trace[2]");
     EXPECT_TRUE(ds[1].got.ends_with("(did you mean \"onSend@root#0\"?)")) << ds[1].got;
@@ -668,7 +669,8 @@ TEST(LoadBad, TraceLabelsTheAppCannotProduceAreNamedWithTheNearestLabel) {
         << "onReady hooks are traced in the first step only";
     EXPECT_EQ(describe(ds[6]),
               "<test>: $.steps[2].expect.trace[0]: expected a label of a preClose or onClose hook "
-              "of the app, or of an onReady hook in the first step (scenario-format §1.4, §2), "
+              "of the app, or of an onReady or onListen hook in the first step (scenario-format "
+              "§1.4, §2), "
               "got \"handler\"");
     auto const koa = load_bad(R"({"dialect": "koa", "app": {"middleware": [{"label": "auth"}]},
         "steps": [{"id": "a", "request": {}, "expect": {"trace": ["auth:dwon", "onError"]}}]})");

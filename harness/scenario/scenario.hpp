@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v2.3 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v2.5 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 
@@ -19,7 +19,7 @@ using json = nlohmann::ordered_json;
 /// Ordered header list: (name as written, value). Names compare case-insensitively.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// Hook phases, scenario-format §1.1: ten request phases, then the three application phases.
+/// Hook phases, scenario-format §1.1: ten request phases, then the four application phases.
 enum class phase {
     on_request,
     pre_parsing,
@@ -32,6 +32,7 @@ enum class phase {
     on_timeout,
     on_request_abort,
     on_ready,
+    on_listen, // v2.5
     pre_close,
     on_close,
 };
@@ -42,7 +43,7 @@ char const* to_string(phase p);
 /// Parses a phase name; nothing for an unknown name.
 std::optional<phase> parse_phase(std::string const& name);
 
-/// True for onReady, preClose, onClose (traced with request id `app`).
+/// True for onReady, onListen, preClose, onClose (traced with request id `app`).
 bool is_application_phase(phase p);
 
 enum class style { async, callback };
@@ -313,7 +314,17 @@ struct expected_header {
     std::optional<std::string> value; // nothing = must be absent
 };
 
+/// v2.5 (scenario-format §1.8): the error `ready()`/`listen()` rejects with, as far as given.
+struct expected_startup_error {
+    std::optional<std::string> code;
+    std::optional<std::string> message;
+};
+
 struct expectation {
+    // `startup` only (v2.5): `error` written; an object = start-up fails with that error, null =
+    // the app starts.
+    bool error_given = false;
+    std::optional<expected_startup_error> error;
     std::optional<int> status;
     std::vector<expected_header> headers;
     std::optional<expected_body> body;
@@ -325,7 +336,7 @@ struct expectation {
     std::optional<int> end_at;
 };
 
-enum class step_kind { request, raw, parallel, sleep, close };
+enum class step_kind { request, raw, parallel, sleep, close, startup };
 
 struct step {
     step_kind kind = step_kind::request;
@@ -361,6 +372,9 @@ struct scenario {
     app application;
     std::vector<step> steps;
     std::vector<divergence> divergences;
+    /// v2.5 `startup` (scenario-format §1.8): kind startup, id "startup", path "$.startup"; its
+    /// `expect` holds `error` and the `trace` of the application hooks run at start.
+    std::optional<step> startup;
 };
 
 /// The wire bytes of a request step, scenario-format §1.4: request line, host, x-lifecheck-req, the

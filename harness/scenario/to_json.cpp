@@ -346,6 +346,17 @@ json client_json(client_options const& c) {
 
 json expect_json(expectation const& e) {
     json out = json::object();
+    if (e.error_given) { // startup (v2.5)
+        json err = nullptr;
+        if (e.error) {
+            err = json::object();
+            if (e.error->code)
+                err["code"] = *e.error->code;
+            if (e.error->message)
+                err["message"] = *e.error->message;
+        }
+        out["error"] = err;
+    }
     if (e.status)
         out["status"] = *e.status;
     if (!e.headers.empty()) {
@@ -411,6 +422,10 @@ json step_json(step const& st) {
         if (st.expect)
             out["expect"] = expect_json(*st.expect);
         return out;
+    case step_kind::startup: // v2.5: written as the top-level `startup` (to_json)
+        if (st.expect)
+            out["expect"] = expect_json(*st.expect);
+        return out;
     }
     json client = client_json(st.client);
     if (!client.empty())
@@ -438,6 +453,8 @@ json to_json(scenario const& s) {
     out["dialect"] = s.lang == dialect::koa ? "koa" : "fastify";
     if (!s.tags.empty())
         out["tags"] = s.tags;
+    if (s.startup)
+        out["startup"] = step_json(*s.startup);
     out["app"] = app_json(s.application, s.lang, labels::given);
     json steps = json::array();
     for (step const& st : s.steps)

@@ -459,6 +459,7 @@ private:
     void request_of(json const& v, std::string const& path, request_spec& out);
     client_options client(json const& v, std::string const& path, step const& st);
     expectation expect(json const& v, std::string const& path, bool close_step);
+    std::optional<step> startup_of(json const& v, std::string const& path);
     void step_id(json const* v, std::string const& path, bool required, step& st);
     std::vector<divergence> divergences(json const& v, std::string const& path);
     std::optional<divergence> divergence_of(json const& v, std::string const& path);
@@ -479,6 +480,7 @@ private:
     std::vector<std::string> route_lists_; // JSONPath of every `routes` array, in reading order
     std::unordered_map<std::string, route_site> routes_; // "GET /v1/x" → the first such route
     std::optional<std::string> close_step_;              // path of the close step, once seen
+    bool startup_checked_ = false; // v2.5: the file has a `startup` object (§1.8)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1307,7 +1309,8 @@ route reader::route_of(json const& v,
         for (std::string const& full : route_paths(prefix, r.url, r.method)) {
             std::string const key = r.method + " " + full;
             auto const [it, fresh] = routes_.emplace(key, route_site{list, index});
-            if (!fresh) {
+            // v2.5 (§1.8): a file that checks start-up may declare what Fastify refuses.
+            if (!fresh && !startup_checked_) {
                 std::string const first =
                     index_path(route_lists_[it->second.list], it->second.index) +
                     (it->second.head_of_get ? ", the HEAD route Fastify adds for its GET" : "");
@@ -1706,6 +1709,8 @@ expectation reader::expect(json const& v, std::string const& path, bool close_st
         return e;
     if (close_step)
         only_keys(v, path, "the expect of a close step", {"trace"});
+    else if (path == "$.startup.expect")
+        only_keys(v, path, "the expect of start-up", {"error", "trace"});
     else
         only_keys(v,
                   path,
@@ -1988,6 +1993,41 @@ std::vector<divergence> reader::divergences(json const& v, std::string const& pa
     return out;
 }
 
+std::optional<step> reader::startup_of(json const& v, std::string const& path) {
+    if (!object(v, path, "a startup object {\"expect\": {...}}"))
+        return std::nullopt;
+    only_keys(v, path, "startup", {"expect"});
+    startup_checked_ = true;
+    step st;
+    st.kind = step_kind::startup;
+    st.id = "startup";
+    st.json_path = path;
+    json const* x = member(v, "expect");
+    if (!x)
+        return st;
+    std::string const at = path + ".expect";
+    st.expect = expect(*x, at, false);
+    if (!x->is_object())
+        return st;
+    if (json const* e = member(*x, "error")) {
+        std::string const ep = at + ".error";
+        st.expect->error_given = true;
+        if (!e->is_null() &&
+            object(*e, ep, "null (the app starts) or an error {\"code\", \"message\"}")) {
+            only_keys(*e, ep, "a start-up error", {"code", "message"});
+            expected_startup_error want;
+            if (json const* c = member(*e, "code"))
+                want.code = name(*c, ep + ".code", "a non-empty error code string");
+            if (json const* m = member(*e, "message"))
+                want.message = text(*m, ep + ".message");
+            if (!member(*e, "code") && !member(*e, "message"))
+                missing(ep + ".code", "a code or a message to compare");
+            st.expect->error = want;
+        }
+    }
+    return st;
+}
+
 scenario reader::read(json const& doc) {
     scenario s;
     if (!object(doc, "$", "a scenario object"))
@@ -1998,7 +2038,7 @@ scenario reader::read(json const& doc) {
     only_keys(doc,
               "$",
               "a scenario",
-              {"description", "dialect", "tags", "app", "steps", "divergence"},
+              {"description", "dialect", "tags", "app", "steps", "divergence", "startup"},
               "$schema");
     if (json const* x = member(doc, "$schema"))
         text(*x, member_path("$", "$schema"), "a string: the path or URL of scenario.schema.json");
@@ -2022,6 +2062,9 @@ scenario reader::read(json const& doc) {
                     s.tags.push_back(*t);
         }
     }
+    // v2.5 `startup` is read before the app: a refusal it expects allows what Fastify refuses.
+    if (json const* x = member(doc, "startup"))
+        s.startup = startup_of(*x, "$.startup");
     if (json const* x = member(doc, "app")) {
         if (s.lang == dialect::koa)
             s.application.koa = koa(*x, "$.app");
@@ -2036,8 +2079,10 @@ scenario reader::read(json const& doc) {
         missing("$.app", "the app to build");
     }
     if (json const* x = member(doc, "steps")) {
-        if (!x->is_array() || x->empty()) {
-            fail("$.steps", "a non-empty array of steps", shown(*x));
+        if (!x->is_array() || (x->empty() && !s.startup)) {
+            fail("$.steps",
+                 "a non-empty array of steps (empty only with a startup object)",
+                 shown(*x));
         } else {
             s.steps.reserve(x->size());
             for (std::size_t i = 0; i < x->size(); ++i)
@@ -2103,7 +2148,21 @@ void check_trace_labels(scenario const& s, std::string const& file, diagnostics&
     std::unordered_set<std::string> const request(labels.request.begin(), labels.request.end());
     std::unordered_set<std::string> const closing(labels.closing.begin(), labels.closing.end());
     std::unordered_set<std::string> const on_ready(labels.on_ready.begin(), labels.on_ready.end());
-    bool first = true;
+    // v2.5: with a `startup` object, the start-up hooks are its trace, not the first step's.
+    bool first = !s.startup;
+    if (s.startup && s.startup->expect && s.startup->expect->trace) {
+        std::vector<std::string> const& trace = *s.startup->expect->trace;
+        for (std::size_t i = 0; i < trace.size(); ++i) {
+            if (on_ready.count(trace[i]) != 0)
+                continue;
+            json const got(trace[i]);
+            problems.push_back(diagnostic{
+                file,
+                index_path("$.startup.expect.trace", i),
+                "a label of an onReady or onListen hook of the app (scenario-format §1.8)",
+                shown(got) + did_you_mean(got, labels.on_ready)});
+        }
+    }
     auto check = [&](auto const& self, std::vector<step> const& steps) -> void {
         for (step const& st : steps) {
             if (st.kind == step_kind::parallel) {
@@ -2129,7 +2188,8 @@ void check_trace_labels(scenario const& s, std::string const& file, diagnostics&
                     index_path(st.json_path + ".expect.trace", i),
                     std::string{close ? "a label of a preClose or onClose hook of the app"
                                       : "a label of a request callback of the app"} +
-                        ", or of an onReady hook in the first step (scenario-format §1.4, §2)",
+                        ", or of an onReady or onListen hook in the first step (scenario-format "
+                        "§1.4, §2)",
                     shown(got) + did_you_mean(got, names)});
             }
         }

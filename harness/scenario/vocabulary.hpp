@@ -83,6 +83,7 @@ inline constexpr phase_entry phase_table[] = {
     {phase::on_timeout, "onTimeout", false},
     {phase::on_request_abort, "onRequestAbort", false},
     {phase::on_ready, "onReady", true},
+    {phase::on_listen, "onListen", true},
     {phase::pre_close, "preClose", true},
     {phase::on_close, "onClose", true},
 };

@@ -192,7 +192,7 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
 
 const REQUEST_PHASES = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization',
   'onSend', 'onResponse', 'onError', 'onTimeout', 'onRequestAbort']
-const APP_PHASES = ['onReady', 'preClose', 'onClose']
+const APP_PHASES = ['onReady', 'onListen', 'preClose', 'onClose']
 const VERBS = ['continue', 'throw', 'rethrow', 'send', 'sendThenContinue', 'hang', 'replacePayload', 'hijack']
 const PAYLOAD_PHASES = ['onSend', 'preSerialization'] // where replacePayload has a meaning
 
@@ -834,12 +834,12 @@ function withArity (fn, n) {
 const ASYNC_ARITY = {
   onRequest: 2, preValidation: 2, preHandler: 2, onResponse: 2, onTimeout: 2,
   preParsing: 3, preSerialization: 3, onSend: 3, onError: 3,
-  onRequestAbort: 1, onReady: 0, preClose: 0, onClose: 1
+  onRequestAbort: 1, onReady: 0, onListen: 0, preClose: 0, onClose: 1
 }
 const CALLBACK_ARITY = {
   onRequest: 3, preValidation: 3, preHandler: 3, onResponse: 3, onTimeout: 3,
   preParsing: 4, preSerialization: 4, onSend: 4, onError: 4,
-  onRequestAbort: 2, onReady: 1, preClose: 1, onClose: 2
+  onRequestAbort: 2, onReady: 1, onListen: 1, preClose: 1, onClose: 2
 }
 
 /**
@@ -1197,13 +1197,25 @@ async function load (cmd) {
     return
   }
   const ctx = new AppContext(npm)
-  // Anything Fastify throws from here on (an app it refuses, a failing onReady hook) is not caught:
-  // `await app.listen()` rejecting ends a real program too (README: "startup failures").
   const app = Fastify(fastifyOptions(ctx, appDesc.options))
   ctx.track(app.server)
   current = { app, ctx, closing: null, closed: false }
-  await buildScope(ctx, app, appDesc, 'root')
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    await buildScope(ctx, app, appDesc, 'root')
+    await app.listen({ port: 0, host: '127.0.0.1' })
+  } catch (err) {
+    // scenario-format §3 `startupError` (v2.5): Fastify refused the app (a registration-time error
+    // or ready()/listen() rejecting). The target stays up; the harness judges it against the
+    // scenario's `startup` expectation, and reports it with this stderr line when not expected.
+    log(`Fastify refused to start the app: ${err?.code ? err.code + ': ' : ''}${err?.stack ?? err}`)
+    const refused = { t: 'startupError', message: String(err?.message ?? err) }
+    if (typeof err?.code === 'string') refused.code = err.code
+    print(refused)
+    const failed = current
+    current = null
+    await retire(failed, { mute: true })
+    return
+  }
   const ready = { t: 'ready', port: app.server.address().port }
   if (npm.size > 0) ready.npmPlugins = [...npm].map(([entry, p]) => ({ name: entry.name, version: p.version }))
   print(ready)

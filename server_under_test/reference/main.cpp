@@ -218,7 +218,10 @@ private:
 
     void build(json const& cmd) {
         std::string const dialect = cmd.value("dialect", "fastify");
+        // With a `startup` object the app may hold what Fastify refuses at start (a duplicate
+        // route, §1.8): this server answers such an app with startupError.
         json doc = {{"description", "loaded by lifecheck-reference"},
+                    {"startup", json::object()},
                     {"dialect", dialect},
                     {"app", cmd.value("app", json::object())},
                     {"steps", json::array({json{{"sleepMs", 0}}})}};
@@ -245,7 +248,23 @@ private:
         l->lis = std::make_unique<net::listener>(io_, *l->srv, *l->ev, opts);
         current_ = std::move(l);
         loaded* cur = current_.get();
-        cur->srv->ready([cur] { print({{"t", "ready"}, {"port", cur->lis->port()}}); });
+        cur->srv->ready([this, cur](std::optional<engine::startup_failure> const& refused) {
+            if (!refused) {
+                print({{"t", "ready"}, {"port", cur->lis->port()}});
+                return;
+            }
+            // scenario-format §3 `startupError` (v2.5): Fastify refuses this app; drop it (no
+            // close hooks run for an app that never started) and stay up for the next load.
+            json e = {{"t", "startupError"}};
+            if (refused->code)
+                e["code"] = *refused->code;
+            e["message"] = refused->message;
+            print(e);
+            asio::post(io_, [this, cur] {
+                if (current_.get() == cur)
+                    retire(std::move(current_));
+            });
+        });
         cur->lis->pump();
     }
 
@@ -347,14 +366,24 @@ int serve_file(std::string const& file, unsigned short port, engine::fault_set f
                   << '\n';
         return 2;
     }
-    srv->ready(
-        [&lis] { std::cerr << "listening on http://127.0.0.1:" << lis->port() << std::endl; });
+    int refused = 0;
+    srv->ready([&lis, &io, &refused](std::optional<engine::startup_failure> const& failure) {
+        if (failure) {
+            std::cerr << "lifecheck-reference: Fastify refuses this app at start: "
+                      << (failure->code ? *failure->code + ": " : "") << failure->message << '\n';
+            refused = 1;
+            io.stop();
+            return;
+        }
+        std::cerr << "listening on http://127.0.0.1:" << lis->port() << std::endl;
+    });
     lis->pump();
     asio::signal_set stop{io, SIGINT, SIGTERM};
     stop.async_wait([&io](boost::system::error_code, int) { io.stop(); });
-    io.run();
+    if (refused == 0)
+        io.run();
     out.flush();
-    return 0;
+    return refused;
 }
 
 void usage(std::ostream& os) {

@@ -112,6 +112,9 @@ private:
         case phase::on_ready:
             self->on_ready.push_back(a); // kHooks.add, immediate
             return;
+        case phase::on_listen:
+            self->on_listen.push_back(a); // kHooks.add, immediate
+            return;
         case phase::pre_close:
             self->pre_close.push_back(a);
             return;
@@ -164,8 +167,11 @@ private:
         for (auto const& existing : m_.routes) {
             if (existing->method == method && existing->path == url) {
                 if (auto_head)
-                    return; // Fastify ignores its own duplicate HEAD routes
-                m_.build_errors.push_back("FST_ERR_DUPLICATED_ROUTE: " + method + " " + url);
+                    return;      // Fastify ignores its own duplicate HEAD routes
+                if (!m_.refusal) // errors.js FST_ERR_DUPLICATED_ROUTE, from find-my-way's on()
+                    m_.refusal = std::make_pair(std::string{"FST_ERR_DUPLICATED_ROUTE"},
+                                                "Method '" + method +
+                                                    "' already declared for route '" + url + "'");
                 return;
             }
         }

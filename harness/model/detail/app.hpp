@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct instance {
     bool can_set_not_found = true;                  // kCanSetNotFoundHandler of a level instance
     hook_arrays hooks;                              // request hooks, in application order (§3.2)
     std::vector<scenario::action const*> on_ready;  // own, not inherited (§3.4)
+    std::vector<scenario::action const*> on_listen; // own, not inherited (v2.5)
     std::vector<scenario::action const*> pre_close; // own, not inherited (§3.4)
     std::shared_ptr<eh_node const> own_eh;          // set by this instance's setErrorHandler
     std::vector<instance*> children;                // kChildren, in creation order
@@ -62,6 +64,9 @@ struct app_model {
     std::vector<scenario::action const*> pre_close;            // run order
     std::vector<scenario::action const*> on_close;             // run order (LIFO of registration)
     std::vector<std::string> build_errors;                     // the app would fail to load
+    /// v2.5: the first registration-time error Fastify refuses the app with (code, message):
+    /// ready() rejects with it and no onReady hook runs.
+    std::optional<std::pair<std::string, std::string>> refusal;
 };
 
 /// Loads `a` the way Fastify + avvio would (scenario-format §1.1, fastify-lifecycle §3.2–§3.4,

@@ -172,6 +172,8 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
                 hook_fn fn{&act, s.name};
                 if (ph == phase::on_ready)
                     inst.on_ready.push_back(fn);
+                else if (ph == phase::on_listen)
+                    inst.on_listen.push_back(fn);
                 else if (ph == phase::pre_close)
                     inst.pre_close.push_back(fn);
                 else if (ph == phase::on_close)
@@ -286,7 +288,21 @@ void built_app::add_hook(instance& inst, phase p, hook_fn const& fn) {
 }
 
 void built_app::add_route(instance& inst, scenario::route const& r, std::string const& scope) {
+    auto declared = [&](std::string const& path, std::string const& method) {
+        return std::any_of(routes_.begin(), routes_.end(), [&](context const* c) {
+            return c->method == method && c->path == path;
+        });
+    };
     auto make = [&](std::string path, std::string method, bool head_of_get) {
+        if (declared(path, method)) {
+            // route.js: find-my-way refuses a second route with the same method and path; the
+            // HEAD route Fastify adds for a GET is skipped when a HEAD route is already there.
+            if (!head_of_get && !refusal_)
+                refusal_ = startup_failure{"FST_ERR_DUPLICATED_ROUTE",
+                                           "Method '" + method + "' already declared for route '" +
+                                               path + "'"};
+            return;
+        }
         auto ctx = std::make_unique<context>();
         ctx->method = std::move(method);
         ctx->path = std::move(path);

@@ -56,12 +56,19 @@ struct instance {
     std::vector<instance*> children;
     std::array<hook_list, phase_count> hooks; // request hooks (inherited copies + own)
     std::vector<hook_fn> on_ready;            // application hooks: own only
+    std::vector<hook_fn> on_listen;           // v2.5
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
     context* not_found = nullptr;                          // set by setNotFoundHandler here
 
     /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
     error_handler_node const* error_handler() const;
+};
+
+/// v2.5 (scenario-format §1.8): why ready()/listen() rejects, as Fastify's error has it.
+struct startup_failure {
+    std::optional<std::string> code;
+    std::string message;
 };
 
 /// Result of routing one request.
@@ -85,6 +92,10 @@ public:
     std::vector<hook_fn> const& on_close() const { return on_close_; }
 
     scenario::app_options const& options() const { return options_; }
+
+    /// A registration-time error Fastify refuses the app for (the first, in registration
+    /// order): ready() rejects with it before any onReady hook runs.
+    std::optional<startup_failure> const& refusal() const { return refusal_; }
 
 private:
     struct queued; // an avvio queue entry
@@ -111,6 +122,7 @@ private:
     error_handler_node const* default_handler_ = nullptr;
     std::vector<context*> routes_;                                      // in registration order
     std::vector<std::pair<std::string, context*>> not_found_by_prefix_; // longest first
+    std::optional<startup_failure> refusal_;
 };
 
 /// Matches a find-my-way style pattern ("/items/:id", "/files/*") against a path.

@@ -1027,7 +1027,7 @@ public:
         st_->sink = std::move(sink);
     }
 
-    void ready(std::function<void()> done) override { done(); }
+    void ready(ready_callback done) override { done(std::nullopt); }
 
     void close(std::function<void(std::function<void()>)> drained,
                std::function<void()> done) override {

@@ -1820,32 +1820,45 @@ std::shared_ptr<request> server::begin(request_head head, exchange& out) {
 
 namespace {
 
-/// Runs application hooks one after another (hooks.js hookRunnerApplication); stops at an error.
+/// How an application hook hands over to the next: from a timer after its delay, a microtask
+/// later when async (the promise's then), at once when it calls done synchronously.
+void finish_app_hook(std::shared_ptr<shared_state> const& st,
+                     action const& a,
+                     bool acts,
+                     std::function<void()> cont) {
+    if (acts && a.delay_ms)
+        st->ev->set_timeout(*a.delay_ms, [st, cont] { st->ev->microtask(cont); });
+    else if (a.how == style::async)
+        st->ev->microtask(std::move(cont));
+    else
+        cont();
+}
+
+/// Runs application hooks one after another (hooks.js hookRunnerApplication); stops at an error
+/// and calls `done` with the hook that failed (nullptr when all ran).
 void run_app_hooks(std::shared_ptr<shared_state> st,
                    char const* phase_name,
                    std::vector<hook_fn> hooks,
                    std::size_t i,
-                   std::function<void(bool ok)> done) {
+                   std::function<void(action const* failed)> done) {
     if (i >= hooks.size()) {
-        done(true);
+        done(nullptr);
         return;
     }
     hook_fn const fn = hooks[i];
     action const& a = *fn.act;
     st->emit_cb("app", a.label, phase_name, fn.scope);
-    auto cont = [st, phase_name, hooks, i, done, &a] {
-        if (a.what == verb::throw_) {
-            done(false);
+    bool const acts = !a.when || st->flag(a.when->flag) == a.when->is;
+    auto cont = [st, phase_name, hooks, i, done, &a, acts] {
+        if (acts && a.set)
+            st->flags[a.set->flag] = a.set->value;
+        if (acts && a.what == verb::throw_) {
+            done(&a);
             return;
         }
         run_app_hooks(st, phase_name, hooks, i + 1, done);
     };
-    if (a.delay_ms)
-        st->ev->set_timeout(*a.delay_ms, [st, cont] { st->ev->microtask(cont); });
-    else if (a.how == style::async)
-        st->ev->microtask(cont);
-    else
-        cont();
+    finish_app_hook(st, a, acts, std::move(cont));
 }
 
 void collect_per_instance(instance const& inst, bool ready, std::vector<hook_fn>& out) {
@@ -1855,12 +1868,54 @@ void collect_per_instance(instance const& inst, bool ready, std::vector<hook_fn>
         collect_per_instance(*c, ready, out);
 }
 
+/// hooks.js onListenHookRunner: an instance's own onListen hooks one after another (an error is
+/// logged and the next hook runs), then each child's runner, started one after the other
+/// without waiting for the previous child's hooks to finish.
+void run_on_listen(std::shared_ptr<shared_state> st, instance const* inst, std::size_t i) {
+    if (i >= inst->on_listen.size()) {
+        for (instance const* c : inst->children)
+            run_on_listen(st, c, 0);
+        return;
+    }
+    hook_fn const& fn = inst->on_listen[i];
+    action const& a = *fn.act;
+    st->emit_cb("app", a.label, "onListen", fn.scope);
+    bool const acts = !a.when || st->flag(a.when->flag) == a.when->is;
+    auto cont = [st, inst, i, &a, acts] {
+        if (acts && a.set)
+            st->flags[a.set->flag] = a.set->value;
+        run_on_listen(st, inst, i + 1); // a throw is only logged (server.log.error)
+    };
+    finish_app_hook(st, a, acts, std::move(cont));
+}
+
+startup_failure failure_of(action const& a) {
+    // the adapter's makeError: new Error(message ?? "boom"), with `code` when given
+    startup_failure f;
+    f.message = a.error && a.error->message ? *a.error->message : "boom";
+    if (a.error && a.error->code)
+        f.code = a.error->code;
+    return f;
+}
+
 } // namespace
 
-void server::ready(std::function<void()> done) {
+void server::ready(ready_callback done) {
+    auto st = state_;
+    if (auto const& refused = st->built->refusal()) {
+        done(refused); // avvio: a plugin that threw; no onReady hook runs
+        return;
+    }
     std::vector<hook_fn> hooks;
-    collect_per_instance(state_->built->root(), true, hooks);
-    run_app_hooks(state_, "onReady", hooks, 0, [done](bool) { done(); });
+    collect_per_instance(st->built->root(), true, hooks);
+    run_app_hooks(st, "onReady", hooks, 0, [st, done](action const* failed) {
+        if (failed) {
+            done(failure_of(*failed));
+            return;
+        }
+        done(std::nullopt);
+        run_on_listen(st, &st->built->root(), 0); // server.js: after listen() resolves
+    });
 }
 
 void server::close(std::function<void(std::function<void()>)> drained, std::function<void()> done) {
@@ -1868,9 +1923,10 @@ void server::close(std::function<void(std::function<void()>)> drained, std::func
     st->closing = true;
     std::vector<hook_fn> pre;
     collect_per_instance(st->built->root(), false, pre);
-    run_app_hooks(st, "preClose", pre, 0, [st, drained, done](bool) {
+    run_app_hooks(st, "preClose", pre, 0, [st, drained, done](action const*) {
         drained([st, done] {
-            run_app_hooks(st, "onClose", st->built->on_close(), 0, [done](bool) { done(); });
+            run_app_hooks(
+                st, "onClose", st->built->on_close(), 0, [done](action const*) { done(); });
         });
     });
 }

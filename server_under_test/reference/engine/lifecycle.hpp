@@ -33,8 +33,12 @@ class app_server {
 public:
     virtual ~app_server() = default;
 
-    /// Runs the app's start-up hooks (traced with request id `app`), then calls `done`.
-    virtual void ready(std::function<void()> done) = 0;
+    /// What ready() calls back with: nothing when the app started, else why it was refused.
+    using ready_callback = std::function<void(std::optional<startup_failure> const&)>;
+
+    /// Runs the app's start-up hooks (traced with request id `app`), then calls `done`; after a
+    /// start it runs the onListen hooks (v2.5), whose errors Fastify only logs.
+    virtual void ready(ready_callback done) = 0;
 
     /// Closing starts, pre-close hooks run, `drained` is awaited (the transport stops accepting
     /// and waits for in-flight requests), then close hooks, then `done`.
@@ -59,8 +63,9 @@ public:
     server(server const&) = delete;
     server& operator=(server const&) = delete;
 
-    /// Runs onReady hooks (traced with request id `app`), then calls `done`.
-    void ready(std::function<void()> done) override;
+    /// A registration-time refusal, else the onReady hooks (traced with request id `app`), then
+    /// `done`; then the onListen hooks (hooks.js onListenHookRunner).
+    void ready(ready_callback done) override;
 
     /// `close()`: closing starts, preClose hooks, `drained` is awaited, onClose hooks, `done`.
     void close(std::function<void(std::function<void()>)> drained,

@@ -88,7 +88,7 @@ struct bare_node_server final : app_server {
     };
     handler_fn handler;
 
-    void ready(std::function<void()> done) override { done(); }
+    void ready(ready_callback done) override { done(std::nullopt); }
 
     void close(std::function<void(std::function<void()>)> drained,
                std::function<void()> done) override {

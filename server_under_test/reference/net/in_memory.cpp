@@ -80,7 +80,7 @@ void in_memory_server::settle(double limit_ms) {
 }
 
 void in_memory_server::ready() {
-    srv_->ready([] {});
+    srv_->ready([](std::optional<engine::startup_failure> const&) {});
     loop_.run_due();
 }
 
