@@ -306,11 +306,28 @@ function checkPayload (p, path) {
   }
 }
 
+// The hooks this release knows (lib/hooks.js `supportedHooks`, in every 4.x and 5.x): addHook()
+// throws FST_ERR_HOOK_NOT_SUPPORTED at start for any other, which would read as the app refused.
+// A hook the selected release lacks (onRequestAbort before 4.14.0, preClose before 4.16.0,
+// onListen before 4.19.0) is reported unsupported instead, so the scenario is skipped on that
+// release, not a crash (issue 17, as for route methods).
+function releaseHooks () {
+  try {
+    return require(join(dirname(require.resolve(join(selected.alias, 'package.json'))), 'lib/hooks.js')).supportedHooks
+  } catch {
+    return null // no such file: let addHook() decide
+  }
+}
+const RELEASE_HOOKS = releaseHooks()
+
 function checkHookMap (hooks, site, path, allowApp) {
   if (!isObject(hooks)) unsupported(`${path}: expected an object`)
   for (const [phase, list] of Object.entries(hooks)) {
     const isApp = APP_PHASES.includes(phase)
     if (!REQUEST_PHASES.includes(phase) && !isApp) unsupported(`${path}: unknown phase '${phase}'`)
+    if (RELEASE_HOOKS && !RELEASE_HOOKS.includes(phase)) {
+      unsupported(`${path}: fastify ${selected.version} has no '${phase}' hook`)
+    }
     if (isApp && !allowApp) unsupported(`${path}: application hook '${phase}' at route level`)
     if (!Array.isArray(list)) unsupported(`${path}.${phase}: expected an array`)
     list.forEach((a, i) => checkAction(a, isApp ? 'appHook' : site, phase, `${path}.${phase}[${i}]`))

@@ -787,6 +787,21 @@ describe('--fastify version selection', () => {
     await t.stop()
   })
 
+  // A hook phase the release does not know (lib/hooks.js supportedHooks: onRequestAbort from
+  // 4.14.0) is unsupported, not an app Fastify refuses at start (skipped where 4.13.0 is not cached).
+  const v413 = join(cache, 'fastify@4.13.0', 'node_modules', 'fastify')
+  test('--fastify-from 4.13.0: an onRequestAbort hook is unsupported; 4.29.1 runs it', { skip: !existsSync(v413) && `${v413} not cached` }, async () => {
+    const app = { hooks: { onRequestAbort: [{}] }, routes: [{ method: 'GET', url: '/', handler: {} }] }
+    const old = new Target(['--fastify-from', v413])
+    await old.hello()
+    const answer = await old.load(app)
+    assert.equal(answer.t, 'unsupported', JSON.stringify(answer))
+    assert.match(answer.what, /fastify 4\.13\.0 has no 'onRequestAbort' hook/)
+    await old.stop()
+    const { t } = await started(app, ['--fastify-from', fileURLToPath(new URL('../node_modules/fastify-4', import.meta.url))])
+    await t.stop()
+  })
+
   test('an unknown version is a usage error (exit 2)', async () => {
     const t = new Target(['--fastify', '3'])
     const info = await t.exited
