@@ -265,10 +265,12 @@ private:
         chain->list = w_.app.on_ready;
         chain->owner = "app";
         chain->stop_on_error = true;
-        chain->done = [this, chain](bool failed) {
+        // `done` runs inside the chain's own next() (it keeps itself alive meanwhile): a raw
+        // pointer, since a shared_ptr captured in its own member would never be freed.
+        chain->done = [this, c = chain.get()](bool failed) {
             ready_failed_ = failed;
-            if (failed && chain->i > 0)
-                failed_hook_ = chain->list[chain->i - 1];
+            if (failed && c->i > 0)
+                failed_hook_ = c->list[c->i - 1];
         };
         chain->next();
     }
