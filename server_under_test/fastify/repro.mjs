@@ -673,15 +673,20 @@ export function output (sc, text, gaps, install) {
   }
 }
 
-export { q, indent, literal, errorPayload, NODE_STREAM, streamArgs }
-
-function main () {
+/** The scenario named by the one command-line argument (both generators' main()). */
+function scenarioFromArgv () {
   const file = process.argv[2]
   if (!file || process.argv.length > 3) {
     process.stderr.write('usage: node repro.mjs SCENARIO.json\n')
     process.exit(2)
   }
-  const sc = JSON.parse(readFileSync(file, 'utf8'))
+  return JSON.parse(readFileSync(file, 'utf8'))
+}
+
+export { q, indent, literal, errorPayload, NODE_STREAM, streamArgs, scenarioFromArgv }
+
+function main () {
+  const sc = scenarioFromArgv()
   if ((sc.dialect ?? 'fastify') !== 'fastify') {
     process.stdout.write(JSON.stringify({ unsupported: `dialect ${sc.dialect}: the Fastify generator writes fastify scenarios only` }) + '\n')
     return

@@ -7,9 +7,7 @@
 //
 //   node repro.mjs SCENARIO.json   → stdout: {"program", "commands", "script", "gaps", "install"}
 
-import { readFileSync } from 'node:fs'
-
-import { errorPayload, indent, literal, NODE_STREAM, output, q, streamArgs } from '../fastify/repro.mjs'
+import { errorPayload, indent, literal, NODE_STREAM, output, q, scenarioFromArgv, streamArgs } from '../fastify/repro.mjs'
 
 class Writer {
   constructor () {
@@ -143,12 +141,7 @@ function program (sc) {
 }
 
 function main () {
-  const file = process.argv[2]
-  if (!file || process.argv.length > 3) {
-    process.stderr.write('usage: node repro.mjs SCENARIO.json\n')
-    process.exit(2)
-  }
-  const sc = JSON.parse(readFileSync(file, 'utf8'))
+  const sc = scenarioFromArgv()
   if (sc.dialect !== 'koa') {
     process.stdout.write(JSON.stringify({ unsupported: `dialect ${sc.dialect ?? 'fastify'}: the Koa generator writes koa scenarios only` }) + '\n')
     return
