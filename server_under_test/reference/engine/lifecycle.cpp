@@ -230,6 +230,10 @@ private:
                        bool async,
                        std::shared_ptr<js_error> err,
                        std::optional<value> v);
+    /// A callback hook threw synchronously: the runner's catch calls the chain's callback with
+    /// the error, outside any try of the runner (runner_catch_ tells the onError completion).
+    static void thrown_into_runner(std::shared_ptr<chain_state> const& s,
+                                   std::shared_ptr<js_error> err);
 
     /// Runs `fn` now, or after the action's delayMs (an `await sleep(ms)` for async style).
     template <class F>
@@ -328,6 +332,7 @@ private:
     // frame on the stack that catches it — a hook's reply.send() call, or handleError's try
     // around the error handler; null where a hook runner catches it (or nothing does).
     std::shared_ptr<js_error>* send_catch_ = nullptr;
+    bool runner_catch_ = false; // the chain's callback runs from the runner's catch block
     enum class eh_state { unset, node, sentinel, final } eh_ = eh_state::unset;
     error_handler_node const* next_eh_ = nullptr; // when eh_ == node
 
@@ -920,7 +925,7 @@ void request_impl::ops_fail(ops_frame const& f, std::shared_ptr<js_error> err, b
             bool const payload_lost = ph == phase::on_send || ph == phase::pre_serialization;
             f.chain->cb(nullptr, payload_lost ? value{} : f.chain->payload);
         } else {
-            settle(f.chain, false, std::move(err), std::nullopt); // the runner's catch
+            thrown_into_runner(f.chain, std::move(err)); // the runner's catch
         }
         break;
     case ops_site::handler:
@@ -1066,6 +1071,15 @@ void request_impl::settle(std::shared_ptr<chain_state> const& s,
         });
 }
 
+void request_impl::thrown_into_runner(std::shared_ptr<chain_state> const& s,
+                                      std::shared_ptr<js_error> err) {
+    request_impl& self = *s->self;
+    bool const outer = self.runner_catch_;
+    self.runner_catch_ = true;
+    chain_next(s, std::move(err), std::nullopt);
+    self.runner_catch_ = outer;
+}
+
 void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn const& fn) {
     phase const ph = s->ph;
     if (fn.act == nullptr) {
@@ -1109,7 +1123,7 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
     if (!async && a.what == verb::throw_ && !a.delay_ms) {
         if (a.set)
             st_->flags[a.set->flag] = a.set->value;
-        chain_next(s, thrown_by(a), std::nullopt); // sync throw: the runner's catch → cb(err)
+        thrown_into_runner(s, thrown_by(a)); // sync throw: the runner's catch → cb(err)
         return;
     }
     // `s` is captured by value: with a delay the action runs after this frame is gone.
@@ -1161,8 +1175,10 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
                 // reply.send() threw: the async hook rejects; a callback hook throws, caught by
                 // the runner without a delay, else from a timer (a crash in Fastify: the
                 // reference answers through the error path, decisions.md D5)
-                if (async || !a.delay_ms)
+                if (async)
                     reject(std::move(err));
+                else if (!a.delay_ms)
+                    thrown_into_runner(s, std::move(err));
                 else
                     self->on_error_hook(std::move(err));
                 break;
@@ -1495,8 +1511,33 @@ void request_impl::on_error_hook(std::shared_ptr<js_error> err, error_entry how)
         value v = value::of_error(err);
         bool const via_send = how == error_entry::send;
         run_chain(phase::on_error, guard::none, v, [self, err, via_send](auto, value) {
-            // always with the original error; hook failures end the chain
-            self->handle_error(err, via_send ? error_entry::send : error_entry::on_error_done);
+            // always with the original error; hook failures end the chain. What onSendEnd
+            // throws synchronously out of handleError (ERR_HTTP_HEADERS_SENT from the error
+            // reply's send, after handleError's own catch sent it on) leaves the completion:
+            // - into the runner's try around the last hook when it called done() (or
+            //   handleResolve's), whose catch calls the completion once more: handleError
+            //   again, on the error handler chain as it stands (lifecycle fuzzer 64eb577f,
+            //   9e7babf5; Fastify 5.12.8 runs onError once);
+            // - past the runner when a hook threw (the completion runs in the runner's catch),
+            //   to the frame around reply.send(err) (wrapThenable's catch sends it: onError
+            //   runs again; lifecycle fuzzer 3d0b4151).
+            // A done() called from a timer is uncaught in Fastify (a crash, decisions.md D5);
+            // the reference answers the same way there. With onSend or preSerialization hooks
+            // their runners catch it first (as in hook_send).
+            auto const entry = via_send ? error_entry::send : error_entry::on_error_done;
+            std::shared_ptr<js_error> thrown;
+            auto* const outer = self->send_catch_;
+            bool const caught = !self->runner_catch_ &&
+                                self->ctx_->of(phase::on_send).empty() &&
+                                self->ctx_->of(phase::pre_serialization).empty();
+            bool const in_catch = self->runner_catch_;
+            self->runner_catch_ = false;
+            self->send_catch_ = caught ? &thrown : outer;
+            self->handle_error(err, entry);
+            self->send_catch_ = outer;
+            self->runner_catch_ = in_catch;
+            if (thrown)
+                self->handle_error(err, entry);
         });
         return;
     }
