@@ -1527,8 +1527,7 @@ void request_impl::on_error_hook(std::shared_ptr<js_error> err, error_entry how)
             auto const entry = via_send ? error_entry::send : error_entry::on_error_done;
             std::shared_ptr<js_error> thrown;
             auto* const outer = self->send_catch_;
-            bool const caught = !self->runner_catch_ &&
-                                self->ctx_->of(phase::on_send).empty() &&
+            bool const caught = !self->runner_catch_ && self->ctx_->of(phase::on_send).empty() &&
                                 self->ctx_->of(phase::pre_serialization).empty();
             bool const in_catch = self->runner_catch_;
             self->runner_catch_ = false;
