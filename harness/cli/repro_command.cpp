@@ -272,7 +272,12 @@ int repro_command(parsed_args const& args) {
             fs::path const minimized = a.out / (stem + ".min");
             fs::path const log = a.out / (stem + ".minimize.log");
             // The fuzz binary replays a fault on real Fastify before it aborts; not for each of
-            // the minimizer's runs (fuzz/fastify_replay.hpp).
+            // the minimizer's runs (fuzz/fastify_replay.hpp). libFuzzer's minimizer restarts
+            // itself, 60 s each time: say so before the terminal goes quiet for minutes.
+            std::cerr << "lifecheck repro: minimizing " << a.artifact.string()
+                      << " with -minimize_crash=1 (can take a few minutes; --no-minimize skips "
+                         "it; log: "
+                      << log.string() << ")\n";
             shell("LIFECHECK_FUZZ_FASTIFY=off " + run::shell_quote(bin->string()) +
                   " -minimize_crash=1 -max_total_time=60 -runs=10000 " +
                   "-exact_artifact_path=" + run::shell_quote(minimized.string()) + " " +
