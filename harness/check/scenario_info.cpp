@@ -31,14 +31,66 @@ std::string note_of(scenario::action const& a) {
     return out;
 }
 
+/// An `ops` sequence as a reader writes it (scenario-format §1.6):
+/// "code 201 → header x-a → send json → throw error".
+std::string ops_text(std::vector<scenario::op> const& ops) {
+    std::string out;
+    for (scenario::op const& o : ops) {
+        std::string s = scenario::to_string(o.kind);
+        switch (o.kind) {
+        case scenario::op_kind::code:
+            s += " " + o.code.dump();
+            break;
+        case scenario::op_kind::header:
+        case scenario::op_kind::headers:
+            for (auto const& h : o.headers)
+                s += " " + h.first;
+            break;
+        case scenario::op_kind::remove_header:
+        case scenario::op_kind::type:
+            s += " " + o.name;
+            break;
+        case scenario::op_kind::await_:
+            s += " " + std::to_string(o.ms) + " ms";
+            break;
+        case scenario::op_kind::set:
+            s += " " + o.flag.flag + "=" + (o.flag.value ? "true" : "false");
+            break;
+        case scenario::op_kind::return_:
+            if (o.return_reply) {
+                s += " reply";
+                break;
+            }
+            [[fallthrough]];
+        case scenario::op_kind::send:
+        case scenario::op_kind::throw_:
+        case scenario::op_kind::done:
+            if (o.body)
+                s += " " + std::string{scenario::to_string(o.body->kind)};
+            break;
+        default: // koa ops: the name says it; a response op's argument as written
+            if (!o.arg.is_null())
+                s += " " + o.arg.dump();
+            break;
+        }
+        out += (out.empty() ? "" : " \xE2\x86\x92 ") + s;
+    }
+    return out;
+}
+
+/// What a callback does, for reports: its verb, or "ops" and the sequence in the note.
+void describe(scenario::action const& a, callback_info& c) {
+    c.does = a.ops ? "ops" : scenario::to_string(a.what);
+    c.note = note_of(a);
+    if (a.ops)
+        c.note = ops_text(*a.ops) + (c.note.empty() ? "" : "; " + c.note);
+}
+
 callback_info
 info_of(scenario::action const& a, std::string phase, std::string scope, std::string route) {
-    return {a.label,
-            std::move(phase),
-            std::move(scope),
-            std::move(route),
-            scenario::to_string(a.what),
-            note_of(a)};
+    callback_info c{a.label, std::move(phase), std::move(scope), std::move(route), "", ""};
+    describe(a, c);
+    return c;
 }
 
 /// Walks a fastify scope tree the way the app is built (scenario-format §1.1), recording scopes as
@@ -91,24 +143,19 @@ void describe_koa(scenario::koa_app const& k, scenario_result& r) {
     for (scenario::middleware const& m : k.chain) {
         r.scopes.push_back({m.label, parent});
         callback_info down{m.label + ":down", "down", m.label, "", "continue", ""};
-        if (m.before) {
-            down.does = scenario::to_string(m.before->what);
-            down.note = note_of(*m.before);
-        }
+        if (m.before)
+            describe(*m.before, down);
         if (m.next == scenario::next_mode::never)
             down.note += std::string{down.note.empty() ? "" : ", "} + "never calls next()";
         if (m.next == scenario::next_mode::twice)
             down.note += std::string{down.note.empty() ? "" : ", "} + "calls next() twice";
         r.callbacks.push_back(down);
         callback_info up{m.label + ":up", "up", m.label, "", "continue", ""};
-        if (m.after) {
-            up.does = scenario::to_string(m.after->what);
-            up.note = note_of(*m.after);
-        }
+        if (m.after)
+            describe(*m.after, up);
         if (m.on_catch) {
             callback_info c{m.label + ":catch", "catch", m.label, "", "continue", ""};
-            c.does = scenario::to_string(m.on_catch->what);
-            c.note = note_of(*m.on_catch);
+            describe(*m.on_catch, c);
             r.callbacks.push_back(c);
         }
         r.callbacks.push_back(up);

@@ -66,6 +66,35 @@ TEST(DescribeScenario, ScopesNestAndNonEncapsulatedPluginsActInTheirParent) {
     EXPECT_EQ(find_callback(r, "nope", "GET /"), nullptr);
 }
 
+TEST(DescribeScenario, OpsSequenceIsTheNoteInOrder) {
+    scenario::scenario sc = nested();
+    scenario::action& h = sc.application.root.routes[0].handler;
+    scenario::op code;
+    code.kind = scenario::op_kind::code;
+    code.code = 201;
+    scenario::op header;
+    header.kind = scenario::op_kind::header;
+    header.headers = {{"x-a", "1"}};
+    scenario::op send;
+    send.kind = scenario::op_kind::send;
+    send.body = scenario::payload{};
+    send.body->kind = scenario::payload_kind::json_value;
+    scenario::op thrown;
+    thrown.kind = scenario::op_kind::throw_;
+    thrown.body = scenario::payload{};
+    thrown.body->kind = scenario::payload_kind::error;
+    h.ops = std::vector<scenario::op>{code, header, send, thrown};
+    h.how = scenario::style::callback;
+    scenario_result r;
+    describe_scenario(sc, r);
+    callback_info const* c = find_callback(r, "handler", "GET /");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->does, "ops");
+    EXPECT_EQ(c->note,
+              "code 201 \xE2\x86\x92 header x-a \xE2\x86\x92 send json \xE2\x86\x92 throw "
+              "error; callback style");
+}
+
 TEST(DescribeScenario, SharedHandlerLabelResolvesByTheRequestsRoute) {
     scenario_result r;
     describe_scenario(nested(), r);

@@ -146,6 +146,22 @@ std::string did(std::string const& does) {
     return does.empty() ? "?" : does;
 }
 
+/// The operation names of an ops note ("code 201 → send json; callback style" → "code→send"),
+/// what fits a box; the tooltip has the whole note.
+std::string op_names(std::string const& note) {
+    std::string_view const arrow = " \xE2\x86\x92 ";
+    std::string_view rest = std::string_view{note}.substr(0, note.find(';'));
+    std::string out;
+    for (;;) {
+        auto const step = rest.substr(0, rest.find(arrow));
+        out += std::string{step.substr(0, step.find(' '))};
+        if (step.size() == rest.size())
+            return out;
+        out += "\xE2\x86\x92";
+        rest.remove_prefix(step.size() + arrow.size());
+    }
+}
+
 /// Text that fits a box: at most `n` characters (code points), with an ellipsis when cut.
 std::string fit(std::string const& s, std::size_t n) {
     std::size_t chars = 0;
@@ -288,7 +304,7 @@ struct diagram_marks {
 };
 
 std::string css_class_of(std::string const& does) {
-    return scenario::parse_verb(does) ? does : "unknown";
+    return scenario::parse_verb(does) || does == "ops" ? does : "unknown";
 }
 
 /// One lifecycle diagram as inline SVG (markers come from the page's shared <defs>).
@@ -374,6 +390,8 @@ std::string svg_diagram(scenario_result const& r,
              esc(fit(short_label(b.label, b.scope), 17 - std::to_string(b.position).size())) +
              "</text>";
         std::string what = did(b.does);
+        if (b.does == "ops")
+            what = op_names(b.note);
         if (b.lane == "onTimeout")
             what = "timeout: " + what;
         if (b.lane == "onRequestAbort")
@@ -700,6 +718,7 @@ std::string legend() {
     std::string o = "<div class=\"lg\"><span class=\"lgt\">boxes:</span>";
     for (scenario::verb_entry const& v : scenario::verb_table)
         o += std::string{"<span class=\"sw c-"} + v.name + "\">" + v.past + "</span>";
+    o += "<span class=\"sw c-ops\">ran ops (hover: the sequence)</span>";
     o += "<span class=\"sw late\">after end (dashed)</span><span class=\"sw hlk\">first "
          "divergence</span><span class=\"lgt\">bold red arrow: error handed to the parent "
          "scope's handler; bands: scopes, nested; columns: phases</span></div>";

@@ -199,6 +199,27 @@ TEST(DiagramLayout, LanesFollowTheLifecycleAndBandsNest) {
     }
 }
 
+// Issue 15: a callback that runs `ops` shows its sequence in the box, all of it in the tooltip.
+TEST(HtmlReport, OpsBoxShowsTheSequence) {
+    run_report rep = html_run();
+    for (check::callback_info& c : rep.results[1].callbacks)
+        if (c.label == "handler" && c.scope == "root") {
+            c.does = "ops";
+            c.note = "code 201 \xE2\x86\x92 send json \xE2\x86\x92 throw error; callback style";
+        }
+    rep.results[1].steps[0].trace = std::vector<std::string>{"onRequest@root", "handler"};
+    std::string const page = to_html(rep);
+    EXPECT_NE(page.find("<g class=\"cb c-ops"), std::string::npos)
+        << "an ops box of its own colour";
+    EXPECT_NE(page.find("handler: ops (code 201 \xE2\x86\x92 send json \xE2\x86\x92 throw error; "
+                        "callback style)"),
+              std::string::npos)
+        << "the tooltip has the whole sequence";
+    EXPECT_NE(page.find(">code\xE2\x86\x92send\xE2\x86\x92throw</text>"), std::string::npos)
+        << "the box has the operations' names";
+    EXPECT_NE(page.find("<span class=\"sw c-ops\">"), std::string::npos) << "the legend says it";
+}
+
 TEST(DiagramLayout, RepeatsStackAndSideBySideDiagramsShareLanes) {
     check::scenario_result r;
     nested_app(r);
