@@ -16,6 +16,8 @@ std::string note_of(scenario::action const& a) {
     };
     if (a.how == scenario::style::callback)
         add("callback style");
+    if (a.how == scenario::style::sync)
+        add("sync style");
     if (a.when)
         add("when " + a.when->flag + "=" + (a.when->is ? "true" : "false"));
     if (a.delay_ms)

@@ -182,8 +182,8 @@ struct listen_chain : std::enable_shared_from_this<listen_chain> {
         };
         if (acts && a->delay_ms)
             w->loop.after(*a->delay_ms, "app", "app", a->label + " (delayMs)", finish);
-        else if (a->how == scenario::style::callback)
-            finish(); // wrap(): fn.call(server, done) calls done synchronously
+        else if (a->how != scenario::style::async)
+            finish(); // wrap(): done called synchronously, or a sync function's return (v2.6)
         else
             w->loop.microtask(finish);
     }
@@ -216,8 +216,15 @@ public:
             for (scenario::action const* a : inst->on_listen)
                 if (a->ops)
                     return everything_unsupported("an onListen hook with ops (§1.6)");
+        // v2.6 (§1.9): the onRoute and onRegister calls made while the app registered
+        for (scenario::action const* a : w_.app.registration) {
+            w_.trace("app", a->label);
+            if (a->set && (!a->when || w_.flag(a->when->flag, "app") == a->when->is))
+                w_.set_flag(a->set->flag, a->set->value, "app");
+        }
         if (w_.app.refusal) { // v2.5: refused while the plugins load; no onReady hook runs
             step_prediction p = startup_prediction();
+            p.trace = w_.traces["app"];
             p.refused = true;
             p.refusal_code = w_.app.refusal->first;
             p.refusal_message = w_.app.refusal->second;

@@ -530,6 +530,54 @@ TEST(ModelScopes, ApplicationHooks) {
                       "onClose@root#0"}));
 }
 
+// v2.6 (scenario-format §1.9, hooks.js onListenHookRunner): each child's runner starts without
+// waiting, so a sync hook's sibling runs after it and an async hook's sibling before its next hook.
+TEST(ModelScopes, SyncOnListenHooksHandOverAtOnce) {
+    auto trace_of = [](std::string const& hook) {
+        return predict_step(R"({"startup":{"expect":{"error":null}},"app":{"plugins":[
+            {"name":"a","hooks":{"onListen":[)" +
+                                hook + "," + hook + R"(]}},
+            {"name":"b","hooks":{"onListen":[)" +
+                                hook + R"(]}}]},"steps":[]})",
+                            "startup")
+            .trace;
+    };
+    EXPECT_EQ(trace_of(R"({"style":"sync"})"),
+              (labels{"onListen@a#0", "onListen@a#1", "onListen@b"}));
+    EXPECT_EQ(trace_of(R"({"style":"sync","do":"throw"})"),
+              (labels{"onListen@a#0", "onListen@a#1", "onListen@b"}))
+        << "a throw is logged and the next hook runs at once";
+    EXPECT_EQ(trace_of("{}"), (labels{"onListen@a#0", "onListen@b", "onListen@a#1"}));
+}
+
+// v2.6 (scenario-format §1.9): onRoute at each route() (again for a GET's HEAD twin, not where a
+// HEAD route exists), copied into plugins created later; onRegister when an encapsulated plugin
+// is created, never for a fastify-plugin one. Recorded from Fastify 5.12.8 in
+// scenarios/fastify/startup/onregister-onroute-order.json.
+TEST(ModelScopes, RegistrationHooksInCallOrder) {
+    auto const p = predict_step(R"({"startup":{"expect":{"error":null}},"app":{
+        "hooks":{"onRoute":[{}],"onRegister":[{}]},
+        "routes":[{"method":"HEAD","url":"/h","handler":{}},{"url":"/h","handler":{}}],
+        "plugins":[{"name":"p","hooks":{"onRoute":[{}]},
+                    "routes":[{"method":"POST","url":"/p","handler":{}}],
+                    "plugins":[{"name":"q","routes":[{"method":"POST","url":"/q","handler":{}}]},
+                               {"name":"f","encapsulate":false,
+                                "routes":[{"method":"POST","url":"/f","handler":{}}]}]}]},
+        "steps":[]})",
+                                "startup");
+    EXPECT_EQ(p.trace,
+              (labels{"onRoute@root",
+                      "onRoute@root",
+                      "onRegister@root",
+                      "onRoute@root",
+                      "onRoute@p",
+                      "onRegister@root",
+                      "onRoute@root",
+                      "onRoute@p",
+                      "onRoute@root",
+                      "onRoute@p"}));
+}
+
 //------------------------------------------------------------------------------
 // §4 the error path
 
@@ -1168,6 +1216,8 @@ TEST(ModelCorpus, AgreesWithEveryScenario) {
         }
         std::map<std::string, scenario::step const*> steps;
         model::test_support::collect_expected(sc.steps, steps);
+        if (sc.startup) // v2.5/v2.6: the start-up trace and refusal are compared too
+            steps["startup"] = &*sc.startup;
         bool predicted_crash = false;
         for (auto const& p : model::predict(sc)) {
             predicted_crash = predicted_crash || p.crash;

@@ -14,7 +14,8 @@ namespace lifecheck::property {
 struct gen_options {
     int max_scopes = 4;    // 1..4: the root plus up to max_scopes-1 plugins
     int max_steps = 4;     // top-level steps (a parallel group counts once)
-    bool app_hooks = true; // onReady/preClose/onClose hooks and a final close step
+    bool app_hooks = true; // onReady/onListen/preClose/onClose/onRoute/onRegister hooks (any
+                           // scope, sync style too: v2.6) and a final close step
     scenario::dialect dialect =
         scenario::dialect::fastify; // koa: koa_generators.hpp (max_steps kept)
 };

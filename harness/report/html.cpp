@@ -76,26 +76,13 @@ constexpr int lane_pad = 6;
 constexpr int band_inset = 5; // each nesting level insets its band by this much
 constexpr int hop_room = 22;  // extra width of the errorHandler lane for the hop arrows
 
-/// Lanes in lifecycle order (fastify, then koa). Phases not listed go after them.
+/// Lanes in lifecycle order (fastify, then koa). Phases not listed go after them. onRoute and
+/// onRegister (v2.6) run while the app registers, before onReady.
 constexpr char const* lane_order[] = {
-    "onReady",
-    "onRequest",
-    "preParsing",
-    "preValidation",
-    "preHandler",
-    "handler",
-    "notFound",
-    "onError",
-    "errorHandler",
-    "preSerialization",
-    "onSend",
-    "onResponse",
-    "onTimeout",
-    "onRequestAbort",
-    "preClose",
-    "onClose",
-    "down",
-    "up",
+    "onRoute",          "onRegister", "onReady",    "onListen",  "onRequest",      "preParsing",
+    "preValidation",    "preHandler", "handler",    "notFound",  "onError",        "errorHandler",
+    "preSerialization", "onSend",     "onResponse", "onTimeout", "onRequestAbort", "preClose",
+    "onClose",          "down",       "up",
 };
 
 std::size_t lane_rank(std::string const& lane) {

@@ -14,13 +14,15 @@ bool is_request_event(event const& e) {
     return (e.type == event_type::cb || e.type == event_type::end) && e.req != "app";
 }
 
-/// A start-up hook's callback: onReady or onListen (v2.5), traced with request id `app`.
+/// A start-up hook's callback: onReady, onListen (v2.5), onRoute or onRegister (v2.6), traced
+/// with request id `app`.
 bool is_on_ready(event const& e) {
     if (e.type != event_type::cb || e.req != "app")
         return false;
-    return e.phase == "onReady" || e.phase == "onListen" ||
-           (e.phase.empty() &&
-            (e.label.rfind("onReady", 0) == 0 || e.label.rfind("onListen", 0) == 0));
+    for (char const* name : {"onReady", "onListen", "onRoute", "onRegister"})
+        if (e.phase == name || (e.phase.empty() && e.label.rfind(name, 0) == 0))
+            return true;
+    return false;
 }
 
 void flatten_into(std::vector<scenario::step> const& steps,

@@ -462,6 +462,21 @@ TEST(LoadGood, ToJsonOmitsDefaultsAndKeepsGivenLabelsOnly) {
               R"("routes":[{"method":"GET","url":"/","handler":{}}]})");
 }
 
+// v2.6 (scenario-format §1.9): `sync` in the three phases hooks.js runs, read and written back.
+TEST(LoadGood, SyncStyleInApplicationHooksRoundTrips) {
+    scenario const s = load_ok(with_app(
+        R"({"hooks":{"onReady":[{"style":"sync"}],"onListen":[{"style":"sync","do":"throw"}],
+            "preClose":[{"style":"sync","set":{"flag":"f","value":true}}]}})"));
+    ASSERT_EQ(s.application.root.hooks.size(), 3u);
+    for (auto const& [ph, list] : s.application.root.hooks)
+        EXPECT_EQ(list.at(0).how, style::sync) << to_string(ph);
+    json const app = to_json(s)["app"];
+    EXPECT_EQ(
+        app.dump(),
+        R"({"hooks":{"onReady":[{"style":"sync"}],"onListen":[{"style":"sync","do":"throw"}],)"
+        R"("preClose":[{"style":"sync","set":{"flag":"f","value":true}}]}})");
+}
+
 TEST(LoadGood, AppToJsonCarriesEveryLabelAndLoadsAgain) {
     auto const r = load_file(testdata / "good/fastify-rich.json");
     ASSERT_TRUE(r.has_value());
@@ -655,8 +670,8 @@ TEST(LoadBad, TraceLabelsTheAppCannotProduceAreNamedWithTheNearestLabel) {
     ASSERT_EQ(ds.size(), 7u) << describe_all(ds);
     EXPECT_EQ(describe(ds[0]),
               "<test>: $.steps[0].expect.trace[1]: expected a label of a request callback of "
-              "the app, or of an onReady or onListen hook in the first step (scenario-format §1.4, "
-              "§2), got "
+              "the app, or of a start-up hook (onRoute, onRegister, onReady, onListen) in the "
+              "first step (scenario-format §1.4, §2), got "
               "\"handlr\" (did you mean \"handler\"?)");
     EXPECT_EQ(ds[1].json_path, "$.steps[0].expect.trace[2]");
     EXPECT_TRUE(ds[1].got.ends_with("(did you mean \"onSend@root#0\"?)")) << ds[1].got;
@@ -669,9 +684,8 @@ TEST(LoadBad, TraceLabelsTheAppCannotProduceAreNamedWithTheNearestLabel) {
         << "onReady hooks are traced in the first step only";
     EXPECT_EQ(describe(ds[6]),
               "<test>: $.steps[2].expect.trace[0]: expected a label of a preClose or onClose hook "
-              "of the app, or of an onReady or onListen hook in the first step (scenario-format "
-              "§1.4, §2), "
-              "got \"handler\"");
+              "of the app, or of a start-up hook (onRoute, onRegister, onReady, onListen) in the "
+              "first step (scenario-format §1.4, §2), got \"handler\"");
     auto const koa = load_bad(R"({"dialect": "koa", "app": {"middleware": [{"label": "auth"}]},
         "steps": [{"id": "a", "request": {}, "expect": {"trace": ["auth:dwon", "onError"]}}]})");
     ASSERT_EQ(koa.size(), 2u) << describe_all(koa);
@@ -768,7 +782,7 @@ TEST(WireBytes, BinaryBodyFromBase64IsSentAsIs) {
 // Enum spellings.
 
 TEST(Spellings, EveryPhaseRoundTrips) {
-    for (int i = 0; i <= static_cast<int>(phase::on_close); ++i) {
+    for (int i = 0; i <= static_cast<int>(phase::on_register); ++i) {
         auto const p = static_cast<phase>(i);
         EXPECT_EQ(parse_phase(to_string(p)), p) << to_string(p);
     }
@@ -776,6 +790,8 @@ TEST(Spellings, EveryPhaseRoundTrips) {
     EXPECT_TRUE(is_application_phase(phase::on_ready));
     EXPECT_TRUE(is_application_phase(phase::pre_close));
     EXPECT_TRUE(is_application_phase(phase::on_close));
+    EXPECT_TRUE(is_application_phase(phase::on_route));
+    EXPECT_TRUE(is_application_phase(phase::on_register));
     EXPECT_FALSE(is_application_phase(phase::on_request_abort));
 }
 

@@ -1,4 +1,4 @@
-// The scenario types of scenario-format.md v2.5 as plain structs: app, scope, action, payload,
+// The scenario types of scenario-format.md v2.6 as plain structs: app, scope, action, payload,
 // step.
 #pragma once
 
@@ -19,7 +19,7 @@ using json = nlohmann::ordered_json;
 /// Ordered header list: (name as written, value). Names compare case-insensitively.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// Hook phases, scenario-format §1.1: ten request phases, then the four application phases.
+/// Hook phases, scenario-format §1.1: ten request phases, then the six application phases.
 enum class phase {
     on_request,
     pre_parsing,
@@ -35,6 +35,8 @@ enum class phase {
     on_listen, // v2.5
     pre_close,
     on_close,
+    on_route,    // v2.6: at each route's registration (start-up trace)
+    on_register, // v2.6: at each encapsulated plugin's registration (start-up trace)
 };
 
 /// The spelling used in scenario files and traces ("onRequest", "preHandler", ...).
@@ -43,10 +45,12 @@ char const* to_string(phase p);
 /// Parses a phase name; nothing for an unknown name.
 std::optional<phase> parse_phase(std::string const& name);
 
-/// True for onReady, onListen, preClose, onClose (traced with request id `app`).
+/// True for onReady, onListen, preClose, onClose, onRoute, onRegister (request id `app`).
 bool is_application_phase(phase p);
 
-enum class style { async, callback };
+/// How a callback completes (§1.2): a returned promise, `done`, or (v2.6, application hooks run
+/// by hooks.js only: onReady, onListen, preClose) a plain function that returns or throws.
+enum class style { async, callback, sync };
 
 /// Verbs of an ACTION's `do`, scenario-format §1.2.
 enum class verb {

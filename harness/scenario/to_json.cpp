@@ -157,8 +157,8 @@ json action_json(action const& a, labels l) {
     json out = json::object();
     if (l == labels::all ? !a.label.empty() : a.label_given)
         out["label"] = a.label;
-    if (a.how == style::callback)
-        out["style"] = "callback";
+    if (a.how != style::async)
+        out["style"] = a.how == style::callback ? "callback" : "sync";
     if (a.delay_ms)
         out["delayMs"] = *a.delay_ms;
     if (a.when)

@@ -443,6 +443,8 @@ private:
                 std::optional<std::string>& final_op);
     void koa_response_op(op& o, json const& arg, std::string const& path);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
+    void sync_style_rules(json const& v, std::string const& path, site s, std::optional<phase> ph);
+    void registration_hook_rules(json const& v, std::string const& path, action const& a);
     std::optional<verb>
     verb_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     hook_map hooks(json const& v, std::string const& path, bool route_level);
@@ -762,7 +764,53 @@ action reader::action_of(json const& v, std::string const& path, site s, std::op
         else
             a.ops = ops_of(*x, path + ".ops", s, ph, a.how);
     }
+    if (ph == phase::on_route || ph == phase::on_register)
+        registration_hook_rules(v, path, a);
+    else if (a.how == style::sync)
+        sync_style_rules(v, path, s, ph);
     return a;
+}
+
+/// v2.6 (scenario-format §1.9): Fastify calls onRoute and onRegister hooks and does not wait for
+/// them (route.js addNewRoute, plugin-override.js), and a throw there refuses the app where it
+/// registers: these hooks are traced and may `set` a flag, nothing more yet.
+void reader::registration_hook_rules(json const& v, std::string const& path, action const& a) {
+    std::string const why = " in onRoute and onRegister hooks (Fastify calls them without waiting: "
+                            "scenario-format §1.9)";
+    if (a.how == style::callback)
+        fail(path + ".style", "async or sync" + why, shown(json("callback")));
+    if (json const* d = member(v, "do"); d != nullptr && a.what != verb::continue_)
+        fail(path + ".do", "continue" + why, shown(*d));
+    for (char const* key : {"delayMs", "ops"})
+        if (member(v, key) != nullptr)
+            fail(member_path(path, key), "no " + std::string{key} + why, shown(json(key)));
+}
+
+/// v2.6 (scenario-format §1.9): `sync` is a plain function without `done` that returns or
+/// throws; only hooks.js's application-hook runners complete it by its return (onReady and
+/// preClose: hookRunnerApplication's wrap; onListen: onListenHookRunner's), so nowhere else,
+/// and it cannot wait (no delayMs) or run ops.
+void reader::sync_style_rules(json const& v,
+                              std::string const& path,
+                              site s,
+                              std::optional<phase> ph) {
+    bool const runner =
+        s == site::app_hook && ph &&
+        (*ph == phase::on_ready || *ph == phase::on_listen || *ph == phase::pre_close);
+    if (!runner) {
+        fail(path + ".style",
+             "async or callback here (sync only in onReady, onListen and preClose hooks: "
+             "scenario-format §1.9)",
+             shown(json("sync")));
+        return;
+    }
+    for (char const* key : {"delayMs", "ops"})
+        if (member(v, key) != nullptr)
+            fail(member_path(path, key),
+                 "no " + std::string{key} +
+                     " with style sync (a sync hook returns or throws at once: "
+                     "scenario-format §1.9)",
+                 shown(json(key)));
 }
 
 std::optional<flag_assignment> reader::assignment(json const& v, std::string const& path) {
@@ -2159,7 +2207,8 @@ void check_trace_labels(scenario const& s, std::string const& file, diagnostics&
             problems.push_back(diagnostic{
                 file,
                 index_path("$.startup.expect.trace", i),
-                "a label of an onReady or onListen hook of the app (scenario-format §1.8)",
+                "a label of a start-up hook of the app: onRoute, onRegister, onReady, onListen "
+                "(scenario-format §1.8, §1.9)",
                 shown(got) + did_you_mean(got, labels.on_ready)});
         }
     }
@@ -2188,8 +2237,8 @@ void check_trace_labels(scenario const& s, std::string const& file, diagnostics&
                     index_path(st.json_path + ".expect.trace", i),
                     std::string{close ? "a label of a preClose or onClose hook of the app"
                                       : "a label of a request callback of the app"} +
-                        ", or of an onReady or onListen hook in the first step (scenario-format "
-                        "§1.4, §2)",
+                        ", or of a start-up hook (onRoute, onRegister, onReady, onListen) in the "
+                        "first step (scenario-format §1.4, §2)",
                     shown(got) + did_you_mean(got, names)});
             }
         }

@@ -70,7 +70,7 @@ struct phase_entry {
     bool application; // onReady, preClose, onClose: traced with request id `app`, not per route
 };
 
-/// Every hook phase: the ten request phases, then the three application phases (§1.1).
+/// Every hook phase: the ten request phases, then the six application phases (§1.1).
 inline constexpr phase_entry phase_table[] = {
     {phase::on_request, "onRequest", false},
     {phase::pre_parsing, "preParsing", false},
@@ -86,6 +86,8 @@ inline constexpr phase_entry phase_table[] = {
     {phase::on_listen, "onListen", true},
     {phase::pre_close, "preClose", true},
     {phase::on_close, "onClose", true},
+    {phase::on_route, "onRoute", true},       // v2.6 (§1.9)
+    {phase::on_register, "onRegister", true}, // v2.6 (§1.9)
 };
 
 /// One PAYLOAD kind.
@@ -232,6 +234,7 @@ struct style_entry {
 inline constexpr style_entry style_table[] = {
     {style::async, "async"},
     {style::callback, "callback"},
+    {style::sync, "sync"}, // v2.6: application hooks run by hooks.js only (§1.9)
 };
 
 /// One key of a step's `client` object (§1.4).
@@ -348,7 +351,7 @@ static_assert(detail::in_enum_order(verb_table) &&
                   std::size(verb_table) == static_cast<std::size_t>(verb::hijack) + 1,
               "verb_table: one row per verb, in enum order");
 static_assert(detail::in_enum_order(phase_table) &&
-                  std::size(phase_table) == static_cast<std::size_t>(phase::on_close) + 1,
+                  std::size(phase_table) == static_cast<std::size_t>(phase::on_register) + 1,
               "phase_table: one row per phase, in enum order");
 static_assert(detail::in_enum_order(payload_kind_table) &&
                   std::size(payload_kind_table) ==
@@ -361,7 +364,7 @@ static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,
               "step_kind_table: one row per step kind, in enum order");
 static_assert(detail::in_enum_order(style_table) &&
-                  std::size(style_table) == static_cast<std::size_t>(style::callback) + 1,
+                  std::size(style_table) == static_cast<std::size_t>(style::sync) + 1,
               "style_table: one row per style, in enum order");
 static_assert(detail::in_enum_order(next_mode_table) &&
                   std::size(next_mode_table) == static_cast<std::size_t>(next_mode::twice) + 1,

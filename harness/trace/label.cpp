@@ -83,9 +83,11 @@ struct label_lists {
 
 void collect_hooks(hook_map const& hooks, label_lists& out) {
     for (auto const& [ph, actions] : hooks) {
-        label_list& to = ph == phase::on_ready || ph == phase::on_listen ? out.on_ready
-                         : scenario::is_application_phase(ph)            ? out.closing
-                                                                         : out.request;
+        bool const start_up = ph == phase::on_ready || ph == phase::on_listen ||
+                              ph == phase::on_route || ph == phase::on_register;
+        label_list& to = start_up                             ? out.on_ready
+                         : scenario::is_application_phase(ph) ? out.closing
+                                                              : out.request;
         for (action const& a : actions)
             to.add(a.label);
     }

@@ -23,7 +23,8 @@ struct app_labels {
     /// Traced per request: hooks of the ten request phases, handlers, not-found and error
     /// handlers; koa: `L:down` and `L:up` of every middleware and the error listener.
     std::vector<std::string> request;
-    /// onReady and onListen hooks (start-up): traced with request id `app`, in the trace of
+    /// onRoute, onRegister (v2.6), onReady and onListen hooks (start-up): traced with request id
+    /// `app`, in the trace of
     /// `startup` when the file has one (v2.5), else in the first step's trace.
     std::vector<std::string> on_ready;
     /// preClose and onClose hooks: traced with request id `app`, in the close step's trace.

@@ -192,9 +192,14 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
 
 const REQUEST_PHASES = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization',
   'onSend', 'onResponse', 'onError', 'onTimeout', 'onRequestAbort']
-const APP_PHASES = ['onReady', 'onListen', 'preClose', 'onClose']
+const APP_PHASES = ['onReady', 'onListen', 'preClose', 'onClose', 'onRoute', 'onRegister']
+// v2.6 (scenario-format §1.9): called while the app registers; Fastify does not wait for them
+const REGISTRATION_PHASES = ['onRoute', 'onRegister']
 const VERBS = ['continue', 'throw', 'rethrow', 'send', 'sendThenContinue', 'hang', 'replacePayload', 'hijack']
 const PAYLOAD_PHASES = ['onSend', 'preSerialization'] // where replacePayload has a meaning
+// scenario-format §1.9 (v2.6): a `sync` hook is a plain function without done; hooks.js's
+// hookRunnerApplication (onReady, preClose) and onListenHookRunner complete it by its return.
+const SYNC_PHASES = ['onReady', 'onListen', 'preClose', 'onRoute', 'onRegister']
 
 const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'ops', 'status', 'headers', 'payload', 'error']
 // scenario-format §1.6: the ops of a v2 ACTION; the reply ones need a reply (not onRequestAbort, app hooks)
@@ -239,12 +244,16 @@ function checkKeys (obj, allowed, path) {
 function checkAction (a, site, phase, path) {
   checkKeys(a, ACTION_KEYS, path)
   if (a.ops !== undefined) return checkOps(a, site, phase, path)
-  if (a.style !== undefined && a.style !== 'async' && a.style !== 'callback') {
+  if (a.style !== undefined && a.style !== 'async' && a.style !== 'callback' &&
+      !(a.style === 'sync' && site === 'appHook' && SYNC_PHASES.includes(phase))) {
     unsupported(`${path}.style: '${a.style}'`)
   }
   const verb = a.do ?? 'continue'
   if (!VERBS.includes(verb)) unsupported(`${path}.do: unknown verb '${verb}'`)
   const isHook = site === 'hook' || site === 'routeHook'
+  if (REGISTRATION_PHASES.includes(phase) && (verb !== 'continue' || a.delayMs !== undefined || a.style === 'callback')) {
+    unsupported(`${path}: ${phase} hooks continue at once (async or sync style, no delayMs)`)
+  }
   if (site === 'appHook' && verb !== 'continue' && verb !== 'throw') {
     unsupported(`${path}: '${verb}' in application hook ${phase} (continue or throw only)`)
   }
@@ -851,12 +860,12 @@ function withArity (fn, n) {
 const ASYNC_ARITY = {
   onRequest: 2, preValidation: 2, preHandler: 2, onResponse: 2, onTimeout: 2,
   preParsing: 3, preSerialization: 3, onSend: 3, onError: 3,
-  onRequestAbort: 1, onReady: 0, onListen: 0, preClose: 0, onClose: 1
+  onRequestAbort: 1, onReady: 0, onListen: 0, preClose: 0, onClose: 1, onRoute: 1, onRegister: 2
 }
 const CALLBACK_ARITY = {
   onRequest: 3, preValidation: 3, preHandler: 3, onResponse: 3, onTimeout: 3,
   preParsing: 4, preSerialization: 4, onSend: 4, onError: 4,
-  onRequestAbort: 2, onReady: 1, onListen: 1, preClose: 1, onClose: 2
+  onRequestAbort: 2, onReady: 1, onListen: 1, preClose: 1, onClose: 2, onRoute: 2, onRegister: 3
 }
 
 /**
@@ -932,6 +941,9 @@ function makeAppHook (ctx, phase, a, label, scope) {
   }
   const verb = a.do ?? 'continue'
   const hasDelay = a.delayMs !== undefined
+  // onRoute(routeOptions) / onRegister(instance, opts): Fastify ignores what they return, so
+  // an async one is the same plain call (its set happens before any await)
+  if (a.style === 'sync' || REGISTRATION_PHASES.includes(phase)) return makeSyncAppHook(ctx, phase, a, label, scope)
   if ((a.style ?? 'async') === 'async') {
     const hook = async function () {
       ctx.cb('app', label, phase, scope)
@@ -961,6 +973,19 @@ function makeAppHook (ctx, phase, a, label, scope) {
     else act()
   }
   return withArity(hook, CALLBACK_ARITY[phase])
+}
+
+/**
+ * v2.6 `sync` (scenario-format §1.9): a plain function of no parameters that returns nothing or
+ * throws; hooks.js calls done itself with what it threw (no delayMs: the loader refuses it).
+ */
+function makeSyncAppHook (ctx, phase, a, label, scope) {
+  return function () {
+    ctx.cb('app', label, phase, scope)
+    if (!ctx.whenHolds(a)) return
+    ctx.applySet(a)
+    if ((a.do ?? 'continue') === 'throw') throw makeError(a)
+  }
 }
 
 /**

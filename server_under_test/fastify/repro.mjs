@@ -244,10 +244,13 @@ const ASYNC_PARAMS = {
   onTimeout: ['request', 'reply'],
   onRequestAbort: ['request'],
   onReady: [],
+  onListen: [],
   preClose: [],
-  onClose: ['instance']
+  onClose: ['instance'],
+  onRoute: ['routeOptions'],
+  onRegister: ['instance', 'opts']
 }
-const APP_PHASES = ['onReady', 'preClose', 'onClose']
+const APP_PHASES = ['onReady', 'onListen', 'preClose', 'onClose', 'onRoute', 'onRegister']
 
 /** A function expression: `async (a, b) => {` body `}`, or one line when the body is empty. */
 function fn (isAsync, params, body) {
@@ -343,8 +346,12 @@ function requestHook (w, phase, a, where) {
   return fn(false, params, body)
 }
 
-/** onReady / preClose / onClose (adapter.mjs makeAppHook): continue or throw. */
+/** onReady / onListen / preClose / onClose (adapter.mjs makeAppHook): continue or throw. */
 function appHook (w, phase, a, where) {
+  if (a.style === 'sync' || phase === 'onRoute' || phase === 'onRegister') { // v2.6: a plain function
+    const verb = a.do ?? 'continue'
+    return fn(false, ASYNC_PARAMS[phase], [...w.when(a, 'return'), ...w.set(a), ...(verb === 'throw' ? [`throw ${w.error(a)}`] : [])])
+  }
   const isAsync = (a.style ?? 'async') === 'async'
   const params = isAsync ? ASYNC_PARAMS[phase] : [...ASYNC_PARAMS[phase], 'done']
   if (a.ops !== undefined) return opsFunction(w, a, params, where, { hasReply: false })

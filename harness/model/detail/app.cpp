@@ -115,6 +115,9 @@ private:
         case phase::on_listen:
             self->on_listen.push_back(a); // kHooks.add, immediate
             return;
+        case phase::on_route:
+            self->on_route.push_back(a); // kHooks.add, immediate; not the existing children
+            return;
         case phase::pre_close:
             self->pre_close.push_back(a);
             return;
@@ -191,12 +194,31 @@ private:
         q.push_back(it);
     }
 
+    /// v2.6: route.js addNewRoute calls the instance's onRoute hooks, in order, before find-my-way
+    /// takes the route (a refused duplicate still saw them).
+    void call_on_route(instance const* self) {
+        if (m_.refusal)
+            return; // the plugin threw there: nothing after it registers
+        for (action const* a : self->on_route)
+            m_.registration.push_back(a);
+    }
+
     void register_route(instance* self, scenario::route const& r, std::deque<queued>& q) {
         std::string const method = upper(r.method);
+        call_on_route(self);
         // route.js: the paths of the route, then (exposeHeadRoutes, §10) those of its HEAD twin;
-        // add_route ignores a twin where a HEAD route exists, as Fastify ignores its own.
-        for (auto const& url : scenario::route_paths(self->prefix, r.url, method))
+        // add_route ignores a twin where a HEAD route exists, as Fastify ignores its own. v2.6:
+        // each GET path without a HEAD route yet gets its twin through route() again, so
+        // onRoute once more (even where find-my-way then ignores the twin).
+        for (auto const& url : scenario::route_paths(self->prefix, r.url, method)) {
+            bool const twin = method == "GET" &&
+                              std::none_of(m_.routes.begin(), m_.routes.end(), [&](auto const& c) {
+                                  return c->method == "HEAD" && c->path == url;
+                              });
             add_route(self, r, method, url, false, q);
+            if (twin)
+                call_on_route(self);
+        }
         if (method == "GET") {
             for (auto const& url : scenario::head_route_paths(self->prefix, r.url))
                 add_route(self, r, "HEAD", url, true, q);
@@ -292,12 +314,19 @@ private:
         child->prefix = scenario::join_prefix(parent->prefix, p.prefix);
         child->not_found_level = !p.prefix.empty();
         for (auto const& [ph, list] : parent->hooks) {
-            if (is_request_phase(ph))
+            if (is_request_phase(ph) || ph == phase::on_register)
                 child->hooks[ph] = list;
         }
+        child->on_route = parent->on_route; // hooks.js buildHooks: onRoute.slice()
         instance* c = child.get();
         m_.instances.push_back(std::move(child));
         parent->children.push_back(c);
+        // v2.6: plugin-override.js ends by calling the new instance's onRegister hooks (copies
+        // of the parent's, added through `after` like request hooks); a fastify-plugin plugin
+        // skips the override and them.
+        if (!m_.refusal)
+            for (hook_fn const& h : c->hooks[phase::on_register])
+                m_.registration.push_back(h.act);
         run_body(c, p);
     }
 

@@ -36,6 +36,7 @@ struct instance {
     hook_arrays hooks;                              // request hooks, in application order (§3.2)
     std::vector<scenario::action const*> on_ready;  // own, not inherited (§3.4)
     std::vector<scenario::action const*> on_listen; // own, not inherited (v2.5)
+    std::vector<scenario::action const*> on_route;  // v2.6: own + the parent's at creation
     std::vector<scenario::action const*> pre_close; // own, not inherited (§3.4)
     std::shared_ptr<eh_node const> own_eh;          // set by this instance's setErrorHandler
     std::vector<instance*> children;                // kChildren, in creation order
@@ -61,9 +62,12 @@ struct app_model {
     std::vector<std::unique_ptr<context>> routes; // registration order, incl. auto HEAD
     std::map<std::string, std::unique_ptr<context>> not_found; // by prefix; "/" always present
     std::vector<scenario::action const*> on_ready;             // run order
-    std::vector<scenario::action const*> pre_close;            // run order
-    std::vector<scenario::action const*> on_close;             // run order (LIFO of registration)
-    std::vector<std::string> build_errors;                     // the app would fail to load
+    /// v2.6: the onRoute and onRegister calls while the app registers, in order (up to a
+    /// refusal: Fastify stops loading there).
+    std::vector<scenario::action const*> registration;
+    std::vector<scenario::action const*> pre_close; // run order
+    std::vector<scenario::action const*> on_close;  // run order (LIFO of registration)
+    std::vector<std::string> build_errors;          // the app would fail to load
     /// v2.5: the first registration-time error Fastify refuses the app with (code, message):
     /// ready() rejects with it and no onReady hook runs.
     std::optional<std::pair<std::string, std::string>> refusal;

@@ -89,6 +89,17 @@ curl -sS -i -H 'content-type:' --data-binary 'hi' --max-time 0.05 'http://127.0.
     assert.deepEqual(out.gaps, [])
   })
 
+  test('onListen hooks and v2.6 sync application hooks are written as Fastify takes them', () => {
+    const out = generate(scenarioFile({
+      app: { hooks: { onListen: [{ style: 'sync', do: 'throw', error: { message: 'no' } }, { style: 'callback' }], onReady: [{ style: 'sync' }] } },
+      steps: []
+    }))
+    assert.match(out.program, /fastify\.addHook\('onListen', \(\) => \{\n  throw new Error\('no'\)\n\}\)\n/)
+    assert.match(out.program, /fastify\.addHook\('onListen', \(done\) => \{\n  done\(\)\n\}\)\n/)
+    assert.match(out.program, /fastify\.addHook\('onReady', \(\) => \{\}\)\n/)
+    assert.deepEqual(out.gaps, [])
+  })
+
   test('what it cannot write is listed and marked, never written wrong', () => {
     const out = generate(scenarioFile({
       app: { routes: [{ url: '/', handler: { ops: [{ bogus: 1 }] } }] },

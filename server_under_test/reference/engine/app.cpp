@@ -174,6 +174,8 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
                     inst.on_ready.push_back(fn);
                 else if (ph == phase::on_listen)
                     inst.on_listen.push_back(fn);
+                else if (ph == phase::on_route)
+                    inst.on_route.push_back(fn); // kHooks.add: this instance only, at once
                 else if (ph == phase::pre_close)
                     inst.pre_close.push_back(fn);
                 else if (ph == phase::on_close)
@@ -213,6 +215,7 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
         queue.push_back(q);
     }
     for (auto const& r : s.routes) {
+        declare_route(inst, r);
         queued q;
         q.what = queued::kind::route;
         q.inst = &inst;
@@ -273,11 +276,46 @@ void built_app::load_scope(instance& parent, scenario::scope const& s) {
     child->prefix = join_prefix(parent.prefix, s.prefix);
     child->parent = &parent;
     child->hooks = parent.hooks;
+    child->on_route = parent.on_route; // lib/hooks.js buildHooks: onRoute.slice()
     parent.children.push_back(child.get());
     instance& inst = *child;
     instances_.push_back(std::move(child));
+    // v2.6: the override ends with the new instance's onRegister hooks (copied from the parent;
+    // fastify-plugin plugins skip the override, so they never see them).
+    if (!refusal_)
+        for (hook_fn const& fn : inst.hooks[index_of(phase::on_register)])
+            registration_.emplace_back(fn, phase::on_register);
     run_body(inst, s, queue);
     flush(queue);
+}
+
+void built_app::declare_route(instance& inst, scenario::route const& r) {
+    // v2.6 lib/route.js route(): addNewRoute runs the instance's onRoute hooks for the route,
+    // then, for a GET path with no HEAD route yet, prepareRoute's HEAD twin runs them again. A
+    // duplicate is refused after its onRoute call; nothing registers after a refusal.
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) {
+        return static_cast<char>(std::toupper(c));
+    });
+    auto call_hooks = [&] {
+        if (!refusal_ && !duplicate_seen_)
+            for (hook_fn const& fn : inst.on_route)
+                registration_.emplace_back(fn, phase::on_route);
+    };
+    auto has = [&](std::string const& m, std::string const& p) {
+        return std::find(declared_.begin(), declared_.end(), std::make_pair(m, p)) !=
+               declared_.end();
+    };
+    call_hooks();
+    for (auto const& p : route_paths(inst.prefix, r.url, method)) {
+        duplicate_seen_ = duplicate_seen_ || has(method, p);
+        declared_.emplace_back(method, p);
+        if (method != "GET" || has("HEAD", p))
+            continue;
+        call_hooks();
+        for (auto const& head : route_paths(inst.prefix, p.substr(inst.prefix.size()), "HEAD"))
+            declared_.emplace_back("HEAD", head);
+    }
 }
 
 void built_app::add_hook(instance& inst, phase p, hook_fn const& fn) {

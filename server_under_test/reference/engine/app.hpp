@@ -16,7 +16,7 @@ namespace lifecheck::engine {
 
 using scenario::phase;
 
-constexpr std::size_t phase_count = 13;
+constexpr std::size_t phase_count = static_cast<std::size_t>(phase::on_register) + 1;
 
 /// One registered hook: the ACTION and the scope that declared it (for the `cb` event).
 struct hook_fn {
@@ -57,6 +57,7 @@ struct instance {
     std::array<hook_list, phase_count> hooks; // request hooks (inherited copies + own)
     std::vector<hook_fn> on_ready;            // application hooks: own only
     std::vector<hook_fn> on_listen;           // v2.5
+    std::vector<hook_fn> on_route;            // v2.6: own + the parent's when it was created
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
     context* not_found = nullptr;                          // set by setNotFoundHandler here
@@ -97,6 +98,10 @@ public:
     /// order): ready() rejects with it before any onReady hook runs.
     std::optional<startup_failure> const& refusal() const { return refusal_; }
 
+    /// v2.6 (§1.9): the onRoute and onRegister hooks Fastify called while the app registered, in
+    /// call order (up to a refusal).
+    std::vector<std::pair<hook_fn, phase>> const& registration() const { return registration_; }
+
 private:
     struct queued; // an avvio queue entry
     void load_scope(instance& inst, scenario::scope const& s);
@@ -106,6 +111,7 @@ private:
     void add_route(instance& inst, scenario::route const& r, std::string const& scope_name);
     void set_not_found(instance& inst, scenario::action const* act, std::string const& scope);
     void finalize();
+    void declare_route(instance& inst, scenario::route const& r);
 
     scenario::app_options options_;
     fault_set faults_ = 0;
@@ -123,6 +129,11 @@ private:
     std::vector<context*> routes_;                                      // in registration order
     std::vector<std::pair<std::string, context*>> not_found_by_prefix_; // longest first
     std::optional<startup_failure> refusal_;
+    std::vector<std::pair<hook_fn, phase>> registration_;
+    // v2.6: method and path of every route as route() declares it (routes_ fills at `after`
+    // time), for the HEAD twin's onRoute call
+    std::vector<std::pair<std::string, std::string>> declared_;
+    bool duplicate_seen_ = false; // v2.6: a route() find-my-way refuses (refusal_ comes later)
 };
 
 /// Matches a find-my-way style pattern ("/items/:id", "/files/*") against a path.

@@ -1861,7 +1861,8 @@ std::shared_ptr<request> server::begin(request_head head, exchange& out) {
 namespace {
 
 /// How an application hook hands over to the next: from a timer after its delay, a microtask
-/// later when async (the promise's then), at once when it calls done synchronously.
+/// later when async (the promise's then), at once when it calls done synchronously or is a sync
+/// function that returned or threw (v2.6: hooks.js wrap calls done itself).
 void finish_app_hook(std::shared_ptr<shared_state> const& st,
                      action const& a,
                      bool acts,
@@ -1942,6 +1943,13 @@ startup_failure failure_of(action const& a) {
 
 void server::ready(ready_callback done) {
     auto st = state_;
+    // v2.6 (§1.9): the onRoute and onRegister calls Fastify made while the app registered
+    for (auto const& [fn, ph] : st->built->registration()) {
+        action const& a = *fn.act;
+        st->emit_cb("app", a.label, scenario::to_string(ph), fn.scope);
+        if (a.set && (!a.when || st->flag(a.when->flag) == a.when->is))
+            st->flags[a.set->flag] = a.set->value;
+    }
     if (auto const& refused = st->built->refusal()) {
         done(refused); // avvio: a plugin that threw; no onReady hook runs
         return;
