@@ -431,8 +431,9 @@ action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, 
         if (ends)
             break;
     }
-    if (!st.raw_writes && one_in(8))
-        raw_block(label, *a.ops, st);
+    // the raw block (ctx.respond, ctx.res.write/end) is not drawn while Findings 50 and 51
+    // are open
+    (void)&raw_block;
     return a;
 }
 
