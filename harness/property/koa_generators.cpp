@@ -312,7 +312,7 @@ scenario::op koa_response_op(std::string const& label) {
     return o;
 }
 
-/// v2.6 raw control (§1.9), the app's only ACTION with ctx.res.write/end: maybe
+/// v2.6 raw control (§1.10), the app's only ACTION with ctx.res.write/end: maybe
 /// `ctx.respond = false`, a write, then maybe the end (without it and with respond false the
 /// request hangs). Appended after the ACTION's ops unless one of them ends the function.
 void raw_block(std::string const& label, std::vector<scenario::op>& ops, gen_state& st) {
@@ -338,7 +338,7 @@ void raw_block(std::string const& label, std::vector<scenario::op>& ops, gen_sta
             st.may_hang = true;
         return;
     }
-    // with text: an end() without data before the head is Finding 49 (open)
+    // with text: an end() without data before the head is Finding 53 (open)
     ops.push_back(op_of(scenario::op_kind::ctx_res_end, label + "-end"));
 }
 
@@ -431,7 +431,7 @@ action koa_ops_action(std::string const& label, bool in_catch, bool allow_hang, 
         if (ends)
             break;
     }
-    // the raw block (ctx.respond, ctx.res.write/end) is not drawn while Findings 50 and 51
+    // the raw block (ctx.respond, ctx.res.write/end) is not drawn while Findings 54 and 55
     // are open
     (void)&raw_block;
     return a;

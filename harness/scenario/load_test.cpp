@@ -451,7 +451,7 @@ TEST(LoadGood, KoaResponseOpsRoundTrip) {
     EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
 }
 
-// v2.6 (scenario-format §1.9): ctx.throw's argument lists, ctx.set(object) and the values Koa
+// v2.6 (scenario-format §1.10): ctx.throw's argument lists, ctx.set(object) and the values Koa
 // stringifies, redirect back, raw control; every op is written back as given.
 TEST(LoadGood, KoaV26OpsRoundTrip) {
     std::string const app =

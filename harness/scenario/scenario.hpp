@@ -148,7 +148,7 @@ enum class op_kind {
     ctx_redirect,      // ctx.redirect(url)
     ctx_attachment,    // ctx.attachment(filename?) (null: no filename)
     ctx_flush_headers, // ctx.flushHeaders()
-    // raw control (§1.9, v2.6); their argument is `op::arg`
+    // raw control (§1.10, v2.6); their argument is `op::arg`
     ctx_respond,         // ctx.respond = false
     ctx_res_status_code, // ctx.res.statusCode = n
     ctx_res_set_header,  // ctx.res.setHeader(name, value)

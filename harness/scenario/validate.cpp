@@ -1004,7 +1004,7 @@ bool koa_redirect_target(json const& v) {
            });
 }
 
-/// v2.6 (scenario-format §1.9): in the koa dialect a request's Referer/Referrer header, which
+/// v2.6 (scenario-format §1.10): in the koa dialect a request's Referer/Referrer header, which
 /// `ctx.redirect("back")` reads, is a URL the format spells as `new URL()` writes it: a path as
 /// for ctx.redirect, `//host` then such a path, or http(s)://host with or without one.
 void reader::koa_referrers(json const& steps, std::string const& path) {
@@ -1186,7 +1186,7 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
         if (!(arg.is_boolean() && arg.get<bool>()))
             fail(path, "true", shown(arg));
         return;
-    case op_kind::ctx_respond: // v2.6 raw control (§1.9)
+    case op_kind::ctx_respond: // v2.6 raw control (§1.10)
         if (!(arg.is_boolean() && !arg.get<bool>()))
             fail(path, "false (ctx.respond = false)", shown(arg));
         return;
@@ -1757,7 +1757,7 @@ koa_app reader::koa(json const& v, std::string const& path) {
     return k;
 }
 
-/// v2.6 (§1.9): every `ctx.res.write` and `ctx.res.end` of an app sits in one ACTION, and none
+/// v2.6 (§1.10): every `ctx.res.write` and `ctx.res.end` of an app sits in one ACTION, and none
 /// follows a `ctx.res.end` there: Node's write after end is an uncaught 'error' on `res`, which
 /// ends the process (Koa itself ends the response only after the middleware settled).
 void reader::koa_raw_writes(koa_app const& k, std::string const& path) {

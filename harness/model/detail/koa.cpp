@@ -557,7 +557,7 @@ private:
         }
     }
 
-    /// v2.6 raw control (§1.9): ctx.respond = false, and the Node `res` underneath Koa, whose
+    /// v2.6 raw control (§1.10): ctx.respond = false, and the Node `res` underneath Koa, whose
     /// setHeader throws once the head went out (Koa's own setters check headerSent first).
     void raw_res(scenario::op const& o) {
         using scenario::op_kind;

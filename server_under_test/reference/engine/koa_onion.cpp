@@ -728,7 +728,7 @@ bool accepts_html(std::string const* accept) {
     return best_s >= 0 && best_q > 0;
 }
 
-/// content-disposition 0.5's `attachment` header for a base name: quoted when ASCII; v2.6 (§1.9)
+/// content-disposition 0.5's `attachment` header for a base name: quoted when ASCII; v2.6 (§1.10)
 /// a name with characters from U+0100 on gets a fallback with "?" for each of them and the name
 /// as `filename*=UTF-8''` percent-encoded (its letters, digits and `-_.!~` stay).
 std::string content_disposition(std::string const& base) {
@@ -860,7 +860,7 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
     }
 }
 
-/// v2.6 raw control (scenario-format §1.9): `ctx.respond = false` and Node's own `res` calls,
+/// v2.6 raw control (scenario-format §1.10): `ctx.respond = false` and Node's own `res` calls,
 /// which bypass Koa's headerSent checks: setHeader once the head went out throws.
 std::shared_ptr<js_error> koa_request::raw_op(op const& o) {
     switch (o.kind) {
@@ -888,7 +888,7 @@ std::shared_ptr<js_error> koa_request::raw_op(op const& o) {
 
 /// v2.6 ctx.redirect('back', alt?) (lib/response.js _getBackReferrer): the Referrer (or Referer)
 /// when `new URL(referrer, ctx.href).host` is ctx.host, else alt, else "/". The format's
-/// referrers (§1.9) are a path (the request's own host), `//host...` or `http(s)://host...`.
+/// referrers (§1.10) are a path (the request's own host), `//host...` or `http(s)://host...`.
 std::string koa_request::back_target(scenario::json const& arg) const {
     std::string const* ref = find_request_header("referrer");
     if (ref == nullptr || ref->empty())
