@@ -451,6 +451,33 @@ TEST(LoadGood, KoaResponseOpsRoundTrip) {
     EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
 }
 
+// v2.6 (scenario-format §1.10): ctx.throw's argument lists, ctx.set(object) and the values Koa
+// stringifies, redirect back, raw control; every op is written back as given.
+TEST(LoadGood, KoaV26OpsRoundTrip) {
+    std::string const app =
+        R"({"middleware":[{"label":"r","before":{"ops":[)"
+        R"({"ctx.set":{"foo":"1","bar":{"kind":"undefined"},"baz":[true,null]}},)"
+        R"({"ctx.status":"forbidden"},{"ctx.redirect":"back"},{"ctx.redirect":{"back":"/home"}},)"
+        R"({"ctx.respond":false},{"ctx.res.statusCode":201},{"ctx.res.setHeader":["x-a","1"]},)"
+        R"({"ctx.res.write":"a"},{"ctx.res.end":null},)"
+        R"({"ctx.throw":{"args":[{"error":{"message":"m","status":-1}},422,"x",)"
+        R"({"props":{"status":-1,"code":"E"}}]}}]}}]})";
+    scenario const s = load_ok(R"({"dialect":"koa","app":)" + app +
+                               R"(,"steps":[{"id":"r1","request":{"headers":)"
+                               R"({"referer":"//evil.example/x/"}}}]})");
+    auto const& ops = *s.application.koa.chain.at(0).before->ops;
+    ASSERT_EQ(ops.size(), 10u);
+    EXPECT_EQ(ops[0].headers,
+              (header_list{{"foo", "1"}, {"bar", "undefined"}, {"baz", "true, null"}}));
+    EXPECT_EQ(ops[1].code, json("forbidden"));
+    EXPECT_EQ(ops[4].kind, op_kind::ctx_respond);
+    EXPECT_EQ(ops[5].code.get<int>(), 201);
+    EXPECT_EQ(ops[6].name, "x-a");
+    EXPECT_EQ(ops[9].kind, op_kind::ctx_throw);
+    EXPECT_EQ(ops[9].arg.size(), 4u);
+    EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
+}
+
 TEST(LoadGood, ToJsonOmitsDefaultsAndKeepsGivenLabelsOnly) {
     scenario const s = load_ok(with_app(
         R"({"hooks":{"onRequest":[{"style":"async","do":"continue"},{"label":"mine"}]},

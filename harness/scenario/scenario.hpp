@@ -152,6 +152,12 @@ enum class op_kind {
     ctx_redirect,      // ctx.redirect(url)
     ctx_attachment,    // ctx.attachment(filename?) (null: no filename)
     ctx_flush_headers, // ctx.flushHeaders()
+    // raw control (§1.10, v2.6); their argument is `op::arg`
+    ctx_respond,         // ctx.respond = false
+    ctx_res_status_code, // ctx.res.statusCode = n
+    ctx_res_set_header,  // ctx.res.setHeader(name, value)
+    ctx_res_write,       // ctx.res.write(text)
+    ctx_res_end,         // ctx.res.end(text?)
 };
 
 char const* to_string(op_kind k);

@@ -127,6 +127,10 @@ json op_json(op const& o) {
         break;
     case op_kind::ctx_throw:
     case op_kind::ctx_assert:
+        if (o.arg.is_array()) { // v2.6 ctx.throw(...args)
+            arg = json{{"args", o.arg}};
+            break;
+        }
         arg = json::object();
         if (o.kind == op_kind::ctx_assert)
             arg["value"] = o.holds;
@@ -145,6 +149,11 @@ json op_json(op const& o) {
     case op_kind::ctx_redirect:
     case op_kind::ctx_attachment:
     case op_kind::ctx_flush_headers:
+    case op_kind::ctx_respond:
+    case op_kind::ctx_res_status_code:
+    case op_kind::ctx_res_set_header:
+    case op_kind::ctx_res_write:
+    case op_kind::ctx_res_end:
         arg = o.arg;
         break;
     }

@@ -442,6 +442,10 @@ private:
                 bool in_catch,
                 std::optional<std::string>& final_op);
     void koa_response_op(op& o, json const& arg, std::string const& path);
+    bool koa_props(json const& v, std::string const& path, bool with_status);
+    void koa_referrers(json const& steps, std::string const& path);
+    void koa_raw_writes(koa_app const& k, std::string const& path);
+    void koa_throw_args(op& o, json const& args, std::string const& path);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void sync_style_rules(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void registration_hook_rules(json const& v, std::string const& path, action const& a);
@@ -890,7 +894,9 @@ void reader::koa_op(op& o,
     };
     switch (o.kind) {
     case op_kind::ctx_status:
-        if (!from_err("err"))
+        if (arg.is_string() && arg.get<std::string>() != "err")
+            o.code = arg; // v2.6: not a number (Koa asserts Number.isInteger)
+        else if (!from_err("err"))
             o.code = int32(arg, path, INT_MIN, max_int).value_or(500); // Koa asserts 100-999
         return;
     case op_kind::ctx_body:
@@ -911,28 +917,24 @@ void reader::koa_op(op& o,
                     assert_op ? "{\"value\": BOOL, \"status\": N, \"message\"?, \"props\"?}"
                               : "{\"status\": N, \"message\"?, \"props\"?}"))
             return;
+        if (!assert_op && member(arg, "args") != nullptr) { // v2.6: ctx.throw(...args)
+            only_keys(arg, path, "ctx.throw", {"args"});
+            koa_throw_args(o, *member(arg, "args"), path + ".args");
+            final_op = "ctx.throw";
+            return;
+        }
         if (assert_op)
             only_keys(arg, path, "ctx.assert", {"value", "status", "message", "props"});
         else
-            only_keys(arg, path, "ctx.throw", {"status", "message", "props"});
+            only_keys(arg, path, "ctx.throw", {"status", "message", "props", "args"});
         if (json const* x = member(arg, "status"))
             o.status = int32(*x, path + ".status", 400, 599).value_or(500);
         else
             missing(path + ".status", "the error's status (400-599)");
         if (json const* x = member(arg, "message"))
             o.message = text(*x, path + ".message");
-        if (json const* x = member(arg, "props")) {
-            if (object(*x, path + ".props", "{\"expose\"?: BOOL, \"headers\"?, \"code\"?}")) {
-                only_keys(*x, path + ".props", "props", {"expose", "headers", "code"});
-                if (json const* e = member(*x, "expose"))
-                    boolean(*e, path + ".props.expose");
-                if (json const* h = member(*x, "headers"))
-                    headers(*h, path + ".props.headers");
-                if (json const* c = member(*x, "code"))
-                    name(*c, path + ".props.code", "a non-empty error code string");
-                o.props = *x;
-            }
-        }
+        if (json const* x = member(arg, "props"); x && koa_props(*x, path + ".props", false))
+            o.props = *x;
         if (assert_op) {
             if (json const* x = member(arg, "value"))
                 o.holds = boolean(*x, path + ".value").value_or(false);
@@ -954,6 +956,74 @@ void reader::koa_op(op& o,
         koa_response_op(o, arg, path);
         return;
     }
+}
+
+/// PROPS of ctx.throw/ctx.assert (scenario-format §1.7): expose, headers, code; v2.6 `args`
+/// props may also carry status and statusCode, which http-errors does not copy.
+bool reader::koa_props(json const& v, std::string const& path, bool with_status) {
+    if (!object(v, path, "{\"expose\"?: BOOL, \"headers\"?, \"code\"?}"))
+        return false;
+    std::size_t const before = problems_.size();
+    if (with_status)
+        only_keys(v, path, "props", {"expose", "headers", "code", "status", "statusCode"});
+    else
+        only_keys(v, path, "props", {"expose", "headers", "code"});
+    if (json const* e = member(v, "expose"))
+        boolean(*e, path + ".expose");
+    if (json const* h = member(v, "headers"))
+        headers(*h, path + ".headers");
+    if (json const* c = member(v, "code"))
+        name(*c, path + ".code", "a non-empty error code string");
+    for (char const* k : {"status", "statusCode"})
+        if (json const* x = member(v, k))
+            int32(*x, member_path(path, k), INT_MIN, max_int);
+    return problems_.size() == before;
+}
+
+/// v2.6 `ctx.throw({"args": [...]})`: the arguments of ctx.throw in the order given, as
+/// http-errors' createError reads them: an integer is the status (400-599), a string the
+/// message, {"error": {...}} an Error (message, status, statusCode), {"props": PROPS}.
+void reader::koa_throw_args(op& o, json const& args, std::string const& path) {
+    if (!args.is_array() || args.empty() || args.size() > 4) {
+        fail(path,
+             "1 to 4 arguments: a status (400-599), a message, {\"error\": {...}} or "
+             "{\"props\": PROPS}",
+             shown(args));
+        return;
+    }
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        json const& a = args[i];
+        std::string const at = index_path(path, i);
+        if (a.is_string())
+            continue;
+        if (a.is_number()) {
+            int32(a, at, 400, 599);
+            continue;
+        }
+        if (!a.is_object() || a.size() != 1 ||
+            (member(a, "error") == nullptr && member(a, "props") == nullptr)) {
+            fail(at,
+                 "an argument: a status (400-599), a message, {\"error\": {...}} or "
+                 "{\"props\": PROPS}",
+                 shown(a));
+            continue;
+        }
+        if (json const* p = member(a, "props")) {
+            koa_props(*p, member_path(at, "props"), true);
+            continue;
+        }
+        json const& e = *member(a, "error");
+        std::string const ep = member_path(at, "error");
+        if (!object(e, ep, "an Error: {\"message\"?, \"status\"?, \"statusCode\"?}"))
+            continue;
+        only_keys(e, ep, "an Error argument", {"message", "status", "statusCode"});
+        if (json const* m = member(e, "message"))
+            text(*m, ep + ".message");
+        for (char const* k : {"status", "statusCode"})
+            if (json const* x = member(e, k))
+                int32(*x, member_path(ep, k), INT_MIN, max_int);
+    }
+    o.arg = args;
 }
 
 /// A `ctx.redirect` target the format takes: a path that needs no encoding, or http(s)://host
@@ -982,6 +1052,43 @@ bool koa_redirect_target(json const& v) {
            });
 }
 
+/// v2.6 (scenario-format §1.10): in the koa dialect a request's Referer/Referrer header, which
+/// `ctx.redirect("back")` reads, is a URL the format spells as `new URL()` writes it: a path as
+/// for ctx.redirect, `//host` then such a path, or http(s)://host with or without one.
+void reader::koa_referrers(json const& steps, std::string const& path) {
+    if (!steps.is_array())
+        return;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        json const& st = steps[i];
+        std::string const at = index_path(path, i);
+        if (json const* p = member(st, "parallel"))
+            koa_referrers(*p, member_path(at, "parallel"));
+        json const* r = member(st, "request");
+        json const* h = r != nullptr && r->is_object() ? member(*r, "headers") : nullptr;
+        if (h == nullptr || !h->is_object())
+            continue;
+        for (auto it = h->begin(); it != h->end(); ++it) {
+            std::string n = it.key();
+            std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) {
+                return static_cast<char>(std::tolower(c));
+            });
+            if (n != "referer" && n != "referrer")
+                continue;
+            json const& v = *it;
+            bool const ok =
+                v.is_string() && (v.get<std::string>().rfind("//", 0) == 0
+                                      ? koa_redirect_target(json("http:" + v.get<std::string>()))
+                                      : koa_redirect_target(v));
+            if (!ok)
+                fail(member_path(member_path(member_path(at, "request"), "headers"), it.key()),
+                     "a referrer the koa dialect takes: a path (\"/\" then letters, digits and "
+                     "/._~-), \"//\" and a lower-case host then such a path, or http(s):// and a "
+                     "lower-case host",
+                     shown(v));
+        }
+    }
+}
+
 /// The argument of a koa response op (scenario-format §1.7, v2.4), kept as written in `o.arg`.
 void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
     o.arg = arg;
@@ -992,8 +1099,13 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
         if (v.is_number_integer() && v.get<long long>() >= -9007199254740991LL &&
             v.get<long long>() <= 9007199254740991LL)
             return std::to_string(v.get<long long>());
+        if (v.is_boolean() || v.is_null()) // v2.6: String(v)
+            return v.dump();
+        if (v == json{{"kind", "undefined"}}) // v2.6: String(undefined)
+            return std::string{"undefined"};
         fail(at,
-             "a header value: a string without CR, LF or NUL, or an integer (|n| < 2^53)",
+             "a header value: a string without CR, LF or NUL, an integer (|n| < 2^53), true, "
+             "false, null or {\"kind\": \"undefined\"}",
              shown(v));
         return std::nullopt;
     };
@@ -1020,9 +1132,12 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
         if (dot == std::string::npos || dot == 0)
             return false;
         std::string const stem = t.substr(0, dot), ext = t.substr(dot + 1);
+        // v2.6: characters from U+0100 on too (not Latin-1's, lead bytes C2 and C3, which
+        // content-disposition would send as they are)
         return all_of(json(stem),
                       [](unsigned char c) {
-                          return std::isalnum(c) || c == '_' || c == '-' || c == '/';
+                          return std::isalnum(c) || c == '_' || c == '-' || c == '/' ||
+                                 (c >= 0x80 && c != 0xC2 && c != 0xC3);
                       }) &&
                stem.back() != '/' &&
                (ext == "txt" || ext == "html" || ext == "json" || ext == "png");
@@ -1030,6 +1145,23 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
     switch (o.kind) {
     case op_kind::ctx_set:
     case op_kind::ctx_append: {
+        if (o.kind == op_kind::ctx_set && arg.is_object()) { // v2.6: ctx.set({name: value})
+            for (auto it = arg.begin(); it != arg.end(); ++it) {
+                std::string const at = member_path(path, it.key());
+                header_name(json(it.key()), at);
+                std::vector<json> const vs =
+                    it->is_array() ? it->get<std::vector<json>>() : std::vector<json>{*it};
+                if (vs.empty())
+                    fail(at, "a non-empty array of header values", shown(*it));
+                std::string joined;
+                for (std::size_t i = 0; i < vs.size(); ++i)
+                    if (auto x = header_value(vs[i], it->is_array() ? index_path(at, i) : at))
+                        joined += (i ? ", " : "") + *x;
+                o.headers.emplace_back(it.key(), joined);
+            }
+            o.name.clear();
+            return;
+        }
         if (!arg.is_array() || arg.size() != 2) {
             fail(path,
                  "[NAME, VALUE]: a header name and a string, an integer or an array",
@@ -1074,6 +1206,16 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
             fail(path, "a reason phrase: printable ASCII, spaces and tabs", shown(arg));
         return;
     case op_kind::ctx_redirect:
+        if (arg == json("back")) // v2.6: ctx.redirect('back')
+            return;
+        if (arg.is_object() && arg.size() == 1 && arg.contains("back")) { // ('back', alt)
+            if (!koa_redirect_target(arg["back"]))
+                fail(path + ".back",
+                     "a path (\"/\" then letters, digits and /._~-), optionally after http:// "
+                     "or https:// and a lower-case host",
+                     shown(arg["back"]));
+            return;
+        }
         if (!koa_redirect_target(arg))
             fail(path,
                  "a path (\"/\" then letters, digits and /._~-: nothing to encode), optionally "
@@ -1084,13 +1226,37 @@ void reader::koa_response_op(op& o, json const& arg, std::string const& path) {
     case op_kind::ctx_attachment:
         if (!arg.is_null() && !file_name(arg))
             fail(path,
-                 "null, or a file name (letters, digits, _ and -, then .txt, .html, .json or "
-                 ".png), maybe after directories",
+                 "null, or a file name (letters, digits, _, - and characters from U+0100 on, "
+                 "then .txt, .html, .json or .png), maybe after directories",
                  shown(arg));
         return;
     case op_kind::ctx_flush_headers:
         if (!(arg.is_boolean() && arg.get<bool>()))
             fail(path, "true", shown(arg));
+        return;
+    case op_kind::ctx_respond: // v2.6 raw control (§1.10)
+        if (!(arg.is_boolean() && !arg.get<bool>()))
+            fail(path, "false (ctx.respond = false)", shown(arg));
+        return;
+    case op_kind::ctx_res_status_code:
+        o.code = int32(arg, path, 200, 599).value_or(200);
+        return;
+    case op_kind::ctx_res_set_header:
+        if (!arg.is_array() || arg.size() != 2 || !arg[1].is_string() ||
+            !is_wire_value(arg[1].get<std::string>())) {
+            fail(path, "[NAME, VALUE]: a header name and a string", shown(arg));
+            return;
+        }
+        header_name(arg[0], path + "[0]");
+        o.values = {arg[1].get<std::string>()};
+        return;
+    case op_kind::ctx_res_write:
+        if (!arg.is_string() || arg.get<std::string>().empty())
+            fail(path, "a non-empty string (the chunk)", shown(arg));
+        return;
+    case op_kind::ctx_res_end:
+        if (!arg.is_null() && !arg.is_string())
+            fail(path, "null (res.end()) or a string", shown(arg));
         return;
     default:
         return;
@@ -1245,6 +1411,11 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
         case op_kind::ctx_redirect:
         case op_kind::ctx_attachment:
         case op_kind::ctx_flush_headers:
+        case op_kind::ctx_respond:
+        case op_kind::ctx_res_status_code:
+        case op_kind::ctx_res_set_header:
+        case op_kind::ctx_res_write:
+        case op_kind::ctx_res_end:
             koa_op(o, arg, arg_path, s == site::koa_catch, final_op);
             break;
         }
@@ -1630,7 +1801,45 @@ koa_app reader::koa(json const& v, std::string const& path) {
     }
     if (json const* x = member(v, "onError"))
         k.on_error = action_of(*x, path + ".onError", site::koa_on_error, std::nullopt);
+    koa_raw_writes(k, path);
     return k;
+}
+
+/// v2.6 (§1.10): every `ctx.res.write` and `ctx.res.end` of an app sits in one ACTION, and none
+/// follows a `ctx.res.end` there: Node's write after end is an uncaught 'error' on `res`, which
+/// ends the process (Koa itself ends the response only after the middleware settled).
+void reader::koa_raw_writes(koa_app const& k, std::string const& path) {
+    std::optional<std::string> holder; // the ACTION with the raw writes
+    for (std::size_t i = 0; i < k.chain.size(); ++i) {
+        auto const& m = k.chain[i];
+        std::string const at = index_path(path + ".middleware", i);
+        std::pair<std::optional<action> const*, char const*> const parts[] = {
+            {&m.before, "before"}, {&m.on_catch, "catch"}, {&m.after, "after"}};
+        for (auto const& [a, key] : parts) {
+            if (!*a || !(*a)->ops)
+                continue;
+            std::string const where = member_path(at, key);
+            bool ended = false;
+            auto const& ops = *(*a)->ops;
+            for (std::size_t j = 0; j < ops.size(); ++j) {
+                if (ops[j].kind != op_kind::ctx_res_write && ops[j].kind != op_kind::ctx_res_end)
+                    continue;
+                std::string const op_path =
+                    member_path(index_path(member_path(where, "ops"), j), to_string(ops[j].kind));
+                if (holder && *holder != where)
+                    fail(op_path,
+                         "ctx.res.write and ctx.res.end in one ACTION of the app (the first at " +
+                             *holder + ")",
+                         shown(json(to_string(ops[j].kind))));
+                else if (ended)
+                    fail(op_path,
+                         "nothing written after ctx.res.end (Node: write after end)",
+                         shown(json(to_string(ops[j].kind))));
+                holder = where;
+                ended = ended || ops[j].kind == op_kind::ctx_res_end;
+            }
+        }
+    }
 }
 
 void reader::step_id(json const* v, std::string const& path, bool required, step& st) {
@@ -2141,6 +2350,8 @@ scenario reader::read(json const& doc) {
     }
     if (json const* x = member(doc, "divergence"))
         s.divergences = divergences(*x, "$.divergence");
+    if (json const* x = member(doc, "steps"); x && s.lang == dialect::koa)
+        koa_referrers(*x, "$.steps");
     return s;
 }
 

@@ -159,6 +159,11 @@ inline constexpr op_entry op_table[] = {
     {op_kind::ctx_redirect, "ctx.redirect", false, detail::koa_sites},
     {op_kind::ctx_attachment, "ctx.attachment", false, detail::koa_sites},
     {op_kind::ctx_flush_headers, "ctx.flushHeaders", false, detail::koa_sites},
+    {op_kind::ctx_respond, "ctx.respond", false, detail::koa_sites},
+    {op_kind::ctx_res_status_code, "ctx.res.statusCode", false, detail::koa_sites},
+    {op_kind::ctx_res_set_header, "ctx.res.setHeader", false, detail::koa_sites},
+    {op_kind::ctx_res_write, "ctx.res.write", false, detail::koa_sites},
+    {op_kind::ctx_res_end, "ctx.res.end", false, detail::koa_sites},
 };
 
 /// What Koa 2.16.4's `ctx.type = t` (cache-content-type, mime-types) sets for each value the
@@ -358,7 +363,7 @@ static_assert(detail::in_enum_order(payload_kind_table) &&
                       static_cast<std::size_t>(payload_kind::undefined) + 1,
               "payload_kind_table: one row per kind, in enum order");
 static_assert(detail::in_enum_order(op_table) &&
-                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_flush_headers) + 1,
+                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_res_end) + 1,
               "op_table: one row per op, in enum order");
 static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,

@@ -163,7 +163,13 @@ const KOA_OPS = {
   'ctx.message': false,
   'ctx.redirect': false,
   'ctx.attachment': false,
-  'ctx.flushHeaders': false
+  'ctx.flushHeaders': false,
+  // v2.6: raw control
+  'ctx.respond': false,
+  'ctx.res.statusCode': false,
+  'ctx.res.setHeader': false,
+  'ctx.res.write': false,
+  'ctx.res.end': false
 }
 const THROW_KINDS = ['error', 'json', 'string', 'undefined']
 const NEXT_MODES = ['once', 'never', 'twice']
@@ -471,6 +477,32 @@ function httpErrorArgs (v) {
   return args
 }
 
+/**
+ * v2.6 ctx.throw({args: [...]}): each argument as written — a status (number), a message (string),
+ * {error: {message?, status?, statusCode?}} a new Error with those properties, {props: PROPS}.
+ */
+function throwArgs (args) {
+  return args.map(a => {
+    if (!isObject(a)) return a
+    if ('props' in a) return structuredClone(a.props)
+    const err = new Error(a.error.message ?? 'boom')
+    if (a.error.status !== undefined) err.status = a.error.status
+    if (a.error.statusCode !== undefined) err.statusCode = a.error.statusCode
+    return err
+  })
+}
+
+/** A ctx.set/ctx.append value as written; v2.6: {kind: 'undefined'} is undefined. */
+function headerValue (v) {
+  if (Array.isArray(v)) return v.map(headerValue)
+  return isObject(v) && v.kind === 'undefined' ? undefined : v
+}
+
+/** v2.6 ctx.set(object): every value through headerValue, in the object's order. */
+function headerValues (obj) {
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, headerValue(v)]))
+}
+
 /** Runs ops in order as the body of an async function; `caught` is the catch block's `err`. */
 async function runOps (app, ops, ctx, caught) {
   for (const op of ops) {
@@ -482,7 +514,7 @@ async function runOps (app, ops, ctx, caught) {
       case 'ctx.body':
         ctx.body = v === 'err.message' ? caught.message : materialize(v)
         break
-      case 'ctx.throw': ctx.throw(...httpErrorArgs(v)); break
+      case 'ctx.throw': ctx.throw(...(v.args ? throwArgs(v.args) : httpErrorArgs(v))); break
       case 'ctx.assert': ctx.assert(v.value, ...httpErrorArgs(v)); break
       case 'throw': throw thrownValue(v)
       case 'rethrow': throw caught
@@ -491,15 +523,21 @@ async function runOps (app, ops, ctx, caught) {
       case 'await': await sleep(v); break
       case 'hang': await new Promise(() => {})
       // v2.4: the response API
-      case 'ctx.set': ctx.set(v[0], v[1]); break
-      case 'ctx.append': ctx.append(v[0], v[1]); break
+      case 'ctx.set': if (Array.isArray(v)) ctx.set(v[0], headerValue(v[1])); else ctx.set(headerValues(v)); break
+      case 'ctx.append': ctx.append(v[0], headerValue(v[1])); break
       case 'ctx.remove': ctx.remove(v); break
       case 'ctx.type': ctx.type = v; break
       case 'ctx.length': ctx.length = v; break
       case 'ctx.message': ctx.message = v; break
-      case 'ctx.redirect': ctx.redirect(v); break
+      case 'ctx.redirect': if (isObject(v)) ctx.redirect('back', v.back); else ctx.redirect(v); break
       case 'ctx.attachment': if (v === null) ctx.attachment(); else ctx.attachment(v); break
       case 'ctx.flushHeaders': ctx.flushHeaders(); break
+      // v2.6: raw control, Node's res underneath Koa
+      case 'ctx.respond': ctx.respond = v; break
+      case 'ctx.res.statusCode': ctx.res.statusCode = v; break
+      case 'ctx.res.setHeader': ctx.res.setHeader(v[0], v[1]); break
+      case 'ctx.res.write': ctx.res.write(v); break
+      case 'ctx.res.end': if (v === null) ctx.res.end(); else ctx.res.end(v); break
     }
   }
 }

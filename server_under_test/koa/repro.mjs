@@ -9,6 +9,17 @@
 
 import { errorPayload, indent, literal, NODE_STREAM, output, q, scenarioFromArgv, streamArgs } from '../fastify/repro.mjs'
 
+/** v2.6 ctx.throw arguments (adapter.mjs throwArgs): statuses, messages, new Errors, props. */
+function throwArgs (args) {
+  return args.map(a => {
+    if (typeof a !== 'object') return literal(a)
+    if ('props' in a) return literal(a.props)
+    const { message, ...fields } = a.error
+    const err = `new Error(${q(message ?? 'boom')})`
+    return Object.keys(fields).length ? `Object.assign(${err}, ${literal(fields)})` : err
+  }).join(', ')
+}
+
 class Writer {
   constructor () {
     this.gaps = []
@@ -64,9 +75,9 @@ class Writer {
         const errArgs = () => [String(v.status), ...(v.message !== undefined ? [q(v.message)] : []),
           ...(v.props !== undefined ? [literal(v.props)] : [])].join(', ')
         switch (k) {
-          case 'ctx.status': body.push(`ctx.status = ${v === 'err' ? 'err.statusCode || err.status || 500' : v}`); break
+          case 'ctx.status': body.push(`ctx.status = ${v === 'err' ? 'err.statusCode || err.status || 500' : literal(v)}`); break
           case 'ctx.body': body.push(`ctx.body = ${v === 'err.message' ? 'err.message' : this.body(v, `${at}.ctx.body`)}`); break
-          case 'ctx.throw': body.push(`ctx.throw(${errArgs()})`); break
+          case 'ctx.throw': body.push(`ctx.throw(${v.args ? throwArgs(v.args) : errArgs()})`); break
           case 'ctx.assert': body.push(`ctx.assert(${v.value}, ${errArgs()})`); break
           case 'throw': body.push(`throw ${this.thrown(v, `${at}.throw`)}`); break
           case 'rethrow': body.push('throw err'); break

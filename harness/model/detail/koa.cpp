@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -161,6 +163,93 @@ js_value http_error(scenario::op const& o) {
             v.error->headers.emplace_back(h.key(),
                                           h->is_string() ? h->get<std::string>() : h->dump());
     return v;
+}
+
+/// v2.6 ctx.throw(...args), as http-errors 1.8's createError walks its arguments.
+js_value create_error_of(json const& args) {
+    struct walk {
+        int status = 500;
+        std::optional<js_value> error; // the last Error argument
+        std::optional<std::string> message;
+        json props = json::object();
+    } w;
+
+    for (json const& a : args) {
+        if (a.is_number_integer()) {
+            w.status = a.get<int>();
+            continue;
+        }
+        if (a.is_string()) {
+            w.message = a.get<std::string>();
+            continue;
+        }
+        if (a.contains("props")) {
+            w.props = a.at("props");
+            continue;
+        }
+        json const& e = a.at("error");
+        js_value v = error_value(e.contains("message") ? e.at("message").get<std::string>()
+                                                       : std::string{"boom"});
+        if (e.contains("status"))
+            v.error->status = e.at("status").get<int>();
+        if (e.contains("statusCode"))
+            v.error->status_code = e.at("statusCode").get<int>();
+        // status = err.status || err.statusCode || status
+        if (v.error->status.value_or(0) != 0)
+            w.status = *v.error->status;
+        else if (v.error->status_code.value_or(0) != 0)
+            w.status = *v.error->status_code;
+        w.error = v;
+    }
+    bool const error_class = w.status >= 400 && w.status <= 599;
+    if (!error_class && koa_status_text(w.status).empty())
+        w.status = 500;
+    if (!w.error) {
+        // new HttpError(msg): the status's own class, else its class (400 or 500)
+        std::string m = koa_status_text(w.status);
+        if (m.empty())
+            m = koa_status_text(w.status - w.status % 100);
+        w.error = error_value(w.message.value_or(m));
+    }
+    js_value out = *w.error;
+    out.error->status = w.status;
+    out.error->status_code = w.status;
+    out.error->expose = w.status < 500;
+    for (auto it = w.props.begin(); it != w.props.end(); ++it) {
+        if (it.key() == "expose")
+            out.error->expose = it->get<bool>();
+        else if (it.key() == "code")
+            out.error->code = it->get<std::string>();
+        else if (it.key() == "headers")
+            for (auto h = it->begin(); h != it->end(); ++h)
+                out.error->headers.emplace_back(h.key(),
+                                                h->is_string() ? h->get<std::string>() : h->dump());
+    }
+    return out;
+}
+
+/// content-disposition's header for ctx.attachment(file): `filename="BASE"`; v2.6: a base name
+/// beyond ASCII also gets an ISO-8859-1 fallback (a "?" per code point) and `filename*`, the
+/// UTF-8 bytes percent-encoded but for RFC 5987 attr-chars that encodeURIComponent keeps.
+std::string disposition_of(std::string const& base) {
+    if (std::none_of(base.begin(), base.end(), [](char c) { return (c & 0x80) != 0; }))
+        return "attachment; filename=\"" + base + "\"";
+    std::string quoted;
+    std::string star;
+    char buf[4];
+    for (unsigned char c : base) {
+        if ((c & 0xC0) != 0x80) // not a continuation byte
+            quoted.push_back(c < 0x80 ? static_cast<char>(c) : '?');
+        bool const keep = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                          (c >= 'A' && c <= 'Z') || std::strchr("-_.!~", c) != nullptr;
+        if (keep && c != 0) {
+            star.push_back(static_cast<char>(c));
+        } else {
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            star += buf;
+        }
+    }
+    return "attachment; filename=\"" + quoted + "\"; filename*=UTF-8''" + star;
 }
 
 /// What reading `property` of a null or undefined `err` throws.
@@ -332,13 +421,16 @@ private:
                 scenario::op const& o = ops[i];
                 switch (o.kind) {
                 case scenario::op_kind::ctx_status:
-                    set_status(o.from_error ? status_of(err) : o.code.get<int>());
+                    if (!o.from_error && o.code.is_string()) // v2.6: not an integer
+                        set_status_value(o.code);
+                    else
+                        set_status(o.from_error ? status_of(err) : o.code.get<int>());
                     break;
                 case scenario::op_kind::ctx_body:
                     set_body(o.from_error ? message_of(err) : materialize(*o.body));
                     break;
                 case scenario::op_kind::ctx_throw:
-                    p->reject(http_error(o));
+                    p->reject(o.arg.is_array() ? create_error_of(o.arg) : http_error(o));
                     return;
                 case scenario::op_kind::ctx_assert:
                     if (!o.holds) {
@@ -386,6 +478,11 @@ private:
         switch (o.kind) {
         case op_kind::ctx_set:
         case op_kind::ctx_append: {
+            if (o.name.empty()) { // v2.6 ctx.set(object): one ctx.set per key
+                for (auto const& h : o.headers)
+                    set_header(h.first, h.second);
+                return;
+            }
             // a client sees an array's header lines joined with ", "
             std::string v;
             if (o.kind == op_kind::ctx_append && has_header(o.name) &&
@@ -409,7 +506,11 @@ private:
             status_message_ = o.arg.get<std::string>();
             return;
         case op_kind::ctx_redirect: {
-            std::string url = o.arg.get<std::string>();
+            std::string url =
+                o.arg.is_string() && o.arg.get<std::string>() != "back"
+                    ? o.arg.get<std::string>()
+                    : referrer_or(o.arg.is_object() ? o.arg.at("back").get<std::string>()
+                                                    : std::string{"/"});
             // an absolute URL goes through new URL(): a bare host gets its "/"
             bool const absolute = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
             if (absolute && std::count(url.begin(), url.end(), '/') == 2)
@@ -428,7 +529,7 @@ private:
                 std::string const& file = o.arg.get_ref<std::string const&>();
                 assign_type(file.substr(file.find_last_of('.')));
                 std::string const base = file.substr(file.find_last_of('/') + 1); // path.basename
-                set_header("content-disposition", "attachment; filename=\"" + base + "\"");
+                set_header("content-disposition", disposition_of(base));
             } else {
                 set_header("content-disposition", "attachment");
             }
@@ -444,9 +545,55 @@ private:
                 write_head(!has_header("content-length") && !removed_te_ && status_ != 204 &&
                            status_ != 304 && status_ >= 200);
             return;
+        case op_kind::ctx_respond:
+        case op_kind::ctx_res_status_code:
+        case op_kind::ctx_res_set_header:
+        case op_kind::ctx_res_write:
+        case op_kind::ctx_res_end:
+            raw_res(o);
+            return;
         default:
             return;
         }
+    }
+
+    /// v2.6 raw control (§1.10): ctx.respond = false, and the Node `res` underneath Koa, whose
+    /// setHeader throws once the head went out (Koa's own setters check headerSent first).
+    void raw_res(scenario::op const& o) {
+        using scenario::op_kind;
+        if (o.kind == op_kind::ctx_respond) {
+            koa_responds_ = false;
+            return;
+        }
+        if (o.kind == op_kind::ctx_res_status_code) {
+            status_ = o.code.get<int>(); // res.statusCode: no reason phrase change
+            return;
+        }
+        if (o.kind == op_kind::ctx_res_set_header) {
+            if (headers_sent_)
+                throw js_exception{
+                    error_value("Cannot set headers after they are sent to the client",
+                                std::nullopt,
+                                std::string{"ERR_HTTP_HEADERS_SENT"})};
+            set_header(o.name, o.values.at(0));
+            return;
+        }
+        if (method_ == "HEAD" || status_ == 204 || status_ == 304)
+            unsupported("raw res writes of a response without a body (HEAD, 204, 304)");
+        std::string const bytes = o.arg.is_string() ? o.arg.get<std::string>() : std::string{};
+        if (o.kind == op_kind::ctx_res_end) {
+            // Node's end(data) before the head: Content-Length for the data
+            if (!headers_sent_ && !bytes.empty() && !has_header("content-length") &&
+                !has_header("transfer-encoding") && !removed_cl_)
+                set_header("Content-Length", std::to_string(bytes.size()));
+            end_response(bytes, body_class::text);
+            return;
+        }
+        if (writable_ended_)
+            return;
+        if (!headers_sent_)
+            write_head(!has_header("content-length") && !removed_te_ && status_ >= 200);
+        deliver_body(bytes, false);
     }
 
     /// ctx.type = t: the Content-Type Koa sets for t, or none (the header removed).
@@ -459,6 +606,30 @@ private:
                     set_type(row.content_type);
                 return;
             }
+    }
+
+    /// v2.6 ctx.redirect('back', alt): the request's Referrer, else its Referer, when it names
+    /// this origin (the harness sends `host: 127.0.0.1`, scenario-format §1.4), else `alt`.
+    std::string referrer_or(std::string alt) const {
+        std::optional<std::string> referrer, referer;
+        for (auto const& [k, v] : in_.headers) {
+            std::string const n = ascii_lower(k);
+            if (n == "referrer" && !referrer)
+                referrer = v;
+            else if (n == "referer" && !referer)
+                referer = v;
+        }
+        std::string const ref = referrer && !referrer->empty() ? *referrer : referer.value_or("");
+        if (ref.empty())
+            return alt;
+        // the authority of an absolute or scheme-relative URL; a path keeps the request's own
+        std::string authority = "127.0.0.1";
+        for (std::string const lead : {"//", "http://", "https://"})
+            if (ref.compare(0, lead.size(), lead) == 0) {
+                std::string const tail = ref.substr(lead.size());
+                authority = tail.substr(0, tail.find('/'));
+            }
+        return authority == "127.0.0.1" ? ref : alt;
     }
 
     /// ctx.accepts('html'): no Accept header takes anything; else the most specific range that
@@ -612,6 +783,15 @@ private:
         }
     }
 
+    /// `ctx.status = v` for a value that is not an integer: Koa's setter asserts
+    /// Number.isInteger (after its headerSent check).
+    void set_status_value(json const& v) {
+        if (headers_sent_ || v.is_number_integer())
+            return;
+        throw js_exception{error_value(
+            "status code must be a number", std::nullopt, std::string{"ERR_ASSERTION"})};
+    }
+
     void set_status(int code) {
         if (headers_sent_)
             return;
@@ -691,7 +871,7 @@ private:
 
     // -- application.js respond ----------------------------------------------------------
     void respond() {
-        if (!writable())
+        if (!koa_responds_ || !writable())
             return;
         int const code = status_;
         if (empty_status(code)) {
@@ -898,6 +1078,7 @@ private:
     int status_ = 200;                           // res.statusCode
     std::optional<std::string> status_message_;  // res.statusMessage once ctx.status was set
     bool explicit_status_ = false;               // response._explicitStatus
+    bool koa_responds_ = true;                   // v2.6: false after `ctx.respond = false`
     bool explicit_null_body_ = false;            // response._explicitNullBody
     bool removed_te_ = false;                    // res._removedTE
     bool removed_cl_ = false;                    // res._removedContLen

@@ -268,6 +268,9 @@ private:
         return res_.get_header(lower_name);
     }
 
+    std::string back_target(scenario::json const& arg) const;
+    std::shared_ptr<js_error> raw_op(op const& o);
+
     std::string const* find_request_header(std::string const& lower_name) const {
         for (auto const& [k, v] : head_.headers)
             if (k == lower_name)
@@ -277,6 +280,7 @@ private:
 
     std::shared_ptr<koa_state> st_;
     request_head head_;
+    bool bypass_ = false; // v2.6 ctx.respond = false: respond() does nothing
     std::string id_;
     node_response res_; // Node's res and socket: status, headers, writes, finish/close
     long index_ = -1;   // koa-compose's "last called middleware #"
@@ -480,6 +484,60 @@ std::shared_ptr<js_error> http_error(op const& o) {
     return e;
 }
 
+/// http-errors 1.8 createError(...args) for v2.6 `ctx.throw({"args": [...]})`: the last
+/// Error, message and props win; an Error's status (`status || statusCode`) is taken when read;
+/// a status neither known nor 4xx/5xx is 500; a new Error gets the message or the status text;
+/// then expose = status < 500, status = statusCode = status, and props but status/statusCode.
+std::shared_ptr<js_error> create_error(scenario::json const& args) {
+    int status = 500;
+    std::shared_ptr<js_error> err;
+    std::optional<std::string> msg;
+    scenario::json const* props = nullptr;
+    for (auto const& a : args) {
+        if (a.is_string()) {
+            msg = a.get<std::string>();
+        } else if (a.is_number_integer()) {
+            status = a.get<int>();
+        } else if (auto p = a.find("props"); p != a.end()) {
+            props = &*p;
+        } else if (auto e = a.find("error"); e != a.end()) {
+            err = make_error(e->value("message", std::string{"boom"}), std::nullopt, std::nullopt);
+            int const s = e->value("status", 0), sc = e->value("statusCode", 0);
+            if (e->contains("status"))
+                err->status = s;
+            if (e->contains("statusCode"))
+                err->status_code = sc;
+            if (s != 0)
+                status = s;
+            else if (sc != 0)
+                status = sc;
+        }
+    }
+    if (!koa_status_text(status) && (status < 400 || status >= 600))
+        status = 500;
+    if (!err) {
+        std::string text = msg.value_or("");
+        if (!msg)
+            text =
+                koa_status_text(status).value_or(koa_status_text(status / 100 * 100).value_or(""));
+        err = make_error(text, std::nullopt, std::nullopt);
+    }
+    err->expose = status < 500;
+    err->status = status;
+    err->status_code = status;
+    if (props) {
+        if (auto it = props->find("expose"); it != props->end())
+            err->expose = it->get<bool>();
+        if (auto it = props->find("code"); it != props->end())
+            err->code = it->get<std::string>();
+        if (auto it = props->find("headers"); it != props->end())
+            for (auto h = it->begin(); h != it->end(); ++h)
+                err->headers.emplace_back(h.key(),
+                                          h->is_string() ? h->get<std::string>() : h->dump());
+    }
+    return err;
+}
+
 /// `throw value` for a koa `throw` op: an Error, or a non-Error JSON value or undefined.
 std::shared_ptr<js_error> koa_thrown(scenario::payload const& p) {
     switch (p.kind) {
@@ -575,7 +633,7 @@ void koa_request::run_ops(action const* a,
             break;
         }
         case op_kind::ctx_throw:
-            settle(k, http_error(o));
+            settle(k, o.arg.is_array() ? create_error(o.arg) : http_error(o));
             return;
         case op_kind::ctx_assert:
             if (!o.holds) {
@@ -670,6 +728,33 @@ bool accepts_html(std::string const* accept) {
     return best_s >= 0 && best_q > 0;
 }
 
+/// content-disposition 0.5's `attachment` header for a base name: quoted when ASCII; v2.6 (§1.10)
+/// a name with characters from U+0100 on gets a fallback with "?" for each of them and the name
+/// as `filename*=UTF-8''` percent-encoded (its letters, digits and `-_.!~` stay).
+std::string content_disposition(std::string const& base) {
+    bool const ascii = std::all_of(
+        base.begin(), base.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii)
+        return "attachment; filename=\"" + base + "\"";
+    std::string fallback, encoded;
+    static char const hex[] = "0123456789ABCDEF";
+    for (char ch : base) {
+        auto const c = static_cast<unsigned char>(ch);
+        if (c < 0x80)
+            fallback += ch;
+        else if (c >= 0xC0) // the lead byte of one code point
+            fallback += '?';
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '!' || c == '~') {
+            encoded += ch;
+        } else {
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 15];
+        }
+    }
+    return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
+}
+
 } // namespace
 
 /// The v2.4 response ops (lib/response.js); an error when the op throws.
@@ -695,9 +780,12 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
     };
     switch (o.kind) {
     case op_kind::ctx_status: {
-        int const c = o.code.get<int>();
         if (res_.headers_sent())
             return nullptr;
+        if (!o.code.is_number_integer()) // v2.6: ctx.status = 'forbidden'
+            return make_error(
+                "status code must be a number", std::nullopt, std::string{"ERR_ASSERTION"});
+        int const c = o.code.get<int>();
         if (c < 100 || c > 999) // Koa's status setter asserts
             return make_error("invalid status code: " + std::to_string(c),
                               std::nullopt,
@@ -706,6 +794,11 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
         return nullptr;
     }
     case op_kind::ctx_set:
+        if (o.arg.is_object()) { // v2.6: ctx.set({name: value}), in the object's order
+            for (auto const& [name, v] : o.headers)
+                koa_set(name, v);
+            return nullptr;
+        }
         koa_set(o.name, joined(o.values));
         return nullptr;
     case op_kind::ctx_append: {
@@ -728,7 +821,8 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
         status_message_ = o.arg.get<std::string>();
         return nullptr;
     case op_kind::ctx_redirect: {
-        std::string url = o.arg.get<std::string>();
+        std::string url =
+            o.arg.is_string() && o.arg != "back" ? o.arg.get<std::string>() : back_target(o.arg);
         if (auto const scheme = url.find("://"); // new URL(url).toString(): "/" after a bare host
             scheme != std::string::npos && url.find('/', scheme + 3) == std::string::npos)
             url += '/';
@@ -747,8 +841,7 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
         if (o.arg.is_string()) {
             std::string const name = o.arg.get<std::string>();
             set_type_value(name.substr(name.rfind('.')));
-            koa_set("Content-Disposition", // content-disposition quotes the basename
-                    "attachment; filename=\"" + name.substr(name.rfind('/') + 1) + "\"");
+            koa_set("Content-Disposition", content_disposition(name.substr(name.rfind('/') + 1)));
         } else {
             koa_set("Content-Disposition", "attachment");
         }
@@ -756,9 +849,65 @@ std::shared_ptr<js_error> koa_request::response_op(op const& o) {
     case op_kind::ctx_flush_headers:
         res_.flush_headers();
         return nullptr;
+    case op_kind::ctx_respond:
+    case op_kind::ctx_res_status_code:
+    case op_kind::ctx_res_set_header:
+    case op_kind::ctx_res_write:
+    case op_kind::ctx_res_end:
+        return raw_op(o);
     default:
         return nullptr; // Fastify's reply ops: refused in koa middleware by the loader
     }
+}
+
+/// v2.6 raw control (scenario-format §1.10): `ctx.respond = false` and Node's own `res` calls,
+/// which bypass Koa's headerSent checks: setHeader once the head went out throws.
+std::shared_ptr<js_error> koa_request::raw_op(op const& o) {
+    switch (o.kind) {
+    case op_kind::ctx_respond:
+        bypass_ = true;
+        return nullptr;
+    case op_kind::ctx_res_status_code:
+        res_.status_code(o.code.get<int>());
+        return nullptr;
+    case op_kind::ctx_res_set_header:
+        if (res_.headers_sent())
+            return make_error("Cannot set headers after they are sent to the client",
+                              std::nullopt,
+                              std::string{"ERR_HTTP_HEADERS_SENT"});
+        res_.set_header(o.name, o.values.front());
+        return nullptr;
+    case op_kind::ctx_res_write:
+        res_.write(o.arg.get<std::string>());
+        return nullptr;
+    default: // ctx.res.end
+        res_.end(o.arg.is_string() ? o.arg.get<std::string>() : std::string{});
+        return nullptr;
+    }
+}
+
+/// v2.6 ctx.redirect('back', alt?) (lib/response.js _getBackReferrer): the Referrer (or Referer)
+/// when `new URL(referrer, ctx.href).host` is ctx.host, else alt, else "/". The format's
+/// referrers (§1.10) are a path (the request's own host), `//host...` or `http(s)://host...`.
+std::string koa_request::back_target(scenario::json const& arg) const {
+    std::string const* ref = find_request_header("referrer");
+    if (ref == nullptr || ref->empty())
+        ref = find_request_header("referer");
+    std::string const alt = arg.is_object() ? arg["back"].get<std::string>() : std::string{"/"};
+    if (ref == nullptr || ref->empty())
+        return alt;
+    std::string const* host_header = find_request_header("host");
+    std::string const ctx_host =
+        host_header ? host_header->substr(0, host_header->find(',')) : std::string{};
+    std::string rest = *ref;
+    std::size_t start = std::string::npos;
+    if (rest.rfind("//", 0) == 0)
+        start = 2;
+    else if (auto const scheme = rest.find("://"); scheme != std::string::npos)
+        start = scheme + 3;
+    std::string const host =
+        start == std::string::npos ? ctx_host : rest.substr(start, rest.find('/', start) - start);
+    return host == ctx_host ? *ref : alt;
 }
 
 /// `send`: ctx.status = status ?? 200; ctx.set(headers); ctx.body = payload (when there is one).
@@ -867,7 +1016,7 @@ std::optional<std::size_t> koa_request::body_length() const {
 // lib/application.js respond, lib/context.js onerror
 
 void koa_request::respond() {
-    if (!writable())
+    if (bypass_ || !writable()) // `false === ctx.respond`, then ctx.writable
         return;
     int const code = res_.status_code();
     if (empty_status(code)) {

@@ -899,6 +899,11 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
         case op_kind::ctx_redirect:
         case op_kind::ctx_attachment:
         case op_kind::ctx_flush_headers:
+        case op_kind::ctx_respond:
+        case op_kind::ctx_res_status_code:
+        case op_kind::ctx_res_set_header:
+        case op_kind::ctx_res_write:
+        case op_kind::ctx_res_end:
             break;
         }
     }
