@@ -1199,7 +1199,7 @@ TEST(ModelCorpus, AgreesWithEveryScenario) {
 
 } // namespace
 
-// v2.6 (scenario-format §1.9) handlerTimeout: route.js arms a timer before onRequest; when it
+// v2.6 (scenario-format §1.11) handlerTimeout: route.js arms a timer before onRequest; when it
 // fires with no reply sent, reply.send(FST_ERR_HANDLER_TIMEOUT) takes the error path: onError
 // hooks, then the route's errorHandler, whose rethrow reaches the scope's (the default).
 TEST(ModelHandlerTimeout, TimeoutReachesTheRouteErrorHandler) {

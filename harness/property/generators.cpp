@@ -485,7 +485,7 @@ struct route_spec {
     bool post = false;
     action handler;
     std::vector<hook_spec> hooks;
-    std::optional<action> error_handler; // v2.6 route options (scenario-format §1.9)
+    std::optional<action> error_handler; // v2.6 route options (scenario-format §1.11)
     int handler_timeout_ms = 0;
 };
 
@@ -824,7 +824,7 @@ scenario::scenario generate(gen_options const& opts) {
     for (step_gen& s : list_of(std::max(0, opts.max_steps - 1), step_gen_of()))
         steps.push_back(std::move(s));
     scenario::scenario sc = build(root, plugins, app_hooks, steps, close_at_end);
-    if (chance(10)) // v2.6: a server-wide handlerTimeout (scenario-format §1.9)
+    if (chance(10)) // v2.6: a server-wide handlerTimeout (scenario-format §1.11)
         sc.application.options.handler_timeout_ms = one_of<int>({50, 135});
 
     // Round trip through the file format: labels, validation, exactly what a file replays.

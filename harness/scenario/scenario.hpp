@@ -205,7 +205,7 @@ struct route {
     std::string url;
     action handler;
     hook_map hooks; // route-level hooks, run after every scope hook of the same phase
-    // v2.6 (scenario-format §1.9): route options
+    // v2.6 (scenario-format §1.11): route options
     std::optional<action> error_handler; // the route's errorHandler, traced errorHandler@route
     int handler_timeout_ms = 0;          // handlerTimeout; 0: the server's
     long long body_limit = 0;            // bodyLimit; 0: the server's
@@ -248,7 +248,7 @@ struct app_options {
     int request_timeout_ms = 0;
     long long body_limit = 1048576;
     bool return503_on_closing = true;
-    int handler_timeout_ms = 0; // v2.6 (§1.9): Fastify's handlerTimeout; 0 is off
+    int handler_timeout_ms = 0; // v2.6 (§1.11): Fastify's handlerTimeout; 0 is off
 };
 
 enum class next_mode { once, never, twice };

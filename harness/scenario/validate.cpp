@@ -1336,7 +1336,7 @@ route reader::route_of(json const& v,
 }
 
 void reader::route_options(json const& v, std::string const& path, route& r) {
-    // v2.6 (scenario-format §1.9). Fastify refuses a handlerTimeout that is not an integer > 0
+    // v2.6 (scenario-format §1.11). Fastify refuses a handlerTimeout that is not an integer > 0
     // at registration (FST_ERR_ROUTE_HANDLER_TIMEOUT_OPTION_NOT_INT): no target could run it.
     if (json const* x = member(v, "errorHandler"))
         r.error_handler = action_of(*x, path + ".errorHandler", site::error_handler, std::nullopt);

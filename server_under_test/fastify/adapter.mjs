@@ -166,7 +166,7 @@ async function probeWebPayloads () {
   }
 }
 const WEB_PAYLOADS = await probeWebPayloads()
-// handlerTimeout (server and route option, scenario-format §1.9): releases before it ignore the
+// handlerTimeout (server and route option, scenario-format §1.11): releases before it ignore the
 // option silently, so a scenario using it is unsupported there, not a different result.
 const HANDLER_TIMEOUT = readFileSync(require.resolve(`${selected.alias}/lib/symbols.js`), 'utf8')
   .includes('kHandlerTimeout')
@@ -1119,7 +1119,7 @@ function addRoute (ctx, instance, r, name) {
     options[phase] = list.map((a, i) =>
       makeRequestHook(ctx, phase, a, a.label ?? hookLabel(phase, 'route', i, list.length), name))
   }
-  // v2.6 route options (scenario-format §1.9)
+  // v2.6 route options (scenario-format §1.11)
   if (r.errorHandler !== undefined) {
     options.errorHandler = makeErrorHandler(ctx, r.errorHandler, r.errorHandler.label ?? 'errorHandler@route', name)
   }

@@ -483,7 +483,7 @@ function routeLines (w, v, r, where) {
     return call(`${v}.${method.toLowerCase()}(${q(r.url)}, `, h)
   }
   const out = [`${v}.route({`, `  method: ${literal(method)},`, `  url: ${q(r.url)},`]
-  // v2.6 route options (scenario-format §1.9)
+  // v2.6 route options (scenario-format §1.11)
   if (r.handlerTimeoutMs !== undefined) out.push(`  handlerTimeout: ${literal(r.handlerTimeoutMs)},`)
   if (r.bodyLimit !== undefined) out.push(`  bodyLimit: ${literal(r.bodyLimit)},`)
   if (r.errorHandler !== undefined) {

@@ -191,7 +191,7 @@ private:
     stream_source const* web_read_pending_ = nullptr; // sendWebStream's reader.read() is waiting
     bool parser_json_ = false; // the JSON parser (else text/plain) reads the body
 
-    // v2.6 (scenario-format §1.9): route.js's handlerTimeout timer
+    // v2.6 (scenario-format §1.11): route.js's handlerTimeout timer
     std::optional<std::uint64_t> handler_timer_;
     void handler_timeout_fired(int ms);
     void clear_handler_timer();

@@ -300,7 +300,7 @@ describe('protocol', () => {
   })
 
   test('handlerTimeoutMs on a release without handlerTimeout is unsupported, not ignored', async () => {
-    // scenario-format §1.9: 5.2.0 has no kHandlerTimeout and would drop the option silently.
+    // scenario-format §1.11: 5.2.0 has no kHandlerTimeout and would drop the option silently.
     const app = { options: { handlerTimeoutMs: 50 }, routes: [{ url: '/', handler: {}, handlerTimeoutMs: 20 }] }
     const old = new Target(['--fastify', '5.2.0'])
     await old.hello()

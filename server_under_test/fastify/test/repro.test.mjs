@@ -89,7 +89,7 @@ curl -sS -i -H 'content-type:' --data-binary 'hi' --max-time 0.05 'http://127.0.
     assert.deepEqual(out.gaps, [])
   })
 
-  test('server and route options (scenario-format §1.9) become Fastify options, not gaps', () => {
+  test('server and route options (scenario-format §1.11) become Fastify options, not gaps', () => {
     const out = generate(scenarioFile({
       app: {
         options: { handlerTimeoutMs: 50, bodyLimit: 64 },

@@ -349,7 +349,7 @@ private:
     bool req_ended_ = false;   // the parser read the body to its end (readableEnded)
     bool queued_ = false;      // closed while its response waited behind another
 
-    // v2.6 (scenario-format §1.9): handlerTimeout (route.js routeHandler)
+    // v2.6 (scenario-format §1.11): handlerTimeout (route.js routeHandler)
     std::optional<loop::timer_id> handler_timer_;
     void arm_handler_timeout();
     void clear_handler_timeout();
@@ -1792,7 +1792,7 @@ void request_impl::timed_out() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// handlerTimeout (v2.6, scenario-format §1.9): route.js routeHandler's timer
+// handlerTimeout (v2.6, scenario-format §1.11): route.js routeHandler's timer
 
 void request_impl::arm_handler_timeout() {
     auto self = shared_from_this();

@@ -300,7 +300,7 @@ TEST(NonErrorThrows, OnlyValuesTheReferenceFollowsAreRefused) {
                             scenario::dialect::fastify));
 }
 
-// scenario-format §1.9 (v2.6): handlerTimeout's timer answers through the error path — onError,
+// scenario-format §1.11 (v2.6): handlerTimeout's timer answers through the error path — onError,
 // the route's errorHandler (which rethrows to the default) — with FST_ERR_HANDLER_TIMEOUT; the
 // handler's late value is dropped; a route without its own timeout takes the server's.
 TEST(Lifecycle, HandlerTimeoutAnswersThroughTheRouteErrorHandler) {
