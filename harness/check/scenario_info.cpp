@@ -127,6 +127,8 @@ struct walker {
                 where += " " + path;
             r.callbacks.push_back(info_of(rt.handler, "handler", here, where));
             hooks(rt.hooks, here, where);
+            if (rt.error_handler)
+                r.callbacks.push_back(info_of(*rt.error_handler, "errorHandler", here, where));
         }
         for (scenario::scope const& child : s.plugins)
             scope(child, here, prefix, false);

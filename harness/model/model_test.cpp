@@ -1248,3 +1248,37 @@ TEST(ModelCorpus, AgreesWithEveryScenario) {
 }
 
 } // namespace
+
+// v2.6 (scenario-format §1.11) handlerTimeout: route.js arms a timer before onRequest; when it
+// fires with no reply sent, reply.send(FST_ERR_HANDLER_TIMEOUT) takes the error path: onError
+// hooks, then the route's errorHandler, whose rethrow reaches the scope's (the default).
+TEST(ModelHandlerTimeout, TimeoutReachesTheRouteErrorHandler) {
+    auto const p = predict_step(
+        R"({"app":{"hooks":{"onError":[{}],"onSend":[{}]},
+        "routes":[{"method":"GET","url":"/","handlerTimeoutMs":50,
+        "errorHandler":{"do":"rethrow"},"handler":{"delayMs":200}}]},
+        "steps":[{"id":"r1","request":{"method":"GET","url":"/"}}]})",
+        "r1");
+    EXPECT_TRUE(p.deterministic) << p.why;
+    EXPECT_EQ(p.status, 503);
+    EXPECT_EQ(p.trace, (labels{"handler", "onError@root", "errorHandler@route", "onSend@root"}));
+    ASSERT_TRUE(p.body_text.has_value());
+    EXPECT_NE(p.body_text->find("Request timed out after 50 ms on route '/'"), std::string::npos)
+        << *p.body_text;
+}
+
+// The server's handlerTimeout applies to routes without their own; a reply sent first clears it.
+TEST(ModelHandlerTimeout, ServerTimeoutAndAFastReply) {
+    std::string const app =
+        R"({"app":{"options":{"handlerTimeoutMs":100},"hooks":{"onError":[{}]},
+        "routes":[{"method":"GET","url":"/slow","handler":{"do":"hang"}},
+                  {"method":"GET","url":"/fast","handler":{"delayMs":30}}]},
+        "steps":[{"id":"slow","request":{"method":"GET","url":"/slow"}},
+                 {"id":"fast","request":{"method":"GET","url":"/fast"}},{"sleepMs":150}]})";
+    auto const slow = predict_step(app, "slow");
+    EXPECT_EQ(slow.status, 503);
+    EXPECT_EQ(slow.trace, (labels{"handler", "onError@root"}));
+    auto const fast = predict_step(app, "fast");
+    EXPECT_EQ(fast.status, 200);
+    EXPECT_EQ(fast.trace, (labels{"handler"}));
+}

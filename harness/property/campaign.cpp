@@ -65,6 +65,8 @@ struct callback_index {
         for (auto const& r : s.routes) {
             add_hooks(r.hooks);
             by_label["handler " + r.method + " " + r.url] = {"handler", r.handler.what};
+            if (r.error_handler)
+                by_label[r.error_handler->label] = {"errorHandler", r.error_handler->what};
         }
         if (s.late) {
             add_hooks(s.late->hooks);
@@ -279,7 +281,7 @@ int count_callbacks(scenario::scope const& s) {
     };
     int n = hooks(s.hooks) + (s.error_handler ? 1 : 0) + (s.not_found_handler ? 1 : 0);
     for (auto const& r : s.routes)
-        n += 1 + hooks(r.hooks);
+        n += 1 + hooks(r.hooks) + (r.error_handler ? 1 : 0);
     if (s.late)
         n += hooks(s.late->hooks) + (s.late->error_handler ? 1 : 0);
     for (auto const& p : s.plugins)

@@ -497,6 +497,8 @@ struct route_spec {
     bool post = false;
     action handler;
     std::vector<hook_spec> hooks;
+    std::optional<action> error_handler; // v2.6 route options (scenario-format §1.11)
+    int handler_timeout_ms = 0;
 };
 
 struct scope_spec {
@@ -550,6 +552,11 @@ rc::Gen<route_spec> route_gen() {
         r.handler = action_at(site::handler, phase::on_request);
         if (chance(3))
             r.hooks = list_of(2, hook_gen(false));
+        // v2.6: route options, drawn last so the shapes above keep their choices
+        if (chance(8))
+            r.error_handler = action_at(site::error_handler, phase::on_error);
+        if (chance(10))
+            r.handler_timeout_ms = one_of<int>({50, 135});
         return r;
     });
 }
@@ -728,6 +735,8 @@ scenario::scenario build(scope_spec const& root_spec,
             r.handler = rs.handler;
             for (hook_spec const& h : rs.hooks)
                 add_hook(r.hooks, h.ph, h.a);
+            r.error_handler = rs.error_handler;
+            r.handler_timeout_ms = rs.handler_timeout_ms;
             routes.push_back(route_ref{r.method, n.full_prefix + r.url});
             s.routes.push_back(std::move(r));
         }
@@ -832,7 +841,9 @@ scenario::scenario generate(gen_options const& opts) {
     std::vector<step_gen> steps{*step_gen_of()};
     for (step_gen& s : list_of(std::max(0, opts.max_steps - 1), step_gen_of()))
         steps.push_back(std::move(s));
-    scenario::scenario const sc = build(root, plugins, app_hooks, steps, close_at_end);
+    scenario::scenario sc = build(root, plugins, app_hooks, steps, close_at_end);
+    if (chance(10)) // v2.6: a server-wide handlerTimeout (scenario-format §1.11)
+        sc.application.options.handler_timeout_ms = one_of<int>({50, 135});
 
     // Round trip through the file format: labels, validation, exactly what a file replays.
     scenario::json file = scenario::to_json(sc);

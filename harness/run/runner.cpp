@@ -282,7 +282,10 @@ int scope_delay(scenario::scope const& s) {
     if (s.not_found_handler)
         d = std::max(d, action_delay(*s.not_found_handler));
     for (scenario::route const& rt : s.routes)
-        d = std::max({d, action_delay(rt.handler), hooks_delay(rt.hooks)});
+        d = std::max({d,
+                      action_delay(rt.handler),
+                      hooks_delay(rt.hooks),
+                      rt.error_handler ? action_delay(*rt.error_handler) : 0});
     for (scenario::scope const& p : s.plugins)
         d = std::max(d, scope_delay(p));
     if (s.late) {

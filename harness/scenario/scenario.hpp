@@ -215,6 +215,10 @@ struct route {
     std::string url;
     action handler;
     hook_map hooks; // route-level hooks, run after every scope hook of the same phase
+    // v2.6 (scenario-format §1.11): route options
+    std::optional<action> error_handler; // the route's errorHandler, traced errorHandler@route
+    int handler_timeout_ms = 0;          // handlerTimeout; 0: the server's
+    long long body_limit = 0;            // bodyLimit; 0: the server's
 };
 
 /// `late`: calls written after the scope's register() calls (scenario-format §1.1 step 5).
@@ -254,6 +258,7 @@ struct app_options {
     int request_timeout_ms = 0;
     long long body_limit = 1048576;
     bool return503_on_closing = true;
+    int handler_timeout_ms = 0; // v2.6 (§1.11): Fastify's handlerTimeout; 0 is off
 };
 
 enum class next_mode { once, never, twice };

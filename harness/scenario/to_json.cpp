@@ -215,6 +215,8 @@ json options_json(app_options const& o) {
         out["bodyLimit"] = o.body_limit;
     if (o.return503_on_closing != defaults.return503_on_closing)
         out["return503OnClosing"] = o.return503_on_closing;
+    if (o.handler_timeout_ms != defaults.handler_timeout_ms)
+        out["handlerTimeoutMs"] = o.handler_timeout_ms;
     return out;
 }
 
@@ -257,6 +259,12 @@ json scope_json(scope const& s, bool root, labels l) {
             rj["handler"] = action_json(r.handler, l);
             if (!r.hooks.empty())
                 rj["hooks"] = hooks_json(r.hooks, l);
+            if (r.error_handler)
+                rj["errorHandler"] = action_json(*r.error_handler, l);
+            if (r.handler_timeout_ms != 0)
+                rj["handlerTimeoutMs"] = r.handler_timeout_ms;
+            if (r.body_limit != 0)
+                rj["bodyLimit"] = r.body_limit;
             routes.push_back(rj);
         }
         out["routes"] = routes;

@@ -458,6 +458,7 @@ private:
                    bool root,
                    int depth,
                    std::string const& parent_prefix);
+    void route_options(json const& v, std::string const& path, route& r);
     app_options options(json const& v, std::string const& path);
     std::optional<npm_plugin> npm_plugin_of(json const& v, std::string const& path);
     koa_app koa(json const& v, std::string const& path);
@@ -1477,7 +1478,11 @@ route reader::route_of(json const& v,
     route r;
     if (!object(v, path, "a route object"))
         return r;
-    only_keys(v, path, "a route", {"method", "url", "handler", "hooks"});
+    only_keys(
+        v,
+        path,
+        "a route",
+        {"method", "url", "handler", "hooks", "errorHandler", "handlerTimeoutMs", "bodyLimit"});
     bool method_ok = true;
     if (json const* x = member(v, "method")) {
         // decisions.md D34: Fastify upper-cases a route's method, then refuses it at start unless
@@ -1523,6 +1528,7 @@ route reader::route_of(json const& v,
         missing(path + ".handler", "the route's handler ACTION");
     if (json const* x = member(v, "hooks"))
         r.hooks = hooks(*x, path + ".hooks", true);
+    route_options(v, path, r);
     if (method_ok && url_ok) {
         // Fastify refuses a second route with the same method and full path at startup.
         for (std::string const& full : route_paths(prefix, r.url, r.method)) {
@@ -1548,6 +1554,19 @@ route reader::route_of(json const& v,
     return r;
 }
 
+void reader::route_options(json const& v, std::string const& path, route& r) {
+    // v2.6 (scenario-format §1.11). Fastify refuses a handlerTimeout that is not an integer > 0
+    // at registration (FST_ERR_ROUTE_HANDLER_TIMEOUT_OPTION_NOT_INT): no target could run it.
+    if (json const* x = member(v, "errorHandler"))
+        r.error_handler = action_of(*x, path + ".errorHandler", site::error_handler, std::nullopt);
+    if (json const* x = member(v, "handlerTimeoutMs"))
+        r.handler_timeout_ms = int32(*x, path + ".handlerTimeoutMs", 1, max_int).value_or(0);
+    // The same for a bodyLimit that is not an integer > 0
+    // (FST_ERR_ROUTE_BODY_LIMIT_OPTION_NOT_INT).
+    if (json const* x = member(v, "bodyLimit"))
+        r.body_limit = integer(*x, path + ".bodyLimit", 1, max_long).value_or(0);
+}
+
 app_options reader::options(json const& v, std::string const& path) {
     app_options o;
     if (!object(v, path, "an options object"))
@@ -1564,6 +1583,8 @@ app_options reader::options(json const& v, std::string const& path) {
         o.body_limit = integer(*x, path + ".bodyLimit", 0, max_long).value_or(o.body_limit);
     if (json const* x = member(v, "return503OnClosing"))
         o.return503_on_closing = boolean(*x, path + ".return503OnClosing").value_or(true);
+    if (json const* x = member(v, "handlerTimeoutMs"))
+        o.handler_timeout_ms = int32(*x, path + ".handlerTimeoutMs", 0, max_int).value_or(0);
     return o;
 }
 

@@ -297,6 +297,7 @@ inline constexpr char const* app_option_table[] = {
     "requestTimeoutMs",
     "bodyLimit",
     "return503OnClosing",
+    "handlerTimeoutMs",
 };
 
 /// Route methods real Fastify 5.12.8 accepts, in the order of its `supportedMethods`: a route's

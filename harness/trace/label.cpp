@@ -53,6 +53,8 @@ void label_scope(scenario::scope& s) {
     for (scenario::route& r : s.routes) {
         label_if_missing(r.handler, "handler");
         label_hooks({&r.hooks}, "route");
+        if (r.error_handler)
+            label_if_missing(*r.error_handler, "errorHandler@route");
     }
     for (scenario::scope& child : s.plugins)
         label_scope(child);
@@ -106,6 +108,8 @@ void collect_scope(scenario::scope const& s, label_lists& out) {
     for (scenario::route const& r : s.routes) {
         out.request.add(r.handler.label);
         collect_hooks(r.hooks, out);
+        if (r.error_handler)
+            out.request.add(r.error_handler->label);
     }
     for (scenario::scope const& child : s.plugins)
         collect_scope(child, out);

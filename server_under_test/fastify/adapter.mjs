@@ -166,6 +166,10 @@ async function probeWebPayloads () {
   }
 }
 const WEB_PAYLOADS = await probeWebPayloads()
+// handlerTimeout (server and route option, scenario-format §1.11): releases before it ignore the
+// option silently, so a scenario using it is unsupported there, not a different result.
+const HANDLER_TIMEOUT = readFileSync(require.resolve(`${selected.alias}/lib/symbols.js`), 'utf8')
+  .includes('kHandlerTimeout')
 const pluginAlias = PLUGIN_ALIAS_BY_MAJOR[MAJOR] ?? 'fastify-plugin'
 const fp = require(pluginAlias)
 
@@ -209,9 +213,9 @@ const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'r
 const NPM_PLUGIN_KEYS = ['name', 'version', 'options']
 const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
 const ROOT_KEYS = [...SCOPE_KEYS, 'options']
-const ROUTE_KEYS = ['method', 'url', 'handler', 'hooks']
+const ROUTE_KEYS = ['method', 'url', 'handler', 'hooks', 'errorHandler', 'handlerTimeoutMs', 'bodyLimit']
 const LATE_KEYS = ['hooks', 'errorHandler']
-const OPTION_KEYS = ['connectionTimeoutMs', 'requestTimeoutMs', 'bodyLimit', 'return503OnClosing']
+const OPTION_KEYS = ['connectionTimeoutMs', 'requestTimeoutMs', 'bodyLimit', 'return503OnClosing', 'handlerTimeoutMs']
 const PAYLOAD_KEYS = {
   json: ['value'],
   string: ['value'],
@@ -382,6 +386,10 @@ function checkScope (s, path, isRoot, names) {
       if (r.handler === undefined) unsupported(`${rp}.handler: missing`)
       checkAction(r.handler, 'handler', undefined, `${rp}.handler`)
       if (r.hooks !== undefined) checkHookMap(r.hooks, 'routeHook', `${rp}.hooks`, false)
+      if (r.errorHandler !== undefined) checkAction(r.errorHandler, 'errorHandler', undefined, `${rp}.errorHandler`)
+      if (r.handlerTimeoutMs !== undefined && !HANDLER_TIMEOUT) {
+        unsupported(`${rp}.handlerTimeoutMs: fastify ${selected.version} has no handlerTimeout`)
+      }
     })
   }
   if (s.late !== undefined) {
@@ -401,6 +409,9 @@ function checkApp (app) {
   if (!isObject(app)) unsupported('$.app: expected an object')
   checkScope(app, '$.app', true, new Set())
   if (app.options !== undefined) checkKeys(app.options, OPTION_KEYS, '$.app.options')
+  if (app.options?.handlerTimeoutMs !== undefined && !HANDLER_TIMEOUT) {
+    unsupported(`$.app.options.handlerTimeoutMs: fastify ${selected.version} has no handlerTimeout`)
+  }
 }
 
 /** Default label of the i-th of n hooks of one phase (scenario-format §2, decisions.md D1). */
@@ -1133,6 +1144,12 @@ function addRoute (ctx, instance, r, name) {
     options[phase] = list.map((a, i) =>
       makeRequestHook(ctx, phase, a, a.label ?? hookLabel(phase, 'route', i, list.length), name))
   }
+  // v2.6 route options (scenario-format §1.11)
+  if (r.errorHandler !== undefined) {
+    options.errorHandler = makeErrorHandler(ctx, r.errorHandler, r.errorHandler.label ?? 'errorHandler@route', name)
+  }
+  if (r.handlerTimeoutMs !== undefined) options.handlerTimeout = r.handlerTimeoutMs
+  if (r.bodyLimit !== undefined) options.bodyLimit = r.bodyLimit
   instance.route(options)
 }
 
@@ -1173,6 +1190,7 @@ function fastifyOptions (ctx, options = {}) {
   if (options.requestTimeoutMs !== undefined) o.requestTimeout = options.requestTimeoutMs
   if (options.bodyLimit !== undefined) o.bodyLimit = options.bodyLimit
   if (options.return503OnClosing !== undefined) o.return503OnClosing = options.return503OnClosing
+  if (options.handlerTimeoutMs !== undefined) o.handlerTimeout = options.handlerTimeoutMs
   return o
 }
 

@@ -484,10 +484,18 @@ const SHORTHANDS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']
 function routeLines (w, v, r, where) {
   const method = r.method ?? 'GET'
   const h = handler(w, r.handler, `${where}.handler`)
-  if (r.hooks === undefined && typeof method === 'string' && SHORTHANDS.includes(method.toUpperCase())) {
+  const plain = r.hooks === undefined && r.errorHandler === undefined && r.handlerTimeoutMs === undefined &&
+    r.bodyLimit === undefined
+  if (plain && typeof method === 'string' && SHORTHANDS.includes(method.toUpperCase())) {
     return call(`${v}.${method.toLowerCase()}(${q(r.url)}, `, h)
   }
   const out = [`${v}.route({`, `  method: ${literal(method)},`, `  url: ${q(r.url)},`]
+  // v2.6 route options (scenario-format §1.11)
+  if (r.handlerTimeoutMs !== undefined) out.push(`  handlerTimeout: ${literal(r.handlerTimeoutMs)},`)
+  if (r.bodyLimit !== undefined) out.push(`  bodyLimit: ${literal(r.bodyLimit)},`)
+  if (r.errorHandler !== undefined) {
+    out.push(...indent(call('errorHandler: ', errorHandler(w, r.errorHandler, `${where}.errorHandler`), ',')))
+  }
   for (const [phase, list] of Object.entries(r.hooks ?? {})) {
     const fns = list.map((a, i) => requestHook(w, phase, a, `${where}.hooks.${phase}[${i}]`))
     if (fns.length === 1) out.push(...indent(call(`${phase}: `, fns[0], ',')))
@@ -540,7 +548,13 @@ function scopeLines (w, v, s, where, isRoot) {
   return out
 }
 
-const OPTION_NAMES = { connectionTimeoutMs: 'connectionTimeout', requestTimeoutMs: 'requestTimeout', bodyLimit: 'bodyLimit', return503OnClosing: 'return503OnClosing' }
+const OPTION_NAMES = {
+  connectionTimeoutMs: 'connectionTimeout',
+  requestTimeoutMs: 'requestTimeout',
+  bodyLimit: 'bodyLimit',
+  return503OnClosing: 'return503OnClosing',
+  handlerTimeoutMs: 'handlerTimeout'
+}
 
 function program (sc) {
   const w = new Writer()

@@ -116,6 +116,8 @@ void app_index::add_scope(scenario::scope const& s,
         place const in_route{s.name, effective, &r, scenario::route_paths(prefix, r.url, r.method)};
         add(r.handler, callback_kind::handler, std::nullopt, in_route);
         add_hooks(r.hooks, in_route);
+        if (r.error_handler)
+            add(*r.error_handler, callback_kind::error_handler, std::nullopt, in_route);
     }
     for (scenario::scope const& child : s.plugins)
         add_scope(child, effective, prefix, false);

@@ -184,6 +184,13 @@ private:
         ctx->handler = &r.handler;
         ctx->auto_head = auto_head;
         ctx->scope = self->name;
+        ctx->route_error_handler = r.error_handler ? &*r.error_handler : nullptr;
+        ctx->route_handler_timeout_ms = r.handler_timeout_ms;
+        ctx->route_body_limit = r.body_limit;
+        // route.js addNewRoute: a "/" route under a prefix is the prefix's own route (its
+        // prefixing twin at prefix + "/" keeps the prefix as config.url); not for HEAD.
+        ctx->config_url =
+            (r.url == "/" && !self->prefix.empty() && method != "HEAD") ? self->prefix : url;
         context* raw = ctx.get();
         m_.routes.push_back(std::move(ctx));
         bindings_.push_back(route_binding{raw, self, &r});
@@ -279,6 +286,13 @@ private:
             return;
         case queued::kind::capture_route:
             it.ctx->error_handler = current_eh(it.target);
+            if (it.ctx->route_error_handler != nullptr) {
+                // route.js this.after: buildErrorHandler(this[kErrorHandler], opts.errorHandler)
+                auto node = std::make_shared<eh_node>();
+                node->act = it.ctx->route_error_handler;
+                node->parent = it.ctx->error_handler;
+                it.ctx->error_handler = node;
+            }
             return;
         case queued::kind::set_not_found: {
             // four-oh-four.js _setNotFoundHandler: "/" replaces the root's 404 context;

@@ -52,6 +52,11 @@ struct context {
     std::string scope;                            // the instance that owns it (for diagnostics)
     hook_arrays hooks;                            // final per-phase arrays (computed at preReady)
     std::shared_ptr<eh_node const> error_handler; // the chain start captured for this context
+    // v2.6 (scenario-format §1.11): route options
+    scenario::action const* route_error_handler = nullptr; // the route's errorHandler option
+    int route_handler_timeout_ms = 0;                      // the route's own handlerTimeout
+    long long route_body_limit = 0;                        // the route's own bodyLimit
+    std::string config_url; // context.config.url (route.js routeConfigUrl); "" on not-found
 
     std::vector<hook_fn> const& hooks_of(scenario::phase p) const;
 };

@@ -203,6 +203,7 @@ bool request_run::on_socket_closing() {
 }
 
 void request_run::on_request_destroyed(bool source_destroyed) {
+    clear_handler_timer(); // req 'close'
     abort_incoming();
     // Node's socketOnClose ran abortIncoming before res 'close' (whose eos(res) destroyed the
     // source), so the request's close tick comes before the source's.
@@ -235,6 +236,7 @@ void request_run::on_socket_timeout() {
 }
 
 void request_run::on_finish() {
+    clear_handler_timer();
     // Fastify's onResFinished: onResponse hooks (fastify-lifecycle §2.8)
     if (has_on_response_) {
         run_hooks(phase::on_response, false, [this](maybe_error e) {
@@ -248,6 +250,16 @@ void request_run::on_finish() {
 // route.js
 
 void request_run::route_handler() {
+    // route.js: handlerTimeout — the route's own, else the server's (context.js) — arms a timer
+    // before the onRequest hooks (v2.6).
+    int const timeout_ms = ctx_->route_handler_timeout_ms > 0
+                               ? ctx_->route_handler_timeout_ms
+                               : w_.source.options.handler_timeout_ms;
+    if (timeout_ms > 0)
+        handler_timer_ = w_.loop.after(
+            timeout_ms, in_.id, "handler-timeout", "handlerTimeout fires", [this, timeout_ms] {
+                handler_timeout_fired(timeout_ms);
+            });
     // setupResponseListeners: only when the context has onResponse hooks (or a logger).
     has_on_response_ = !ctx_->hooks_of(phase::on_response).empty();
     if (!ctx_->hooks_of(phase::on_request).empty())
@@ -278,6 +290,38 @@ void request_run::run_pre_parsing(maybe_error err) {
         run_pre_parsing_hooks([this](maybe_error e) { handle_request(e); });
     else
         handle_request(std::nullopt);
+}
+
+long long request_run::body_limit() const {
+    // content-type-parser.js: the route's bodyLimit option (v2.6), else the server's
+    return ctx_->route_body_limit > 0 ? ctx_->route_body_limit : w_.source.options.body_limit;
+}
+
+void request_run::clear_handler_timer() {
+    // clearTimeout(request[kTimeoutTimer]): in onResFinished, reply.hijack() and the req 'close'
+    // listener (onAbort)
+    if (handler_timer_)
+        w_.loop.cancel(*handler_timer_);
+    handler_timer_.reset();
+}
+
+void request_run::handler_timeout_fired(int ms) {
+    handler_timer_.reset();
+    if (sent())
+        return;
+    std::string const url = ctx_->not_found ? "undefined" : ctx_->config_url;
+    js_value err = fastify_error("FST_ERR_HANDLER_TIMEOUT",
+                                 "Request timed out after " + std::to_string(ms) +
+                                     " ms on route '" + url + "'",
+                                 503);
+    if (headers_sent_) {
+        // the response is already streaming: reply.raw.destroy(err)
+        is_error_ = true;
+        destroy_socket_from_server();
+        return;
+    }
+    is_error_ = true;
+    send(err); // inside onError hooks this throws out of the timer: the process dies
 }
 
 void request_run::on_request_abort() {
@@ -340,7 +384,7 @@ void request_run::content_type_run(std::string const& media_type) {
     }
     parser_json_ = json_parser;
     // rawBody: a declared length over the limit fails before reading (synchronously).
-    long long const limit = w_.source.options.body_limit;
+    long long const limit = body_limit();
     if (auto const cl = request_header("content-length")) {
         try {
             if (std::stoll(*cl) > limit) {
@@ -361,8 +405,9 @@ void request_run::body_end() {
         return;
     body_reading_ = false;
     req_body_ended_ = true;
+    clear_handler_timer(); // req 'close' follows its 'end' (autoDestroy): onAbort
     std::string const bytes = in_.body.value_or("");
-    if (static_cast<long long>(bytes.size()) > w_.source.options.body_limit) {
+    if (static_cast<long long>(bytes.size()) > body_limit()) {
         parser_done(fastify_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
         return;
     }
@@ -1549,6 +1594,7 @@ void request_run::apply_send(action const& a) {
 void request_run::hijack(action const& a) {
     // reply.hijack(); raw.writeHead(status ?? 200, headers); raw.end(bytes)
     hijacked_ = true;
+    clear_handler_timer();
     std::string bytes;
     if (a.body) {
         switch (a.body->kind) {

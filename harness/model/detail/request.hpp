@@ -190,7 +190,13 @@ private:
     std::optional<std::uint64_t> stream_timer_;
     stream_source const* web_read_pending_ = nullptr; // sendWebStream's reader.read() is waiting
     bool parser_json_ = false; // the JSON parser (else text/plain) reads the body
-    int timer_seq_ = 0;        // names strands of user timers
+
+    // v2.6 (scenario-format §1.11): route.js's handlerTimeout timer
+    std::optional<std::uint64_t> handler_timer_;
+    void handler_timeout_fired(int ms);
+    void clear_handler_timer();
+    long long body_limit() const;
+    int timer_seq_ = 0; // names strands of user timers
 };
 
 } // namespace lifecheck::model::detail

@@ -299,6 +299,21 @@ describe('protocol', () => {
     await current.stop()
   })
 
+  test('handlerTimeoutMs on a release without handlerTimeout is unsupported, not ignored', async () => {
+    // scenario-format §1.11: 5.2.0 has no kHandlerTimeout and would drop the option silently.
+    const app = { options: { handlerTimeoutMs: 50 }, routes: [{ url: '/', handler: {}, handlerTimeoutMs: 20 }] }
+    const old = new Target(['--fastify', '5.2.0'])
+    await old.hello()
+    const refused = await old.load(app)
+    assert.equal(refused.t, 'unsupported')
+    assert.match(refused.what, /handlerTimeoutMs: fastify 5\.2\.0 has no handlerTimeout/)
+    await old.stop()
+    const current = new Target()
+    await current.hello()
+    assert.equal((await current.load(app)).t, 'ready')
+    await current.stop()
+  })
+
   test('a load replaces the previous app; flags start unset again', async () => {
     const app = {
       routes: [

@@ -100,6 +100,19 @@ curl -sS -i -H 'content-type:' --data-binary 'hi' --max-time 0.05 'http://127.0.
     assert.deepEqual(out.gaps, [])
   })
 
+  test('server and route options (scenario-format §1.11) become Fastify options, not gaps', () => {
+    const out = generate(scenarioFile({
+      app: {
+        options: { handlerTimeoutMs: 50, bodyLimit: 64 },
+        routes: [{ url: '/', handlerTimeoutMs: 20, bodyLimit: 8, errorHandler: { do: 'rethrow' }, handler: { do: 'hang' } }]
+      },
+      steps: [{ id: 'r1', request: { url: '/' } }]
+    }))
+    assert.deepEqual(out.gaps, [])
+    assert.match(out.program, /^'use strict'\nconst fastify = require\('fastify'\)\(\{ handlerTimeout: 50, bodyLimit: 64 \}\)/)
+    assert.match(out.program, /fastify\.route\(\{\n  method: 'GET',\n  url: '\/',\n  handlerTimeout: 20,\n  bodyLimit: 8,\n  errorHandler: async \(error, request, reply\) => \{\n    throw error\n  \},\n  handler: /)
+  })
+
   test('what it cannot write is listed and marked, never written wrong', () => {
     const out = generate(scenarioFile({
       app: { routes: [{ url: '/', handler: { ops: [{ bogus: 1 }] } }] },

@@ -348,6 +348,24 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
         ctx->handler_scope = scope;
         ctx->head_of_get = head_of_get;
         ctx->error_handler = inst.error_handler(); // captured in the route's `after`
+        if (r.error_handler) {
+            // route.js: buildErrorHandler(this[kErrorHandler], opts.errorHandler) (v2.6)
+            auto node = std::make_unique<error_handler_node>();
+            node->act = &*r.error_handler;
+            node->scope = "route";
+            node->parent = ctx->error_handler;
+            ctx->error_handler = node.get();
+            handlers_.push_back(std::move(node));
+        }
+        ctx->handler_timeout_ms =
+            r.handler_timeout_ms > 0 ? r.handler_timeout_ms : options_.handler_timeout_ms;
+        // content-type-parser.js: the route's _parserOptions.limit, else the parser's (server's)
+        ctx->body_limit = r.body_limit > 0 ? r.body_limit : options_.body_limit;
+        // route.js routeConfigUrl: "/" under a prefix is routed as the prefix (and prefix + "/",
+        // whose config.url is the prefix too); the HEAD twin is its own route() call.
+        bool const prefix_root =
+            r.url == "/" && !inst.prefix.empty() && !head_of_get && ctx->method != "HEAD";
+        ctx->config_url = prefix_root ? inst.prefix : ctx->path;
         route_owner_.emplace_back(ctx.get(), &inst);
         route_hooks_.emplace_back(&r.hooks, ctx.get());
         routes_.push_back(ctx.get());
@@ -372,6 +390,8 @@ void built_app::set_not_found(instance& inst,
     ctx->method = "*";
     ctx->handler = act;
     ctx->handler_scope = scope;
+    ctx->handler_timeout_ms = options_.handler_timeout_ms; // context.js: the server's
+    ctx->body_limit = options_.body_limit;
     context* raw = ctx.get();
     contexts_.push_back(std::move(ctx));
     std::string prefix = inst.prefix.empty() ? "/" : inst.prefix;

@@ -44,6 +44,10 @@ struct context {
     std::string method;       // "GET"..., "*" for 404 contexts
     std::string path;         // full path with prefix
     bool head_of_get = false; // an automatic HEAD route
+    // v2.6 (scenario-format §1.11): the route's handlerTimeout, else the server's (context.js)
+    int handler_timeout_ms = 0;
+    long long body_limit = 1048576;        // the route's bodyLimit, else the server's
+    std::optional<std::string> config_url; // context.config.url; none on a 404 context
 
     hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
 };

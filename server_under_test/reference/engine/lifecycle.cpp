@@ -353,6 +353,12 @@ private:
     bool body_done_ = false;   // the parser finished (ok or error)
     bool req_ended_ = false;   // the parser read the body to its end (readableEnded)
     bool queued_ = false;      // closed while its response waited behind another
+
+    // v2.6 (scenario-format §1.11): handlerTimeout (route.js routeHandler)
+    std::optional<loop::timer_id> handler_timer_;
+    void arm_handler_timeout();
+    void clear_handler_timeout();
+    void handler_timed_out();
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -455,6 +461,8 @@ void request_impl::start() {
             return;
         }
     }
+    if (ctx_->handler_timeout_ms > 0)
+        arm_handler_timeout();
     if (!ctx_->of(phase::on_response).empty())
         response_listeners_ = true;
     run_phase(phase::on_request, guard::per_hook, &request_impl::run_pre_parsing);
@@ -532,7 +540,7 @@ void request_impl::handle_request(std::shared_ptr<js_error> err) {
 
 void request_impl::parse_body() {
     // content-type-parser.js rawBody: the declared length is checked first.
-    long long const limit = st_->app->options.body_limit;
+    long long const limit = ctx_->body_limit;
     if (head_.content_length > limit) {
         body_done_ = true;
         body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
@@ -553,7 +561,7 @@ void request_impl::body(std::string_view data) {
     if (body_done_)
         return;
     body_.append(data.data(), data.size());
-    if (body_wanted_ && static_cast<long long>(body_.size()) > st_->app->options.body_limit) {
+    if (body_wanted_ && static_cast<long long>(body_.size()) > ctx_->body_limit) {
         body_done_ = true;
         body_parsed(fst_error("FST_ERR_CTP_BODY_TOO_LARGE", "Request body is too large", 413));
     }
@@ -578,6 +586,9 @@ void request_impl::body_ended() {
         return;
     body_done_ = true;
     req_ended_ = true;
+    // The body read to its end: Node destroys req (autoDestroy), and its 'close' is the
+    // handler timeout's onAbort listener, which clears the timer (checked on Fastify 5.12.8).
+    clear_handler_timeout();
     if (head_.content_length >= 0 && static_cast<long long>(body_.size()) != head_.content_length) {
         body_parsed(fst_error("FST_ERR_CTP_INVALID_CONTENT_LENGTH",
                               "Request body size did not match Content-Length",
@@ -990,6 +1001,7 @@ void request_impl::do_send_verb(action const& a) {
 
 void request_impl::hijack_write(action const& a) {
     hijacked_ = true;
+    clear_handler_timeout(); // reply.hijack() clears the handler timeout
     if (res_.headers_sent())
         return; // raw.writeHead throws ERR_HTTP_HEADERS_SENT first: nothing is written
     res_.status_code(a.status.value_or(200));
@@ -1740,6 +1752,7 @@ void request_impl::call_error_handler(error_handler_node const& node,
 void request_impl::finished() {
     // Node: resOnFinish schedules res 'close' on nextTick before Fastify's 'finish' listener
     // runs onResponse; so `end` follows the first onResponse callback's synchronous part.
+    clear_handler_timeout(); // onResFinished
     if (!res_.on_finish(shared_from_this()))
         return;
     auto waiters = std::move(settle_waiters_);
@@ -1758,6 +1771,7 @@ void request_impl::run_on_response() {
 }
 
 void request_impl::closed(bool by_client) {
+    clear_handler_timeout(); // req 'close': the handler timeout's onAbort
     if (!res_.on_close(by_client))
         return; // an idle keep-alive socket closing after the response: nothing
     auto self = shared_from_this();
@@ -1820,6 +1834,43 @@ void request_impl::timed_out() {
         return;
     if (!ctx_->of(phase::on_timeout).empty())
         run_chain(phase::on_timeout, guard::per_hook, value{}, [](auto, value) {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// handlerTimeout (v2.6, scenario-format §1.11): route.js routeHandler's timer
+
+void request_impl::arm_handler_timeout() {
+    auto self = shared_from_this();
+    handler_timer_ =
+        st_->ev->set_timeout(ctx_->handler_timeout_ms, [self] { self->handler_timed_out(); });
+}
+
+void request_impl::clear_handler_timeout() {
+    if (handler_timer_)
+        st_->ev->clear_timeout(*handler_timer_);
+    handler_timer_.reset();
+}
+
+void request_impl::handler_timed_out() {
+    handler_timer_.reset();
+    if (sent())
+        return;
+    if (in_on_error_) {
+        // Fastify's reply.send throws FST_ERR_SEND_INSIDE_ONERR out of the timer: an uncaught
+        // exception that ends the process. The reference goes on with the error path in flight.
+        return;
+    }
+    auto err = fst_error("FST_ERR_HANDLER_TIMEOUT",
+                         ("Request timed out after " + std::to_string(ctx_->handler_timeout_ms) +
+                          " ms on route '" + ctx_->config_url.value_or("undefined") + "'")
+                             .c_str(),
+                         503);
+    is_error_ = true;
+    if (res_.headers_sent()) {
+        res_.destroy(); // a response already streaming: reply.raw.destroy(err)
+        return;
+    }
+    send(value::of_error(std::move(err)));
 }
 
 } // namespace

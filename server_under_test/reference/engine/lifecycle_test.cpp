@@ -300,4 +300,30 @@ TEST(NonErrorThrows, OnlyValuesTheReferenceFollowsAreRefused) {
                             scenario::dialect::fastify));
 }
 
+// scenario-format §1.11 (v2.6): handlerTimeout's timer answers through the error path — onError,
+// the route's errorHandler (which rethrows to the default) — with FST_ERR_HANDLER_TIMEOUT; the
+// handler's late value is dropped; a route without its own timeout takes the server's.
+TEST(Lifecycle, HandlerTimeoutAnswersThroughTheRouteErrorHandler) {
+    net::in_memory_server s{app_from(R"({
+      "options": {"handlerTimeoutMs": 500},
+      "hooks": {"onError": [{}], "onSend": [{}]},
+      "routes": [{"method": "GET", "url": "/", "handlerTimeoutMs": 50, "errorHandler": {"do": "rethrow"},
+                  "handler": {"delayMs": 200, "payload": {"kind": "string", "value": "late"}}},
+                 {"method": "GET", "url": "/fast", "handler": {"delayMs": 100}}]})")};
+    auto c = s.connect();
+    s.feed(c, get("r1", "/"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r1"),
+              (strings{"handler", "onError@root", "errorHandler@route", "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c)), 503);
+    EXPECT_EQ(body_of(s.output(c)),
+              R"({"statusCode":503,"code":"FST_ERR_HANDLER_TIMEOUT","error":"Service Unavailable",)"
+              R"("message":"Request timed out after 50 ms on route '/'"})");
+    auto c2 = s.connect();
+    s.feed(c2, get("r2", "/fast"));
+    s.settle();
+    EXPECT_EQ(trace(s.events(), "r2"), (strings{"handler", "onSend@root"}));
+    EXPECT_EQ(status_of(s.output(c2)), 200);
+}
+
 } // namespace lifecheck::engine
