@@ -51,6 +51,10 @@ struct context {
     std::string scope;                            // the instance that owns it (for diagnostics)
     hook_arrays hooks;                            // final per-phase arrays (computed at preReady)
     std::shared_ptr<eh_node const> error_handler; // the chain start captured for this context
+    /// v2.6: kFourOhFourContext, where reply.callNotFound() moves a route's request: the
+    /// not-found context its instance sees, with the route's onSend hooks; null on not-found
+    /// contexts (callNotFound there answers a basic 404).
+    context const* call_not_found = nullptr;
 
     std::vector<hook_fn> const& hooks_of(scenario::phase p) const;
 };
@@ -60,6 +64,7 @@ struct app_model {
     std::vector<std::unique_ptr<instance>> instances;
     std::vector<std::unique_ptr<context>> routes; // registration order, incl. auto HEAD
     std::map<std::string, std::unique_ptr<context>> not_found; // by prefix; "/" always present
+    std::vector<std::unique_ptr<context>> route_not_found;     // each route's call_not_found
     std::vector<scenario::action const*> on_ready;             // run order
     std::vector<scenario::action const*> pre_close;            // run order
     std::vector<scenario::action const*> on_close;             // run order (LIFO of registration)
