@@ -214,6 +214,9 @@ private:
     struct chain_state {
         std::shared_ptr<request_impl> self;
         phase ph = phase::on_request;
+        // the runner's `functions`, taken when it starts: reply.callNotFound() (v2.6) moves the
+        // request to another context while a chain of the old one is still running
+        hook_list const* hooks = nullptr;
         guard g = guard::none;
         std::size_t i = 0;
         value payload;
@@ -1041,6 +1044,7 @@ void request_impl::run_chain(phase ph, guard g, value payload, chain_cb cb) {
     auto s = std::make_shared<chain_state>();
     s->self = shared_from_this();
     s->ph = ph;
+    s->hooks = &ctx_->of(ph);
     s->g = g;
     s->payload = std::move(payload);
     s->cb = std::move(cb);
@@ -1051,7 +1055,7 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
                               std::shared_ptr<js_error> err,
                               std::optional<value> np) {
     request_impl& self = *s->self;
-    hook_list const& hooks = self.ctx_->of(s->ph);
+    hook_list const& hooks = *s->hooks;
     if (s->g == guard::pre_parsing && self.sent())
         return; // preParsingHookRunner: silent stop, also after the last hook
     if (np && np->k != value::kind::undefined)
