@@ -606,7 +606,7 @@ private:
             sent = sent || k == op_kind::send;
             json op = op_json(k, o && o->kind == k ? o : nullptr);
             // v2.6: where Fastify's reply.callNotFound() makes sense, a send may be one instead;
-            // read after the send's own choices, so a spent input keeps the send (D41, D51)
+            // read after the send's own choices, so a spent input keeps the send (D41, D55)
             bool const may_call_not_found =
                 r == role::request_hook || r == role::handler || r == role::not_found;
             if (k == op_kind::send && may_call_not_found && pick(2, not_found ? 1 : 0) == 1)

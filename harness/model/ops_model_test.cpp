@@ -121,7 +121,7 @@ TEST(ModelOpsCorpus, PredictsEveryOpsScenarioExactly) {
     EXPECT_TRUE(report.empty()) << report;
 }
 
-// v2.6 (scenario-format §1.9): reply.callNotFound() and setNotFoundHandler's hook options.
+// v2.6 (scenario-format §1.12): reply.callNotFound() and setNotFoundHandler's hook options.
 TEST(ModelOpsCorpus, PredictsEveryNotFoundScenarioExactly) {
     std::string report;
     EXPECT_GE(predict_folder_exactly("not-found", report), 8);

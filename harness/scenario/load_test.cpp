@@ -427,7 +427,7 @@ TEST(LoadGood, KoaOpsAndCatchRoundTrip) {
     EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
 }
 
-// v2.6 (scenario-format §1.9): callNotFound and hijack ops, a scope's notFoundOptions (labelled
+// v2.6 (scenario-format §1.12): callNotFound and hijack ops, a scope's notFoundOptions (labelled
 // PHASE@notFound@SCOPE), read and written back as given.
 TEST(LoadGood, NotFoundOptionsAndOpsRoundTrip) {
     std::string const app =
