@@ -140,6 +140,8 @@ bool ops_act_on_reply(scenario::action const& a) {
         case scenario::op_kind::send:
         case scenario::op_kind::throw_:
         case scenario::op_kind::hang:
+        case scenario::op_kind::call_not_found: // the 404 context answers
+        case scenario::op_kind::hijack:
             return true;
         case scenario::op_kind::return_:
             if (o.body && !o.return_reply)
@@ -190,6 +192,21 @@ bool resends_on_settle(indexed_action const& entry) {
             sends = true;
     }
     return sends;
+}
+
+/// True when an `ops` ACTION has an op of kind `k`.
+bool has_op(scenario::action const& a, scenario::op_kind k) {
+    if (a.ops)
+        for (scenario::op const& o : *a.ops)
+            if (o.kind == k)
+                return true;
+    return false;
+}
+
+/// True when an `ops` ACTION calls reply.callNotFound() (v2.6): the request goes back to the
+/// preHandler hooks of its not-found context, then the not-found handler (lib/reply.js notFound).
+bool calls_not_found(scenario::action const& a) {
+    return has_op(a, scenario::op_kind::call_not_found);
 }
 
 /// How many times an `ops` ACTION calls done(): two or more advance its hook chain twice, and
@@ -293,8 +310,10 @@ void check_i2(request_observation const& o,
         // A hook that calls done() twice advances its chain twice: Fastify runs the rest of
         // the lifecycle twice, interleaved (fastify-lifecycle.md §2.3 c). Order and counts say
         // nothing after it (scenario fastify/invariants/i2-done-twice-runs-the-chain-twice).
+        // So does reply.callNotFound(): the not-found context's preHandler hooks and handler
+        // run after it, maybe while the caller's own chain goes on (v2.6).
         for (indexed_action const* a : ctx.find(c.e->label))
-            if (dones_of(*a->act) > 1)
+            if (dones_of(*a->act) > 1 || calls_not_found(*a->act))
                 return;
     }
 }
@@ -499,7 +518,8 @@ bool overlapping_sends(std::vector<callback> const& cbs,
         for (indexed_action const* a : ctx.find(c.e->label)) {
             if (a->act->ops) {
                 std::size_t const sends = sends_of(*a->act);
-                if (sends > 1 || dones_of(*a->act) > 1 || resends_on_settle(*a))
+                if (sends > 1 || dones_of(*a->act) > 1 || resends_on_settle(*a) ||
+                    calls_not_found(*a->act) || has_op(*a->act, scenario::op_kind::hijack))
                     return true; // two sends of one callback, or its chain advanced twice
                 if (sends == 1 && rank >= 0 && rank < 4)
                     hook_sent = true;

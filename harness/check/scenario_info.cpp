@@ -121,6 +121,10 @@ struct walker {
             r.callbacks.push_back(info_of(*s.error_handler, "errorHandler", here, ""));
         if (s.not_found_handler)
             r.callbacks.push_back(info_of(*s.not_found_handler, "notFound", here, ""));
+        hooks(s.not_found_hooks, here, "not found");
+        if (s.not_found_error_handler)
+            r.callbacks.push_back(
+                info_of(*s.not_found_error_handler, "errorHandler", here, "not found"));
         for (scenario::route const& rt : s.routes) {
             std::string where = rt.method;
             for (std::string const& path : scenario::route_paths(prefix, rt.url, rt.method))

@@ -62,6 +62,10 @@ struct callback_index {
             by_label[s.error_handler->label] = {"errorHandler", s.error_handler->what};
         if (s.not_found_handler)
             by_label[s.not_found_handler->label] = {"notFound", s.not_found_handler->what};
+        add_hooks(s.not_found_hooks);
+        if (s.not_found_error_handler)
+            by_label[s.not_found_error_handler->label] = {"errorHandler",
+                                                          s.not_found_error_handler->what};
         for (auto const& r : s.routes) {
             add_hooks(r.hooks);
             by_label["handler " + r.method + " " + r.url] = {"handler", r.handler.what};
@@ -279,7 +283,8 @@ int count_callbacks(scenario::scope const& s) {
             n += static_cast<int>(list.size());
         return n;
     };
-    int n = hooks(s.hooks) + (s.error_handler ? 1 : 0) + (s.not_found_handler ? 1 : 0);
+    int n = hooks(s.hooks) + (s.error_handler ? 1 : 0) + (s.not_found_handler ? 1 : 0) +
+            hooks(s.not_found_hooks) + (s.not_found_error_handler ? 1 : 0);
     for (auto const& r : s.routes)
         n += 1 + hooks(r.hooks) + (r.error_handler ? 1 : 0);
     if (s.late)

@@ -268,6 +268,12 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
     // throw into the caller (FST_ERR_SEND_INSIDE_ONERR, ...); the engine ignores it instead
     // (README.md, finding 15)
     bool sent = false;
+    // v2.6: reply.callNotFound() where the loader takes it (handlers, request hooks up to
+    // preHandler); the not-found context answers, so it ends the ops like a send
+    bool const may_call_not_found =
+        s == site::handler || s == site::not_found ||
+        (hook && (ph == phase::on_request || ph == phase::pre_parsing ||
+                  ph == phase::pre_validation || ph == phase::pre_handler));
     int const n = uniform(0, 4);
     for (int i = 0; i < n; ++i) {
         op o;
@@ -276,6 +282,7 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
                                 {reply_ops ? 1 : 0, op_kind::remove_header},
                                 {reply_ops ? 1 : 0, op_kind::type},
                                 {may_send && !sent ? 3 : 0, op_kind::send},
+                                {may_call_not_found && !sent ? 1 : 0, op_kind::call_not_found},
                                 {1, op_kind::set},
                                 {3, op_kind::await_}});
         switch (o.kind) {
@@ -310,12 +317,14 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
         case op_kind::set:
             o.flag = scenario::flag_assignment{one_of<std::string>({"a", "b"}), chance(2)};
             break;
+        case op_kind::call_not_found:
+            break;
         default:
             o.ms = one_of<int>({0, 30, 80});
             after_await = true;
             break;
         }
-        sent = sent || o.kind == op_kind::send;
+        sent = sent || o.kind == op_kind::send || o.kind == op_kind::call_not_found;
         ops.push_back(std::move(o));
     }
     if (sent) {
@@ -510,6 +519,9 @@ struct scope_spec {
     std::optional<action> error_handler;
     std::optional<action> late_error_handler;
     std::optional<action> not_found; // used where the scope has a prefix of its own
+    // v2.6: setNotFoundHandler's options (with `not_found` only): hooks and an error handler
+    std::vector<hook_spec> not_found_hooks;
+    std::optional<action> not_found_error_handler;
     std::vector<route_spec> routes;
 };
 
@@ -575,8 +587,19 @@ rc::Gen<scope_spec> scope_gen(bool root) {
             s.error_handler = action_at(site::error_handler, phase::on_error);
         if (chance(8))
             s.late_error_handler = action_at(site::error_handler, phase::on_error);
-        if (chance(5))
+        if (chance(5)) {
             s.not_found = action_at(site::not_found, phase::on_request);
+            if (chance(3)) { // v2.6 notFoundOptions
+                for (int i = uniform(0, 3); i > 0; --i) {
+                    hook_spec h;
+                    h.ph = chance(2) ? phase::pre_validation : phase::pre_handler;
+                    h.a = action_at(site::hook, h.ph);
+                    s.not_found_hooks.push_back(std::move(h));
+                }
+                if (chance(3))
+                    s.not_found_error_handler = action_at(site::error_handler, phase::on_error);
+            }
+        }
         s.routes = list_of(2, route_gen());
         return s;
     });
@@ -726,8 +749,12 @@ scenario::scenario build(scope_spec const& root_spec,
         s.error_handler = spec.error_handler;
         late.error_handler = spec.late_error_handler;
         // a not-found handler needs a prefix of its own (D11: one per prefix)
-        if (spec.not_found && (i == 0 || !s.prefix.empty()))
+        if (spec.not_found && (i == 0 || !s.prefix.empty())) {
             s.not_found_handler = spec.not_found;
+            for (hook_spec const& h : spec.not_found_hooks)
+                add_hook(s.not_found_hooks, h.ph, h.a);
+            s.not_found_error_handler = spec.not_found_error_handler;
+        }
         for (route_spec const& rs : spec.routes) {
             scenario::route r;
             r.method = rs.post ? "POST" : "GET";

@@ -281,6 +281,9 @@ int scope_delay(scenario::scope const& s) {
         d = std::max(d, action_delay(*s.error_handler));
     if (s.not_found_handler)
         d = std::max(d, action_delay(*s.not_found_handler));
+    d = std::max(d, hooks_delay(s.not_found_hooks));
+    if (s.not_found_error_handler)
+        d = std::max(d, action_delay(*s.not_found_error_handler));
     for (scenario::route const& rt : s.routes)
         d = std::max({d,
                       action_delay(rt.handler),

@@ -427,6 +427,27 @@ TEST(LoadGood, KoaOpsAndCatchRoundTrip) {
     EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
 }
 
+// v2.6 (scenario-format §1.12): callNotFound and hijack ops, a scope's notFoundOptions (labelled
+// PHASE@notFound@SCOPE), read and written back as given.
+TEST(LoadGood, NotFoundOptionsAndOpsRoundTrip) {
+    std::string const app =
+        R"({"notFoundHandler":{"style":"callback","ops":[{"callNotFound":true}]},)"
+        R"("notFoundOptions":{"preValidation":[{},{}],"preHandler":[{"ops":[{"hijack":true}]}],)"
+        R"("errorHandler":{"do":"rethrow"}},)"
+        R"("routes":[{"method":"GET","url":"/","handler":{"ops":[{"callNotFound":true}]},)"
+        R"("hooks":{"preHandler":[{"ops":[{"hijack":true},{"callNotFound":true}]}]}}]})";
+    scenario const s = load_ok(R"({"app":)" + app + R"(,"steps":[{"id":"r1","request":{}}]})");
+    auto const& nf = s.application.root.not_found_hooks;
+    ASSERT_EQ(nf.size(), 2u);
+    EXPECT_EQ(nf[0].second.at(1).label, "preValidation@notFound@root#1");
+    EXPECT_EQ(nf[1].second.at(0).label, "preHandler@notFound@root");
+    EXPECT_EQ(nf[1].second.at(0).ops->at(0).kind, op_kind::hijack);
+    EXPECT_EQ(s.application.root.routes.at(0).handler.ops->at(0).kind, op_kind::call_not_found);
+    ASSERT_TRUE(s.application.root.not_found_error_handler);
+    EXPECT_EQ(s.application.root.not_found_error_handler->label, "errorHandler@notFound@root");
+    EXPECT_EQ(to_json(s)["app"].dump(), json::parse(app).dump());
+}
+
 // v2.4 (scenario-format §1.7): Koa's response API; ctx.set/append keep the values as Koa
 // stringifies them, and every op is written back as given.
 TEST(LoadGood, KoaResponseOpsRoundTrip) {

@@ -158,6 +158,9 @@ enum class op_kind {
     ctx_res_set_header,  // ctx.res.setHeader(name, value)
     ctx_res_write,       // ctx.res.write(text)
     ctx_res_end,         // ctx.res.end(text?)
+    // v2.6 (§1.6): the not-found handler from a request hook or a handler
+    call_not_found, // reply.callNotFound()
+    hijack,         // reply.hijack(): Fastify leaves the response to the callback
 };
 
 char const* to_string(op_kind k);
@@ -245,6 +248,12 @@ struct scope {
     hook_map hooks;
     std::optional<action> error_handler;
     std::optional<action> not_found_handler;
+    /// v2.6: setNotFoundHandler(opts, handler)'s preValidation and preHandler options (hooks
+    /// of the not-found context, after the scope's own); only with `not_found_handler`.
+    hook_map not_found_hooks;
+    /// v2.6: its errorHandler option (the not-found context's error handler, whose parent is
+    /// the scope's error handler at preReady); only with `not_found_handler`.
+    std::optional<action> not_found_error_handler;
     std::vector<route> routes;
     std::vector<scope> plugins;
     std::optional<late_entries> late;

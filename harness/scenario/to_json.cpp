@@ -117,6 +117,8 @@ json op_json(op const& o) {
     case op_kind::hang:
     case op_kind::rethrow:
     case op_kind::ctx_app_emit:
+    case op_kind::call_not_found:
+    case op_kind::hijack:
         arg = true;
         break;
     case op_kind::ctx_status:
@@ -250,6 +252,12 @@ json scope_json(scope const& s, bool root, labels l) {
         out["errorHandler"] = action_json(*s.error_handler, l);
     if (s.not_found_handler)
         out["notFoundHandler"] = action_json(*s.not_found_handler, l);
+    if (!s.not_found_hooks.empty() || s.not_found_error_handler) {
+        json options = hooks_json(s.not_found_hooks, l);
+        if (s.not_found_error_handler)
+            options["errorHandler"] = action_json(*s.not_found_error_handler, l);
+        out["notFoundOptions"] = options;
+    }
     if (!s.routes.empty()) {
         json routes = json::array();
         for (route const& r : s.routes) {

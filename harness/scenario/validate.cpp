@@ -446,6 +446,8 @@ private:
     void koa_referrers(json const& steps, std::string const& path);
     void koa_raw_writes(koa_app const& k, std::string const& path);
     void koa_throw_args(op& o, json const& args, std::string const& path);
+    void call_not_found_op(json const& arg, std::string const& path, std::optional<phase> ph);
+    void not_found_options(json const& v, std::string const& path, scope& s);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void sync_style_rules(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void registration_hook_rules(json const& v, std::string const& path, action const& a);
@@ -1419,6 +1421,13 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
         case op_kind::ctx_res_end:
             koa_op(o, arg, arg_path, s == site::koa_catch, final_op);
             break;
+        case op_kind::call_not_found:
+            call_not_found_op(arg, arg_path, ph);
+            break;
+        case op_kind::hijack:
+            if (!(arg.is_boolean() && arg.get<bool>()))
+                fail(arg_path, "true", shown(arg));
+            break;
         }
         if (o.kind == op_kind::throw_ && (s == site::koa_step || s == site::koa_catch) && o.body &&
             o.body->kind != payload_kind::error && o.body->kind != payload_kind::json_value &&
@@ -1431,6 +1440,19 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
     if (problems_.size() != before)
         return std::nullopt;
     return out;
+}
+
+void reader::call_not_found_op(json const& arg, std::string const& path, std::optional<phase> ph) {
+    // v2.6 (§1.6): lib/reply.js notFound runs the 404 context's preHandler hooks and handler,
+    // which only makes sense before the handler: request hooks up to preHandler, and handlers.
+    if (!(arg.is_boolean() && arg.get<bool>()))
+        fail(path, "true", shown(arg));
+    if (ph && *ph != phase::on_request && *ph != phase::pre_parsing &&
+        *ph != phase::pre_validation && *ph != phase::pre_handler)
+        fail(path,
+             "callNotFound only in handlers and onRequest, preParsing, preValidation or "
+             "preHandler hooks",
+             shown(json(to_string(*ph))));
 }
 
 hook_map reader::hooks(json const& v, std::string const& path, bool route_level) {
@@ -1468,6 +1490,28 @@ hook_map reader::hooks(json const& v, std::string const& path, bool route_level)
         out.emplace_back(*ph, std::move(actions));
     }
     return out;
+}
+
+void reader::not_found_options(json const& v, std::string const& path, scope& s) {
+    // v2.6: setNotFoundHandler({ preValidation, preHandler, errorHandler }, handler). A single
+    // hook function is a list of one (Fastify wraps it); the hooks are route-level hooks of the
+    // 404 context.
+    if (!object(v,
+                path,
+                "{\"preValidation\": [ACTION], \"preHandler\": [ACTION], \"errorHandler\": "
+                "ACTION}"))
+        return;
+    only_keys(v, path, "notFoundOptions", {"preValidation", "preHandler", "errorHandler"});
+    if (!s.not_found_handler)
+        fail(path, "notFoundOptions only beside a notFoundHandler (its options)", shown(v));
+    json known = json::object(); // the hook options, in the file's order
+    for (auto it = v.begin(); it != v.end(); ++it)
+        if (it.key() == "preValidation" || it.key() == "preHandler")
+            known[it.key()] = it.value();
+    s.not_found_hooks = hooks(known, path, true);
+    if (json const* x = member(v, "errorHandler"))
+        s.not_found_error_handler =
+            action_of(*x, path + ".errorHandler", site::error_handler, std::nullopt);
 }
 
 route reader::route_of(json const& v,
@@ -1659,6 +1703,8 @@ scope reader::scope_of(json const& v,
     if (json const* x = member(v, "notFoundHandler"))
         s.not_found_handler =
             action_of(*x, path + ".notFoundHandler", site::not_found, std::nullopt);
+    if (json const* x = member(v, "notFoundOptions"))
+        not_found_options(*x, path + ".notFoundOptions", s);
     if (json const* x = member(v, "routes")) {
         if (!x->is_array()) {
             fail(path + ".routes", "an array of routes", shown(*x));

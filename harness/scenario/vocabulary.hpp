@@ -164,6 +164,9 @@ inline constexpr op_entry op_table[] = {
     {op_kind::ctx_res_set_header, "ctx.res.setHeader", false, detail::koa_sites},
     {op_kind::ctx_res_write, "ctx.res.write", false, detail::koa_sites},
     {op_kind::ctx_res_end, "ctx.res.end", false, detail::koa_sites},
+    // v2.6: request hooks before the handler (the loader checks the phase) and handlers
+    {op_kind::call_not_found, "callNotFound", true, verb_site::hook | verb_site::handler},
+    {op_kind::hijack, "hijack", true, verb_site::hook | verb_site::handler},
 };
 
 /// What Koa 2.16.4's `ctx.type = t` (cache-content-type, mime-types) sets for each value the
@@ -278,6 +281,7 @@ inline constexpr scope_key_entry scope_key_table[] = {
     {"hooks", true, true},
     {"errorHandler", true, true},
     {"notFoundHandler", true, true},
+    {"notFoundOptions", true, true}, // v2.6: setNotFoundHandler's preValidation/preHandler
     {"routes", true, true},
     {"plugins", true, true},
     {"late", true, true},
@@ -364,7 +368,7 @@ static_assert(detail::in_enum_order(payload_kind_table) &&
                       static_cast<std::size_t>(payload_kind::undefined) + 1,
               "payload_kind_table: one row per kind, in enum order");
 static_assert(detail::in_enum_order(op_table) &&
-                  std::size(op_table) == static_cast<std::size_t>(op_kind::ctx_res_end) + 1,
+                  std::size(op_table) == static_cast<std::size_t>(op_kind::hijack) + 1,
               "op_table: one row per op, in enum order");
 static_assert(detail::in_enum_order(step_kind_table) &&
                   std::size(step_kind_table) == static_cast<std::size_t>(step_kind::close) + 1,

@@ -50,6 +50,9 @@ void label_scope(scenario::scope& s) {
         label_if_missing(*s.late->error_handler, "errorHandler@" + s.name);
     if (s.not_found_handler)
         label_if_missing(*s.not_found_handler, "notFound@" + s.name);
+    label_hooks({&s.not_found_hooks}, "notFound@" + s.name); // v2.6: preHandler@notFound@root
+    if (s.not_found_error_handler)
+        label_if_missing(*s.not_found_error_handler, "errorHandler@notFound@" + s.name);
     for (scenario::route& r : s.routes) {
         label_if_missing(r.handler, "handler");
         label_hooks({&r.hooks}, "route");
@@ -105,6 +108,9 @@ void collect_scope(scenario::scope const& s, label_lists& out) {
         out.request.add(s.late->error_handler->label);
     if (s.not_found_handler)
         out.request.add(s.not_found_handler->label);
+    collect_hooks(s.not_found_hooks, out);
+    if (s.not_found_error_handler)
+        out.request.add(s.not_found_error_handler->label);
     for (scenario::route const& r : s.routes) {
         out.request.add(r.handler.label);
         collect_hooks(r.hooks, out);

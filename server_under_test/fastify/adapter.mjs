@@ -207,9 +207,10 @@ const SYNC_PHASES = ['onReady', 'onListen', 'preClose', 'onRoute', 'onRegister']
 
 const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'ops', 'status', 'headers', 'payload', 'error']
 // scenario-format §1.6: the ops of a v2 ACTION; the reply ones need a reply (not onRequestAbort, app hooks)
-const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang']
-const REPLY_OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'return']
-const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late']
+const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang', 'callNotFound', 'hijack']
+const REPLY_OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'return', 'callNotFound', 'hijack']
+const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late']
+const NOT_FOUND_OPTION_PHASES = ['preValidation', 'preHandler'] // v2.6: setNotFoundHandler's hook options
 const NPM_PLUGIN_KEYS = ['name', 'version', 'options']
 const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
 const ROOT_KEYS = [...SCOPE_KEYS, 'options']
@@ -369,6 +370,16 @@ function checkScope (s, path, isRoot, names) {
   if (s.hooks !== undefined) checkHookMap(s.hooks, 'hook', `${path}.hooks`, true)
   if (s.errorHandler !== undefined) checkAction(s.errorHandler, 'errorHandler', undefined, `${path}.errorHandler`)
   if (s.notFoundHandler !== undefined) checkAction(s.notFoundHandler, 'notFound', undefined, `${path}.notFoundHandler`)
+  if (s.notFoundOptions !== undefined) {
+    if (!isObject(s.notFoundOptions)) unsupported(`${path}.notFoundOptions: expected an object`)
+    const { errorHandler, ...hooks } = s.notFoundOptions
+    checkHookMap(hooks, 'hook', `${path}.notFoundOptions`, false)
+    for (const k of Object.keys(hooks)) {
+      if (!NOT_FOUND_OPTION_PHASES.includes(k)) unsupported(`${path}.notFoundOptions: no '${k}' option`)
+    }
+    if (errorHandler !== undefined) checkAction(errorHandler, 'errorHandler', undefined, `${path}.notFoundOptions.errorHandler`)
+    if (s.notFoundHandler === undefined) unsupported(`${path}.notFoundOptions: needs a notFoundHandler`)
+  }
   if (s.routes !== undefined) {
     if (!Array.isArray(s.routes)) unsupported(`${path}.routes: expected an array`)
     s.routes.forEach((r, i) => {
@@ -765,6 +776,8 @@ function replyOp (ctx, k, v, request, reply) {
       else reply.send(materialize(ctx, v, request))
       return true
     case 'set': ctx.applySet({ set: v }); return true
+    case 'callNotFound': reply.callNotFound(); return true // v2.6
+    case 'hijack': reply.hijack(); return true // v2.6
   }
   return false
 }
@@ -1161,7 +1174,17 @@ async function buildScope (ctx, instance, s, name) {
   if (s.errorHandler !== undefined) setErrorHandler(ctx, instance, s.errorHandler, name)
   if (s.notFoundHandler !== undefined) {
     const a = s.notFoundHandler
-    instance.setNotFoundHandler(makeHandler(ctx, 'notFound', a, a.label ?? `notFound@${name}`, name))
+    // v2.6: setNotFoundHandler({ preValidation, preHandler }, handler), hooks traced PHASE@notFound@SCOPE
+    const { errorHandler, ...hooks } = s.notFoundOptions ?? {}
+    const opts = {}
+    for (const [phase, list] of Object.entries(hooks)) {
+      opts[phase] = list.map((h, i) =>
+        makeRequestHook(ctx, phase, h, h.label ?? hookLabel(phase, `notFound@${name}`, i, list.length), name))
+    }
+    if (errorHandler !== undefined) {
+      opts.errorHandler = makeErrorHandler(ctx, errorHandler, errorHandler.label ?? `errorHandler@notFound@${name}`, name)
+    }
+    instance.setNotFoundHandler(opts, makeHandler(ctx, 'notFound', a, a.label ?? `notFound@${name}`, name))
   }
   for (const r of s.routes ?? []) addRoute(ctx, instance, r, name)
   for (const p of s.plugins ?? []) {

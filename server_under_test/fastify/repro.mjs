@@ -273,6 +273,8 @@ function opsBody (w, ops, isAsync, where, hasReply) {
       case 'type': out.push(`reply.type(${q(v)})`); break
       case 'send': out.push(v === null ? 'reply.send()' : `reply.send(${w.payload(v, `${at}.send`)})`); break
       case 'set': out.push(...w.set({ set: v })); break
+      case 'callNotFound': out.push('reply.callNotFound()'); break
+      case 'hijack': out.push('reply.hijack()'); break
       case 'await':
         if (isAsync) out.push(`await ${w.sleep()}(${v})`)
         else {
@@ -496,8 +498,16 @@ function routeLines (w, v, r, where) {
   if (r.errorHandler !== undefined) {
     out.push(...indent(call('errorHandler: ', errorHandler(w, r.errorHandler, `${where}.errorHandler`), ',')))
   }
-  for (const [phase, list] of Object.entries(r.hooks ?? {})) {
-    const fns = list.map((a, i) => requestHook(w, phase, a, `${where}.hooks.${phase}[${i}]`))
+  out.push(...optionHookLines(w, r.hooks, `${where}.hooks`))
+  out.push(...indent(call('handler: ', h, '')), '})')
+  return out
+}
+
+/** Hook options of a route or of setNotFoundHandler (v2.6): `phase: fn,` or `phase: [fns],`. */
+function optionHookLines (w, hooks, where) {
+  const out = []
+  for (const [phase, list] of Object.entries(hooks ?? {})) {
+    const fns = list.map((a, i) => requestHook(w, phase, a, `${where}.${phase}[${i}]`))
     if (fns.length === 1) out.push(...indent(call(`${phase}: `, fns[0], ',')))
     else {
       out.push(`  ${phase}: [`)
@@ -505,11 +515,10 @@ function routeLines (w, v, r, where) {
       out.push('  ],')
     }
   }
-  out.push(...indent(call('handler: ', h, '')), '})')
   return out
 }
 
-const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'routes', 'plugins', 'late',
+const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late',
   'name', 'prefix', 'encapsulate', 'await', 'options']
 
 /** One scope's registrations, in adapter.mjs buildScope's order; `v` is the instance variable. */
@@ -523,7 +532,15 @@ function scopeLines (w, v, s, where, isRoot) {
   }
   out.push(...hookLines(w, v, s.hooks, `${where}.hooks`))
   if (s.errorHandler !== undefined) out.push(...call(`${v}.setErrorHandler(`, errorHandler(w, s.errorHandler, `${where}.errorHandler`)))
-  if (s.notFoundHandler !== undefined) out.push(...call(`${v}.setNotFoundHandler(`, handler(w, s.notFoundHandler, `${where}.notFoundHandler`)))
+  if (s.notFoundHandler !== undefined) {
+    const h = handler(w, s.notFoundHandler, `${where}.notFoundHandler`)
+    if (s.notFoundOptions === undefined) out.push(...call(`${v}.setNotFoundHandler(`, h))
+    else {
+      const { errorHandler: eh, ...hooks } = s.notFoundOptions
+      const ehLines = eh === undefined ? [] : indent(call('errorHandler: ', errorHandler(w, eh, `${where}.notFoundOptions.errorHandler`), ','))
+      out.push(`${v}.setNotFoundHandler({`, ...optionHookLines(w, hooks, `${where}.notFoundOptions`), ...ehLines, ...call('}, ', h))
+    }
+  }
   ;(s.routes ?? []).forEach((r, i) => out.push(...routeLines(w, v, r, `${where}.routes[${i}]`)))
   ;(s.plugins ?? []).forEach((p, i) => {
     const at = `${where}.plugins[${i}]`

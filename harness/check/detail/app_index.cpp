@@ -112,6 +112,9 @@ void app_index::add_scope(scenario::scope const& s,
         add(*s.error_handler, callback_kind::error_handler, std::nullopt, here);
     if (s.not_found_handler)
         add(*s.not_found_handler, callback_kind::not_found, std::nullopt, here);
+    add_hooks(s.not_found_hooks, here); // v2.6: setNotFoundHandler's hook options
+    if (s.not_found_error_handler)
+        add(*s.not_found_error_handler, callback_kind::error_handler, std::nullopt, here);
     for (scenario::route const& r : s.routes) {
         place const in_route{s.name, effective, &r, scenario::route_paths(prefix, r.url, r.method)};
         add(r.handler, callback_kind::handler, std::nullopt, in_route);

@@ -42,6 +42,7 @@ struct queued {
     context* ctx = nullptr;
     scope const* plugin = nullptr;
     std::string prefix;
+    scope const* options = nullptr; // set_not_found: the scope whose notFoundOptions apply (v2.6)
 };
 
 struct pending_not_found {
@@ -76,6 +77,7 @@ public:
         nf->not_found = true;
         nf->scope = r->name;
         not_found_owner_["/"] = r;
+        level_not_found_[r] = nf.get();
         m_.not_found["/"] = std::move(nf);
 
         run_body(r, root_scope);
@@ -144,7 +146,10 @@ private:
         self->own_eh = node;
     }
 
-    void set_not_found_call(instance* self, action const* a, std::deque<queued>& q) {
+    void set_not_found_call(instance* self,
+                            action const* a,
+                            scope const* options,
+                            std::deque<queued>& q) {
         instance* level = not_found_level(self);
         std::string const prefix = scenario::not_found_prefix(self->prefix);
         if (!level->can_set_not_found) {
@@ -157,6 +162,7 @@ private:
         it.what = queued::kind::set_not_found;
         it.target = self;
         it.act = a;
+        it.options = options;
         it.prefix = prefix;
         q.push_back(it);
     }
@@ -243,7 +249,7 @@ private:
         if (s.error_handler)
             set_error_handler(self, &*s.error_handler);
         if (s.not_found_handler)
-            set_not_found_call(self, &*s.not_found_handler, q);
+            set_not_found_call(self, &*s.not_found_handler, &s, q);
         // step 3: routes.
         for (auto const& r : s.routes)
             register_route(self, r, q);
@@ -306,7 +312,10 @@ private:
             }
             slot->handler = it.act;
             slot->scope = it.target->name;
+            not_found_options_[slot.get()] = it.options;
             not_found_owner_[it.prefix] = it.target;
+            // kFourOhFourLevelInstance[kFourOhFourContext] = context
+            level_not_found_[not_found_level(it.target)] = slot.get();
             return;
         }
         case queued::kind::load_plugin:
@@ -360,10 +369,46 @@ private:
             instance* owner = not_found_owner_[prefix];
             ctx->hooks = owner->hooks;
             ctx->error_handler = current_eh(owner);
+            // four-oh-four.js preReady (v2.6): this[kHooks][hook].concat(opts[hook] || []), and
+            // buildErrorHandler(this[kErrorHandler], opts.errorHandler)
+            auto const opts = not_found_options_.find(ctx.get());
+            if (opts != not_found_options_.end() && opts->second != nullptr) {
+                for (auto const& [ph, list] : opts->second->not_found_hooks)
+                    for (auto const& a : list)
+                        ctx->hooks[ph].push_back(hook_fn{&a});
+                if (opts->second->not_found_error_handler) {
+                    auto node = std::make_shared<eh_node>();
+                    node->act = &*opts->second->not_found_error_handler;
+                    node->parent = ctx->error_handler;
+                    ctx->error_handler = node;
+                }
+            }
         }
+        link_call_not_found();
         // §3.4: onReady / preClose: own hooks in order, then each child (parent first).
         collect_app_hooks(root_);
         m_.on_close.assign(on_close_registered_.rbegin(), on_close_registered_.rend());
+    }
+
+    /// four-oh-four.js setContext at preReady: a route's kFourOhFourContext is
+    /// Object.create(instance[kFourOhFourContext]) (found up the prototype chain, i.e. the
+    /// nearest 404 level above the route's instance that set one) with the route's onSend.
+    void link_call_not_found() {
+        for (auto const& b : bindings_) {
+            context const* level = nullptr;
+            for (instance const* i = b.owner; i != nullptr && level == nullptr; i = i->parent) {
+                auto it = level_not_found_.find(i);
+                if (it != level_not_found_.end())
+                    level = it->second;
+            }
+            if (level == nullptr)
+                continue;
+            auto derived = std::make_unique<context>(*level);
+            derived->hooks[phase::on_send] = b.ctx->hooks[phase::on_send];
+            derived->call_not_found = nullptr;
+            b.ctx->call_not_found = derived.get();
+            m_.route_not_found.push_back(std::move(derived));
+        }
     }
 
     void collect_app_hooks(instance const* i) {
@@ -380,6 +425,8 @@ private:
     std::shared_ptr<eh_node const> default_eh_ = std::make_shared<eh_node>(); // Fastify's default
     std::vector<route_binding> bindings_;
     std::map<std::string, instance*> not_found_owner_;
+    std::map<instance const*, context*> level_not_found_;      // a 404 level's kFourOhFourContext
+    std::map<context const*, scope const*> not_found_options_; // v2.6: notFoundOptions' scope
     std::vector<action const*> on_close_registered_;
 };
 

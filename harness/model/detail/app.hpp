@@ -57,6 +57,10 @@ struct context {
     int route_handler_timeout_ms = 0;                      // the route's own handlerTimeout
     long long route_body_limit = 0;                        // the route's own bodyLimit
     std::string config_url; // context.config.url (route.js routeConfigUrl); "" on not-found
+    /// v2.6: kFourOhFourContext, where reply.callNotFound() moves a route's request: the
+    /// not-found context its instance sees, with the route's onSend hooks; null on not-found
+    /// contexts (callNotFound there answers a basic 404).
+    context const* call_not_found = nullptr;
 
     std::vector<hook_fn> const& hooks_of(scenario::phase p) const;
 };
@@ -66,6 +70,7 @@ struct app_model {
     std::vector<std::unique_ptr<instance>> instances;
     std::vector<std::unique_ptr<context>> routes; // registration order, incl. auto HEAD
     std::map<std::string, std::unique_ptr<context>> not_found; // by prefix; "/" always present
+    std::vector<std::unique_ptr<context>> route_not_found;     // each route's call_not_found
     std::vector<scenario::action const*> on_ready;             // run order
     /// v2.6: the onRoute and onRegister calls while the app registers, in order (up to a
     /// refusal: Fastify stops loading there).

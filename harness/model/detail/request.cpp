@@ -509,6 +509,25 @@ void request_run::basic_404() {
     send(v);
 }
 
+void request_run::call_not_found() {
+    // reply.callNotFound() (v2.6; lib/reply.js notFound): on a not-found context (it has no
+    // kFourOhFourContext) a warning and reply.code(404).send('404 Not Found'); else the request
+    // continues in the route's not-found context: its preHandler hooks, then preHandlerCallback.
+    if (ctx_->call_not_found == nullptr) {
+        status_ = 404;
+        has_code_ = true;
+        js_value v = string_value("404 Not Found");
+        v.origin = body_class::text;
+        send(v);
+        return;
+    }
+    ctx_ = ctx_->call_not_found;
+    if (!ctx_->hooks_of(phase::pre_handler).empty())
+        run_hooks(phase::pre_handler, true, [this](maybe_error e) { pre_handler_callback(e); });
+    else
+        pre_handler_callback(std::nullopt);
+}
+
 void request_run::wrap_thenable(promise_ptr p) {
     // wrap-thenable.js (fastify-lifecycle §2.5)
     p->then(
@@ -1500,6 +1519,12 @@ bool request_run::reply_op(scenario::op const& o) {
         return true;
     case scenario::op_kind::set:
         w_.set_flag(o.flag.flag, o.flag.value, in_.id);
+        return true;
+    case scenario::op_kind::call_not_found:
+        call_not_found();
+        return true;
+    case scenario::op_kind::hijack: // reply.hijack() (v2.6): reply.sent from now on
+        hijacked_ = true;
         return true;
     default:
         return false;

@@ -77,6 +77,7 @@ private:
     void body_error(js_value err);
     void parser_done(maybe_error err);
     void basic_404();
+    void call_not_found();
     void handler();
     void pre_validation_callback(maybe_error err);
     void pre_handler_callback(maybe_error err);

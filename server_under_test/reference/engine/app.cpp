@@ -138,6 +138,7 @@ struct built_app::queued {
     scenario::route const* r = nullptr;
     scenario::scope const* child = nullptr;
     std::string scope_name;
+    scenario::scope const* not_found_options = nullptr; // v2.6: notFoundOptions of this scope
 };
 
 built_app::built_app(scenario::app const& a, fault_set faults)
@@ -146,6 +147,7 @@ built_app::built_app(scenario::app const& a, fault_set faults)
     auto root = std::make_unique<instance>();
     root->name = a.root.name.empty() ? "root" : a.root.name;
     root_ = root.get();
+    root_->not_found_level = true;
     instances_.push_back(std::move(root));
     auto def = std::make_unique<error_handler_node>();
     default_handler_ = def.get();
@@ -212,6 +214,7 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
         q.inst = &inst;
         q.fn = hook_fn{&*s.not_found_handler, s.name};
         q.scope_name = s.name;
+        q.not_found_options = &s;
         queue.push_back(q);
     }
     for (auto const& r : s.routes) {
@@ -252,7 +255,7 @@ void built_app::flush(std::vector<queued>& queue) {
             add_route(*q.inst, *q.r, q.scope_name);
             break;
         case queued::kind::not_found:
-            set_not_found(*q.inst, q.fn.act, q.scope_name);
+            set_not_found(*q.inst, q.fn.act, q.scope_name, q.not_found_options);
             break;
         case queued::kind::plugin:
             load_scope(*q.inst, *q.child);
@@ -275,6 +278,7 @@ void built_app::load_scope(instance& parent, scenario::scope const& s) {
     child->name = s.name;
     child->prefix = join_prefix(parent.prefix, s.prefix);
     child->parent = &parent;
+    child->not_found_level = !s.prefix.empty(); // plugin-override.js: arrange404 on a prefix
     child->hooks = parent.hooks;
     child->on_route = parent.on_route; // lib/hooks.js buildHooks: onRoute.slice()
     parent.children.push_back(child.get());
@@ -384,8 +388,11 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
 
 void built_app::set_not_found(instance& inst,
                               scenario::action const* act,
-                              std::string const& scope) {
+                              std::string const& scope,
+                              scenario::scope const* options) {
     auto ctx = std::make_unique<context>();
+    if (options != nullptr)
+        not_found_options_.emplace_back(ctx.get(), options);
     ctx->is_not_found = true;
     ctx->method = "*";
     ctx->handler = act;
@@ -417,6 +424,10 @@ void built_app::set_not_found(instance& inst,
     }
     not_found_owner_.emplace_back(raw, &inst);
     inst.not_found = raw;
+    instance* level = &inst; // kFourOhFourLevelInstance
+    while (!level->not_found_level && level->parent != nullptr)
+        level = level->parent;
+    level->level_not_found = raw;
 }
 
 void built_app::finalize() {
@@ -444,12 +455,49 @@ void built_app::finalize() {
     for (auto const& [ctx, inst] : not_found_owner_) {
         ctx->hooks = inst->hooks;
         ctx->error_handler = inst->error_handler(); // lib/four-oh-four.js: at preReady
+        // v2.6: `this[kHooks][hook].concat(opts[hook] || [])`: the options after the scope's;
+        // opts.errorHandler: buildErrorHandler(this[kErrorHandler], opts.errorHandler)
+        for (auto const& [nf, options] : not_found_options_) {
+            if (nf != ctx)
+                continue;
+            for (auto const& [ph, actions] : options->not_found_hooks)
+                for (auto const& act : actions)
+                    ctx->hooks[index_of(ph)].push_back(hook_fn{&act, ctx->handler_scope});
+            if (options->not_found_error_handler) {
+                auto node = std::make_unique<error_handler_node>();
+                node->act = &*options->not_found_error_handler;
+                node->scope = ctx->handler_scope;
+                node->parent = ctx->error_handler;
+                ctx->error_handler = node.get();
+                handlers_.push_back(std::move(node));
+            }
+        }
     }
+    link_not_found_contexts();
     std::stable_sort(not_found_by_prefix_.begin(),
                      not_found_by_prefix_.end(),
                      [](auto const& a, auto const& b) { return a.first.size() > b.first.size(); });
     // avvio onClose: last registered runs first.
     std::reverse(on_close_.begin(), on_close_.end());
+}
+
+void built_app::link_not_found_contexts() {
+    // route.js preReady → four-oh-four.js setContext: Object.create(instance[kFourOhFourContext])
+    // with the route's onSend. kFourOhFourContext is inherited through the prototype chain from
+    // the nearest 404 level that set one (the root always has one).
+    for (auto const& [ctx, owner] : route_owner_) {
+        instance const* i = owner;
+        while (i->level_not_found == nullptr && i->parent != nullptr)
+            i = i->parent;
+        context const* level = i->level_not_found;
+        if (level == nullptr)
+            continue;
+        auto derived = std::make_unique<context>(*level);
+        derived->hooks[index_of(phase::on_send)] = ctx->of(phase::on_send);
+        derived->not_found = nullptr;
+        ctx->not_found = derived.get();
+        contexts_.push_back(std::move(derived));
+    }
 }
 
 context const& built_app::route(std::string const& method, std::string const& path) const {

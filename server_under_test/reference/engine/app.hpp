@@ -48,6 +48,10 @@ struct context {
     int handler_timeout_ms = 0;
     long long body_limit = 1048576;        // the route's bodyLimit, else the server's
     std::optional<std::string> config_url; // context.config.url; none on a 404 context
+    /// kFourOhFourContext (v2.6): what reply.callNotFound() switches a route's request to — its
+    /// instance's 404 context with the route's own onSend hooks (four-oh-four.js setContext);
+    /// null on a 404 context, where callNotFound sends a basic '404 Not Found'.
+    context const* not_found = nullptr;
 
     hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
 };
@@ -65,6 +69,8 @@ struct instance {
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
     context* not_found = nullptr;                          // set by setNotFoundHandler here
+    bool not_found_level = false;       // the root, or a plugin with a prefix (arrange404)
+    context* level_not_found = nullptr; // on a 404 level: its kFourOhFourContext (v2.6)
 
     /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
     error_handler_node const* error_handler() const;
@@ -113,9 +119,13 @@ private:
     void flush(std::vector<queued>& queue);
     void add_hook(instance& inst, phase p, hook_fn const& fn);
     void add_route(instance& inst, scenario::route const& r, std::string const& scope_name);
-    void set_not_found(instance& inst, scenario::action const* act, std::string const& scope);
+    void set_not_found(instance& inst,
+                       scenario::action const* act,
+                       std::string const& scope,
+                       scenario::scope const* options = nullptr);
     void finalize();
     void declare_route(instance& inst, scenario::route const& r);
+    void link_not_found_contexts();
 
     scenario::app_options options_;
     fault_set faults_ = 0;
@@ -124,6 +134,7 @@ private:
     std::vector<std::unique_ptr<context>> contexts_;
     std::vector<std::pair<context*, instance*>> route_owner_; // for the preReady hook copy
     std::vector<std::pair<context*, instance*>> not_found_owner_;
+    std::vector<std::pair<context const*, scenario::scope const*>> not_found_options_; // v2.6
     std::vector<
         std::pair<std::vector<std::pair<phase, std::vector<scenario::action>>> const*, context*>>
         route_hooks_;

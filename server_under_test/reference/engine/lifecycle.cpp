@@ -214,6 +214,9 @@ private:
     struct chain_state {
         std::shared_ptr<request_impl> self;
         phase ph = phase::on_request;
+        // the runner's `functions`, taken when it starts: reply.callNotFound() (v2.6) moves the
+        // request to another context while a chain of the old one is still running
+        hook_list const* hooks = nullptr;
         guard g = guard::none;
         std::size_t i = 0;
         value payload;
@@ -264,6 +267,7 @@ private:
     void pre_validation_done(std::shared_ptr<js_error> err);
     void pre_handler_done(std::shared_ptr<js_error> err);
     void call_handler();
+    void call_not_found();
     void wrap_thenable_resolved(value v);
     void wrap_thenable_rejected(std::shared_ptr<js_error> err);
     void do_send_verb(action const& a);
@@ -729,6 +733,20 @@ void request_impl::call_handler() {
     after_delay(a, act);
 }
 
+void request_impl::call_not_found() {
+    // lib/reply.js notFound (v2.6): a 404 context has no kFourOhFourContext, so Fastify warns
+    // and answers a basic 404; else the request moves to the route's 404 context (its hooks,
+    // error handler and the route's onSend from now on), whose preHandler hooks run before
+    // preHandlerCallback: nothing when the reply went out meanwhile, else the 404 handler.
+    if (ctx_->not_found == nullptr) {
+        res_.status_code(404);
+        send(value::of_string("404 Not Found"));
+        return;
+    }
+    ctx_ = ctx_->not_found;
+    run_phase(phase::pre_handler, guard::per_hook, &request_impl::pre_handler_done);
+}
+
 void request_impl::after_timer(action const& a, std::function<void()> fn) {
     if (a.how == style::async) {
         // `await sleep(ms)`: the timer resolves a promise; the function resumes in a microtask.
@@ -895,6 +913,12 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
         }
         case op_kind::hang:
             return;
+        case op_kind::call_not_found:
+            self.call_not_found();
+            break;
+        case op_kind::hijack: // reply.hijack(): `sent` from now on; nothing is written
+            self.hijacked_ = true;
+            break;
         case op_kind::ctx_status: // koa ops: the loader refuses them outside koa middleware
         case op_kind::ctx_body:
         case op_kind::ctx_throw:
@@ -1042,6 +1066,7 @@ void request_impl::run_chain(phase ph, guard g, value payload, chain_cb cb) {
     auto s = std::make_shared<chain_state>();
     s->self = shared_from_this();
     s->ph = ph;
+    s->hooks = &ctx_->of(ph);
     s->g = g;
     s->payload = std::move(payload);
     s->cb = std::move(cb);
@@ -1052,7 +1077,7 @@ void request_impl::chain_next(std::shared_ptr<chain_state> const& s,
                               std::shared_ptr<js_error> err,
                               std::optional<value> np) {
     request_impl& self = *s->self;
-    hook_list const& hooks = self.ctx_->of(s->ph);
+    hook_list const& hooks = *s->hooks;
     if (s->g == guard::pre_parsing && self.sent())
         return; // preParsingHookRunner: silent stop, also after the last hook
     if (np && np->k != value::kind::undefined)
@@ -2116,6 +2141,12 @@ std::optional<std::string> scope_unsupported(scenario::scope const& s) {
             return why;
     if (s.not_found_handler)
         if (auto why = ops_unsupported(*s.not_found_handler, at + " notFoundHandler", std::nullopt))
+            return why;
+    if (auto why = hooks(s.not_found_hooks, at + " notFoundOptions"))
+        return why;
+    if (s.not_found_error_handler)
+        if (auto why = ops_unsupported(
+                *s.not_found_error_handler, at + " notFoundOptions.errorHandler", std::nullopt))
             return why;
     for (auto const& r : s.routes) {
         if (auto why = ops_unsupported(r.handler, at + " " + r.method + " " + r.url, std::nullopt))
