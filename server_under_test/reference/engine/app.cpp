@@ -195,10 +195,17 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
         node->act = &act;
         node->scope = s.name;
         node->parent = inst.error_handler();
+        node->owner = &inst;
         inst.own_error_handler = node.get();
         handlers_.push_back(std::move(node));
     };
 
+    // v2.6 (§1.9): decorate, decorateRequest, decorateReply act at once (before any hook).
+    for (auto const& [into, from] : {std::pair{&inst.decorations, &s.decorate},
+                                     std::pair{&inst.request_props, &s.decorate_request},
+                                     std::pair{&inst.reply_props, &s.decorate_reply}})
+        for (auto it = from->begin(); it != from->end(); ++it)
+            (*into)[it.key()] = it.value();
     add_hooks(s.hooks);
     if (s.late && has(faults_, fault::late_hooks_in_tree_order))
         add_hooks(s.late->hooks); // seeded fault: `late` treated as written before register()
@@ -273,6 +280,9 @@ void built_app::load_scope(instance& parent, scenario::scope const& s) {
     child->prefix = join_prefix(parent.prefix, s.prefix);
     child->parent = &parent;
     child->hooks = parent.hooks;
+    // lib/request.js buildRegularRequest: a child's Request copies the parent's props now.
+    child->request_props = parent.request_props;
+    child->reply_props = parent.reply_props;
     parent.children.push_back(child.get());
     instance& inst = *child;
     instances_.push_back(std::move(child));
@@ -309,6 +319,13 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
         ctx->handler = &r.handler;
         ctx->handler_scope = scope;
         ctx->head_of_get = head_of_get;
+        ctx->owner = &inst;
+        // route.js: config.url is the full path, except for the `prefix + "/"` path of a "/"
+        // route under a prefix (addNewRoute with prefixing: true), whose config.url is the prefix
+        ctx->url = ctx->method != "HEAD" && r.url == "/" && !inst.prefix.empty() &&
+                           ctx->path == inst.prefix + "/"
+                       ? inst.prefix
+                       : ctx->path;
         ctx->error_handler = inst.error_handler(); // captured in the route's `after`
         route_owner_.emplace_back(ctx.get(), &inst);
         route_hooks_.emplace_back(&r.hooks, ctx.get());
@@ -334,6 +351,7 @@ void built_app::set_not_found(instance& inst,
     ctx->method = "*";
     ctx->handler = act;
     ctx->handler_scope = scope;
+    ctx->owner = &inst;
     context* raw = ctx.get();
     contexts_.push_back(std::move(ctx));
     std::string prefix = inst.prefix.empty() ? "/" : inst.prefix;

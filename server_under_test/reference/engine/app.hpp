@@ -16,6 +16,8 @@ namespace lifecheck::engine {
 
 using scenario::phase;
 
+struct instance;
+
 constexpr std::size_t phase_count = 13;
 
 /// One registered hook: the ACTION and the scope that declared it (for the `cb` event).
@@ -32,6 +34,7 @@ struct error_handler_node {
     scenario::action const* act = nullptr;
     std::string scope;
     error_handler_node const* parent = nullptr;
+    instance const* owner = nullptr; // v2.6: the handler's `this` (setErrorHandler's)
 };
 
 /// A route context: what one request runs through (lib/context.js).
@@ -44,6 +47,11 @@ struct context {
     std::string method;       // "GET"..., "*" for 404 contexts
     std::string path;         // full path with prefix
     bool head_of_get = false; // an automatic HEAD route
+    // v2.6 (§1.9): the instance every callback of this context has as `this` (route.js binds
+    // the route's hooks and handler to the instance that declared the route; four-oh-four.js
+    // to the one that set the not-found handler), and the pattern its params come from.
+    instance const* owner = nullptr;
+    std::string url; // routeOptions.url (Fastify's config.url); "" on 404 contexts
 
     hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
 };
@@ -60,6 +68,11 @@ struct instance {
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
     context* not_found = nullptr;                          // set by setNotFoundHandler here
+    // v2.6 (§1.9): `decorate` values set on this instance (an fp plugin's land here too), and the
+    // request/reply decorations its Request/Reply classes copy into each new object.
+    scenario::json decorations = scenario::json::object();
+    scenario::json request_props = scenario::json::object();
+    scenario::json reply_props = scenario::json::object();
 
     /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
     error_handler_node const* error_handler() const;
