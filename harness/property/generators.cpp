@@ -571,7 +571,7 @@ struct request_gen {
     int prefix = 0;    // missing url: below which prefix (modulo)
     bool post = false; // missing url: POST instead of GET
     bool bad_json = false;
-    int query = 0; // v2.6: 0 none, 1 "?q=1", 2 "?q=a+b&q=%41&n"
+    int query = 0; // v2.6: 0 none, 1 "?q=1", 2 "?q=a%20b&q=%41&n"
     scenario::client_options client;
 };
 
@@ -730,8 +730,8 @@ scenario::step build_request(request_gen const& g,
     }
     if (g.query == 1)
         st.request.url += "?q=1";
-    else if (g.query == 2)
-        st.request.url += "?q=a+b&q=%41&n";
+    else if (g.query == 2) // restricted: no '+' in the target (Finding 50)
+        st.request.url += "?q=a%20b&q=%41&n";
     if (st.request.method == "POST") {
         st.request.headers.emplace_back("content-type", "application/json");
         st.request.body = g.bad_json ? std::string{"{\"x\":"} : std::string{"{\"x\":1}"};
