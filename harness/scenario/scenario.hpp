@@ -75,7 +75,7 @@ enum class payload_kind {
     response,
     error,
     undefined,
-    read, // v2.6 (§1.9): request data, decorations and state read when the op runs
+    read, // v2.6 (§1.13): request data, decorations and state read when the op runs
 };
 
 char const* to_string(payload_kind k);
@@ -92,7 +92,7 @@ struct error_spec {
     json props = json::object(); // other own properties, e.g. {"expose": true}
 };
 
-/// v2.6 (scenario-format §1.9): a place a callback reads (`read` PAYLOAD) or writes (`assign`,
+/// v2.6 (scenario-format §1.13): a place a callback reads (`read` PAYLOAD) or writes (`assign`,
 /// `increment`), named after the JavaScript expression: `request.body`, `request.query.a`,
 /// `request.headers.x-a`, `request.routeOptions.url`, `request.hello`, `reply.n`, `this.foo`.
 enum class ref_kind {
@@ -116,7 +116,7 @@ struct ref {
     std::string text;               // as written
 };
 
-/// Parses a REF's grammar (§1.9); nothing when it is not one. Names are checked by the loader.
+/// Parses a REF's grammar (§1.13); nothing when it is not one. Names are checked by the loader.
 std::optional<ref> parse_ref(std::string const& text);
 
 /// PAYLOAD, scenario-format §1.3. Fields not used by `kind` stay at their defaults.
@@ -179,7 +179,7 @@ enum class op_kind {
     ctx_redirect,      // ctx.redirect(url)
     ctx_attachment,    // ctx.attachment(filename?) (null: no filename)
     ctx_flush_headers, // ctx.flushHeaders()
-    // v2.6 (§1.9): state across callbacks
+    // v2.6 (§1.13): state across callbacks
     assign,    // TARGET = value (request.body, request.NAME, reply.NAME, this.NAME)
     increment, // TARGET++ (request.NAME, reply.NAME, this.NAME)
 };
@@ -263,7 +263,7 @@ struct scope {
     bool encapsulate = true;
     bool await_register = false;         // `await register(...)`
     std::vector<npm_plugin> npm_plugins; // registered first, in order
-    // v2.6 (§1.9): decorate / decorateRequest / decorateReply calls, NAME: a JSON scalar, in order
+    // v2.6 (§1.13): decorate / decorateRequest / decorateReply calls, NAME: a JSON scalar, in order
     json decorate = json::object();
     json decorate_request = json::object();
     json decorate_reply = json::object();

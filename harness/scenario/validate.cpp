@@ -442,7 +442,7 @@ private:
                 bool in_catch,
                 std::optional<std::string>& final_op);
     void koa_response_op(op& o, json const& arg, std::string const& path);
-    // v2.6 (§1.9): request data, decorations and state across callbacks
+    // v2.6 (§1.13): request data, decorations and state across callbacks
     std::optional<ref> ref_of(json const& v, std::string const& path, bool write);
     void read_payload(json const& v, std::string const& path, payload& p);
     void state_op(op& o, json const& arg, std::string const& path);
@@ -548,7 +548,7 @@ reader::payload_of(json const& v, std::string const& path, bool response_body, b
     if (!v2 && is_v2_kind(p.kind)) {
         fail(path + ".kind",
              std::string{"a payload kind outside `ops` (error, undefined and read are values "
-                         "of ops, scenario-format §1.6, §1.9): "} +
+                         "of ops, scenario-format §1.6, §1.13): "} +
                  all_kinds(),
              shown(*kind_value));
         return std::nullopt;
@@ -1230,7 +1230,7 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
 }
 
 // ---------------------------------------------------------------------------------------------
-// v2.6 (scenario-format §1.9): request data, decorations and state across callbacks
+// v2.6 (scenario-format §1.13): request data, decorations and state across callbacks
 
 namespace {
 
@@ -1256,7 +1256,7 @@ bool reserved_name(ref_kind k, std::string const& name) {
 char const* ref_grammar =
     "a REF: request.body, request.query[.KEY], request.params[.KEY], request.headers[.NAME], "
     "request.method, request.url, request.id, request.routeOptions.url, "
-    "request.routeOptions.method, request.NAME, reply.NAME or this.NAME (§1.9)";
+    "request.routeOptions.method, request.NAME, reply.NAME or this.NAME (§1.13)";
 
 } // namespace
 
@@ -1276,7 +1276,7 @@ std::optional<ref> reader::ref_of(json const& v, std::string const& path, bool w
                  std::string{r->kind == ref_kind::request_prop ? "request"
                              : r->kind == ref_kind::reply_prop ? "reply"
                                                                : "instance"} +
-                 " (§1.9)",
+                 " (§1.13)",
              shown(v));
         return std::nullopt;
     }
@@ -1354,7 +1354,7 @@ void reader::decorations(json const& v, scope& s, std::string const& path, bool 
             continue;
         if (kind != ref_kind::this_prop && !root && !s.encapsulate) {
             fail(at,
-                 std::string{key} + " only in the app or an encapsulated plugin (§1.9)",
+                 std::string{key} + " only in the app or an encapsulated plugin (§1.13)",
                  "an encapsulate: false plugin");
             continue;
         }
@@ -1367,7 +1367,7 @@ void reader::decorations(json const& v, scope& s, std::string const& path, bool 
             auto r = parse_ref(text);
             if (!r || r->kind != kind || reserved_name(kind, it.key())) {
                 fail(np,
-                     "a decoration name: an identifier Fastify does not already use (§1.9)",
+                     "a decoration name: an identifier Fastify does not already use (§1.13)",
                      shown(json(it.key())));
                 continue;
             }

@@ -297,7 +297,7 @@ inline constexpr char const* app_option_table[] = {
     "return503OnClosing",
 };
 
-// v2.6 (§1.9): names Fastify 5.12.8 (or Object.prototype) already gives the request, the reply and
+// v2.6 (§1.13): names Fastify 5.12.8 (or Object.prototype) already gives the request, the reply and
 // the instance. A decoration or an assigned property of that name would change Fastify itself, or
 // throw (a getter without a setter), so the loader refuses them; the rest are the app's own.
 /// Request: own fields, lib/request.js accessors and methods, v4 leftovers.

@@ -218,7 +218,7 @@ const PAYLOAD_KEYS = {
   response: ['status', 'headers', 'body', 'shared'],
   error: ['message', 'statusCode', 'status', 'code', 'headers', 'props'],
   undefined: [],
-  read: ['of', 'object'] // v2.6 (§1.9)
+  read: ['of', 'object'] // v2.6 (§1.13)
 }
 
 class Unsupported extends Error {}
@@ -724,7 +724,7 @@ function materialize (ctx, p, request, env) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// v2.6 (scenario-format §1.9): request data, decorations and state across callbacks
+// v2.6 (scenario-format §1.13): request data, decorations and state across callbacks
 
 /** The object a REF starts from and the property it names: ['request', 'query', 'a'] etc. */
 function refParts (ref, env) {
@@ -1157,7 +1157,7 @@ function addRoute (ctx, instance, r, name) {
 async function buildScope (ctx, instance, s, name) {
   // scenario-format §1.1 step 0: npm plugins first, awaited, so their hooks come before the scope's.
   for (const entry of s.npmPlugins ?? []) await instance.register(ctx.npm.get(entry).plugin, entry.options ?? {})
-  // v2.6 (§1.9): decorations before anything else the scope registers
+  // v2.6 (§1.13): decorations before anything else the scope registers
   for (const [k, v] of Object.entries(s.decorate ?? {})) instance.decorate(k, v)
   for (const [k, v] of Object.entries(s.decorateRequest ?? {})) instance.decorateRequest(k, v)
   for (const [k, v] of Object.entries(s.decorateReply ?? {})) instance.decorateReply(k, v)

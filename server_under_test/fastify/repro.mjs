@@ -141,7 +141,7 @@ class Writer {
         return `(${v} ??= ${r})` // one Response instance for every send (scenario-format §1.3)
       }
       case 'error': return errorPayload(p)
-      case 'read': // v2.6 (§1.9): request data and state, read where the op runs
+      case 'read': // v2.6 (§1.13): request data and state, read where the op runs
         if (p.of !== undefined) return refExpr(p.of)
         return `{ ${Object.entries(p.object ?? {}).map(([k, r]) => `${q(k)}: ${refExpr(r)}`).join(', ')} }`
     }
@@ -252,7 +252,7 @@ const ASYNC_PARAMS = {
 }
 const APP_PHASES = ['onReady', 'preClose', 'onClose']
 
-/** A REF of scenario-format §1.9 as JavaScript: request.query['a'], request.headers['x-a'], this.foo. */
+/** A REF of scenario-format §1.13 as JavaScript: request.query['a'], request.headers['x-a'], this.foo. */
 function refExpr (ref) {
   const m = /^request\.(query|params|headers)\.(.+)$/.exec(ref)
   return m ? `request.${m[1]}[${q(m[2])}]` : ref

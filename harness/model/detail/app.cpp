@@ -212,7 +212,7 @@ private:
 
     void run_body(instance* self, scope const& s) {
         std::deque<queued> q; // this plugin's avvio queue
-        // v2.6 (§1.9): decorate, decorateRequest and decorateReply act at once, first.
+        // v2.6 (§1.13): decorate, decorateRequest and decorateReply act at once, first.
         for (auto it = s.decorate.begin(); it != s.decorate.end(); ++it)
             self->own_props[it.key()] = it.value();
         for (auto it = s.decorate_request.begin(); it != s.decorate_request.end(); ++it)

@@ -40,7 +40,7 @@ struct instance {
     std::vector<scenario::action const*> pre_close; // own, not inherited (§3.4)
     std::shared_ptr<eh_node const> own_eh;          // set by this instance's setErrorHandler
     std::vector<instance*> children;                // kChildren, in creation order
-    // v2.6 (§1.9): own `decorate` properties; the props its Request and Reply classes copy into
+    // v2.6 (§1.13): own `decorate` properties; the props its Request and Reply classes copy into
     // every new object (decorateRequest/decorateReply here and, copied at creation, above)
     scenario::json own_props = scenario::json::object();
     scenario::json request_decorations = scenario::json::object();

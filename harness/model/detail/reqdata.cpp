@@ -1,4 +1,4 @@
-// Request data a callback reads, predicted from the scenario step (scenario-format §1.9).
+// Request data a callback reads, predicted from the scenario step (scenario-format §1.13).
 #include "harness/model/detail/reqdata.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// What a Fastify 5.12.8 callback reads off the request (scenario-format §1.9, v2.6), predicted
+// What a Fastify 5.12.8 callback reads off the request (scenario-format §1.13, v2.6), predicted
 // from the step: request.query, request.params, request.headers, and JavaScript's `x++`.
 // Written from fast-querystring, find-my-way and Node's IncomingMessage, apart from the
 // reference server (style.md B.4).

@@ -1735,7 +1735,7 @@ js_value request_run::make_payload(scenario::payload const& p) {
 }
 
 //------------------------------------------------------------------------------
-// v2.6 (scenario-format §1.9): what callbacks read off the request and keep across callbacks
+// v2.6 (scenario-format §1.13): what callbacks read off the request and keep across callbacks
 
 instance const* request_run::this_of(action const& a) const {
     // fastify.js binds an error handler to the instance that set it; route.js and

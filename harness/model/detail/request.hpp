@@ -30,7 +30,7 @@ struct world : node_world {
     scenario::app const& source;
     std::map<std::string, std::shared_ptr<response_object>> shared; // `"shared": name`
     bool closing = false;                                           // fastify.close() began
-    // v2.6 (§1.9): own properties callbacks set on instances (`this.NAME = v`, `this.NAME++`)
+    // v2.6 (§1.13): own properties callbacks set on instances (`this.NAME = v`, `this.NAME++`)
     std::map<instance const*, std::map<std::string, js_value>> instance_own;
 };
 
@@ -149,7 +149,7 @@ private:
     js_value thrown_value(scenario::payload const& p);
     void hijack(scenario::action const& a);
     js_value make_payload(scenario::payload const& p);
-    // v2.6 (scenario-format §1.9): request data, decorations, state across callbacks
+    // v2.6 (scenario-format §1.13): request data, decorations, state across callbacks
     instance const* this_of(scenario::action const& a) const;
     js_value read_ref(scenario::ref const& r);
     void write_ref(scenario::ref const& r, js_value v);

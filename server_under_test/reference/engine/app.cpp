@@ -200,7 +200,7 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
         handlers_.push_back(std::move(node));
     };
 
-    // v2.6 (§1.9): decorate, decorateRequest, decorateReply act at once (before any hook).
+    // v2.6 (§1.13): decorate, decorateRequest, decorateReply act at once (before any hook).
     for (auto const& [into, from] : {std::pair{&inst.decorations, &s.decorate},
                                      std::pair{&inst.request_props, &s.decorate_request},
                                      std::pair{&inst.reply_props, &s.decorate_reply}})

@@ -47,7 +47,7 @@ struct context {
     std::string method;       // "GET"..., "*" for 404 contexts
     std::string path;         // full path with prefix
     bool head_of_get = false; // an automatic HEAD route
-    // v2.6 (§1.9): the instance every callback of this context has as `this` (route.js binds
+    // v2.6 (§1.13): the instance every callback of this context has as `this` (route.js binds
     // the route's hooks and handler to the instance that declared the route; four-oh-four.js
     // to the one that set the not-found handler), and the pattern its params come from.
     instance const* owner = nullptr;
@@ -68,7 +68,7 @@ struct instance {
     std::vector<hook_fn> pre_close;
     error_handler_node const* own_error_handler = nullptr; // set by setErrorHandler here
     context* not_found = nullptr;                          // set by setNotFoundHandler here
-    // v2.6 (§1.9): `decorate` values set on this instance (an fp plugin's land here too), and the
+    // v2.6 (§1.13): `decorate` values set on this instance (an fp plugin's land here too), and the
     // request/reply decorations its Request/Reply classes copy into each new object.
     scenario::json decorations = scenario::json::object();
     scenario::json request_props = scenario::json::object();

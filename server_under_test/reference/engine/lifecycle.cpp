@@ -45,7 +45,7 @@ struct shared_state {
     fault_set faults = 0;
     std::map<std::string, bool> flags; // `set` / `when`
     std::map<std::string, std::shared_ptr<response_obj>> shared_responses;
-    // v2.6 (§1.9): own properties a callback set on an instance (`this.NAME = v`, `this.NAME++`)
+    // v2.6 (§1.13): own properties a callback set on an instance (`this.NAME = v`, `this.NAME++`)
     std::map<instance const*, std::map<std::string, value>> this_props;
     bool closing = false;
     int auto_id = 0;
@@ -290,7 +290,7 @@ private:
         instance const* this_inst = nullptr; // v2.6: the function's `this`
     };
 
-    // --- v2.6 request data and state (scenario-format §1.9) ------------------------------
+    // --- v2.6 request data and state (scenario-format §1.13) ------------------------------
     /// The JS value of an ops PAYLOAD: `read` evaluated now, any other kind materialized.
     value op_value(ops_frame const& f, scenario::payload const& p);
     value read_ref(ops_frame const& f, scenario::ref const& r);
@@ -1029,7 +1029,7 @@ void request_impl::hijack_write(action const& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// v2.6 request data and state across callbacks (scenario-format §1.9)
+// v2.6 request data and state across callbacks (scenario-format §1.13)
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Request data as Fastify 5 hands it to callbacks (scenario-format §1.9, v2.6): request.query
+// Request data as Fastify 5 hands it to callbacks (scenario-format §1.13, v2.6): request.query
 // (fast-querystring), request.params (find-my-way), request.headers (Node's IncomingMessage),
 // request.body (the JSON and text parsers), and JavaScript's `x++` on a stored value.
 #pragma once

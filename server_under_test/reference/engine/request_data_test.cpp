@@ -1,5 +1,5 @@
 // Request data against what Node 20 and Fastify 5.12.8 give: fast-querystring's parse,
-// find-my-way's params, Node's req.headers folding, and `x++` (scenario-format §1.9).
+// find-my-way's params, Node's req.headers folding, and `x++` (scenario-format §1.13).
 #include "server_under_test/reference/engine/request_data.hpp"
 
 #include <gtest/gtest.h>
