@@ -347,6 +347,7 @@ int payload_hint(scenario::payload const* pp) {
     case scenario::payload_kind::error: // kinds of ops only (scenario-format
                                         // §1.6)
     case scenario::payload_kind::undefined:
+    case scenario::payload_kind::read: // v2.6 (§1.13): the decoder does not make it yet
         return 0;
     }
     return 0;

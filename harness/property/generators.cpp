@@ -128,6 +128,7 @@ payload payload_of(bool raw_only) {
     }
     case payload_kind::error:     // kinds of ops only (scenario-format §1.6); never
     case payload_kind::undefined: // picked for a v1 payload above
+    case payload_kind::read:      // ops only: read_payload_of
         break;
     }
     return p;
@@ -243,6 +244,61 @@ payload replacement_payload(phase ph) {
     return chance(6) ? error_payload() : payload_of(true);
 }
 
+/// v2.6 (§1.13): a REF of request data or state the generated callbacks read. `reply_ok` is false
+/// in onRequestAbort (no reply there).
+scenario::ref read_ref_of(bool reply_ok) {
+    std::string const text = pick<std::string>({{2, "request.body"},
+                                                {2, "request.query"},
+                                                {1, "request.query.q"},
+                                                {1, "request.params"},
+                                                {1, "request.headers"},
+                                                {1, "request.headers.x-lifecheck-req"},
+                                                {1, "request.headers.content-type"},
+                                                {1, "request.method"},
+                                                {1, "request.url"},
+                                                {1, "request.id"},
+                                                {1, "request.routeOptions.url"},
+                                                {1, "request.routeOptions.method"},
+                                                {2, "request.gv"},
+                                                {reply_ok ? 2 : 0, "reply.gv"},
+                                                {2, "this.gc"}});
+    return *scenario::parse_ref(text);
+}
+
+/// v2.6: a `read` PAYLOAD: one value, or an object of two.
+payload read_payload_of(bool reply_ok) {
+    payload p;
+    p.kind = payload_kind::read;
+    if (chance(2)) {
+        p.read_of = read_ref_of(reply_ok);
+    } else {
+        p.read_object.emplace_back("a", read_ref_of(reply_ok));
+        p.read_object.emplace_back("b", read_ref_of(reply_ok));
+    }
+    return p;
+}
+
+/// v2.6: `assign` and `increment` on the generated decorations (gv on the request and reply,
+/// gc on the instance) and on request.body.
+void state_op_of(scenario::op& o, bool reply_ok) {
+    if (o.kind == scenario::op_kind::increment) {
+        o.target = *scenario::parse_ref(
+            pick<std::string>({{2, "request.gv"}, {reply_ok ? 1 : 0, "reply.gv"}, {2, "this.gc"}}));
+        return;
+    }
+    o.target = *scenario::parse_ref(pick<std::string>(
+        {{2, "request.gv"}, {reply_ok ? 1 : 0, "reply.gv"}, {1, "this.gc"}, {1, "request.body"}}));
+    if (chance(2)) {
+        o.body = read_payload_of(reply_ok);
+        o.body->read_object.clear();
+        o.body->read_of = read_ref_of(reply_ok);
+    } else {
+        o.body = payload{};
+        o.body->kind = payload_kind::json_value;
+        o.body->value = pick<scenario::json>({{2, 1}, {1, "7"}, {1, nullptr}, {1, "v"}});
+    }
+}
+
 /// A v2 `ops` list (scenario-format §1.6) weighted like real callbacks: reply.code/header, then
 /// send or return; awaits; throws of Errors (non-Error throws are not modelled by either side).
 std::vector<scenario::op> ops_at(site s, phase ph, style how) {
@@ -284,7 +340,9 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
                                 {may_send && !sent ? 3 : 0, op_kind::send},
                                 {may_call_not_found && !sent ? 1 : 0, op_kind::call_not_found},
                                 {1, op_kind::set},
-                                {3, op_kind::await_}});
+                                {3, op_kind::await_},
+                                {2, op_kind::assign},
+                                {1, op_kind::increment}});
         switch (o.kind) {
         case op_kind::code:
             // 99 throws FST_ERR_BAD_STATUS_CODE; from a callback's timer that kills Fastify
@@ -305,6 +363,8 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
         case op_kind::send:
             if (chance(4))
                 o.body = error_payload();
+            else if (chance(4))
+                o.body = read_payload_of(reply_ops); // v2.6: echo request data and state
             else if (!chance(6))
                 o.body = payload_of(false);
             // restricted: a locked stream sent by ops (the engine sends it, Fastify refuses it
@@ -318,6 +378,10 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
             o.flag = scenario::flag_assignment{one_of<std::string>({"a", "b"}), chance(2)};
             break;
         case op_kind::call_not_found:
+            break;
+        case op_kind::assign:
+        case op_kind::increment:
+            state_op_of(o, reply_ops);
             break;
         default:
             o.ms = one_of<int>({0, 30, 80});
@@ -383,6 +447,8 @@ std::vector<scenario::op> ops_at(site s, phase ph, style how) {
         } else if (sent) { // `return undefined` after the send
             e.body = payload{};
             e.body->kind = payload_kind::undefined;
+        } else if (!payload_hook && chance(4)) {
+            e.body = read_payload_of(reply_ops); // v2.6: a handler returns request data
         } else {
             e.body = payload_hook ? replacement_payload(ph) : payload_of(false);
         }
@@ -531,6 +597,7 @@ struct request_gen {
     int prefix = 0;    // missing url: below which prefix (modulo)
     bool post = false; // missing url: POST instead of GET
     bool bad_json = false;
+    int query = 0; // v2.6: 0 none, 1 "?q=1", 2 "?q=a%20b&q=%41&n"
     scenario::client_options client;
 };
 
@@ -613,6 +680,7 @@ rc::Gen<request_gen> request_gen_of(bool may_abort) {
         r.prefix = uniform(0, 4);
         r.post = chance(2);
         r.bad_json = chance(6);
+        r.query = pick<int>({{4, 0}, {1, 1}, {1, 2}});
         if (may_abort && chance(5)) {
             auto& c = r.client;
             switch (uniform(0, 5)) {
@@ -702,6 +770,10 @@ scenario::step build_request(request_gen const& g,
             prefixes[static_cast<std::size_t>(g.prefix % static_cast<int>(prefixes.size()))] +
             "/missing";
     }
+    if (g.query == 1)
+        st.request.url += "?q=1";
+    else if (g.query == 2) // restricted: no '+' in the target (Finding 59)
+        st.request.url += "?q=a%20b&q=%41&n";
     if (st.request.method == "POST") {
         st.request.headers.emplace_back("content-type", "application/json");
         st.request.body = g.bad_json ? std::string{"{\"x\":"} : std::string{"{\"x\":1}"};
@@ -718,7 +790,8 @@ scenario::scenario build(scope_spec const& root_spec,
                          std::vector<scope_spec> const& plugin_specs,
                          std::vector<hook_spec> const& app_hooks,
                          std::vector<step_gen> const& steps,
-                         bool close_at_end) {
+                         bool close_at_end,
+                         bool decorate) {
     // scopes in creation order; node i > 0 hangs below an earlier node
     struct node {
         scenario::scope s;
@@ -783,6 +856,14 @@ scenario::scenario build(scope_spec const& root_spec,
     sc.id = "generated";
     sc.description = "generated by lifecheck prop";
     sc.application.root = std::move(nodes[0].s);
+    // v2.6 (§1.13): the state the generated assign/increment/read ops use, decorated or not
+    if (decorate) {
+        sc.application.root.decorate["gc"] = 0;
+        sc.application.root.decorate_request["gv"] = "d";
+        sc.application.root.decorate_reply["gv"] = 5;
+    }
+    for (hook_spec const& h : app_hooks)
+        add_hook(sc.application.root.hooks, h.ph, h.a);
 
     std::vector<std::string> prefixes{""};
     for (auto const& n : nodes)
@@ -868,7 +949,8 @@ scenario::scenario generate(gen_options const& opts) {
     std::vector<step_gen> steps{*step_gen_of()};
     for (step_gen& s : list_of(std::max(0, opts.max_steps - 1), step_gen_of()))
         steps.push_back(std::move(s));
-    scenario::scenario sc = build(root, plugins, app_hooks, steps, close_at_end);
+    bool const decorate = chance(2);
+    scenario::scenario sc = build(root, plugins, app_hooks, steps, close_at_end, decorate);
     if (chance(10)) // v2.6: a server-wide handlerTimeout (scenario-format §1.11)
         sc.application.options.handler_timeout_ms = one_of<int>({50, 135});
 

@@ -85,6 +85,81 @@ std::optional<op_kind> parse_op_kind(std::string const& name) {
     return std::nullopt;
 }
 
+namespace {
+
+bool is_identifier(std::string const& s) {
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
+        return false;
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '$')
+            return false;
+    return true;
+}
+
+bool is_member_key(std::string const& s) {
+    if (s.empty())
+        return false;
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '*')
+            return false;
+    return true;
+}
+
+} // namespace
+
+std::optional<ref> parse_ref(std::string const& text) {
+    ref r;
+    r.text = text;
+    auto after = [&](std::string const& head) -> std::optional<std::string> {
+        if (text.rfind(head, 0) != 0)
+            return std::nullopt;
+        return text.substr(head.size());
+    };
+    static constexpr std::pair<char const*, ref_kind> fixed[] = {
+        {"request.body", ref_kind::body},
+        {"request.method", ref_kind::method},
+        {"request.url", ref_kind::url},
+        {"request.id", ref_kind::id},
+        {"request.routeOptions.url", ref_kind::route_url},
+        {"request.routeOptions.method", ref_kind::route_method},
+        {"request.query", ref_kind::query},
+        {"request.params", ref_kind::params},
+        {"request.headers", ref_kind::headers},
+    };
+    for (auto const& [name, kind] : fixed)
+        if (text == name) {
+            r.kind = kind;
+            return r;
+        }
+    static constexpr std::pair<char const*, ref_kind> keyed[] = {
+        {"request.query.", ref_kind::query},
+        {"request.params.", ref_kind::params},
+        {"request.headers.", ref_kind::headers},
+    };
+    for (auto const& [head, kind] : keyed)
+        if (auto rest = after(head)) {
+            if (!is_member_key(*rest))
+                return std::nullopt;
+            r.kind = kind;
+            r.key = *rest;
+            return r;
+        }
+    static constexpr std::pair<char const*, ref_kind> props[] = {
+        {"request.", ref_kind::request_prop},
+        {"reply.", ref_kind::reply_prop},
+        {"this.", ref_kind::this_prop},
+    };
+    for (auto const& [head, kind] : props)
+        if (auto rest = after(head)) {
+            if (!is_identifier(*rest))
+                return std::nullopt;
+            r.kind = kind;
+            r.key = *rest;
+            return r;
+        }
+    return std::nullopt;
+}
+
 char const* to_string(connection_fate f) {
     switch (f) {
     case connection_fate::kept:

@@ -79,6 +79,7 @@ enum class payload_kind {
     response,
     error,
     undefined,
+    read, // v2.6 (§1.13): request data, decorations and state read when the op runs
 };
 
 char const* to_string(payload_kind k);
@@ -95,6 +96,33 @@ struct error_spec {
     json props = json::object(); // other own properties, e.g. {"expose": true}
 };
 
+/// v2.6 (scenario-format §1.13): a place a callback reads (`read` PAYLOAD) or writes (`assign`,
+/// `increment`), named after the JavaScript expression: `request.body`, `request.query.a`,
+/// `request.headers.x-a`, `request.routeOptions.url`, `request.hello`, `reply.n`, `this.foo`.
+enum class ref_kind {
+    body,         // request.body
+    query,        // request.query, request.query.KEY
+    params,       // request.params, request.params.KEY
+    headers,      // request.headers, request.headers.KEY
+    method,       // request.method
+    url,          // request.url
+    id,           // request.id
+    route_url,    // request.routeOptions.url
+    route_method, // request.routeOptions.method
+    request_prop, // request.NAME: a request decoration or a property a callback set
+    reply_prop,   // reply.NAME
+    this_prop,    // this.NAME: an instance decoration (the callback's `this`)
+};
+
+struct ref {
+    ref_kind kind = ref_kind::body;
+    std::optional<std::string> key; // query/params/headers: the member read; *_prop: the name
+    std::string text;               // as written
+};
+
+/// Parses a REF's grammar (§1.13); nothing when it is not one. Names are checked by the loader.
+std::optional<ref> parse_ref(std::string const& text);
+
 /// PAYLOAD, scenario-format §1.3. Fields not used by `kind` stay at their defaults.
 struct payload {
     payload_kind kind = payload_kind::empty;
@@ -109,6 +137,9 @@ struct payload {
     std::shared_ptr<payload> body;        // response: a string or webStream payload, or null
     std::optional<std::string> shared;    // response: name of a shared instance
     error_spec error;                     // error: the Error object
+    // read (v2.6): `of` (one value) or `object` (an object of KEY: value, in order)
+    std::optional<ref> read_of;
+    std::vector<std::pair<std::string, ref>> read_object;
 };
 
 struct flag_condition {
@@ -161,6 +192,9 @@ enum class op_kind {
     // v2.6 (§1.6): the not-found handler from a request hook or a handler
     call_not_found, // reply.callNotFound()
     hijack,         // reply.hijack(): Fastify leaves the response to the callback
+    // v2.6 (§1.13): state across callbacks
+    assign,    // TARGET = value (request.body, request.NAME, reply.NAME, this.NAME)
+    increment, // TARGET++ (request.NAME, reply.NAME, this.NAME)
 };
 
 char const* to_string(op_kind k);
@@ -190,6 +224,7 @@ struct op {
     // (Node sends one header line per element; a client sees them joined with ", ")
     std::vector<std::string> values;
     bool array = false;
+    std::optional<ref> target; // assign, increment (v2.6); assign's value is `body`
 };
 
 /// ACTION, scenario-format §1.2: what one user callback does.
@@ -245,6 +280,10 @@ struct scope {
     bool encapsulate = true;
     bool await_register = false;         // `await register(...)`
     std::vector<npm_plugin> npm_plugins; // registered first, in order
+    // v2.6 (§1.13): decorate / decorateRequest / decorateReply calls, NAME: a JSON scalar, in order
+    json decorate = json::object();
+    json decorate_request = json::object();
+    json decorate_reply = json::object();
     hook_map hooks;
     std::optional<action> error_handler;
     std::optional<action> not_found_handler;

@@ -75,6 +75,16 @@ json payload_json(payload const& p) {
         break;
     case payload_kind::undefined:
         break;
+    case payload_kind::read:
+        if (p.read_of) {
+            out["of"] = p.read_of->text;
+        } else {
+            json fields = json::object();
+            for (auto const& [key, r] : p.read_object)
+                fields[key] = r.text;
+            out["object"] = fields;
+        }
+        break;
     }
     return out;
 }
@@ -157,6 +167,12 @@ json op_json(op const& o) {
     case op_kind::ctx_res_write:
     case op_kind::ctx_res_end:
         arg = o.arg;
+        break;
+    case op_kind::assign:
+        arg = json::array({o.target->text, payload_json(*o.body)});
+        break;
+    case op_kind::increment:
+        arg = o.target->text;
         break;
     }
     json out = json::object();
@@ -246,6 +262,12 @@ json scope_json(scope const& s, bool root, labels l) {
         }
         out["npmPlugins"] = list;
     }
+    if (!s.decorate.empty())
+        out["decorate"] = s.decorate;
+    if (!s.decorate_request.empty())
+        out["decorateRequest"] = s.decorate_request;
+    if (!s.decorate_reply.empty())
+        out["decorateReply"] = s.decorate_reply;
     if (!s.hooks.empty())
         out["hooks"] = hooks_json(s.hooks, l);
     if (s.error_handler)

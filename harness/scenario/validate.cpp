@@ -448,6 +448,11 @@ private:
     void koa_throw_args(op& o, json const& args, std::string const& path);
     void call_not_found_op(json const& arg, std::string const& path, std::optional<phase> ph);
     void not_found_options(json const& v, std::string const& path, scope& s);
+    // v2.6 (§1.13): request data, decorations and state across callbacks
+    std::optional<ref> ref_of(json const& v, std::string const& path, bool write);
+    void read_payload(json const& v, std::string const& path, payload& p);
+    void state_op(op& o, json const& arg, std::string const& path);
+    void decorations(json const& v, scope& s, std::string const& path, bool root);
     action action_of(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void sync_style_rules(json const& v, std::string const& path, site s, std::optional<phase> ph);
     void registration_hook_rules(json const& v, std::string const& path, action const& a);
@@ -490,6 +495,9 @@ private:
     std::unordered_map<std::string, route_site> routes_; // "GET /v1/x" → the first such route
     std::optional<std::string> close_step_;              // path of the close step, once seen
     bool startup_checked_ = false; // v2.5: the file has a `startup` object (§1.8)
+    bool no_reply_ = false;        // reading the ops of onRequestAbort (v2.6: no reply.NAME)
+    // v2.6: decorate / decorateRequest / decorateReply name → path of its declaration
+    std::map<std::string, std::string> decorated_[3];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -548,8 +556,8 @@ reader::payload_of(json const& v, std::string const& path, bool response_body, b
     p.kind = *kind;
     if (!v2 && is_v2_kind(p.kind)) {
         fail(path + ".kind",
-             std::string{"a payload kind outside `ops` (error and undefined are values of ops, "
-                         "scenario-format §1.6): "} +
+             std::string{"a payload kind outside `ops` (error, undefined and read are values "
+                         "of ops, scenario-format §1.6, §1.13): "} +
                  all_kinds(),
              shown(*kind_value));
         return std::nullopt;
@@ -650,6 +658,9 @@ reader::payload_of(json const& v, std::string const& path, bool response_body, b
         break;
     case payload_kind::undefined:
         only_keys(v, path, "an undefined payload", {"kind"});
+        break;
+    case payload_kind::read:
+        read_payload(v, path, p);
         break;
     }
     if (problems_.size() != before)
@@ -1277,6 +1288,7 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
     unsigned const bits = site_bits(s, ph);
     bool const no_reply = ph == phase::on_request_abort || s == site::app_hook;
     bool const callback = how == style::callback;
+    no_reply_ = no_reply;
     std::vector<op> out;
     std::optional<std::string> final_op; // the return/throw/hang that ends the function
     bool after_await = false;
@@ -1428,6 +1440,10 @@ reader::ops_of(json const& v, std::string const& path, site s, std::optional<pha
             if (!(arg.is_boolean() && arg.get<bool>()))
                 fail(arg_path, "true", shown(arg));
             break;
+        case op_kind::assign:
+        case op_kind::increment:
+            state_op(o, arg, arg_path);
+            break;
         }
         if (o.kind == op_kind::throw_ && (s == site::koa_step || s == site::koa_catch) && o.body &&
             o.body->kind != payload_kind::error && o.body->kind != payload_kind::json_value &&
@@ -1453,6 +1469,168 @@ void reader::call_not_found_op(json const& arg, std::string const& path, std::op
              "callNotFound only in handlers and onRequest, preParsing, preValidation or "
              "preHandler hooks",
              shown(json(to_string(*ph))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2.6 (scenario-format §1.13): request data, decorations and state across callbacks
+
+namespace {
+
+/// A name Fastify already gives the request, reply or instance (vocabulary.hpp): assigning or
+/// decorating it would change Fastify itself (or throw: a getter without a setter).
+bool reserved_name(ref_kind k, std::string const& name) {
+    auto in = [&](auto const& table) {
+        return std::any_of(
+            std::begin(table), std::end(table), [&](char const* n) { return name == n; });
+    };
+    switch (k) {
+    case ref_kind::request_prop:
+        return in(request_property_table);
+    case ref_kind::reply_prop:
+        return in(reply_property_table);
+    case ref_kind::this_prop:
+        return in(instance_property_table);
+    default:
+        return false;
+    }
+}
+
+char const* ref_grammar =
+    "a REF: request.body, request.query[.KEY], request.params[.KEY], request.headers[.NAME], "
+    "request.method, request.url, request.id, request.routeOptions.url, "
+    "request.routeOptions.method, request.NAME, reply.NAME or this.NAME (§1.13)";
+
+} // namespace
+
+std::optional<ref> reader::ref_of(json const& v, std::string const& path, bool write) {
+    std::optional<ref> r;
+    if (v.is_string())
+        r = parse_ref(v.get<std::string>());
+    if (!r) {
+        fail(path, ref_grammar, shown(v));
+        return std::nullopt;
+    }
+    bool const prop = r->kind == ref_kind::request_prop || r->kind == ref_kind::reply_prop ||
+                      r->kind == ref_kind::this_prop;
+    if (prop && reserved_name(r->kind, *r->key)) {
+        fail(path,
+             "a NAME Fastify does not already use on the " +
+                 std::string{r->kind == ref_kind::request_prop ? "request"
+                             : r->kind == ref_kind::reply_prop ? "reply"
+                                                               : "instance"} +
+                 " (§1.13)",
+             shown(v));
+        return std::nullopt;
+    }
+    if (r->kind == ref_kind::reply_prop && no_reply_) {
+        fail(path, "no reply.NAME in onRequestAbort (the hook gets no reply)", shown(v));
+        return std::nullopt;
+    }
+    if (write && !prop && r->kind != ref_kind::body) {
+        fail(path,
+             "a place a callback assigns: request.body, request.NAME, reply.NAME or this.NAME",
+             shown(v));
+        return std::nullopt;
+    }
+    return r;
+}
+
+void reader::read_payload(json const& v, std::string const& path, payload& p) {
+    only_keys(v, path, "a read payload", {"kind", "of", "object"});
+    json const* of = member(v, "of");
+    json const* obj = member(v, "object");
+    if ((of == nullptr) == (obj == nullptr)) {
+        fail(path, "exactly one of of (a REF) and object ({KEY: REF, ...})", shown(v));
+        return;
+    }
+    if (of != nullptr) {
+        p.read_of = ref_of(*of, path + ".of", false);
+        return;
+    }
+    if (!object(*obj, path + ".object", "an object of KEY: REF"))
+        return;
+    for (auto it = obj->begin(); it != obj->end(); ++it)
+        if (auto r = ref_of(it.value(), member_path(path + ".object", it.key()), false))
+            p.read_object.emplace_back(it.key(), std::move(*r));
+}
+
+void reader::state_op(op& o, json const& arg, std::string const& path) {
+    if (o.kind == op_kind::increment) {
+        o.target = ref_of(arg, path, true);
+        if (o.target && o.target->kind == ref_kind::body) {
+            fail(path,
+                 "request.NAME, reply.NAME or this.NAME (request.body++ is not counted)",
+                 shown(arg));
+            o.target.reset();
+        }
+        return;
+    }
+    if (!arg.is_array() || arg.size() != 2) {
+        fail(path, "[TARGET, PAYLOAD]: a place and the value assigned to it", shown(arg));
+        return;
+    }
+    o.target = ref_of(arg[0], index_path(path, 0), true);
+    o.body = payload_of(arg[1], index_path(path, 1), false, true);
+    if (o.body && o.body->kind != payload_kind::json_value &&
+        o.body->kind != payload_kind::string && o.body->kind != payload_kind::undefined &&
+        o.body->kind != payload_kind::read)
+        fail(index_path(path, 1) + ".kind",
+             "a value to assign: json, string, undefined or read",
+             shown(json(to_string(o.body->kind))));
+}
+
+void reader::decorations(json const& v, scope& s, std::string const& path, bool root) {
+    static constexpr std::pair<char const*, ref_kind> calls[] = {
+        {"decorate", ref_kind::this_prop},
+        {"decorateRequest", ref_kind::request_prop},
+        {"decorateReply", ref_kind::reply_prop},
+    };
+    json* const into[] = {&s.decorate, &s.decorate_request, &s.decorate_reply};
+    for (std::size_t i = 0; i < std::size(calls); ++i) {
+        auto const [key, kind] = calls[i];
+        json const* x = member(v, key);
+        if (x == nullptr)
+            continue;
+        std::string const at = path + "." + key;
+        if (!object(*x, at, "an object of NAME: a JSON scalar"))
+            continue;
+        if (kind != ref_kind::this_prop && !root && !s.encapsulate) {
+            fail(at,
+                 std::string{key} + " only in the app or an encapsulated plugin (§1.13)",
+                 "an encapsulate: false plugin");
+            continue;
+        }
+        for (auto it = x->begin(); it != x->end(); ++it) {
+            std::string const np = member_path(at, it.key());
+            std::string const text = std::string{kind == ref_kind::this_prop      ? "this."
+                                                 : kind == ref_kind::request_prop ? "request."
+                                                                                  : "reply."} +
+                                     it.key();
+            auto r = parse_ref(text);
+            if (!r || r->kind != kind || reserved_name(kind, it.key())) {
+                fail(np,
+                     "a decoration name: an identifier Fastify does not already use (§1.13)",
+                     shown(json(it.key())));
+                continue;
+            }
+            if (it.value().is_structured()) {
+                fail(np,
+                     "a JSON scalar (null, a boolean, a number or a string; Fastify refuses "
+                     "objects for request and reply decorations)",
+                     shown(it.value()));
+                continue;
+            }
+            auto const [seen, fresh] = decorated_[i].emplace(it.key(), np);
+            if (!fresh) {
+                fail(np,
+                     "a name not decorated before (also at " + seen->second +
+                         "; Fastify: FST_ERR_DEC_ALREADY_PRESENT)",
+                     shown(json(it.key())));
+                continue;
+            }
+            (*into[i])[it.key()] = it.value();
+        }
+    }
 }
 
 hook_map reader::hooks(json const& v, std::string const& path, bool route_level) {
@@ -1696,6 +1874,7 @@ scope reader::scope_of(json const& v,
                     s.npm_plugins.push_back(std::move(*p));
         }
     }
+    decorations(v, s, path, root);
     if (json const* x = member(v, "hooks"))
         s.hooks = hooks(*x, path + ".hooks", false);
     if (json const* x = member(v, "errorHandler"))

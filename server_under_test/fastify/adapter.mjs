@@ -207,9 +207,10 @@ const SYNC_PHASES = ['onReady', 'onListen', 'preClose', 'onRoute', 'onRegister']
 
 const ACTION_KEYS = ['label', 'style', 'delayMs', 'when', 'set', 'do', 'ops', 'status', 'headers', 'payload', 'error']
 // scenario-format §1.6: the ops of a v2 ACTION; the reply ones need a reply (not onRequestAbort, app hooks)
-const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang', 'callNotFound', 'hijack']
+const OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'set', 'await', 'return', 'throw', 'done', 'hang', 'callNotFound', 'hijack',
+  'assign', 'increment']
 const REPLY_OPS = ['code', 'header', 'headers', 'removeHeader', 'type', 'send', 'return', 'callNotFound', 'hijack']
-const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late']
+const SCOPE_KEYS = ['npmPlugins', 'decorate', 'decorateRequest', 'decorateReply', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late']
 const NOT_FOUND_OPTION_PHASES = ['preValidation', 'preHandler'] // v2.6: setNotFoundHandler's hook options
 const NPM_PLUGIN_KEYS = ['name', 'version', 'options']
 const PLUGIN_KEYS = [...SCOPE_KEYS, 'name', 'prefix', 'encapsulate', 'await']
@@ -226,7 +227,8 @@ const PAYLOAD_KEYS = {
   webStream: ['chunks', 'chunkDelayMs', 'failAfterChunks', 'locked'],
   response: ['status', 'headers', 'body', 'shared'],
   error: ['message', 'statusCode', 'status', 'code', 'headers', 'props'],
-  undefined: []
+  undefined: [],
+  read: ['of', 'object'] // v2.6 (§1.13)
 }
 
 class Unsupported extends Error {}
@@ -295,6 +297,7 @@ function checkOps (a, site, phase, path) {
     if (!OPS.includes(k)) unsupported(`${at}: unknown op '${k}'`)
     if (noReply && REPLY_OPS.includes(k)) unsupported(`${at}: '${k}' where there is no reply`)
     if (['send', 'throw', 'return'].includes(k) && isObject(v)) checkPayload(v, `${at}.${k}`)
+    if (k === 'assign' && (!Array.isArray(v) || v.length !== 2)) unsupported(`${at}: assign takes [TARGET, PAYLOAD]`)
   })
 }
 
@@ -719,8 +722,9 @@ function makeResponse (p, rec) {
   return response
 }
 
-/** The JS value a PAYLOAD stands for; undefined for no payload or `empty`. */
-function materialize (ctx, p, request) {
+/** The JS value a PAYLOAD stands for; undefined for no payload or `empty`. `env` is the
+ * calling function's { self (its `this`), request, reply }: what a `read` PAYLOAD reads. */
+function materialize (ctx, p, request, env) {
   if (p === undefined) return undefined
   const rec = ctx.record(request)
   switch (p.kind) {
@@ -745,8 +749,44 @@ function materialize (ctx, p, request) {
     }
     case 'error': return errorValue(p)
     case 'undefined': return undefined
+    case 'read': return readPayload(p, env)
   }
   return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2.6 (scenario-format §1.13): request data, decorations and state across callbacks
+
+/** The object a REF starts from and the property it names: ['request', 'query', 'a'] etc. */
+function refParts (ref, env) {
+  const [root, name, ...rest] = ref.split('.')
+  const obj = root === 'request' ? env.request : root === 'reply' ? env.reply : env.self
+  return { obj, name, key: rest.length ? rest.join('.') : undefined }
+}
+
+/** request.body, request.query.a, request.routeOptions.url, this.foo ... as user code reads them. */
+function readRef (ref, env) {
+  const { obj, name, key } = refParts(ref, env)
+  const v = obj[name]
+  return key === undefined ? v : v[key]
+}
+
+function readPayload (p, env) {
+  if (p.of !== undefined) return readRef(p.of, env)
+  const out = {}
+  for (const [k, ref] of Object.entries(p.object)) out[k] = readRef(ref, env)
+  return out
+}
+
+/** `assign` ([TARGET, value]) and `increment` (TARGET): request.body = v, this.foo++ ... */
+function stateOp (ctx, k, v, env) {
+  if (k === 'assign') {
+    const { obj, name } = refParts(v[0], env)
+    obj[name] = materialize(ctx, v[1], env.request, env)
+  } else {
+    const { obj, name } = refParts(v, env)
+    obj[name]++
+  }
 }
 
 /** An `error` PAYLOAD (scenario-format §1.6): new Error(message ?? "boom") with its own properties. */
@@ -763,8 +803,8 @@ function errorValue (p) {
 // ---------------------------------------------------------------------------------------------
 // v2 ops (scenario-format §1.6): the operations of one callback, in order
 
-/** Performs the reply operations and `set`; true when `op` was one of them. */
-function replyOp (ctx, k, v, request, reply) {
+/** Performs the reply operations, `set`, `assign` and `increment`; true when `op` was one of them. */
+function replyOp (ctx, k, v, request, reply, env) {
   switch (k) {
     case 'code': reply.code(v); return true
     case 'header': reply.header(v[0], v[1]); return true
@@ -773,11 +813,13 @@ function replyOp (ctx, k, v, request, reply) {
     case 'type': reply.type(v); return true
     case 'send':
       if (v === null) reply.send()
-      else reply.send(materialize(ctx, v, request))
+      else reply.send(materialize(ctx, v, request, env))
       return true
     case 'set': ctx.applySet({ set: v }); return true
     case 'callNotFound': reply.callNotFound(); return true // v2.6
     case 'hijack': reply.hijack(); return true // v2.6
+    case 'assign':
+    case 'increment': stateOp(ctx, k, v, env); return true
   }
   return false
 }
@@ -786,22 +828,22 @@ function replyOp (ctx, k, v, request, reply) {
  * A callback-style function's body from op `i`: ops after an `await` run from a timer; `done`
  * calls the hook's done; `return` gives the function's (synchronous) return value.
  */
-function runOpsSync (ctx, ops, i, request, reply, done) {
+function runOpsSync (ctx, ops, i, request, reply, done, env) {
   for (; i < ops.length; i++) {
     const [k, v] = Object.entries(ops[i])[0]
-    if (replyOp(ctx, k, v, request, reply)) continue
+    if (replyOp(ctx, k, v, request, reply, env)) continue
     switch (k) {
       case 'await': {
         const next = i + 1
-        setTimeout(() => runOpsSync(ctx, ops, next, request, reply, done), v)
+        setTimeout(() => runOpsSync(ctx, ops, next, request, reply, done, env), v)
         return undefined
       }
-      case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
-      case 'throw': throw materialize(ctx, v, request)
+      case 'return': return v === 'reply' ? reply : materialize(ctx, v, request, env)
+      case 'throw': throw materialize(ctx, v, request, env)
       case 'done':
         if (v === null) done()
-        else if ('error' in v) done(materialize(ctx, v.error, request))
-        else done(null, materialize(ctx, v.payload, request))
+        else if ('error' in v) done(materialize(ctx, v.error, request, env))
+        else done(null, materialize(ctx, v.payload, request, env))
         break
       case 'hang': return undefined
     }
@@ -822,15 +864,16 @@ function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
       const { request, reply } = args(argv)
       ctx.cb(request?.id ?? 'app', label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
+      const env = { self: this, request, reply }
       // The ops run in this function's own body: user code is one async function, and a helper's
       // promise returned from here would settle two microtasks later.
       for (const op of ops) {
         const [k, v] = Object.entries(op)[0]
-        if (replyOp(ctx, k, v, request, reply)) continue
+        if (replyOp(ctx, k, v, request, reply, env)) continue
         switch (k) {
           case 'await': await sleep(v); break
-          case 'return': return v === 'reply' ? reply : materialize(ctx, v, request)
-          case 'throw': throw materialize(ctx, v, request)
+          case 'return': return v === 'reply' ? reply : materialize(ctx, v, request, env)
+          case 'throw': throw materialize(ctx, v, request, env)
           case 'hang': return new Promise(() => {})
         }
       }
@@ -841,7 +884,7 @@ function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
       const { request, reply, done } = args(argv)
       ctx.cb(request?.id ?? 'app', label, phase, scope)
       if (!ctx.whenHolds(a)) { if (done) done(); return undefined }
-      return runOpsSync(ctx, ops, 0, request, reply, done)
+      return runOpsSync(ctx, ops, 0, request, reply, done, { self: this, request, reply })
     }
   }
   return arity === undefined ? fn : withArity(fn, arity)
@@ -1169,6 +1212,10 @@ function addRoute (ctx, instance, r, name) {
 async function buildScope (ctx, instance, s, name) {
   // scenario-format §1.1 step 0: npm plugins first, awaited, so their hooks come before the scope's.
   for (const entry of s.npmPlugins ?? []) await instance.register(ctx.npm.get(entry).plugin, entry.options ?? {})
+  // v2.6 (§1.13): decorations before anything else the scope registers
+  for (const [k, v] of Object.entries(s.decorate ?? {})) instance.decorate(k, v)
+  for (const [k, v] of Object.entries(s.decorateRequest ?? {})) instance.decorateRequest(k, v)
+  for (const [k, v] of Object.entries(s.decorateReply ?? {})) instance.decorateReply(k, v)
   const labels = scopeHookLabels(s, name)
   addHooks(ctx, instance, s.hooks, name, labels)
   if (s.errorHandler !== undefined) setErrorHandler(ctx, instance, s.errorHandler, name)

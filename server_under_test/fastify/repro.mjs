@@ -141,6 +141,9 @@ class Writer {
         return `(${v} ??= ${r})` // one Response instance for every send (scenario-format §1.3)
       }
       case 'error': return errorPayload(p)
+      case 'read': // v2.6 (§1.13): request data and state, read where the op runs
+        if (p.of !== undefined) return refExpr(p.of)
+        return `{ ${Object.entries(p.object ?? {}).map(([k, r]) => `${q(k)}: ${refExpr(r)}`).join(', ')} }`
     }
     return `undefined /* ${this.gap(`${where}: payload kind '${p.kind}'`).slice(3)} */`
   }
@@ -252,9 +255,19 @@ const ASYNC_PARAMS = {
 }
 const APP_PHASES = ['onReady', 'onListen', 'preClose', 'onClose', 'onRoute', 'onRegister']
 
-/** A function expression: `async (a, b) => {` body `}`, or one line when the body is empty. */
+/** A REF of scenario-format §1.13 as JavaScript: request.query['a'], request.headers['x-a'], this.foo. */
+function refExpr (ref) {
+  const m = /^request\.(query|params|headers)\.(.+)$/.exec(ref)
+  return m ? `request.${m[1]}[${q(m[2])}]` : ref
+}
+
+/** A function expression: `async (a, b) => {` body `}`, or one line when the body is empty;
+ * `async function (a, b) {` when the body reads or writes `this` (v2.6 decorations). */
 function fn (isAsync, params, body) {
-  const head = `${isAsync ? 'async ' : ''}(${params.join(', ')}) =>`
+  const usesThis = body.some(line => /\bthis\./.test(line))
+  const head = usesThis
+    ? `${isAsync ? 'async ' : ''}function (${params.join(', ')})`
+    : `${isAsync ? 'async ' : ''}(${params.join(', ')}) =>`
   if (body.length === 0) return [`${head} {}`]
   return [`${head} {`, ...indent(body), '}']
 }
@@ -291,6 +304,8 @@ function opsBody (w, ops, isAsync, where, hasReply) {
         else out.push(`done(null, ${w.payload(v.payload, `${at}.done.payload`)})`)
         break
       case 'hang': out.push(isAsync ? 'return new Promise(() => {}) // never settles' : 'return // never calls done'); return out
+      case 'assign': out.push(`${refExpr(v[0])} = ${w.payload(v[1], `${at}.assign`)}`); break
+      case 'increment': out.push(`${refExpr(v)}++`); break
       default: out.push(w.gap(`${at}: op '${k}'`))
     }
   }
@@ -518,7 +533,7 @@ function optionHookLines (w, hooks, where) {
   return out
 }
 
-const SCOPE_KEYS = ['npmPlugins', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late',
+const SCOPE_KEYS = ['npmPlugins', 'decorate', 'decorateRequest', 'decorateReply', 'hooks', 'errorHandler', 'notFoundHandler', 'notFoundOptions', 'routes', 'plugins', 'late',
   'name', 'prefix', 'encapsulate', 'await', 'options']
 
 /** One scope's registrations, in adapter.mjs buildScope's order; `v` is the instance variable. */
@@ -529,6 +544,9 @@ function scopeLines (w, v, s, where, isRoot) {
     if (isRoot) w.needsAsyncMain = true
     w.npm = [...(w.npm ?? []), entry.version ? `${entry.name}@${entry.version}` : entry.name]
     out.push(`await ${v}.register(require(${q(entry.name)}), ${literal(entry.options ?? {})}) // npmPlugins[${i}]`)
+  }
+  for (const call of ['decorate', 'decorateRequest', 'decorateReply']) {
+    for (const [k, val] of Object.entries(s[call] ?? {})) out.push(`${v}.${call}(${q(k)}, ${literal(val)})`)
   }
   out.push(...hookLines(w, v, s.hooks, `${where}.hooks`))
   if (s.errorHandler !== undefined) out.push(...call(`${v}.setErrorHandler(`, errorHandler(w, s.errorHandler, `${where}.errorHandler`)))

@@ -142,6 +142,8 @@ private:
         // scope sees right now (§4.3 "bound at setErrorHandler time").
         auto node = std::make_shared<eh_node>();
         node->act = a;
+        node->owner = self;
+        m_.error_handler_owner[a] = self;
         node->parent = current_eh(self);
         self->own_eh = node;
     }
@@ -193,10 +195,11 @@ private:
         ctx->route_error_handler = r.error_handler ? &*r.error_handler : nullptr;
         ctx->route_handler_timeout_ms = r.handler_timeout_ms;
         ctx->route_body_limit = r.body_limit;
-        // route.js addNewRoute: a "/" route under a prefix is the prefix's own route (its
-        // prefixing twin at prefix + "/" keeps the prefix as config.url); not for HEAD.
-        ctx->config_url =
-            (r.url == "/" && !self->prefix.empty() && method != "HEAD") ? self->prefix : url;
+        // route.js addNewRoute({ path: '/', prefixing: true }) for "/" under a prefix: config.url
+        // is the bare prefix; every other route's is prefix + path
+        bool const prefixing =
+            method != "HEAD" && r.url == "/" && !self->prefix.empty() && url == self->prefix + "/";
+        ctx->config_url = prefixing ? self->prefix : url;
         context* raw = ctx.get();
         m_.routes.push_back(std::move(ctx));
         bindings_.push_back(route_binding{raw, self, &r});
@@ -240,6 +243,13 @@ private:
 
     void run_body(instance* self, scope const& s) {
         std::deque<queued> q; // this plugin's avvio queue
+        // v2.6 (§1.13): decorate, decorateRequest and decorateReply act at once, first.
+        for (auto it = s.decorate.begin(); it != s.decorate.end(); ++it)
+            self->own_props[it.key()] = it.value();
+        for (auto it = s.decorate_request.begin(); it != s.decorate_request.end(); ++it)
+            self->request_decorations[it.key()] = it.value();
+        for (auto it = s.decorate_reply.begin(); it != s.decorate_reply.end(); ++it)
+            self->reply_decorations[it.key()] = it.value();
         // scenario-format §1.1 step 1: addHook for each entry of `hooks`.
         for (auto const& [ph, list] : s.hooks) {
             for (auto const& a : list)
@@ -336,6 +346,8 @@ private:
         child->parent = parent;
         child->prefix = scenario::join_prefix(parent->prefix, p.prefix);
         child->not_found_level = !p.prefix.empty();
+        child->request_decorations = parent->request_decorations; // buildRequest: props copied
+        child->reply_decorations = parent->reply_decorations;
         for (auto const& [ph, list] : parent->hooks) {
             if (is_request_phase(ph) || ph == phase::on_register)
                 child->hooks[ph] = list;
@@ -364,9 +376,11 @@ private:
             if (b.ctx->auto_head)
                 h[phase::on_send].push_back(hook_fn{nullptr});
             b.ctx->hooks = std::move(h);
+            b.ctx->bound = b.owner;
         }
         for (auto& [prefix, ctx] : m_.not_found) {
             instance* owner = not_found_owner_[prefix];
+            ctx->bound = owner;
             ctx->hooks = owner->hooks;
             ctx->error_handler = current_eh(owner);
             // four-oh-four.js preReady (v2.6): this[kHooks][hook].concat(opts[hook] || []), and

@@ -17,6 +17,7 @@ namespace lifecheck::model::detail {
 struct eh_node {
     scenario::action const* act = nullptr;
     std::shared_ptr<eh_node const> parent;
+    struct instance const* owner = nullptr; // v2.6: `this` of the handler (fastify.js binds it)
 };
 
 /// A hook function in a hook array: a scenario ACTION or Fastify's own HEAD onSend step.
@@ -40,6 +41,11 @@ struct instance {
     std::vector<scenario::action const*> pre_close; // own, not inherited (§3.4)
     std::shared_ptr<eh_node const> own_eh;          // set by this instance's setErrorHandler
     std::vector<instance*> children;                // kChildren, in creation order
+    // v2.6 (§1.13): own `decorate` properties; the props its Request and Reply classes copy into
+    // every new object (decorateRequest/decorateReply here and, copied at creation, above)
+    scenario::json own_props = scenario::json::object();
+    scenario::json request_decorations = scenario::json::object();
+    scenario::json reply_decorations = scenario::json::object();
 };
 
 /// What a request runs with: Fastify's route Context, or a not-found Context.
@@ -61,6 +67,7 @@ struct context {
     /// not-found context its instance sees, with the route's onSend hooks; null on not-found
     /// contexts (callNotFound there answers a basic 404).
     context const* call_not_found = nullptr;
+    instance const* bound = nullptr; // v2.6: what route.js / four-oh-four.js bind `this` to
 
     std::vector<hook_fn> const& hooks_of(scenario::phase p) const;
 };
@@ -81,6 +88,8 @@ struct app_model {
     /// v2.5: the first registration-time error Fastify refuses the app with (code, message):
     /// ready() rejects with it and no onReady hook runs.
     std::optional<std::pair<std::string, std::string>> refusal;
+    /// v2.6: the instance each error handler ACTION is bound to (its `this`).
+    std::map<scenario::action const*, instance const*> error_handler_owner;
 };
 
 /// Loads `a` the way Fastify + avvio would (scenario-format §1.1, fastify-lifecycle §3.2–§3.4,

@@ -271,6 +271,7 @@ raw_parse parse_step(step const& s) {
     if (s.kind == step_kind::raw) {
         raw_parse p = parse_raw(s.id, s.raw);
         p.wire = s.raw;
+        p.in.raw = true;
         return p;
     }
     raw_parse p;

@@ -78,6 +78,7 @@ struct request_input {
     std::optional<std::string> body;
     bool chunked = false;
     bool on_existing_connection = false; // a keep-alive connection opened by an earlier step
+    bool raw = false;                    // a raw step: headers as written, minus content-length
 };
 
 /// How the client behaves (scenario `client` options resolved to times and byte counts).

@@ -4,6 +4,8 @@
 // Fastify would see it (or nowhere: an uncaught exception is a crash, fastify-lifecycle §2.7).
 #include "harness/model/detail/request.hpp"
 
+#include "harness/model/detail/reqdata.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -99,6 +101,24 @@ js_value undefined_error() {
     return fastify_error("FST_ERR_SEND_UNDEFINED_ERR", "Undefined error has occurred", 500);
 }
 
+/// The JS value of a JSON value: a string is a JS string (sent as text), the rest JSON.
+js_value js_of_json(json const& v) {
+    js_value out;
+    if (v.is_string()) {
+        out = string_value(v.get<std::string>());
+        out.origin = body_class::text;
+        return out;
+    }
+    out.type = v.is_null()      ? js_type::null
+               : v.is_boolean() ? js_type::boolean
+               : v.is_number()  ? js_type::number
+                                : js_type::object;
+    if (!v.is_null())
+        out.data = v;
+    out.origin = body_class::json;
+    return out;
+}
+
 std::string typeof_name(js_value const& v) {
     switch (v.type) {
     case js_type::undefined:
@@ -143,6 +163,18 @@ request_run::request_run(world& w, request_input in, context const* ctx, client_
     , w_{w}
     , ctx_{ctx} {
     path_ = in_.url.substr(0, in_.url.find('?'));
+    // v2.6: new context.Request(...) copies its class's decorations onto the object (so does
+    // the Reply); both classes are those of the instance the context is bound to
+    if (ctx_ != nullptr && ctx_->bound != nullptr) {
+        for (auto it = ctx_->bound->request_decorations.begin();
+             it != ctx_->bound->request_decorations.end();
+             ++it)
+            request_own_[it.key()] = js_of_json(it.value());
+        for (auto it = ctx_->bound->reply_decorations.begin();
+             it != ctx_->bound->reply_decorations.end();
+             ++it)
+            reply_own_[it.key()] = js_of_json(it.value());
+    }
 }
 
 void request_run::on_request() {
@@ -448,6 +480,11 @@ void request_run::parser_done(maybe_error err) {
         send(*err);
         return;
     }
+    // v2.6: the parser's result becomes request.body (JSON.parse, or the text as it is)
+    std::string const bytes = in_.body.value_or("");
+    body_ = parser_json_ ? js_of_json(js_object_order(json::parse(bytes))) : string_value(bytes);
+    if (body_.type == js_type::string)
+        body_.origin = body_class::text;
     handler();
 }
 
@@ -1402,6 +1439,7 @@ void request_run::run_ops_async(action const& a,
                                 promise_ptr p,
                                 std::string const& strand) {
     auto const& ops = *a.ops;
+    this_ = this_of(a);
     try {
         for (; i < ops.size(); ++i) {
             scenario::op const& o = ops[i];
@@ -1443,6 +1481,7 @@ js_value request_run::run_ops_sync(action const& a,
                                    std::function<void(maybe_error, js_value)> const& done,
                                    std::string const& strand) {
     auto const& ops = *a.ops;
+    this_ = this_of(a);
     for (; i < ops.size(); ++i) {
         scenario::op const& o = ops[i];
         if (reply_op(o)) // a throw (reply.code) is synchronous: the caller's catch, or a crash
@@ -1525,6 +1564,12 @@ bool request_run::reply_op(scenario::op const& o) {
         return true;
     case scenario::op_kind::hijack: // reply.hijack() (v2.6): reply.sent from now on
         hijacked_ = true;
+        return true;
+    case scenario::op_kind::assign:
+        write_ref(*o.target, op_value(o.body));
+        return true;
+    case scenario::op_kind::increment:
+        write_ref(*o.target, incremented_value(read_ref(*o.target)));
         return true;
     default:
         return false;
@@ -1754,8 +1799,114 @@ js_value request_run::make_payload(scenario::payload const& p) {
     }
     case scenario::payload_kind::undefined:
         return undefined_value();
+    case scenario::payload_kind::read:
+        return read_payload(p);
     }
     return v;
+}
+
+//------------------------------------------------------------------------------
+// v2.6 (scenario-format §1.13): what callbacks read off the request and keep across callbacks
+
+instance const* request_run::this_of(action const& a) const {
+    // fastify.js binds an error handler to the instance that set it; route.js and
+    // four-oh-four.js bind every hook and the handler of a context to its instance
+    auto const it = w_.app.error_handler_owner.find(&a);
+    return it != w_.app.error_handler_owner.end() ? it->second : ctx_->bound;
+}
+
+js_value request_run::read_ref(scenario::ref const& r) {
+    using scenario::ref_kind;
+    auto member = [](json const& obj, std::optional<std::string> const& key) {
+        if (!key)
+            return js_of_json(js_object_order(obj));
+        return obj.contains(*key) ? js_of_json(js_object_order(obj.at(*key))) : undefined_value();
+    };
+    auto text = [](std::string s) {
+        js_value v = string_value(std::move(s));
+        v.origin = body_class::text;
+        return v;
+    };
+    switch (r.kind) {
+    case ref_kind::body:
+        return body_;
+    case ref_kind::query:
+        return member(query_of_target(in_.url), r.key);
+    case ref_kind::params: {
+        std::string pattern = ctx_->path;
+        if (ctx_->not_found) // four-oh-four.js routes `prefix` and `prefix/*` ("/*" at the root)
+            pattern = ctx_->path == "/"          ? "/*"
+                      : path_ == ctx_->path      ? ctx_->path
+                      : ctx_->path.back() == '/' ? ctx_->path + "*"
+                                                 : ctx_->path + "/*";
+        return member(params_of(pattern, path_), r.key);
+    }
+    case ref_kind::headers:
+        if (in_.raw && (!r.key || *r.key == "content-length"))
+            unsupported("request.headers of a raw step (its framing header is not kept)");
+        return member(headers_of(in_), r.key);
+    case ref_kind::method:
+        return text(in_.method);
+    case ref_kind::url:
+        return text(latin1_text(in_.url));
+    case ref_kind::id:
+        if (in_.raw) // the target's id: x-lifecheck-req when the bytes carry it, else auto-N
+            unsupported("request.id of a raw step");
+        return text(in_.id);
+    case ref_kind::route_url:
+        return ctx_->not_found ? undefined_value() : text(ctx_->config_url);
+    case ref_kind::route_method:
+        return ctx_->not_found ? undefined_value() : text(ctx_->method);
+    case ref_kind::request_prop:
+    case ref_kind::reply_prop: {
+        auto const& own = r.kind == ref_kind::request_prop ? request_own_ : reply_own_;
+        auto const it = own.find(*r.key);
+        return it == own.end() ? undefined_value() : it->second;
+    }
+    case ref_kind::this_prop:
+        // the prototype chain: each instance's own property, then its parent's
+        for (instance const* i = this_; i != nullptr; i = i->parent) {
+            auto const set = w_.instance_own.find(i);
+            if (set != w_.instance_own.end() && set->second.count(*r.key) != 0)
+                return set->second.at(*r.key);
+            if (i->own_props.contains(*r.key))
+                return js_of_json(i->own_props.at(*r.key));
+        }
+        return undefined_value();
+    }
+    return undefined_value();
+}
+
+void request_run::write_ref(scenario::ref const& r, js_value v) {
+    using scenario::ref_kind;
+    if (r.kind == ref_kind::body)
+        body_ = std::move(v);
+    else if (r.kind == ref_kind::request_prop)
+        request_own_[*r.key] = std::move(v);
+    else if (r.kind == ref_kind::reply_prop)
+        reply_own_[*r.key] = std::move(v);
+    else if (r.kind == ref_kind::this_prop)
+        w_.instance_own[this_][*r.key] = std::move(v);
+}
+
+js_value request_run::read_payload(scenario::payload const& p) {
+    if (p.read_of)
+        return read_ref(*p.read_of);
+    // an object literal: JSON.stringify leaves out the members that are undefined
+    json obj = json::object();
+    for (auto const& [key, r] : p.read_object) {
+        js_value const v = read_ref(r);
+        if (v.type == js_type::string)
+            obj[key] = v.bytes;
+        else if (v.type == js_type::null)
+            obj[key] = nullptr;
+        else if (v.type == js_type::boolean || v.type == js_type::number ||
+                 v.type == js_type::object)
+            obj[key] = v.data;
+        else if (!v.is_undefined())
+            unsupported("a read object member that is not a JSON value");
+    }
+    return js_of_json(js_object_order(obj));
 }
 
 js_value request_run::make_error(action const& a) {

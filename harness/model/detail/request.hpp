@@ -30,6 +30,8 @@ struct world : node_world {
     scenario::app const& source;
     std::map<std::string, std::shared_ptr<response_object>> shared; // `"shared": name`
     bool closing = false;                                           // fastify.close() began
+    // v2.6 (§1.13): own properties callbacks set on instances (`this.NAME = v`, `this.NAME++`)
+    std::map<instance const*, std::map<std::string, js_value>> instance_own;
 };
 
 /// One request: owns its reply state and runs Fastify's request functions on the world's loop,
@@ -148,6 +150,11 @@ private:
     js_value thrown_value(scenario::payload const& p);
     void hijack(scenario::action const& a);
     js_value make_payload(scenario::payload const& p);
+    // v2.6 (scenario-format §1.13): request data, decorations, state across callbacks
+    instance const* this_of(scenario::action const& a) const;
+    js_value read_ref(scenario::ref const& r);
+    void write_ref(scenario::ref const& r, js_value v);
+    js_value read_payload(scenario::payload const& p);
     js_value make_error(scenario::action const& a);
     bool when_holds(scenario::action const& a);
     void apply_set(scenario::action const& a);
@@ -197,6 +204,11 @@ private:
     void handler_timeout_fired(int ms);
     void clear_handler_timer();
     long long body_limit() const;
+    // v2.6: request.body, the Request's and Reply's own properties, and the running op's `this`
+    js_value body_;
+    std::map<std::string, js_value> request_own_;
+    std::map<std::string, js_value> reply_own_;
+    instance const* this_ = nullptr;
     int timer_seq_ = 0; // names strands of user timers
 };
 

@@ -199,10 +199,17 @@ void built_app::run_body(instance& inst, scenario::scope const& s, std::vector<q
         node->act = &act;
         node->scope = s.name;
         node->parent = inst.error_handler();
+        node->owner = &inst;
         inst.own_error_handler = node.get();
         handlers_.push_back(std::move(node));
     };
 
+    // v2.6 (§1.13): decorate, decorateRequest, decorateReply act at once (before any hook).
+    for (auto const& [into, from] : {std::pair{&inst.decorations, &s.decorate},
+                                     std::pair{&inst.request_props, &s.decorate_request},
+                                     std::pair{&inst.reply_props, &s.decorate_reply}})
+        for (auto it = from->begin(); it != from->end(); ++it)
+            (*into)[it.key()] = it.value();
     add_hooks(s.hooks);
     if (s.late && has(faults_, fault::late_hooks_in_tree_order))
         add_hooks(s.late->hooks); // seeded fault: `late` treated as written before register()
@@ -281,6 +288,9 @@ void built_app::load_scope(instance& parent, scenario::scope const& s) {
     child->not_found_level = !s.prefix.empty(); // plugin-override.js: arrange404 on a prefix
     child->hooks = parent.hooks;
     child->on_route = parent.on_route; // lib/hooks.js buildHooks: onRoute.slice()
+    // lib/request.js buildRegularRequest: a child's Request copies the parent's props now.
+    child->request_props = parent.request_props;
+    child->reply_props = parent.reply_props;
     parent.children.push_back(child.get());
     instance& inst = *child;
     instances_.push_back(std::move(child));
@@ -351,6 +361,13 @@ void built_app::add_route(instance& inst, scenario::route const& r, std::string 
         ctx->handler = &r.handler;
         ctx->handler_scope = scope;
         ctx->head_of_get = head_of_get;
+        ctx->owner = &inst;
+        // route.js: config.url is the full path, except for the `prefix + "/"` path of a "/"
+        // route under a prefix (addNewRoute with prefixing: true), whose config.url is the prefix
+        ctx->url = ctx->method != "HEAD" && r.url == "/" && !inst.prefix.empty() &&
+                           ctx->path == inst.prefix + "/"
+                       ? inst.prefix
+                       : ctx->path;
         ctx->error_handler = inst.error_handler(); // captured in the route's `after`
         if (r.error_handler) {
             // route.js: buildErrorHandler(this[kErrorHandler], opts.errorHandler) (v2.6)
@@ -399,6 +416,7 @@ void built_app::set_not_found(instance& inst,
     ctx->handler_scope = scope;
     ctx->handler_timeout_ms = options_.handler_timeout_ms; // context.js: the server's
     ctx->body_limit = options_.body_limit;
+    ctx->owner = &inst;
     context* raw = ctx.get();
     contexts_.push_back(std::move(ctx));
     std::string prefix = inst.prefix.empty() ? "/" : inst.prefix;

@@ -32,6 +32,7 @@ struct error_handler_node {
     scenario::action const* act = nullptr;
     std::string scope;
     error_handler_node const* parent = nullptr;
+    instance const* owner = nullptr; // v2.6: the handler's `this` (setErrorHandler's)
 };
 
 /// A route context: what one request runs through (lib/context.js).
@@ -52,6 +53,11 @@ struct context {
     /// instance's 404 context with the route's own onSend hooks (four-oh-four.js setContext);
     /// null on a 404 context, where callNotFound sends a basic '404 Not Found'.
     context const* not_found = nullptr;
+    // v2.6 (§1.13): the instance every callback of this context has as `this` (route.js binds
+    // the route's hooks and handler to the instance that declared the route; four-oh-four.js
+    // to the one that set the not-found handler), and the pattern its params come from.
+    instance const* owner = nullptr;
+    std::string url; // routeOptions.url (Fastify's config.url); "" on 404 contexts
 
     hook_list const& of(phase p) const { return hooks[static_cast<std::size_t>(p)]; }
 };
@@ -71,6 +77,11 @@ struct instance {
     context* not_found = nullptr;                          // set by setNotFoundHandler here
     bool not_found_level = false;       // the root, or a plugin with a prefix (arrange404)
     context* level_not_found = nullptr; // on a 404 level: its kFourOhFourContext (v2.6)
+    // v2.6 (§1.13): `decorate` values set on this instance (an fp plugin's land here too), and the
+    // request/reply decorations its Request/Reply classes copy into each new object.
+    scenario::json decorations = scenario::json::object();
+    scenario::json request_props = scenario::json::object();
+    scenario::json reply_props = scenario::json::object();
 
     /// Fastify's prototype lookup of kErrorHandler: own, else the parent's current one.
     error_handler_node const* error_handler() const;

@@ -149,6 +149,7 @@ value materialize(scenario::payload const& p) {
         return v;
     case payload_kind::error:     // v2 ops only (scenario-format §1.6); the koa dialect
     case payload_kind::undefined: // has no ops yet
+    case payload_kind::read:      // v2.6: fastify ops only (the loader refuses it in koa)
         return v;
     }
     return v;

@@ -4,6 +4,7 @@
 
 #include "server_under_test/reference/engine/koa_onion.hpp"
 #include "server_under_test/reference/engine/node_response.hpp"
+#include "server_under_test/reference/engine/request_data.hpp"
 #include "server_under_test/reference/engine/values.hpp"
 
 #include <algorithm>
@@ -44,6 +45,8 @@ struct shared_state {
     fault_set faults = 0;
     std::map<std::string, bool> flags; // `set` / `when`
     std::map<std::string, std::shared_ptr<response_obj>> shared_responses;
+    // v2.6 (§1.13): own properties a callback set on an instance (`this.NAME = v`, `this.NAME++`)
+    std::map<instance const*, std::map<std::string, value>> this_props;
     bool closing = false;
     int auto_id = 0;
 
@@ -98,6 +101,7 @@ struct shared_state {
         case payload_kind::error:
             return value::of_error(error_of(p.error));
         case payload_kind::undefined:
+        case payload_kind::read: // evaluated by the request (request_impl::op_value)
             return v;
         }
         return v;
@@ -176,6 +180,7 @@ public:
             path.resize(q);
         path_ = path;
         ctx_ = &st_->built->route(head_.method, path);
+        init_props();
     }
 
     void start();
@@ -289,8 +294,17 @@ private:
         std::shared_ptr<request_impl> self;
         action const* a = nullptr;
         ops_site at = ops_site::hook;
-        std::shared_ptr<chain_state> chain; // hooks: the runner to continue
+        std::shared_ptr<chain_state> chain;  // hooks: the runner to continue
+        instance const* this_inst = nullptr; // v2.6: the function's `this`
     };
+
+    // --- v2.6 request data and state (scenario-format §1.13) ------------------------------
+    /// The JS value of an ops PAYLOAD: `read` evaluated now, any other kind materialized.
+    value op_value(ops_frame const& f, scenario::payload const& p);
+    value read_ref(ops_frame const& f, scenario::ref const& r);
+    void assign_ref(ops_frame const& f, scenario::ref const& r, value v);
+    /// The request decorations and own properties, made when the Request object is.
+    void init_props();
 
     /// Runs ops from `i`; `sync` while still inside the call Fastify made (not from a timer).
     static void run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, bool sync);
@@ -349,6 +363,11 @@ private:
     stream_obj const* web_read_pending_ = nullptr; // reader.read() waits for the next chunk
     stream_obj const* node_source_ = nullptr;      // a node stream being piped (sendStream)
     void premature_close();
+
+    // v2.6: request.body, own properties of the Request and Reply objects
+    value body_value_;
+    std::map<std::string, value> request_props_;
+    std::map<std::string, value> reply_props_;
 
     // request body
     std::string body_;
@@ -626,6 +645,10 @@ void request_impl::body_parsed(std::shared_ptr<js_error> err) {
         send_error(std::move(err));
         return;
     }
+    // content-type-parser.js: request.body = the parser's result (JSON.parse, or the text)
+    std::string const* ct = find_header(head_.headers, "content-type");
+    body_value_ =
+        parsed_body(body_, ct != nullptr && ascii_lower(*ct).rfind("application/json", 0) == 0);
     run_pre_validation();
 }
 
@@ -670,8 +693,10 @@ void request_impl::call_handler() {
         return;
     }
     if (a.ops) {
-        run_ops(
-            std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::handler, nullptr}), 0, true);
+        run_ops(std::make_shared<ops_frame>(
+                    ops_frame{self, &a, ops_site::handler, nullptr, ctx_->owner}),
+                0,
+                true);
         return;
     }
     if (a.how == style::callback && a.what == verb::throw_ && !a.delay_ms) {
@@ -864,7 +889,7 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             // What reply.send() throws leaves the function the same way from every site: a
             // hook's runner, handle-request.js (a rejection a microtask later for an async
             // handler) or handleError catch it (lifecycle fuzzer 05fd6db0, Fastify 5.12.8).
-            value v = o.body ? st.materialize(*o.body) : value{};
+            value v = o.body ? self.op_value(*f, *o.body) : value{};
             if (auto err = self.hook_send_value(std::move(v))) {
                 ops_fail(*f, std::move(err), sync);
                 return;
@@ -886,7 +911,7 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             return;
         }
         case op_kind::return_: {
-            value v = o.body ? st.materialize(*o.body) : value{};
+            value v = o.body ? self.op_value(*f, *o.body) : value{};
             if (async) {
                 ops_resolve(*f, std::move(v), o.return_reply);
             } else if (sync && f->at != ops_site::hook && v.k != value::kind::undefined) {
@@ -896,17 +921,17 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
             return; // a callback hook's return value is ignored (not a thenable)
         }
         case op_kind::throw_: {
-            ops_fail(*f, thrown_of(st.materialize(*o.body)), sync);
+            ops_fail(*f, thrown_of(self.op_value(*f, *o.body)), sync);
             return;
         }
         case op_kind::done: {
             auto const& s = f->chain;
             if (o.done == done_with::error) {
                 // done(err): the runners' next() tests `if (err)`, so a falsy value is done()
-                auto err = thrown_of(st.materialize(*o.body));
+                auto err = thrown_of(self.op_value(*f, *o.body));
                 chain_next(s, falsy(*err) ? nullptr : std::move(err), std::nullopt);
             } else if (o.done == done_with::payload)
-                chain_next(s, nullptr, st.materialize(*o.body));
+                chain_next(s, nullptr, self.op_value(*f, *o.body));
             else
                 chain_next(s, nullptr, std::nullopt);
             break; // the function goes on after done()
@@ -939,6 +964,12 @@ void request_impl::run_ops(std::shared_ptr<ops_frame> const& f, std::size_t i, b
         case op_kind::ctx_res_set_header:
         case op_kind::ctx_res_write:
         case op_kind::ctx_res_end:
+            break;
+        case op_kind::assign:
+            self.assign_ref(*f, *o.target, self.op_value(*f, *o.body));
+            break;
+        case op_kind::increment:
+            self.assign_ref(*f, *o.target, incremented(self.read_ref(*f, *o.target)));
             break;
         }
     }
@@ -1041,6 +1072,167 @@ void request_impl::hijack_write(action const& a) {
             bytes = v.bytes;
     }
     res_end(bytes); // raw.writeHead(status, headers); raw.end(bytes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2.6 request data and state across callbacks (scenario-format §1.13)
+
+namespace {
+
+value of_json(scenario::json v) {
+    if (v.is_string())
+        return value::of_string(v.get<std::string>());
+    value out;
+    out.k = value::kind::json;
+    out.js = std::move(v);
+    return out;
+}
+
+/// JavaScript's own-key order: array-index keys ascending first, then the rest as inserted.
+scenario::json js_key_order(scenario::json const& v) {
+    if (v.is_array()) {
+        scenario::json out = scenario::json::array();
+        for (auto const& e : v)
+            out.push_back(js_key_order(e));
+        return out;
+    }
+    if (!v.is_object())
+        return v;
+    auto index = [](std::string const& k) -> std::optional<unsigned long long> {
+        if (k.empty() || k.size() > 10 || (k.size() > 1 && k[0] == '0'))
+            return std::nullopt;
+        unsigned long long n = 0;
+        for (char c : k) {
+            if (c < '0' || c > '9')
+                return std::nullopt;
+            n = n * 10 + static_cast<unsigned long long>(c - '0');
+        }
+        return n < 4294967295ULL ? std::optional{n} : std::nullopt;
+    };
+    std::vector<std::pair<unsigned long long, std::string>> indices;
+    for (auto it = v.begin(); it != v.end(); ++it)
+        if (auto n = index(it.key()))
+            indices.emplace_back(*n, it.key());
+    std::sort(indices.begin(), indices.end());
+    scenario::json out = scenario::json::object();
+    for (auto const& [n, k] : indices)
+        out[k] = js_key_order(v.at(k));
+    for (auto it = v.begin(); it != v.end(); ++it)
+        if (!index(it.key()))
+            out[it.key()] = js_key_order(it.value());
+    return out;
+}
+
+value member_of(scenario::json const& obj, std::optional<std::string> const& key) {
+    if (!key)
+        return of_json(js_key_order(obj));
+    auto it = obj.find(*key);
+    return it == obj.end() ? value{} : of_json(js_key_order(*it));
+}
+
+} // namespace
+
+void request_impl::init_props() {
+    // lib/request.js, lib/reply.js: each new object gets its class's decorations
+    for (auto const& [props, from] : {std::pair{&request_props_, &ctx_->owner->request_props},
+                                      std::pair{&reply_props_, &ctx_->owner->reply_props}})
+        for (auto it = from->begin(); it != from->end(); ++it)
+            (*props)[it.key()] = of_json(it.value());
+}
+
+value request_impl::read_ref(ops_frame const& f, scenario::ref const& r) {
+    using scenario::ref_kind;
+    switch (r.kind) {
+    case ref_kind::body:
+        return body_value_;
+    case ref_kind::query: {
+        std::string_view const qs = query_string_of(head_.target);
+        return member_of(qs.empty() ? scenario::json::object() : query_object(qs), r.key);
+    }
+    case ref_kind::params: {
+        // find-my-way: the route's pattern; a 404 context's is its prefix's catch-all
+        std::string pattern = ctx_->path;
+        if (ctx_->is_not_found) {
+            std::string const prefix = ctx_->owner->prefix.empty() ? "/" : ctx_->owner->prefix;
+            if (prefix == "/")
+                pattern = "/*";
+            else if (path_ == prefix)
+                pattern = prefix;
+            else
+                pattern = prefix + (prefix.back() == '/' ? "*" : "/*");
+        }
+        return member_of(params_object(pattern, path_), r.key);
+    }
+    case ref_kind::headers:
+        return member_of(headers_object(head_.headers), r.key);
+    case ref_kind::method:
+        return value::of_string(head_.method);
+    case ref_kind::url:
+        return value::of_string(js_string_of_bytes(head_.target));
+    case ref_kind::id:
+        return value::of_string(id_);
+    case ref_kind::route_url:
+        return ctx_->is_not_found ? value{} : value::of_string(ctx_->url);
+    case ref_kind::route_method:
+        return ctx_->is_not_found ? value{} : value::of_string(ctx_->method);
+    case ref_kind::request_prop:
+    case ref_kind::reply_prop: {
+        auto const& props = r.kind == ref_kind::request_prop ? request_props_ : reply_props_;
+        auto it = props.find(*r.key);
+        return it == props.end() ? value{} : it->second;
+    }
+    case ref_kind::this_prop:
+        // the instance's own property, else its prototype's (Object.create(parent))
+        for (instance const* i = f.this_inst; i != nullptr; i = i->parent) {
+            auto const own = st_->this_props.find(i);
+            if (own != st_->this_props.end()) {
+                auto it = own->second.find(*r.key);
+                if (it != own->second.end())
+                    return it->second;
+            }
+            if (i->decorations.contains(*r.key))
+                return of_json(i->decorations.at(*r.key));
+        }
+        return value{};
+    }
+    return value{};
+}
+
+void request_impl::assign_ref(ops_frame const& f, scenario::ref const& r, value v) {
+    using scenario::ref_kind;
+    switch (r.kind) {
+    case ref_kind::body:
+        body_value_ = std::move(v);
+        break;
+    case ref_kind::request_prop:
+        request_props_[*r.key] = std::move(v);
+        break;
+    case ref_kind::reply_prop:
+        reply_props_[*r.key] = std::move(v);
+        break;
+    case ref_kind::this_prop:
+        st_->this_props[f.this_inst][*r.key] = std::move(v);
+        break;
+    default:
+        break; // the loader allows no other target
+    }
+}
+
+value request_impl::op_value(ops_frame const& f, scenario::payload const& p) {
+    if (p.kind != payload_kind::read)
+        return st_->materialize(p);
+    if (p.read_of)
+        return read_ref(f, *p.read_of);
+    scenario::json out = scenario::json::object();
+    for (auto const& [key, r] : p.read_object) {
+        value const v = read_ref(f, r);
+        if (v.k == value::kind::string)
+            out[key] = v.bytes;
+        else if (v.k == value::kind::json)
+            out[key] = v.js;
+        // undefined: JSON.stringify leaves the key out
+    }
+    return of_json(js_key_order(out));
 }
 
 // lib/wrap-thenable.js
@@ -1159,7 +1351,9 @@ void request_impl::call_hook(std::shared_ptr<chain_state> const& s, hook_fn cons
         return;
     }
     if (a.ops) {
-        run_ops(std::make_shared<ops_frame>(ops_frame{s->self, &a, ops_site::hook, s}), 0, true);
+        run_ops(std::make_shared<ops_frame>(ops_frame{s->self, &a, ops_site::hook, s, ctx_->owner}),
+                0,
+                true);
         return;
     }
     if (!async && a.what == verb::throw_ && !a.delay_ms) {
@@ -1716,7 +1910,8 @@ void request_impl::call_error_handler(error_handler_node const& node,
         return; // callback: returns undefined, never answers
     }
     if (a.ops) {
-        run_ops(std::make_shared<ops_frame>(ops_frame{self, &a, ops_site::error_handler, nullptr}),
+        run_ops(std::make_shared<ops_frame>(
+                    ops_frame{self, &a, ops_site::error_handler, nullptr, node.owner}),
                 0,
                 true);
         return;
