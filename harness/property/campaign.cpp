@@ -382,7 +382,7 @@ campaign_result run_campaign(campaign_options const& opts) {
         return traces;
     };
     if (!in_process) {
-        // Socket targets: RapidCheck's search and shrinking, N cases at a time (D52).
+        // Socket targets: RapidCheck's search and shrinking, N cases at a time (D58).
         search_hooks hooks;
         hooks.model_skip = [](std::vector<model::step_prediction> const& predictions) {
             return skip_reason(predictions, false);

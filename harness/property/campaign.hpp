@@ -34,7 +34,7 @@ struct campaign_options {
     bool write_counterexample = true;
     std::function<void(std::string const&)> progress; // a one-line status now and then, or null
     run::options runner;                              // socket targets: deadlines, log folder
-    int jobs = 1; // socket targets: target processes judging cases at once (-j; D52)
+    int jobs = 1; // socket targets: target processes judging cases at once (-j; D58)
 };
 
 /// How often the callbacks of one phase ran with each outcome, over all cases.

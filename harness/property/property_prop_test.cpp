@@ -65,7 +65,7 @@ TEST(PropertySockets, ReferenceServerAgreesWithModel) {
     EXPECT_GT(r.traces.size(), 1u);
 }
 
-// D52: with -j 2 two target processes judge cases at once, and the campaign finds and shrinks
+// D58: with -j 2 two target processes judge cases at once, and the campaign finds and shrinks
 // the same counterexample as with one (a planted engine fault, over sockets).
 TEST(PropertySockets, TwoTargetProcessesFindTheSameCounterexampleAsOne) {
 #ifndef LIFECHECK_FAULTS

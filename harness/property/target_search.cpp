@@ -1,4 +1,4 @@
-// The property's search and shrinking on socket targets with N target processes (D52): RapidCheck's
+// The property's search and shrinking on socket targets with N target processes (D58): RapidCheck's
 // order of cases and shrinks, judged N at a time.
 #include "harness/property/target_search.hpp"
 

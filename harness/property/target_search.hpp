@@ -1,5 +1,5 @@
 // `lifecheck prop --target X -j N`: the property's search and shrinking on socket targets, with N
-// target processes judging cases at once (decisions.md D52). The cases, their order, the failing
+// target processes judging cases at once (decisions.md D58). The cases, their order, the failing
 // case and every shrink step are RapidCheck's, exactly as one process would see them.
 #pragma once
 

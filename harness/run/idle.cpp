@@ -1,4 +1,4 @@
-// Events after the target's idle signal (v2.6, scenario-format §3.1, decisions.md D51).
+// Events after the target's idle signal (v2.6, scenario-format §3.1, decisions.md D57).
 #include "harness/run/runner.hpp"
 
 namespace lifecheck::run {

@@ -36,7 +36,7 @@ struct runner::scenario_run {
     clock::time_point steps_done = started;
     bool stopped = false;                          // we stopped the target: not a crash
     std::optional<check::startup_refusal> refused; // v2.5: the target's startupError
-    std::optional<std::size_t> idle_at;            // v2.6: where the target said idle (D51)
+    std::optional<std::size_t> idle_at;            // v2.6: where the target said idle (D57)
 };
 
 //----------------------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ void runner::run_steps(scenario_run& r) {
 }
 
 // 4. Collect until every request that reached the target has its `end` and the target says the
-// app is idle (v2.6, D51), or, for a target that does not say so, has been quiet for the D4
+// app is idle (v2.6, D57), or, for a target that does not say so, has been quiet for the D4
 // window; a request still without end at the deadline is a hang.
 void runner::collect_events(scenario_run& r) {
     auto const& log = target_->events();
@@ -149,7 +149,7 @@ void runner::collect_events(scenario_run& r) {
     }
 }
 
-// 4a. v2.6 (§3.1, D51): once every request has its `end`, ask a target that knows `idle`; its
+// 4a. v2.6 (§3.1, D57): once every request has its `end`, ask a target that knows `idle`; its
 // answer ends the wait. Without it (a target without the feature, or no answer by the deadline)
 // the caller waits for the D4 quiet window as before.
 bool runner::wait_idle(scenario_run& r, clock::time_point deadline) {

@@ -30,7 +30,7 @@ struct options {
     std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
     bool verbose = false;                           // target stderr passes through instead
     bool raw_only = false; // every request step through raw_client (record)
-    bool idle = true;      // v2.6: ask a target that knows `idle` (D51); false: the D4 quiet window
+    bool idle = true;      // v2.6: ask a target that knows `idle` (D57); false: the D4 quiet window
     std::atomic<bool> const* stop = nullptr; // once set, run_all starts no further scenario
                                              // (--fail-fast, SIGINT/SIGTERM)
     check::checks checks = check::checks::expect_and_invariants; // run --with-plugin: invariants
@@ -54,7 +54,7 @@ using clock = std::chrono::steady_clock;
 /// chunkDelayMs × chunks, capped at 3 s.
 milliseconds quiet_window(scenario::app const& a);
 
-/// A request's `cb` or `end` that came after the target's idle event at `idle_at` (v2.6, D51):
+/// A request's `cb` or `end` that came after the target's idle event at `idle_at` (v2.6, D57):
 /// the event still counts in the trace; each is also a warning ("late event after idle: ..."),
 /// so a target whose idle came too early shows.
 void note_late_events(std::vector<protocol::event> const& events,

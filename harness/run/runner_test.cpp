@@ -135,7 +135,7 @@ std::chrono::steady_clock::duration fastest_run(runner& rn, scenario::scenario c
     return best;
 }
 
-// v2.6 (§3.1, D51): a target that says idle ends the wait: the onResponse written after `end`
+// v2.6 (§3.1, D57): a target that says idle ends the wait: the onResponse written after `end`
 // is still in the trace (passing_steps expects it), and no run waits out the D4 quiet window.
 TEST(Runner, IdleSignalEndsTheWaitBeforeTheQuietWindow) {
     runner rn{"fake", fake("idle"), quick()};
@@ -361,7 +361,7 @@ TEST(RunnerReference, HookScenarioPasses) {
     EXPECT_EQ(out.result.target, "reference");
 }
 
-// v2.6 (D51): the reference answers idle once the second onResponse hook, 150 ms after the
+// v2.6 (D57): the reference answers idle once the second onResponse hook, 150 ms after the
 // response, has run: the trace is complete without waiting out the quiet window (250 ms here).
 TEST(RunnerReference, IdleAnswerCollectsCallbacksAfterTheEndWithoutTheQuietWindow) {
     if (!std::filesystem::exists(reference_binary()))

@@ -615,7 +615,7 @@ class AppContext {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-// v2.6 (scenario-format §3.1, decisions.md D51): the idle signal (idle.mjs); app timers count.
+// v2.6 (scenario-format §3.1, decisions.md D57): the idle signal (idle.mjs); app timers count.
 const idle = idleSignal({ print, busy: () => (current?.ctx.live.size ?? 0) > 0 })
 const { appTimeout, appSleep } = idle
 

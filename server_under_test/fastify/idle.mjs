@@ -1,4 +1,4 @@
-// The idle signal of the target protocol (v2.6, scenario-format §3.1, decisions.md D51), shared by
+// The idle signal of the target protocol (v2.6, scenario-format §3.1, decisions.md D57), shared by
 // the Fastify and Koa adapters: `{"cmd":"idle","id":N}` is answered with `{"t":"idle","id":N}` once
 // the app is idle.
 

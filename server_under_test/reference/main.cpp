@@ -275,7 +275,7 @@ private:
 
     static void emit(engine::event const& e) { print_event(e); }
 
-    /// v2.6 (§3.1, D51): answers {"t":"idle","id":ID} once the app was quiescent (listener::
+    /// v2.6 (§3.1, D57): answers {"t":"idle","id":ID} once the app was quiescent (listener::
     /// quiescent) at two checks a millisecond apart, so I/O that was ready in between (a request
     /// written just before the command) has been handled first.
     void when_idle(long long id) {
