@@ -25,8 +25,10 @@ need_tool() {
     $sudo_cmd apt-get install -y -qq "$2" >/dev/null || die "cannot install $2"
 }
 
-# build_release TARGET...: the release preset (Release, no seeded faults, bench on).
+# build_release TARGET...: the release preset (Release, no seeded faults, bench on); nothing when
+# LIFECHECK_BENCH_BUILD names a build to use as it is (e.g. build/ci on a machine others share).
 build_release() {
+    [ -n "${LIFECHECK_BENCH_BUILD:-}" ] && return
     (cd "$bench_root" && cmake --preset release >/dev/null && cmake --build --preset release --target "$@" >/dev/null) ||
         die "the release build failed: run cmake --preset release && cmake --build --preset release"
 }

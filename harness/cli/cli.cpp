@@ -246,11 +246,13 @@ target and compares every step with the model's prediction (trace, endAt, status
 complete, aborted) and with invariants I1-I7. A failing case is shrunk to a minimal one and
 written as an ordinary scenario file (expect filled from the model) that `lifecheck run`
 replays. Cases whose outcome the model cannot decide (a race within 20 ms), and over sockets
-cases where it predicts a hang or a Fastify crash, are discarded and counted.
+cases where it predicts a hang or a Fastify crash, are discarded and counted. On a socket
+target, -j N runs N target processes that judge cases at once; the cases, the counterexample
+and its shrinking are the same as with -j 1 (later cases run speculatively beside earlier ones).
 )",
          R"(lifecheck prop --cases 10000
-lifecheck prop --target reference --cases 1000
-lifecheck prop --target fastify --cases 300
+lifecheck prop --target reference --cases 1000 -j 2
+lifecheck prop --target fastify --cases 1000 --seed 1 -j 2
 )",
          R"(0 every case agreed with the model, 1 a counterexample was found, 2 usage,
 3 the campaign could not run (the target did not start, too many discarded cases, internal

@@ -242,6 +242,15 @@ std::vector<option_spec> const& option_table() {
          "in-process only: seeded engine faults (comma-separated names; see `lifecheck "
          "mutants`)",
          {{"prop", "", ""}}},
+        {"--no-idle",
+         "",
+         "",
+         k::flag,
+         0,
+         0,
+         "wait for the D4 quiet window after each scenario even when the target answers idle "
+         "(scenario-format 3.1; to compare, or when a target's idle comes too early)",
+         {{"run", "", ""}, {"prop", "", ""}}},
         {"--no-shrink",
          "",
          "",
@@ -395,7 +404,10 @@ std::vector<option_spec> const& option_table() {
           {"record", one_at_a_time, ""},
           {"serve", one_at_a_time, ""},
           {"repro", one_at_a_time, ""},
-          {"prop", one_at_a_time, ""},
+          {"prop",
+           "; socket targets: N target processes judge cases at once, same cases and "
+           "counterexample as -j 1 (in-process: one at a time)",
+           "1"},
           {"bisect", one_at_a_time, ""},
           {"releases", one_at_a_time, ""}},
          "auto"},
@@ -677,6 +689,7 @@ run::options runner_options(parsed_args const& p) {
     if (auto const ms = p.count("--deadline"))
         o.deadline = run::milliseconds{*ms};
     o.verbose = p.has("--verbose");
+    o.idle = !p.has("--no-idle");
     return o;
 }
 

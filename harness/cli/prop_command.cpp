@@ -16,7 +16,10 @@ namespace lifecheck::cli {
 namespace {
 
 void print_summary(property::campaign_result const& r, property::campaign_options const& o) {
-    std::cout << "lifecheck prop: target " << o.target << ", seed " << r.seed << "\n";
+    std::cout << "lifecheck prop: target " << o.target << ", seed " << r.seed;
+    if (r.workers > 1)
+        std::cout << ", " << r.workers << " target processes";
+    std::cout << "\n";
     std::cout << "cases: " << r.cases << " run, " << r.discarded << " discarded";
     if (!r.discard_reasons.empty()) {
         std::cout << " (";
@@ -61,6 +64,7 @@ int prop_command(parsed_args const& p) {
     }
     o.counterexample_dir = p.text("--out", o.counterexample_dir.string());
     o.runner = runner_options(p);
+    o.jobs = jobs_of(p, 1);
     o.shrink = !p.has("--no-shrink");
     std::optional<bool> const progress = p.last_of("--progress", "--no-progress");
     if (o.faults != 0 && o.target != property::in_process_target)

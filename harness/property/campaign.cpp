@@ -4,6 +4,7 @@
 
 #include "harness/check/verdict.hpp"
 #include "harness/property/in_process.hpp"
+#include "harness/property/target_search.hpp"
 #include "harness/run/targets.hpp"
 #include "harness/scenario/load.hpp"
 
@@ -259,6 +260,46 @@ std::string replay_target(campaign_options const& o) {
     return exe + " --faults " + fault_names(o.faults);
 }
 
+/// The shrunk failing case as a counterexample: expect from the model, written to a file when
+/// asked, with the commands that replay and reproduce it.
+void report_failure(campaign_result& r,
+                    campaign_options const& opts,
+                    scenario::scenario failing,
+                    std::vector<std::string> lines) {
+    r.failure = lines;
+    scenario::scenario ce = with_expectations(std::move(failing));
+    std::string const name = "prop-" + safe_name(opts.target) + (opts.faults ? "-faults" : "") +
+                             "-" + std::to_string(r.seed);
+    ce.id = name;
+    ce.description = "counterexample from lifecheck prop (target " + opts.target + ", seed " +
+                     std::to_string(r.seed) + "): " + (lines.empty() ? "" : lines.front());
+    ce.tags = {"generated", "counterexample"};
+    std::ostringstream repro;
+    repro << "lifecheck prop --target " << run::shell_quote(opts.target) << " --cases "
+          << opts.cases << " --seed " << r.seed << " --max-scopes " << opts.gen.max_scopes
+          << (opts.gen.dialect == scenario::dialect::koa ? " --dialect koa" : "");
+    if (opts.jobs > 1 && opts.target != in_process_target)
+        repro << " -j " << opts.jobs;
+    if (opts.faults)
+        repro << " --faults " << fault_names(opts.faults);
+    r.reproduce_command = repro.str();
+    if (opts.write_counterexample) {
+        std::error_code ec;
+        std::filesystem::create_directories(opts.counterexample_dir, ec);
+        r.written = opts.counterexample_dir / (name + ".json");
+        ce.file = r.written.string();
+        std::ofstream f{r.written};
+        f << to_text(ce);
+        if (!f) {
+            r.error = "cannot write " + r.written.string();
+            r.written.clear();
+        }
+        r.replay_command = "lifecheck run --target " + run::shell_quote(replay_target(opts)) + " " +
+                           run::shell_quote(r.written.string());
+    }
+    r.counterexample = std::move(ce);
+}
+
 } // namespace
 
 std::string fault_names(engine::fault_set f) {
@@ -335,21 +376,45 @@ campaign_result run_campaign(campaign_options const& opts) {
         opts.seed ? *opts.seed : std::random_device{}() * 4294967296ULL + std::random_device{}();
     bool const in_process = opts.target == in_process_target;
 
-    std::unique_ptr<run::runner> runner;
+    // The reason's kind: "not deterministic: timing race" without the details.
+    auto count_discard = [&r](std::string const& why) {
+        auto const first = why.find(':');
+        auto const second = first == std::string::npos ? first : why.find(':', first + 1);
+        ++r.discard_reasons[why.substr(0, second)];
+    };
+    auto predicted_traces = [](std::vector<model::step_prediction> const& predictions) {
+        std::vector<std::pair<std::string, std::vector<std::string>>> traces;
+        for (auto const& p : predictions)
+            traces.emplace_back(p.step_id, p.trace);
+        return traces;
+    };
     if (!in_process) {
-        auto spec = run::resolve_target(opts.target, run::self_exe());
-        if (!spec.has_value()) {
-            r.error = "target " + opts.target + ": " + describe(spec.error().front());
-            return r;
+        // Socket targets: RapidCheck's search and shrinking, N cases at a time (D58).
+        search_hooks hooks;
+        hooks.model_skip = [](std::vector<model::step_prediction> const& predictions) {
+            return skip_reason(predictions, false);
+        };
+        hooks.discarded = count_discard;
+        hooks.judged = [&](scenario::scenario const& sc,
+                           std::vector<model::step_prediction> const& predictions) {
+            record(r, sc, predicted_traces(predictions));
+        };
+        search_outcome found;
+        try {
+            found = search_on_targets(opts, r, hooks);
+        } catch (std::exception const& e) {
+            found.error = std::string{"an exception in lifecheck: "} + e.what();
         }
-        runner = std::make_unique<run::runner>(
-            opts.target, run::process_factory(spec.value(), opts.runner, 0), opts.runner);
-        auto started = runner->ensure_started();
-        if (!started.has_value()) {
-            r.error =
-                "target " + opts.target + " did not start: " + describe(started.error().front());
-            return r;
+        if (found.how == search_outcome::status::passed) {
+            r.passed = true;
+        } else if (found.how == search_outcome::status::gave_up) {
+            r.error = "gave up: " + found.error;
+        } else if (found.how == search_outcome::status::error) {
+            r.error = found.error;
+        } else {
+            report_failure(r, opts, std::move(*found.failing), std::move(found.lines));
         }
+        return r;
     }
 
     bool failed_once = false; // after the first failure every call is a shrink attempt
@@ -360,41 +425,18 @@ campaign_result run_campaign(campaign_options const& opts) {
         auto const predictions = model::predict(sc);
         std::string const why = skip_reason(predictions, in_process);
         if (!why.empty()) {
-            if (!failed_once) {
-                // the reason's kind: "not deterministic: timing race" without the details
-                auto const first = why.find(':');
-                auto const second = first == std::string::npos ? first : why.find(':', first + 1);
-                ++r.discard_reasons[why.substr(0, second)];
-            }
+            if (!failed_once)
+                count_discard(why);
             RC_DISCARD(why);
         }
-        std::vector<std::string> lines;
+        auto const outcomes = run_in_process(sc, opts.faults);
+        std::vector<std::string> lines = compare_with_model(sc, outcomes);
+        if (opts.check_invariants)
+            for (auto& l : describe_all(check(sc, outcomes)))
+                lines.push_back(l);
         std::vector<std::pair<std::string, std::vector<std::string>>> traces;
-        if (in_process) {
-            auto const outcomes = run_in_process(sc, opts.faults);
-            lines = compare_with_model(sc, outcomes);
-            if (opts.check_invariants)
-                for (auto& l : describe_all(check(sc, outcomes)))
-                    lines.push_back(l);
-            for (auto const& o : outcomes)
-                traces.emplace_back(o.step_id, o.trace);
-        } else {
-            scenario::scenario judged = with_expectations(sc);
-            judged.file = "<generated case>";
-            run::outcome const out = runner->run(judged);
-            if (out.result.v == check::verdict::skip) {
-                if (!failed_once)
-                    ++r.discard_reasons["the target skips it"];
-                RC_DISCARD("the target skips it: " + out.result.skip_reason);
-            }
-            if (out.result.v != check::verdict::pass) {
-                lines.push_back(std::string{"verdict "} + check::to_string(out.result.v));
-                for (auto& l : describe_all(out.result.findings))
-                    lines.push_back(l);
-            }
-            for (auto const& p : predictions)
-                traces.emplace_back(p.step_id, p.trace);
-        }
+        for (auto const& o : outcomes)
+            traces.emplace_back(o.step_id, o.trace);
         if (!failed_once)
             record(r, sc, traces);
         if (!lines.empty()) {
@@ -416,8 +458,6 @@ campaign_result run_campaign(campaign_options const& opts) {
     meta.description = meta.id;
     listener l{r, opts};
     rc::detail::TestResult const result = rc::detail::checkTestable(property, meta, params, l);
-    if (runner)
-        runner->stop();
 
     rc::detail::SuccessResult success;
     rc::detail::GaveUpResult gave_up;
@@ -441,7 +481,7 @@ campaign_result run_campaign(campaign_options const& opts) {
             r.error += ": " + failure.description;
         return r;
     }
-    if (in_process) {
+    {
         // After RapidCheck's shrinking: drop routes and plugins one at a time while the case
         // still fails (a route the steps never reach often survives list shrinking).
         auto fails = [&](scenario::scenario const& c) {
@@ -485,37 +525,7 @@ campaign_result run_campaign(campaign_options const& opts) {
             last_lines = lines;
         }
     }
-    r.failure = last_lines;
-    scenario::scenario ce = with_expectations(*last_failure);
-    std::string const name = "prop-" + safe_name(opts.target) + (opts.faults ? "-faults" : "") +
-                             "-" + std::to_string(r.seed);
-    ce.id = name;
-    ce.description = "counterexample from lifecheck prop (target " + opts.target + ", seed " +
-                     std::to_string(r.seed) +
-                     "): " + (last_lines.empty() ? "" : last_lines.front());
-    ce.tags = {"generated", "counterexample"};
-    std::ostringstream repro;
-    repro << "lifecheck prop --target " << run::shell_quote(opts.target) << " --cases "
-          << opts.cases << " --seed " << r.seed << " --max-scopes " << opts.gen.max_scopes
-          << (opts.gen.dialect == scenario::dialect::koa ? " --dialect koa" : "");
-    if (opts.faults)
-        repro << " --faults " << fault_names(opts.faults);
-    r.reproduce_command = repro.str();
-    if (opts.write_counterexample) {
-        std::error_code ec;
-        std::filesystem::create_directories(opts.counterexample_dir, ec);
-        r.written = opts.counterexample_dir / (name + ".json");
-        ce.file = r.written.string();
-        std::ofstream f{r.written};
-        f << to_text(ce);
-        if (!f) {
-            r.error = "cannot write " + r.written.string();
-            r.written.clear();
-        }
-        r.replay_command = "lifecheck run --target " + run::shell_quote(replay_target(opts)) + " " +
-                           run::shell_quote(r.written.string());
-    }
-    r.counterexample = std::move(ce);
+    report_failure(r, opts, std::move(*last_failure), std::move(last_lines));
     return r;
 }
 

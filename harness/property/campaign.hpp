@@ -34,6 +34,7 @@ struct campaign_options {
     bool write_counterexample = true;
     std::function<void(std::string const&)> progress; // a one-line status now and then, or null
     run::options runner;                              // socket targets: deadlines, log folder
+    int jobs = 1; // socket targets: target processes judging cases at once (-j; D58)
 };
 
 /// How often the callbacks of one phase ran with each outcome, over all cases.
@@ -59,6 +60,7 @@ struct campaign_result {
     std::filesystem::path written;                    // the counterexample file, if written
     std::string replay_command;                       // lifecheck run ... FILE
     std::string reproduce_command;                    // lifecheck prop ... --seed S
+    int workers = 0; // socket targets: the target processes that judged cases
 };
 
 /// Runs `opts.cases` generated cases on the target, comparing each step with model::predict:

@@ -65,4 +65,38 @@ TEST(PropertySockets, ReferenceServerAgreesWithModel) {
     EXPECT_GT(r.traces.size(), 1u);
 }
 
+// D58: with -j 2 two target processes judge cases at once, and the campaign finds and shrinks
+// the same counterexample as with one (a planted engine fault, over sockets).
+TEST(PropertySockets, TwoTargetProcessesFindTheSameCounterexampleAsOne) {
+#ifndef LIFECHECK_FAULTS
+    GTEST_SKIP() << "built without LIFECHECK_FAULTS";
+#endif
+    auto hunt = [](int jobs) {
+        property::campaign_options o;
+        o.target = std::string{LIFECHECK_BINARY_DIR} +
+                   "/server_under_test/reference/lifecheck-reference --faults "
+                   "child-hooks-before-parent";
+        o.cases = 300;
+        o.seed = 7;
+        o.jobs = jobs;
+        o.write_counterexample = false;
+        o.runner.log_dir = std::string{LIFECHECK_BINARY_DIR} + "/reports/logs";
+        return property::run_campaign(o);
+    };
+    auto const one = hunt(1);
+    auto const two = hunt(2);
+    ASSERT_TRUE(one.error.empty()) << one.error;
+    ASSERT_TRUE(two.error.empty()) << two.error;
+    ASSERT_FALSE(one.passed) << "the planted fault was not found in " << one.cases << " cases";
+    ASSERT_FALSE(two.passed);
+    EXPECT_EQ(one.workers, 1);
+    EXPECT_EQ(two.workers, 2);
+    EXPECT_EQ(two.cases, one.cases);
+    EXPECT_EQ(two.discarded, one.discarded);
+    EXPECT_EQ(two.shrinks, one.shrinks);
+    ASSERT_TRUE(one.counterexample && two.counterexample);
+    EXPECT_EQ(property::to_text(*two.counterexample), property::to_text(*one.counterexample));
+    EXPECT_EQ(join(two.failure), join(one.failure));
+}
+
 } // namespace

@@ -156,6 +156,14 @@ result<event> parse_event(std::string_view line) {
         e.type = event_type::closed;
         return e;
     }
+    if (type == "idle") { // v2.6 (§3.1): the app is idle; `id` names the idle command
+        e.type = event_type::idle;
+        auto const id = e.raw.find("id");
+        if (id == e.raw.end() || !id->is_number_integer())
+            return bad("$.id", "the id of the idle command (an integer)", clip(dump(e.raw)));
+        e.idle_id = id->get<long long>();
+        return e;
+    }
     // scenario-format §3: consumers ignore what they do not know; the line is kept whole in `raw`.
     e.type = event_type::other;
     return e;
@@ -199,6 +207,9 @@ std::string encode(event const& e) {
     case event_type::closed:
         j = {{"t", "closed"}};
         break;
+    case event_type::idle:
+        j = {{"t", "idle"}, {"id", e.idle_id}};
+        break;
     case event_type::other:
         j = e.raw.is_object() ? e.raw : json{{"t", "other"}};
         break;
@@ -217,6 +228,10 @@ load_command(std::string const& scenario_id, scenario::json const& app, scenario
 
 std::string close_command() {
     return R"({"cmd":"close"})";
+}
+
+std::string idle_command(long long id) {
+    return R"({"cmd":"idle","id":)" + std::to_string(id) + "}";
 }
 
 std::string exit_command() {

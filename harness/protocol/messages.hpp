@@ -1,5 +1,5 @@
 // Messages of the JSON-lines target protocol, scenario-format §3: hello, ready, cb, end,
-// unsupported, loadError, closed.
+// unsupported, loadError, closed, idle.
 #pragma once
 
 #include "harness/common/result.hpp"
@@ -21,6 +21,7 @@ enum class event_type {
     load_error,
     startup_error,
     closed,
+    idle, // v2.6 (§3.1): the answer to an idle command
     other
 };
 
@@ -40,6 +41,7 @@ struct event {
     std::string version;               // hello
     std::vector<std::string> dialects; // hello
     std::vector<std::string> features; // hello
+    long long idle_id = 0;             // idle: the id of the idle command it answers
     double at_ms = 0;                  // when the harness read it, ms since the scenario started
     scenario::json raw;                // the whole line, for diagnostics and unknown fields
 };
@@ -55,6 +57,9 @@ std::string
 load_command(std::string const& scenario_id, scenario::json const& app, scenario::dialect d);
 
 std::string close_command();
+
+/// {"cmd":"idle","id":ID} (v2.6, §3.1): answer {"t":"idle","id":ID} once the app is idle.
+std::string idle_command(long long id);
 std::string exit_command();
 
 } // namespace lifecheck::protocol

@@ -205,6 +205,32 @@ public:
         return out;
     }
 
+    idle_outcome wait_idle(clock::time_point deadline) override {
+        idle_outcome out;
+        if (std::find(hello_.features.begin(), hello_.features.end(), "idle") ==
+            hello_.features.end())
+            return out;
+        long long const id = ++idle_commands_;
+        std::size_t const from = log_.size();
+        if (!send_line(idle_command(id))) {
+            out.status = idle_status::died;
+            return out;
+        }
+        bool const got = log_.wait_until(
+            [from, id, &out](std::vector<event> const& es) {
+                for (std::size_t i = from; i < es.size(); ++i)
+                    if (es[i].type == event_type::idle && es[i].idle_id == id) {
+                        out.at = i;
+                        return true;
+                    }
+                return false;
+            },
+            deadline);
+        out.status =
+            got ? idle_status::idle : (log_.dead() ? idle_status::died : idle_status::timed_out);
+        return out;
+    }
+
     event_log const& events() const override { return log_; }
 
     // The reader marks the log dead after stdout ended and the child was reaped, so every event
@@ -540,9 +566,11 @@ private:
     bool stopped_ = false;
     event_log log_;
     hello_info hello_;
-    std::size_t log_start_ = 0; // where this start's part of the log file begins
-    std::mutex write_mu_;       // guards in_fd_ writes
-    mutable std::mutex mu_;     // guards the fields below
+    long long idle_commands_ = 0; // ids of idle commands sent (never reused: a late answer to an
+                                  // earlier one cannot end a later wait)
+    std::size_t log_start_ = 0;   // where this start's part of the log file begins
+    std::mutex write_mu_;         // guards in_fd_ writes
+    mutable std::mutex mu_;       // guards the fields below
     mutable bool reaped_ = false;
     mutable int wait_status_ = 0;
     bool eof_ = false;

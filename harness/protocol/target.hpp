@@ -99,6 +99,16 @@ struct close_outcome {
     std::string detail;
 };
 
+/// How a wait for the target's idle signal ended (v2.6, scenario-format §3.1): `idle` (the event
+/// is events()[at]), `unsupported` (the hello has no feature "idle": wait for quiet instead),
+/// `died` or `timed_out` (no idle by the deadline).
+enum class idle_status { idle, unsupported, died, timed_out };
+
+struct idle_outcome {
+    idle_status status = idle_status::unsupported;
+    std::size_t at = 0; // idle: the index of the idle event in events()
+};
+
 /// A server under test. One instance serves many scenarios (load/close); a target that died
 /// stays dead: the runner starts a new one. Every wait has a deadline.
 class target {
@@ -119,6 +129,14 @@ public:
 
     /// Sends `close` and waits for `closed`.
     virtual close_outcome close(milliseconds timeout) = 0;
+
+    /// v2.6 (§3.1): sends `idle` and waits until the target answers that the app is idle (no
+    /// request in flight, no timer its callbacks set, nothing queued). A target whose hello does
+    /// not list the feature "idle" is not asked: `unsupported`.
+    virtual idle_outcome wait_idle(clock::time_point deadline) {
+        (void)deadline;
+        return {};
+    }
 
     /// Everything read since the last `load` (cb, end, ready, closed, ...).
     virtual event_log const& events() const = 0;

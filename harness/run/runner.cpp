@@ -36,6 +36,7 @@ struct runner::scenario_run {
     clock::time_point steps_done = started;
     bool stopped = false;                          // we stopped the target: not a crash
     std::optional<check::startup_refusal> refused; // v2.5: the target's startupError
+    std::optional<std::size_t> idle_at;            // v2.6: where the target said idle (D57)
 };
 
 //----------------------------------------------------------------------------------------------
@@ -126,8 +127,9 @@ void runner::run_steps(scenario_run& r) {
     r.steps_done = clock::now();
 }
 
-// 4. Collect until every request that reached the target has its end and the target has been
-// quiet for the D4 window; a request still without end at the deadline is a hang.
+// 4. Collect until every request that reached the target has its `end` and the target says the
+// app is idle (v2.6, D57), or, for a target that does not say so, has been quiet for the D4
+// window; a request still without end at the deadline is a hang.
 void runner::collect_events(scenario_run& r) {
     auto const& log = target_->events();
     auto const quiet = quiet_window(r.sc.application);
@@ -136,12 +138,32 @@ void runner::collect_events(scenario_run& r) {
     auto const all_ended = [](std::vector<protocol::event> const& es) {
         return unended(es).empty();
     };
+    log.wait_until(all_ended, deadline);
+    if (wait_idle(r, deadline))
+        return;
     for (;;) {
         log.wait_until(all_ended, deadline);
         log.wait_quiet(quiet, r.steps_done, deadline + quiet);
         if (!target_->alive() || all_ended(log.snapshot()) || clock::now() >= deadline)
             break;
     }
+}
+
+// 4a. v2.6 (§3.1, D57): once every request has its `end`, ask a target that knows `idle`; its
+// answer ends the wait. Without it (a target without the feature, or no answer by the deadline)
+// the caller waits for the D4 quiet window as before.
+bool runner::wait_idle(scenario_run& r, clock::time_point deadline) {
+    if (!opts_.idle || !target_->alive() || !unended(target_->events().snapshot()).empty())
+        return false;
+    auto const idle = target_->wait_idle(deadline);
+    if (idle.status == protocol::idle_status::timed_out)
+        r.warnings.push_back("no idle from the target by the deadline; waited for quiet instead");
+    if (idle.status != protocol::idle_status::idle)
+        return false;
+    if (!unended(target_->events().snapshot()).empty())
+        return false; // a request began after all: collect as before
+    r.idle_at = idle.at;
+    return true;
 }
 
 // 5. Close what the scenario left open, so the next scenario starts clean.
@@ -191,6 +213,8 @@ outcome runner::judge(scenario_run& r) {
         "lifecheck run --target " + shell_quote(target_text_) + " " +
         shell_quote(r.sc.file.empty() ? "scenarios/" + r.sc.id + ".json" : r.sc.file);
     out.result = check::evaluate(r.sc, observations, r.facts, opts_.checks);
+    if (r.idle_at)
+        note_late_events(events, *r.idle_at, r.warnings);
     out.warnings = std::move(r.warnings);
     if (target_)
         for (std::string& w : target_->take_warnings())

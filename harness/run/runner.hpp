@@ -29,7 +29,8 @@ struct options {
     milliseconds load_timeout{10000};               // load → ready | unsupported
     std::filesystem::path log_dir = "reports/logs"; // where target stderr logs go
     bool verbose = false;                           // target stderr passes through instead
-    bool raw_only = false;                   // every request step through raw_client (record)
+    bool raw_only = false; // every request step through raw_client (record)
+    bool idle = true;      // v2.6: ask a target that knows `idle` (D57); false: the D4 quiet window
     std::atomic<bool> const* stop = nullptr; // once set, run_all starts no further scenario
                                              // (--fail-fast, SIGINT/SIGTERM)
     check::checks checks = check::checks::expect_and_invariants; // run --with-plugin: invariants
@@ -47,9 +48,18 @@ using target_factory = std::function<std::unique_ptr<protocol::target>()>;
 /// A factory for process targets; each start appends to LOG_DIR/<name>-w<worker>.log.
 target_factory process_factory(target_spec const& spec, options const& opts, int worker);
 
+using clock = std::chrono::steady_clock;
+
 /// Quiet window of decisions.md D4: 100 ms plus the app's largest delayMs or
 /// chunkDelayMs × chunks, capped at 3 s.
 milliseconds quiet_window(scenario::app const& a);
+
+/// A request's `cb` or `end` that came after the target's idle event at `idle_at` (v2.6, D57):
+/// the event still counts in the trace; each is also a warning ("late event after idle: ..."),
+/// so a target whose idle came too early shows.
+void note_late_events(std::vector<protocol::event> const& events,
+                      std::size_t idle_at,
+                      std::vector<std::string>& warnings);
 
 /// Runs scenarios one at a time on one target process, reused across scenarios (load/close)
 /// and restarted after it died or stopped answering.
@@ -88,6 +98,7 @@ private:
     bool load_app(scenario_run& r);
     void run_steps(scenario_run& r);
     void collect_events(scenario_run& r);
+    bool wait_idle(scenario_run& r, clock::time_point deadline);
     void close_app(scenario_run& r);
     outcome judge(scenario_run& r);
     void restart_next_time(scenario_run& r, std::string const& why);

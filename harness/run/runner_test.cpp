@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -117,6 +119,51 @@ TEST(Runner, ReusesOneProcessAcrossScenarios) {
     for (int i = 0; i < 3; ++i)
         EXPECT_EQ(rn.run(sc).result.v, check::verdict::pass);
     EXPECT_EQ(starts.load(), 1);
+}
+
+/// The shortest of three runs of `sc` on one runner (the first also starts the process).
+std::chrono::steady_clock::duration fastest_run(runner& rn, scenario::scenario const& sc) {
+    auto best = std::chrono::steady_clock::duration::max();
+    for (int i = 0; i < 4; ++i) {
+        auto const t0 = std::chrono::steady_clock::now();
+        auto const out = rn.run(sc);
+        auto const took = std::chrono::steady_clock::now() - t0;
+        EXPECT_EQ(out.result.v, check::verdict::pass) << findings_text(out.result);
+        if (i > 0)
+            best = std::min(best, took);
+    }
+    return best;
+}
+
+// v2.6 (§3.1, D57): a target that says idle ends the wait: the onResponse written after `end`
+// is still in the trace (passing_steps expects it), and no run waits out the D4 quiet window.
+TEST(Runner, IdleSignalEndsTheWaitBeforeTheQuietWindow) {
+    runner rn{"fake", fake("idle"), quick()};
+    auto const sc = parse(scenario_text(passing_steps));
+    EXPECT_LT(fastest_run(rn, sc), quiet_window(sc.application));
+    auto const out = rn.run(sc);
+    EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
+}
+
+// Without the feature the runner waits for quiet as before (D4: 100 ms for this app).
+TEST(Runner, TargetWithoutIdleWaitsForTheQuietWindow) {
+    runner rn{"fake", fake("ok"), quick()};
+    auto const sc = parse(scenario_text(passing_steps));
+    EXPECT_GE(fastest_run(rn, sc), quiet_window(sc.application));
+}
+
+// An event after the idle answer still counts (onResponse@root comes 40 ms after idle here, and
+// the trace expects it) and is reported as a late event.
+TEST(Runner, EventAfterIdleStillCountsAndIsReported) {
+    runner rn{"fake", fake("idle-late"), quick()};
+    auto const sc = parse(scenario_text(passing_steps));
+    auto const out = rn.run(sc);
+    EXPECT_EQ(out.result.v, check::verdict::pass) << findings_text(out.result);
+    std::string warnings;
+    for (auto const& w : out.warnings)
+        warnings += w + "\n";
+    EXPECT_NE(warnings.find("late event after idle"), std::string::npos) << warnings;
+    EXPECT_NE(warnings.find("onResponse@root"), std::string::npos) << warnings;
 }
 
 TEST(Runner, TargetDyingMidScenarioIsCrashAndIsRestarted) {
@@ -312,6 +359,38 @@ TEST(RunnerReference, HookScenarioPasses) {
     auto const out = rn.run(sc);
     EXPECT_EQ(out.result.v, check::verdict::pass) << findings_text(out.result);
     EXPECT_EQ(out.result.target, "reference");
+}
+
+// v2.6 (D57): the reference answers idle once the second onResponse hook, 150 ms after the
+// response, has run: the trace is complete without waiting out the quiet window (250 ms here).
+TEST(RunnerReference, IdleAnswerCollectsCallbacksAfterTheEndWithoutTheQuietWindow) {
+    if (!std::filesystem::exists(reference_binary()))
+        GTEST_SKIP() << "lifecheck-reference is not built yet (" << reference_binary() << ")";
+    runner rn{"reference",
+              [] {
+                  protocol::process_options o;
+                  o.argv = {reference_binary().string()};
+                  o.name = "reference";
+                  return protocol::make_process_target(o);
+              },
+              quick()};
+    auto const sc = parse(R"({"description": "a delayed onResponse hook runs after the end",
+        "app": {"hooks": {"onResponse": [{"do": "continue", "delayMs": 150},
+                                         {"do": "continue"}]},
+                "routes": [{"method": "GET", "url": "/x", "handler": {"do": "continue"}}]},
+        "steps": [{"id": "r1", "request": {"method": "GET", "url": "/x"},
+                   "expect": {"status": 200, "trace": ["handler", "onResponse@root#0",
+                                                       "onResponse@root#1"]}}]})");
+    EXPECT_EQ(quiet_window(sc.application), 250ms);
+    auto best = std::chrono::steady_clock::duration::max();
+    for (int i = 0; i < 3; ++i) {
+        auto const t0 = std::chrono::steady_clock::now();
+        auto const out = rn.run(sc);
+        best = std::min(best, std::chrono::steady_clock::now() - t0);
+        EXPECT_EQ(out.result.v, check::verdict::pass) << findings_text(out.result);
+        EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
+    }
+    EXPECT_LT(best, 150ms + quiet_window(sc.application) / 2) << "waited out the quiet window";
 }
 
 } // namespace

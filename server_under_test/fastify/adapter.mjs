@@ -12,6 +12,7 @@ import { delimiter, dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { idleSignal } from './idle.mjs'
 
 const ADAPTER_VERSION = '0.1.0'
 const require = createRequire(import.meta.url)
@@ -568,6 +569,7 @@ class AppContext {
   }
 
   emit (obj) { // cb and end events
+    idle.output()
     if (!this.muted && args.trace) print(obj)
   }
 
@@ -647,6 +649,10 @@ class AppContext {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
+// v2.6 (scenario-format §3.1, decisions.md D57): the idle signal (idle.mjs); app timers count.
+const idle = idleSignal({ print, busy: () => (current?.ctx.live.size ?? 0) > 0 })
+const { appTimeout, appSleep } = idle
+
 /** Plans the events of a stream payload: `total` chunks, then the end or the failure. */
 function streamPlan (p) {
   const chunks = p.chunks ?? []
@@ -668,7 +674,7 @@ function nodeStream (p, rec) {
         if (stream.destroyed) return // Fastify destroys the source when the response closes
         if (k < plan.total) {
           stream.push(Buffer.from(plan.chunks[k++]))
-          setTimeout(step, plan.delay)
+          appTimeout(step, plan.delay)
         } else if (plan.fails) {
           if (rec) rec.serverCut = true // mark before Fastify reacts by destroying the socket
           stream.destroy(new Error('stream failed'))
@@ -690,7 +696,7 @@ function webStream (p, rec) {
   return new ReadableStream({
     async pull (controller) {
       const i = k++
-      if (i > 0) await sleep(plan.delay)
+      if (i > 0) await appSleep(plan.delay)
       try {
         if (i < plan.total) controller.enqueue(encoder.encode(plan.chunks[i]))
         else if (plan.fails) {
@@ -835,7 +841,7 @@ function runOpsSync (ctx, ops, i, request, reply, done, env) {
     switch (k) {
       case 'await': {
         const next = i + 1
-        setTimeout(() => runOpsSync(ctx, ops, next, request, reply, done, env), v)
+        appTimeout(() => runOpsSync(ctx, ops, next, request, reply, done, env), v)
         return undefined
       }
       case 'return': return v === 'reply' ? reply : materialize(ctx, v, request, env)
@@ -871,7 +877,7 @@ function makeOpsFunction (ctx, a, label, phase, scope, arity, args) {
         const [k, v] = Object.entries(op)[0]
         if (replyOp(ctx, k, v, request, reply, env)) continue
         switch (k) {
-          case 'await': await sleep(v); break
+          case 'await': await appSleep(v); break
           case 'return': return v === 'reply' ? reply : materialize(ctx, v, request, env)
           case 'throw': throw materialize(ctx, v, request, env)
           case 'hang': return new Promise(() => {})
@@ -953,7 +959,7 @@ function makeRequestHook (ctx, phase, a, label, scope) {
     const hook = async function (request, reply) {
       ctx.cb(request.id, label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      if (hasDelay) await sleep(a.delayMs)
+      if (hasDelay) await appSleep(a.delayMs)
       ctx.applySet(a)
       switch (verb) {
         case 'continue': return undefined
@@ -992,7 +998,7 @@ function makeRequestHook (ctx, phase, a, label, scope) {
       }
     }
     // scenario-format §1.3: with delayMs, done/send come from a timer (this is what can crash Fastify, §2.7)
-    if (hasDelay) setTimeout(act, a.delayMs)
+    if (hasDelay) appTimeout(act, a.delayMs)
     else act()
   }
   return withArity(hook, CALLBACK_ARITY[phase])
@@ -1015,7 +1021,7 @@ function makeAppHook (ctx, phase, a, label, scope) {
     const hook = async function () {
       ctx.cb('app', label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      if (hasDelay) await sleep(a.delayMs)
+      if (hasDelay) await appSleep(a.delayMs)
       ctx.applySet(a)
       if (verb === 'throw') throw makeError(a)
       return undefined // a truthy value would count as an error (fastify-lifecycle §3.4)
@@ -1036,7 +1042,7 @@ function makeAppHook (ctx, phase, a, label, scope) {
       if (verb === 'throw') done(makeError(a))
       else done()
     }
-    if (hasDelay) setTimeout(act, a.delayMs)
+    if (hasDelay) appTimeout(act, a.delayMs)
     else act()
   }
   return withArity(hook, CALLBACK_ARITY[phase])
@@ -1070,7 +1076,7 @@ function makeHandler (ctx, phase, a, label, scope) {
     return async function handler (request, reply) {
       ctx.cb(request.id, label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      if (hasDelay) await sleep(a.delayMs)
+      if (hasDelay) await appSleep(a.delayMs)
       ctx.applySet(a)
       switch (verb) {
         case 'continue': return materialize(ctx, a.payload, request)
@@ -1099,7 +1105,7 @@ function makeHandler (ctx, phase, a, label, scope) {
         case 'hijack': doHijack(ctx, a, request, reply); break
       }
     }
-    if (hasDelay) setTimeout(act, a.delayMs)
+    if (hasDelay) appTimeout(act, a.delayMs)
     else act()
   }
 }
@@ -1117,7 +1123,7 @@ function makeErrorHandler (ctx, a, label, scope) {
     return async function errorHandler (error, request, reply) {
       ctx.cb(request.id, label, phase, scope)
       if (!ctx.whenHolds(a)) return undefined
-      if (hasDelay) await sleep(a.delayMs)
+      if (hasDelay) await appSleep(a.delayMs)
       ctx.applySet(a)
       switch (verb) {
         case 'continue': return materialize(ctx, a.payload, request)
@@ -1144,7 +1150,7 @@ function makeErrorHandler (ctx, a, label, scope) {
       }
       return undefined // hang
     }
-    setTimeout(() => {
+    appTimeout(() => {
       ctx.applySet(a)
       switch (verb) {
         case 'continue': reply.send(materialize(ctx, a.payload, request)); break
@@ -1391,6 +1397,12 @@ function handleLine (line) {
     log(`ignoring a line that is not a command: ${line}`)
     return
   }
+  // v2.6 (§3.1): answered outside the queue, so a wait the harness gives up on blocks nothing.
+  if (cmd.cmd === 'idle') {
+    idle.answerWhenIdle(cmd.id)
+    return
+  }
+  if (cmd.cmd === 'load') idle.forget() // a wait the harness gave up on
   // A close still waiting for a hanging request must not block the next load/exit.
   if ((cmd.cmd === 'load' || cmd.cmd === 'exit') && current?.closing && !current.closed) force(current)
   queue = queue.then(() => {
@@ -1408,7 +1420,7 @@ print({
   target: 'fastify',
   version: selected.version,
   dialects: ['fastify'],
-  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins']
+  features: ['streams', 'webStreams', 'responses', 'aborts', 'timeouts', 'hijack', 'npmPlugins', 'idle']
     .filter(f => WEB_PAYLOADS[f] ?? true),
   adapter: ADAPTER_VERSION,
   node: process.version,

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
+import { idleSignal } from '../fastify/idle.mjs'
 
 const ADAPTER_VERSION = '0.1.0'
 const require = createRequire(import.meta.url)
@@ -290,6 +291,7 @@ class AppContext {
   }
 
   emit (obj) {
+    idle.output()
     if (!this.muted) print(obj)
   }
 
@@ -361,6 +363,11 @@ class AppContext {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
+// v2.6 (scenario-format §3.1, decisions.md D57): the idle signal (../fastify/idle.mjs); app timers
+// count.
+const idle = idleSignal({ print, busy: () => (current?.ctx.live.size ?? 0) > 0 })
+const { appTimeout, appSleep } = idle
+
 /** A Node Readable: first chunk at the first read, then `chunkDelayMs` before every later event. */
 function nodeStream (p) {
   const chunks = p.chunks ?? []
@@ -377,7 +384,7 @@ function nodeStream (p) {
         if (stream.destroyed) return // Koa destroys the body stream when the response closes
         if (k < total) {
           stream.push(Buffer.from(chunks[k++]))
-          setTimeout(step, delay)
+          appTimeout(step, delay)
         } else if (fails) {
           // Koa only reports it (ctx.onerror after the head went out): the socket stays open.
           stream.destroy(new Error('stream failed'))
@@ -431,7 +438,7 @@ function makeError (a) {
 async function perform (app, a, ctx, caught) {
   if (a === undefined || !app.whenHolds(a)) return
   if (a.ops !== undefined) return runOps(app, a.ops, ctx, caught)
-  if (a.delayMs !== undefined) await sleep(a.delayMs)
+  if (a.delayMs !== undefined) await appSleep(a.delayMs)
   app.applySet(a)
   switch (a.do ?? 'continue') {
     case 'continue': return
@@ -520,7 +527,7 @@ async function runOps (app, ops, ctx, caught) {
       case 'rethrow': throw caught
       case 'ctx.app.emit': ctx.app.emit('error', caught, ctx); break
       case 'set': app.applySet({ set: v }); break
-      case 'await': await sleep(v); break
+      case 'await': await appSleep(v); break
       case 'hang': await new Promise(() => {})
       // v2.4: the response API
       case 'ctx.set': if (Array.isArray(v)) ctx.set(v[0], headerValue(v[1])); else ctx.set(headerValues(v)); break
@@ -579,7 +586,7 @@ function makeErrorListener (app, a) {
   return function onError (err, ctx) {
     app.cb(ctx ? app.idOf(ctx.req) : 'app', label, 'onError')
     if (!app.whenHolds(a)) return
-    if (a.delayMs !== undefined) setTimeout(() => app.applySet(a), a.delayMs)
+    if (a.delayMs !== undefined) appTimeout(() => app.applySet(a), a.delayMs)
     else app.applySet(a)
   }
 }
@@ -698,6 +705,12 @@ function handleLine (line) {
     log(`ignoring a line that is not a command: ${line}`)
     return
   }
+  // v2.6 (§3.1): answered outside the queue, so a wait the harness gives up on blocks nothing.
+  if (cmd.cmd === 'idle') {
+    idle.answerWhenIdle(cmd.id)
+    return
+  }
+  if (cmd.cmd === 'load') idle.forget() // a wait the harness gave up on
   // A close still waiting for a hanging request must not block the next load/exit.
   if ((cmd.cmd === 'load' || cmd.cmd === 'exit') && current?.closing && !current.closed) force(current)
   queue = queue.then(() => {
@@ -715,7 +728,7 @@ print({
   target: 'koa',
   version: selected.version,
   dialects: ['koa'],
-  features: ['streams', 'aborts'],
+  features: ['streams', 'aborts', 'idle'],
   adapter: ADAPTER_VERSION,
   node: process.version,
   koaCompose: installedVersion('koa-compose')

@@ -167,7 +167,8 @@ public:
                                     "aborts",
                                     "timeouts",
                                     "hijack",
-                                    "virtual-clock"})}};
+                                    "virtual-clock",
+                                    "idle"})}};
         print(hello);
         read();
     }
@@ -201,15 +202,19 @@ private:
             return;
         }
         std::string const what = cmd["cmd"].get<std::string>();
-        if (what == "load")
+        if (what == "load") {
+            idle_waiters_.clear(); // a wait the harness gave up on
             load(cmd);
-        else if (what == "close")
+        } else if (what == "idle") {
+            when_idle(cmd.value("id", 0LL));
+        } else if (what == "close") {
             close([] { print({{"t", "closed"}}); });
-        else if (what == "exit")
+        } else if (what == "exit") {
             close([] {
                 out.flush();
                 std::exit(0);
             });
+        }
     }
 
     void load(json const& cmd) {
@@ -269,6 +274,39 @@ private:
     }
 
     static void emit(engine::event const& e) { print_event(e); }
+
+    /// v2.6 (§3.1, D57): answers {"t":"idle","id":ID} once the app was quiescent (listener::
+    /// quiescent) at two checks a millisecond apart, so I/O that was ready in between (a request
+    /// written just before the command) has been handled first.
+    void when_idle(long long id) {
+        if (current_)
+            current_->lis->take_pending();
+        idle_waiters_.push_back(id);
+        if (idle_waiters_.size() == 1) {
+            quiet_checks_ = 0;
+            check_idle();
+        }
+    }
+
+    void check_idle() {
+        idle_timer_.expires_after(std::chrono::milliseconds{1});
+        idle_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || idle_waiters_.empty())
+                return;
+            // A closed app's timers still run (D23): they count until it is reaped.
+            bool quiet = !current_ || current_->lis->quiescent();
+            for (retired const& r : retired_)
+                quiet = quiet && r.app->lis->quiescent();
+            quiet_checks_ = quiet ? quiet_checks_ + 1 : 0;
+            if (quiet_checks_ < 2) {
+                check_idle();
+                return;
+            }
+            for (long long const id : idle_waiters_)
+                print({{"t", "idle"}, {"id", id}});
+            idle_waiters_.clear();
+        });
+    }
 
     void close(std::function<void()> done) {
         if (!current_) {
@@ -331,6 +369,9 @@ private:
 
     std::vector<retired> retired_; // closed, with timers still to run
     asio::steady_timer reaper_{io_};
+    std::vector<long long> idle_waiters_; // ids of idle commands not answered yet
+    int quiet_checks_ = 0;                // consecutive checks that found the app quiescent
+    asio::steady_timer idle_timer_{io_};
 };
 
 /// `--serve FILE`: one scenario's app on a fixed port, without the harness (benchmarks, curl).
@@ -391,8 +432,8 @@ void usage(std::ostream& os) {
           "       lifecheck-reference --serve FILE [--port N] [--no-trace] [--faults ...]\n"
           "\n"
           "The lifecheck reference server. Speaks the JSON-lines target protocol of\n"
-          "scenario-format.md §3 on stdin/stdout: load / close / exit commands in,\n"
-          "hello / ready / cb / end / unsupported / closed events out. Logs go to stderr.\n"
+          "scenario-format.md §3 on stdin/stdout: load / close / idle / exit commands in,\n"
+          "hello / ready / cb / end / unsupported / closed / idle events out. Logs go to stderr.\n"
           "\n"
           "  --serve FILE   no protocol: serve scenario FILE's app on 127.0.0.1 (bench/, curl),\n"
           "                 print `listening on URL` to stderr and cb/end events to stdout\n"

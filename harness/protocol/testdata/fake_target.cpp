@@ -7,8 +7,10 @@
 // die-on-request (exits 3 when a request arrives), hang-request (cb, then nothing), hang-slow
 // (hang-request for URLs starting /slow, ok for the rest: a run with slow scenarios), garbage
 // (bad lines after hello), banner (a log line on stdout and one on stderr, then no hello: not a
-// target). Every request: cb onRequest@root, cb handler, the response
-// `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
+// target), idle (v2.6: hello lists "idle"; `idle` is answered once no request is in flight),
+// idle-late (answers `idle` at once, while onResponse@root comes 40 ms after `end`; `closed`
+// waits 120 ms: an idle that comes too early). Every request: cb onRequest@root, cb handler,
+// the response `{"ok":true}` (200, application/json, keep-alive), end, then cb onResponse@root.
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -30,6 +32,21 @@ namespace {
 std::mutex out_mu;
 std::string mode = "ok";
 std::atomic<int> listen_fd{-1};
+std::atomic<int> in_flight{0}; // requests between their head and their last event
+
+bool idle_mode() {
+    return mode == "idle" || mode == "idle-late";
+}
+
+/// The id of an idle command line ({"cmd":"idle","id":N}).
+std::string idle_id(std::string const& line) {
+    auto const at = line.find(R"("id":)");
+    if (at == std::string::npos)
+        return "0";
+    auto const from = at + 5;
+    auto const to = line.find_first_not_of("0123456789", from);
+    return line.substr(from, to - from);
+}
 
 void emit(std::string const& line) {
     std::lock_guard lock{out_mu};
@@ -91,6 +108,7 @@ void serve_connection(int fd) {
             id = "t" + std::to_string(++anonymous);
         if (mode == "die-on-request")
             std::_Exit(3);
+        ++in_flight;
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"onRequest@root","phase":"onRequest","scope":"root"})");
         bool const slow = head.rfind("GET /slow", 0) == 0 || head.rfind("POST /slow", 0) == 0;
@@ -104,8 +122,14 @@ void serve_connection(int fd) {
                  "content-length: " +
                      std::to_string(payload.size()) + "\r\n\r\n" + payload);
         emit(R"({"t":"end","req":")" + id + R"(","status":200,"aborted":false})");
+        if (mode == "idle-late") {
+            --in_flight; // says idle too early: onResponse still to come
+            std::this_thread::sleep_for(std::chrono::milliseconds{40});
+        }
         emit(R"({"t":"cb","req":")" + id +
              R"(","label":"onResponse@root","phase":"onResponse","scope":"root"})");
+        if (mode != "idle-late")
+            --in_flight;
     }
     ::close(fd);
 }
@@ -157,7 +181,8 @@ int main(int argc, char** argv) {
         }
         return 0; // a server that is not a lifecheck target: never says hello
     }
-    emit(R"({"t":"hello","target":"fake","version":"1.2.3","dialects":["fastify"],"features":[]})");
+    emit(std::string{R"({"t":"hello","target":"fake","version":"1.2.3","dialects":["fastify"],)"} +
+         (idle_mode() ? R"("features":["idle"]})" : R"("features":[]})"));
     if (mode == "garbage") {
         emit("this is not json");
         emit(R"({"t":"cb","label":"no request id"})");
@@ -183,7 +208,13 @@ int main(int argc, char** argv) {
             }
             close_listener();
             emit(R"({"t":"ready","port":)" + std::to_string(listen_on_free_port()) + "}");
+        } else if (line.find(R"("cmd":"idle")") != std::string::npos && idle_mode()) {
+            while (in_flight.load() > 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds{1});
+            emit(R"({"t":"idle","id":)" + idle_id(line) + "}");
         } else if (line.find(R"("cmd":"close")") != std::string::npos) {
+            if (mode == "idle-late")
+                std::this_thread::sleep_for(std::chrono::milliseconds{120});
             close_listener();
             emit(R"({"t":"closed"})");
         } else if (line.find(R"("cmd":"exit")") != std::string::npos) {

@@ -351,6 +351,46 @@ describe('protocol', () => {
   })
 })
 
+describe('idle (scenario-format §3.1, v2.6)', () => {
+  test('hello lists idle; idle waits for a timer a callback set after the end, then answers with the id', async () => {
+    const { t, port } = await started({
+      hooks: { onResponse: [{ delayMs: 150 }, {}] },
+      routes: [{ method: 'GET', url: '/', handler: { payload: { kind: 'json', value: { ok: true } } } }]
+    })
+    assert.ok(t.events[0].features.includes('idle'))
+    const r = await request(port, { id: 'r1' })
+    assert.equal(r.status, 200)
+    await t.waitFor(e => e.t === 'end' && e.req === 'r1')
+    const asked = Date.now()
+    const from = t.events.length
+    t.send({ cmd: 'idle', id: 7 })
+    const idle = await t.waitFor(e => e.t === 'idle', { from })
+    assert.equal(idle.id, 7)
+    // the second onResponse hook runs 150 ms after the first: after `end`, before `idle`
+    const second = t.events.findIndex(e => e.req === 'r1' && e.label === 'onResponse@root#1')
+    assert.ok(second >= 0, JSON.stringify(t.events))
+    assert.ok(second < t.events.indexOf(idle), JSON.stringify(t.events))
+    assert.ok(Date.now() - asked >= 100)
+    await t.stop()
+  })
+
+  test('with nothing pending idle comes at once, also before any load', async () => {
+    const t = new Target()
+    await t.hello()
+    const asked = Date.now()
+    t.send({ cmd: 'idle', id: 1 })
+    assert.equal((await t.waitFor(e => e.t === 'idle')).id, 1)
+    const ready = await t.load({ routes: [{ method: 'GET', url: '/', handler: {} }] })
+    assert.equal((await request(ready.port, { id: 'r1' })).status, 200)
+    await t.waitFor(e => e.t === 'end' && e.req === 'r1')
+    const from = t.events.length
+    t.send({ cmd: 'idle', id: 2 })
+    assert.equal((await t.waitFor(e => e.t === 'idle', { from })).id, 2)
+    assert.ok(Date.now() - asked < 2000)
+    await t.stop()
+  })
+})
+
 describe('labels and registration order', () => {
   test('default labels: PHASE@SCOPE, #N over hooks then late.hooks, route hooks, handlers', async () => {
     const { t, port } = await started({

@@ -188,6 +188,24 @@ describe('protocol', () => {
   })
 })
 
+describe('idle (scenario-format §3.1, v2.6)', () => {
+  test('idle waits for the timer of a middleware the client left behind, then answers with the id', async () => {
+    const { t, port } = await koaApp({ middleware: [{ label: 'a', before: { delayMs: 150 } }, { label: 'b' }] })
+    assert.ok(t.events[0].features.includes('idle'))
+    await fetchRaw(port, { id: 'r1', closeAfterMs: 30 })
+    await nextEvent(t, e => e.t === 'end' && e.req === 'r1')
+    const asked = Date.now()
+    const from = t.events.length
+    command(t, { cmd: 'idle', id: 3 })
+    const idle = await nextEvent(t, e => e.t === 'idle', from)
+    assert.equal(idle.id, 3)
+    // a's delay ends after the abort's `end`; b:down comes after it, before `idle`
+    const down = t.events.findIndex(e => e.req === 'r1' && e.label === 'b:down')
+    assert.ok(down >= 0 && down < t.events.indexOf(idle), JSON.stringify(t.events))
+    assert.ok(Date.now() - asked >= 50)
+  })
+})
+
 describe('the onion', () => {
   test('down in order, up in reverse; the innermost JSON body is sent with Koa headers', async () => {
     const { t, port } = await koaApp({

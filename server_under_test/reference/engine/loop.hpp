@@ -3,6 +3,7 @@
 
 #include "server_under_test/reference/engine/small_function.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -49,6 +50,15 @@ public:
     std::optional<double> next_due() const;
 
     bool idle() const { return ticks_.empty() && micro_.empty() && timers_.empty(); }
+
+    /// Whether timer `id` is still to run.
+    bool pending(timer_id id) const { return by_id_.count(id) != 0; }
+
+    /// Nothing queued and no timer beyond `background` ones (the transport's socket timeouts,
+    /// which Node does not count either: they are unref'd): the idle signal (v2.6, §3.1).
+    bool idle_except(std::size_t background) const {
+        return ticks_.empty() && micro_.empty() && timers_.size() <= background;
+    }
 
 private:
     using key = std::pair<double, std::uint64_t>; // (due, sequence): FIFO among equal times

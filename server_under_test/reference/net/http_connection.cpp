@@ -347,6 +347,11 @@ bool http_connection::idle() const {
     return queue_.empty() && !parser_ && pending_.empty();
 }
 
+std::size_t http_connection::socket_timers() const {
+    return (idle_timer_ != 0 && loop_.pending(idle_timer_) ? 1 : 0) +
+           (head_timer_ != 0 && loop_.pending(head_timer_) ? 1 : 0);
+}
+
 void http_connection::feed(std::string_view data) {
     if (closed_)
         return;

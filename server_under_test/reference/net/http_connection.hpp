@@ -57,6 +57,9 @@ public:
     /// No request is in flight and no partial request is buffered.
     bool idle() const;
 
+    /// How many of this connection's socket timers (connection and request timeouts) are armed.
+    std::size_t socket_timers() const;
+
     /// Server shutdown: closes the connection now if idle (forceCloseConnections 'idle').
     void close_if_idle();
 

@@ -256,6 +256,18 @@ void listener::pump() {
     check_drained();
 }
 
+bool listener::quiescent() const {
+    std::size_t socket_timers = 0;
+    for (auto const& w : sessions_)
+        if (auto const s = w.lock()) {
+            if (!s->closed && (s->writing || !s->outq.empty()))
+                return false;
+            if (s->conn)
+                socket_timers += s->conn->socket_timers();
+        }
+    return ev_.idle_except(socket_timers);
+}
+
 void listener::shutdown(std::function<void()> drained) {
     sync_clock();
     accepting_ = false;

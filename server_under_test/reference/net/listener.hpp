@@ -33,6 +33,10 @@ public:
     /// Stops accepting, closes idle connections, calls `drained` once no request is in flight.
     void shutdown(std::function<void()> drained);
 
+    /// v2.6 (§3.1): nothing left to run for this app: no bytes waiting for a socket, no
+    /// nextTick or microtask, no timer but the sockets' own timeouts.
+    bool quiescent() const;
+
     /// Runs the engine's due work now and re-arms the timer for the next due time.
     void pump();
 
