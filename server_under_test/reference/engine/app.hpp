@@ -16,6 +16,8 @@ namespace lifecheck::engine {
 
 using scenario::phase;
 
+struct instance;
+
 constexpr std::size_t phase_count = static_cast<std::size_t>(phase::on_register) + 1;
 
 /// One registered hook: the ACTION and the scope that declared it (for the `cb` event).
