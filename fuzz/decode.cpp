@@ -605,14 +605,9 @@ private:
             op_kind const k = avail[pick(static_cast<int>(avail.size()), hint)];
             after_await = after_await || k == op_kind::await_;
             sent = sent || k == op_kind::send;
-            json op = op_json(k, o && o->kind == k ? o : nullptr);
-            // v2.6: where Fastify's reply.callNotFound() makes sense, a send may be one instead;
-            // read after the send's own choices, so a spent input keeps the send (D41, D55)
-            bool const may_call_not_found =
-                r == role::request_hook || r == role::handler || r == role::not_found;
-            if (k == op_kind::send && may_call_not_found && pick(2, not_found ? 1 : 0) == 1)
-                op = {{"callNotFound", true}};
-            out.push_back(std::move(op));
+            // v2.6 callNotFound is not decoded yet: a choice more per send would change what
+            // every regression input decodes to (D41); the generator makes it (D55)
+            out.push_back(op_json(k, o && o->kind == k ? o : nullptr));
         }
         bool const hook = r != role::handler && r != role::not_found && r != role::error_handler;
         bool const payload_hook = r == role::pre_serialization || r == role::on_send;

@@ -248,13 +248,61 @@ struct action {
 /// Hooks of one scope or route: phases in the order the file lists them, each list in order.
 using hook_map = std::vector<std::pair<phase, std::vector<action>>>;
 
+/// An optional value kept on the heap, copied deeply: a pointer's size where most objects have
+/// none. A route's errorHandler (an ACTION is some 800 bytes) would otherwise double the memory of
+/// a 400,000-route file (ctest scenario.validate-big, bench/validate_big.sh).
+template <class T>
+class heap_optional {
+public:
+    heap_optional() = default;
+
+    heap_optional(std::nullopt_t) {}
+
+    heap_optional(T v)
+        : p_(std::make_unique<T>(std::move(v))) {}
+
+    heap_optional(std::optional<T> v)
+        : p_(v ? std::make_unique<T>(std::move(*v)) : nullptr) {}
+
+    heap_optional(heap_optional const& o)
+        : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+
+    heap_optional(heap_optional&&) noexcept = default;
+
+    heap_optional& operator=(heap_optional const& o) {
+        if (this != &o)
+            p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+        return *this;
+    }
+
+    heap_optional& operator=(heap_optional&&) noexcept = default;
+    ~heap_optional() = default;
+
+    explicit operator bool() const { return p_ != nullptr; }
+
+    bool has_value() const { return p_ != nullptr; }
+
+    T& operator*() { return *p_; }
+
+    T const& operator*() const { return *p_; }
+
+    T* operator->() { return p_.get(); }
+
+    T const* operator->() const { return p_.get(); }
+
+    void reset() { p_.reset(); }
+
+private:
+    std::unique_ptr<T> p_;
+};
+
 struct route {
     std::string method = "GET";
     std::string url;
     action handler;
     hook_map hooks; // route-level hooks, run after every scope hook of the same phase
     // v2.6 (scenario-format §1.11): route options
-    std::optional<action> error_handler; // the route's errorHandler, traced errorHandler@route
+    heap_optional<action> error_handler; // the route's errorHandler, traced errorHandler@route
     int handler_timeout_ms = 0;          // handlerTimeout; 0: the server's
     long long body_limit = 0;            // bodyLimit; 0: the server's
 };
