@@ -338,17 +338,19 @@ std::filesystem::path reference_binary() {
            "lifecheck-reference";
 }
 
+target_factory reference_factory() {
+    return [] {
+        protocol::process_options o;
+        o.argv = {reference_binary().string()};
+        o.name = "reference";
+        return protocol::make_process_target(o);
+    };
+}
+
 TEST(RunnerReference, HookScenarioPasses) {
     if (!std::filesystem::exists(reference_binary()))
         GTEST_SKIP() << "lifecheck-reference is not built yet (" << reference_binary() << ")";
-    runner rn{"reference",
-              [] {
-                  protocol::process_options o;
-                  o.argv = {reference_binary().string()};
-                  o.name = "reference";
-                  return protocol::make_process_target(o);
-              },
-              quick()};
+    runner rn{"reference", reference_factory(), quick()};
     auto const sc = parse(R"({"description": "onRequest and preHandler run before the handler",
         "app": {"hooks": {"onRequest": [{"do": "continue"}], "preHandler": [{"do": "continue"}]},
                 "routes": [{"method": "GET", "url": "/x", "handler": {"do": "continue",
@@ -366,14 +368,7 @@ TEST(RunnerReference, HookScenarioPasses) {
 TEST(RunnerReference, IdleAnswerCollectsCallbacksAfterTheEndWithoutTheQuietWindow) {
     if (!std::filesystem::exists(reference_binary()))
         GTEST_SKIP() << "lifecheck-reference is not built yet (" << reference_binary() << ")";
-    runner rn{"reference",
-              [] {
-                  protocol::process_options o;
-                  o.argv = {reference_binary().string()};
-                  o.name = "reference";
-                  return protocol::make_process_target(o);
-              },
-              quick()};
+    runner rn{"reference", reference_factory(), quick()};
     auto const sc = parse(R"({"description": "a delayed onResponse hook runs after the end",
         "app": {"hooks": {"onResponse": [{"do": "continue", "delayMs": 150},
                                          {"do": "continue"}]},

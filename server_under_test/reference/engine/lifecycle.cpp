@@ -1079,15 +1079,6 @@ void request_impl::hijack_write(action const& a) {
 
 namespace {
 
-value of_json(scenario::json v) {
-    if (v.is_string())
-        return value::of_string(v.get<std::string>());
-    value out;
-    out.k = value::kind::json;
-    out.js = std::move(v);
-    return out;
-}
-
 /// JavaScript's own-key order: array-index keys ascending first, then the rest as inserted.
 scenario::json js_key_order(scenario::json const& v) {
     if (v.is_array()) {

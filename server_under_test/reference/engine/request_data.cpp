@@ -319,16 +319,19 @@ json headers_object(scenario::header_list const& headers) {
     return out;
 }
 
-value parsed_body(std::string const& bytes, bool as_json) {
-    if (!as_json)
-        return value::of_string(bytes);
-    json v = json::parse(bytes);
+value of_json(json v) {
     if (v.is_string())
         return value::of_string(v.get<std::string>());
     value out;
     out.k = value::kind::json;
     out.js = std::move(v);
     return out;
+}
+
+value parsed_body(std::string const& bytes, bool as_json) {
+    if (!as_json)
+        return value::of_string(bytes);
+    return of_json(json::parse(bytes));
 }
 
 value incremented(value const& v) {

@@ -27,6 +27,9 @@ scenario::json params_object(std::string const& pattern, std::string const& path
 /// joined with ", " (the rest).
 scenario::json headers_object(scenario::header_list const& headers);
 
+/// A JSON value as the engine holds it: a string as a string, anything else as JSON.
+value of_json(scenario::json v);
+
 /// The body the content-type parser sets: JSON.parse of the bytes for application/json, the
 /// text for text/plain (the caller has checked that it parses).
 value parsed_body(std::string const& bytes, bool json);
